@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: Apache-2.0
+# Non-recursive build: each folder adds its part in a .mk fragment; every
+# output goes under $(BUILD). `make V=1` shows the commands.
+
+BUILD ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+
+CC ?= cc
+CLANG ?= clang
+PKG_CONFIG ?= pkg-config
+
+CFLAGS ?= -O2 -g
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wno-format-nonliteral -Wvla
+CPPFLAGS += -D_GNU_SOURCE -Ilib
+ALL_CFLAGS = -std=gnu11 $(WARNINGS) $(CFLAGS) $(SANITIZE_FLAGS) -MMD -MP
+LDFLAGS ?=
+
+# make SANITIZE=1: AddressSanitizer + UndefinedBehaviorSanitizer (check-asan uses it).
+ifeq ($(SANITIZE),1)
+SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.DEFAULT_GOAL := all
+.PHONY: all install clean deps check check-unit check-asan check-lint fuzz fuzz-smoke
+.SUFFIXES:
+
+DEPS_SCRIPT := scripts/deps.sh
+deps:
+	$(Q)sh $(DEPS_SCRIPT)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(EXTRA_CFLAGS_$(firstword $(subst /, ,$<))) -c -o $@ $<
+
+include lib/lib.mk
+include initrd/initrd.mk
+include userspace/userspace.mk
+include tests/unit/unit.mk
+include tests/fuzz/fuzz.mk
+include tests/check.mk
+
+all: $(ALL_TARGETS)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BUILD)/kairos-upgrade $(DESTDIR)$(BINDIR)/kairos-upgrade
+	install -m 0755 $(BUILD)/kairos-boot $(DESTDIR)$(BINDIR)/kairos-boot
+	$(INSTALL_EXTRA)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

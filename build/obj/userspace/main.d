@@ -1,0 +1,3 @@
+build/obj/userspace/main.o: userspace/main.c lib/log.h lib/util.h
+lib/log.h:
+lib/util.h:

@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "boot_state.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grubenv.h"
+#include "log.h"
+#include "util.h"
+
+static const char *const slot_names[BOOT_SLOT_COUNT] = {"active", "passive", "recovery"};
+static const char *const status_names[] = {
+	[SLOT_STATUS_NEW] = "new",
+	[SLOT_STATUS_GOOD] = "good",
+	[SLOT_STATUS_BAD] = "bad",
+};
+
+const char *boot_slot_to_string(enum boot_slot slot)
+{
+	return slot >= 0 && slot < BOOT_SLOT_COUNT ? slot_names[slot] : "none";
+}
+
+enum boot_slot boot_slot_from_string(const char *s)
+{
+	for (int i = 0; i < BOOT_SLOT_COUNT; i++)
+		if (s && streq(s, slot_names[i]))
+			return (enum boot_slot)i;
+	return BOOT_SLOT_NONE;
+}
+
+const char *slot_status_to_string(enum slot_status status) { return status_names[status]; }
+
+const char *slot_skip_cause_to_string(enum slot_skip_cause cause)
+{
+	switch (cause) {
+	case SKIP_EMPTY:
+		return "has no image";
+	case SKIP_BAD:
+		return "is marked bad";
+	case SKIP_TRIES_EXHAUSTED:
+		return "has no tries left";
+	case SKIP_NOT_CONFIRMED:
+		return "is not confirmed good";
+	case SKIP_NONE:
+		break;
+	}
+	return "is usable";
+}
+
+bool image_id_is_valid(const char *id)
+{
+	size_t n = 0;
+	for (; id[n]; n++)
+		if (!((id[n] >= '0' && id[n] <= '9') || (id[n] >= 'a' && id[n] <= 'f')))
+			return false;
+	return n == IMAGE_ID_LEN;
+}
+
+void boot_state_init(struct boot_state *s)
+{
+	*s = (struct boot_state){
+		.tries_max = BOOT_TRIES_DEFAULT,
+		.tries_left = BOOT_TRIES_DEFAULT,
+		.boot_next = BOOT_SLOT_NONE,
+	};
+}
+
+static bool has_image(const struct slot_state *slot) { return slot->image[0] != '\0'; }
+
+static enum slot_skip_cause active_skip_cause(const struct boot_state *s)
+{
+	const struct slot_state *a = &s->slots[BOOT_SLOT_ACTIVE];
+	if (!has_image(a))
+		return SKIP_EMPTY;
+	if (a->status == SLOT_STATUS_BAD)
+		return SKIP_BAD;
+	if (a->status == SLOT_STATUS_NEW && s->tries_left == 0)
+		return SKIP_TRIES_EXHAUSTED;
+	return SKIP_NONE;
+}
+
+static enum slot_skip_cause passive_skip_cause(const struct boot_state *s)
+{
+	const struct slot_state *p = &s->slots[BOOT_SLOT_PASSIVE];
+	if (!has_image(p))
+		return SKIP_EMPTY;
+	if (p->status == SLOT_STATUS_BAD)
+		return SKIP_BAD;
+	if (p->status != SLOT_STATUS_GOOD)
+		return SKIP_NOT_CONFIRMED;
+	return SKIP_NONE;
+}
+
+void boot_state_choose_slot(const struct boot_state *s, struct boot_decision *d)
+{
+	*d = (struct boot_decision){.slot = BOOT_SLOT_NONE, .tries_left = s->tries_left};
+
+	if (s->boot_next != BOOT_SLOT_NONE) {
+		d->clear_boot_next = true;
+		/* A one-shot choice of an empty slot (other than recovery, which
+		 * always boots) is dropped and the normal rules apply. */
+		if (s->boot_next == BOOT_SLOT_RECOVERY || has_image(&s->slots[s->boot_next])) {
+			d->slot = s->boot_next;
+			d->reason = BOOT_REASON_ONE_SHOT;
+			return;
+		}
+	}
+
+	d->active_skipped = active_skip_cause(s);
+	if (d->active_skipped == SKIP_NONE) {
+		d->slot = BOOT_SLOT_ACTIVE;
+		if (s->slots[BOOT_SLOT_ACTIVE].status == SLOT_STATUS_GOOD) {
+			d->reason = BOOT_REASON_CONFIRMED;
+		} else {
+			d->reason = BOOT_REASON_TRYING;
+			d->spend_try = true;
+			d->tries_left = s->tries_left - 1;
+		}
+		return;
+	}
+
+	d->reason = BOOT_REASON_FALLBACK;
+	d->passive_skipped = passive_skip_cause(s);
+	d->slot = d->passive_skipped == SKIP_NONE ? BOOT_SLOT_PASSIVE : BOOT_SLOT_RECOVERY;
+}
+
+bool boot_state_apply(struct boot_state *s, const struct boot_decision *d)
+{
+	bool changed = false;
+	if (d->clear_boot_next) {
+		s->boot_next = BOOT_SLOT_NONE;
+		changed = true;
+	}
+	if (d->spend_try && s->tries_left > 0) {
+		s->tries_left--;
+		changed = true;
+	}
+	return changed;
+}
+
+void boot_decision_describe(const struct boot_decision *d, char *buf, size_t size)
+{
+	const char *slot = boot_slot_to_string(d->slot);
+	switch (d->reason) {
+	case BOOT_REASON_CONFIRMED:
+		snprintf(buf, size, "%s: confirmed good", slot);
+		break;
+	case BOOT_REASON_TRYING:
+		snprintf(buf, size, "%s: not yet confirmed, %u tries left after this boot", slot, d->tries_left);
+		break;
+	case BOOT_REASON_ONE_SHOT:
+		snprintf(buf, size, "%s: one-shot choice", slot);
+		break;
+	case BOOT_REASON_FALLBACK:
+		if (d->slot == BOOT_SLOT_PASSIVE)
+			snprintf(buf, size, "fallback to passive: active %s",
+				 slot_skip_cause_to_string(d->active_skipped));
+		else
+			snprintf(buf, size, "fallback to recovery: active %s, passive %s",
+				 slot_skip_cause_to_string(d->active_skipped),
+				 slot_skip_cause_to_string(d->passive_skipped));
+		break;
+	}
+}
+
+static bool slot_is_valid(enum boot_slot slot) { return slot >= 0 && slot < BOOT_SLOT_COUNT; }
+
+int boot_state_install_active(struct boot_state *s, const char *image_id)
+{
+	if (!image_id_is_valid(image_id))
+		return -EINVAL;
+	s->slots[BOOT_SLOT_PASSIVE] = s->slots[BOOT_SLOT_ACTIVE];
+	struct slot_state *a = &s->slots[BOOT_SLOT_ACTIVE];
+	*a = (struct slot_state){.status = SLOT_STATUS_NEW, .gen = ++s->gen};
+	memcpy(a->image, image_id, IMAGE_ID_LEN + 1);
+	/* The counter now counts for an older generation: fresh tries. */
+	s->tries_left = s->tries_max;
+	return 0;
+}
+
+int boot_state_install_recovery(struct boot_state *s, const char *image_id)
+{
+	if (!image_id_is_valid(image_id))
+		return -EINVAL;
+	struct slot_state *r = &s->slots[BOOT_SLOT_RECOVERY];
+	*r = (struct slot_state){.status = SLOT_STATUS_GOOD, .gen = ++s->gen};
+	memcpy(r->image, image_id, IMAGE_ID_LEN + 1);
+	return 0;
+}
+
+int boot_state_mark_good(struct boot_state *s, enum boot_slot slot)
+{
+	if (!slot_is_valid(slot))
+		return -EINVAL;
+	struct slot_state *st = &s->slots[slot];
+	if (!has_image(st))
+		return -ENOENT;
+	st->status = SLOT_STATUS_GOOD;
+	st->reason[0] = '\0';
+	return 0;
+}
+
+int boot_state_mark_bad(struct boot_state *s, enum boot_slot slot, const char *reason)
+{
+	if (!slot_is_valid(slot))
+		return -EINVAL;
+	struct slot_state *st = &s->slots[slot];
+	if (!has_image(st))
+		return -ENOENT;
+	st->status = SLOT_STATUS_BAD;
+	snprintf(st->reason, sizeof(st->reason), "%s", reason ? reason : "");
+	return 0;
+}
+
+int boot_state_rollback(struct boot_state *s)
+{
+	struct slot_state *a = &s->slots[BOOT_SLOT_ACTIVE], *p = &s->slots[BOOT_SLOT_PASSIVE];
+	if (!has_image(p))
+		return -ENOENT;
+	if (p->status != SLOT_STATUS_GOOD)
+		return -EINVAL;
+	struct slot_state old_active = *a;
+	*a = *p;
+	*p = old_active;
+	return 0;
+}
+
+/* ---- files ---- */
+
+static int parse_ulong(const char *text, unsigned long max, unsigned long *out)
+{
+	if (!text || !*text || strlen(text) > 20)
+		return -EBADMSG;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(text, &end, 10);
+	if (errno || *end || text[0] == '-' || text[0] == '+' || v > max)
+		return -EBADMSG;
+	*out = v;
+	return 0;
+}
+
+static int key_name(char *buf, size_t size, enum boot_slot slot, const char *suffix)
+{
+	int n = snprintf(buf, size, "kairos_%s%s", slot_names[slot], suffix);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int load_slot(const struct grubenv *env, enum boot_slot slot, struct slot_state *st)
+{
+	char key[64];
+	const char *v;
+	key_name(key, sizeof(key), slot, "");
+	v = grubenv_get(env, key);
+	if (!v || !*v)
+		return 0; /* empty slot */
+	if (!image_id_is_valid(v))
+		return log_error_errno(-EBADMSG, "%s: %s is not an image id (64 hex digits)", BOOT_STATE_FILE, key);
+	memcpy(st->image, v, IMAGE_ID_LEN + 1);
+
+	key_name(key, sizeof(key), slot, "_status");
+	v = grubenv_get(env, key);
+	if (v && streq(v, "good"))
+		st->status = SLOT_STATUS_GOOD;
+	else if (v && streq(v, "new"))
+		st->status = SLOT_STATUS_NEW;
+	else if (v && streq(v, "bad"))
+		st->status = SLOT_STATUS_BAD;
+	else
+		return log_error_errno(-EBADMSG, "%s: %s must be good, new or bad", BOOT_STATE_FILE, key);
+
+	key_name(key, sizeof(key), slot, "_gen");
+	if (parse_ulong(grubenv_get(env, key), ULONG_MAX, &st->gen) < 0)
+		return log_error_errno(-EBADMSG, "%s: %s is not a number", BOOT_STATE_FILE, key);
+
+	key_name(key, sizeof(key), slot, "_reason");
+	v = grubenv_get(env, key);
+	snprintf(st->reason, sizeof(st->reason), "%s", v ? v : "");
+	return 0;
+}
+
+static int load_slots(const char *path, struct boot_state *s)
+{
+	struct grubenv env;
+	int r = grubenv_read_file(path, &env);
+	if (r == -ENOENT)
+		return r;
+	if (r < 0)
+		return log_error_errno(r == -ENOMEM ? r : -EBADMSG, "%s is damaged (%s)", path,
+				       r == -EMSGSIZE ? "not a 1024-byte block" : strerror(-r));
+
+	unsigned long v;
+	const char *text = grubenv_get(&env, "kairos_tries_max");
+	if (text) {
+		if (parse_ulong(text, BOOT_TRIES_LIMIT, &v) < 0 || v == 0)
+			r = log_error_errno(-EBADMSG, "%s: kairos_tries_max must be 1..%d", path, BOOT_TRIES_LIMIT);
+		else
+			s->tries_max = (unsigned)v;
+	}
+	text = grubenv_get(&env, "kairos_gen");
+	if (r == 0 && text) {
+		if (parse_ulong(text, ULONG_MAX, &s->gen) < 0)
+			r = log_error_errno(-EBADMSG, "%s: kairos_gen is not a number", path);
+	}
+	for (int i = 0; r == 0 && i < BOOT_SLOT_COUNT; i++)
+		r = load_slot(&env, (enum boot_slot)i, &s->slots[i]);
+	grubenv_free(&env);
+	return r;
+}
+
+static int load_counter(const char *path, struct boot_state *s)
+{
+	struct grubenv env;
+	int r = grubenv_read_file(path, &env);
+	if (r == -ENOENT)
+		return 0; /* never written: nothing counted yet */
+	if (r < 0)
+		return r;
+
+	unsigned long tries = 0, tries_gen = 0;
+	const char *next = grubenv_get(&env, "kairos_boot_next");
+	const char *tries_text = grubenv_get(&env, "kairos_tries");
+	const char *gen_text = grubenv_get(&env, "kairos_tries_gen");
+	if ((tries_text && parse_ulong(tries_text, BOOT_TRIES_LIMIT, &tries) < 0) ||
+	    (gen_text && parse_ulong(gen_text, ULONG_MAX, &tries_gen) < 0) ||
+	    (next && *next && boot_slot_from_string(next) == BOOT_SLOT_NONE)) {
+		grubenv_free(&env);
+		return -EBADMSG;
+	}
+	if (tries_text && gen_text && tries_gen == s->slots[BOOT_SLOT_ACTIVE].gen)
+		s->tries_left = (unsigned)tries;
+	s->boot_next = next && *next ? boot_slot_from_string(next) : BOOT_SLOT_NONE;
+	grubenv_free(&env);
+	return 0;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+	char *p;
+	return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
+}
+
+int boot_state_load(const char *dir, struct boot_state *s)
+{
+	_cleanup_free_ char *state_path = path_join(dir, BOOT_STATE_FILE);
+	_cleanup_free_ char *counter_path = path_join(dir, BOOT_COUNTER_FILE);
+	if (!state_path || !counter_path)
+		return -ENOMEM;
+
+	boot_state_init(s);
+	int r = load_slots(state_path, s);
+	if (r < 0) {
+		boot_state_init(s); /* never half a slot map */
+		return r;
+	}
+	s->tries_left = s->tries_max;
+
+	r = load_counter(counter_path, s);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		log_warning("%s is damaged (%s): using defaults (no one-shot choice, %u tries for a new active)",
+			    counter_path, strerror(-r), s->tries_max);
+		s->tries_left = s->tries_max;
+		s->boot_next = BOOT_SLOT_NONE;
+		s->counter_damaged = true;
+	}
+	return 0;
+}
+
+static int set_ulong(struct grubenv *env, const char *key, unsigned long v)
+{
+	char buf[24];
+	snprintf(buf, sizeof(buf), "%lu", v);
+	return grubenv_set(env, key, buf);
+}
+
+static int format_slots(const struct boot_state *s, struct grubenv *env)
+{
+	int r = set_ulong(env, "kairos_tries_max", s->tries_max);
+	if (r == 0)
+		r = set_ulong(env, "kairos_gen", s->gen);
+	for (int i = 0; r == 0 && i < BOOT_SLOT_COUNT; i++) {
+		const struct slot_state *st = &s->slots[i];
+		char key[64];
+		key_name(key, sizeof(key), (enum boot_slot)i, "");
+		r = grubenv_set(env, key, st->image);
+		if (r < 0 || !has_image(st))
+			continue;
+		key_name(key, sizeof(key), (enum boot_slot)i, "_status");
+		r = grubenv_set(env, key, slot_status_to_string(st->status));
+		key_name(key, sizeof(key), (enum boot_slot)i, "_gen");
+		if (r == 0)
+			r = set_ulong(env, key, st->gen);
+		key_name(key, sizeof(key), (enum boot_slot)i, "_reason");
+		if (r == 0 && st->reason[0])
+			r = grubenv_set(env, key, st->reason);
+	}
+	return r;
+}
+
+int boot_state_save(const char *dir, const struct boot_state *s)
+{
+	_cleanup_free_ char *path = path_join(dir, BOOT_STATE_FILE);
+	if (!path)
+		return -ENOMEM;
+	struct grubenv env = {0};
+	int r = format_slots(s, &env);
+	if (r == 0)
+		r = grubenv_write_file_atomic(path, &env);
+	grubenv_free(&env);
+	if (r < 0)
+		return log_error_errno(r, "Failed to write %s: %m", path);
+	return 0;
+}
+
+int boot_state_save_counter(const char *dir, const struct boot_state *s)
+{
+	_cleanup_free_ char *path = path_join(dir, BOOT_COUNTER_FILE);
+	if (!path)
+		return -ENOMEM;
+	struct grubenv env = {0};
+	int r = set_ulong(&env, "kairos_tries", s->tries_left);
+	if (r == 0)
+		r = set_ulong(&env, "kairos_tries_gen", s->slots[BOOT_SLOT_ACTIVE].gen);
+	if (r == 0)
+		r = grubenv_set(&env, "kairos_boot_next",
+				s->boot_next == BOOT_SLOT_NONE ? "" : boot_slot_to_string(s->boot_next));
+	if (r == 0)
+		r = grubenv_write_file_in_place(path, &env);
+	grubenv_free(&env);
+	if (r < 0)
+		return log_error_errno(r, "Failed to write %s: %m", path);
+	return 0;
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The boot state: which image is in which slot, and how the next boot is
+ * chosen. Two files on the state partition, both GRUB environment blocks:
+ *
+ *   state.env    the slot map; written only by replacing it atomically
+ *                (temp + rename), so it is always whole: the commit point of
+ *                every state change (upgrade, rollback, mark-good, mark-bad).
+ *   counter.env  what changes at boot: the active slot's tries and the
+ *                one-shot choice; rewritten in place by GRUB's save_env and
+ *                by kairos-boot. A torn or damaged counter falls back to
+ *                defaults without touching the slot map.
+ *
+ * The tries belong to one installation of the active slot: the counter
+ * records the generation it counts for, and a counter for another generation
+ * is stale, i.e. a fresh install starts with tries_max. So committing an
+ * upgrade is one rename of state.env, with no second file to keep in step.
+ *
+ * The rules (grub/grub.cfg implements the same, see docs/DESIGN.md):
+ *  1. a one-shot choice naming a slot with an image wins once, spends
+ *     nothing, and is cleared;
+ *  2. active, if it has an image and is not bad: confirmed good boots and
+ *     spends nothing; new boots while it has tries and spends one before
+ *     its root is used;
+ *  3. otherwise passive, if it has an image and is confirmed good;
+ *  4. otherwise recovery, which always boots. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define BOOT_STATE_FILE "state.env"
+#define BOOT_COUNTER_FILE "counter.env"
+#define BOOT_TRIES_DEFAULT 3
+#define BOOT_TRIES_LIMIT 9 /* GRUB has no arithmetic: grub.cfg decrements with an if-chain up to 9 */
+#define IMAGE_ID_LEN 64    /* hex sha256 of the OCI manifest */
+#define SLOT_REASON_MAX 64
+
+enum boot_slot {
+	BOOT_SLOT_NONE = -1,
+	BOOT_SLOT_ACTIVE = 0,
+	BOOT_SLOT_PASSIVE,
+	BOOT_SLOT_RECOVERY,
+	BOOT_SLOT_COUNT,
+};
+
+enum slot_status {
+	SLOT_STATUS_NEW,  /* installed, not yet confirmed: boots on tries */
+	SLOT_STATUS_GOOD, /* confirmed by mark-good after a healthy boot */
+	SLOT_STATUS_BAD,  /* marked failed (mark-bad, or the image did not mount) */
+};
+
+struct slot_state {
+	char image[IMAGE_ID_LEN + 1]; /* "" when the slot is empty */
+	enum slot_status status;
+	unsigned long gen;            /* installation generation */
+	char reason[SLOT_REASON_MAX]; /* why it is bad; "" otherwise */
+};
+
+struct boot_state {
+	struct slot_state slots[BOOT_SLOT_COUNT];
+	unsigned tries_max;
+	unsigned long gen; /* last generation handed out */
+
+	/* From counter.env. tries_left is already resolved against the active
+	 * slot's generation (stale counter => tries_max). */
+	unsigned tries_left;
+	enum boot_slot boot_next;
+	bool counter_damaged; /* counter.env was unreadable: defaults in use */
+};
+
+enum boot_reason {
+	BOOT_REASON_CONFIRMED, /* active, confirmed good */
+	BOOT_REASON_TRYING,    /* active, new, spending a try */
+	BOOT_REASON_FALLBACK,  /* active unusable: passive or recovery */
+	BOOT_REASON_ONE_SHOT,  /* boot-next choice */
+};
+
+enum slot_skip_cause {
+	SKIP_NONE,
+	SKIP_EMPTY,           /* no image in the slot */
+	SKIP_BAD,             /* marked bad */
+	SKIP_TRIES_EXHAUSTED, /* new, and no tries left */
+	SKIP_NOT_CONFIRMED,   /* passive is only used when confirmed good */
+};
+
+struct boot_decision {
+	enum boot_slot slot;
+	enum boot_reason reason;
+	bool spend_try;       /* apply() takes one of the active slot's tries */
+	bool clear_boot_next; /* apply() clears the one-shot choice */
+	unsigned tries_left;  /* active's tries after apply() (when trying) */
+	enum slot_skip_cause active_skipped, passive_skipped;
+};
+
+void boot_state_init(struct boot_state *s);
+
+/* The pure decision: no I/O, same input => same output. */
+void boot_state_choose_slot(const struct boot_state *s, struct boot_decision *d);
+/* Apply a decision's effect on the counter. Returns true when the counter
+ * changed and must be written before the chosen root is used. */
+bool boot_state_apply(struct boot_state *s, const struct boot_decision *d);
+
+/* One line for logs and records: "fallback to passive: active has no tries left". */
+void boot_decision_describe(const struct boot_decision *d, char *buf, size_t size);
+
+const char *boot_slot_to_string(enum boot_slot slot);
+enum boot_slot boot_slot_from_string(const char *s); /* BOOT_SLOT_NONE if unknown */
+const char *slot_status_to_string(enum slot_status status);
+const char *slot_skip_cause_to_string(enum slot_skip_cause cause);
+bool image_id_is_valid(const char *id); /* 64 lowercase hex */
+
+/* State changes (pure; the caller saves state.env once: the commit point). */
+/* New image becomes active (new, tries_max tries); old active becomes passive; old passive goes. */
+int boot_state_install_active(struct boot_state *s, const char *image_id);
+int boot_state_install_recovery(struct boot_state *s, const char *image_id);
+int boot_state_mark_good(struct boot_state *s, enum boot_slot slot);
+int boot_state_mark_bad(struct boot_state *s, enum boot_slot slot, const char *reason);
+/* Passive becomes active (confirmed), active becomes passive. -ENOENT: passive
+ * empty; -EINVAL: passive is bad or not confirmed. */
+int boot_state_rollback(struct boot_state *s);
+
+/* Files. load: -ENOENT when state.env is missing; -EBADMSG when it is damaged
+ * (s then holds defaults: every slot empty, so recovery boots). A damaged
+ * counter.env is not an error: counter_damaged is set and defaults used. */
+int boot_state_load(const char *dir, struct boot_state *s);
+int boot_state_save(const char *dir, const struct boot_state *s);
+int boot_state_save_counter(const char *dir, const struct boot_state *s);

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "durable.h"
+
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+void fault_point(const char *name)
+{
+	static unsigned long count;
+	const char *kill_at = getenv("KAIROS_FAULT_KILL_AT");
+	const char *trace = getenv("KAIROS_FAULT_TRACE");
+	if (!kill_at && !trace)
+		return;
+	count++;
+	if (trace)
+		fprintf(stderr, "fault-point %lu %s\n", count, name);
+	if (kill_at && strtoul(kill_at, NULL, 10) == count)
+		raise(SIGKILL);
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fsync_path(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	fault_point("fsync");
+	if (fsync(fd) < 0)
+		return negative_errno();
+	return 0;
+}
+
+int fsync_parent_dir(const char *path)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	return fsync_path(dirname(copy));
+}
+
+int rename_durable(const char *from, const char *to)
+{
+	fault_point("rename");
+	if (rename(from, to) < 0)
+		return negative_errno();
+	int r = fsync_parent_dir(to);
+	if (r < 0)
+		return r;
+
+	_cleanup_free_ char *a = strdup(from), *b = strdup(to);
+	if (!a || !b)
+		return -ENOMEM;
+	if (!streq(dirname(a), dirname(b)))
+		return fsync_parent_dir(from);
+	return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	_cleanup_free_ char *copy = strdup(path), *tmp = NULL;
+	if (!copy)
+		return -ENOMEM;
+	const char *base = basename(copy);
+	_cleanup_free_ char *dircopy = strdup(path);
+	if (!dircopy)
+		return -ENOMEM;
+	const char *dir = dirname(dircopy);
+	if (asprintf(&tmp, "%s/.%s.tmpXXXXXX", dir, base) < 0)
+		return -ENOMEM;
+
+	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+
+	fault_point("write");
+	int r = fchmod(fd, mode) < 0 ? negative_errno() : write_all(fd, data, len);
+	if (r == 0) {
+		fault_point("fsync");
+		if (fsync(fd) < 0)
+			r = negative_errno();
+	}
+	if (r < 0) {
+		unlink(tmp);
+		return r;
+	}
+	r = rename_durable(tmp, path);
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+int write_file_in_place(const char *path, const void *data, size_t len)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != len ||
+	    (size_t)st.st_blocks * 512 < len)
+		/* Missing, wrong size or sparse: GRUB could not write it either. */
+		return write_file_atomic(path, data, len, 0644);
+
+	fault_point("write");
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pwrite(fd, (const char *)data + done, len - done, (off_t)done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		done += (size_t)n;
+	}
+	fault_point("fsync");
+	if (fsync(fd) < 0)
+		return negative_errno();
+	return 0;
+}
+
+int read_file_bounded(const char *path, void *buf, size_t size, size_t *len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	size_t done = 0;
+	while (done < size) {
+		ssize_t n = read(fd, (char *)buf + done, size - done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	*len = done;
+	return 0;
+}

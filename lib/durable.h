@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Durable file writes. Every step that changes what survives a power cut goes
+ * through here, and each such step is a fault point (see fault_point()). */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Write temp (same directory) -> fsync -> rename over path -> fsync directory.
+ * Before the rename the old file holds in full; after it the new one does. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Overwrite an existing file of exactly len bytes in place and fsync it, for
+ * files GRUB rewrites in place (GRUB cannot allocate blocks, so the file must
+ * keep its size and never be sparse). A missing, resized or sparse file is
+ * replaced with write_file_atomic() instead, which allocates every block. */
+int write_file_in_place(const char *path, const void *data, size_t len);
+
+/* Read at most size bytes; *len gets the count. A file of size bytes or more
+ * is read up to size, so callers pass one more than they accept to see overruns. */
+int read_file_bounded(const char *path, void *buf, size_t size, size_t *len);
+
+/* rename() plus fsync of the directory (both directories if they differ). */
+int rename_durable(const char *from, const char *to);
+/* fsync the directory that contains path. */
+int fsync_parent_dir(const char *path);
+int fsync_path(const char *path);
+
+/* Fault injection for kill-point tests. With KAIROS_FAULT_TRACE=1 every point
+ * is printed to stderr as "fault-point N NAME"; with KAIROS_FAULT_KILL_AT=N the
+ * process SIGKILLs itself on reaching point N (1-based), as a power cut would
+ * stop it. Costs one getenv() per point otherwise. */
+void fault_point(const char *name);

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The GRUB environment block: exactly 1024 bytes, a fixed header line,
+ * "name=value" lines (backslash escapes '\\' and newline, as GRUB does),
+ * padded with '#'. GRUB's save_env rewrites an existing block in place. */
+#pragma once
+
+#include <stddef.h>
+
+#define GRUBENV_SIZE 1024
+#define GRUBENV_HEADER "# GRUB Environment Block\n"
+
+struct grubenv_var {
+	char *key;
+	char *value;
+};
+
+struct grubenv {
+	struct grubenv_var *vars;
+	size_t n_vars;
+};
+
+/* Parse a block. -EMSGSIZE: not exactly GRUBENV_SIZE bytes; -EBADMSG: damaged
+ * header, a NUL byte, or a line that is neither a comment nor name=value.
+ * Repeated names: the last one wins, as in GRUB. */
+int grubenv_parse(const char *buf, size_t len, struct grubenv *env);
+
+/* Serialize into exactly GRUBENV_SIZE bytes; -ENOSPC if it does not fit. */
+int grubenv_format(const struct grubenv *env, char out[GRUBENV_SIZE]);
+
+const char *grubenv_get(const struct grubenv *env, const char *key);
+/* -EINVAL for a name GRUB could not read back (empty, '=', newline, leading '#'). */
+int grubenv_set(struct grubenv *env, const char *key, const char *value);
+int grubenv_unset(struct grubenv *env, const char *key);
+void grubenv_free(struct grubenv *env);
+
+/* File forms. read: -ENOENT when missing, parse errors as above.
+ * write_atomic: temp + fsync + rename + directory fsync (userspace-owned files).
+ * write_in_place: overwrite an existing block of the right size without
+ * reallocating it, the way GRUB's save_env does; creates it when missing. */
+int grubenv_read_file(const char *path, struct grubenv *env);
+int grubenv_write_file_atomic(const char *path, const struct grubenv *env);
+int grubenv_write_file_in_place(const char *path, const struct grubenv *env);

@@ -1,0 +1,24 @@
+# Test targets. Each suite prints TAP ("ok N - name" / "not ok N - name");
+# tests/run-suite records it under $(BUILD)/results and tests/summary prints
+# the closing "N passed, N failed" line.
+RESULTS := $(BUILD)/results
+RUN_SUITE = tests/run-suite $(RESULTS)
+
+# make check: everything, in order of cost; a failing suite does not stop the
+# others, the summary's exit status says whether all passed.
+CHECK_SUITES ?= unit asan lint fuzz-smoke
+
+check: deps
+	$(Q)rm -rf $(RESULTS)
+	$(Q)for s in $(CHECK_SUITES); do $(MAKE) --no-print-directory check-$$s || true; done
+	$(Q)tests/summary $(RESULTS)
+
+check-unit: $(UNIT_BINS)
+	$(Q)$(RUN_SUITE) unit$(SUITE_SUFFIX) tests/run-unit $(UNIT_BINS)
+
+# Unit tests again, built with ASan+UBSan in a build tree of their own.
+check-asan: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANITIZE=1 RESULTS=$(RESULTS) SUITE_SUFFIX=-asan check-unit
+
+check-lint: deps
+	$(Q)$(RUN_SUITE) lint tests/lint
