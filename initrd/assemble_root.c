@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "assemble_root.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "loop.h"
+#include "seed.h"
+#include "util.h"
+
+int path_printf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int mount_stack_mount(struct mount_stack *st, const char *source, const char *target, const char *fstype,
+		      unsigned long flags, const char *data)
+{
+	if (st->n == MOUNT_STACK_MAX)
+		return log_error_errno(-E2BIG, "Too many mounts");
+	char *copy = strdup(target);
+	if (!copy)
+		return log_error_errno(-ENOMEM, "Out of memory");
+	if (mount(source, target, fstype, flags, data) < 0) {
+		int r = negative_errno();
+		free(copy);
+		return log_error_errno(r, "Failed to mount %s (%s) on %s: %m", source, fstype ? fstype : "bind",
+				       target);
+	}
+	st->paths[st->n++] = copy;
+	return 0;
+}
+
+void mount_stack_unwind(struct mount_stack *st, size_t keep)
+{
+	while (st->n > keep) {
+		char *path = st->paths[--st->n];
+		if (umount2(path, 0) < 0) {
+			/* Busy: detach it now, the kernel finishes when it is free. */
+			log_warning("Failed to unmount %s (%m), detaching it", path);
+			if (umount2(path, MNT_DETACH) < 0)
+				log_error_errno(negative_errno(), "Failed to detach %s: %m", path);
+		}
+		free(path);
+	}
+}
+
+void mount_stack_release(struct mount_stack *st)
+{
+	while (st->n > 0)
+		free(st->paths[--st->n]);
+}
+
+int mkdir_parents(const char *path, unsigned mode)
+{
+	char buf[PATH_MAX];
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return log_error_errno(negative_errno(), "Failed to create %s: %m", buf);
+		if (saved == '\0')
+			return 0;
+		*p = saved;
+	}
+}
+
+int mount_image(struct mount_stack *st, const char *image, const char *where)
+{
+	char devnode[64];
+	/* Keep loop_fd open until the mount holds the device: the loop device
+	 * auto-clears at its last close. */
+	_cleanup_close_ int loop_fd = loop_attach_ro(image, devnode, sizeof(devnode));
+	if (loop_fd < 0)
+		return loop_fd;
+	int r = mount_stack_mount(st, devnode, where, "squashfs", MS_RDONLY, NULL);
+	if (r < 0)
+		return r;
+	log_info("Mounted %s (%s) read-only on %s", image, devnode, where);
+	return 0;
+}
+
+/* Make sure root+path is a directory reached without symlinks: a symlink in
+ * the image could point a mount outside the new root. Missing directories
+ * are created where that is possible (inside an overlay). */
+static int prepare_target(const char *root, const char *path, char *target, size_t size)
+{
+	int r = path_printf(target, size, "%s%s", root, path);
+	if (r < 0)
+		return r;
+	for (char *p = target + strlen(root) + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		struct stat st;
+		r = 0;
+		if (lstat(target, &st) < 0) {
+			if (errno != ENOENT)
+				r = negative_errno();
+			else if (mkdir(target, 0755) < 0)
+				r = negative_errno(); /* EROFS: the image itself lacks it */
+		} else if (S_ISLNK(st.st_mode))
+			r = -ELOOP;
+		else if (!S_ISDIR(st.st_mode))
+			r = -ENOTDIR;
+		*p = saved;
+		if (r < 0)
+			return r;
+		if (saved == '\0')
+			return 0;
+	}
+}
+
+static int mount_overlay(struct mount_stack *st, const char *target, const char *overlay_dir, const char *name)
+{
+	char upper[PATH_MAX], work[PATH_MAX], data[3 * PATH_MAX + 64];
+	int r = path_printf(upper, sizeof(upper), "%s/%s/upper", overlay_dir, name);
+	if (r == 0)
+		r = path_printf(work, sizeof(work), "%s/%s/work", overlay_dir, name);
+	if (r == 0)
+		r = path_printf(data, sizeof(data), "lowerdir=%s,upperdir=%s,workdir=%s", target, upper, work);
+	if (r < 0)
+		return log_error_errno(r, "Overlay paths for %s are too long", target);
+	if ((r = mkdir_parents(upper, 0755)) < 0)
+		return r;
+	if ((r = mkdir_parents(work, 0700)) < 0)
+		return r;
+	/* The overlay's top directory takes the upper dir's owner and mode. */
+	struct stat lower;
+	if (stat(target, &lower) < 0)
+		return log_error_errno(negative_errno(), "Failed to stat %s: %m", target);
+	if (chown(upper, lower.st_uid, lower.st_gid) < 0 || chmod(upper, lower.st_mode & 07777) < 0)
+		return log_error_errno(negative_errno(), "Failed to set owner and mode of %s: %m", upper);
+
+	/* The lower dir is the directory being covered: resolved before it is. */
+	return mount_stack_mount(st, "overlay", target, "overlay", 0, data);
+}
+
+static int mount_persistent_bind(struct mount_stack *st, const char *target, const char *persistent_dir,
+				 const char *name, bool *seeded)
+{
+	char state_dir[PATH_MAX], source[PATH_MAX];
+	int r = path_printf(state_dir, sizeof(state_dir), "%s/.state", persistent_dir);
+	if (r == 0)
+		r = path_printf(source, sizeof(source), "%s/%s", state_dir, name);
+	if (r < 0)
+		return log_error_errno(r, "Persistent path for %s is too long", target);
+	if ((r = mkdir_parents(state_dir, 0755)) < 0)
+		return r;
+
+	struct stat s;
+	*seeded = false;
+	if (lstat(source, &s) < 0) {
+		if (errno != ENOENT)
+			return log_error_errno(negative_errno(), "Failed to stat %s: %m", source);
+		/* First use: start from what the image ships there. */
+		r = seed_directory(target, source);
+		if (r < 0)
+			return log_error_errno(r, "Failed to seed %s from %s: %m", source, target);
+		*seeded = true;
+	} else if (!S_ISDIR(s.st_mode))
+		return log_error_errno(-ENOTDIR, "%s is not a directory", source);
+
+	return mount_stack_mount(st, source, target, NULL, MS_BIND, NULL);
+}
+
+int assemble_root(struct mount_stack *st, const struct mount_plan *plan, const char *newroot,
+		  const char *overlay_dir, const char *persistent_dir, enum step_result *results)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct mount_step *step = &plan->steps[i];
+		char target[PATH_MAX];
+		results[i] = STEP_PENDING;
+
+		int r = prepare_target(newroot, step->path, target, sizeof(target));
+		if (r == -EROFS || r == -ENOENT) {
+			log_warning("Not mounting %s on %s: the image has no such directory", mount_kind_to_string(step->kind),
+				    step->path);
+			results[i] = STEP_SKIPPED;
+			continue;
+		}
+		if (r < 0)
+			return log_error_errno(r, "Cannot mount on %s in the image: %m", step->path);
+
+		bool seeded = false;
+		if (step->kind == MOUNT_OVERLAY)
+			r = mount_overlay(st, target, overlay_dir, step->name);
+		else
+			r = mount_persistent_bind(st, target, persistent_dir, step->name, &seeded);
+		if (r < 0)
+			return r;
+		results[i] = seeded ? STEP_SEEDED : STEP_MOUNTED;
+		log_info("%s %s%s", step->kind == MOUNT_OVERLAY ? "tmpfs overlay on" : "persistent bind on",
+			 step->path, seeded ? " (seeded from the image)" : "");
+	}
+	return 0;
+}
+
+int move_root(const char *newroot, const char *target)
+{
+	if (mount(newroot, target, NULL, MS_MOVE, NULL) < 0)
+		return log_error_errno(negative_errno(), "Failed to move %s to %s: %m", newroot, target);
+	return 0;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Mounting: the stack of what was mounted (so a failure unmounts it all, in
+ * reverse), the read-only image, the overlays and binds of a mount plan, and
+ * the final move of the finished root onto its target. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mount_plan.h"
+
+#define MOUNT_STACK_MAX 128
+
+struct mount_stack {
+	char *paths[MOUNT_STACK_MAX];
+	size_t n;
+};
+
+/* mount(2), and on success remember target for mount_stack_unwind(). */
+int mount_stack_mount(struct mount_stack *st, const char *source, const char *target, const char *fstype,
+		      unsigned long flags, const char *data);
+/* Unmount everything above depth keep, newest first. */
+void mount_stack_unwind(struct mount_stack *st, size_t keep);
+/* Forget the entries without unmounting (they now live elsewhere or stay). */
+void mount_stack_release(struct mount_stack *st);
+
+/* Loop-attach image read-only and mount it (squashfs, ro) on where. */
+int mount_image(struct mount_stack *st, const char *image, const char *where);
+
+enum step_result {
+	STEP_PENDING,
+	STEP_MOUNTED,
+	STEP_SEEDED,  /* bind, whose persistent data was created from the image just now */
+	STEP_SKIPPED, /* the image has no such directory and it cannot be created there */
+};
+
+/* Carry out plan on the image mounted at newroot. Overlay upper and work
+ * directories go to overlay_dir (a tmpfs); persistent data lives at
+ * persistent_dir/.state/NAME. results[i] says what became of step i. */
+int assemble_root(struct mount_stack *st, const struct mount_plan *plan, const char *newroot,
+		  const char *overlay_dir, const char *persistent_dir, enum step_result *results);
+
+/* Move the root (and every mount under it) onto target in one step. */
+int move_root(const char *newroot, const char *target);
+
+/* snprintf() that fails (-ENAMETOOLONG) instead of truncating a path. */
+__attribute__((format(printf, 3, 4))) int path_printf(char *buf, size_t size, const char *fmt, ...);
+
+/* mkdir -p for the helper's own directories. */
+int mkdir_parents(const char *path, unsigned mode);

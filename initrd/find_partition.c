@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "find_partition.h"
+
+#include <blkid/blkid.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+
+#include "log.h"
+#include "util.h"
+
+#define POLL_INTERVAL_MS 150
+
+static unsigned long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)ts.tv_nsec / 1000000ULL;
+}
+
+/* /dev/NAME may be missing on a static /dev: make the node from major:minor. */
+static int ensure_node(const char *name, unsigned major_nr, unsigned minor_nr, char *devnode, size_t size)
+{
+	snprintf(devnode, size, "/dev/%s", name);
+	struct stat st;
+	if (stat(devnode, &st) == 0)
+		return S_ISBLK(st.st_mode) && st.st_rdev == makedev(major_nr, minor_nr) ? 0 : -ENODEV;
+	if (mknod(devnode, S_IFBLK | 0600, makedev(major_nr, minor_nr)) < 0 && errno != EEXIST)
+		return negative_errno();
+	return 0;
+}
+
+static bool probe_label(const char *devnode, const char *label, struct partition *ret)
+{
+	blkid_probe pr = blkid_new_probe_from_filename(devnode);
+	if (!pr)
+		return false;
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_LABEL | BLKID_SUBLKS_TYPE);
+	bool found = false;
+	const char *value = NULL, *type = NULL;
+	if (blkid_do_safeprobe(pr) == 0 && blkid_probe_lookup_value(pr, "LABEL", &value, NULL) == 0 &&
+	    streq(value, label) && blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0) {
+		snprintf(ret->devnode, sizeof(ret->devnode), "%s", devnode);
+		snprintf(ret->fstype, sizeof(ret->fstype), "%s", type);
+		found = true;
+	}
+	blkid_free_probe(pr);
+	return found;
+}
+
+static int scan_once(const char *label, struct partition *ret)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/partitions", "re");
+	if (!f)
+		return negative_errno();
+	char line[256];
+	while (fgets(line, sizeof(line), f)) {
+		unsigned major_nr, minor_nr;
+		unsigned long long blocks;
+		char name[64], devnode[DEVNODE_MAX];
+		if (sscanf(line, " %u %u %llu %63s", &major_nr, &minor_nr, &blocks, name) != 4)
+			continue; /* the header */
+		if (ensure_node(name, major_nr, minor_nr, devnode, sizeof(devnode)) < 0)
+			continue;
+		if (probe_label(devnode, label, ret))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+int find_partition_by_label(const char *label, unsigned timeout_ms, struct partition *ret)
+{
+	unsigned long long deadline = now_ms() + timeout_ms;
+	for (bool first = true;; first = false) {
+		int r = scan_once(label, ret);
+		if (r == 0) {
+			log_info("Found %s on %s (%s)", label, ret->devnode, ret->fstype);
+			return 0;
+		}
+		if (r != -ENOENT)
+			return log_error_errno(r, "Failed to read /proc/partitions: %m");
+		if (now_ms() >= deadline)
+			return log_error_errno(-ENOENT, "No filesystem labelled %s after %u ms", label, timeout_ms);
+		if (first)
+			log_info("Waiting up to %u ms for a filesystem labelled %s", timeout_ms, label);
+		nanosleep(&(struct timespec){.tv_nsec = POLL_INTERVAL_MS * 1000000L}, NULL);
+	}
+}
