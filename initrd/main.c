@@ -1,54 +1,467 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* kairos-boot: the initramfs helper. This is the foundation's skeleton: it
- * reads the boot state and prints the decision (no mounts yet). */
+/* kairos-boot: the initramfs helper. At every boot it finds the state
+ * partition, decides the slot (lib/boot_state), spends a try when the rules
+ * say so, mounts that slot's squashfs read-only, falls back to the next slot
+ * when an image is missing or broken, builds the writable root around it on
+ * a scratch mountpoint, moves it into place in one step and leaves a record
+ * in /run/kairos/boot.json. A fatal error reboots, so the next slot gets its
+ * turn; it never drops to a shell.
+ *
+ * Verbs: mount (a dracut hook), init (PID 1 of a minimal initramfs), decide. */
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <dirent.h>
 
+#include "assemble_root.h"
+#include "boot_options.h"
+#include "boot_record.h"
 #include "boot_state.h"
+#include "cmdline.h"
+#include "durable.h"
+#include "find_partition.h"
 #include "log.h"
+#include "mount_plan.h"
+#include "pid1.h"
 #include "util.h"
 
-static void help(void)
+#define BOOT_CONF "/etc/kairos/boot.conf"
+#define MODULES_LIST "/etc/kairos/modules"
+#define SYSROOT "/sysroot"
+#define OTHER_PARTITION_WAIT_MS 2000 /* recovery and persistent show up with the state partition */
+
+static struct args {
+	const char *verb;
+	const char *cmdline;        /* file with the kernel command line */
+	const char *state_dir;      /* tests: a directory instead of the state partition */
+	const char *recovery_dir;   /* tests: instead of the recovery partition */
+	const char *persistent_dir; /* tests: instead of the persistent partition */
+	const char *root;           /* where the finished root goes */
+	const char *run_dir;        /* our scratch space, normally /run/kairos */
+	const char *record;         /* boot.json */
+	bool no_reboot;
+	bool help;
+} arg = {
+	.cmdline = "/proc/cmdline",
+	.run_dir = "/run/kairos",
+};
+
+/* Everything one boot touches. Static: the mount plan is large. */
+static struct boot {
+	struct timespec start;
+	struct boot_options opts;
+	struct boot_state state;
+	struct boot_record rec;
+	struct mount_stack mounts;
+	char state_dir[PATH_MAX], recovery_dir[PATH_MAX];
+	char rw_dir[PATH_MAX], newroot[PATH_MAX], overlay_dir[PATH_MAX], persistent_dir[PATH_MAX];
+	bool tried[BOOT_SLOT_COUNT];
+	struct mount_plan plan;
+	enum step_result step_results[ELEMENTSOF(((struct mount_plan *)0)->steps)];
+} b;
+
+static long long elapsed_ms(void)
 {
-	printf("Usage: kairos-boot decide --state-dir DIR\n"
-	       "\n"
-	       "Print which slot the next boot would use, and why, without changing anything.\n"
-	       "\n"
-	       "  --state-dir DIR   directory holding state.env and counter.env\n"
-	       "  -h, --help        show this help\n");
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - b.start.tv_sec) * 1000LL + (now.tv_nsec - b.start.tv_nsec) / 1000000LL;
 }
 
-int main(int argc, char **argv)
+/* A fatal error: undo every mount, say why in the record, return r. */
+__attribute__((format(printf, 2, 3))) static int fail(int r, const char *fmt, ...)
 {
-	static const struct option options[] = {
-		{"state-dir", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	const char *state_dir = NULL;
-	int c;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(b.rec.error, sizeof(b.rec.error), fmt, ap);
+	va_end(ap);
+	log_error("%s", b.rec.error);
+	mount_stack_unwind(&b.mounts, 0);
+	b.rec.slot = BOOT_SLOT_NONE;
+	b.rec.plan = NULL;
+	(void)boot_record_write(&b.rec, arg.record);
+	return r;
+}
 
-	log_set_program("kairos-boot");
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
-		switch (c) {
-		case 'd':
-			state_dir = optarg;
-			break;
-		case 'h':
-			help();
-			return EXIT_SUCCESS;
-		default:
-			return EXIT_FAILURE;
+static void read_options(void)
+{
+	struct cmdline c;
+	boot_options_init(&b.opts);
+	int r = cmdline_read_file(arg.cmdline, &c);
+	if (r < 0) {
+		log_error_errno(r, "Failed to read the command line from %s (%m): using defaults", arg.cmdline);
+		return;
+	}
+	/* Bad values are logged and keep their defaults: still boot. */
+	(void)boot_options_from_cmdline(&b.opts, &c);
+	cmdline_free(&c);
+}
+
+static int mount_partition(const char *label, unsigned wait_ms, const char *where, unsigned long flags,
+			   char *devnode, size_t size)
+{
+	struct partition part;
+	int r = find_partition_by_label(label, wait_ms, &part);
+	if (r < 0)
+		return r;
+	if ((r = mkdir_parents(where, 0755)) < 0)
+		return r;
+	if ((r = mount_stack_mount(&b.mounts, part.devnode, where, part.fstype, flags, NULL)) < 0)
+		return r;
+	if (devnode)
+		snprintf(devnode, size, "%s", part.devnode);
+	return 0;
+}
+
+static int open_state(void)
+{
+	if (arg.state_dir) {
+		snprintf(b.state_dir, sizeof(b.state_dir), "%s", arg.state_dir);
+		return 0;
+	}
+	/* Read-write: the counter is written here before the root is used.
+	 * It stays mounted: the loop device reads the image from it. */
+	snprintf(b.state_dir, sizeof(b.state_dir), "%s/state", arg.run_dir);
+	return mount_partition(b.opts.state_label, b.opts.wait_seconds * 1000U, b.state_dir, MS_NOATIME,
+			       b.rec.state_device, sizeof(b.rec.state_device));
+}
+
+static int open_recovery(void)
+{
+	if (b.recovery_dir[0])
+		return 0;
+	if (arg.recovery_dir || arg.state_dir) {
+		snprintf(b.recovery_dir, sizeof(b.recovery_dir), "%s", arg.recovery_dir ? arg.recovery_dir : arg.state_dir);
+		return 0;
+	}
+	char where[PATH_MAX];
+	snprintf(where, sizeof(where), "%s/recovery", arg.run_dir);
+	int r = mount_partition(b.opts.recovery_label, OTHER_PARTITION_WAIT_MS, where, MS_RDONLY, NULL, 0);
+	if (r < 0)
+		return r;
+	snprintf(b.recovery_dir, sizeof(b.recovery_dir), "%s", where);
+	return 0;
+}
+
+/* With state.env damaged or lost every slot is empty and recovery must
+ * still boot: take the newest image on the recovery partition. */
+static int find_recovery_image(char id[IMAGE_ID_LEN + 1])
+{
+	char dir[PATH_MAX];
+	DIR *d = path_printf(dir, sizeof(dir), "%s/images", b.recovery_dir) == 0 ? opendir(dir) : NULL;
+	if (!d)
+		return -ENOENT;
+	time_t newest = 0;
+	id[0] = '\0';
+	for (struct dirent *de; (de = readdir(d));) {
+		char name[IMAGE_ID_LEN + 1];
+		size_t len = strlen(de->d_name);
+		if (len != IMAGE_ID_LEN + strlen(".squashfs") || !streq(de->d_name + IMAGE_ID_LEN, ".squashfs"))
+			continue;
+		memcpy(name, de->d_name, IMAGE_ID_LEN);
+		name[IMAGE_ID_LEN] = '\0';
+		struct stat st;
+		if (!image_id_is_valid(name) || fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (!id[0] || st.st_mtime > newest) {
+			memcpy(id, name, sizeof(name));
+			newest = st.st_mtime;
 		}
 	}
-	if (optind >= argc || !streq(argv[optind], "decide") || !state_dir) {
-		log_error("usage: kairos-boot decide --state-dir DIR (see --help)");
-		return EXIT_FAILURE;
+	closedir(d);
+	return id[0] ? 0 : -ENOENT;
+}
+
+/* The decision, and whether GRUB already made it. */
+static void decide(struct boot_decision *d)
+{
+	boot_state_choose_slot(&b.state, d);
+	if (!b.opts.counted)
+		return;
+
+	/* GRUB chose kairos.slot and spent the try (or cleared the one-shot
+	 * choice) before we read the files: take its choice, count nothing. */
+	enum boot_slot grub = b.opts.grub_slot;
+	if (d->slot != grub) {
+		if (grub == BOOT_SLOT_ACTIVE) {
+			bool good = b.state.slots[grub].status == SLOT_STATUS_GOOD;
+			*d = (struct boot_decision){.slot = grub,
+						    .reason = good ? BOOT_REASON_CONFIRMED : BOOT_REASON_TRYING};
+		} else /* GRUB saw a one-shot choice it has cleared since */
+			*d = (struct boot_decision){.slot = grub, .reason = BOOT_REASON_ONE_SHOT};
+	}
+	d->tries_left = b.state.tries_left;
+	d->spend_try = d->clear_boot_next = false;
+}
+
+/* Write the counter before the root is used: a root that hangs or panics
+ * must already have cost its try. */
+static void spend(struct boot_decision *d)
+{
+	if (!boot_state_apply(&b.state, d))
+		return;
+	b.rec.counted_by = "helper";
+	if (boot_state_save_counter(b.state_dir, &b.state) == 0)
+		return;
+	if (d->spend_try) {
+		/* An uncounted try could loop forever on a broken image. */
+		log_error("Cannot record the try: not booting the unconfirmed active slot");
+		b.state.tries_left = 0;
+		boot_state_choose_slot(&b.state, d);
+	}
+}
+
+static int mount_slot(enum boot_slot slot, char *image, char *error, size_t size)
+{
+	snprintf(image, IMAGE_ID_LEN + 1, "%s", b.state.slots[slot].image);
+	const char *dir = b.state_dir;
+	if (slot == BOOT_SLOT_RECOVERY) {
+		int r = open_recovery();
+		if (r < 0) {
+			snprintf(error, size, "recovery partition %s not found", b.opts.recovery_label);
+			return r;
+		}
+		dir = b.recovery_dir;
+		if (!image[0] && find_recovery_image(image) == 0)
+			log_warning("Recovery slot is empty in %s: using the newest image, %s", BOOT_STATE_FILE, image);
+	}
+	if (!image[0]) {
+		snprintf(error, size, "slot has no image");
+		return -ENOENT;
+	}
+	if (!image_id_is_valid(image)) { /* never a path from the state into a file name */
+		snprintf(error, size, "image id is not 64 hex digits");
+		return -EINVAL;
 	}
 
+	char path[PATH_MAX];
+	int r = path_printf(path, sizeof(path), "%s/images/%s.squashfs", dir, image);
+	if (r < 0 || access(path, F_OK) < 0) {
+		snprintf(error, size, "image file is missing");
+		return log_error_errno(negative_errno(), "%s: %m", path);
+	}
+	size_t depth = b.mounts.n;
+	r = mount_image(&b.mounts, path, b.newroot);
+	if (r < 0) {
+		snprintf(error, size, "image does not mount: %s", strerror(-r));
+		return r;
+	}
+	/* A mountable image without init would only panic the kernel. */
+	char init[PATH_MAX];
+	struct stat st;
+	if (path_printf(init, sizeof(init), "%s%s", b.newroot, b.opts.init) < 0 || lstat(init, &st) < 0) {
+		r = negative_errno();
+		snprintf(error, size, "image has no %.100s", b.opts.init);
+		mount_stack_unwind(&b.mounts, depth);
+		return log_error_errno(r, "%s: %m", init);
+	}
+	return 0;
+}
+
+/* Mount the decided slot; on failure mark it bad (so GRUB skips it too) and
+ * take the next one by the same rules: active, passive, recovery. */
+static int mount_first_usable_slot(struct boot_decision *d)
+{
+	enum boot_slot first = d->slot;
+	for (;;) {
+		char image[IMAGE_ID_LEN + 1], error[160];
+		int r = mount_slot(d->slot, image, error, sizeof(error));
+		if (r == 0) {
+			b.rec.slot = d->slot;
+			b.rec.decision = *d;
+			memcpy(b.rec.image, image, sizeof(image));
+			if (d->slot != first)
+				b.rec.fallback_from = first;
+			return 0;
+		}
+		log_error("The %s slot cannot boot: %s", boot_slot_to_string(d->slot), error);
+		(void)boot_record_add_failure(&b.rec, d->slot, image, error);
+		b.tried[d->slot] = true;
+		if (d->slot == BOOT_SLOT_RECOVERY)
+			return fail(r, "No slot can boot: recovery failed too (%s)", error);
+
+		if (boot_state_mark_bad(&b.state, d->slot, error) == 0)
+			(void)boot_state_save(b.state_dir, &b.state); /* logged; boot on regardless */
+
+		boot_state_choose_slot(&b.state, d);
+		if (b.tried[d->slot])
+			*d = (struct boot_decision){.slot = BOOT_SLOT_RECOVERY, .reason = BOOT_REASON_FALLBACK,
+						    .active_skipped = SKIP_BAD, .passive_skipped = SKIP_BAD};
+		spend(d);
+		log_info("Falling back to the %s slot", boot_slot_to_string(d->slot));
+	}
+}
+
+/* /etc/kairos/boot.conf in the image may set overlay= and persistent=. */
+static void read_boot_conf(void)
+{
+	char path[PATH_MAX], text[16385];
+	size_t len = 0;
+	int r = path_printf(path, sizeof(path), "%s%s", b.newroot, BOOT_CONF);
+	if (r == 0)
+		r = read_file_bounded(path, text, sizeof(text) - 1, &len);
+	if (r == -ENOENT)
+		return;
+	if (r < 0) {
+		log_warning_errno(r, "Failed to read %s from the image (%m): using the defaults", BOOT_CONF);
+		return;
+	}
+	text[len] = '\0';
+	(void)boot_options_apply_conf(&b.opts, text);
+}
+
+/* The persistent partition is optional: without it the node boots on tmpfs
+ * and forgets everything at reboot. That must not go unnoticed: log it as an
+ * error and put it in the record. Returns whether it is there. */
+static bool open_persistent(void)
+{
+	if (b.rec.slot == BOOT_SLOT_RECOVERY || b.opts.persistent.n == 0) {
+		b.rec.persistent = "not-used";
+		return false;
+	}
+	if (arg.persistent_dir) {
+		if (path_printf(b.persistent_dir, sizeof(b.persistent_dir), "%s", arg.persistent_dir) < 0)
+			return false;
+		b.rec.persistent = "mounted";
+		return true;
+	}
+	b.rec.persistent = "missing";
+	if (arg.state_dir) {
+		log_error("No persistent directory given: persistent paths are on tmpfs, and lost at reboot");
+		return false;
+	}
+	int r = mount_partition(b.opts.persistent_label, OTHER_PARTITION_WAIT_MS, b.persistent_dir, MS_NOATIME,
+				b.rec.persistent_device, sizeof(b.rec.persistent_device));
+	if (r < 0) {
+		if (r != -ENOENT)
+			b.rec.persistent = "failed";
+		log_error("No usable persistent partition (%s): persistent paths are on tmpfs, and lost at reboot",
+			  b.opts.persistent_label);
+		return false;
+	}
+	b.rec.persistent = "mounted";
+	return true;
+}
+
+/* The whole boot, from command line to a finished root on arg.root. */
+static int boot_mount(void)
+{
+	int r;
+	clock_gettime(CLOCK_MONOTONIC, &b.start);
+	boot_record_init(&b.rec);
+	if (!arg.record)
+		arg.record = "/run/kairos/boot.json";
+
+	read_options();
+
+	if ((r = open_state()) < 0)
+		return fail(r, "State partition %s not found or not mountable", b.opts.state_label);
+	b.rec.start_to_state_ms = elapsed_ms();
+
+	r = boot_state_load(b.state_dir, &b.state);
+	if (r == -ENOENT)
+		log_error("%s/%s is missing: booting recovery", b.state_dir, BOOT_STATE_FILE);
+	else if (r < 0)
+		log_error("%s/%s is damaged: booting recovery", b.state_dir, BOOT_STATE_FILE);
+
+	struct boot_decision d;
+	decide(&d);
+	b.rec.counted_by = b.opts.counted ? "grub" : NULL;
+	spend(&d);
+	char why[256];
+	boot_decision_describe(&d, why, sizeof(why));
+	log_info("Booting %s%s", why, b.opts.counted ? " (GRUB decided and counted)" : "");
+	if (b.opts.grub_image[0] && !streq(b.opts.grub_image, b.state.slots[d.slot].image))
+		log_warning("GRUB loaded the kernel of image %s, but the %s slot holds %s", b.opts.grub_image,
+			    boot_slot_to_string(d.slot), b.state.slots[d.slot].image);
+
+	/* Everything we build lives on one private tmpfs: the overlays' upper
+	 * dirs, and the scratch mountpoint where the root is assembled. Private,
+	 * because a mount cannot be moved out of a shared parent. */
+	if ((r = path_printf(b.rw_dir, sizeof(b.rw_dir), "%s/rw", arg.run_dir)) < 0 ||
+	    (r = path_printf(b.newroot, sizeof(b.newroot), "%s/newroot", b.rw_dir)) < 0 ||
+	    (r = path_printf(b.overlay_dir, sizeof(b.overlay_dir), "%s/overlay", b.rw_dir)) < 0 ||
+	    (r = path_printf(b.persistent_dir, sizeof(b.persistent_dir), "%s/persistent", b.rw_dir)) < 0)
+		return fail(r, "Run directory %s is too long", arg.run_dir);
+	if ((r = mkdir_parents(b.rw_dir, 0755)) < 0 ||
+	    (r = mount_stack_mount(&b.mounts, "tmpfs", b.rw_dir, "tmpfs", MS_NOSUID, "mode=0755")) < 0)
+		return fail(r, "Cannot mount the scratch tmpfs on %s", b.rw_dir);
+	if (mount(NULL, b.rw_dir, NULL, MS_PRIVATE, NULL) < 0)
+		return fail(negative_errno(), "Cannot make %s private: %s", b.rw_dir, strerror(errno));
+	if ((r = mkdir_parents(b.newroot, 0755)) < 0)
+		return fail(r, "Cannot create %s", b.newroot);
+
+	if ((r = mount_first_usable_slot(&d)) < 0)
+		return r;
+
+	read_boot_conf();
+	bool persistent = open_persistent();
+	if ((r = mount_plan_build(&b.opts, b.rec.slot, persistent, &b.plan)) < 0)
+		return fail(r, "Cannot plan the mounts: %s", strerror(-r));
+	b.rec.plan = &b.plan;
+	b.rec.step_results = b.step_results;
+	/* A failure here is not the image's fault (overlay missing from the
+	 * kernel, a full persistent partition): no slot is marked bad. */
+	if ((r = assemble_root(&b.mounts, &b.plan, b.newroot, b.overlay_dir, b.persistent_dir, b.step_results)) < 0)
+		return fail(r, "Cannot assemble the root: %s", strerror(-r));
+
+	if ((r = move_root(b.newroot, arg.root)) < 0)
+		return fail(r, "Cannot move the root to %s", arg.root);
+	mount_stack_release(&b.mounts); /* in use now: never undone */
+	b.rec.start_to_root_ms = elapsed_ms();
+
+	log_info("Root of the %s slot (image %s) is on %s after %lld ms", boot_slot_to_string(b.rec.slot),
+		 b.rec.image, arg.root, b.rec.start_to_root_ms);
+	(void)boot_record_write(&b.rec, arg.record); /* the boot goes on without it */
+	return 0;
+}
+
+static int verb_mount(void)
+{
+	if (!arg.root)
+		return log_error_errno(-EINVAL, "mount needs --root DIR (see --help)");
+	return boot_mount();
+}
+
+/* PID 1 of a minimal initramfs: nothing else has set up anything. */
+static int verb_init(void)
+{
+	int r = pid1_mount_kernel_filesystems();
+	if (r < 0)
+		return r;
+	int kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (kmsg >= 0)
+		log_set_kmsg_fd(kmsg);
+
+	struct utsname u;
+	char moddir[PATH_MAX];
+	uname(&u);
+	snprintf(moddir, sizeof(moddir), "/lib/modules/%s", u.release);
+	if (load_modules(MODULES_LIST, moddir) > 0)
+		log_warning("Some modules did not load: the boot goes on and may fail later");
+
+	if (!arg.root)
+		arg.root = SYSROOT;
+	(void)mkdir(arg.root, 0755);
+	if ((r = boot_mount()) < 0)
+		return r;
+	return switch_root(arg.root, b.opts.init);
+}
+
+static int verb_decide(void)
+{
+	if (!arg.state_dir)
+		return log_error_errno(-EINVAL, "decide needs --state-dir DIR (see --help)");
 	struct boot_state s;
-	int r = boot_state_load(state_dir, &s);
+	int r = boot_state_load(arg.state_dir, &s);
 	if (r < 0 && r != -ENOENT)
 		log_warning("boot state unusable, deciding from defaults");
 	struct boot_decision d;
@@ -56,5 +469,141 @@ int main(int argc, char **argv)
 	char why[256];
 	boot_decision_describe(&d, why, sizeof(why));
 	printf("%s\n", why);
-	return EXIT_SUCCESS;
+	return 0;
+}
+
+static void help(void)
+{
+	if (arg.verb && streq(arg.verb, "mount"))
+		printf("Usage: kairos-boot mount --root DIR [OPTIONS]\n"
+		       "\n"
+		       "Find the state partition, choose and count the slot, mount its image with\n"
+		       "overlays and persistent binds, and move the finished root onto DIR\n"
+		       "(a dracut mount hook runs it with --root \"$NEWROOT\").\n"
+		       "\n"
+		       "  --root DIR, --newroot DIR  where the root goes\n"
+		       "  --cmdline FILE             kernel command line (default /proc/cmdline)\n"
+		       "  --record FILE              boot record (default /run/kairos/boot.json)\n"
+		       "  --run-dir DIR              scratch space (default /run/kairos)\n"
+		       "  --state-dir DIR            tests: use DIR instead of the state partition\n"
+		       "  --recovery-dir DIR         tests: instead of the recovery partition\n"
+		       "  --persistent-dir DIR       tests: instead of the persistent partition\n"
+		       "  --no-reboot                on a fatal error exit 1 instead of rebooting\n");
+	else if (arg.verb && streq(arg.verb, "init"))
+		printf("Usage: kairos-boot init [--no-reboot]   (or run as /init, PID 1)\n"
+		       "\n"
+		       "Mount /proc, /sys, /dev and /run, load the modules listed in\n"
+		       "/etc/kairos/modules, do what `mount --root /sysroot` does, then switch to\n"
+		       "the new root and execute init (init= on the command line, or /sbin/init).\n");
+	else if (arg.verb && streq(arg.verb, "decide"))
+		printf("Usage: kairos-boot decide --state-dir DIR\n"
+		       "\n"
+		       "Print which slot the next boot would use, and why, without changing anything.\n");
+	else
+		printf("Usage: kairos-boot mount|init|decide [OPTIONS]\n"
+		       "\n"
+		       "  mount    build the root of the chosen slot on --root DIR (dracut hook)\n"
+		       "  init     be the initramfs's /init: the same, then switch root\n"
+		       "  decide   print which slot the next boot would use, changing nothing\n"
+		       "\n"
+		       "`kairos-boot VERB --help` shows the options of a verb.\n");
+}
+
+static int parse_argv(int argc, char **argv)
+{
+	enum { ARG_CMDLINE = 0x100, ARG_STATE_DIR, ARG_RECOVERY_DIR, ARG_PERSISTENT_DIR, ARG_ROOT, ARG_RUN_DIR,
+	       ARG_RECORD, ARG_NO_REBOOT };
+	static const struct option options[] = {
+		{"cmdline", required_argument, NULL, ARG_CMDLINE},
+		{"state-dir", required_argument, NULL, ARG_STATE_DIR},
+		{"recovery-dir", required_argument, NULL, ARG_RECOVERY_DIR},
+		{"persistent-dir", required_argument, NULL, ARG_PERSISTENT_DIR},
+		{"root", required_argument, NULL, ARG_ROOT},
+		{"newroot", required_argument, NULL, ARG_ROOT},
+		{"run-dir", required_argument, NULL, ARG_RUN_DIR},
+		{"record", required_argument, NULL, ARG_RECORD},
+		{"no-reboot", no_argument, NULL, ARG_NO_REBOOT},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		switch (c) {
+		case ARG_CMDLINE:
+			arg.cmdline = optarg;
+			break;
+		case ARG_STATE_DIR:
+			arg.state_dir = optarg;
+			break;
+		case ARG_RECOVERY_DIR:
+			arg.recovery_dir = optarg;
+			break;
+		case ARG_PERSISTENT_DIR:
+			arg.persistent_dir = optarg;
+			break;
+		case ARG_ROOT:
+			arg.root = optarg;
+			break;
+		case ARG_RUN_DIR:
+			arg.run_dir = optarg;
+			break;
+		case ARG_RECORD:
+			arg.record = optarg;
+			break;
+		case ARG_NO_REBOOT:
+			arg.no_reboot = true;
+			break;
+		case 'h':
+			arg.help = true;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (optind < argc)
+		arg.verb = argv[optind++];
+	if (optind < argc)
+		return log_error_errno(-EINVAL, "Unexpected argument %s (see --help)", argv[optind]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	log_set_program("kairos-boot");
+	const char *base = strrchr(argv[0], '/');
+	base = base ? base + 1 : argv[0];
+	bool as_init = getpid() == 1 || (strlen(base) >= 4 && streq(base + strlen(base) - 4, "init"));
+
+	if (parse_argv(argc, argv) < 0)
+		return EXIT_FAILURE;
+	if (as_init && !arg.verb)
+		arg.verb = "init";
+	if (arg.help) {
+		help();
+		return EXIT_SUCCESS;
+	}
+
+	int r;
+	if (!arg.verb) {
+		help();
+		return EXIT_FAILURE;
+	} else if (streq(arg.verb, "decide"))
+		return verb_decide() < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	else if (streq(arg.verb, "mount")) {
+		if (!arg.no_reboot) { /* a real boot: the console shows what happened */
+			int kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+			if (kmsg >= 0)
+				log_set_kmsg_fd(kmsg);
+		}
+		r = verb_mount();
+	} else if (streq(arg.verb, "init"))
+		r = verb_init();
+	else {
+		log_error("Unknown verb %s (see --help)", arg.verb);
+		return EXIT_FAILURE;
+	}
+
+	if (r < 0 && !arg.no_reboot)
+		reboot_now();
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
