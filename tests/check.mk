@@ -17,12 +17,12 @@ check: deps
 check-build:
 	$(Q)$(RUN_SUITE) build sh -c '$(MAKE) --no-print-directory all && echo "ok 1 - make all (-Wall -Wextra -Werror)"'
 
-check-unit: $(UNIT_BINS)
+check-unit: deps $(UNIT_BINS)
 	$(Q)$(RUN_SUITE) unit$(SUITE_SUFFIX) tests/run-unit $(UNIT_BINS)
 
 # Unit tests again, built with ASan+UBSan in a build tree of their own.
 check-asan: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANITIZE=1 RESULTS=$(RESULTS) SUITE_SUFFIX=-asan check-unit
 
-check-lint:
+check-lint: deps
 	$(Q)$(RUN_SUITE) lint tests/lint

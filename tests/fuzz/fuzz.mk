@@ -19,6 +19,6 @@ fuzz: deps $(FUZZ_BINS)
 	$(Q)tests/run-fuzz $(FUZZ_SECONDS) $(BUILD)/fuzz $(FUZZ_BINS)
 
 # The representative subset make check runs: a short run of each target.
-check-fuzz-smoke: $(FUZZ_BINS)
+check-fuzz-smoke: deps $(FUZZ_BINS)
 	$(Q)$(RUN_SUITE) fuzz-smoke tests/run-fuzz 10 $(BUILD)/fuzz $(FUZZ_BINS)
 .PHONY: fuzz-build
