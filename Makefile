@@ -50,6 +50,7 @@ include initrd/initrd.mk
 include userspace/userspace.mk
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
+include tests/upgrade/upgrade.mk
 include tests/check.mk
 
 all: $(ALL_TARGETS)
