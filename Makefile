@@ -32,6 +32,9 @@ endif
 .DEFAULT_GOAL := all
 .PHONY: all install clean deps check check-unit check-asan check-lint fuzz fuzz-smoke
 .SUFFIXES:
+# Keep objects make considers intermediate (tests link them from pattern rules).
+.SECONDARY:
+.SECONDEXPANSION:
 
 DEPS_SCRIPT := scripts/deps.sh
 deps:
@@ -47,6 +50,7 @@ include initrd/initrd.mk
 include userspace/userspace.mk
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
+include tests/upgrade/upgrade.mk
 include tests/check.mk
 
 all: $(ALL_TARGETS)
