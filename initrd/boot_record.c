@@ -107,9 +107,6 @@ int boot_record_format(const struct boot_record *rec, char **ret)
 		return -ENOMEM;
 
 	bool booted = rec->slot != BOOT_SLOT_NONE;
-	char why[256] = "";
-	if (booted)
-		boot_decision_describe(&rec->decision, why, sizeof(why));
 
 	fputc('{', f);
 	put_key(f, "slot", true);
@@ -119,7 +116,7 @@ int boot_record_format(const struct boot_record *rec, char **ret)
 	put_key(f, "reason", false);
 	put_string(f, booted ? boot_reason_to_string(rec->decision.reason) : NULL);
 	put_key(f, "why", false);
-	put_string(f, booted ? why : NULL);
+	put_string(f, booted ? rec->why : NULL);
 	put_key(f, "tries_left", false);
 	if (booted && rec->decision.reason == BOOT_REASON_TRYING)
 		fprintf(f, "%u", rec->decision.tries_left);

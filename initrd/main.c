@@ -180,10 +180,12 @@ static int find_recovery_image(char id[IMAGE_ID_LEN + 1])
 	return id[0] ? 0 : -ENOENT;
 }
 
-/* The decision, and whether GRUB already made it. */
-static void decide(struct boot_decision *d)
+/* The decision, and whether GRUB already made it; why gets the one line
+ * that explains it. */
+static void decide(struct boot_decision *d, char *why, size_t size)
 {
 	boot_state_choose_slot(&b.state, d);
+	boot_decision_describe(d, why, size);
 	if (!b.opts.counted)
 		return;
 
@@ -192,13 +194,23 @@ static void decide(struct boot_decision *d)
 	enum boot_slot grub = b.opts.grub_slot;
 	if (d->slot != grub) {
 		if (grub == BOOT_SLOT_ACTIVE) {
+			/* e.g. GRUB spent the last try: we now see none left. */
 			bool good = b.state.slots[grub].status == SLOT_STATUS_GOOD;
 			*d = (struct boot_decision){.slot = grub,
-						    .reason = good ? BOOT_REASON_CONFIRMED : BOOT_REASON_TRYING};
-		} else /* GRUB saw a one-shot choice it has cleared since */
-			*d = (struct boot_decision){.slot = grub, .reason = BOOT_REASON_ONE_SHOT};
+						    .reason = good ? BOOT_REASON_CONFIRMED : BOOT_REASON_TRYING,
+						    .tries_left = b.state.tries_left};
+			boot_decision_describe(d, why, size);
+		} else {
+			/* A one-shot choice GRUB has cleared since, or GRUB could not
+			 * load the slot it chose and fell through to this one. */
+			*d = (struct boot_decision){.slot = grub, .reason = BOOT_REASON_FALLBACK};
+			snprintf(why, size, "%s: chosen by GRUB (a one-shot choice, or a slot before it did not load)",
+				 boot_slot_to_string(grub));
+		}
+	} else if (d->spend_try) {
+		d->tries_left = b.state.tries_left; /* already spent by GRUB */
+		boot_decision_describe(d, why, size);
 	}
-	d->tries_left = b.state.tries_left;
 	d->spend_try = d->clear_boot_next = false;
 }
 
@@ -216,6 +228,7 @@ static void spend(struct boot_decision *d)
 		log_error("Cannot record the try: not booting the unconfirmed active slot");
 		b.state.tries_left = 0;
 		boot_state_choose_slot(&b.state, d);
+		boot_decision_describe(d, b.rec.why, sizeof(b.rec.why));
 	}
 }
 
@@ -296,7 +309,8 @@ static int mount_first_usable_slot(struct boot_decision *d)
 			*d = (struct boot_decision){.slot = BOOT_SLOT_RECOVERY, .reason = BOOT_REASON_FALLBACK,
 						    .active_skipped = SKIP_BAD, .passive_skipped = SKIP_BAD};
 		spend(d);
-		log_info("Falling back to the %s slot", boot_slot_to_string(d->slot));
+		boot_decision_describe(d, b.rec.why, sizeof(b.rec.why));
+		log_info("Falling back: %s", b.rec.why);
 	}
 }
 
@@ -373,12 +387,10 @@ static int boot_mount(void)
 		log_error("%s/%s is damaged: booting recovery", b.state_dir, BOOT_STATE_FILE);
 
 	struct boot_decision d;
-	decide(&d);
+	decide(&d, b.rec.why, sizeof(b.rec.why));
 	b.rec.counted_by = b.opts.counted ? "grub" : NULL;
 	spend(&d);
-	char why[256];
-	boot_decision_describe(&d, why, sizeof(why));
-	log_info("Booting %s%s", why, b.opts.counted ? " (GRUB decided and counted)" : "");
+	log_info("Booting %s%s", b.rec.why, b.opts.counted ? " (GRUB decided and counted)" : "");
 	if (b.opts.grub_image[0] && !streq(b.opts.grub_image, b.state.slots[d.slot].image))
 		log_warning("GRUB loaded the kernel of image %s, but the %s slot holds %s", b.opts.grub_image,
 			    boot_slot_to_string(d.slot), b.state.slots[d.slot].image);

@@ -42,6 +42,16 @@ int pid1_mount_kernel_filesystems(void)
 			return log_error_errno(negative_errno(), "Failed to mount %s on %s: %m", fs[i].type,
 					       fs[i].where);
 	}
+	/* An initramfs without /dev/console starts init with no stdio at all. */
+	if (fcntl(STDERR_FILENO, F_GETFD) < 0) {
+		int fd = open("/dev/console", O_RDWR | O_NOCTTY); /* no CLOEXEC: it may be 0..2 itself */
+		if (fd >= 0) {
+			for (int i = 0; i < 3; i++)
+				(void)dup2(fd, i);
+			if (fd > 2)
+				close(fd);
+		}
+	}
 	return 0;
 }
 
