@@ -110,10 +110,9 @@ static int prepare_target(const char *root, const char *path, char *target, size
 		struct stat st;
 		r = 0;
 		if (lstat(target, &st) < 0) {
-			if (errno != ENOENT)
+			/* Missing: create it. EROFS means the image itself lacks it. */
+			if (errno != ENOENT || mkdir(target, 0755) < 0)
 				r = negative_errno();
-			else if (mkdir(target, 0755) < 0)
-				r = negative_errno(); /* EROFS: the image itself lacks it */
 		} else if (S_ISLNK(st.st_mode))
 			r = -ELOOP;
 		else if (!S_ISDIR(st.st_mode))

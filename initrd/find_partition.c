@@ -3,6 +3,8 @@
 
 #include <blkid/blkid.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,12 +62,23 @@ static int scan_once(const char *label, struct partition *ret)
 		return negative_errno();
 	char line[256];
 	while (fgets(line, sizeof(line), f)) {
-		unsigned major_nr, minor_nr;
-		unsigned long long blocks;
-		char name[64], devnode[DEVNODE_MAX];
-		if (sscanf(line, " %u %u %llu %63s", &major_nr, &minor_nr, &blocks, name) != 4)
-			continue; /* the header */
-		if (ensure_node(name, major_nr, minor_nr, devnode, sizeof(devnode)) < 0)
+		/* "major minor #blocks name"; the header and blank line do not parse. */
+		char *p = line, *end;
+		unsigned long nr[3];
+		for (int i = 0; i < 3; i++, p = end) {
+			errno = 0;
+			nr[i] = strtoul(p, &end, 10);
+			if (errno || end == p)
+				break;
+		}
+		if (p != end || nr[0] > UINT_MAX || nr[1] > UINT_MAX)
+			continue;
+		p += strspn(p, " \t");
+		p[strcspn(p, " \t\n")] = '\0';
+		if (!*p || strchr(p, '/') || strlen(p) > 64)
+			continue;
+		char devnode[DEVNODE_MAX];
+		if (ensure_node(p, (unsigned)nr[0], (unsigned)nr[1], devnode, sizeof(devnode)) < 0)
 			continue;
 		if (probe_label(devnode, label, ret))
 			return 0;

@@ -169,11 +169,9 @@ static int load_module(const char *dep_text, const char *moddir, const char *nam
 int load_modules(const char *list_path, const char *moddir)
 {
 	_cleanup_free_ char *list = malloc(MODULES_LIST_MAX + 1);
-	_cleanup_free_ char *dep = malloc(MODULES_DEP_MAX + 1);
 	size_t list_len = 0, dep_len = 0;
-	if (!list || !dep)
+	if (!list)
 		return log_error_errno(-ENOMEM, "Out of memory");
-
 	int r = read_file_bounded(list_path, list, MODULES_LIST_MAX, &list_len);
 	if (r == -ENOENT)
 		return 0; /* nothing asked for: everything is built in */
@@ -183,6 +181,9 @@ int load_modules(const char *list_path, const char *moddir)
 
 	char dep_path[PATH_MAX];
 	snprintf(dep_path, sizeof(dep_path), "%s/modules.dep", moddir);
+	_cleanup_free_ char *dep = malloc(MODULES_DEP_MAX + 1);
+	if (!dep)
+		return log_error_errno(-ENOMEM, "Out of memory");
 	r = read_file_bounded(dep_path, dep, MODULES_DEP_MAX, &dep_len);
 	if (r < 0) {
 		log_warning_errno(r, "Failed to read %s (%m): assuming every module is built in", dep_path);
