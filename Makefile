@@ -51,6 +51,7 @@ include userspace/userspace.mk
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
 include tests/upgrade/upgrade.mk
+include tests/bootlocal/bootlocal.mk
 include tests/check.mk
 
 all: $(ALL_TARGETS)

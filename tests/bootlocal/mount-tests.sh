@@ -1,0 +1,286 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# kairos-boot end to end on the host: squashfs images, a state directory
+# written with GRUB's own grub-editenv, `kairos-boot mount` in a private
+# mount namespace, and assertions on the mounts, the files and boot.json.
+# Prints TAP. Needs root; every boot runs in `unshare -m`, so its mounts (and
+# with them the auto-clearing loop devices) go when it exits.
+set -u
+KB=$(realpath "${KAIROS_BOOT:-build/kairos-boot}")
+n=0 failed=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+# check NAME COMMAND...: one TAP line for a shell condition.
+check() {
+	local name=$1; shift
+	if "$@" >/dev/null 2>&1; then ok "$name"; else not_ok "$name" "failed: $*" "log: $(tail -n 5 "$W/log" 2>/dev/null | tr '\n' '|')"; fi
+}
+
+if [ "$(id -u)" -ne 0 ]; then echo "ok 1 - bootlocal # SKIP needs root (loop and overlay mounts)"; exit 0; fi
+for tool in mksquashfs grub-editenv jq unshare mkfs.ext4 losetup; do
+	command -v $tool >/dev/null || { echo "not ok 1 - bootlocal: $tool is missing (make deps)"; exit 1; }
+done
+
+W=$(mktemp -d /tmp/kairos-bootlocal.XXXXXX)
+LOOPS=()
+cleanup() {
+	local l
+	for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null; done
+	# Every mount lived in a namespace that is gone; refuse to delete
+	# through one that somehow is not.
+	if ! grep -q " $W" /proc/self/mountinfo; then rm -rf "$W"; fi
+}
+trap cleanup EXIT
+
+# ---- images ---------------------------------------------------------------
+
+id_of() { printf '%s' "$1" | sha256sum | cut -c1-64; }
+# mkimage VERSION [boot.conf text]: a small OS tree as squashfs in $W/img/.
+mkimage() {
+	local v=$1 t="$W/tree-$1"
+	mkdir -p "$t"/{sbin,etc/ssh,etc/kairos,var/log,var/lib,srv,home,root,opt,usr/bin,proc,sys,dev,run,tmp}
+	printf '#!/bin/sh\n' >"$t/sbin/init"; chmod 755 "$t/sbin/init"
+	echo "$v" >"$t/etc/version"
+	echo "hostkey-$v" >"$t/etc/ssh/ssh_host_key"
+	echo "boot log of the image" >"$t/var/log/image.log"
+	head -c 200000 /dev/urandom >"$t/usr/bin/payload" # so a truncation cuts real data
+	[ -n "${2:-}" ] && printf '%s\n' "$2" >"$t/etc/kairos/boot.conf"
+	mkdir -p "$W/img"
+	mksquashfs "$t" "$W/img/$(id_of "$v").squashfs" -quiet -noappend -comp gzip -no-progress >/dev/null
+}
+A=$(id_of A) B=$(id_of B) R=$(id_of R) C=$(id_of C)
+mkimage A; mkimage B; mkimage R; mkimage C "persistent=/home,/srv
+overlay=/etc,/var"
+
+# fresh_state: an empty state dir, recovery dir and persistent dir.
+fresh_state() {
+	rm -rf "$W/state" "$W/recovery" "$W/persist" "$W/run"
+	mkdir -p "$W/state/images" "$W/recovery/images" "$W/persist" "$W/run"
+	cp "$W/img/$R.squashfs" "$W/recovery/images/"
+}
+install_image() { cp "$W/img/$1.squashfs" "$W/state/images/"; }
+# state KEY=VALUE...: write state.env (the slot map) with grub-editenv.
+state() {
+	grub-editenv "$W/state/state.env" create
+	grub-editenv "$W/state/state.env" set kairos_tries_max=3 kairos_gen=3 kairos_recovery="$R" \
+		kairos_recovery_status=good kairos_recovery_gen=1 "$@"
+}
+env_get() { grub-editenv "$W/state/$1" list | sed -n "s/^$2=//p"; }
+counter_sum() { cat "$W/state/counter.env" 2>/dev/null | md5sum; }
+
+# boot [CMDLINE [EXTRA_ARGS...]]: one boot in a private mount namespace.
+# Inside, it writes what the tests look at: the mount list, the version,
+# and whether the writable paths are writable. $W/rc gets the exit code.
+# A command in $INSIDE runs in the namespace after the mount (e.g. writes).
+boot() {
+	local cmdline=${1:-root=kairos}; shift || true
+	echo "$cmdline" >"$W/cmdline"
+	rm -rf "$W/out" "$W/root" "$W/boot.json"; mkdir -p "$W/out" "$W/root" "$W/run"
+	local persist=(--persistent-dir "$W/persist")
+	[ "${NO_PERSIST:-}" = 1 ] && persist=()
+	unshare -m -- bash -c '
+		W=$1; shift
+		"$@" >"$W/log" 2>&1; echo $? >"$W/rc"
+		r=$W/root
+		findmnt -R -n -r -o TARGET,FSTYPE "$r" | sed "s|^$r||" >"$W/out/mounts"
+		findmnt -n -r -o TARGET | grep -c "^$W" >"$W/out/nmounts"
+		cat "$r/etc/version" >"$W/out/version" 2>/dev/null
+		touch "$r/etc/probe" 2>/dev/null && echo yes >"$W/out/etc_rw"
+		touch "$r/var/probe" 2>/dev/null && echo yes >"$W/out/var_rw"
+		touch "$r/usr/probe" 2>/dev/null && echo yes >"$W/out/usr_rw"
+		touch "$r/home/probe" 2>/dev/null && echo yes >"$W/out/home_rw"
+		[ -z "${INSIDE:-}" ] || (cd "$r" && eval "$INSIDE")
+	' _ "$W" "$KB" mount --no-reboot --cmdline "$W/cmdline" --state-dir "$W/state" \
+		--recovery-dir "$W/recovery" "${persist[@]}" --root "$W/root" --run-dir "$W/run" \
+		--record "$W/boot.json" "$@"
+}
+rc() { cat "$W/rc"; }
+rec() { jq -r "$1" "$W/boot.json"; }
+mounted() { grep -qx "$1 $2" "$W/out/mounts"; }
+out() { cat "$W/out/$1" 2>/dev/null; }
+
+# ---- the active slot, end to end ------------------------------------------
+
+fresh_state; install_image "$A"; install_image "$B"
+state kairos_active="$A" kairos_active_status=new kairos_active_gen=3 \
+	kairos_passive="$B" kairos_passive_status=good kairos_passive_gen=2
+INSIDE='mkdir -p home/alice && echo kept >home/alice/file && echo newkey >etc/ssh/extra && echo gone >etc/volatile' boot
+check "new active boots" test "$(rc)" = 0
+check "record: slot active, image A, trying" test "$(rec '.slot + " " + .image + " " + .reason')" = "active $A trying"
+check "record: why" test "$(rec .why)" = "active: not yet confirmed, 2 tries left after this boot"
+check "record: counted by the helper, no fallback" test "$(rec '.counted_by + " " + (.fallback_from|tostring) + " " + (.failed|length|tostring)')" = "helper null 0"
+check "the try is spent on disk (3 -> 2)" test "$(env_get counter.env kairos_tries)" = 2
+check "root is the image, read-only" test "$(out version)" = A -a -z "$(out usr_rw)"
+check "squashfs at the root" mounted "" squashfs
+check "tmpfs overlays on /etc /var /srv" eval 'mounted /etc overlay && mounted /var overlay && mounted /srv overlay'
+check "overlays are writable" test "$(out etc_rw)$(out var_rw)" = yesyes
+check "persistent binds on /home /root /opt /var/log /etc/ssh" \
+	eval 'for p in /home /root /opt /var/log /etc/ssh; do grep -q "^$p " "$W/out/mounts" || exit 1; done'
+check "persistent data seeded from the image" test "$(cat "$W/persist/.state/etc-ssh/ssh_host_key")" = hostkey-A
+check "record: persistent mounted, binds seeded" test "$(rec '.persistent.status + " " + ([.persistent.binds[].status]|unique|join(","))')" = "mounted seeded"
+check "record: timings" test "$(rec '.timings_ms.start_to_root >= .timings_ms.start_to_state')" = true
+echo "# helper time, start to root: $(rec .timings_ms.start_to_root) ms"
+
+INSIDE='cat home/alice/file >"$W/out/alice"; cat etc/ssh/extra >"$W/out/extra"; test -e etc/volatile && echo yes >"$W/out/volatile"' boot
+check "second boot: persistent data survived" test "$(out alice)$(out extra)" = keptnewkey
+check "second boot: overlay changes are gone" test -z "$(out volatile)"
+check "second boot: binds not re-seeded" test "$(rec '[.persistent.binds[].status]|unique|join(",")')" = mounted
+check "one try per boot (2 -> 1)" test "$(env_get counter.env kairos_tries)" = 1
+boot
+check "third boot spends the last try" test "$(env_get counter.env kairos_tries)/$(rec .slot)" = 0/active
+boot
+check "no tries left: passive, by the rules" test "$(rec .slot)/$(out version)" = passive/B
+check "record: why" test "$(rec .why)" = "fallback to passive: active has no tries left"
+check "falling back spends nothing more" test "$(env_get counter.env kairos_tries)" = 0
+
+# ---- GRUB already counted ---------------------------------------------------
+
+state kairos_active="$A" kairos_active_status=new kairos_active_gen=3 \
+	kairos_passive="$B" kairos_passive_status=good kairos_passive_gen=2
+grub-editenv "$W/state/counter.env" create
+grub-editenv "$W/state/counter.env" set kairos_tries=1 kairos_tries_gen=3 kairos_boot_next=
+before=$(counter_sum)
+boot "root=kairos kairos.slot=active kairos.image=$A kairos.counted=1"
+check "kairos.counted=1: GRUB's slot boots" test "$(rc)/$(rec .slot)" = 0/active
+check "kairos.counted=1: nothing counted again" test "$(counter_sum)" = "$before"
+check "kairos.counted=1: record" test "$(rec '.counted_by + " " + (.tries_left|tostring)')" = "grub 1"
+grub-editenv "$W/state/counter.env" set kairos_tries=0
+before=$(counter_sum)
+boot "root=kairos kairos.slot=active kairos.image=$A kairos.counted=1"
+check "kairos.counted=1 with the last try: still GRUB's active" test "$(rec .slot)/$(counter_sum)" = "active/$before"
+rm "$W/state/images/$A.squashfs"
+boot "root=kairos kairos.slot=active kairos.counted=1"
+check "kairos.counted=1 but no image: validated, falls back" test "$(rc)/$(rec .slot)/$(rec .fallback_from)" = 0/passive/active
+install_image "$A"
+
+# ---- a confirmed slot writes nothing -----------------------------------------
+
+state kairos_active="$A" kairos_active_status=good kairos_active_gen=3 \
+	kairos_passive="$B" kairos_passive_status=good kairos_passive_gen=2
+rm -f "$W/state/counter.env"
+s_before=$(md5sum <"$W/state/state.env")
+for i in 1 2 3 4 5; do boot; [ "$(rec .reason)" = confirmed ] || break; done
+check "good active: 5 boots, all confirmed" test "$i/$(rec .reason)" = 5/confirmed
+check "good active: 5 boots write nothing" test ! -e "$W/state/counter.env" -a "$(md5sum <"$W/state/state.env")" = "$s_before"
+
+# ---- broken images: mark bad, fall back ----------------------------------------
+
+state kairos_active="$A" kairos_active_status=new kairos_active_gen=3 \
+	kairos_passive="$B" kairos_passive_status=good kairos_passive_gen=2
+rm -f "$W/state/counter.env"
+head -c 8192 "$W/img/$A.squashfs" >"$W/state/images/$A.squashfs"
+boot
+check "truncated active: passive boots" test "$(rc)/$(rec .slot)/$(out version)" = 0/passive/B
+check "truncated active: marked bad with a reason" \
+	eval '[ "$(env_get state.env kairos_active_status)" = bad ] && env_get state.env kairos_active_reason | grep -q "does not mount"'
+check "truncated active: record lists the failure" \
+	test "$(rec '.fallback_from + " " + .failed[0].slot + " " + .failed[0].image')" = "active active $A"
+check "truncated active: no loop device or mount left from it" test "$(grep -c squashfs "$W/out/mounts")" = 1
+boot
+check "bad active stays skipped, without a new failure" test "$(rec '.slot + " " + (.failed|length|tostring)')" = "passive 0"
+
+state kairos_active="$A" kairos_active_status=good kairos_active_gen=3 \
+	kairos_passive="$B" kairos_passive_status=good kairos_passive_gen=2
+rm "$W/state/images/$A.squashfs"
+boot
+check "missing active image: passive boots" test "$(rec .slot)/$(rec .failed[0].error)" = "passive/image file is missing"
+
+state kairos_active="$A" kairos_active_status=new kairos_active_gen=3 \
+	kairos_passive="$B" kairos_passive_status=good kairos_passive_gen=2
+head -c 8192 "$W/img/$A.squashfs" >"$W/state/images/$A.squashfs"
+rm "$W/state/images/$B.squashfs"
+boot
+check "both broken: recovery boots" test "$(rc)/$(rec .slot)/$(out version)" = 0/recovery/R
+check "both broken: both marked bad" test "$(env_get state.env kairos_active_status)/$(env_get state.env kairos_passive_status)" = bad/bad
+check "both broken: two failures recorded" test "$(rec '[.failed[].slot]|join(",")')" = active,passive
+check "recovery: tmpfs only, no persistent binds" \
+	eval '! grep -q ext4 "$W/out/mounts" && mounted /home overlay && [ "$(rec .persistent.status)" = not-used ]'
+
+mv "$W/recovery/images/$R.squashfs" "$W/R.away"
+boot
+check "nothing bootable: exit code, no reboot in tests" test "$(rc)" = 1
+check "nothing bootable: every mount undone" test "$(out nmounts)" = 0 -a -z "$(out mounts)"
+check "nothing bootable: record says why" test "$(rec '.slot == null and (.error|test("No slot can boot"))')" = true
+mv "$W/R.away" "$W/recovery/images/$R.squashfs"
+
+# ---- one-shot, damaged state, missing persistent, boot.conf -----------------------
+
+install_image "$A"; install_image "$B"
+state kairos_active="$A" kairos_active_status=new kairos_active_gen=3 \
+	kairos_passive="$B" kairos_passive_status=good kairos_passive_gen=2
+grub-editenv "$W/state/counter.env" create
+grub-editenv "$W/state/counter.env" set kairos_tries=2 kairos_tries_gen=3 kairos_boot_next=passive
+boot
+check "one-shot passive boots once, spends nothing" \
+	test "$(rec .slot)/$(rec .reason)/$(env_get counter.env kairos_tries)/$(env_get counter.env kairos_boot_next)" = passive/one-shot/2/
+boot
+check "after the one-shot: active again" test "$(rec .slot)/$(env_get counter.env kairos_tries)" = active/1
+
+head -c 1024 /dev/zero >"$W/state/state.env"
+boot
+check "damaged state.env: recovery boots from the recovery partition's image" test "$(rc)/$(rec .slot)/$(rec .image)" = "0/recovery/$R"
+
+state kairos_active="$A" kairos_active_status=good kairos_active_gen=3
+NO_PERSIST=1 boot
+check "no persistent partition: boots anyway" test "$(rc)/$(rec .slot)" = 0/active
+check "no persistent partition: said in the record, paths on tmpfs" \
+	eval '[ "$(rec .persistent.status)" = missing ] && [ "$(out home_rw)" = yes ] && mounted /home overlay'
+check "no persistent partition: said loudly" grep -q "error: .*persistent" "$W/log"
+
+install_image "$C"
+state kairos_active="$C" kairos_active_status=good kairos_active_gen=3
+boot
+check "boot.conf in the image sets the lists" \
+	test "$(rec '([.persistent.binds[].path]|join(",")) + " " + ([.overlays[].path]|join(","))')" = "/home,/srv /etc,/var"
+boot "root=kairos kairos.persistent=/opt kairos.overlay=/etc"
+check "the command line beats boot.conf" \
+	test "$(rec '([.persistent.binds[].path]|join(",")) + " " + ([.overlays[].path]|join(","))')" = "/opt /etc"
+
+# ---- a failure while assembling: nothing half-built -----------------------------
+
+state kairos_active="$A" kairos_active_status=new kairos_active_gen=3
+rm -f "$W/state/counter.env"
+mkdir -p "$W/persist/.state"; rm -rf "$W/persist/.state/opt"; echo file >"$W/persist/.state/opt"
+boot
+check "assembly fails: exit code" test "$(rc)" = 1
+check "assembly fails: every mount undone" test "$(out nmounts)" = 0
+check "assembly fails: the image is not blamed" test "$(env_get state.env kairos_active_status)" = new
+check "assembly fails: but the try is spent" test "$(env_get counter.env kairos_tries)" = 2
+rm -f "$W/persist/.state/opt"
+
+# ---- partitions found by label (loop devices with unique labels) -------------------
+
+tag=KB$$
+mkdir -p "$W/p/state/images" "$W/p/persist"
+cp "$W/img/$A.squashfs" "$W/p/state/images/"
+cp "$W/state/state.env" "$W/p/state/"
+grub-editenv "$W/p/state/state.env" set kairos_active="$A" kairos_active_status=new kairos_active_gen=3
+mkfs.ext4 -q -L "${tag}S" -d "$W/p/state" "$W/p/state.img" 16M >/dev/null
+mkfs.ext4 -q -L "${tag}P" -d "$W/p/persist" "$W/p/persist.img" 8M >/dev/null
+sdev=$(losetup -f --show "$W/p/state.img") && LOOPS+=("$sdev")
+pdev=$(losetup -f --show "$W/p/persist.img") && LOOPS+=("$pdev")
+echo "root=kairos kairos.state=${tag}S kairos.persistent_label=${tag}P kairos.wait=5" >"$W/cmdline"
+rm -rf "$W/root" "$W/run"; mkdir -p "$W/root" "$W/run"
+unshare -m -- bash -c 'out=$1 root=$2; shift 2; "$@" >"$out.log" 2>&1; echo $? >"$out.rc"
+	findmnt -R -n -r -o TARGET,FSTYPE "$root" >"$out.mounts"' _ \
+	"$W/p/out" "$W/root" "$KB" mount --no-reboot --cmdline "$W/cmdline" --root "$W/root" --run-dir "$W/run" \
+	--record "$W/boot.json"
+cp "$W/p/out.log" "$W/log"
+check "by label: state and persistent partitions found" \
+	test "$(cat "$W/p/out.rc")/$(rec .state_device)/$(rec .persistent.device)" = "0/$sdev/$pdev"
+echo "# by label, helper time: start to state $(rec .timings_ms.start_to_state) ms, to root $(rec .timings_ms.start_to_root) ms"
+check "by label: root assembled from the state partition" eval 'grep -q "/home ext4" "$W/p/out.mounts"'
+check "by label: the try is written to the partition" \
+	test "$(debugfs -R 'cat /counter.env' "$W/p/state.img" 2>/dev/null | sed -n 's/^kairos_tries=//p')" = 2
+start=$(date +%s%N)
+echo "root=kairos kairos.state=${tag}NONE kairos.wait=1" >"$W/cmdline"
+unshare -m -- "$KB" mount --no-reboot --cmdline "$W/cmdline" --root "$W/root" --run-dir "$W/run" \
+	--record "$W/boot.json" >"$W/log" 2>&1
+r=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "no state partition: gives up after kairos.wait (${ms} ms)" test "$r" = 1 -a "$ms" -ge 1000 -a "$ms" -lt 4000
+check "no state partition: record says why" test "$(rec '.error|test("State partition")')" = true
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
