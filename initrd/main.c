@@ -446,10 +446,16 @@ static int verb_mount(void)
 /* PID 1 of a minimal initramfs: nothing else has set up anything. */
 static int verb_init(void)
 {
+	/* Mounting over /proc and /dev, or rebooting, is only ever right for
+	 * the initramfs's own PID 1 (or PID 1 of a test's PID namespace). */
+	if (getpid() != 1) {
+		arg.no_reboot = true;
+		return log_error_errno(-EPERM, "init must run as PID 1 (see --help)");
+	}
 	int r = pid1_mount_kernel_filesystems();
 	if (r < 0)
 		return r;
-	int kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	int kmsg = arg.no_reboot ? -1 : open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 	if (kmsg >= 0)
 		log_set_kmsg_fd(kmsg);
 
@@ -502,11 +508,12 @@ static void help(void)
 		       "  --persistent-dir DIR       tests: instead of the persistent partition\n"
 		       "  --no-reboot                on a fatal error exit 1 instead of rebooting\n");
 	else if (arg.verb && streq(arg.verb, "init"))
-		printf("Usage: kairos-boot init [--no-reboot]   (or run as /init, PID 1)\n"
+		printf("Usage: kairos-boot init [--cmdline FILE] [--no-reboot]   (or run as /init, PID 1)\n"
 		       "\n"
 		       "Mount /proc, /sys, /dev and /run, load the modules listed in\n"
 		       "/etc/kairos/modules, do what `mount --root /sysroot` does, then switch to\n"
-		       "the new root and execute init (init= on the command line, or /sbin/init).\n");
+		       "the new root and execute init (init= on the command line, or /sbin/init).\n"
+		       "On a fatal error it reboots. Refuses to run unless it is PID 1.\n");
 	else if (arg.verb && streq(arg.verb, "decide"))
 		printf("Usage: kairos-boot decide --state-dir DIR\n"
 		       "\n"
