@@ -282,5 +282,47 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 check "no state partition: gives up after kairos.wait (${ms} ms)" test "$r" = 1 -a "$ms" -ge 1000 -a "$ms" -lt 4000
 check "no state partition: record says why" test "$(rec '.error|test("State partition")')" = true
 
+# ---- PID 1 of a minimal initramfs ---------------------------------------------------
+# /init is kairos-boot, run as PID 1 of a new PID namespace chrooted into a
+# tiny initramfs tree: it mounts /proc /sys /dev /run itself, finds the
+# partitions by label, builds the root and switches to it. The image's init
+# (busybox sh) saves what it sees to the persistent /home and exits, which
+# ends the namespace.
+
+t="$W/tree-D"
+mkdir -p "$t"/{bin,sbin,etc,var,srv,home,root,opt,proc,sys,dev,run,usr}
+cp /bin/busybox "$t/bin/busybox"
+cat >"$t/sbin/init" <<'INIT'
+#!/bin/busybox sh
+bb=/bin/busybox
+$bb cat /run/kairos/boot.json >/home/pid1-record
+$bb cat /proc/self/mountinfo >/home/pid1-mountinfo
+echo "$$" >/home/pid1-pid
+INIT
+chmod 755 "$t/sbin/init"
+D=$(id_of D)
+mksquashfs "$t" "$W/img/$D.squashfs" -quiet -noappend -comp gzip -no-progress >/dev/null
+mkdir -p "$W/p2/state/images" "$W/p2/persist" "$W/initrd"/{dev,proc,sys,run,sysroot}
+cp "$W/img/$D.squashfs" "$W/p2/state/images/"
+grub-editenv "$W/p2/state/state.env" create
+grub-editenv "$W/p2/state/state.env" set kairos_tries_max=3 kairos_gen=1 kairos_active="$D" \
+	kairos_active_status=good kairos_active_gen=1
+mkfs.ext4 -q -L "${tag}S2" -d "$W/p2/state" "$W/p2/state.img" 16M >/dev/null
+mkfs.ext4 -q -L "${tag}P2" -d "$W/p2/persist" "$W/p2/persist.img" 8M >/dev/null
+sdev2=$(losetup -f --show "$W/p2/state.img") && LOOPS+=("$sdev2")
+pdev2=$(losetup -f --show "$W/p2/persist.img") && LOOPS+=("$pdev2")
+cp "$KB" "$W/initrd/init"
+echo "root=kairos kairos.state=${tag}S2 kairos.persistent_label=${tag}P2 kairos.wait=5" >"$W/initrd/cmdline"
+timeout 60 unshare -f -p -m --propagation private -- chroot "$W/initrd" /init --no-reboot --cmdline /cmdline \
+	>"$W/log" 2>&1
+r=$?
+p2() { debugfs -R "cat /.state/home/$1" "$W/p2/persist.img" 2>/dev/null; }
+check "PID 1: switched root and ran the image's init" test "$r/$(p2 pid1-pid)" = 0/1
+check "PID 1: the record was moved along with /run" test "$(p2 pid1-record | jq -r '.slot + " " + .image')" = "active $D"
+check "PID 1: the new root sees its overlays and binds" \
+	eval 'p2 pid1-mountinfo | grep -q " /etc .* overlay " && p2 pid1-mountinfo | grep -q " /home .* ext4 "'
+p2 pid1-record | jq -r '"# PID 1 helper time: start to root \(.timings_ms.start_to_root) ms"'
+check "PID 1 only: refuses to run as init otherwise" eval '! "$KB" init --no-reboot 2>/dev/null'
+
 echo "1..$n"
 [ "$failed" -eq 0 ]
