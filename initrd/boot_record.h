@@ -24,7 +24,7 @@ struct boot_record {
 	char image[IMAGE_ID_LEN + 1];
 	struct boot_decision decision; /* of the slot that booted */
 	char why[256];                 /* one line; boot_decision_describe() unless GRUB decided otherwise */
-	const char *counted_by;        /* "grub", "helper", or NULL: nothing was spent */
+	const char *counted_by;        /* who decided and counted: "grub" (kairos.counted=1) or "helper" */
 	enum boot_slot fallback_from;  /* the slot first chosen, when another one booted */
 	struct boot_failure failed[BOOT_RECORD_FAILED_MAX];
 	size_t n_failed;

@@ -369,7 +369,6 @@ static bool open_persistent(void)
 static int boot_mount(void)
 {
 	int r;
-	clock_gettime(CLOCK_MONOTONIC, &b.start);
 	boot_record_init(&b.rec);
 	if (!arg.record)
 		arg.record = "/run/kairos/boot.json";
@@ -388,7 +387,7 @@ static int boot_mount(void)
 
 	struct boot_decision d;
 	decide(&d, b.rec.why, sizeof(b.rec.why));
-	b.rec.counted_by = b.opts.counted ? "grub" : NULL;
+	b.rec.counted_by = b.opts.counted ? "grub" : "helper";
 	spend(&d);
 	log_info("Booting %s%s", b.rec.why, b.opts.counted ? " (GRUB decided and counted)" : "");
 	if (b.opts.grub_image[0] && !streq(b.opts.grub_image, b.state.slots[d.slot].image))
@@ -588,6 +587,7 @@ static int parse_argv(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	clock_gettime(CLOCK_MONOTONIC, &b.start); /* the timings count from here */
 	log_set_program("kairos-boot");
 	const char *base = strrchr(argv[0], '/');
 	base = base ? base + 1 : argv[0];
