@@ -3,8 +3,11 @@
 BOOT_SRCS := $(filter-out initrd/main.c,$(wildcard initrd/*.c))
 BOOT_OBJS := $(BOOT_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBBOOT := $(BUILD)/libboot.a
-# libblkid ships a static archive in Debian; libmount/libkmod are not used
-# (the helper calls mount(2) and finit_module(2) directly).
+# Linked statically: it runs in an initramfs with no shared libraries.
+# libblkid ships a static archive in Debian (finds partitions by label).
+# libmount and libkmod do not (no libmount.a, no libkmod.a), so they are not
+# used: the helper calls mount(2), the loop ioctls and finit_module(2)
+# directly and reads modules.dep itself.
 BOOT_LIBS := -lblkid
 
 $(LIBBOOT): $(BOOT_OBJS)
