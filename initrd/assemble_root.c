@@ -79,17 +79,20 @@ int mkdir_parents(const char *path, unsigned mode)
 	}
 }
 
-int mount_image(struct mount_stack *st, const char *image, const char *where)
+int mount_image(struct mount_stack *st, const char *image, const char *where, bool *image_fault)
 {
 	char devnode[64];
+	*image_fault = false;
 	/* Keep loop_fd open until the mount holds the device: the loop device
 	 * auto-clears at its last close. */
 	_cleanup_close_ int loop_fd = loop_attach_ro(image, devnode, sizeof(devnode));
 	if (loop_fd < 0)
 		return loop_fd;
 	int r = mount_stack_mount(st, devnode, where, "squashfs", MS_RDONLY, NULL);
-	if (r < 0)
+	if (r < 0) {
+		*image_fault = r != -ENODEV; /* ENODEV: no squashfs in this kernel */
 		return r;
+	}
 	log_info("Mounted %s (%s) read-only on %s", image, devnode, where);
 	return 0;
 }

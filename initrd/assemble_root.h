@@ -24,8 +24,11 @@ void mount_stack_unwind(struct mount_stack *st, size_t keep);
 /* Forget the entries without unmounting (they now live elsewhere or stay). */
 void mount_stack_release(struct mount_stack *st);
 
-/* Loop-attach image read-only and mount it (squashfs, ro) on where. */
-int mount_image(struct mount_stack *st, const char *image, const char *where);
+/* Loop-attach image read-only and mount it (squashfs, ro) on where.
+ * *image_fault says whether a failure is the image's (it does not mount)
+ * rather than this system's (no loop device, no squashfs in the kernel):
+ * only the first kind may mark a slot bad. */
+int mount_image(struct mount_stack *st, const char *image, const char *where, bool *image_fault);
 
 enum step_result {
 	STEP_PENDING,

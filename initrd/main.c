@@ -232,14 +232,18 @@ static void spend(struct boot_decision *d)
 	}
 }
 
-static int mount_slot(enum boot_slot slot, char *image, char *error, size_t size)
+/* Mount the slot's image on newroot. *image_fault: the failure is the
+ * image's (missing, does not mount, no init), not this system's. */
+static int mount_slot(enum boot_slot slot, char *image, char *error, size_t size, bool *image_fault)
 {
+	*image_fault = true;
 	snprintf(image, IMAGE_ID_LEN + 1, "%s", b.state.slots[slot].image);
 	const char *dir = b.state_dir;
 	if (slot == BOOT_SLOT_RECOVERY) {
 		int r = open_recovery();
 		if (r < 0) {
 			snprintf(error, size, "recovery partition %s not found", b.opts.recovery_label);
+			*image_fault = false;
 			return r;
 		}
 		dir = b.recovery_dir;
@@ -262,9 +266,10 @@ static int mount_slot(enum boot_slot slot, char *image, char *error, size_t size
 		return log_error_errno(negative_errno(), "%s: %m", path);
 	}
 	size_t depth = b.mounts.n;
-	r = mount_image(&b.mounts, path, b.newroot);
+	r = mount_image(&b.mounts, path, b.newroot, image_fault);
 	if (r < 0) {
-		snprintf(error, size, "image does not mount: %s", strerror(-r));
+		snprintf(error, size, "%s: %s", *image_fault ? "image does not mount" : "cannot mount images here",
+			 strerror(-r));
 		return r;
 	}
 	/* A mountable image without init would only panic the kernel. */
@@ -286,7 +291,8 @@ static int mount_first_usable_slot(struct boot_decision *d)
 	enum boot_slot first = d->slot;
 	for (;;) {
 		char image[IMAGE_ID_LEN + 1], error[160];
-		int r = mount_slot(d->slot, image, error, sizeof(error));
+		bool image_fault;
+		int r = mount_slot(d->slot, image, error, sizeof(error), &image_fault);
 		if (r == 0) {
 			b.rec.slot = d->slot;
 			b.rec.decision = *d;
@@ -300,6 +306,10 @@ static int mount_first_usable_slot(struct boot_decision *d)
 		b.tried[d->slot] = true;
 		if (d->slot == BOOT_SLOT_RECOVERY)
 			return fail(r, "No slot can boot: recovery failed too (%s)", error);
+		/* Without loop devices or squashfs no image would mount: blaming
+		 * each slot in turn would wrongly mark good images bad. */
+		if (!image_fault)
+			return fail(r, "Cannot boot any image on this system: %s", error);
 
 		if (boot_state_mark_bad(&b.state, d->slot, error) == 0)
 			(void)boot_state_save(b.state_dir, &b.state); /* logged; boot on regardless */
