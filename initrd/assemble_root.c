@@ -190,9 +190,13 @@ int assemble_root(struct mount_stack *st, const struct mount_plan *plan, const c
 		results[i] = STEP_PENDING;
 
 		int r = prepare_target(newroot, step->path, target, sizeof(target));
-		if (r == -EROFS || r == -ENOENT) {
-			log_warning("Not mounting %s on %s: the image has no such directory", mount_kind_to_string(step->kind),
-				    step->path);
+		if (r == -EROFS || r == -ENOENT || r == -ELOOP || r == -ENOTDIR) {
+			/* The image decides its layout (e.g. /home -> var/home): boot
+			 * without this mount rather than not at all. */
+			log_warning("Not mounting %s on %s: %s in the image", mount_kind_to_string(step->kind), step->path,
+				    r == -ELOOP     ? "it goes through a symlink"
+				    : r == -ENOTDIR ? "it is not a directory"
+						    : "there is no such directory");
 			results[i] = STEP_SKIPPED;
 			continue;
 		}

@@ -34,7 +34,7 @@ enum step_result {
 	STEP_PENDING,
 	STEP_MOUNTED,
 	STEP_SEEDED,  /* bind, whose persistent data was created from the image just now */
-	STEP_SKIPPED, /* the image has no such directory and it cannot be created there */
+	STEP_SKIPPED, /* no such directory in the image (and none can be made), or a symlink */
 };
 
 /* Carry out plan on the image mounted at newroot. Overlay upper and work

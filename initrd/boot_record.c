@@ -91,7 +91,7 @@ static void put_mounts(FILE *f, const struct boot_record *rec, enum mount_kind k
 		put_key(f, "status", false);
 		put_string(f, result == STEP_MOUNTED  ? "mounted"
 			      : result == STEP_SEEDED ? "seeded"
-			      : result == STEP_SKIPPED ? "skipped: not in the image"
+			      : result == STEP_SKIPPED ? "skipped"
 						       : "not mounted");
 		fputc('}', f);
 	}

@@ -46,12 +46,13 @@ mkimage() {
 	echo "boot log of the image" >"$t/var/log/image.log"
 	head -c 200000 /dev/urandom >"$t/usr/bin/payload" # so a truncation cuts real data
 	[ -n "${2:-}" ] && printf '%s\n' "$2" >"$t/etc/kairos/boot.conf"
+	[ "${3:-}" = opt-symlink ] && rmdir "$t/opt" && mkdir -p "$t/var/opt" && ln -s var/opt "$t/opt"
 	mkdir -p "$W/img"
 	mksquashfs "$t" "$W/img/$(id_of "$v").squashfs" -quiet -noappend -comp gzip -no-progress >/dev/null
 }
 A=$(id_of A) B=$(id_of B) R=$(id_of R) C=$(id_of C)
 mkimage A; mkimage B; mkimage R; mkimage C "persistent=/home,/srv
-overlay=/etc,/var"
+overlay=/etc,/var" opt-symlink
 
 # fresh_state: an empty state dir, recovery dir and persistent dir.
 fresh_state() {
@@ -233,9 +234,12 @@ state kairos_active="$C" kairos_active_status=good kairos_active_gen=3
 boot
 check "boot.conf in the image sets the lists" \
 	test "$(rec '([.persistent.binds[].path]|join(",")) + " " + ([.overlays[].path]|join(","))')" = "/home,/srv /etc,/var"
-boot "root=kairos kairos.persistent=/opt kairos.overlay=/etc"
+rm -rf "$W/persist/.state/opt"
+boot "root=kairos kairos.persistent=/opt,/root kairos.overlay=/etc"
 check "the command line beats boot.conf" \
-	test "$(rec '([.persistent.binds[].path]|join(",")) + " " + ([.overlays[].path]|join(","))')" = "/opt /etc"
+	test "$(rec '([.persistent.binds[].path]|join(",")) + " " + ([.overlays[].path]|join(","))')" = "/opt,/root /etc"
+check "a symlink in the image is not mounted through, and boot goes on" \
+	test "$(rc)/$(rec '[.persistent.binds[].status]|join(",")')/$(ls "$W/persist/.state" | grep -c '^opt$')" = 0/skipped,mounted/0
 
 # ---- a failure while assembling: nothing half-built -----------------------------
 
