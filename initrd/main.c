@@ -7,7 +7,16 @@
  * in /run/kairos/boot.json. A fatal error reboots, so the next slot gets its
  * turn; it never drops to a shell.
  *
- * Verbs: mount (a dracut hook), init (PID 1 of a minimal initramfs), decide. */
+ * Verbs: mount (a dracut hook), init (PID 1 of a minimal initramfs), decide.
+ *
+ * What stays mounted under /run/kairos (moved along with /run at switch root):
+ *   state/            the state partition, read-write (the loop devices read
+ *                     the images from it)
+ *   recovery/         the recovery partition, read-only, when recovery booted
+ *   rw/               a private tmpfs: overlay/NAME/{upper,work} for each
+ *                     tmpfs overlay, persistent/ (the persistent partition),
+ *                     newroot/ (empty: where the root was assembled)
+ *   boot.json         the record */
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
