@@ -174,7 +174,10 @@ int boot_state_install_active(struct boot_state *s, const char *image_id)
 {
 	if (!image_id_is_valid(image_id))
 		return -EINVAL;
-	s->slots[BOOT_SLOT_PASSIVE] = s->slots[BOOT_SLOT_ACTIVE];
+	/* Re-installing the active image (upgrade --force) must not push the
+	 * only other image out of passive. */
+	if (!streq(s->slots[BOOT_SLOT_ACTIVE].image, image_id))
+		s->slots[BOOT_SLOT_PASSIVE] = s->slots[BOOT_SLOT_ACTIVE];
 	struct slot_state *a = &s->slots[BOOT_SLOT_ACTIVE];
 	*a = (struct slot_state){.status = SLOT_STATUS_NEW, .gen = ++s->gen};
 	memcpy(a->image, image_id, IMAGE_ID_LEN + 1);

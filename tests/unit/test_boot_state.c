@@ -154,6 +154,11 @@ static void test_boot_sequences(void **unused)
 		assert_false(boot_state_apply(&s, &d));
 	}
 
+	/* Re-installing the same image keeps passive. */
+	assert_int_equal(boot_state_install_active(&s, B), 0);
+	assert_string_equal(s.slots[BOOT_SLOT_PASSIVE].image, A);
+	assert_string_equal(s.slots[BOOT_SLOT_ACTIVE].image, B);
+
 	/* Re-installing resets the tries; confirming stops the spending. */
 	assert_int_equal(boot_state_install_active(&s, R), 0);
 	assert_int_equal(s.tries_left, 3);
