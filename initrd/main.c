@@ -36,6 +36,7 @@
 #include "boot_record.h"
 #include "boot_state.h"
 #include "cmdline.h"
+#include "decide.h"
 #include "durable.h"
 #include "find_partition.h"
 #include "log.h"
@@ -187,40 +188,6 @@ static int find_recovery_image(char id[IMAGE_ID_LEN + 1])
 	}
 	closedir(d);
 	return id[0] ? 0 : -ENOENT;
-}
-
-/* The decision, and whether GRUB already made it; why gets the one line
- * that explains it. */
-static void decide(struct boot_decision *d, char *why, size_t size)
-{
-	boot_state_choose_slot(&b.state, d);
-	boot_decision_describe(d, why, size);
-	if (!b.opts.counted)
-		return;
-
-	/* GRUB chose kairos.slot and spent the try (or cleared the one-shot
-	 * choice) before we read the files: take its choice, count nothing. */
-	enum boot_slot grub = b.opts.grub_slot;
-	if (d->slot != grub) {
-		if (grub == BOOT_SLOT_ACTIVE) {
-			/* e.g. GRUB spent the last try: we now see none left. */
-			bool good = b.state.slots[grub].status == SLOT_STATUS_GOOD;
-			*d = (struct boot_decision){.slot = grub,
-						    .reason = good ? BOOT_REASON_CONFIRMED : BOOT_REASON_TRYING,
-						    .tries_left = b.state.tries_left};
-			boot_decision_describe(d, why, size);
-		} else {
-			/* A one-shot choice GRUB has cleared since, or GRUB could not
-			 * load the slot it chose and fell through to this one. */
-			*d = (struct boot_decision){.slot = grub, .reason = BOOT_REASON_FALLBACK};
-			snprintf(why, size, "%s: chosen by GRUB (a one-shot choice, or a slot before it did not load)",
-				 boot_slot_to_string(grub));
-		}
-	} else if (d->spend_try) {
-		d->tries_left = b.state.tries_left; /* already spent by GRUB */
-		boot_decision_describe(d, why, size);
-	}
-	d->spend_try = d->clear_boot_next = false;
 }
 
 /* Write the counter before the root is used: a root that hangs or panics
@@ -405,7 +372,7 @@ static int boot_mount(void)
 		log_error("%s/%s is damaged: booting recovery", b.state_dir, BOOT_STATE_FILE);
 
 	struct boot_decision d;
-	decide(&d, b.rec.why, sizeof(b.rec.why));
+	boot_decide(&b.state, &b.opts, &d, b.rec.why, sizeof(b.rec.why));
 	b.rec.counted_by = b.opts.counted ? "grub" : "helper";
 	spend(&d);
 	log_info("Booting %s%s", b.rec.why, b.opts.counted ? " (GRUB decided and counted)" : "");

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "decide.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+void boot_decide(const struct boot_state *s, const struct boot_options *o, struct boot_decision *d, char *why,
+		 size_t size)
+{
+	boot_state_choose_slot(s, d);
+	boot_decision_describe(d, why, size);
+	if (!o->counted)
+		return;
+
+	enum boot_slot grub = o->grub_slot;
+	if (d->slot != grub) {
+		if (grub == BOOT_SLOT_ACTIVE) {
+			/* e.g. GRUB spent the last try: we now see none left. */
+			bool good = s->slots[grub].status == SLOT_STATUS_GOOD;
+			*d = (struct boot_decision){.slot = grub,
+						    .reason = good ? BOOT_REASON_CONFIRMED : BOOT_REASON_TRYING,
+						    .tries_left = s->tries_left};
+			boot_decision_describe(d, why, size);
+		} else {
+			/* A one-shot choice GRUB has cleared since, or GRUB could not
+			 * load the slot it chose and fell through to this one. */
+			*d = (struct boot_decision){.slot = grub, .reason = BOOT_REASON_FALLBACK};
+			snprintf(why, size, "%s: chosen by GRUB (a one-shot choice, or a slot before it did not load)",
+				 boot_slot_to_string(grub));
+		}
+	} else if (d->spend_try) {
+		d->tries_left = s->tries_left; /* already spent by GRUB */
+		boot_decision_describe(d, why, size);
+	}
+	d->spend_try = d->clear_boot_next = false;
+}

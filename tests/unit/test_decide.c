@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "decide.h"
+#include "log.h"
+
+#define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define ID_R "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+
+static void setup_state(struct boot_state *s, enum slot_status active, unsigned tries_left)
+{
+	boot_state_init(s);
+	assert_int_equal(boot_state_install_recovery(s, ID_R), 0);
+	assert_int_equal(boot_state_install_active(s, ID_B), 0);
+	assert_int_equal(boot_state_mark_good(s, BOOT_SLOT_ACTIVE), 0);
+	assert_int_equal(boot_state_install_active(s, ID_A), 0);
+	s->slots[BOOT_SLOT_ACTIVE].status = active;
+	s->tries_left = tries_left;
+}
+
+static void options(struct boot_options *o, const char *slot, bool counted)
+{
+	boot_options_init(o);
+	o->grub_slot = slot ? boot_slot_from_string(slot) : BOOT_SLOT_NONE;
+	o->counted = counted;
+}
+
+static void test_helper_decides(void **unused)
+{
+	(void)unused;
+	struct boot_state s;
+	struct boot_options o;
+	struct boot_decision d;
+	char why[256];
+	setup_state(&s, SLOT_STATUS_NEW, 3);
+	options(&o, NULL, false);
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_true(d.spend_try);
+	assert_string_equal(why, "active: not yet confirmed, 2 tries left after this boot");
+}
+
+static void test_grub_counted_same_slot(void **unused)
+{
+	(void)unused;
+	struct boot_state s;
+	struct boot_options o;
+	struct boot_decision d;
+	char why[256];
+	/* GRUB went 3 -> 2 and booted active; we read 2 and spend nothing. */
+	setup_state(&s, SLOT_STATUS_NEW, 2);
+	options(&o, "active", true);
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_int_equal(d.reason, BOOT_REASON_TRYING);
+	assert_false(d.spend_try);
+	assert_false(d.clear_boot_next);
+	assert_int_equal(d.tries_left, 2);
+	assert_string_equal(why, "active: not yet confirmed, 2 tries left after this boot");
+}
+
+static void test_grub_spent_the_last_try(void **unused)
+{
+	(void)unused;
+	struct boot_state s;
+	struct boot_options o;
+	struct boot_decision d;
+	char why[256];
+	/* By our rules active now has no tries: GRUB's choice still stands. */
+	setup_state(&s, SLOT_STATUS_NEW, 0);
+	options(&o, "active", true);
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_int_equal(d.reason, BOOT_REASON_TRYING);
+	assert_int_equal(d.tries_left, 0);
+	assert_false(d.spend_try);
+}
+
+static void test_grub_chose_another_slot(void **unused)
+{
+	(void)unused;
+	struct boot_state s;
+	struct boot_options o;
+	struct boot_decision d;
+	char why[256];
+	setup_state(&s, SLOT_STATUS_GOOD, 3);
+	options(&o, "passive", true);
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_PASSIVE);
+	assert_false(d.spend_try);
+	assert_string_equal(why, "passive: chosen by GRUB (a one-shot choice, or a slot before it did not load)");
+
+	options(&o, "recovery", true);
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_RECOVERY);
+
+	/* Passive as GRUB's fallback matches our own rules: our words. */
+	s.slots[BOOT_SLOT_ACTIVE].status = SLOT_STATUS_BAD;
+	options(&o, "passive", true);
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_PASSIVE);
+	assert_string_equal(why, "fallback to passive: active is marked bad");
+}
+
+static void test_not_counted_ignores_grub_slot(void **unused)
+{
+	(void)unused;
+	struct boot_state s;
+	struct boot_options o;
+	struct boot_decision d;
+	char why[256];
+	setup_state(&s, SLOT_STATUS_GOOD, 3);
+	s.boot_next = BOOT_SLOT_PASSIVE;
+	options(&o, "active", false); /* GRUB could not write the counter */
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_PASSIVE);
+	assert_true(d.clear_boot_next);
+}
+
+int main(void)
+{
+	log_set_max_level(LOG_LEVEL_ERROR - 1);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_helper_decides),
+		cmocka_unit_test(test_grub_counted_same_slot),
+		cmocka_unit_test(test_grub_spent_the_last_try),
+		cmocka_unit_test(test_grub_chose_another_slot),
+		cmocka_unit_test(test_not_counted_ignores_grub_slot),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
