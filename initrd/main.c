@@ -425,6 +425,9 @@ static int verb_mount(void)
 {
 	if (!arg.root)
 		return log_error_errno(-EINVAL, "mount needs --root DIR (see --help)");
+	struct stat st;
+	if (stat(arg.root, &st) < 0 || !S_ISDIR(st.st_mode)) /* found out now, not after all the mounting */
+		return log_error_errno(-ENOTDIR, "%s is not a directory", arg.root);
 	return boot_mount();
 }
 
