@@ -47,7 +47,10 @@
 #define BOOT_CONF "/etc/kairos/boot.conf"
 #define MODULES_LIST "/etc/kairos/modules"
 #define SYSROOT "/sysroot"
-#define OTHER_PARTITION_WAIT_MS 2000 /* recovery and persistent show up with the state partition */
+/* The kernel adds all partitions of a disk at once: once the state partition
+ * is there, recovery and persistent are too (if they exist at all), and a
+ * node without persistent should not wait long on every boot. */
+#define OTHER_PARTITION_WAIT_MS 300
 
 static struct args {
 	const char *verb;
