@@ -52,6 +52,7 @@ include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
 include tests/upgrade/upgrade.mk
 include tests/bootlocal/bootlocal.mk
+include tests/boot/boot.mk
 include tests/check.mk
 
 all: $(ALL_TARGETS)
