@@ -1,8 +1,15 @@
-# tests/boot/: real QEMU boots (TCG) of Debian's kernel through GRUB (BIOS
-# and UEFI) and direct kernel boots; see tests/boot/run. `make check-boot`;
-# BOOT_TESTS="name..." runs a few (tests/boot/run --list names them).
-CHECK_SUITES += boot
-.PHONY: check-boot
+# tests/boot/: the boot chain.
+#  make check-grub  grub/grub.cfg run by grub-emu against lib/boot_state.c's
+#                   rules for every combination of slot states, tries and
+#                   one-shot choices (host only, under a minute)
+#  make check-boot  real QEMU boots (TCG) of Debian's kernel through GRUB
+#                   (BIOS and UEFI) and direct kernel boots; see tests/boot/run.
+#                   BOOT_TESTS="name..." runs a few (tests/boot/run --list).
+CHECK_SUITES += grub boot
+.PHONY: check-grub check-boot
+
+check-grub: deps $(BUILD)/kairos-boot
+	$(Q)$(RUN_SUITE) grub tests/boot/grub-parity $(abspath $(BUILD))/grub-parity
 
 check-boot: deps $(BUILD)/kairos-boot
 	$(Q)BOOT_TEST_DIR=$(BUILD)/boot-test $(RUN_SUITE) boot tests/boot/run $(BOOT_TESTS)
