@@ -10,7 +10,9 @@ OVMF=${OVMF:-/usr/share/ovmf/OVMF.fd}
 # qemu_boot MODE DISK LOG [CMDLINE]: one boot, until the guest powers off or
 # reboots (-no-reboot makes both end QEMU). MODE: bios, uefi, or direct:
 # QEMU loads $KERNEL_DIR/vmlinux and $DIRECT_INITRD itself (no GRUB), the
-# fast path for what GRUB does not decide. TCG only (BOOT-TESTS.md: KVM
+# fast path for what GRUB does not decide; without GRUB's rd.emergency=
+# and rd.shell=, so the dracut module's own defaults are what is tested.
+# TCG only (BOOT-TESTS.md: KVM
 # here is a nested backend that stalls). Returns timeout's status.
 qemu_boot() {
 	local mode=$1 disk=$2 log=$3 cmdline=${4:-}
@@ -20,7 +22,7 @@ qemu_boot() {
 	bios) ;;
 	uefi) args+=(-bios "$OVMF") ;;
 	direct) args+=(-kernel "$KERNEL_DIR/vmlinux" -initrd "$DIRECT_INITRD"
-		-append "root=kairos console=ttyS0,115200 panic=5 rd.emergency=reboot rd.shell=0 $cmdline") ;;
+		-append "root=kairos console=ttyS0,115200 panic=5 $cmdline") ;;
 	*) echo "qemu_boot: unknown mode $mode" >&2; return 2 ;;
 	esac
 	timeout "$BOOT_TIMEOUT" qemu-system-x86_64 "${args[@]}" </dev/null >>"$log.qemu" 2>&1
