@@ -1,3 +1,0 @@
-build/obj/userspace/main.o: userspace/main.c lib/log.h lib/util.h
-lib/log.h:
-lib/util.h:
