@@ -3,12 +3,21 @@
 #   flaky_proxy.py UPSTREAM_PORT PORT_FILE [--fail-first N] [--rate BYTES_PER_S]
 # --fail-first answers 503 to the first N requests (retries must recover);
 # --rate trickles response bodies (so a test can stop the registry mid-pull).
-import http.client, http.server, sys, time, threading
+# --bearer USER:PASS|anon demands Bearer tokens, served at /token (with Basic
+#   credentials unless anon); each token works for --token-uses requests.
+# --redirect-blobs answers blob requests with a redirect to "localhost"
+#   (another host name): a request arriving there with Authorization fails.
+import http.client, http.server, json, sys, time, threading
 
 upstream = int(sys.argv[1])
 port_file = sys.argv[2]
 fail_first = int(sys.argv[sys.argv.index("--fail-first") + 1]) if "--fail-first" in sys.argv else 0
 rate = int(sys.argv[sys.argv.index("--rate") + 1]) if "--rate" in sys.argv else 0
+bearer = sys.argv[sys.argv.index("--bearer") + 1] if "--bearer" in sys.argv else None
+token_uses = int(sys.argv[sys.argv.index("--token-uses") + 1]) if "--token-uses" in sys.argv else 1000
+redirect_blobs = "--redirect-blobs" in sys.argv
+tokens = {}
+issued = 0
 lock = threading.Lock()
 seen = 0
 PASS_UP = ("Authorization", "Accept", "Range")
@@ -22,8 +31,63 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def reply(self, status, body=b"", headers=()):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def check_bearer(self):
+        """Returns True when the request may go on."""
+        global issued
+        if self.path.startswith("/token"):
+            if bearer != "anon":
+                import base64
+                want = "Basic " + base64.b64encode(bearer.encode()).decode()
+                if self.headers["Authorization"] != want:
+                    self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
+                    return False
+            if "scope=repository%3Aos%3Apull" not in self.path and "scope=repository:os:pull" not in self.path:
+                self.reply(400, b"bad scope")
+                return False
+            with lock:
+                issued += 1
+                token = "tok%d" % issued
+                tokens[token] = token_uses
+            self.reply(200, json.dumps({"access_token": token, "expires_in": 300}).encode())
+            return False
+        auth = self.headers["Authorization"] or ""
+        token = auth[7:] if auth.startswith("Bearer ") else None
+        with lock:
+            valid = token in tokens and tokens[token] > 0
+            if valid:
+                tokens[token] -= 1
+        if not valid:
+            port = self.server.server_address[1]
+            challenge = 'Bearer realm="http://127.0.0.1:%d/token",service="test"' % port
+            if self.path != "/v2/":
+                challenge += ',scope="repository:os:pull"'
+            self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', [("WWW-Authenticate", challenge)])
+            return False
+        return True
+
     def forward(self, send_body):
         global seen
+        if self.path.startswith("/redirected/"):
+            if self.headers["Authorization"]:
+                sys.stderr.write("LEAK: Authorization sent to the redirect target\n")
+                self.reply(400, b"credentials leaked")
+                return
+            self.path = self.path[len("/redirected"):]
+        else:
+            if bearer and not self.check_bearer():
+                return
+            if redirect_blobs and "/blobs/" in self.path:
+                port = self.server.server_address[1]
+                self.reply(307, b"", [("Location", "http://localhost:%d/redirected%s" % (port, self.path))])
+                return
         with lock:
             seen += 1
             fail = seen <= fail_first

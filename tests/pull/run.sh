@@ -164,6 +164,33 @@ pull --source "oci:127.0.0.1:$(cat "$WORK/proxy1.port")/os:multi" --output "$WOR
 	expect_paths "$WORK/retry.squashfs" etc/one
 check "503s are retried"
 
+# start_proxy NAME ARGS...: a flaky_proxy.py in front of the registry; sets PROXY.
+start_proxy() {
+	local name=$1
+	shift
+	python3 "$LIB/flaky_proxy.py" "$REGISTRY_PORT" "$WORK/$name.port" "$@" 2>"$WORK/$name.log" &
+	PIDS+=($!)
+	PROXY_PID=$!
+	for i in $(seq 50); do [ -s "$WORK/$name.port" ] && break; sleep 0.1; done
+	PROXY=127.0.0.1:$(cat "$WORK/$name.port")
+}
+
+# Bearer tokens, anonymous, expiring after a few requests (refresh mid-pull),
+# with blobs redirected to another host name: no Authorization may follow.
+start_proxy bearer --bearer anon --token-uses 3 --redirect-blobs
+pull --source "oci:$PROXY/os:multi" --output "$WORK/bearer.squashfs" --insecure &&
+	expect_paths "$WORK/bearer.squashfs" etc/one etc/three && ! grep -q LEAK "$WORK/bearer.log"
+check "bearer: anonymous token, refreshed, not sent across a redirect"
+
+start_proxy bearer2 --bearer 'tester:tok:pw'
+pull --source "oci:$PROXY/os:multi" --output "$WORK/bearer2.squashfs" --insecure --creds 'tester:tok:pw' &&
+	expect_paths "$WORK/bearer2.squashfs" etc/one
+check "bearer: credentials sent to the realm"
+
+! pull --source "oci:$PROXY/os:multi" --output "$WORK/x.squashfs" --insecure --creds 'tester:bad-pw' &&
+	expect_error "refused the credentials" && ! grep -q 'bad-pw\|tok[0-9]' "$WORK/err"
+check "bearer: wrong credentials refused, secret not logged"
+
 # The registry (behind a slow proxy) stops mid-pull.
 python3 "$LIB/flaky_proxy.py" "$REGISTRY_PORT" "$WORK/proxy2.port" --rate 2000000 &
 proxy2=$!
