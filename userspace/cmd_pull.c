@@ -196,7 +196,7 @@ static int pull(const struct pull_args *a)
 	char digest[DIGEST_STRING_MAX] = "";
 	r = progress ? open_store(a, &s) : -ENOMEM;
 	if (r >= 0)
-		r = pull_source_new(&s.store, s.object, &platform, progress, &src, digest);
+		r = pull_source_new(&s.store, s.object, &platform, a->platform != NULL, progress, &src, digest);
 	if (r >= 0) {
 		uint64_t total = 0;
 		for (size_t i = 0; i < src->n_layers; i++)

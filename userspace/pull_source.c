@@ -2,6 +2,7 @@
 #include "pull_source.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,8 @@
 
 /* An index may point at another index; real images nest at most once. */
 #define INDEX_DEPTH_MAX 3
+/* Image configs are small JSON documents; bound what we hold in memory. */
+#define CONFIG_SIZE_MAX (16u * 1024 * 1024)
 
 struct pull_source {
 	struct image_source src;
@@ -99,8 +102,64 @@ static int parse_fetched(const struct manifest_store *store, const char *object,
 	return 0;
 }
 
+struct membuf {
+	char *data;
+	size_t size;
+};
+
+static int membuf_sink(void *userdata, const void *data, size_t size)
+{
+	struct membuf *m = userdata;
+	char *p = realloc(m->data, m->size + size + 1);
+	if (!p)
+		return -ENOMEM;
+	memcpy(p + m->size, data, size);
+	m->size += size;
+	p[m->size] = '\0';
+	m->data = p;
+	return 0;
+}
+
+/* An image that is not in an index says its platform only in its config.
+ * Installing another architecture's OS is never what was meant: refuse it
+ * when the platform was asked for, warn when it was the default. */
+static int check_config_platform(const struct manifest_store *store, const struct manifest *m,
+				 const struct platform *want, bool explicit)
+{
+	if (m->config.size > CONFIG_SIZE_MAX)
+		return log_error_errno(-EFBIG, "Image config %s is %llu bytes, more than we accept", m->config.digest,
+				       (unsigned long long)m->config.size);
+	struct membuf config = {};
+	int r = store->produce_blob(store->ctx, &m->config, membuf_sink, &config);
+	if (r < 0) {
+		free(config.data);
+		return r;
+	}
+	json_error_t error;
+	json_t *root = json_loadb(config.data ?: "", config.size, 0, &error);
+	free(config.data);
+	struct platform have = {
+		.os = (char *)json_string_value(json_object_get(root, "os")),
+		.architecture = (char *)json_string_value(json_object_get(root, "architecture")),
+		.variant = (char *)json_string_value(json_object_get(root, "variant")),
+	};
+	struct manifest one = { .kind = MANIFEST_INDEX, .entries = &(struct descriptor){ .platform = have }, .n_entries = 1 };
+	size_t unused;
+	r = 0;
+	if (have.os && have.architecture && manifest_choose_platform(&one, want, &unused) < 0) {
+		_cleanup_free_ char *h = platform_to_string(&have), *w = platform_to_string(want);
+		if (explicit)
+			r = log_error_errno(-ENOENT, "Image in %s is for platform %s, not %s", store->name, h ?: "?",
+					    w ?: "?");
+		else
+			log_warning("Image in %s is for platform %s, this machine is %s", store->name, h ?: "?", w ?: "?");
+	}
+	json_decref(root);
+	return r;
+}
+
 static int resolve(const struct manifest_store *store, const char *object, const struct platform *platform,
-		   struct manifest *ret, char ret_digest[static DIGEST_STRING_MAX])
+		   bool platform_explicit, struct manifest *ret, char ret_digest[static DIGEST_STRING_MAX])
 {
 	_cleanup_free_ char *next = object ? strdup(object) : NULL;
 	if (object && !next)
@@ -125,6 +184,11 @@ static int resolve(const struct manifest_store *store, const char *object, const
 		if (r < 0)
 			return r;
 		if (m.kind == MANIFEST_IMAGE) {
+			r = by_descriptor ? 0 : check_config_platform(store, &m, platform, platform_explicit);
+			if (r < 0) {
+				manifest_done(&m);
+				return r;
+			}
 			*ret = m;
 			return 0;
 		}
@@ -153,14 +217,14 @@ static int resolve(const struct manifest_store *store, const char *object, const
 }
 
 int pull_source_new(const struct manifest_store *store, const char *object, const struct platform *platform,
-		    struct progress *progress, struct image_source **ret, char ret_digest[static DIGEST_STRING_MAX])
+		    bool platform_explicit, struct progress *progress, struct image_source **ret, char ret_digest[static DIGEST_STRING_MAX])
 {
 	struct pull_source *ps = calloc(1, sizeof(*ps));
 	if (!ps)
 		return -ENOMEM;
 	ps->store = store;
 	ps->progress = progress;
-	int r = resolve(store, object, platform, &ps->manifest, ret_digest);
+	int r = resolve(store, object, platform, platform_explicit, &ps->manifest, ret_digest);
 	if (r < 0) {
 		free(ps);
 		return r;

@@ -5,6 +5,8 @@
  * out verified layer streams, counting progress as the builder reads. */
 #pragma once
 
+#include <stdbool.h>
+
 #include "blob_stream.h"
 #include "digest.h"
 #include "image_source.h"
@@ -24,7 +26,9 @@ struct manifest_store {
 };
 
 /* On success ret_digest holds the image manifest's digest (the image id).
+ * platform picks from an index; an image outside any index that is for
+ * another platform is refused if platform_explicit, else warned about.
  * progress may be NULL. The store must outlive the source. */
 int pull_source_new(const struct manifest_store *store, const char *object, const struct platform *platform,
-		    struct progress *progress, struct image_source **ret, char ret_digest[static DIGEST_STRING_MAX]);
+		    bool platform_explicit, struct progress *progress, struct image_source **ret, char ret_digest[static DIGEST_STRING_MAX]);
 struct image_source *pull_source_free(struct image_source *src);

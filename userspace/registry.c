@@ -59,6 +59,7 @@ struct exchange {
 	int (*payload)(struct exchange *x, const char *data, size_t size);
 	void *payload_ctx;
 	int payload_error;
+	char error[CURL_ERROR_SIZE]; /* libcurl's words for the last failure */
 };
 
 static void exchange_reset_headers(struct exchange *x)
@@ -320,6 +321,8 @@ static int request_run(struct registry *reg, const struct request *rq, struct ex
 
 		CURLcode code = curl_easy_perform(x->curl);
 		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
+		if (code != CURLE_OK)
+			snprintf(x->error, sizeof(x->error), "%s", *errbuf ? errbuf : curl_easy_strerror(code));
 		bool retry = false;
 		if (x->payload_error) {
 			r = x->payload_error;
@@ -562,14 +565,17 @@ static int probe(struct registry *reg, bool quiet)
 		return authenticate(reg, challenge, reg->auth_generation);
 	}
 	long status = x.status;
+	char error[CURL_ERROR_SIZE];
+	snprintf(error, sizeof(error), "%s", *x.error ? x.error : "no answer");
 	exchange_done(&x);
 	if (r < 0 && !quiet) {
 		if (status == 404)
 			return log_error_errno(-EPROTO, "%s is not an OCI registry (no /v2/ API)", reg->registry);
 		if (status)
 			return log_error_errno(r, "Registry %s answered HTTP %ld to the API probe", reg->registry, status);
-		return log_error_errno(r, "Cannot reach registry %s: check the address and that it is up%s",
-				       reg->registry, reg->insecure ? "" : " (an HTTP-only registry needs --insecure)");
+		return log_error_errno(r, "Cannot reach registry %s (%s): check the address and that it is up%s",
+				       reg->registry, error,
+				       reg->insecure ? "" : "; an HTTP-only registry needs --insecure");
 	}
 	return r;
 }

@@ -119,6 +119,10 @@ check "index: --platform linux/arm64"
 	! grep -q unknown/unknown "$WORK/err" && [ ! -e "$WORK/s390x.squashfs" ]
 check "index: missing platform lists the available ones"
 
+! pull --source "$R:multi" --output "$WORK/x.squashfs" --insecure --platform linux/arm64 &&
+	expect_error "is for platform linux/amd64, not linux/arm64" && [ ! -e "$WORK/x.squashfs" ]
+check "single image for another platform refused when --platform asks"
+
 ! pull --source "$R:nosuchtag" --output "$WORK/x.squashfs" --insecure && expect_error "not found.*MANIFEST_UNKNOWN"
 check "unknown tag is named"
 
