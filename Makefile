@@ -47,6 +47,7 @@ include initrd/initrd.mk
 include userspace/userspace.mk
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
+include tests/flatten/flatten.mk
 include tests/check.mk
 
 all: $(ALL_TARGETS)
