@@ -5,6 +5,7 @@
 # --rate trickles response bodies (so a test can stop the registry mid-pull).
 # --bearer USER:PASS|anon demands Bearer tokens, served at /token (with Basic
 #   credentials unless anon); each token works for --token-uses requests.
+# --drop-once cuts the first big blob response half-way (resume with Range).
 # --redirect-blobs answers blob requests with a redirect to "localhost"
 #   (another host name): a request arriving there with Authorization fails.
 import http.client, http.server, json, sys, time, threading
@@ -16,6 +17,8 @@ rate = int(sys.argv[sys.argv.index("--rate") + 1]) if "--rate" in sys.argv else 
 bearer = sys.argv[sys.argv.index("--bearer") + 1] if "--bearer" in sys.argv else None
 token_uses = int(sys.argv[sys.argv.index("--token-uses") + 1]) if "--token-uses" in sys.argv else 1000
 redirect_blobs = "--redirect-blobs" in sys.argv
+drop_once = ["--drop-once" in sys.argv]
+ranges = []
 tokens = {}
 issued = 0
 lock = threading.Lock()
@@ -106,6 +109,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send_header(k, resp.getheader(k))
         self.end_headers()
         if not send_body:
+            return
+        if self.headers["Range"]:
+            ranges.append(self.headers["Range"])
+            sys.stderr.write("RANGE %s %d\n" % (self.headers["Range"], resp.status))
+        length = int(resp.getheader("Content-Length") or 0)
+        with lock:
+            drop = drop_once[0] and length > 1024 * 1024 and "/blobs/" in self.path
+            if drop:
+                drop_once[0] = False
+        if drop:
+            self.wfile.write(resp.read(length // 2))
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
             return
         chunk = max(1, rate // 20) if rate else 65536
         while True:

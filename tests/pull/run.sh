@@ -31,7 +31,7 @@ check() { # check NAME: the previous commands' status says it
 }
 
 # pull ARGS...: run the binary, stderr to $WORK/err.
-pull() { "$BIN" pull --progress=none "$@" 2>"$WORK/err"; }
+pull() { rm -f "$WORK/x.squashfs"; "$BIN" pull --progress=none "$@" 2>"$WORK/err"; }
 
 # The paths a squashfs image holds, one per line ("etc/a", "usr/b").
 sqfs_paths() { unsquashfs -d '' -lc "$1" 2>/dev/null | sed -e 's|^/||' | sort; }
@@ -194,6 +194,11 @@ check "bearer: credentials sent to the realm"
 ! pull --source "oci:$PROXY/os:multi" --output "$WORK/x.squashfs" --insecure --creds 'tester:bad-pw' &&
 	expect_error "refused the credentials" && ! grep -q 'bad-pw\|tok[0-9]' "$WORK/err"
 check "bearer: wrong credentials refused, secret not logged"
+
+start_proxy drop --drop-once
+pull --source "oci:$PROXY/os:big" --output "$WORK/resumed.squashfs" --insecure &&
+	expect_paths "$WORK/resumed.squashfs" data/blob && grep -q "RANGE bytes=[1-9][0-9]*- 206" "$WORK/drop.log"
+check "a dropped blob transfer resumes with Range"
 
 # The registry (behind a slow proxy) stops mid-pull.
 python3 "$LIB/flaky_proxy.py" "$REGISTRY_PORT" "$WORK/proxy2.port" --rate 2000000 &
