@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cmd_pull.h"
 #include "log.h"
 #include "util.h"
 
@@ -13,7 +14,10 @@ static void help(void)
 	       "\n"
 	       "Install OS images from OCI registries as A/B squashfs images.\n"
 	       "\n"
-	       "  -h, --help     show this help\n");
+	       "Commands:\n"
+	       "  pull           fetch an image (registry or OCI layout) into a squashfs file\n"
+	       "\n"
+	       "  -h, --help     show this help; COMMAND --help for a command's\n");
 }
 
 int main(int argc, char **argv)
@@ -23,6 +27,8 @@ int main(int argc, char **argv)
 		help();
 		return argc < 2 ? EXIT_FAILURE : EXIT_SUCCESS;
 	}
+	if (streq(argv[1], "pull"))
+		return cmd_pull(argc - 1, argv + 1) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	log_error("unknown command '%s' (see --help)", argv[1]);
 	return EXIT_FAILURE;
 }
