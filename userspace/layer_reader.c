@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include "layer_reader.h"
 #include "log.h"
@@ -12,13 +14,28 @@
 #define READ_BUFFER_SIZE (128 * 1024)
 #define MAX_XATTRS 256
 
+/* We decompress ourselves instead of using libarchive's filters: libarchive
+ * stops at the tar's end-of-archive marker and so never checks the gzip CRC
+ * or the zstd frame end; we read every compressed stream to its end and
+ * refuse a truncated or corrupt one. */
+enum codec { CODEC_NONE, CODEC_GZIP, CODEC_ZSTD };
+
 struct layer_reader {
 	struct layer_stream *ls;
 	struct archive *archive;
 	int stream_error;
 	uint64_t stream_bytes;
+	enum codec codec;
+	z_stream gz;
+	bool gz_ready, gz_member_done;
+	ZSTD_DStream *zstd;
+	size_t zstd_hint; /* 0 once a frame is complete */
+	bool any_input;
+	size_t in_pos, in_len;
+	bool in_eof;
 	struct flatten_xattr xattrs[MAX_XATTRS];
-	uint8_t buffer[READ_BUFFER_SIZE];
+	uint8_t in[READ_BUFFER_SIZE];
+	uint8_t out[READ_BUFFER_SIZE];
 };
 
 static bool ends_with(const char *s, const char *suffix)
@@ -27,17 +44,103 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && streq(s + a - b, suffix);
 }
 
+static ssize_t stream_read(struct layer_reader *r, void *buf, size_t size)
+{
+	ssize_t n = r->ls->read(r->ls, buf, size);
+	if (n < 0)
+		r->stream_error = (int) n;
+	else
+		r->stream_bytes += (uint64_t) n;
+	return n;
+}
+
+/* One step of the decompressor: bytes produced into out. */
+static int decompress_step(struct layer_reader *r, uint8_t *out, size_t size, size_t *produced)
+{
+	if (r->codec == CODEC_GZIP) {
+		if (r->gz_member_done && r->in_pos < r->in_len) {
+			/* concatenated gzip members are one stream (RFC 1952) */
+			inflateReset(&r->gz);
+			r->gz_member_done = false;
+		}
+		r->gz.next_in = r->in + r->in_pos;
+		r->gz.avail_in = (uInt) (r->in_len - r->in_pos);
+		r->gz.next_out = out;
+		r->gz.avail_out = (uInt) size;
+		int z = inflate(&r->gz, Z_NO_FLUSH);
+		r->in_pos = r->in_len - r->gz.avail_in;
+		*produced = size - r->gz.avail_out;
+		if (z == Z_STREAM_END)
+			r->gz_member_done = true;
+		else if (z != Z_OK && z != Z_BUF_ERROR)
+			return log_error_errno(-EBADMSG, "Layer %s: corrupt gzip data: %s",
+			                       r->ls->digest, r->gz.msg ?: "inflate failed");
+		return 0;
+	}
+	/* A finished frame with no input left: calling again would start
+	 * waiting for the next frame's header and lose that the stream ended cleanly. */
+	if (r->in_pos == r->in_len && r->any_input && r->zstd_hint == 0) {
+		*produced = 0;
+		return 0;
+	}
+	ZSTD_inBuffer in = { r->in, r->in_len, r->in_pos };
+	ZSTD_outBuffer o = { out, size, 0 };
+	size_t z = ZSTD_decompressStream(r->zstd, &o, &in);
+	if (ZSTD_isError(z))
+		return log_error_errno(-EBADMSG, "Layer %s: corrupt zstd data: %s", r->ls->digest,
+		                       ZSTD_getErrorName(z));
+	r->in_pos = in.pos;
+	r->zstd_hint = z;
+	*produced = o.pos;
+	return 0;
+}
+
+/* Uncompressed tar bytes: > 0, 0 at the verified end of the stream, or a
+ * negative errno (logged). */
+static ssize_t layer_reader_decompress(struct layer_reader *r, uint8_t *out, size_t size)
+{
+	if (r->codec == CODEC_NONE) {
+		ssize_t n = stream_read(r, out, size);
+		return n;
+	}
+	for (;;) {
+		if (r->in_pos == r->in_len && !r->in_eof) {
+			ssize_t n = stream_read(r, r->in, sizeof(r->in));
+			if (n < 0)
+				return n;
+			r->in_pos = 0;
+			r->in_len = (size_t) n;
+			r->in_eof = n == 0;
+			r->any_input = r->any_input || n > 0;
+		}
+		size_t produced = 0;
+		int k = decompress_step(r, out, size, &produced);
+		if (k < 0)
+			return k;
+		if (produced > 0)
+			return (ssize_t) produced;
+		if (r->in_pos == r->in_len && r->in_eof) {
+			bool complete = r->any_input && (r->codec == CODEC_GZIP ? r->gz_member_done
+			                                                        : r->zstd_hint == 0);
+			if (!complete)
+				return log_error_errno(-EBADMSG, "Layer %s: compressed stream is truncated",
+				                       r->ls->digest);
+			return 0;
+		}
+	}
+}
+
 static ssize_t read_callback(struct archive *a, void *userdata, const void **buf)
 {
 	struct layer_reader *r = userdata;
-	ssize_t n = r->ls->read(r->ls, r->buffer, sizeof(r->buffer));
+	ssize_t n = layer_reader_decompress(r, r->out, sizeof(r->out));
 	if (n < 0) {
-		r->stream_error = (int) n;
+		if (r->stream_error == 0)
+			r->stream_error = (int) n;
 		archive_set_error(a, (int) -n, "layer stream failed");
 		return -1;
 	}
-	r->stream_bytes += (uint64_t) n;
-	*buf = r->buffer;
+	*buf = r->out;
 	return n;
 }
 
@@ -62,11 +165,18 @@ int layer_reader_open(struct layer_stream *ls, struct layer_reader **ret)
 		return -ENOMEM;
 
 	const char *mt = ls->media_type ?: "";
-	if (ends_with(mt, "+gzip") || ends_with(mt, ".gzip"))
-		archive_read_support_filter_gzip(r->archive);
-	else if (ends_with(mt, "+zstd") || ends_with(mt, ".zstd"))
-		archive_read_support_filter_zstd(r->archive);
-	else if (!ends_with(mt, ".tar"))
+	if (ends_with(mt, "+gzip") || ends_with(mt, ".gzip")) {
+		/* 16 + MAX_WBITS: gzip wrapper, with its CRC and size checked */
+		if (inflateInit2(&r->gz, 16 + MAX_WBITS) != Z_OK)
+			return -ENOMEM;
+		r->gz_ready = true;
+		r->codec = CODEC_GZIP;
+	} else if (ends_with(mt, "+zstd") || ends_with(mt, ".zstd")) {
+		r->zstd = ZSTD_createDStream();
+		if (!r->zstd)
+			return -ENOMEM;
+		r->codec = CODEC_ZSTD;
+	} else if (!ends_with(mt, ".tar"))
 		return log_error_errno(-EPROTONOSUPPORT, "Layer %s: unsupported media type '%s'",
 		                       ls->digest, mt);
 	/* Only POSIX/GNU tar: archive_read_support_format_all would accept
@@ -141,12 +251,9 @@ int layer_reader_read_data(struct layer_reader *r, const void **buf, size_t *siz
 int layer_reader_finish(struct layer_reader *r)
 {
 	for (;;) {
-		ssize_t n = r->ls->read(r->ls, r->buffer, sizeof(r->buffer));
-		if (n < 0)
+		ssize_t n = layer_reader_decompress(r, r->out, sizeof(r->out));
+		if (n <= 0)
 			return (int) n;
-		if (n == 0)
-			return 0;
-		r->stream_bytes += (uint64_t) n;
 	}
 }
 
@@ -159,5 +266,8 @@ void layer_reader_free(struct layer_reader *r)
 {
 	if (r->archive)
 		archive_read_free(r->archive);
+	if (r->gz_ready)
+		inflateEnd(&r->gz);
+	ZSTD_freeDStream(r->zstd);
 	free(r);
 }
