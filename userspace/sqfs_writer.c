@@ -448,6 +448,12 @@ static int write_directory(struct sqfs_writer *w, struct fs_node *dir, sqfs_u32 
 		sqfs_dir_writer_create_inode(w->dir_writer, 2 + n_subdirs, xattr, parent_ino);
 	if (!ino)
 		return -ENOMEM;
+	/* The helper derives the link count its own way; use the classic
+	 * "2 + subdirectories" that stat() users and find(1) expect. */
+	if (ino->base.type == SQFS_INODE_EXT_DIR)
+		ino->data.dir_ext.nlink = (sqfs_u32) (2 + n_subdirs);
+	else
+		ino->data.dir.nlink = (sqfs_u32) (2 + n_subdirs);
 	return emit_inode(w, dir->inode, ino);
 }
 

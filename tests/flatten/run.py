@@ -145,6 +145,12 @@ def rich_layers():
     l1.file("empty", b"")
     l1.file("big", rnd(1000000, "big"))
     l1.file("samelayer/f", b"same")
+    # over 256 entries and over one metadata block: several directory
+    # headers and an extended directory inode with an index
+    l1.dir("many")
+    for i in range(700):
+        l1.file(f"many/entry-with-a-longish-name-{i:05d}", str(i).encode())
+    l1.dir("many/sub")
 
     l2 = Layer()
     l2.whiteout("gone")
@@ -257,6 +263,8 @@ def describe(root):
             e = {"mode": oct(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
             if not os.path.isdir(p) or os.path.islink(p):
                 e["mtime"] = int(st.st_mtime)
+            else:
+                e["nlink"] = st.st_nlink
             try:
                 xs = {k: os.getxattr(p, k, follow_symlinks=False)
                       for k in os.listxattr(p, follow_symlinks=False)
