@@ -144,7 +144,9 @@ struct fs_node *fs_node_lookup_child(const struct fs_node *dir, const char *name
 void fs_node_touch(struct fs_node *node, unsigned layer)
 {
 	node->layer = layer;
-	for (struct fs_node *n = node; n && n->subtree_layer < layer; n = n->parent)
+	if (node->subtree_layer < layer)
+		node->subtree_layer = layer;
+	for (struct fs_node *n = node->parent; n && n->subtree_layer < layer; n = n->parent)
 		n->subtree_layer = layer;
 }
 
