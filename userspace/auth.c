@@ -26,7 +26,8 @@ void auth_challenge_done(struct auth_challenge *c)
 
 static bool is_token_char(char c)
 {
-	return isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~/", c);
+	/* c != 0 first: strchr() finds the terminator too. */
+	return c != '\0' && (isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~/", c));
 }
 
 static const char *skip_space(const char *p)

@@ -12,6 +12,10 @@
 /* Big enough to ride out bursts on either side, small enough that a few
  * streams open at once stay far below the memory budget. */
 #define RING_SIZE (2u * 1024 * 1024)
+/* A reader that stops early usually met garbage: finishing a small rest
+ * lets the digest check say whether the bytes were corrupt, which is the
+ * real cause. A big rest is not worth the wait. */
+#define DRAIN_MAX (64u * 1024 * 1024)
 
 struct blob_stream {
 	struct layer_stream stream;
@@ -29,20 +33,25 @@ struct blob_stream {
 	bool finished;  /* the producer returned */
 	int result;     /* what it returned */
 	bool cancelled; /* the reader went away */
+	bool draining;  /* the reader went away; finish the verification */
+	uint64_t consumed;
 };
 
 static int ring_push(void *userdata, const void *data, size_t size)
 {
 	struct blob_stream *bs = userdata;
 	const char *p = data;
+	int r = 0;
 	pthread_mutex_lock(&bs->lock);
 	while (size > 0) {
-		while (bs->used == RING_SIZE && !bs->cancelled)
+		while (bs->used == RING_SIZE && !bs->cancelled && !bs->draining)
 			pthread_cond_wait(&bs->changed, &bs->lock);
 		if (bs->cancelled) {
-			pthread_mutex_unlock(&bs->lock);
-			return -ECANCELED;
+			r = -ECANCELED;
+			break;
 		}
+		if (bs->draining)
+			break; /* nobody reads: the bytes only feed the digest */
 		size_t tail = (bs->head + bs->used) % RING_SIZE;
 		size_t n = RING_SIZE - bs->used;
 		if (n > RING_SIZE - tail)
@@ -56,7 +65,7 @@ static int ring_push(void *userdata, const void *data, size_t size)
 		pthread_cond_broadcast(&bs->changed);
 	}
 	pthread_mutex_unlock(&bs->lock);
-	return 0;
+	return r;
 }
 
 static void *producer_thread(void *userdata)
@@ -90,6 +99,7 @@ static ssize_t blob_stream_read(struct layer_stream *ls, void *buf, size_t size)
 		memcpy(buf, bs->ring + bs->head, n);
 		bs->head = (bs->head + n) % RING_SIZE;
 		bs->used -= n;
+		bs->consumed += n;
 		pthread_cond_broadcast(&bs->changed);
 		r = (ssize_t)n;
 	}
@@ -101,7 +111,10 @@ static void blob_stream_free(struct blob_stream *bs)
 {
 	if (bs->thread_started) {
 		pthread_mutex_lock(&bs->lock);
-		bs->cancelled = true;
+		if (!bs->finished && bs->d.size - bs->consumed <= DRAIN_MAX)
+			bs->draining = true;
+		else
+			bs->cancelled = true;
 		pthread_cond_broadcast(&bs->changed);
 		pthread_mutex_unlock(&bs->lock);
 		pthread_join(bs->thread, NULL);

@@ -14,14 +14,15 @@
 struct fake {
 	int result; /* what the producer returns after pushing everything */
 	int sink_result;
+	size_t pushed;
 };
 
 static int produce(void *ctx, const struct descriptor *d, blob_sink_t sink, void *sink_ctx)
 {
 	struct fake *f = ctx;
+	(void)d;
 	static char chunk[70000];
 	size_t done = 0;
-	assert_int_equal(d->size, TOTAL);
 	while (done < TOTAL) {
 		size_t n = TOTAL - done < sizeof(chunk) ? TOTAL - done : sizeof(chunk);
 		for (size_t i = 0; i < n; i++)
@@ -32,6 +33,7 @@ static int produce(void *ctx, const struct descriptor *d, blob_sink_t sink, void
 			return r;
 		}
 		done += n;
+		f->pushed = done;
 	}
 	return f->result;
 }
@@ -56,7 +58,7 @@ static ssize_t read_all(struct layer_stream *ls, size_t *total)
 static void test_whole_blob(void **state)
 {
 	(void)state;
-	struct fake f = { 0, 0 };
+	struct fake f = { 0, 0, 0 };
 	struct layer_stream *ls;
 	assert_int_equal(blob_stream_new(&desc, produce, &f, &ls), 0);
 	assert_string_equal(ls->digest, D64);
@@ -73,7 +75,7 @@ static void test_whole_blob(void **state)
 static void test_failure_is_the_verdict(void **state)
 {
 	(void)state;
-	struct fake f = { -EBADMSG, 0 };
+	struct fake f = { -EBADMSG, 0, 0 };
 	struct layer_stream *ls;
 	assert_int_equal(blob_stream_new(&desc, produce, &f, &ls), 0);
 	size_t total;
@@ -82,15 +84,30 @@ static void test_failure_is_the_verdict(void **state)
 	ls->close(ls);
 }
 
-static void test_early_close_cancels(void **state)
+static void test_early_close_drains_a_small_rest(void **state)
 {
 	(void)state;
-	struct fake f = { 0, 0 };
+	struct fake f = { 0, 0, 0 };
 	struct layer_stream *ls;
 	assert_int_equal(blob_stream_new(&desc, produce, &f, &ls), 0);
 	char buf[10];
 	assert_true(ls->read(ls, buf, sizeof(buf)) > 0);
 	ls->close(ls); /* must not hang on a full buffer */
+	assert_int_equal(f.sink_result, 0);
+	assert_int_equal(f.pushed, TOTAL);
+}
+
+static void test_early_close_cancels_a_big_rest(void **state)
+{
+	(void)state;
+	struct fake f = { 0, 0, 0 };
+	struct descriptor big = desc;
+	big.size = 1ull << 32; /* what the stream believes is left */
+	struct layer_stream *ls;
+	assert_int_equal(blob_stream_new(&big, produce, &f, &ls), 0);
+	char buf[10];
+	assert_true(ls->read(ls, buf, sizeof(buf)) > 0);
+	ls->close(ls);
 	assert_int_equal(f.sink_result, -ECANCELED);
 }
 
@@ -99,7 +116,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_whole_blob),
 		cmocka_unit_test(test_failure_is_the_verdict),
-		cmocka_unit_test(test_early_close_cancels),
+		cmocka_unit_test(test_early_close_drains_a_small_rest),
+		cmocka_unit_test(test_early_close_cancels_a_big_rest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
