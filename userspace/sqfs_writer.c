@@ -54,6 +54,8 @@ struct sqfs_writer {
 	sqfs_meta_writer_t *inode_meta, *dir_meta;
 	sqfs_dir_writer_t *dir_writer;
 	uint32_t n_inodes;
+	bool file_open;
+	bool data_finished;
 	bool failed; /* logged already */
 };
 
@@ -261,6 +263,7 @@ int sqfs_writer_begin_file(struct sqfs_writer *w, struct fs_inode *inode)
 	int r = sqfs_block_processor_begin_file(w->proc, &inode->sqfs_inode, NULL, 0);
 	if (r != 0)
 		return writer_fail(w, r, "starting a file");
+	w->file_open = true;
 	inode->data_written = true;
 	return 0;
 }
@@ -274,6 +277,7 @@ int sqfs_writer_append(struct sqfs_writer *w, const void *data, size_t size)
 int sqfs_writer_end_file(struct sqfs_writer *w)
 {
 	int r = sqfs_block_processor_end_file(w->proc);
+	w->file_open = false;
 	return r != 0 ? writer_fail(w, r, "finishing a file") : 0;
 }
 
@@ -463,6 +467,7 @@ int sqfs_writer_finish(struct sqfs_writer *w, struct fs_tree *tree, uint64_t *re
 	int r;
 
 	r = sqfs_block_processor_finish(w->proc);
+	w->data_finished = true;
 	if (r != 0)
 		return writer_fail(w, r, "flushing file data");
 
@@ -515,6 +520,14 @@ int sqfs_writer_finish(struct sqfs_writer *w, struct fs_tree *tree, uint64_t *re
 
 void sqfs_writer_free(struct sqfs_writer *w)
 {
+	/* libsquashfs 1.2 leaks the blocks still queued or in flight when the
+	 * processor is destroyed (our error paths): close the file and let the
+	 * queue drain into the temp file, which the caller removes anyway. */
+	if (w->proc && !w->data_finished) {
+		if (w->file_open)
+			(void) sqfs_block_processor_end_file(w->proc);
+		(void) sqfs_block_processor_sync(w->proc);
+	}
 	/* the processor first: its workers use the compressor and writer */
 	sqfs_destroy(w->proc);
 	sqfs_destroy(w->dir_writer);
