@@ -48,6 +48,7 @@ include userspace/userspace.mk
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
 include tests/flatten/flatten.mk
+include bench/bench.mk
 include tests/pull/pull.mk
 include tests/check.mk
 
