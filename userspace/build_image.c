@@ -22,14 +22,16 @@
 #include "sqfs_writer.h"
 #include "util.h"
 
-/* Default compressor: zstd level 3. Measured on a 308 MB Debian rootfs with
- * 2 workers (docs: /work/shared/REFERENCE.md §4, and `make bench`): level 3
- * takes 1.7 s for 109.8 MiB, level 6 3.6 s for 103.9 MiB, the library's
- * default 15 takes 28.6 s for 96.7 MiB. Beyond 3 every step costs about twice
- * the CPU for a few percent of size, and at 3 compression keeps up with the
- * single-threaded gzip inflate of the layers, so a pull is bound by download
- * and inflate, not by us. The image lives on local disk (never downloaded
- * as such), where 13 % more bytes cost far less than 17x the time. */
+/* Default compressor: zstd level 3, chosen by measurement. `make bench
+ * BENCH_LEVELS="1 3 6 9 12 15"` on a 202 MiB, 12,451-entry slice of /usr
+ * (2 cores, 128 KiB blocks) gave: level 1 0.51 s 40.3 MiB; 3 0.60 s 38.5 MiB;
+ * 6 1.48 s 35.4 MiB; 9 2.48 s 34.7 MiB; 12 7.83 s 34.4 MiB; 15 (the library's
+ * default) 16.9 s 32.7 MiB. REFERENCE.md §4 shows the same knee on a 308 MB
+ * Debian rootfs (3: 1.7 s 109.8 MiB; 6: 3.6 s 103.9 MiB; 15: 28.6 s 96.7 MiB).
+ * Past 3 each step costs 2-3x the CPU for a few percent of size, and at 3
+ * compression keeps up with inflating the gzip layers, so a pull is bound by
+ * download and inflate, not by us. The image is built on the node and only
+ * lives on its disk, where ~15 % more bytes cost far less than ~25x the time. */
 #define DEFAULT_ZSTD_LEVEL 3
 #define DEFAULT_BLOCK_SIZE (128 * 1024)
 /* Pre-scan the upper layers when they are small enough that reading their
