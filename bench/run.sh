@@ -18,6 +18,13 @@ if [ ! -f layer.tar ]; then
 	tar -C / --sort=name -cf layer.tar $tree
 	gzip -1 -c layer.tar >layer.tar.gz
 fi
+if [ ! -f upper.tar ]; then
+	# an upper layer deleting a big subtree: what the pre-scan is for
+	mkdir -p upper/usr/lib
+	: >upper/usr/lib/.wh.python3.11
+	tar -C upper -cf upper.tar usr
+	rm -rf upper
+fi
 entries=$(tar -tf layer.tar | wc -l)
 echo "# input: $(du -m layer.tar | cut -f1) MiB tar, $entries entries, $jobs cores, $compression"
 
@@ -43,6 +50,9 @@ esac
 rm -f ours.sqfs ours-gz.sqfs t2s.sqfs mks.sqfs
 measure ours ours.sqfs "$builder" --output ours.sqfs --compression "$compression" --threads "$jobs" --layer layer.tar
 measure ours-gzip-layer ours-gz.sqfs "$builder" --output ours-gz.sqfs --compression "$compression" --threads "$jobs" --layer layer.tar.gz
+measure ours-2-layers-prescan ours2.sqfs "$builder" --output ours2.sqfs --compression "$compression" --threads "$jobs" --layer layer.tar.gz --layer upper.tar
+measure ours-2-layers-no-prescan ours2.sqfs "$builder" --output ours2.sqfs --compression "$compression" --threads "$jobs" --no-prescan --layer layer.tar.gz --layer upper.tar
+rm -f ours2.sqfs
 measure tar2sqfs t2s.sqfs sh -c "tar2sqfs -q -f -c $comp ${t2s_x[*]} -j $jobs t2s.sqfs <layer.tar"
 
 # the scripted pipeline: OCI layout (not timed), then unpack + mksquashfs (timed)
@@ -57,7 +67,7 @@ rm -rf bundle
 
 printf '\n| %-26s | %8s | %8s | %9s | %9s |\n' builder "wall s" "CPU s" "RSS MiB" "size MiB"
 printf '|%s|%s|%s|%s|%s|\n' ---------------------------- ---------- ---------- ----------- -----------
-for n in ours ours-gzip-layer tar2sqfs umoci-unpack+mksquashfs; do
+for n in ours ours-gzip-layer ours-2-layers-prescan ours-2-layers-no-prescan tar2sqfs umoci-unpack+mksquashfs; do
 	printf '| %-26s | %8s | %8s | %9s | %9s |\n' "$n" "${WALL[$n]}" "${CPU[$n]}" "${RSS[$n]}" "${SIZE[$n]}"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
