@@ -13,6 +13,7 @@ WORK=$(mktemp -d /tmp/kairos-pull-test.XXXXXX)
 PIDS=()
 cleanup() {
 	registry_stop
+	mountpoint -q "$WORK/full" 2>/dev/null && umount "$WORK/full"
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
@@ -168,6 +169,17 @@ echo "# big image (24 MiB layer): $(echo "$end - $start" | bc) s, peak RSS $((rs
 [ "$status" -eq 0 ] && [ "$rss_kib" -lt $((64 * 1024)) ] &&
 	unsquashfs -cat "$WORK/big.squashfs" data/blob | cmp -s - "$WORK/big/data/blob"
 check "big layer: same bytes, peak RSS under 64 MiB"
+
+# Disk full: a small tmpfs as the output directory (needs root; else skipped).
+mkdir -p "$WORK/full"
+if mount -t tmpfs -o size=2m tmpfs "$WORK/full" 2>/dev/null; then
+	fails --source "$R:big" --output "$WORK/full/big.squashfs" --insecure &&
+		expect_error "full|No space" && [ -z "$(ls -A "$WORK/full")" ]
+	check "disk full: clear error, temp file removed"
+	umount "$WORK/full"
+else
+	ok "disk full: clear error, temp file removed # SKIP cannot mount tmpfs"
+fi
 
 # A retried 5xx: the proxy fails the first requests.
 python3 "$LIB/flaky_proxy.py" "$REGISTRY_PORT" "$WORK/proxy1.port" --fail-first 3 &
