@@ -148,6 +148,14 @@ static ssize_t read_callback(struct archive *a, void *userdata, const void **buf
  * digest mismatch must surface as such), anything else is a bad archive. */
 static int archive_failure(struct layer_reader *r, const char *what)
 {
+	/* Bytes that fail to parse may be bytes that fail their digest: read
+	 * the rest of the blob so the producer can say so, which is the cause
+	 * worth reporting. */
+	while (r->stream_error == 0 && !r->in_eof) {
+		ssize_t n = stream_read(r, r->in, sizeof(r->in));
+		r->in_pos = r->in_len = 0;
+		r->in_eof = n == 0;
+	}
 	if (r->stream_error < 0)
 		return r->stream_error; /* the producer logged it */
 	return log_error_errno(-EBADMSG, "Layer %s: %s: %s", r->ls->digest, what,
@@ -264,6 +272,8 @@ uint64_t layer_reader_stream_bytes(const struct layer_reader *r)
 
 void layer_reader_free(struct layer_reader *r)
 {
+	if (!r)
+		return;
 	if (r->archive)
 		archive_read_free(r->archive);
 	if (r->gz_ready)
