@@ -216,7 +216,8 @@ static int pull(const struct pull_args *a)
 				  s.display, a->output);
 		else
 			log_error("Pull of %s failed; %s was not written", s.display, a->output);
-	}
+	} else
+		progress_end(progress, r); /* JSON readers get a verdict either way */
 	pull_source_free(src);
 	opened_store_done(&s);
 	progress_free(progress);

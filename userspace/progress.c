@@ -23,6 +23,7 @@ struct progress {
 	uint64_t total_bytes, bytes;
 	long long start_ns, last_ns;
 	bool line_open;
+	bool begun;
 };
 
 static long long now_ns(void)
@@ -133,6 +134,7 @@ void progress_begin(struct progress *p, const char *image, const char *digest, s
 	free(p->done);
 	p->done = calloc(n_layers ?: 1, sizeof(bool));
 	p->start_ns = p->last_ns = now_ns();
+	p->begun = true;
 	if (p->mode == PROGRESS_JSON) {
 		fputs("{\"event\":\"start\",\"image\":", stdout);
 		print_json_string(image);
@@ -177,7 +179,8 @@ void progress_end(struct progress *p, int error)
 	if (!p || p->mode == PROGRESS_NONE)
 		return;
 	pthread_mutex_lock(&p->lock);
-	render(p, true);
+	if (p->begun)
+		render(p, true);
 	if (p->mode == PROGRESS_JSON) {
 		printf("{\"event\":\"done\",\"result\":\"%s\",\"error\":\"%s\"}\n", error < 0 ? "failed" : "ok",
 		       error < 0 ? strerrorname_np(-error) ?: "unknown" : "");
