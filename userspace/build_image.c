@@ -209,7 +209,7 @@ static int collect_revived(struct fs_node *n, void *userdata)
 			return 0; /* another name of the same inode */
 	if (l->n == l->n_alloc) {
 		size_t na = l->n_alloc ? l->n_alloc * 2 : 16;
-		struct fs_inode **p = reallocarray(l->inodes, na, sizeof(*p));
+		struct fs_inode **p = reallocarray(l->inodes, na, sizeof(struct fs_inode *));
 		if (!p)
 			return -ENOMEM;
 		l->inodes = p;
@@ -237,7 +237,7 @@ static int write_revived_data(struct build *b)
 	_cleanup_free_ struct fs_inode **inodes = l.inodes;
 	if (r < 0 || l.n == 0)
 		return r;
-	qsort(inodes, l.n, sizeof(*inodes), compare_revived);
+	qsort(inodes, l.n, sizeof(struct fs_inode *), compare_revived);
 
 	for (size_t k = 0; k < l.n;) {
 		unsigned layer = inodes[k]->data_layer;

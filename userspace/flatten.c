@@ -144,11 +144,11 @@ static int lookup_hardlink_target(struct flatten_context *ctx, const struct flat
 		                       "Layer %s: hard link '%s' points to '%s', outside the root",
 		                       ctx->layer_digest, e->path, e->hardlink_target);
 
-	struct fs_node *dir;
-	const char *name;
+	struct fs_node *dir = NULL;
+	const char *name = NULL;
 	r = resolve_parent(ctx, target, "hard link target", &dir, &name);
-	if (r < 0)
-		return r;
+	if (r < 0 || !dir)
+		return r < 0 ? r : -EIO;
 	struct fs_node *n = fs_node_lookup_child(dir, name);
 	if (!n)
 		return log_error_errno(-EBADMSG, "Layer %s: hard link '%s' points to missing '%s'",
@@ -197,8 +197,8 @@ int flatten_apply_entry(struct flatten_context *ctx, const struct flatten_entry 
                         struct fs_inode **ret_data_inode)
 {
 	char path[FLATTEN_PATH_MAX];
-	struct fs_node *dir, *existing;
-	const char *name;
+	struct fs_node *dir = NULL, *existing;
+	const char *name = NULL;
 	int r;
 
 	*ret_data_inode = NULL;
@@ -231,8 +231,8 @@ int flatten_apply_entry(struct flatten_context *ctx, const struct flatten_entry 
 		return 0;
 
 	r = resolve_parent(ctx, path, "entry", &dir, &name);
-	if (r < 0)
-		return r;
+	if (r < 0 || !dir)
+		return r < 0 ? r : -EIO;
 	if (flatten_is_whiteout_name(name))
 		return apply_whiteout(ctx, dir, name, e->path);
 

@@ -159,7 +159,7 @@ int fs_node_add_child(struct fs_node *dir, const char *name, struct fs_inode *in
 		return -EEXIST;
 	if (dir->n_children == dir->n_children_alloc) {
 		size_t n = dir->n_children_alloc ? dir->n_children_alloc * 2 : 4;
-		struct fs_node **c = reallocarray(dir->children, n, sizeof(*c));
+		struct fs_node **c = reallocarray(dir->children, n, sizeof(struct fs_node *));
 		if (!c)
 			return -ENOMEM;
 		dir->children = c;
@@ -169,7 +169,7 @@ int fs_node_add_child(struct fs_node *dir, const char *name, struct fs_inode *in
 	if (!child)
 		return -ENOMEM;
 	memmove(dir->children + slot + 1, dir->children + slot,
-	        (dir->n_children - slot) * sizeof(*dir->children));
+	        (dir->n_children - slot) * sizeof(struct fs_node *));
 	dir->children[slot] = child;
 	dir->n_children++;
 	child->parent = dir;
@@ -187,7 +187,7 @@ void fs_node_remove(struct fs_node *node)
 		size_t slot = fs_node_child_slot(dir, node->name, &found);
 		if (found) {
 			memmove(dir->children + slot, dir->children + slot + 1,
-			        (dir->n_children - slot - 1) * sizeof(*dir->children));
+			        (dir->n_children - slot - 1) * sizeof(struct fs_node *));
 			dir->n_children--;
 		}
 	}

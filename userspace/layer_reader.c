@@ -170,6 +170,7 @@ int layer_reader_open(struct layer_stream *ls, struct layer_reader **ret)
 	r->ls = ls;
 	r->archive = archive_read_new();
 	if (!r->archive)
+		// cppcheck-suppress memleak ; freed by its _cleanup_ attribute
 		return -ENOMEM;
 
 	const char *mt = ls->media_type ?: "";
@@ -182,9 +183,11 @@ int layer_reader_open(struct layer_stream *ls, struct layer_reader **ret)
 	} else if (ends_with(mt, "+zstd") || ends_with(mt, ".zstd")) {
 		r->zstd = ZSTD_createDStream();
 		if (!r->zstd)
+			// cppcheck-suppress memleak ; freed by its _cleanup_ attribute
 			return -ENOMEM;
 		r->codec = CODEC_ZSTD;
 	} else if (!ends_with(mt, ".tar"))
+		// cppcheck-suppress memleak ; freed by its _cleanup_ attribute
 		return log_error_errno(-EPROTONOSUPPORT, "Layer %s: unsupported media type '%s'",
 		                       ls->digest, mt);
 	/* Only POSIX/GNU tar: archive_read_support_format_all would accept

@@ -209,6 +209,7 @@ int sqfs_writer_new(int fd, const char *path, const struct build_options *opts,
 
 	r = compressor_config(opts, &cfg);
 	if (r < 0)
+		// cppcheck-suppress memleak ; freed by its _cleanup_ attribute
 		return r;
 	r = sqfs_compressor_create(&cfg, &w->cmp);
 	if (r != 0)
@@ -315,14 +316,6 @@ static sqfs_u32 encode_devno(dev_t dev)
 	return (mi & 0xff) | (ma << 8) | ((mi & ~0xffu) << 12);
 }
 
-static sqfs_inode_generic_t *new_inode(size_t payload)
-{
-	sqfs_inode_generic_t *ino = calloc(1, sizeof(*ino) + payload);
-	if (ino)
-		ino->payload_bytes_available = ino->payload_bytes_used = (sqfs_u32) payload;
-	return ino;
-}
-
 /* Set the common fields, record the inode's position and write it. */
 static int emit_inode(struct sqfs_writer *w, struct fs_inode *inode, sqfs_inode_generic_t *ino)
 {
@@ -348,9 +341,38 @@ static int emit_inode(struct sqfs_writer *w, struct fs_inode *inode, sqfs_inode_
 	return 0;
 }
 
+/* A new inode for a symlink, device, fifo or socket (files come from the
+ * block processor). */
+static sqfs_inode_generic_t *new_special_inode(const struct fs_inode *inode)
+{
+	size_t len = S_ISLNK(inode->mode) ? strlen(inode->symlink_target) : 0;
+	sqfs_inode_generic_t *ino = calloc(1, sizeof(*ino) + len);
+	if (!ino)
+		return NULL;
+	ino->payload_bytes_available = ino->payload_bytes_used = (sqfs_u32) len;
+	switch (inode->mode & S_IFMT) {
+	case S_IFLNK:
+		ino->base.type = SQFS_INODE_SLINK;
+		ino->data.slink.nlink = inode->nlink;
+		ino->data.slink.target_size = (sqfs_u32) len;
+		memcpy(ino->extra, inode->symlink_target, len);
+		break;
+	case S_IFCHR:
+	case S_IFBLK:
+		ino->base.type = S_ISCHR(inode->mode) ? SQFS_INODE_CDEV : SQFS_INODE_BDEV;
+		ino->data.dev.nlink = inode->nlink;
+		ino->data.dev.devno = encode_devno(inode->rdev);
+		break;
+	default: /* fifo, socket */
+		ino->base.type = S_ISFIFO(inode->mode) ? SQFS_INODE_FIFO : SQFS_INODE_SOCKET;
+		ino->data.ipc.nlink = inode->nlink;
+		break;
+	}
+	return ino;
+}
+
 static int write_leaf_inode(struct sqfs_writer *w, struct fs_inode *inode)
 {
-	_cleanup_free_ sqfs_inode_generic_t *owned = NULL;
 	sqfs_inode_generic_t *ino;
 	sqfs_u32 xattr;
 	int r;
@@ -359,52 +381,32 @@ static int write_leaf_inode(struct sqfs_writer *w, struct fs_inode *inode)
 	if (r < 0)
 		return r;
 
-	switch (inode->mode & S_IFMT) {
-	case S_IFREG:
-		ino = inode->sqfs_inode;
-		if (!ino)
-			return log_error_errno(-EIO, "Internal error: file inode %" PRIu32
-			                             " in the image has no data",
-			                       inode->inode_number);
-		if (inode->nlink > 1 || xattr != NO_XATTR) {
-			r = sqfs_inode_make_extended(ino);
+	if (!S_ISREG(inode->mode)) {
+		_cleanup_free_ sqfs_inode_generic_t *special = new_special_inode(inode);
+		if (!special)
+			return -ENOMEM;
+		if (xattr != NO_XATTR) {
+			r = sqfs_inode_make_extended(special);
+			if (r == 0)
+				r = sqfs_inode_set_xattr_index(special, xattr);
 			if (r != 0)
-				return writer_fail(w, r, "extending a file inode");
-			ino->data.file_ext.nlink = inode->nlink;
+				return writer_fail(w, r, "setting an xattr index");
 		}
-		break;
-	case S_IFLNK: {
-		size_t len = strlen(inode->symlink_target);
-		ino = owned = new_inode(len);
-		if (!ino)
-			return -ENOMEM;
-		ino->base.type = SQFS_INODE_SLINK;
-		ino->data.slink.nlink = inode->nlink;
-		ino->data.slink.target_size = (sqfs_u32) len;
-		memcpy(ino->extra, inode->symlink_target, len);
-		break;
+		return emit_inode(w, inode, special);
 	}
-	case S_IFCHR:
-	case S_IFBLK:
-		ino = owned = new_inode(0);
-		if (!ino)
-			return -ENOMEM;
-		ino->base.type = S_ISCHR(inode->mode) ? SQFS_INODE_CDEV : SQFS_INODE_BDEV;
-		ino->data.dev.nlink = inode->nlink;
-		ino->data.dev.devno = encode_devno(inode->rdev);
-		break;
-	default: /* fifo, socket */
-		ino = owned = new_inode(0);
-		if (!ino)
-			return -ENOMEM;
-		ino->base.type = S_ISFIFO(inode->mode) ? SQFS_INODE_FIFO : SQFS_INODE_SOCKET;
-		ino->data.ipc.nlink = inode->nlink;
-		break;
+
+	ino = inode->sqfs_inode;
+	if (!ino)
+		return log_error_errno(-EIO, "Internal error: file inode %" PRIu32 " in the image has no data",
+		                       inode->inode_number);
+	if (inode->nlink > 1 || xattr != NO_XATTR) {
+		r = sqfs_inode_make_extended(ino);
+		if (r != 0)
+			return writer_fail(w, r, "extending a file inode");
+		ino->data.file_ext.nlink = inode->nlink;
 	}
 	if (xattr != NO_XATTR) {
-		r = sqfs_inode_make_extended(ino);
-		if (r == 0)
-			r = sqfs_inode_set_xattr_index(ino, xattr);
+		r = sqfs_inode_set_xattr_index(ino, xattr);
 		if (r != 0)
 			return writer_fail(w, r, "setting an xattr index");
 	}
