@@ -33,6 +33,11 @@ struct registry {
 	unsigned stall_seconds;
 	struct credentials creds; /* empty when anonymous */
 
+	/* Connections, TLS sessions and DNS answers are shared by every
+	 * request, so a layer download does not pay a new handshake. */
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
 	/* Shared by the download threads; a 401 on any of them refreshes it. */
 	pthread_mutex_t lock;
 	enum auth_scheme scheme;
@@ -50,6 +55,7 @@ struct exchange {
 	char *www_authenticate;
 	char *content_range;
 	char *docker_digest;
+	char *retry_after;
 	bool body_started;
 	bool body_is_error;
 	/* Error bodies are kept (bounded) for the registry's error code. */
@@ -68,7 +74,8 @@ static void exchange_reset_headers(struct exchange *x)
 	free(x->www_authenticate);
 	free(x->content_range);
 	free(x->docker_digest);
-	x->content_type = x->www_authenticate = x->content_range = x->docker_digest = NULL;
+	free(x->retry_after);
+	x->content_type = x->www_authenticate = x->content_range = x->docker_digest = x->retry_after = NULL;
 }
 
 static void exchange_done(struct exchange *x)
@@ -110,6 +117,7 @@ static size_t on_header(char *line, size_t one, size_t size, void *userdata)
 		{ "www-authenticate", &x->www_authenticate },
 		{ "content-range", &x->content_range },
 		{ "docker-content-digest", &x->docker_digest },
+		{ "retry-after", &x->retry_after },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(wanted); i++) {
 		char *v = header_value(line, size, wanted[i].name);
@@ -193,6 +201,7 @@ static int exchange_setup(struct registry *reg, struct exchange *x, const struct
 		  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)reg->stall_seconds) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_USERAGENT, "kairos-upgrade") == CURLE_OK &&
+		  curl_easy_setopt(c, CURLOPT_SHARE, reg->share) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_HEADERDATA, x) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
@@ -282,9 +291,14 @@ static char *registry_error_text(const struct exchange *x)
 
 static int authenticate(struct registry *reg, const char *www_authenticate, unsigned generation);
 
-static void backoff(unsigned attempt)
+/* Waits before the next attempt: what Retry-After asks (within reason),
+ * else exponentially longer from half a second. */
+static void backoff(unsigned attempt, const char *retry_after)
 {
 	unsigned ms = 500u << MIN_SIZE(attempt, 4u);
+	unsigned seconds;
+	if (retry_after && sscanf(retry_after, "%u", &seconds) == 1 && seconds <= 60)
+		ms = seconds * 1000u;
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
 }
@@ -411,7 +425,7 @@ static int request_run(struct registry *reg, const struct request *rq, struct ex
 				r = -EPROTO;
 			break;
 		}
-		backoff(attempt);
+		backoff(attempt, x->retry_after);
 	}
 	curl_slist_free_all(headers);
 	return r;
@@ -580,12 +594,47 @@ static int probe(struct registry *reg, bool quiet)
 	return r;
 }
 
+static void share_lock(CURL *c, curl_lock_data data, curl_lock_access access, void *userdata)
+{
+	struct registry *reg = userdata;
+	(void)c;
+	(void)access;
+	pthread_mutex_lock(&reg->share_locks[data]);
+}
+
+static void share_unlock(CURL *c, curl_lock_data data, void *userdata)
+{
+	struct registry *reg = userdata;
+	(void)c;
+	pthread_mutex_unlock(&reg->share_locks[data]);
+}
+
+static CURLSH *share_new(struct registry *reg)
+{
+	CURLSH *sh = curl_share_init();
+	if (!sh)
+		return NULL;
+	if (curl_share_setopt(sh, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
+	    curl_share_setopt(sh, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
+	    curl_share_setopt(sh, CURLSHOPT_USERDATA, reg) != CURLSHE_OK ||
+	    curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+	    curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+	    curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK) {
+		curl_share_cleanup(sh);
+		return NULL;
+	}
+	return sh;
+}
+
 int registry_open(const struct image_reference *ref, const struct registry_options *opts, struct registry **ret)
 {
 	struct registry *reg = calloc(1, sizeof(*reg));
 	if (!reg)
 		return -ENOMEM;
 	pthread_mutex_init(&reg->lock, NULL);
+	for (size_t i = 0; i < ELEMENTSOF(reg->share_locks); i++)
+		pthread_mutex_init(&reg->share_locks[i], NULL);
+	reg->share = share_new(reg);
 	reg->insecure = opts->insecure;
 	reg->attempts = opts->attempts ?: DEFAULT_ATTEMPTS;
 	reg->stall_seconds = opts->stall_seconds ?: DEFAULT_STALL_SECONDS;
@@ -594,7 +643,7 @@ int registry_open(const struct image_reference *ref, const struct registry_optio
 	reg->ca_file = opts->ca_file ? strdup(opts->ca_file) : NULL;
 	if (asprintf(&reg->name, "registry %s", ref->registry) < 0)
 		reg->name = NULL;
-	if (!reg->name || !reg->registry || !reg->repository || (opts->ca_file && !reg->ca_file)) {
+	if (!reg->share || !reg->name || !reg->registry || !reg->repository || (opts->ca_file && !reg->ca_file)) {
 		registry_free(reg);
 		return -ENOMEM;
 	}
@@ -648,6 +697,10 @@ struct registry *registry_free(struct registry *reg)
 	if (reg->token)
 		OPENSSL_cleanse(reg->token, strlen(reg->token));
 	free(reg->token);
+	if (reg->share)
+		curl_share_cleanup(reg->share);
+	for (size_t i = 0; i < ELEMENTSOF(reg->share_locks); i++)
+		pthread_mutex_destroy(&reg->share_locks[i]);
 	pthread_mutex_destroy(&reg->lock);
 	free(reg);
 	return NULL;
