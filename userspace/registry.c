@@ -357,15 +357,16 @@ static int request_run(struct registry *reg, const struct request *rq, struct ex
 						  reg->registry, rq->what);
 				break;
 			} else {
-				r = code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CONNECT_ERROR ||
-						    code == CURLE_SSL_CACERT_BADFILE
-					    ? -EPERM
-				    : code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_TOO_MANY_REDIRECTS
-					    ? -EPROTO
-					    : -EIO;
+				/* A failed handshake is often a plain-HTTP server; a
+				 * refused certificate is a trust question. */
+				r = code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE ? -EPERM
+				    : code == CURLE_SSL_CONNECT_ERROR					   ? -ECONNABORTED
+				    : code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_TOO_MANY_REDIRECTS ? -EPROTO
+													      : -EIO;
 				if (!rq->quiet)
 					log_error("Cannot fetch %s from %s: %s%s", rq->what, reg->registry, detail,
 						  r == -EPERM ? " (for a private CA use --ca-file; --insecure skips verification)"
+						  : r == -ECONNABORTED ? " (TLS handshake failed)"
 						  : r == -EPROTO ? " (redirect refused: too many, or to a protocol not allowed)"
 								 : "");
 				break;
@@ -587,6 +588,14 @@ static int probe(struct registry *reg, bool quiet)
 			return log_error_errno(-EPROTO, "%s is not an OCI registry (no /v2/ API)", reg->registry);
 		if (status)
 			return log_error_errno(r, "Registry %s answered HTTP %ld to the API probe", reg->registry, status);
+		if (r == -ECONNABORTED)
+			return log_error_errno(r, "TLS handshake with registry %s failed (%s): if it speaks plain HTTP, "
+						  "use --insecure",
+					       reg->registry, error);
+		if (r == -EPERM)
+			return log_error_errno(r, "TLS with registry %s failed (%s): for a private CA use --ca-file; "
+						  "--insecure skips verification",
+					       reg->registry, error);
 		return log_error_errno(r, "Cannot reach registry %s (%s): check the address and that it is up%s",
 				       reg->registry, error,
 				       reg->insecure ? "" : "; an HTTP-only registry needs --insecure");

@@ -8,10 +8,11 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# registry_start DIR [HTPASSWD]: serve DIR/storage on 127.0.0.1:$REGISTRY_PORT.
+# registry_start DIR [HTPASSWD [CERT KEY]]: serve DIR/storage on
+# 127.0.0.1:$REGISTRY_PORT, with Basic auth and TLS when given.
 # Never the package's default config: it listens on every interface.
 registry_start() {
-	local dir=$1 htpasswd=${2:-}
+	local dir=$1 htpasswd=${2:-} cert=${3:-} key=${4:-} scheme=http
 	REGISTRY_DIR=$dir
 	REGISTRY_PORT=$(free_port)
 	REGISTRY=127.0.0.1:$REGISTRY_PORT
@@ -26,6 +27,9 @@ registry_start() {
 		echo "http:"
 		echo "  addr: $REGISTRY"
 		echo "  secret: test-only"
+		if [ -n "$cert" ]; then
+			echo "  tls: {certificate: $cert, key: $key}"
+		fi
 		if [ -n "$htpasswd" ]; then
 			echo "auth:"
 			echo "  htpasswd: {realm: kairos-test, path: $htpasswd}"
@@ -34,13 +38,27 @@ registry_start() {
 	docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
 	REGISTRY_PID=$!
 	local i code
+	[ -n "$cert" ] && scheme=https
 	for i in $(seq 100); do
-		code=$(curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY/v2/" || true)
+		code=$(curl -sk -o /dev/null -w '%{http_code}' "$scheme://$REGISTRY/v2/" || true)
 		case $code in 200 | 401) return 0 ;; esac
 		sleep 0.1
 	done
 	echo "# registry did not come up: $(cat "$dir/registry.log")"
 	return 1
+}
+
+# make_ca DIR: a CA and a certificate for 127.0.0.1 it signed (DIR/ca.pem,
+# DIR/cert.pem, DIR/key.pem).
+make_ca() {
+	local d=$1
+	mkdir -p "$d"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=kairos-test-ca \
+		-keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null &&
+		openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$d/key.pem" -out "$d/cert.csr" 2>/dev/null &&
+		printf 'subjectAltName=IP:127.0.0.1\n' >"$d/ext" &&
+		openssl x509 -req -in "$d/cert.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+			-extfile "$d/ext" -out "$d/cert.pem" 2>/dev/null
 }
 
 registry_stop() {

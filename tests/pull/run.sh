@@ -138,7 +138,7 @@ check "unknown tag is named"
 fails --source "oci:$REGISTRY/nosuchrepo:t" --output "$WORK/x.squashfs" --insecure && expect_error "not found"
 check "unknown repository is named"
 
-fails --source "$R:multi" --output "$WORK/x.squashfs" && expect_error "needs --insecure|Cannot reach"
+fails --source "$R:multi" --output "$WORK/x.squashfs" && expect_error "plain HTTP, use --insecure"
 check "plain HTTP refused without --insecure"
 
 port=$(free_port)
@@ -237,6 +237,19 @@ status=$?
 [ "$status" -eq 1 ] && expect_error "Cannot reach registry" && [ ! -e "$WORK/stopped.squashfs" ] &&
 	! ls "$WORK" | grep -q '^\.tmp-\|stopped.squashfs\.'
 check "registry stopped mid-pull: clear error, no output"
+
+# TLS, verified by default: a private CA needs --ca-file (or --insecure).
+make_ca "$WORK/ca" && registry_start "$WORK/reg" "" "$WORK/ca/cert.pem" "$WORK/ca/key.pem" || exit 1
+R=oci:$REGISTRY/os
+fails --source "$R:multi" --output "$WORK/x.squashfs" && expect_error "ca-file"
+check "TLS: an unknown CA is refused, naming --ca-file"
+
+pull --source "$R:multi" --output "$WORK/tls.squashfs" --ca-file "$WORK/ca/ca.pem" && expect_paths "$WORK/tls.squashfs" etc/one
+check "TLS: --ca-file"
+
+pull --source "$R:multi" --output "$WORK/tls2.squashfs" --insecure && expect_paths "$WORK/tls2.squashfs" etc/one
+check "TLS: --insecure skips verification"
+registry_stop
 
 # A tampered blob in the registry's storage.
 registry_start "$WORK/reg" || exit 1
