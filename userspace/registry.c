@@ -259,6 +259,29 @@ static bool curl_error_is_transient(CURLcode code)
 	}
 }
 
+/* Final (non-transient) failures: an errno and a hint for the message.
+ * A failed handshake is often a plain-HTTP server; a refused certificate
+ * is a question of trust. */
+static int curl_error_to_errno(CURLcode code, const char **ret_hint)
+{
+	switch (code) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+		*ret_hint = " (for a private CA use --ca-file; --insecure skips verification)";
+		return -EPERM;
+	case CURLE_SSL_CONNECT_ERROR:
+		*ret_hint = " (TLS handshake failed; a plain-HTTP registry needs --insecure)";
+		return -ECONNABORTED;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_TOO_MANY_REDIRECTS:
+		*ret_hint = " (redirect refused: too many, or to a protocol not allowed)";
+		return -EPROTO;
+	default:
+		*ret_hint = "";
+		return -EIO;
+	}
+}
+
 static bool status_is_transient(long status)
 {
 	return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
@@ -357,18 +380,10 @@ static int request_run(struct registry *reg, const struct request *rq, struct ex
 						  reg->registry, rq->what);
 				break;
 			} else {
-				/* A failed handshake is often a plain-HTTP server; a
-				 * refused certificate is a trust question. */
-				r = code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE ? -EPERM
-				    : code == CURLE_SSL_CONNECT_ERROR					   ? -ECONNABORTED
-				    : code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_TOO_MANY_REDIRECTS ? -EPROTO
-													      : -EIO;
+				const char *hint;
+				r = curl_error_to_errno(code, &hint);
 				if (!rq->quiet)
-					log_error("Cannot fetch %s from %s: %s%s", rq->what, reg->registry, detail,
-						  r == -EPERM ? " (for a private CA use --ca-file; --insecure skips verification)"
-						  : r == -ECONNABORTED ? " (TLS handshake failed)"
-						  : r == -EPROTO ? " (redirect refused: too many, or to a protocol not allowed)"
-								 : "");
+					log_error("Cannot fetch %s from %s: %s%s", rq->what, reg->registry, detail, hint);
 				break;
 			}
 		} else if (x->status >= 200 && x->status < 300) {
