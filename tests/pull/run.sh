@@ -89,6 +89,7 @@ push "$L" multi os-docker --format v2s2
 push "$L" zstd os
 push "$L" plain os --dest-oci-accept-uncompressed-layers
 push "$L" multiarch os --all
+push "$L" multiarch os-docker --all --format v2s2
 push "$L" big os
 R=oci:$REGISTRY/os
 
@@ -118,6 +119,11 @@ check "uncompressed layers"
 pull --source "$R:multiarch" --output "$WORK/amd64.squashfs" --insecure --platform linux/amd64 &&
 	expect_paths "$WORK/amd64.squashfs" etc/one etc/three
 check "index: linux/amd64 chosen"
+
+pull --source "oci:$REGISTRY/os-docker:multiarch" --output "$WORK/dlist.squashfs" --insecure --platform linux/arm64 &&
+	expect_paths "$WORK/dlist.squashfs" etc/two &&
+	skopeo inspect --tls-verify=false --raw "docker://$REGISTRY/os-docker:multiarch" | grep -q manifest.list.v2
+check "Docker manifest list: --platform linux/arm64"
 
 pull --source "$R:multiarch" --output "$WORK/arm64.squashfs" --insecure --platform linux/arm64 &&
 	expect_paths "$WORK/arm64.squashfs" etc/two && ! sqfs_paths "$WORK/arm64.squashfs" | grep -qx etc/one
