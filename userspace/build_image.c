@@ -185,7 +185,7 @@ static int apply_layer(struct build *b, size_t index)
 	}
 	if (r == 0)
 		r = layer_reader_finish(lr);
-	if (lr)
+	if (r == 0) /* the reader thread is done: its count is final */
 		b->stats.layer_bytes += layer_reader_stream_bytes(lr);
 	b->warned_xattr = ctx.warned_xattr;
 	layer_reader_free(TAKE_PTR(lr));

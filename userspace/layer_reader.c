@@ -2,6 +2,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -12,6 +13,12 @@
 #include "util.h"
 
 #define READ_BUFFER_SIZE (128 * 1024)
+/* Reading the blob (download, digest) and inflating it run in a thread of
+ * their own, a few buffers ahead of the tar parser that feeds the block
+ * processor: at low compression levels the single-threaded inflate is the
+ * slowest stage, and this way it overlaps with everything else. */
+#define PIPE_BUFFERS 4
+#define PIPE_BUFFER_SIZE (256 * 1024)
 #define MAX_XATTRS 256
 
 /* We decompress ourselves instead of using libarchive's filters: libarchive
@@ -35,7 +42,20 @@ struct layer_reader {
 	bool in_eof;
 	struct flatten_xattr xattrs[MAX_XATTRS];
 	uint8_t in[READ_BUFFER_SIZE];
-	uint8_t out[READ_BUFFER_SIZE];
+
+	/* The pipe from the reader thread: slots [head, head + count) are full,
+	 * the parser holds slot head while libarchive uses it. */
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned head, count;
+	bool holding;
+	bool done;     /* the thread has finished: status says how */
+	int status;    /* 0: the stream ended cleanly, else a negative errno (logged) */
+	bool stopping; /* the parser is gone: stop early */
+	size_t lens[PIPE_BUFFERS];
+	uint8_t bufs[PIPE_BUFFERS][PIPE_BUFFER_SIZE];
 };
 
 static bool ends_with(const char *s, const char *suffix)
@@ -130,34 +150,107 @@ static ssize_t layer_reader_decompress(struct layer_reader *r, uint8_t *out, siz
 	}
 }
 
-static ssize_t read_callback(struct archive *a, void *userdata, const void **buf)
+static void *reader_thread(void *userdata)
 {
 	struct layer_reader *r = userdata;
-	ssize_t n = layer_reader_decompress(r, r->out, sizeof(r->out));
-	if (n < 0) {
-		if (r->stream_error == 0)
-			r->stream_error = (int) n;
-		archive_set_error(a, (int) -n, "layer stream failed");
-		return -1;
+	ssize_t n;
+
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		while (r->count == PIPE_BUFFERS && !r->stopping)
+			pthread_cond_wait(&r->cond, &r->lock);
+		unsigned slot = (r->head + r->count) % PIPE_BUFFERS;
+		bool stopping = r->stopping;
+		pthread_mutex_unlock(&r->lock);
+		if (stopping) {
+			n = -ECANCELED;
+			break;
+		}
+		/* the parser only touches full slots: this one is ours */
+		n = layer_reader_decompress(r, r->bufs[slot], PIPE_BUFFER_SIZE);
+		if (n <= 0)
+			break;
+		pthread_mutex_lock(&r->lock);
+		r->lens[slot] = (size_t) n;
+		r->count++;
+		pthread_cond_broadcast(&r->cond);
+		pthread_mutex_unlock(&r->lock);
 	}
-	*buf = r->out;
+
+	if (n < 0 && r->stream_error == 0 && n != -ECANCELED) {
+		/* Data that does not decompress may be data that fails its digest:
+		 * read the rest of the blob so the producer can say so. */
+		while (r->stream_error == 0 && !r->in_eof) {
+			ssize_t k = stream_read(r, r->in, sizeof(r->in));
+			r->in_eof = k == 0;
+		}
+		if (r->stream_error < 0)
+			n = r->stream_error;
+	}
+	pthread_mutex_lock(&r->lock);
+	r->done = true;
+	r->status = (int) n;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* The next full buffer from the reader thread: > 0 bytes, 0 at the clean
+ * end, or the thread's negative errno. */
+static ssize_t pipe_next(struct layer_reader *r, const void **buf)
+{
+	ssize_t n;
+	pthread_mutex_lock(&r->lock);
+	if (r->holding) {
+		r->head = (r->head + 1) % PIPE_BUFFERS;
+		r->count--;
+		r->holding = false;
+		pthread_cond_broadcast(&r->cond);
+	}
+	while (r->count == 0 && !r->done)
+		pthread_cond_wait(&r->cond, &r->lock);
+	if (r->count > 0) {
+		r->holding = true;
+		*buf = r->bufs[r->head];
+		n = (ssize_t) r->lens[r->head];
+	} else
+		n = r->status;
+	pthread_mutex_unlock(&r->lock);
 	return n;
 }
 
+static ssize_t read_callback(struct archive *a, void *userdata, const void **buf)
+{
+	struct layer_reader *r = userdata;
+	ssize_t n = pipe_next(r, buf);
+	if (n < 0) {
+		archive_set_error(a, (int) -n, "layer stream failed");
+		return -1;
+	}
+	return n;
+}
+
+/* Drain the pipe to its end: 0 or the thread's error. */
+static int pipe_drain(struct layer_reader *r)
+{
+	for (;;) {
+		const void *buf;
+		ssize_t n = pipe_next(r, &buf);
+		if (n <= 0)
+			return (int) n;
+	}
+}
+
 /* Map libarchive's failure to our errno: the stream's own error wins (a
- * digest mismatch must surface as such), anything else is a bad archive. */
+ * digest mismatch must surface as such, so the rest of the blob is read
+ * first), then the decompressor's, then libarchive's view of the tar. */
 static int archive_failure(struct layer_reader *r, const char *what)
 {
-	/* Bytes that fail to parse may be bytes that fail their digest: read
-	 * the rest of the blob so the producer can say so, which is the cause
-	 * worth reporting. */
-	while (r->stream_error == 0 && !r->in_eof) {
-		ssize_t n = stream_read(r, r->in, sizeof(r->in));
-		r->in_pos = r->in_len = 0;
-		r->in_eof = n == 0;
-	}
+	int k = pipe_drain(r);
 	if (r->stream_error < 0)
 		return r->stream_error; /* the producer logged it */
+	if (k < 0)
+		return k; /* logged by the decompressor */
 	return log_error_errno(-EBADMSG, "Layer %s: %s: %s", r->ls->digest, what,
 	                       archive_error_string(r->archive) ?: "unknown error");
 }
@@ -194,6 +287,20 @@ int layer_reader_open(struct layer_stream *ls, struct layer_reader **ret)
 	 * formats no image builder produces. */
 	archive_read_support_format_tar(r->archive);
 	archive_read_support_format_gnutar(r->archive);
+
+	if (pthread_mutex_init(&r->lock, NULL) != 0)
+		return -ENOMEM;
+	if (pthread_cond_init(&r->cond, NULL) != 0) {
+		pthread_mutex_destroy(&r->lock);
+		return -ENOMEM;
+	}
+	int k = pthread_create(&r->thread, NULL, reader_thread, r);
+	if (k != 0) {
+		pthread_cond_destroy(&r->cond);
+		pthread_mutex_destroy(&r->lock);
+		return log_error_errno(-k, "Cannot start the layer reader thread: %m");
+	}
+	r->thread_started = true;
 
 	if (archive_read_open(r->archive, r, NULL, read_callback, NULL) != ARCHIVE_OK)
 		return archive_failure(r, "cannot read the archive");
@@ -261,11 +368,7 @@ int layer_reader_read_data(struct layer_reader *r, const void **buf, size_t *siz
 
 int layer_reader_finish(struct layer_reader *r)
 {
-	for (;;) {
-		ssize_t n = layer_reader_decompress(r, r->out, sizeof(r->out));
-		if (n <= 0)
-			return (int) n;
-	}
+	return pipe_drain(r);
 }
 
 uint64_t layer_reader_stream_bytes(const struct layer_reader *r)
@@ -277,6 +380,15 @@ void layer_reader_free(struct layer_reader *r)
 {
 	if (!r)
 		return;
+	if (r->thread_started) {
+		pthread_mutex_lock(&r->lock);
+		r->stopping = true;
+		pthread_cond_broadcast(&r->cond);
+		pthread_mutex_unlock(&r->lock);
+		pthread_join(r->thread, NULL);
+		pthread_cond_destroy(&r->cond);
+		pthread_mutex_destroy(&r->lock);
+	}
 	if (r->archive)
 		archive_read_free(r->archive);
 	if (r->gz_ready)
