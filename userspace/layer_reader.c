@@ -30,31 +30,32 @@ enum codec { CODEC_NONE, CODEC_GZIP, CODEC_ZSTD };
 struct layer_reader {
 	struct layer_stream *ls;
 	struct archive *archive;
-	int stream_error;
 	uint64_t stream_bytes;
-	enum codec codec;
-	z_stream gz;
-	bool gz_ready, gz_member_done;
 	ZSTD_DStream *zstd;
 	size_t zstd_hint; /* 0 once a frame is complete */
-	bool any_input;
 	size_t in_pos, in_len;
+	z_stream gz;
+	int stream_error;
+	enum codec codec;
+	bool gz_ready, gz_member_done;
+	bool any_input;
 	bool in_eof;
-	struct flatten_xattr xattrs[MAX_XATTRS];
-	uint8_t in[READ_BUFFER_SIZE];
 
 	/* The pipe from the reader thread: slots [head, head + count) are full,
 	 * the parser holds slot head while libarchive uses it. */
 	pthread_t thread;
-	bool thread_started;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	size_t lens[PIPE_BUFFERS];
 	unsigned head, count;
+	int status;    /* 0: the stream ended cleanly, else a negative errno (logged) */
+	bool thread_started;
 	bool holding;
 	bool done;     /* the thread has finished: status says how */
-	int status;    /* 0: the stream ended cleanly, else a negative errno (logged) */
 	bool stopping; /* the parser is gone: stop early */
-	size_t lens[PIPE_BUFFERS];
+
+	struct flatten_xattr xattrs[MAX_XATTRS];
+	uint8_t in[READ_BUFFER_SIZE];
 	uint8_t bufs[PIPE_BUFFERS][PIPE_BUFFER_SIZE];
 };
 
