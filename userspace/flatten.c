@@ -90,10 +90,11 @@ static int set_attributes(struct flatten_context *ctx, struct fs_inode *inode,
 }
 
 /* Walk to the directory that holds path's last component, creating missing
- * directories (a layer may omit parents). Components must be directories:
- * a symlink on the way would place the entry outside the root, a file makes
+ * directories when create is set (a layer may omit parents); otherwise a
+ * missing one gives *ret_dir = NULL. Components must be directories: a
+ * symlink on the way would place the entry outside the root, a file makes
  * the tar unusable. On success *ret_name points into path. */
-static int resolve_parent(struct flatten_context *ctx, char *path, const char *what,
+static int resolve_parent(struct flatten_context *ctx, char *path, const char *what, bool create,
                           struct fs_node **ret_dir, const char **ret_name)
 {
 	struct fs_node *dir = ctx->tree->root;
@@ -105,6 +106,12 @@ static int resolve_parent(struct flatten_context *ctx, char *path, const char *w
 			break;
 		*slash = '\0';
 		struct fs_node *child = fs_node_lookup_child(dir, p);
+		if (!child && !create) {
+			*slash = '/';
+			*ret_dir = NULL;
+			*ret_name = NULL;
+			return 0;
+		}
 		if (!child) {
 			struct fs_inode *inode = fs_inode_new(ctx->tree, S_IFDIR | 0755);
 			if (!inode)
@@ -146,10 +153,10 @@ static int lookup_hardlink_target(struct flatten_context *ctx, const struct flat
 
 	struct fs_node *dir = NULL;
 	const char *name = NULL;
-	r = resolve_parent(ctx, target, "hard link target", &dir, &name);
-	if (r < 0 || !dir)
-		return r < 0 ? r : -EIO;
-	struct fs_node *n = fs_node_lookup_child(dir, name);
+	r = resolve_parent(ctx, target, "hard link target", false, &dir, &name);
+	if (r < 0)
+		return r;
+	struct fs_node *n = dir ? fs_node_lookup_child(dir, name) : NULL;
 	if (!n)
 		return log_error_errno(-EBADMSG, "Layer %s: hard link '%s' points to missing '%s'",
 		                       ctx->layer_digest, e->path, e->hardlink_target);
@@ -230,10 +237,16 @@ int flatten_apply_entry(struct flatten_context *ctx, const struct flatten_entry 
 	if (path_in_aufs_meta_dir(path))
 		return 0;
 
-	r = resolve_parent(ctx, path, "entry", &dir, &name);
-	if (r < 0 || !dir)
-		return r < 0 ? r : -EIO;
-	if (flatten_is_whiteout_name(name))
+	/* A whiteout in a directory that no longer exists has nothing to hide
+	 * and must not bring the directory back. */
+	const char *last = strrchr(path, '/');
+	bool whiteout = flatten_is_whiteout_name(last ? last + 1 : path);
+	r = resolve_parent(ctx, path, "entry", !whiteout, &dir, &name);
+	if (r < 0)
+		return r;
+	if (!dir || !name)
+		return whiteout ? 0 : -EIO;
+	if (whiteout)
 		return apply_whiteout(ctx, dir, name, e->path);
 
 	existing = fs_node_lookup_child(dir, name);

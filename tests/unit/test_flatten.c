@@ -113,8 +113,10 @@ static void test_whiteout_lower_only(void **state)
 	assert_int_equal(find(f, "d/a")->layer, 1);
 	assert_null(find(f, "d/sub"));
 	assert_null(find(f, "d/.wh.a"));
-	/* a whiteout of something missing is fine */
+	/* a whiteout of something missing is fine, and creates no directory */
 	assert_int_equal(apply(f, 2, "d/.wh.nothing", REG), 0);
+	assert_int_equal(apply(f, 2, "no/such/.wh.dir", REG), 0);
+	assert_null(find(f, "no"));
 	/* deleted then re-created */
 	assert_int_equal(apply(f, 2, ".wh.d", REG), 0);
 	assert_null(find(f, "d"));
