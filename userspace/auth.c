@@ -312,6 +312,21 @@ int auth_config_lookup(const void *buf, size_t size, const char *registry, struc
 	return r;
 }
 
+bool auth_config_uses_helper(const void *buf, size_t size, const char *registry)
+{
+	json_error_t error;
+	json_t *root = json_loadb(buf, size, 0, &error);
+	bool uses = json_is_string(json_object_get(root, "credsStore"));
+	const char *key;
+	json_t *v;
+	json_object_foreach(json_object_get(root, "credHelpers"), key, v) {
+		if (key_matches(key, registry))
+			uses = true;
+	}
+	json_decref(root);
+	return uses;
+}
+
 static int lookup_file(const char *path, const char *registry, struct credentials *ret)
 {
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
@@ -324,6 +339,10 @@ static int lookup_file(const char *path, const char *registry, struct credential
 	if (ferror(f) || n == CREDENTIALS_FILE_MAX)
 		return log_warning_errno(-EFBIG, "Ignoring %s: unreadable or too big", path);
 	int r = auth_config_lookup(buf, n, registry, ret);
+	if (r == -ENOENT && auth_config_uses_helper(buf, n, registry))
+		log_warning("%s names a credential helper for %s, which we cannot run; use --creds or an "
+			    "\"auths\" entry",
+			    path, registry);
 	OPENSSL_cleanse(buf, n);
 	if (r == -EBADMSG)
 		/* Name the file, never its contents: they are secrets. */
@@ -341,19 +360,29 @@ int credentials_find(const char *registry, struct credentials *ret)
 		return r == -EBADMSG ? -ENOENT : r;
 	}
 
-	_cleanup_free_ char *path = NULL;
-	const char *dir = getenv("DOCKER_CONFIG");
+	/* podman's, then docker's: the first file with an entry wins. */
+	const char *runtime = getenv("XDG_RUNTIME_DIR");
+	const char *docker = getenv("DOCKER_CONFIG");
 	const char *home = getenv("HOME");
-	if (dir && *dir) {
-		if (asprintf(&path, "%s/config.json", dir) < 0)
-			return -ENOMEM;
-	} else if (home && *home) {
-		if (asprintf(&path, "%s/.docker/config.json", home) < 0)
-			return -ENOMEM;
-	} else
-		return -ENOENT;
-	int r = lookup_file(path, registry, ret);
-	return r == -EBADMSG ? -ENOENT : r;
+	char *paths[2] = {};
+	if (runtime && *runtime && asprintf(&paths[0], "%s/containers/auth.json", runtime) < 0)
+		paths[0] = NULL;
+	if (docker && *docker) {
+		if (asprintf(&paths[1], "%s/config.json", docker) < 0)
+			paths[1] = NULL;
+	} else if (home && *home && asprintf(&paths[1], "%s/.docker/config.json", home) < 0)
+		paths[1] = NULL;
+
+	int r = -ENOENT;
+	for (size_t i = 0; i < ELEMENTSOF(paths) && r == -ENOENT; i++)
+		if (paths[i]) {
+			r = lookup_file(paths[i], registry, ret);
+			if (r == -EBADMSG)
+				r = -ENOENT;
+		}
+	free(paths[0]);
+	free(paths[1]);
+	return r;
 }
 
 void credentials_done(struct credentials *c)

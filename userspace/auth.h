@@ -5,6 +5,7 @@
  * Nothing here ever logs a secret. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum auth_scheme { AUTH_SCHEME_NONE, AUTH_SCHEME_BASIC, AUTH_SCHEME_BEARER };
@@ -36,10 +37,15 @@ int auth_token_parse(const void *buf, size_t size, char **ret_token, long *ret_e
  * -ENOENT when it has no entry. */
 int auth_config_lookup(const void *buf, size_t size, const char *registry, struct credentials *ret);
 
+/* Whether such a file delegates registry (or everything) to a credential
+ * helper program, which we do not run. */
+bool auth_config_uses_helper(const void *buf, size_t size, const char *registry);
+
 /* "USER:PASS" (the password may contain ':'). */
 int credentials_from_string(const char *s, struct credentials *ret);
-/* $REGISTRY_AUTH_FILE, else $DOCKER_CONFIG/config.json, else
- * ~/.docker/config.json. -ENOENT when none has an entry for registry. */
+/* $REGISTRY_AUTH_FILE alone if set; else $XDG_RUNTIME_DIR/containers/auth.json
+ * (podman), then $DOCKER_CONFIG/config.json or ~/.docker/config.json.
+ * -ENOENT when none has an entry for registry. */
 int credentials_find(const char *registry, struct credentials *ret);
 /* Wipes the secret before freeing it. */
 void credentials_done(struct credentials *c);

@@ -104,6 +104,17 @@ static void test_config(void **state)
 	assert_int_equal(auth_config_lookup("{", 1, "docker.io", &c), -EBADMSG);
 }
 
+static void test_helpers(void **state)
+{
+	(void)state;
+	const char *a = "{\"credHelpers\":{\"quay.io\":\"secretservice\"}}";
+	assert_true(auth_config_uses_helper(a, strlen(a), "quay.io"));
+	assert_false(auth_config_uses_helper(a, strlen(a), "docker.io"));
+	const char *b = "{\"credsStore\":\"desktop\"}";
+	assert_true(auth_config_uses_helper(b, strlen(b), "docker.io"));
+	assert_false(auth_config_uses_helper("{", 1, "docker.io"));
+}
+
 static void test_creds_string(void **state)
 {
 	(void)state;
@@ -121,7 +132,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bearer), cmocka_unit_test(test_basic_and_bad),
 		cmocka_unit_test(test_token),  cmocka_unit_test(test_config),
-		cmocka_unit_test(test_creds_string),
+		cmocka_unit_test(test_creds_string), cmocka_unit_test(test_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
