@@ -6,6 +6,7 @@
 # --bearer USER:PASS|anon demands Bearer tokens, served at /token (with Basic
 #   credentials unless anon); each token works for --token-uses requests.
 # --drop-once cuts the first big blob response half-way (resume with Range).
+# --pad-blobs sends one byte more than each blob (and says so in Content-Length).
 # --redirect-blobs answers blob requests with a redirect to "localhost"
 #   (another host name): a request arriving there with Authorization fails.
 import http.client, http.server, json, sys, time, threading
@@ -18,6 +19,7 @@ bearer = sys.argv[sys.argv.index("--bearer") + 1] if "--bearer" in sys.argv else
 token_uses = int(sys.argv[sys.argv.index("--token-uses") + 1]) if "--token-uses" in sys.argv else 1000
 redirect_blobs = "--redirect-blobs" in sys.argv
 drop_once = ["--drop-once" in sys.argv]
+pad_blobs = "--pad-blobs" in sys.argv
 ranges = []
 tokens = {}
 issued = 0
@@ -103,10 +105,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         headers = {k: self.headers[k] for k in PASS_UP if self.headers[k]}
         conn.request(self.command, self.path, headers=headers)
         resp = conn.getresponse()
+        pad = pad_blobs and "/blobs/" in self.path and resp.status == 200
         self.send_response(resp.status)
         for k in PASS_DOWN:
             if resp.getheader(k):
-                self.send_header(k, resp.getheader(k))
+                value = resp.getheader(k)
+                if pad and k == "Content-Length":
+                    value = str(int(value) + 1)
+                self.send_header(k, value)
         self.end_headers()
         if not send_body:
             return
@@ -133,6 +139,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             if rate:
                 time.sleep(0.05)
+        if pad:
+            self.wfile.write(b"!")
 
     def do_GET(self):
         self.forward(True)

@@ -227,6 +227,11 @@ pull --source "oci:$PROXY/os:big" --output "$WORK/resumed.squashfs" --insecure &
 	expect_paths "$WORK/resumed.squashfs" data/blob && grep -q "RANGE bytes=[1-9][0-9]*- 206" "$WORK/drop.log"
 check "a dropped blob transfer resumes with Range"
 
+start_proxy pad --pad-blobs
+fails --source "oci:$PROXY/os:multi" --output "$WORK/x.squashfs" --insecure &&
+	expect_error "Size mismatch for blob sha256:[0-9a-f]{64}: the registry announces" && [ ! -e "$WORK/x.squashfs" ]
+check "a blob bigger than its descriptor is refused"
+
 # The registry (behind a slow proxy) stops mid-pull.
 python3 "$LIB/flaky_proxy.py" "$REGISTRY_PORT" "$WORK/proxy2.port" --rate 2000000 &
 proxy2=$!
