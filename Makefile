@@ -32,6 +32,9 @@ endif
 .DEFAULT_GOAL := all
 .PHONY: all install clean deps check check-unit check-asan check-lint fuzz fuzz-smoke
 .SUFFIXES:
+# Keep objects make considers intermediate (tests link them from pattern rules).
+.SECONDARY:
+.SECONDEXPANSION:
 
 DEPS_SCRIPT := scripts/deps.sh
 deps:
@@ -50,6 +53,7 @@ include tests/fuzz/fuzz.mk
 include tests/flatten/flatten.mk
 include bench/bench.mk
 include tests/pull/pull.mk
+include tests/upgrade/upgrade.mk
 include tests/check.mk
 
 all: $(ALL_TARGETS)

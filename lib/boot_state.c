@@ -150,7 +150,8 @@ void boot_decision_describe(const struct boot_decision *d, char *buf, size_t siz
 		snprintf(buf, size, "%s: confirmed good", slot);
 		break;
 	case BOOT_REASON_TRYING:
-		snprintf(buf, size, "%s: not yet confirmed, %u tries left after this boot", slot, d->tries_left);
+		snprintf(buf, size, "%s: not yet confirmed, %u tr%s left after this boot", slot, d->tries_left,
+			 d->tries_left == 1 ? "y" : "ies");
 		break;
 	case BOOT_REASON_ONE_SHOT:
 		snprintf(buf, size, "%s: one-shot choice", slot);
@@ -173,7 +174,10 @@ int boot_state_install_active(struct boot_state *s, const char *image_id)
 {
 	if (!image_id_is_valid(image_id))
 		return -EINVAL;
-	s->slots[BOOT_SLOT_PASSIVE] = s->slots[BOOT_SLOT_ACTIVE];
+	/* Re-installing the active image (upgrade --force) must not push the
+	 * only other image out of passive. */
+	if (!streq(s->slots[BOOT_SLOT_ACTIVE].image, image_id))
+		s->slots[BOOT_SLOT_PASSIVE] = s->slots[BOOT_SLOT_ACTIVE];
 	struct slot_state *a = &s->slots[BOOT_SLOT_ACTIVE];
 	*a = (struct slot_state){.status = SLOT_STATUS_NEW, .gen = ++s->gen};
 	memcpy(a->image, image_id, IMAGE_ID_LEN + 1);
@@ -250,7 +254,7 @@ static int key_name(char *buf, size_t size, enum boot_slot slot, const char *suf
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-static int load_slot(const struct grubenv *env, enum boot_slot slot, struct slot_state *st)
+static int load_slot(const char *path, const struct grubenv *env, enum boot_slot slot, struct slot_state *st)
 {
 	char key[64];
 	const char *v;
@@ -259,7 +263,7 @@ static int load_slot(const struct grubenv *env, enum boot_slot slot, struct slot
 	if (!v || !*v)
 		return 0; /* empty slot */
 	if (!image_id_is_valid(v))
-		return log_error_errno(-EBADMSG, "%s: %s is not an image id (64 hex digits)", BOOT_STATE_FILE, key);
+		return log_error_errno(-EBADMSG, "%s: %s is not an image id (64 hex digits)", path, key);
 	memcpy(st->image, v, IMAGE_ID_LEN + 1);
 
 	key_name(key, sizeof(key), slot, "_status");
@@ -271,11 +275,11 @@ static int load_slot(const struct grubenv *env, enum boot_slot slot, struct slot
 	else if (v && streq(v, "bad"))
 		st->status = SLOT_STATUS_BAD;
 	else
-		return log_error_errno(-EBADMSG, "%s: %s must be good, new or bad", BOOT_STATE_FILE, key);
+		return log_error_errno(-EBADMSG, "%s: %s must be good, new or bad", path, key);
 
 	key_name(key, sizeof(key), slot, "_gen");
 	if (parse_ulong(grubenv_get(env, key), ULONG_MAX, &st->gen) < 0)
-		return log_error_errno(-EBADMSG, "%s: %s is not a number", BOOT_STATE_FILE, key);
+		return log_error_errno(-EBADMSG, "%s: %s is not a number", path, key);
 
 	key_name(key, sizeof(key), slot, "_reason");
 	v = grubenv_get(env, key);
@@ -290,8 +294,7 @@ static int load_slots(const char *path, struct boot_state *s)
 	if (r == -ENOENT)
 		return r;
 	if (r < 0)
-		return log_error_errno(r == -ENOMEM ? r : -EBADMSG, "%s is damaged (%s)", path,
-				       r == -EMSGSIZE ? "not a 1024-byte block" : strerror(-r));
+		return log_error_errno(r == -ENOMEM ? r : -EBADMSG, "%s is damaged (%s)", path, grubenv_strerror(r));
 
 	unsigned long v;
 	const char *text = grubenv_get(&env, "kairos_tries_max");
@@ -307,7 +310,7 @@ static int load_slots(const char *path, struct boot_state *s)
 			r = log_error_errno(-EBADMSG, "%s: kairos_gen is not a number", path);
 	}
 	for (int i = 0; r == 0 && i < BOOT_SLOT_COUNT; i++)
-		r = load_slot(&env, (enum boot_slot)i, &s->slots[i]);
+		r = load_slot(path, &env, (enum boot_slot)i, &s->slots[i]);
 	grubenv_free(&env);
 	return r;
 }
@@ -364,7 +367,7 @@ int boot_state_load(const char *dir, struct boot_state *s)
 		return r;
 	if (r < 0) {
 		log_warning("%s is damaged (%s): using defaults (no one-shot choice, %u tries for a new active)",
-			    counter_path, strerror(-r), s->tries_max);
+			    counter_path, grubenv_strerror(r), s->tries_max);
 		s->tries_left = s->tries_max;
 		s->boot_next = BOOT_SLOT_NONE;
 		s->counter_damaged = true;

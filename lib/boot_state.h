@@ -110,7 +110,8 @@ const char *slot_skip_cause_to_string(enum slot_skip_cause cause);
 bool image_id_is_valid(const char *id); /* 64 lowercase hex */
 
 /* State changes (pure; the caller saves state.env once: the commit point). */
-/* New image becomes active (new, tries_max tries); old active becomes passive; old passive goes. */
+/* New image becomes active (new, tries_max tries); old active becomes passive;
+ * old passive goes. Re-installing the active image keeps passive as it is. */
 int boot_state_install_active(struct boot_state *s, const char *image_id);
 int boot_state_install_recovery(struct boot_state *s, const char *image_id);
 int boot_state_mark_good(struct boot_state *s, enum boot_slot slot);

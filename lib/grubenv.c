@@ -86,6 +86,18 @@ int grubenv_parse(const char *buf, size_t len, struct grubenv *env)
 	return 0;
 }
 
+const char *grubenv_strerror(int error)
+{
+	switch (error) {
+	case -EMSGSIZE:
+		return "not a 1024-byte GRUB environment block";
+	case -EBADMSG:
+		return "damaged header, or a line that is not name=value";
+	default:
+		return strerror(-error);
+	}
+}
+
 static size_t escaped_len(const char *s)
 {
 	size_t n = 0;

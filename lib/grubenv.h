@@ -27,6 +27,9 @@ int grubenv_parse(const char *buf, size_t len, struct grubenv *env);
 /* Serialize into exactly GRUBENV_SIZE bytes; -ENOSPC if it does not fit. */
 int grubenv_format(const struct grubenv *env, char out[GRUBENV_SIZE]);
 
+/* What a parse error means, for messages. */
+const char *grubenv_strerror(int error);
+
 const char *grubenv_get(const struct grubenv *env, const char *key);
 /* -EINVAL for a name GRUB could not read back (empty, '=', newline, leading '#'). */
 int grubenv_set(struct grubenv *env, const char *key, const char *value);

@@ -7,14 +7,17 @@ RUN_SUITE = tests/run-suite $(RESULTS)
 # make check: everything, cheapest first; a failing suite does not stop the
 # others, the summary's exit status says whether all passed. Fragments add
 # their own suites with `CHECK_SUITES += name` (run as `make check-name`).
-CHECK_SUITES := unit asan lint fuzz-smoke $(CHECK_SUITES)
+CHECK_SUITES := build unit asan lint fuzz-smoke $(CHECK_SUITES)
 
 check: deps
 	$(Q)rm -rf $(RESULTS)
 	$(Q)for s in $(CHECK_SUITES); do $(MAKE) --no-print-directory check-$$s || true; done
 	$(Q)tests/summary $(RESULTS)
 
-check-unit: $(UNIT_BINS)
+check-build:
+	$(Q)$(RUN_SUITE) build sh -c '$(MAKE) --no-print-directory all && echo "ok 1 - make all (-Wall -Wextra -Werror)"'
+
+check-unit: deps $(UNIT_BINS)
 	$(Q)$(RUN_SUITE) unit$(SUITE_SUFFIX) tests/run-unit $(UNIT_BINS)
 
 # Unit tests again, built with ASan+UBSan in a build tree of their own.

@@ -225,7 +225,7 @@ static int pull(const struct pull_args *a)
 	return r;
 }
 
-int cmd_pull(int argc, char **argv)
+int verb_pull(int argc, char **argv)
 {
 	struct pull_args a = { .progress = PROGRESS_AUTO };
 	int r = parse_args(argc, argv, &a);

@@ -2,4 +2,4 @@
 #pragma once
 
 /* kairos-upgrade pull: argv[0] is "pull". */
-int cmd_pull(int argc, char **argv);
+int verb_pull(int argc, char **argv);

@@ -1,34 +1,51 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* kairos-upgrade: pull, commit and inspect OS images. Foundation skeleton:
- * the verbs arrive with their issues. */
+/* kairos-upgrade: pull, commit and inspect OS images. main() only finds the
+ * verb; each verb lives in its own cmd_*.c. */
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli.h"
 #include "cmd_pull.h"
 #include "log.h"
 #include "util.h"
+
+static const struct verb verbs[] = {
+	{"pull", verb_pull, "fetch an image (registry or OCI layout) into a squashfs file"},
+	{"status", verb_status, "show what booted, each slot's image, and the next boot"},
+	{"mark-good", verb_mark_good, "confirm the booted image (after a healthy boot)"},
+	{"mark-bad", verb_mark_bad, "mark the booted image failed; the next boot falls back"},
+	{"rollback", verb_rollback, "make passive the active image again"},
+	{"boot-next", verb_boot_next, "boot a slot once at the next boot"},
+};
 
 static void help(void)
 {
 	printf("Usage: kairos-upgrade COMMAND [OPTIONS]\n"
 	       "\n"
-	       "Install OS images from OCI registries as A/B squashfs images.\n"
+	       "Install OS images from OCI registries as A/B squashfs images, and manage\n"
+	       "which one boots.\n"
 	       "\n"
-	       "Commands:\n"
-	       "  pull           fetch an image (registry or OCI layout) into a squashfs file\n"
-	       "\n"
-	       "  -h, --help     show this help; COMMAND --help for a command's\n");
+	       "Commands:\n");
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+		printf("  %-12s %s\n", verbs[i].name, verbs[i].summary);
+	printf("\n"
+	       "Run 'kairos-upgrade COMMAND --help' for a command's options.\n");
 }
 
 int main(int argc, char **argv)
 {
 	log_set_program("kairos-upgrade");
-	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help")) {
+	if (argc < 2) {
 		help();
-		return argc < 2 ? EXIT_FAILURE : EXIT_SUCCESS;
+		return EXIT_FAILURE;
 	}
-	if (streq(argv[1], "pull"))
-		return cmd_pull(argc - 1, argv + 1) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
-	log_error("unknown command '%s' (see --help)", argv[1]);
+	if (streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help")) {
+		help();
+		return EXIT_SUCCESS;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+		if (streq(argv[1], verbs[i].name))
+			return verbs[i].run(argc - 1, argv + 1) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	log_error("Unknown command '%s' (see kairos-upgrade --help)", argv[1]);
 	return EXIT_FAILURE;
 }

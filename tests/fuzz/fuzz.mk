@@ -1,0 +1,24 @@
+# tests/fuzz/: libFuzzer targets (clang). Each tests/fuzz/fuzz_NAME.c links
+# the lib sources plus FUZZ_SRCS_fuzz_NAME; seeds live in tests/fuzz/corpus/NAME,
+# the growing corpus in $(BUILD)/fuzz/corpus/NAME.
+FUZZ_TARGETS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_TARGETS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-D_GNU_SOURCE -Ilib -Iuserspace -Iinitrd
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $$(FUZZ_SRCS_$$*)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(FUZZ_CFLAGS_$*) -o $@ $< $(LIB_SRCS) $(FUZZ_SRCS_$*) $(FUZZ_LIBS_$*)
+
+fuzz-build: $(FUZZ_BINS)
+
+# make fuzz: every target for FUZZ_SECONDS (default 60) each.
+fuzz: deps $(FUZZ_BINS)
+	$(Q)tests/run-fuzz $(FUZZ_SECONDS) $(BUILD)/fuzz $(FUZZ_BINS)
+
+# The representative subset make check runs: a short run of each target.
+check-fuzz-smoke: deps $(FUZZ_BINS)
+	$(Q)$(RUN_SUITE) fuzz-smoke tests/run-fuzz 10 $(BUILD)/fuzz $(FUZZ_BINS)
+.PHONY: fuzz-build

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Every transition of the slot-choice rules, as a table: the state before a
+ * boot, the slot chosen, the reason, and the counter after. grub/grub.cfg
+ * implements the same rules; the QEMU boot tests check it against this. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot_state.h"
+#include "util.h"
+
+#define A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define R "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+
+enum { E = -1 }; /* slot empty */
+#define NEW SLOT_STATUS_NEW
+#define GOOD SLOT_STATUS_GOOD
+#define BAD SLOT_STATUS_BAD
+
+struct row {
+	const char *name;
+	int active, passive; /* status, or E for empty */
+	unsigned tries_left;
+	enum boot_slot boot_next;
+	/* expected */
+	enum boot_slot slot;
+	enum boot_reason reason;
+	unsigned tries_after;
+	bool counter_written;
+	enum slot_skip_cause active_skipped, passive_skipped;
+};
+
+static const struct row rows[] = {
+	/* confirmed active: never spends */
+	{"good active boots, spends nothing", GOOD, GOOD, 3, BOOT_SLOT_NONE,
+	 BOOT_SLOT_ACTIVE, BOOT_REASON_CONFIRMED, 3, false, SKIP_NONE, SKIP_NONE},
+	{"good active with exhausted counter still boots", GOOD, GOOD, 0, BOOT_SLOT_NONE,
+	 BOOT_SLOT_ACTIVE, BOOT_REASON_CONFIRMED, 0, false, SKIP_NONE, SKIP_NONE},
+	{"good active, empty passive", GOOD, E, 3, BOOT_SLOT_NONE,
+	 BOOT_SLOT_ACTIVE, BOOT_REASON_CONFIRMED, 3, false, SKIP_NONE, SKIP_NONE},
+	/* new active: spends one try per boot */
+	{"new active, 3 tries: spends to 2", NEW, GOOD, 3, BOOT_SLOT_NONE,
+	 BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 2, true, SKIP_NONE, SKIP_NONE},
+	{"new active, 2 tries: spends to 1", NEW, GOOD, 2, BOOT_SLOT_NONE,
+	 BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 1, true, SKIP_NONE, SKIP_NONE},
+	{"new active, last try: spends to 0", NEW, GOOD, 1, BOOT_SLOT_NONE,
+	 BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 0, true, SKIP_NONE, SKIP_NONE},
+	{"new active, 9 tries: spends to 8", NEW, GOOD, 9, BOOT_SLOT_NONE,
+	 BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 8, true, SKIP_NONE, SKIP_NONE},
+	{"new active, empty passive, tries left", NEW, E, 1, BOOT_SLOT_NONE,
+	 BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 0, true, SKIP_NONE, SKIP_NONE},
+	/* exhausted or bad active: fallback */
+	{"new active exhausted -> good passive", NEW, GOOD, 0, BOOT_SLOT_NONE,
+	 BOOT_SLOT_PASSIVE, BOOT_REASON_FALLBACK, 0, false, SKIP_TRIES_EXHAUSTED, SKIP_NONE},
+	{"new active exhausted, new passive -> recovery", NEW, NEW, 0, BOOT_SLOT_NONE,
+	 BOOT_SLOT_RECOVERY, BOOT_REASON_FALLBACK, 0, false, SKIP_TRIES_EXHAUSTED, SKIP_NOT_CONFIRMED},
+	{"new active exhausted, bad passive -> recovery", NEW, BAD, 0, BOOT_SLOT_NONE,
+	 BOOT_SLOT_RECOVERY, BOOT_REASON_FALLBACK, 0, false, SKIP_TRIES_EXHAUSTED, SKIP_BAD},
+	{"new active exhausted, empty passive -> recovery", NEW, E, 0, BOOT_SLOT_NONE,
+	 BOOT_SLOT_RECOVERY, BOOT_REASON_FALLBACK, 0, false, SKIP_TRIES_EXHAUSTED, SKIP_EMPTY},
+	{"bad active -> good passive", BAD, GOOD, 3, BOOT_SLOT_NONE,
+	 BOOT_SLOT_PASSIVE, BOOT_REASON_FALLBACK, 3, false, SKIP_BAD, SKIP_NONE},
+	{"bad active, bad passive -> recovery", BAD, BAD, 3, BOOT_SLOT_NONE,
+	 BOOT_SLOT_RECOVERY, BOOT_REASON_FALLBACK, 3, false, SKIP_BAD, SKIP_BAD},
+	{"empty active -> good passive", E, GOOD, 3, BOOT_SLOT_NONE,
+	 BOOT_SLOT_PASSIVE, BOOT_REASON_FALLBACK, 3, false, SKIP_EMPTY, SKIP_NONE},
+	{"nothing installed -> recovery", E, E, 3, BOOT_SLOT_NONE,
+	 BOOT_SLOT_RECOVERY, BOOT_REASON_FALLBACK, 3, false, SKIP_EMPTY, SKIP_EMPTY},
+	/* one-shot: wins once, spends nothing, is cleared */
+	{"one-shot recovery over good active", GOOD, GOOD, 3, BOOT_SLOT_RECOVERY,
+	 BOOT_SLOT_RECOVERY, BOOT_REASON_ONE_SHOT, 3, true, SKIP_NONE, SKIP_NONE},
+	{"one-shot passive over new active spends nothing", NEW, GOOD, 2, BOOT_SLOT_PASSIVE,
+	 BOOT_SLOT_PASSIVE, BOOT_REASON_ONE_SHOT, 2, true, SKIP_NONE, SKIP_NONE},
+	{"one-shot active when exhausted boots it once", NEW, GOOD, 0, BOOT_SLOT_ACTIVE,
+	 BOOT_SLOT_ACTIVE, BOOT_REASON_ONE_SHOT, 0, true, SKIP_NONE, SKIP_NONE},
+	{"one-shot bad passive: a person's choice wins", GOOD, BAD, 3, BOOT_SLOT_PASSIVE,
+	 BOOT_SLOT_PASSIVE, BOOT_REASON_ONE_SHOT, 3, true, SKIP_NONE, SKIP_NONE},
+	{"one-shot of empty passive is dropped, normal rules", GOOD, E, 3, BOOT_SLOT_PASSIVE,
+	 BOOT_SLOT_ACTIVE, BOOT_REASON_CONFIRMED, 3, true, SKIP_NONE, SKIP_NONE},
+	{"one-shot of empty passive dropped, new active spends", NEW, E, 2, BOOT_SLOT_PASSIVE,
+	 BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 1, true, SKIP_NONE, SKIP_NONE},
+	{"one-shot recovery with nothing installed", E, E, 3, BOOT_SLOT_RECOVERY,
+	 BOOT_SLOT_RECOVERY, BOOT_REASON_ONE_SHOT, 3, true, SKIP_NONE, SKIP_NONE},
+};
+
+static void make_state(const struct row *row, struct boot_state *s)
+{
+	boot_state_init(s);
+	s->gen = 2;
+	if (row->active != E) {
+		strcpy(s->slots[BOOT_SLOT_ACTIVE].image, A);
+		s->slots[BOOT_SLOT_ACTIVE].status = (enum slot_status)row->active;
+		s->slots[BOOT_SLOT_ACTIVE].gen = 2;
+	}
+	if (row->passive != E) {
+		strcpy(s->slots[BOOT_SLOT_PASSIVE].image, B);
+		s->slots[BOOT_SLOT_PASSIVE].status = (enum slot_status)row->passive;
+		s->slots[BOOT_SLOT_PASSIVE].gen = 1;
+	}
+	strcpy(s->slots[BOOT_SLOT_RECOVERY].image, R);
+	s->slots[BOOT_SLOT_RECOVERY].status = SLOT_STATUS_GOOD;
+	s->tries_left = row->tries_left;
+	s->boot_next = row->boot_next;
+}
+
+static void test_transition(void **state)
+{
+	const struct row *row = *state;
+	struct boot_state s;
+	struct boot_decision d;
+	make_state(row, &s);
+	boot_state_choose_slot(&s, &d);
+	bool written = boot_state_apply(&s, &d);
+
+	char why[256];
+	boot_decision_describe(&d, why, sizeof(why));
+	print_message("# %s -> %s\n", row->name, why);
+	assert_int_equal(d.slot, row->slot);
+	assert_int_equal(d.reason, row->reason);
+	assert_int_equal(s.tries_left, row->tries_after);
+	assert_int_equal(written, row->counter_written);
+	assert_int_equal(d.active_skipped, row->active_skipped);
+	assert_int_equal(d.passive_skipped, row->passive_skipped);
+	assert_int_equal(s.boot_next, BOOT_SLOT_NONE);
+}
+
+/* A new active that never gets confirmed boots exactly tries_max times, then
+ * falls back for good; a confirmed one never spends across many boots. */
+static void test_boot_sequences(void **unused)
+{
+	(void)unused;
+	struct boot_state s;
+	struct boot_decision d;
+	const struct row start = {.active = GOOD, .passive = E, .tries_left = 3, .boot_next = BOOT_SLOT_NONE};
+	make_state(&start, &s);
+
+	assert_int_equal(boot_state_install_active(&s, B), 0);
+	assert_string_equal(s.slots[BOOT_SLOT_PASSIVE].image, A);
+	assert_int_equal(s.slots[BOOT_SLOT_ACTIVE].status, SLOT_STATUS_NEW);
+	for (int boot = 0; boot < 3; boot++) {
+		boot_state_choose_slot(&s, &d);
+		assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+		assert_true(boot_state_apply(&s, &d));
+	}
+	for (int boot = 0; boot < 5; boot++) {
+		boot_state_choose_slot(&s, &d);
+		assert_int_equal(d.slot, BOOT_SLOT_PASSIVE);
+		assert_false(boot_state_apply(&s, &d));
+	}
+
+	/* Re-installing the same image keeps passive. */
+	assert_int_equal(boot_state_install_active(&s, B), 0);
+	assert_string_equal(s.slots[BOOT_SLOT_PASSIVE].image, A);
+	assert_string_equal(s.slots[BOOT_SLOT_ACTIVE].image, B);
+
+	/* Re-installing resets the tries; confirming stops the spending. */
+	assert_int_equal(boot_state_install_active(&s, R), 0);
+	assert_int_equal(s.tries_left, 3);
+	boot_state_choose_slot(&s, &d);
+	boot_state_apply(&s, &d);
+	assert_int_equal(boot_state_mark_good(&s, BOOT_SLOT_ACTIVE), 0);
+	for (int boot = 0; boot < 5; boot++) {
+		boot_state_choose_slot(&s, &d);
+		assert_int_equal(d.reason, BOOT_REASON_CONFIRMED);
+		assert_false(boot_state_apply(&s, &d));
+	}
+	assert_int_equal(s.tries_left, 2);
+}
+
+static void test_rollback_and_marks(void **unused)
+{
+	(void)unused;
+	struct boot_state s;
+	const struct row start = {.active = NEW, .passive = GOOD, .tries_left = 3, .boot_next = BOOT_SLOT_NONE};
+	make_state(&start, &s);
+
+	assert_int_equal(boot_state_rollback(&s), 0);
+	assert_string_equal(s.slots[BOOT_SLOT_ACTIVE].image, B);
+	assert_int_equal(s.slots[BOOT_SLOT_ACTIVE].status, SLOT_STATUS_GOOD);
+	assert_string_equal(s.slots[BOOT_SLOT_PASSIVE].image, A);
+	/* Passive is now the unconfirmed one: no second rollback onto it. */
+	assert_int_equal(boot_state_rollback(&s), -EINVAL);
+
+	assert_int_equal(boot_state_mark_bad(&s, BOOT_SLOT_ACTIVE, "mark-bad by admin"), 0);
+	struct boot_decision d;
+	boot_state_choose_slot(&s, &d);
+	assert_int_equal(d.slot, BOOT_SLOT_RECOVERY);
+	assert_int_equal(d.active_skipped, SKIP_BAD);
+
+	s.slots[BOOT_SLOT_PASSIVE].image[0] = '\0';
+	assert_int_equal(boot_state_rollback(&s), -ENOENT);
+	assert_int_equal(boot_state_mark_good(&s, BOOT_SLOT_PASSIVE), -ENOENT);
+	assert_int_equal(boot_state_install_active(&s, "../../etc/passwd"), -EINVAL);
+	assert_int_equal(boot_state_install_active(&s, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), -EINVAL);
+}
+
+static void test_slot_names(void **unused)
+{
+	(void)unused;
+	for (int i = 0; i < BOOT_SLOT_COUNT; i++)
+		assert_int_equal(boot_slot_from_string(boot_slot_to_string((enum boot_slot)i)), i);
+	assert_int_equal(boot_slot_from_string("Active"), BOOT_SLOT_NONE);
+	assert_int_equal(boot_slot_from_string(NULL), BOOT_SLOT_NONE);
+	assert_true(image_id_is_valid(A));
+	assert_false(image_id_is_valid(""));
+	assert_false(image_id_is_valid(A "0"));
+}
+
+int main(void)
+{
+	/* One test per row of the table, named by the row. */
+	struct CMUnitTest transitions[ELEMENTSOF(rows)];
+	for (size_t i = 0; i < ELEMENTSOF(rows); i++)
+		transitions[i] = (struct CMUnitTest){
+			.name = rows[i].name,
+			.test_func = test_transition,
+			.initial_state = (void *)&rows[i],
+		};
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_boot_sequences),
+		cmocka_unit_test(test_rollback_and_marks),
+		cmocka_unit_test(test_slot_names),
+	};
+	int failed = _cmocka_run_group_tests("transitions", transitions, ELEMENTSOF(transitions), NULL, NULL);
+	return failed + cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Durable writes, and the fault points the kill-point tests rely on: a
+ * write killed at any point leaves either the old file or the new one. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "durable.h"
+#include "util.h"
+
+static char tmpdir[] = "/tmp/test-durable-XXXXXX";
+
+static int setup(void **unused)
+{
+	(void)unused;
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **unused)
+{
+	(void)unused;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	return system(cmd);
+}
+
+static size_t count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	size_t n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		if (!streq(e->d_name, ".") && !streq(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void read_back(const char *path, char *buf, size_t size)
+{
+	size_t len = 0;
+	assert_int_equal(read_file_bounded(path, buf, size - 1, &len), 0);
+	buf[len] = '\0';
+}
+
+static void test_atomic_write(void **unused)
+{
+	(void)unused;
+	char path[256], buf[64];
+	snprintf(path, sizeof(path), "%s/file", tmpdir);
+	assert_int_equal(write_file_atomic(path, "first", 5, 0600), 0);
+	assert_int_equal(write_file_atomic(path, "second", 6, 0644), 0);
+	read_back(path, buf, sizeof(buf));
+	assert_string_equal(buf, "second");
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(count_entries(tmpdir), 1); /* no temp left */
+	assert_int_equal(write_file_atomic("/nonexistent/dir/file", "x", 1, 0644), -ENOENT);
+	unlink(path);
+}
+
+static void test_bounded_read(void **unused)
+{
+	(void)unused;
+	char path[256], buf[4];
+	size_t len;
+	snprintf(path, sizeof(path), "%s/long", tmpdir);
+	assert_int_equal(write_file_atomic(path, "0123456789", 10, 0644), 0);
+	assert_int_equal(read_file_bounded(path, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, sizeof(buf));
+	assert_memory_equal(buf, "0123", 4);
+	unlink(path);
+}
+
+/* Run write_file_atomic in a child that kills itself at fault point n.
+ * Returns true if the child was killed (the point existed). */
+static bool write_killed_at(const char *path, unsigned n, const char *data)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char num[16];
+		snprintf(num, sizeof(num), "%u", n);
+		setenv("KAIROS_FAULT_KILL_AT", num, 1);
+		_exit(write_file_atomic(path, data, strlen(data), 0644) < 0 ? 2 : 0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+static void test_kill_at_every_point(void **unused)
+{
+	(void)unused;
+	char path[256], buf[64];
+	snprintf(path, sizeof(path), "%s/state", tmpdir);
+	unsigned points = 0;
+	for (unsigned n = 1;; n++) {
+		assert_int_equal(write_file_atomic(path, "old", 3, 0644), 0);
+		bool killed = write_killed_at(path, n, "new-content");
+		read_back(path, buf, sizeof(buf));
+		/* Whatever the point: the old content or the new one, whole. */
+		assert_true(streq(buf, "old") || streq(buf, "new-content"));
+		if (!killed) {
+			assert_string_equal(buf, "new-content");
+			break;
+		}
+		points++;
+		/* Before the rename the old file holds; temps are the next run's to clean. */
+		char cmd[300];
+		snprintf(cmd, sizeof(cmd), "rm -f %s/.state.tmp*", tmpdir);
+		assert_int_equal(system(cmd), 0);
+	}
+	/* write, fsync, rename, fsync dir */
+	print_message("# write_file_atomic has %u fault points\n", points);
+	assert_int_equal(points, 4);
+	unlink(path);
+}
+
+static void test_in_place(void **unused)
+{
+	(void)unused;
+	char path[256], buf[64];
+	struct stat before, after;
+	snprintf(path, sizeof(path), "%s/block", tmpdir);
+	assert_int_equal(write_file_in_place(path, "AAAA", 4), 0); /* created */
+	assert_int_equal(stat(path, &before), 0);
+	assert_int_equal(write_file_in_place(path, "BBBB", 4), 0);
+	assert_int_equal(stat(path, &after), 0);
+	assert_int_equal(before.st_ino, after.st_ino);
+	read_back(path, buf, sizeof(buf));
+	assert_string_equal(buf, "BBBB");
+	/* A different size cannot be rewritten in place: replaced whole. */
+	assert_int_equal(write_file_in_place(path, "CCCCCC", 6), 0);
+	assert_int_equal(stat(path, &after), 0);
+	assert_int_not_equal(before.st_ino, after.st_ino);
+	read_back(path, buf, sizeof(buf));
+	assert_string_equal(buf, "CCCCCC");
+	unlink(path);
+}
+
+static void test_fault_trace(void **unused)
+{
+	(void)unused;
+	char path[256];
+	snprintf(path, sizeof(path), "%s/traced", tmpdir);
+	/* Tracing must not change the result. */
+	setenv("KAIROS_FAULT_TRACE", "1", 1);
+	assert_int_equal(write_file_atomic(path, "x", 1, 0644), 0);
+	unsetenv("KAIROS_FAULT_TRACE");
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_atomic_write),
+		cmocka_unit_test(test_bounded_read),
+		cmocka_unit_test(test_kill_at_every_point),
+		cmocka_unit_test(test_in_place),
+		cmocka_unit_test(test_fault_trace),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,102 @@
+#!/bin/bash
+# status, mark-good, mark-bad, rollback and boot-next on a state directory,
+# through the real kairos-upgrade binary. Prints TAP.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/tap.sh
+K=${KAIROS_UPGRADE:-build/kairos-upgrade}
+work=$(mktemp -d /tmp/kairos-state-verbs.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+A=$(printf 'a%.0s' $(seq 64)) B=$(printf 'b%.0s' $(seq 64)) R=$(printf 'c%.0s' $(seq 64))
+
+# A node after an upgrade: new active A (3 tries), confirmed passive B, recovery R.
+fresh_state() {
+	rm -rf "$work/s" && mkdir -p "$work/s/images"
+	grub-editenv "$work/s/state.env" create
+	grub-editenv "$work/s/state.env" set kairos_tries_max=3 kairos_gen=3 \
+		kairos_active=$A kairos_active_status=new kairos_active_gen=3 \
+		kairos_passive=$B kairos_passive_status=good kairos_passive_gen=2 \
+		kairos_recovery=$R kairos_recovery_status=good kairos_recovery_gen=1
+	for id in $A $B $R; do : >"$work/s/images/$id.squashfs"; done
+	echo '{"source":"oci:127.0.0.1:5000/os:v2","digest":"sha256:'$A'","size":1048576,"installed":"2026-11-23T10:00:00Z"}' \
+		>"$work/s/images/$A.json"
+}
+record() { # slot reason image
+	echo "{\"slot\":\"$1\",\"reason\":\"$2\",\"image\":\"$3\",\"why\":\"test\"}" >"$work/boot.json"
+}
+ku() { "$K" "$@" --state-dir "$work/s" --boot-record "$work/boot.json"; }
+json() { ku status --json | jq -r "$1"; }
+
+fresh_state
+rm -f "$work/boot.json"
+tap_expect "status prints the slots" ok 'active +new, 3/3 tries left' ku status
+tap_check "status --json is valid and complete" test "$(json '[.slots.active.status, .slots.passive.image[0:4], .tries_left, .next_boot.slot, .slots.active.source] | join(",")')" = "new,bbbb,3,active,oci:127.0.0.1:5000/os:v2"
+tap_expect "status without a boot record says so" ok 'Booted: +unknown' ku status
+
+record active trying $A
+before=$(stat -c '%i %Y' "$work/s/state.env")
+tap_expect "mark-good confirms the booted active" ok 'marked good' ku mark-good
+tap_check "status shows it confirmed" test "$(json .slots.active.status)" = good
+after=$(stat -c '%i %Y' "$work/s/state.env")
+tap_check "mark-good replaced state.env (one atomic rename)" test "$before" != "$after"
+sleep 1.1
+tap_expect "a second mark-good changes nothing" ok 'already confirmed' ku mark-good
+tap_check "  (state.env untouched: same inode and mtime)" test "$(stat -c '%i %Y' "$work/s/state.env")" = "$after"
+
+fresh_state
+record active trying $A
+ku mark-bad >/dev/null 2>&1
+tap_check "mark-bad: the next boot falls back to passive" test "$(json .next_boot.slot)" = passive
+tap_check "mark-bad: the reason is recorded" test "$(json .slots.active.reason)" = "marked bad by kairos-upgrade mark-bad"
+
+# The slots rotated after boot (upgrade committed, no reboot): the booted
+# image, now in passive, is the one mark-good confirms.
+fresh_state
+grub-editenv "$work/s/state.env" set kairos_passive_status=new
+record active trying $B
+ku mark-good >/dev/null 2>&1
+tap_check "mark-good follows the booted image, not the slot name" test "$(json '.slots.passive.status + "," + .slots.active.status')" = "good,new"
+record recovery one-shot $R
+tap_expect "mark-bad refuses recovery, saying why" fail 'recovery, which always boots' ku mark-bad
+
+fresh_state
+record active trying $A
+ku rollback >/dev/null 2>&1
+tap_check "rollback swaps active and passive, active confirmed" test "$(json '[.slots.active.image[0:1], .slots.active.status, .slots.passive.image[0:1]] | join(",")')" = "b,good,a"
+tap_expect "rollback onto an unconfirmed passive is refused" fail 'not confirmed good' ku rollback
+grub-editenv "$work/s/state.env" set kairos_passive=
+tap_expect "rollback with an empty passive is refused" fail 'Passive is empty' ku rollback
+
+fresh_state
+ku boot-next recovery >/dev/null
+tap_check "boot-next recovery: next boot is recovery, one-shot recorded" test "$(json '.next_boot.why + "," + .boot_next')" = "recovery: one-shot choice,recovery"
+tap_check "boot-next writes counter.env in place, readable by grub-editenv" sh -c "grub-editenv '$work/s/counter.env' list | grep -qx 'kairos_boot_next=recovery'"
+grub-editenv "$work/s/state.env" set kairos_passive=
+tap_expect "boot-next to an empty slot is refused" fail 'passive slot is empty' ku boot-next passive
+tap_expect "boot-next to an unknown slot is refused" fail 'Unknown slot' ku boot-next sideways
+
+# One change at a time: a held lock makes a second writer refuse, naming the holder.
+fresh_state
+record active trying $A
+exec 9>"$work/s/.kairos-upgrade.lock"
+flock 9
+echo 4242 >&9
+tap_expect "a second writer refuses while the lock is held" fail 'Another kairos-upgrade \(pid 4242\)' ku mark-good
+exec 9>&-
+tap_check "  and the state is unchanged" test "$(json .slots.active.status)" = new
+
+# Damaged or missing state: a clear error, nothing written.
+fresh_state
+head -c 1024 /dev/urandom >"$work/s/state.env"
+cp "$work/s/state.env" "$work/damaged"
+tap_expect "damaged state.env: clear error" fail 'state.env is damaged' ku mark-good
+tap_check "  and the file is left as it was" cmp -s "$work/s/state.env" "$work/damaged"
+rm -f "$work/s/state.env"
+tap_expect "no state.env: says to install first" fail 'install the node first' ku status
+tap_expect "missing state directory: names it" fail 'nonexistent' "$K" status --state-dir "$work/nonexistent"
+
+for verb in status mark-good mark-bad rollback boot-next; do
+	tap_expect "$verb --help" ok "^Usage: kairos-upgrade $verb" "$K" $verb --help
+done
+tap_done

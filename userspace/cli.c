@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+int state_options_parse(int argc, char **argv, const char *help_text, bool allow_json, struct state_options *o)
+{
+	enum { OPT_STATE_DIR = 0x100, OPT_RECOVERY_DIR, OPT_BOOT_RECORD, OPT_JSON };
+	static const struct option options[] = {
+		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+		{"recovery-dir", required_argument, NULL, OPT_RECOVERY_DIR},
+		{"boot-record", required_argument, NULL, OPT_BOOT_RECORD},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	*o = (struct state_options){.boot_record = BOOT_RECORD_DEFAULT};
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		switch (c) {
+		case OPT_STATE_DIR:
+			o->state_dir = optarg;
+			break;
+		case OPT_RECOVERY_DIR:
+			o->recovery_dir = optarg;
+			break;
+		case OPT_BOOT_RECORD:
+			o->boot_record = optarg;
+			break;
+		case OPT_JSON:
+			if (!allow_json)
+				return log_error_errno(-EINVAL, "%s has no --json output (see --help)", argv[0]);
+			o->json = true;
+			break;
+		case 'h':
+			fputs(help_text, stdout);
+			return 1;
+		default:
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int state_context_open(struct state_context *ctx, const struct state_options *o, bool lock)
+{
+	*ctx = (struct state_context)STATE_CONTEXT_INIT;
+	const char *recovery = o->recovery_dir ? o->recovery_dir : o->state_dir ? NULL : RECOVERY_DIR_DEFAULT;
+	int r = state_dir_open(&ctx->dir, o->state_dir ? o->state_dir : STATE_DIR_DEFAULT, recovery);
+	if (r < 0)
+		return r;
+	if (lock && (r = state_dir_lock(&ctx->dir)) < 0)
+		return r;
+
+	r = boot_state_load(ctx->dir.path, &ctx->state);
+	if (r == -ENOENT)
+		return log_error_errno(r, "No boot state in %s (missing %s): install the node first", ctx->dir.path,
+				       BOOT_STATE_FILE);
+	if (r < 0)
+		return log_error_errno(r, "The boot state in %s is damaged; the node boots recovery. "
+					  "Reinstall from recovery to repair it",
+				       ctx->dir.path);
+	return boot_record_read(o->boot_record, &ctx->record);
+}
+
+void state_context_close(struct state_context *ctx)
+{
+	state_dir_close(&ctx->dir);
+	boot_record_done(&ctx->record);
+}
+
+enum boot_slot state_context_booted_slot(const struct state_context *ctx)
+{
+	return ctx->record.slot != BOOT_SLOT_NONE ? ctx->record.slot : BOOT_SLOT_ACTIVE;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Options shared by the verbs that work on the state (status, mark-good,
+ * mark-bad, rollback, boot-next, upgrade), and the context they open. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "boot_record.h"
+#include "boot_state.h"
+#include "state_dir.h"
+
+struct verb {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+struct state_options {
+	const char *state_dir;
+	const char *recovery_dir;
+	const char *boot_record;
+	bool json;
+};
+
+#define STATE_OPTIONS_HELP                                                                                 \
+	"  --state-dir DIR     work on DIR instead of the mounted state partition (" STATE_DIR_DEFAULT ")\n" \
+	"  --recovery-dir DIR  where recovery images live (default: the state directory's own\n"            \
+	"                      with --state-dir, else " RECOVERY_DIR_DEFAULT ")\n"                            \
+	"  --boot-record FILE  kairos-boot's record of this boot (" BOOT_RECORD_DEFAULT ")\n"
+
+/* Everything a state verb works with, opened once. */
+struct state_context {
+	struct state_dir dir;
+	struct boot_state state;
+	struct boot_record record;
+};
+
+/* Parse the shared options plus none other; positional arguments are left in
+ * argv[optind..]. Returns 0, 1 when --help was printed (help_text), or
+ * -EINVAL (usage logged). */
+int state_options_parse(int argc, char **argv, const char *help_text, bool allow_json, struct state_options *o);
+
+/* Open the state directory, load the state (it must exist: a node without
+ * one has not been installed) and the boot record; lock when changing. */
+#define STATE_CONTEXT_INIT {.dir.lock_fd = -1, .record.slot = BOOT_SLOT_NONE}
+int state_context_open(struct state_context *ctx, const struct state_options *o, bool lock);
+/* Takes a pointer so it can be a cleanup: _cleanup_(state_context_close). */
+void state_context_close(struct state_context *ctx);
+
+/* The slot this node booted from, or active when no record says. */
+enum boot_slot state_context_booted_slot(const struct state_context *ctx);
+
+/* The verbs (one file each). */
+int verb_status(int argc, char **argv);
+int verb_mark_good(int argc, char **argv);
+int verb_mark_bad(int argc, char **argv);
+int verb_rollback(int argc, char **argv);
+int verb_boot_next(int argc, char **argv);

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* kairos-upgrade mark-good / mark-bad: confirm the booted image, or mark it
+ * failed so that the next boot falls back. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+#include "util.h"
+
+static const char good_help[] =
+	"Usage: kairos-upgrade mark-good [OPTIONS]\n"
+	"\n"
+	"Confirm the image this node booted: it then boots without spending tries.\n"
+	"Run by kairos-mark-good.service once boot-complete.target is reached.\n"
+	"Idempotent: confirming a confirmed image changes nothing.\n"
+	"\n" STATE_OPTIONS_HELP "  -h, --help          show this help\n";
+
+static const char bad_help[] =
+	"Usage: kairos-upgrade mark-bad [OPTIONS]\n"
+	"\n"
+	"Mark the image this node booted as failed, so that the next boot falls back\n"
+	"(active to passive, passive to recovery).\n"
+	"\n" STATE_OPTIONS_HELP "  -h, --help          show this help\n";
+
+/* The slot that holds the booted image. The boot record names the image, and
+ * the slots may have rotated since boot (an upgrade committed, no reboot yet):
+ * then the image, not the slot name, says what booted. */
+static enum boot_slot booted_image_slot(const struct state_context *ctx)
+{
+	const char *image = ctx->record.image;
+	enum boot_slot slot = state_context_booted_slot(ctx);
+	if (!image[0])
+		return slot;
+	if (streq(ctx->state.slots[slot].image, image))
+		return slot;
+	for (int i = 0; i < BOOT_SLOT_COUNT; i++)
+		if (streq(ctx->state.slots[i].image, image))
+			return (enum boot_slot)i;
+	return BOOT_SLOT_NONE;
+}
+
+static int mark(int argc, char **argv, bool good)
+{
+	struct state_options o;
+	int r = state_options_parse(argc, argv, good ? good_help : bad_help, false, &o);
+	if (r != 0)
+		return r < 0 ? r : 0;
+
+	_cleanup_(state_context_close) struct state_context ctx = STATE_CONTEXT_INIT;
+	r = state_context_open(&ctx, &o, true);
+	if (r < 0)
+		return r;
+
+	enum boot_slot slot = booted_image_slot(&ctx);
+	if (slot == BOOT_SLOT_NONE)
+		return log_error_errno(-ESTALE, "The booted image %.12s is no longer in any slot; nothing to mark",
+				       ctx.record.image);
+	const char *name = boot_slot_to_string(slot);
+	struct slot_state *st = &ctx.state.slots[slot];
+	if (!st->image[0])
+		return log_error_errno(-ENOENT, "The %s slot is empty; nothing to mark", name);
+	if (slot == BOOT_SLOT_RECOVERY && !good)
+		return log_error_errno(-EINVAL, "Booted from recovery, which always boots; refusing to mark it bad");
+	if (good && st->status == SLOT_STATUS_GOOD) {
+		printf("%s (image %.12s) is already confirmed good; nothing changed\n", name, st->image);
+		return 0;
+	}
+
+	r = good ? boot_state_mark_good(&ctx.state, slot)
+		 : boot_state_mark_bad(&ctx.state, slot, "marked bad by kairos-upgrade mark-bad");
+	if (r == 0)
+		r = boot_state_save(ctx.dir.path, &ctx.state); /* the commit point */
+	if (r == 0) {
+		struct boot_decision next;
+		char why[256];
+		boot_state_choose_slot(&ctx.state, &next);
+		boot_decision_describe(&next, why, sizeof(why));
+		printf("%s (image %.12s) marked %s; next boot: %s\n", name, st->image, good ? "good" : "bad", why);
+	}
+	return r;
+}
+
+int verb_mark_good(int argc, char **argv) { return mark(argc, argv, true); }
+int verb_mark_bad(int argc, char **argv) { return mark(argc, argv, false); }

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* kairos-upgrade status: what booted and why, what each slot holds, what
+ * the next boot would choose. */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "image_meta.h"
+#include "log.h"
+#include "util.h"
+
+static const char help_text[] =
+	"Usage: kairos-upgrade status [--json] [OPTIONS]\n"
+	"\n"
+	"Show the booted slot and why, each slot's image, whether it is confirmed or\n"
+	"how many tries it has left, the one-shot choice, what the next boot would\n"
+	"choose, and the free space on the state partition.\n"
+	"\n"
+	"  --json              one JSON object instead of text\n" STATE_OPTIONS_HELP "  -h, --help          show this help\n";
+
+static void format_size(uint64_t bytes, char *buf, size_t size)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)bytes;
+	size_t u = 0;
+	while (v >= 1024 && u + 1 < ELEMENTSOF(units)) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, size, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+}
+
+static json_t *slot_json(const struct state_context *ctx, enum boot_slot slot)
+{
+	const struct slot_state *st = &ctx->state.slots[slot];
+	if (!st->image[0])
+		return json_null();
+	_cleanup_free_ char *meta_path = state_dir_meta_path(&ctx->dir, slot, st->image);
+	struct image_meta meta;
+	bool have_meta = meta_path && image_meta_read(meta_path, &meta) == 0;
+	json_t *o = json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:I, s:s?}", "image", st->image, "status",
+			      slot_status_to_string(st->status), "generation", (json_int_t)st->gen, "source",
+			      have_meta ? meta.source : NULL, "installed", have_meta ? meta.installed : NULL, "size",
+			      (json_int_t)(have_meta ? meta.size : 0), "reason", st->reason[0] ? st->reason : NULL);
+	if (slot == BOOT_SLOT_ACTIVE && st->status == SLOT_STATUS_NEW)
+		json_object_set_new(o, "tries_left", json_integer(ctx->state.tries_left));
+	if (have_meta)
+		image_meta_done(&meta);
+	return o;
+}
+
+static int print_json(const struct state_context *ctx, const struct boot_decision *next, const char *next_why,
+		      uint64_t free_bytes)
+{
+	json_t *slots = json_object();
+	for (int i = 0; i < BOOT_SLOT_COUNT; i++)
+		json_object_set_new(slots, boot_slot_to_string((enum boot_slot)i), slot_json(ctx, (enum boot_slot)i));
+	json_t *o = json_pack(
+		"{s:O, s:{s:s, s:s}, s:o, s:i, s:i, s:s?, s:b, s:{s:s, s:I}}", "booted",
+		ctx->record.json ? ctx->record.json : json_null(), "next_boot", "slot", boot_slot_to_string(next->slot),
+		"why", next_why, "slots", slots, "tries_max", (int)ctx->state.tries_max, "tries_left",
+		(int)ctx->state.tries_left, "boot_next",
+		ctx->state.boot_next == BOOT_SLOT_NONE ? NULL : boot_slot_to_string(ctx->state.boot_next),
+		"counter_damaged", ctx->state.counter_damaged, "state", "path", ctx->dir.path, "free_bytes",
+		(json_int_t)free_bytes);
+	if (!o)
+		return log_error_errno(-ENOMEM, "Failed to build the status JSON");
+	json_dumpf(o, stdout, JSON_INDENT(2));
+	putchar('\n');
+	json_decref(o);
+	return 0;
+}
+
+static void print_text(const struct state_context *ctx, const char *next_why, uint64_t free_bytes)
+{
+	const struct boot_record *rec = &ctx->record;
+	if (rec->slot != BOOT_SLOT_NONE) {
+		const char *why = json_string_value(json_object_get(rec->json, "why"));
+		printf("Booted:     %s (%s)\n", boot_slot_to_string(rec->slot), why ? why : rec->reason);
+	} else {
+		printf("Booted:     unknown (no boot record; not running on an installed node?)\n");
+	}
+	printf("Next boot:  %s\n", next_why);
+	if (ctx->state.boot_next != BOOT_SLOT_NONE)
+		printf("One-shot:   %s (next boot only)\n", boot_slot_to_string(ctx->state.boot_next));
+	if (ctx->state.counter_damaged)
+		printf("Warning:    the boot counter was damaged and has been reset to defaults\n");
+	printf("\n%-9s %-6s %-14s %-10s %-20s %s\n", "SLOT", "STATUS", "IMAGE", "SIZE", "INSTALLED", "SOURCE");
+	for (int i = 0; i < BOOT_SLOT_COUNT; i++) {
+		const struct slot_state *st = &ctx->state.slots[i];
+		if (!st->image[0]) {
+			printf("%-9s %-6s\n", boot_slot_to_string((enum boot_slot)i), "empty");
+			continue;
+		}
+		_cleanup_free_ char *meta_path = state_dir_meta_path(&ctx->dir, (enum boot_slot)i, st->image);
+		struct image_meta meta = {0};
+		if (meta_path)
+			(void)image_meta_read(meta_path, &meta);
+		char size[32], status[32];
+		format_size(meta.size, size, sizeof(size));
+		if (i == BOOT_SLOT_ACTIVE && st->status == SLOT_STATUS_NEW)
+			snprintf(status, sizeof(status), "new, %u/%u tries left", ctx->state.tries_left,
+				 ctx->state.tries_max);
+		else
+			snprintf(status, sizeof(status), "%s", slot_status_to_string(st->status));
+		printf("%-9s %-6s %.12s   %-10s %-20s %s\n", boot_slot_to_string((enum boot_slot)i), status, st->image,
+		       meta.size ? size : "-", meta.installed ? meta.installed : "-", meta.source ? meta.source : "-");
+		if (st->reason[0])
+			printf("%-9s        bad because: %s\n", "", st->reason);
+		image_meta_done(&meta);
+	}
+	char free_text[32];
+	format_size(free_bytes, free_text, sizeof(free_text));
+	printf("\nState:      %s (%s free)\n", ctx->dir.path, free_text);
+}
+
+int verb_status(int argc, char **argv)
+{
+	struct state_options o;
+	int r = state_options_parse(argc, argv, help_text, true, &o);
+	if (r != 0)
+		return r < 0 ? r : 0;
+
+	_cleanup_(state_context_close) struct state_context ctx = STATE_CONTEXT_INIT;
+	r = state_context_open(&ctx, &o, false);
+	if (r < 0)
+		return r;
+	struct boot_decision next;
+	boot_state_choose_slot(&ctx.state, &next);
+	char why[256];
+	boot_decision_describe(&next, why, sizeof(why));
+	uint64_t free_bytes = 0;
+	(void)state_dir_free_bytes(ctx.dir.path, &free_bytes);
+
+	if (o.json)
+		r = print_json(&ctx, &next, why, free_bytes);
+	else
+		print_text(&ctx, why, free_bytes);
+	return r;
+}

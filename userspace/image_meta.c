@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "image_meta.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "durable.h"
+#include "log.h"
+#include "util.h"
+
+void image_meta_now(char buf[32])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int image_meta_write(const char *path, const struct image_meta *meta)
+{
+	json_t *o = json_pack("{s:s?, s:s?, s:I, s:s?}", "source", meta->source, "digest", meta->digest, "size",
+			      (json_int_t)meta->size, "installed", meta->installed);
+	if (!o)
+		return -ENOMEM;
+	_cleanup_free_ char *text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(o);
+	if (!text)
+		return -ENOMEM;
+	int r = write_file_atomic(path, text, strlen(text), 0644);
+	if (r < 0)
+		return log_error_errno(r, "Failed to write %s: %m", path);
+	return 0;
+}
+
+static char *dup_string(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? strdup(v) : NULL;
+}
+
+int image_meta_read(const char *path, struct image_meta *meta)
+{
+	*meta = (struct image_meta){0};
+	json_error_t err;
+	json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+	if (!o)
+		return access(path, F_OK) < 0 ? -ENOENT : log_warning_errno(-EBADMSG, "%s: %s", path, err.text);
+	meta->source = dup_string(o, "source");
+	meta->digest = dup_string(o, "digest");
+	meta->installed = dup_string(o, "installed");
+	json_int_t size = json_integer_value(json_object_get(o, "size"));
+	meta->size = size > 0 ? (uint64_t)size : 0;
+	json_decref(o);
+	return 0;
+}
+
+void image_meta_done(struct image_meta *meta)
+{
+	free(meta->source);
+	free(meta->digest);
+	free(meta->installed);
+	*meta = (struct image_meta){0};
+}

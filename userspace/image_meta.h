@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* images/<id>.json beside each image: what only userspace needs to know
+ * about it (where it came from, when it was installed). Not needed to boot. */
+#pragma once
+
+#include <stdint.h>
+
+struct image_meta {
+	char *source;    /* "oci:registry/repo:tag" as given */
+	char *digest;    /* "sha256:<id>" of the manifest */
+	uint64_t size;   /* bytes of the squashfs image */
+	char *installed; /* UTC, ISO 8601 */
+};
+
+int image_meta_write(const char *path, const struct image_meta *meta);
+/* -ENOENT when missing; other fields NULL when absent. */
+int image_meta_read(const char *path, struct image_meta *meta);
+void image_meta_done(struct image_meta *meta);
+/* The current time as image_meta wants it. */
+void image_meta_now(char buf[32]);

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "state_dir.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "durable.h"
+#include "log.h"
+#include "util.h"
+
+int state_dir_open(struct state_dir *sd, const char *path, const char *recovery_path)
+{
+	*sd = (struct state_dir){.lock_fd = -1};
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return log_error_errno(negative_errno(),
+				       "State directory %s: %m (is the state partition mounted? use --state-dir)", path);
+	if (!S_ISDIR(st.st_mode))
+		return log_error_errno(-ENOTDIR, "%s is not a directory", path);
+
+	sd->path = strdup(path);
+	sd->recovery_path = strdup(recovery_path ? recovery_path : path);
+	if (!sd->path || !sd->recovery_path) {
+		state_dir_close(sd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void state_dir_close(struct state_dir *sd)
+{
+	free(sd->path);
+	free(sd->recovery_path);
+	closep(&sd->lock_fd);
+	*sd = (struct state_dir){.lock_fd = -1};
+}
+
+int state_dir_lock(struct state_dir *sd)
+{
+	_cleanup_free_ char *path = NULL;
+	if (asprintf(&path, "%s/%s", sd->path, LOCK_FILE) < 0)
+		return -ENOMEM;
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return log_error_errno(negative_errno(), "Failed to open lock %s: %m", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK)
+			return log_error_errno(negative_errno(), "Failed to lock %s: %m", path);
+		char pid[32] = "";
+		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		return log_error_errno(-EBUSY,
+				       "Another kairos-upgrade (pid %s) is changing %s; wait for it to finish and retry",
+				       pid[0] ? pid : "unknown", sd->path);
+	}
+	/* The pid is only a hint for the message above; the lock is the flock. */
+	char pid[32];
+	int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+		log_debug("could not record our pid in %s", path);
+	sd->lock_fd = TAKE_FD(fd);
+	return 0;
+}
+
+static char *image_file(const struct state_dir *sd, enum boot_slot slot, const char *id, const char *ext)
+{
+	char *p;
+	const char *dir = slot == BOOT_SLOT_RECOVERY ? sd->recovery_path : sd->path;
+	return asprintf(&p, "%s/images/%s%s", dir, id, ext) < 0 ? NULL : p;
+}
+
+char *state_dir_image_path(const struct state_dir *sd, enum boot_slot slot, const char *id)
+{
+	return image_file(sd, slot, id, ".squashfs");
+}
+
+char *state_dir_meta_path(const struct state_dir *sd, enum boot_slot slot, const char *id)
+{
+	return image_file(sd, slot, id, ".json");
+}
+
+static bool is_referenced(const struct boot_state *s, const char *id, size_t id_len)
+{
+	for (int i = 0; i < BOOT_SLOT_COUNT; i++)
+		if (id_len == IMAGE_ID_LEN && strncmp(s->slots[i].image, id, IMAGE_ID_LEN) == 0)
+			return true;
+	return false;
+}
+
+static bool is_temporary(const char *name)
+{
+	return strncmp(name, ".tmp-", 5) == 0 || (name[0] == '.' && strstr(name, ".tmp") != NULL);
+}
+
+/* Clean one images/ directory. Only our own names are touched: temporaries,
+ * and "<64 hex>.squashfs|.json" that no slot references. */
+static int clean_images(const char *dir, const struct boot_state *s, const char *keep_id)
+{
+	_cleanup_free_ char *images = NULL;
+	if (asprintf(&images, "%s/images", dir) < 0)
+		return -ENOMEM;
+	DIR *d = opendir(images);
+	if (!d)
+		return errno == ENOENT ? 0 : log_error_errno(negative_errno(), "Failed to open %s: %m", images);
+
+	int removed = 0, r = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		const char *name = e->d_name, *dot = strchr(name, '.');
+		bool ours_unreferenced = dot && dot != name && (streq(dot, ".squashfs") || streq(dot, ".json")) &&
+					 !is_referenced(s, name, (size_t)(dot - name)) &&
+					 !(keep_id && strncmp(name, keep_id, (size_t)(dot - name)) == 0 &&
+					   strlen(keep_id) == (size_t)(dot - name));
+		if (ours_unreferenced) {
+			_cleanup_free_ char *id = strndup(name, (size_t)(dot - name));
+			ours_unreferenced = id && image_id_is_valid(id);
+		}
+		if (!is_temporary(name) && !ours_unreferenced)
+			continue;
+		if (unlinkat(dirfd(d), name, 0) < 0) {
+			r = log_error_errno(negative_errno(), "Failed to remove %s/%s: %m", images, name);
+			continue;
+		}
+		log_info("Removed %s %s/%s", is_temporary(name) ? "leftover" : "unreferenced image", images, name);
+		removed++;
+	}
+	closedir(d);
+	if (removed > 0) {
+		int q = fsync_path(images);
+		if (q < 0 && r == 0)
+			r = q;
+	}
+	return r < 0 ? r : removed;
+}
+
+int state_dir_clean(const struct state_dir *sd, const struct boot_state *s, const char *keep_id)
+{
+	int a = clean_images(sd->path, s, keep_id);
+	if (a < 0 || streq(sd->path, sd->recovery_path))
+		return a;
+	int b = clean_images(sd->recovery_path, s, keep_id);
+	return b < 0 ? b : a + b;
+}
+
+int state_dir_free_bytes(const char *path, uint64_t *free_bytes)
+{
+	struct statvfs sv;
+	if (statvfs(path, &sv) < 0)
+		return log_error_errno(negative_errno(), "Failed to stat the filesystem of %s: %m", path);
+	*free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+	return 0;
+}

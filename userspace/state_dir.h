@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The state partition as kairos-upgrade sees it: a directory (the mounted
+ * COS_STATE, or --state-dir for tests and offline work) holding state.env,
+ * counter.env and images/, plus where recovery images live. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "boot_state.h"
+
+#define STATE_DIR_DEFAULT "/run/kairos/state"       /* kairos-boot leaves COS_STATE mounted here */
+#define RECOVERY_DIR_DEFAULT "/run/kairos/recovery" /* COS_RECOVERY, when mounted */
+#define BOOT_RECORD_DEFAULT "/run/kairos/boot.json"
+#define LOCK_FILE ".kairos-upgrade.lock"
+
+struct state_dir {
+	char *path;          /* holds state.env, counter.env, images/ */
+	char *recovery_path; /* holds images/ for the recovery slot */
+	int lock_fd;         /* -1 until state_dir_lock() */
+};
+
+/* Where things are; recovery_path NULL means "same as path" (directory mode). */
+int state_dir_open(struct state_dir *sd, const char *path, const char *recovery_path);
+void state_dir_close(struct state_dir *sd);
+
+/* One kairos-upgrade at a time changes the state: an exclusive lock on a file
+ * in the state directory. -EBUSY (logged, naming the holder's pid) when another
+ * run holds it. */
+int state_dir_lock(struct state_dir *sd);
+
+/* "<dir>/images/<id>.squashfs" for a slot (recovery lives in recovery_path). */
+char *state_dir_image_path(const struct state_dir *sd, enum boot_slot slot, const char *id);
+char *state_dir_meta_path(const struct state_dir *sd, enum boot_slot slot, const char *id);
+
+/* Remove what an interrupted run left (temporary files) and images no slot
+ * references; keep_id (the booted image, may be NULL) is never removed.
+ * Returns the number of files removed, or a negative errno. */
+int state_dir_clean(const struct state_dir *sd, const struct boot_state *s, const char *keep_id);
+
+/* Free bytes for an unprivileged-safe estimate (f_bavail). */
+int state_dir_free_bytes(const char *path, uint64_t *free_bytes);
