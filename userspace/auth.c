@@ -334,10 +334,14 @@ static int lookup_file(const char *path, const char *registry, struct credential
 		return errno == ENOENT ? -ENOENT : log_warning_errno(-errno, "Cannot read %s: %m", path);
 	_cleanup_free_ char *buf = malloc(CREDENTIALS_FILE_MAX);
 	if (!buf)
+		// cppcheck-suppress resourceLeak ; closed by its _cleanup_ attribute
 		return -ENOMEM;
 	size_t n = fread(buf, 1, CREDENTIALS_FILE_MAX, f);
-	if (ferror(f) || n == CREDENTIALS_FILE_MAX)
-		return log_warning_errno(-EFBIG, "Ignoring %s: unreadable or too big", path);
+	if (ferror(f) || n == CREDENTIALS_FILE_MAX) {
+		log_warning("Ignoring %s: unreadable or too big", path);
+		// cppcheck-suppress [resourceLeak, memleak] ; both freed by their _cleanup_ attributes
+		return -EFBIG;
+	}
 	int r = auth_config_lookup(buf, n, registry, ret);
 	if (r == -ENOENT && auth_config_uses_helper(buf, n, registry))
 		log_warning("%s names a credential helper for %s, which we cannot run; use --creds or an "

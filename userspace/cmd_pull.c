@@ -109,10 +109,14 @@ static int parse_args(int argc, char **argv, struct pull_args *a)
 			return -EINVAL;
 		}
 	}
-	if (optind < argc)
-		return log_error_errno(-EINVAL, "Unexpected argument '%s' (see pull --help)", argv[optind]);
-	if (!a->source || !a->output)
-		return log_error_errno(-EINVAL, "pull needs --source and --output (see pull --help)");
+	if (optind < argc) {
+		log_error("Unexpected argument '%s' (see pull --help)", argv[optind]);
+		return -EINVAL;
+	}
+	if (!a->source || !a->output) {
+		log_error("pull needs --source and --output (see pull --help)");
+		return -EINVAL;
+	}
 	return 1;
 }
 

@@ -53,8 +53,10 @@ static int read_small(struct oci_layout *l, const char *path, size_t max, char *
 
 static int blob_path(const char *digest, char **ret)
 {
-	if (!digest_is_valid(digest))
-		return log_error_errno(-EINVAL, "Invalid digest '%s'", digest);
+	if (!digest_is_valid(digest)) {
+		log_error("Invalid digest '%s'", digest);
+		return -EINVAL;
+	}
 	return asprintf(ret, "blobs/sha256/%s", digest + strlen(DIGEST_SHA256_PREFIX)) < 0 ? -ENOMEM : 0;
 }
 
@@ -197,6 +199,7 @@ static int layout_produce_blob(void *ctx, const struct descriptor *d, blob_sink_
 	struct digest_ctx md;
 	r = digest_init(&md);
 	if (r < 0)
+		// cppcheck-suppress memleak ; freed by its _cleanup_ attribute
 		return r;
 	uint64_t left = d->size;
 	while (left > 0 && r >= 0) {

@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -319,9 +320,13 @@ static int authenticate(struct registry *reg, const char *www_authenticate, unsi
 static void backoff(unsigned attempt, const char *retry_after)
 {
 	unsigned ms = 500u << MIN_SIZE(attempt, 4u);
-	unsigned seconds;
-	if (retry_after && sscanf(retry_after, "%u", &seconds) == 1 && seconds <= 60)
-		ms = seconds * 1000u;
+	if (retry_after) {
+		char *end;
+		errno = 0;
+		unsigned long seconds = strtoul(retry_after, &end, 10);
+		if (errno == 0 && end != retry_after && *end == '\0' && seconds <= 60)
+			ms = (unsigned)seconds * 1000u;
+	}
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
 }
@@ -814,8 +819,11 @@ static int blob_check_response(struct exchange *x, struct blob_transfer *b)
 	curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
 	uint64_t expected = b->size;
 	if (x->status == 206) {
-		unsigned long long start = 0;
-		if (!x->content_range || sscanf(x->content_range, "bytes %llu-", &start) != 1 || start != b->received)
+		/* "bytes START-END/TOTAL": START must be where we stopped. */
+		const char *p = x->content_range && strncmp(x->content_range, "bytes ", 6) == 0 ? x->content_range + 6 : NULL;
+		char *end = NULL;
+		unsigned long long start = p ? strtoull(p, &end, 10) : 0;
+		if (!p || end == p || *end != '-' || start != b->received)
 			return log_error_errno(-EPROTO, "Registry %s resumed blob %s at the wrong offset",
 					       b->reg->registry, b->digest);
 		expected = b->size - b->received;
