@@ -241,6 +241,12 @@ static int write_revived_data(struct build *b)
 
 	for (size_t k = 0; k < l.n;) {
 		unsigned layer = inodes[k]->data_layer;
+		size_t n_here = 0;
+		for (size_t j = k; j < l.n && inodes[j]->data_layer == layer; j++)
+			n_here++;
+		log_info("Reading layer %s again for %zu file(s) the pre-scan skipped but a hard "
+		         "link keeps",
+		         b->src->layer_digest(b->src, layer), n_here);
 		struct layer_stream *ls;
 		r = b->src->open_layer(b->src, layer, &ls);
 		if (r < 0)
