@@ -4,6 +4,8 @@
 # pushed with skopeo. Prints TAP.
 #   tests/pull/run.sh BINARY
 set -u
+# Everything here talks to 127.0.0.1: never through a proxy from the environment.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 BIN=$(realpath "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 LIB=$HERE/../lib
@@ -163,6 +165,10 @@ check "oci-layout: source with an index"
 	head -1 "$WORK/json" | grep -q '"event":"start"' && tail -1 "$WORK/json" | grep -q '"result":"ok"' &&
 	python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$WORK/json"
 check "--progress=json prints JSON lines"
+
+"$BIN" pull --progress=json --source "$R:nosuchtag" --output "$WORK/x.squashfs" --insecure >"$WORK/json" 2>"$WORK/err"
+[ $? -eq 1 ] && tail -1 "$WORK/json" | grep -q '"result":"failed"'
+check "--progress=json ends with a failed done event"
 
 # Memory stays bounded whatever the layer size; time the big pull too.
 start=$(date +%s.%N)
