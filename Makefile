@@ -50,6 +50,9 @@ include initrd/initrd.mk
 include userspace/userspace.mk
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
+include tests/flatten/flatten.mk
+include bench/bench.mk
+include tests/pull/pull.mk
 include tests/upgrade/upgrade.mk
 include tests/bootlocal/bootlocal.mk
 include tests/boot/boot.mk

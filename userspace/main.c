@@ -5,10 +5,12 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "cmd_pull.h"
 #include "log.h"
 #include "util.h"
 
 static const struct verb verbs[] = {
+	{"pull", verb_pull, "fetch an image (registry or OCI layout) into a squashfs file"},
 	{"status", verb_status, "show what booted, each slot's image, and the next boot"},
 	{"mark-good", verb_mark_good, "confirm the booted image (after a healthy boot)"},
 	{"mark-bad", verb_mark_bad, "mark the booted image failed; the next boot falls back"},

@@ -1,0 +1,95 @@
+#!/bin/bash
+# run.sh BUILDER WORKDIR COMPRESSION: time our build against tar2sqfs and
+# umoci unpack + mksquashfs on one generated tree; print a table and ratios.
+# BENCH_TREE (default: a ~230 MB slice of the host's /usr) picks the input;
+# BENCH_LEVELS="1 3 6 9 15" adds our zstd level curve.
+set -eu
+builder=$(realpath "$1") work=$2 compression=$3
+comp=${compression%%:*}
+level=${compression#*:}
+[ "$level" = "$compression" ] && level=
+mkdir -p "$work"
+cd "$work"
+tree=${BENCH_TREE:-usr/include usr/lib/python3.11 usr/share/i18n usr/share/perl}
+jobs=$(nproc)
+
+if [ ! -f layer.tar ]; then
+	echo "# generating layer.tar from /: $tree"
+	tar -C / --sort=name -cf layer.tar $tree
+	gzip -1 -c layer.tar >layer.tar.gz
+fi
+if [ ! -f upper.tar ]; then
+	# an upper layer deleting a big subtree: what the pre-scan is for
+	mkdir -p upper/usr/lib
+	: >upper/usr/lib/.wh.python3.11
+	tar -C upper -cf upper.tar usr
+	rm -rf upper
+fi
+entries=$(tar -tf layer.tar | wc -l)
+echo "# input: $(du -m layer.tar | cut -f1) MiB tar, $entries entries, $jobs cores, $compression, best of ${BENCH_REPEAT:-3} runs"
+echo "# note: ours fsyncs the image before renaming it into place; tar2sqfs and mksquashfs do not"
+
+# measure NAME OUTPUT CMD...: run BENCH_REPEAT times (default 3) under
+# /usr/bin/time -v; keep the minimum wall, CPU and RSS (the box is shared:
+# the minimum is the least disturbed run).
+repeat=${BENCH_REPEAT:-3}
+declare -A WALL CPU RSS SIZE
+measure() {
+	local name=$1 out=$2 i w c m
+	shift 2
+	WALL[$name]=999999 CPU[$name]=999999 RSS[$name]=999999
+	for ((i = 0; i < repeat; i++)); do
+		sync
+		/usr/bin/time -v -o time.txt "$@" >/dev/null 2>run.err || { cat run.err time.txt; exit 1; }
+		w=$(awk -F': ' '/Elapsed \(wall/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' time.txt)
+		c=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.2f", u+s}' time.txt)
+		m=$(awk -F': ' '/Maximum resident/ {printf "%.1f", $2/1024}' time.txt)
+		WALL[$name]=$(awk -v a="$w" -v b="${WALL[$name]}" 'BEGIN {print (a < b ? a : b)}')
+		CPU[$name]=$(awk -v a="$c" -v b="${CPU[$name]}" 'BEGIN {print (a < b ? a : b)}')
+		RSS[$name]=$(awk -v a="$m" -v b="${RSS[$name]}" 'BEGIN {print (a < b ? a : b)}')
+	done
+	SIZE[$name]=$(awk -v b="$(stat -c %s "$out")" 'BEGIN {printf "%.1f", b/1048576}')
+}
+
+case $comp in
+zstd) t2s_x=(-X "level=${level:-3}"); mks_x=(-Xcompression-level "${level:-3}") ;;
+gzip) t2s_x=(-X "level=${level:-9}"); mks_x=(-Xcompression-level "${level:-9}") ;;
+*) t2s_x=(); mks_x=() ;;
+esac
+
+rm -f ours.sqfs ours-gz.sqfs t2s.sqfs mks.sqfs
+measure ours ours.sqfs "$builder" --output ours.sqfs --compression "$compression" --threads "$jobs" --layer layer.tar
+measure ours-gzip-layer ours-gz.sqfs "$builder" --output ours-gz.sqfs --compression "$compression" --threads "$jobs" --layer layer.tar.gz
+measure ours-2-layers-prescan ours2.sqfs "$builder" --output ours2.sqfs --compression "$compression" --threads "$jobs" --layer layer.tar.gz --layer upper.tar
+measure ours-2-layers-no-prescan ours2.sqfs "$builder" --output ours2.sqfs --compression "$compression" --threads "$jobs" --no-prescan --layer layer.tar.gz --layer upper.tar
+rm -f ours2.sqfs
+measure tar2sqfs t2s.sqfs sh -c "tar2sqfs -q -f -c $comp ${t2s_x[*]} -j $jobs t2s.sqfs <layer.tar"
+
+# the scripted pipeline: OCI layout (not timed), then unpack + mksquashfs (timed)
+if [ ! -d img ]; then
+	umoci init --layout img >/dev/null
+	umoci new --image img:t >/dev/null
+	umoci raw add-layer --image img:t layer.tar >/dev/null
+fi
+measure umoci-unpack+mksquashfs mks.sqfs sh -c "rm -rf bundle && umoci unpack --image img:t bundle && mksquashfs bundle/rootfs mks.sqfs -noappend -quiet -comp $comp ${mks_x[*]} -processors $jobs -b 131072"
+rm -rf bundle
+
+printf '\n| %-26s | %8s | %8s | %9s | %9s |\n' builder "wall s" "CPU s" "RSS MiB" "size MiB"
+printf '|%s|%s|%s|%s|%s|\n' ---------------------------- ---------- ---------- ----------- -----------
+for n in ours ours-gzip-layer ours-2-layers-prescan ours-2-layers-no-prescan tar2sqfs umoci-unpack+mksquashfs; do
+	printf '| %-26s | %8s | %8s | %9s | %9s |\n' "$n" "${WALL[$n]}" "${CPU[$n]}" "${RSS[$n]}" "${SIZE[$n]}"
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+echo
+echo "ours / tar2sqfs: wall $(ratio "${WALL[ours]}" "${WALL[tar2sqfs]}")x, CPU $(ratio "${CPU[ours]}" "${CPU[tar2sqfs]}")x, RSS $(ratio "${RSS[ours]}" "${RSS[tar2sqfs]}")x, size $(ratio "${SIZE[ours]}" "${SIZE[tar2sqfs]}")x (target: wall <= 1.25x, RSS <= 64 MiB)"
+echo "ours / umoci+mksquashfs: wall $(ratio "${WALL[ours]}" "${WALL[umoci-unpack+mksquashfs]}")x, RSS $(ratio "${RSS[ours]}" "${RSS[umoci-unpack+mksquashfs]}")x, size $(ratio "${SIZE[ours]}" "${SIZE[umoci-unpack+mksquashfs]}")x"
+
+if [ -n "${BENCH_LEVELS:-}" ]; then
+	echo
+	printf '| %-10s | %8s | %8s | %9s |\n' "ours zstd" "wall s" "CPU s" "size MiB"
+	for l in $BENCH_LEVELS; do
+		measure "zstd:$l" lvl.sqfs "$builder" --output lvl.sqfs --compression "zstd:$l" --threads "$jobs" --layer layer.tar
+		printf '| %-10s | %8s | %8s | %9s |\n' "$l" "${WALL[zstd:$l]}" "${CPU[zstd:$l]}" "${SIZE[zstd:$l]}"
+	done
+	rm -f lvl.sqfs
+fi

@@ -1,0 +1,20 @@
+# tests/flatten/: multi-layer images built with umoci, flattened by us and by
+# `umoci unpack`, compared entry by entry. `make check-flatten`.
+BUILD_FROM_TARS := $(BUILD)/tests/build-from-tars
+
+$(BUILD_FROM_TARS): $(BUILD)/obj/tests/flatten/build_from_tars.o $(LIBUPGRADE) $(LIBKAIROS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(UPGRADE_LIBS)
+
+ALL_TARGETS += $(BUILD_FROM_TARS)
+CHECK_SUITES += flatten
+
+check-flatten: $(BUILD_FROM_TARS)
+	$(Q)$(RUN_SUITE) flatten python3 tests/flatten/run.py $(BUILD_FROM_TARS)
+.PHONY: check-flatten
+
+# The path check every entry passes, fuzzed (tests/fuzz/fuzz_flatten_path.c).
+FUZZ_SRCS_fuzz_flatten_path := userspace/flatten.c userspace/fs_tree.c
+FUZZ_CFLAGS_fuzz_flatten_path := $(shell $(PKG_CONFIG) --cflags libsquashfs1 2>/dev/null)
+FUZZ_LIBS_fuzz_flatten_path := $(shell $(PKG_CONFIG) --libs libsquashfs1 2>/dev/null)

@@ -1,0 +1,453 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""check-flatten: build multi-layer OCI images with umoci from layer tars made
+here, flatten them with our builder (build-from-tars) and with `umoci unpack`,
+and compare the two trees entry by entry: names, types, modes, owners, link
+targets, device numbers, xattrs, contents, hard link groups. Also: layers
+that must be refused leave no output file. Prints TAP."""
+import gzip
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+BUILDER = os.path.abspath(sys.argv[1])
+WORK = tempfile.mkdtemp(prefix="check-flatten-")
+results = []
+
+
+def tap(ok, name, detail=""):
+    results.append(ok)
+    print(f"{'ok' if ok else 'not ok'} {len(results)} - {name}")
+    if not ok and detail:
+        for line in str(detail).splitlines()[:40]:
+            print(f"#   {line}")
+    sys.stdout.flush()
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+# ---------------------------------------------------------------- layer tars
+class Layer:
+    def __init__(self):
+        self.buf = io.BytesIO()
+        self.tar = tarfile.open(fileobj=self.buf, mode="w", format=tarfile.PAX_FORMAT)
+
+    def _info(self, name, type_, mode, uid=0, gid=0, mtime=1700000000, **kw):
+        ti = tarfile.TarInfo(name)
+        ti.type = type_
+        ti.mode = mode
+        ti.uid, ti.gid, ti.mtime = uid, gid, mtime
+        ti.uname = ti.gname = ""
+        for k, v in kw.items():
+            setattr(ti, k, v)
+        return ti
+
+    def dir(self, name, mode=0o755, **kw):
+        self.tar.addfile(self._info(name, tarfile.DIRTYPE, mode, **kw))
+
+    def file(self, name, data=b"", mode=0o644, xattrs=None, **kw):
+        ti = self._info(name, tarfile.REGTYPE, mode, **kw)
+        ti.size = len(data)
+        if xattrs:
+            ti.pax_headers = {"SCHILY.xattr." + k: v.decode("utf-8", "surrogateescape")
+                              if isinstance(v, bytes) else v for k, v in xattrs.items()}
+        self.tar.addfile(ti, io.BytesIO(data))
+
+    def symlink(self, name, target, **kw):
+        self.tar.addfile(self._info(name, tarfile.SYMTYPE, 0o777, linkname=target, **kw))
+
+    def hardlink(self, name, target, **kw):
+        self.tar.addfile(self._info(name, tarfile.LNKTYPE, 0o644, linkname=target, **kw))
+
+    def dev(self, name, char, major, minor, mode=0o660):
+        self.tar.addfile(self._info(name, tarfile.CHRTYPE if char else tarfile.BLKTYPE, mode,
+                                    devmajor=major, devminor=minor))
+
+    def fifo(self, name, mode=0o644):
+        self.tar.addfile(self._info(name, tarfile.FIFOTYPE, mode))
+
+    def whiteout(self, name):
+        d, b = os.path.split(name)
+        self.file(os.path.join(d, ".wh." + b))
+
+    def opaque(self, dirname):
+        self.file(os.path.join(dirname, ".wh..wh..opq"))
+
+    def bytes(self):
+        self.tar.close()
+        return self.buf.getvalue()
+
+
+def write_layer(path, data, compression):
+    if compression == "gzip":
+        data = gzip.compress(data, 6)
+    elif compression == "zstd":
+        data = subprocess.run(["zstd", "-q", "-c", "-3"], input=data, capture_output=True,
+                              check=True).stdout
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def rnd(n, seed):
+    out = bytearray()
+    h = hashlib.sha256(seed.encode()).digest()
+    while len(out) < n:
+        h = hashlib.sha256(h).digest()
+        out += h
+    return bytes(out[:n])
+
+
+CAP = b"\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+LONG = "d" * 120 + "/" + "f" * 200
+
+
+def rich_layers():
+    """Three layers exercising every rule we implement."""
+    l1 = Layer()
+    for d in ["etc", "usr", "usr/bin", "a", "a/b", "gone", "gone/sub", "opq", "recreate",
+              "replaced_by_file", "samelayer", "d" * 120]:
+        l1.dir(d)
+    l1.file("etc/hostname", b"base\n")
+    l1.file("etc/shadow", b"secret\n", mode=0o640, uid=0, gid=42)
+    l1.file("a/b/c", b"c\n")
+    l1.file("a/b/keep", b"keep\n")
+    l1.file("gone/sub/x", rnd(50000, "x"))
+    l1.file("gone/y", b"y")
+    l1.file("opq/old1", b"1")
+    l1.dir("opq/olddir")
+    l1.file("opq/olddir/f", b"f")
+    l1.file("recreate/old", b"old")
+    l1.file("replaced_by_dir", b"i become a dir")
+    l1.file("replaced_by_file/child", b"child")
+    l1.file("usr/bin/su", rnd(20000, "su"), mode=0o4755)
+    l1.file("usr/bin/sgid", b"#!/bin/sh\n", mode=0o2755, uid=12345, gid=54321)
+    l1.file("usr/bin/ping", rnd(9000, "ping"), mode=0o755, xattrs={"security.capability": CAP})
+    l1.file("usr/bin/user-xattr", b"u", xattrs={"user.comment": "hello"})
+    l1.file("nobody", b"n", uid=65534, gid=65534, mode=0o600)
+    l1.dir("sticky", mode=0o1777)
+    l1.file("hl_target", rnd(7000, "hl"))
+    l1.hardlink("hl_link", "hl_target")
+    l1.file("bind_src", rnd(3000, "bind"))
+    l1.symlink("usr/link", "../etc/hostname")
+    l1.symlink("dangling", "/nowhere/at/all")
+    l1.dev("null", True, 1, 3, 0o666)
+    l1.dev("sda", False, 8, 0)
+    l1.dev("bigdev", True, 300, 70000)
+    l1.fifo("fifo")
+    l1.file(LONG, b"long name")
+    l1.file("empty", b"")
+    l1.file("big", rnd(1000000, "big"))
+    l1.file("samelayer/f", b"same")
+    l1.symlink("longlink", "/" + "t" * 150 + "/" + "u" * 150)
+    l1.hardlink("h" * 180, "hl_target")
+    l1.file("big-ids", b"ids", uid=3000000, gid=4000000)
+    l1.file("\u00fcn\u00efc\u00f8d\u00e9 name", b"utf-8")
+    # over 256 entries and over one metadata block: several directory
+    # headers and an extended directory inode with an index
+    l1.dir("many")
+    for i in range(700):
+        l1.file(f"many/entry-with-a-longish-name-{i:05d}", str(i).encode())
+    l1.dir("many/sub")
+
+    l2 = Layer()
+    l2.whiteout("gone")
+    l2.whiteout("a/b/c")
+    l2.dir("opq")
+    l2.file("opq/new_before_marker", b"nb")
+    l2.opaque("opq")
+    l2.file("opq/new_after_marker", b"na")
+    l2.whiteout("recreate")
+    l2.dir("replaced_by_dir")
+    l2.file("replaced_by_dir/inside", b"inside")
+    l2.file("replaced_by_file", b"now a file")
+    l2.hardlink("bind_link", "bind_src")
+    l2.file("etc/hostname", b"upper\n")
+    l2.dir("usr", mode=0o700, uid=7, gid=8)
+    l2.whiteout("big")
+    # entries of the same layer survive their whiteout
+    l2.file("samelayer/g", b"g")
+    l2.whiteout("samelayer/g")
+    l2.symlink("a/b/keep", "c")  # file -> symlink
+    l2.file("dup", b"first")
+    l2.file("dup", b"second")  # last wins
+    l2.file(".wh..wh.plnk/123.456", b"aufs")  # AUFS metadata: ignored
+
+    l3 = Layer()
+    l3.dir("recreate", mode=0o750)
+    l3.file("recreate/new", b"new")
+    l3.whiteout("bind_src")  # bind_link must keep the old inode
+    l3.file("hl_target", b"replaced")  # hl_link keeps the old content
+    l3.dir("opq/olddir2")
+    return [l1.bytes(), l2.bytes(), l3.bytes()]
+
+
+def gnu_tar_layers():
+    """GNU tar's own output: PAX 1.0 sparse files (umoci cannot read the old GNU
+    sparse type) (holes must read back as zeros)
+    and a deep tree, as `tar --sparse` writes them."""
+    src = os.path.join(WORK, "gnu-src")
+    os.makedirs(os.path.join(src, "deep/a/b/c"))
+    with open(os.path.join(src, "sparse"), "wb") as f:
+        f.truncate(5 << 20)
+        f.seek(2 << 20)
+        f.write(rnd(70000, "sparse"))
+    with open(os.path.join(src, "deep/a/b/c/file"), "wb") as f:
+        f.write(rnd(1234, "deep"))
+    data = subprocess.run(["tar", "--sparse", "--format=posix", "--sparse-version=1.0", "-C", src, "-cf", "-", "."],
+                          capture_output=True, check=True).stdout
+    return [data]
+
+
+def revive_layers():
+    """A big file shadowed above but kept alive by a hard link (pre-scan
+    skips its data, the builder has to fetch it again)."""
+    l1 = Layer()
+    l1.file("rv", rnd(400000, "rv"))
+    l1.hardlink("rv_link", "rv")
+    l1.file("dead", rnd(400000, "dead"))
+    l2 = Layer()
+    l2.whiteout("rv")
+    l2.whiteout("dead")
+    return [l1.bytes(), l2.bytes()]
+
+
+# ---------------------------------------------------------------- references
+def umoci_unpack(name, layer_bytes):
+    d = os.path.join(WORK, name)
+    os.makedirs(d)
+    lay = os.path.join(d, "img")
+    run(["umoci", "init", "--layout", lay], check=True)
+    run(["umoci", "new", "--image", lay + ":t"], check=True)
+    for i, data in enumerate(layer_bytes):
+        p = os.path.join(d, f"raw{i}.tar")
+        write_layer(p, data, None)
+        r = run(["umoci", "raw", "add-layer", "--image", lay + ":t", p])
+        if r.returncode:
+            raise RuntimeError("umoci raw add-layer: " + r.stderr)
+    bundle = os.path.join(d, "bundle")
+    r = run(["umoci", "unpack", "--image", lay + ":t", bundle])
+    if r.returncode:
+        raise RuntimeError("umoci unpack: " + r.stderr)
+    return os.path.join(bundle, "rootfs")
+
+
+def build_ours(name, layer_bytes, compressions, extra=()):
+    d = os.path.join(WORK, name + "-ours")
+    os.makedirs(d, exist_ok=True)
+    args = [BUILDER, "--stats", "--output", os.path.join(d, "out.sqfs")] + list(extra)
+    for i, data in enumerate(layer_bytes):
+        comp = compressions[i % len(compressions)]
+        p = os.path.join(d, f"layer{i}.tar" + {None: "", "gzip": ".gz", "zstd": ".zst"}[comp])
+        write_layer(p, data, comp)
+        args += ["--layer", p]
+    r = run(args)
+    return r, os.path.join(d, "out.sqfs")
+
+
+class Mounted:
+    def __init__(self, image):
+        self.image = image
+        self.dir = tempfile.mkdtemp(prefix="mnt-", dir=WORK)
+        self.mounted = False
+
+    def __enter__(self):
+        r = run(["mount", "-o", "loop,ro", "-t", "squashfs", self.image, self.dir])
+        if r.returncode == 0:
+            self.mounted = True
+        else:  # no loop devices here: extract instead (as root it keeps owners and xattrs)
+            os.rmdir(self.dir)
+            run(["unsquashfs", "-q", "-d", self.dir, self.image], check=True)
+        return self.dir
+
+    def __exit__(self, *a):
+        if self.mounted:
+            run(["umount", self.dir])
+
+
+SQUASHFS_XATTR_PREFIXES = ("user.", "trusted.", "security.")
+
+
+def describe(root):
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for n in dirnames + filenames:
+            p = os.path.join(dirpath, n)
+            rel = os.path.relpath(p, root)
+            st = os.lstat(p)
+            e = {"mode": oct(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
+            if not os.path.isdir(p) or os.path.islink(p):
+                e["mtime"] = int(st.st_mtime)
+            else:
+                e["nlink"] = st.st_nlink
+            try:
+                xs = {k: os.getxattr(p, k, follow_symlinks=False)
+                      for k in os.listxattr(p, follow_symlinks=False)
+                      if k.startswith(SQUASHFS_XATTR_PREFIXES)}
+            except OSError:
+                xs = {}
+            if xs:
+                e["xattrs"] = xs
+            import stat as S
+            if S.S_ISLNK(st.st_mode):
+                e["target"] = os.readlink(p)
+            elif S.S_ISREG(st.st_mode):
+                with open(p, "rb") as f:
+                    e["sha256"] = hashlib.sha256(f.read()).hexdigest()
+                e["nlink"] = st.st_nlink
+                e["ino"] = st.st_ino
+            elif S.S_ISCHR(st.st_mode) or S.S_ISBLK(st.st_mode):
+                e["rdev"] = (os.major(st.st_rdev), os.minor(st.st_rdev))
+            out[rel] = e
+    # hard link groups, independent of inode numbers
+    groups = {}
+    for rel, e in out.items():
+        if "ino" in e:
+            groups.setdefault(e.pop("ino"), []).append(rel)
+    for members in groups.values():
+        for rel in members:
+            out[rel]["links"] = sorted(members)
+    return out
+
+
+def compare(ref, ours):
+    diffs = []
+    for k in sorted(set(ref) | set(ours)):
+        if k not in ours:
+            diffs.append(f"missing in ours: {k}")
+        elif k not in ref:
+            diffs.append(f"extra in ours: {k}")
+        elif ref[k] != ours[k]:
+            diffs.append(f"{k}: umoci {ref[k]} ours {ours[k]}")
+    return diffs
+
+
+def parse_stats(stdout):
+    return dict(kv.split("=") for kv in stdout.split())
+
+
+# ---------------------------------------------------------------- tests
+def test_against_umoci(name, layer_bytes, compressions, extra=(), check_stats=None):
+    try:
+        ref = describe(umoci_unpack(name, layer_bytes))
+    except Exception as e:  # noqa: BLE001
+        tap(False, f"{name}: umoci reference", e)
+        return
+    r, image = build_ours(name, layer_bytes, compressions, extra)
+    if r.returncode:
+        tap(False, f"{name}: build", r.stderr)
+        return
+    with Mounted(image) as mnt:
+        ours = describe(mnt)
+    # umoci keeps AUFS metadata (.wh..wh.plnk/...) as content; the spec says to ignore it
+    ref = {k: v for k, v in ref.items() if not k.startswith(".wh..wh.")}
+    diffs = compare(ref, ours)
+    tap(not diffs, f"{name}: same tree as umoci unpack ({len(ref)} entries)", "\n".join(diffs))
+    fsck = run(["rdsquashfs", "-l", "/", image])
+    tap(fsck.returncode == 0, f"{name}: rdsquashfs reads it", fsck.stderr)
+    if check_stats:
+        stats = parse_stats(r.stdout)
+        ok, why = check_stats(stats)
+        tap(ok, f"{name}: stats {why}", r.stdout)
+
+
+def test_rejected(name, layer_bytes, compression=None, expect=""):
+    r, image = build_ours(name, layer_bytes, [compression])
+    leftovers = [f for f in os.listdir(os.path.dirname(image)) if f.startswith(".tmp-")]
+    ok = (r.returncode != 0 and not os.path.exists(image) and not leftovers
+          and expect in r.stderr)
+    tap(ok, f"rejects {name}: no output, message names it",
+        f"rc={r.returncode} exists={os.path.exists(image)} leftovers={leftovers}\n{r.stderr}")
+
+
+def main():
+    print("TAP version 13")
+    layers = rich_layers()
+    test_against_umoci("rich-tar", layers, [None])
+    test_against_umoci("rich-gzip", layers, ["gzip"])
+    test_against_umoci("rich-zstd", layers, ["zstd"])
+    test_against_umoci("rich-mixed-noprescan", layers, ["gzip", None, "zstd"],
+                       extra=["--no-prescan", "--compression", "xz"],
+                       check_stats=lambda s: (int(s["wasted_bytes"]) >= 1000000,
+                                              "count the shadowed bytes written"))
+    test_against_umoci("rich-prescan", layers, ["gzip"],
+                       check_stats=lambda s: (int(s["skipped_bytes"]) >= 1000000
+                                              and int(s["wasted_bytes"]) < 100,
+                                              "skip the data of whited-out files"))
+    test_against_umoci("gnu-tar-sparse", gnu_tar_layers(), ["zstd"])
+    # old GNU sparse entries (type 'S'), which umoci cannot read: compare with the source
+    src = os.path.join(WORK, "gnu-src")
+    data = subprocess.run(["tar", "--sparse", "--format=gnu", "-C", src, "-cf", "-", "."],
+                          capture_output=True, check=True).stdout
+    r, image = build_ours("gnu-old-sparse", [data], [None])
+    if r.returncode == 0:
+        with Mounted(image) as mnt:
+            diffs = compare(describe(src), describe(mnt))
+    else:
+        diffs = [r.stderr]
+    tap(not diffs, "gnu old sparse format: same as the source tree", "\n".join(diffs))
+    test_against_umoci("revive-hardlink", revive_layers(), ["gzip"],
+                       check_stats=lambda s: (int(s["skipped_bytes"]) == 400000,
+                                              "skip only what no name keeps alive"))
+
+    bad = Layer()
+    bad.file("../evil", b"x")
+    test_rejected("dotdot", [bad.bytes()], expect="../evil")
+    bad = Layer()
+    bad.file("/abs", b"x")
+    test_rejected("absolute path", [bad.bytes()], expect="/abs")
+    bad = Layer()
+    bad.hardlink("escape", "../../etc/passwd")
+    test_rejected("hardlink escaping the root", [bad.bytes()], "gzip", expect="escape")
+    bad = Layer()
+    bad.symlink("link", "/etc")
+    bad.file("link/passwd", b"owned")
+    test_rejected("entry through a symlink", [bad.bytes()], expect="link/passwd")
+    bad = Layer()
+    bad.file("x" * 256, b"x")
+    test_rejected("name over 255 bytes", [bad.bytes()], expect="255")
+
+    good = Layer()
+    good.file("f", rnd(200000, "corrupt"))
+    data = bytearray(gzip.compress(good.bytes()))
+    data[len(data) // 2] ^= 0xFF
+    d = os.path.join(WORK, "corrupt-ours")
+    os.makedirs(d)
+    p = os.path.join(d, "layer.tar.gz")
+    with open(p, "wb") as f:
+        f.write(data)
+    r = run([BUILDER, "--output", os.path.join(d, "out.sqfs"), "--layer", p])
+    left = [f for f in os.listdir(d) if f.startswith(".tmp-")]
+    tap(r.returncode != 0 and not os.path.exists(os.path.join(d, "out.sqfs")) and not left,
+        "rejects a corrupt gzip layer: no output", r.stderr)
+
+    # a full disk: the error names the path and the bytes written, no temp file stays
+    mnt = os.path.join(WORK, "small")
+    os.makedirs(mnt)
+    if run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", mnt]).returncode == 0:
+        try:
+            big = Layer()
+            big.file("noise", rnd(3000000, "noise"))
+            p = os.path.join(WORK, "noise.tar")
+            write_layer(p, big.bytes(), None)
+            r = run([BUILDER, "--output", os.path.join(mnt, "out.sqfs"), "--layer", p])
+            ok = (r.returncode != 0 and "Disk full" in r.stderr and "bytes written" in r.stderr
+                  and os.listdir(mnt) == [])
+            tap(ok, "disk full: clear error, nothing left behind", r.stderr + str(os.listdir(mnt)))
+        finally:
+            run(["umount", mnt])
+    else:
+        print("ok - disk full # SKIP cannot mount tmpfs")
+
+    shutil.rmtree(WORK, ignore_errors=True)
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

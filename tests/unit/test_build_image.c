@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* build_image_squashfs() end to end on in-memory layers: a valid image, a
+ * refused layer and a stream failing its digest leave no output behind. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqfs/io.h>
+#include <sqfs/super.h>
+
+#include "build_image.h"
+#include "log.h"
+#include "util.h"
+
+struct mem_layer {
+	uint8_t *data;
+	size_t size;
+	const char *media_type;
+	ssize_t fail_at; /* -1: never; else return -EBADMSG once this many bytes were read */
+};
+
+struct mem_stream {
+	struct layer_stream base;
+	const struct mem_layer *layer;
+	size_t pos;
+};
+
+struct mem_source {
+	struct image_source base;
+	struct mem_layer *layers;
+};
+
+static ssize_t mem_read(struct layer_stream *ls, void *buf, size_t size)
+{
+	struct mem_stream *s = (struct mem_stream *) ls;
+	size_t left = s->layer->size - s->pos;
+	if (s->layer->fail_at >= 0 && s->pos >= (size_t) s->layer->fail_at)
+		return -EBADMSG;
+	if (size > left)
+		size = left;
+	if (size > 1000)
+		size = 1000; /* short reads on purpose */
+	memcpy(buf, s->layer->data + s->pos, size);
+	s->pos += size;
+	return (ssize_t) size;
+}
+
+static void mem_close(struct layer_stream *ls)
+{
+	free(ls);
+}
+
+static int mem_open(struct image_source *src, size_t i, struct layer_stream **out)
+{
+	struct mem_source *m = (struct mem_source *) src;
+	struct mem_stream *s = calloc(1, sizeof(*s));
+	assert_non_null(s);
+	s->layer = &m->layers[i];
+	s->base = (struct layer_stream){ .digest = "sha256:mem", .media_type = m->layers[i].media_type,
+		                         .size = m->layers[i].size, .read = mem_read, .close = mem_close };
+	*out = &s->base;
+	return 0;
+}
+
+static const char *mem_digest(struct image_source *src, size_t i)
+{
+	(void) src;
+	(void) i;
+	return "sha256:mem";
+}
+
+static uint64_t mem_size(struct image_source *src, size_t i)
+{
+	return ((struct mem_source *) src)->layers[i].size;
+}
+
+/* A tar (gzip when asked) with a few entries; names are "path:type". */
+static void make_layer(struct mem_layer *l, bool gzip, const char *const *entries)
+{
+	struct archive *a = archive_write_new();
+	size_t cap = 1 << 20, used = 0;
+	l->data = malloc(cap);
+	assert_non_null(l->data);
+	archive_write_set_format_pax_restricted(a);
+	if (gzip)
+		archive_write_add_filter_gzip(a);
+	archive_write_set_bytes_in_last_block(a, 1);
+	assert_int_equal(archive_write_open_memory(a, l->data, cap, &used), ARCHIVE_OK);
+	for (const char *const *e = entries; *e; e++) {
+		struct archive_entry *ae = archive_entry_new();
+		char path[256];
+		const char *colon = strchr(*e, ':');
+		snprintf(path, sizeof(path), "%.*s", (int) (colon - *e), *e);
+		archive_entry_set_pathname(ae, path);
+		archive_entry_set_mtime(ae, 1700000000, 0);
+		switch (colon[1]) {
+		case 'd':
+			archive_entry_set_mode(ae, S_IFDIR | 0755);
+			break;
+		case 'l':
+			archive_entry_set_mode(ae, S_IFLNK | 0777);
+			archive_entry_set_symlink(ae, "target");
+			break;
+		default:
+			archive_entry_set_mode(ae, S_IFREG | 0644);
+			archive_entry_set_size(ae, 300000);
+		}
+		assert_int_equal(archive_write_header(a, ae), ARCHIVE_OK);
+		if (colon[1] == 'f') {
+			static uint8_t data[300000];
+			for (size_t i = 0; i < sizeof(data); i++)
+				data[i] = (uint8_t) (i * 7 + (size_t) e);
+			assert_int_equal(archive_write_data(a, data, sizeof(data)), (la_ssize_t) sizeof(data));
+		}
+		archive_entry_free(ae);
+	}
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	l->size = used;
+	l->media_type = gzip ? "application/vnd.oci.image.layer.v1.tar+gzip"
+	                     : "application/vnd.oci.image.layer.v1.tar";
+	l->fail_at = -1;
+}
+
+static char *make_tmpdir(void)
+{
+	char *d = strdup("/tmp/test_build_image.XXXXXX");
+	assert_non_null(d);
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+static size_t count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	size_t n = 0;
+	assert_non_null(d);
+	for (struct dirent *de; (de = readdir(d));)
+		n += de->d_name[0] != '.' || strncmp(de->d_name, ".tmp-", 5) == 0;
+	closedir(d);
+	return n;
+}
+
+static void cleanup_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	char p[512];
+	for (struct dirent *de; d && (de = readdir(d));) {
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+static void test_build_and_read_back(void **state)
+{
+	(void) state;
+	static const char *const l0[] = { "etc:d", "etc/a:f", "etc/b:f", "gone:d", "gone/x:f",
+		                          "lnk:l", NULL };
+	static const char *const l1[] = { ".wh.gone:f", "etc/c:f", NULL };
+	struct mem_layer layers[2];
+	make_layer(&layers[0], true, l0);
+	make_layer(&layers[1], false, l1);
+	struct mem_source src = { .base = { .n_layers = 2, .open_layer = mem_open,
+		                            .layer_digest = mem_digest, .layer_size = mem_size },
+		                  .layers = layers };
+	_cleanup_free_ char *dir = make_tmpdir();
+	char out[512];
+	snprintf(out, sizeof(out), "%s/image.squashfs", dir);
+
+	struct build_options opts;
+	struct build_stats stats;
+	build_options_init(&opts);
+	opts.threads = 2;
+	assert_int_equal(build_image_squashfs(&src.base, out, &opts, &stats), 0);
+	assert_int_equal(count_files(dir), 1);
+	assert_int_equal(stats.entries, 6); /* / etc a b c lnk */
+	assert_int_equal(stats.skipped_bytes, 300000);
+	assert_int_equal(stats.wasted_bytes, 0);
+
+	sqfs_file_t *f = sqfs_open_file(out, SQFS_FILE_OPEN_READ_ONLY);
+	assert_non_null(f);
+	sqfs_super_t super;
+	assert_int_equal(sqfs_super_read(&super, f), 0);
+	assert_int_equal(super.inode_count, 6);
+	assert_int_equal(super.compression_id, SQFS_COMP_ZSTD);
+	assert_int_equal(super.bytes_used <= f->get_size(f), 1);
+	assert_int_equal(f->get_size(f) % 4096, 0);
+	sqfs_destroy(f);
+
+	/* without the pre-scan the shadowed data is written and reported */
+	opts.no_prescan = true;
+	assert_int_equal(build_image_squashfs(&src.base, out, &opts, &stats), 0);
+	assert_int_equal(stats.skipped_bytes, 0);
+	assert_int_equal(stats.wasted_bytes, 300000);
+
+	cleanup_dir(dir);
+	free(layers[0].data);
+	free(layers[1].data);
+}
+
+static void test_failures_leave_nothing(void **state)
+{
+	(void) state;
+	static const char *const ok[] = { "a:f", NULL };
+	static const char *const evil[] = { "a:d", "../evil:f", NULL };
+	struct mem_layer layers[1];
+	struct mem_source src = { .base = { .n_layers = 1, .open_layer = mem_open,
+		                            .layer_digest = mem_digest, .layer_size = mem_size },
+		                  .layers = layers };
+	_cleanup_free_ char *dir = make_tmpdir();
+	char out[512];
+	snprintf(out, sizeof(out), "%s/image.squashfs", dir);
+
+	make_layer(&layers[0], true, evil);
+	assert_int_equal(build_image_squashfs(&src.base, out, NULL, NULL), -EBADMSG);
+	assert_int_equal(count_files(dir), 0);
+	free(layers[0].data);
+
+	/* the producer's digest check fails at the end of the stream */
+	make_layer(&layers[0], true, ok);
+	layers[0].fail_at = (ssize_t) layers[0].size;
+	assert_int_equal(build_image_squashfs(&src.base, out, NULL, NULL), -EBADMSG);
+	assert_int_equal(count_files(dir), 0);
+	/* a truncated gzip stream */
+	layers[0].fail_at = -1;
+	layers[0].size -= 10;
+	assert_int_equal(build_image_squashfs(&src.base, out, NULL, NULL), -EBADMSG);
+	assert_int_equal(count_files(dir), 0);
+	free(layers[0].data);
+	cleanup_dir(dir);
+}
+
+static void test_parse_compression(void **state)
+{
+	(void) state;
+	struct build_options o;
+	build_options_init(&o);
+	assert_int_equal(o.compressor, BUILD_COMPRESSOR_ZSTD);
+	assert_int_equal(o.level, 3);
+	assert_int_equal(build_options_parse_compression(&o, "zstd:19"), 0);
+	assert_int_equal(o.level, 19);
+	assert_int_equal(build_options_parse_compression(&o, "xz"), 0);
+	assert_int_equal(o.compressor, BUILD_COMPRESSOR_XZ);
+	assert_int_equal(o.level, 0);
+	assert_int_equal(build_options_parse_compression(&o, "gzip:9"), 0);
+	assert_int_equal(build_options_parse_compression(&o, "lz4"), 0);
+	assert_int_equal(build_options_parse_compression(&o, "lz4:3"), -EINVAL);
+	assert_int_equal(build_options_parse_compression(&o, "zstd:"), -EINVAL);
+	assert_int_equal(build_options_parse_compression(&o, "zstd:x"), -EINVAL);
+	assert_int_equal(build_options_parse_compression(&o, "lzo"), -EINVAL);
+	assert_int_equal(build_options_parse_compression(&o, "zst"), -EINVAL);
+}
+
+int main(void)
+{
+	log_set_max_level(LOG_LEVEL_ERROR - 1); /* failures below are expected */
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_build_and_read_back),
+		cmocka_unit_test(test_failures_leave_nothing),
+		cmocka_unit_test(test_parse_compression),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

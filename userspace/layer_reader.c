@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "layer_reader.h"
+#include "log.h"
+#include "util.h"
+
+#define READ_BUFFER_SIZE (128 * 1024)
+/* Reading the blob (download, digest) and inflating it run in a thread of
+ * their own, a few buffers ahead of the tar parser that feeds the block
+ * processor: at low compression levels the single-threaded inflate is the
+ * slowest stage, and this way it overlaps with everything else. */
+#define PIPE_BUFFERS 4
+#define PIPE_BUFFER_SIZE (256 * 1024)
+#define MAX_XATTRS 256
+
+/* We decompress ourselves instead of using libarchive's filters: libarchive
+ * stops at the tar's end-of-archive marker and so never checks the gzip CRC
+ * or the zstd frame end; we read every compressed stream to its end and
+ * refuse a truncated or corrupt one. */
+enum codec { CODEC_NONE, CODEC_GZIP, CODEC_ZSTD };
+
+struct layer_reader {
+	struct layer_stream *ls;
+	struct archive *archive;
+	uint64_t stream_bytes;
+	ZSTD_DStream *zstd;
+	size_t zstd_hint; /* 0 once a frame is complete */
+	size_t in_pos, in_len;
+	z_stream gz;
+	int stream_error;
+	enum codec codec;
+	bool gz_ready, gz_member_done;
+	bool any_input;
+	bool in_eof;
+
+	/* The pipe from the reader thread: slots [head, head + count) are full,
+	 * the parser holds slot head while libarchive uses it. */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	size_t lens[PIPE_BUFFERS];
+	unsigned head, count;
+	int status;    /* 0: the stream ended cleanly, else a negative errno (logged) */
+	bool thread_started;
+	bool holding;
+	bool done;     /* the thread has finished: status says how */
+	bool stopping; /* the parser is gone: stop early */
+
+	struct flatten_xattr xattrs[MAX_XATTRS];
+	uint8_t in[READ_BUFFER_SIZE];
+	uint8_t bufs[PIPE_BUFFERS][PIPE_BUFFER_SIZE];
+};
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && streq(s + a - b, suffix);
+}
+
+static ssize_t stream_read(struct layer_reader *r, void *buf, size_t size)
+{
+	ssize_t n = r->ls->read(r->ls, buf, size);
+	if (n < 0)
+		r->stream_error = (int) n;
+	else
+		r->stream_bytes += (uint64_t) n;
+	return n;
+}
+
+/* One step of the decompressor: bytes produced into out. */
+static int decompress_step(struct layer_reader *r, uint8_t *out, size_t size, size_t *produced)
+{
+	if (r->codec == CODEC_GZIP) {
+		if (r->gz_member_done && r->in_pos < r->in_len) {
+			/* concatenated gzip members are one stream (RFC 1952) */
+			inflateReset(&r->gz);
+			r->gz_member_done = false;
+		}
+		r->gz.next_in = r->in + r->in_pos;
+		r->gz.avail_in = (uInt) (r->in_len - r->in_pos);
+		r->gz.next_out = out;
+		r->gz.avail_out = (uInt) size;
+		int z = inflate(&r->gz, Z_NO_FLUSH);
+		r->in_pos = r->in_len - r->gz.avail_in;
+		*produced = size - r->gz.avail_out;
+		if (z == Z_STREAM_END)
+			r->gz_member_done = true;
+		else if (z != Z_OK && z != Z_BUF_ERROR)
+			return log_error_errno(-EBADMSG, "Layer %s: corrupt gzip data: %s",
+			                       r->ls->digest, r->gz.msg ?: "inflate failed");
+		return 0;
+	}
+	/* A finished frame with no input left: calling again would start
+	 * waiting for the next frame's header and lose that the stream ended cleanly. */
+	if (r->in_pos == r->in_len && r->any_input && r->zstd_hint == 0) {
+		*produced = 0;
+		return 0;
+	}
+	ZSTD_inBuffer in = { r->in, r->in_len, r->in_pos };
+	ZSTD_outBuffer o = { out, size, 0 };
+	size_t z = ZSTD_decompressStream(r->zstd, &o, &in);
+	if (ZSTD_isError(z))
+		return log_error_errno(-EBADMSG, "Layer %s: corrupt zstd data: %s", r->ls->digest,
+		                       ZSTD_getErrorName(z));
+	r->in_pos = in.pos;
+	r->zstd_hint = z;
+	*produced = o.pos;
+	return 0;
+}
+
+/* Uncompressed tar bytes: > 0, 0 at the verified end of the stream, or a
+ * negative errno (logged). */
+static ssize_t layer_reader_decompress(struct layer_reader *r, uint8_t *out, size_t size)
+{
+	if (r->codec == CODEC_NONE) {
+		ssize_t n = stream_read(r, out, size);
+		return n;
+	}
+	for (;;) {
+		if (r->in_pos == r->in_len && !r->in_eof) {
+			ssize_t n = stream_read(r, r->in, sizeof(r->in));
+			if (n < 0)
+				return n;
+			r->in_pos = 0;
+			r->in_len = (size_t) n;
+			r->in_eof = n == 0;
+			r->any_input = r->any_input || n > 0;
+		}
+		size_t produced = 0;
+		int k = decompress_step(r, out, size, &produced);
+		if (k < 0)
+			return k;
+		if (produced > 0)
+			return (ssize_t) produced;
+		if (r->in_pos == r->in_len && r->in_eof) {
+			bool complete = r->any_input && (r->codec == CODEC_GZIP ? r->gz_member_done
+			                                                        : r->zstd_hint == 0);
+			if (!complete)
+				return log_error_errno(-EBADMSG, "Layer %s: compressed stream is truncated",
+				                       r->ls->digest);
+			return 0;
+		}
+	}
+}
+
+static void *reader_thread(void *userdata)
+{
+	struct layer_reader *r = userdata;
+	ssize_t n;
+
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		while (r->count == PIPE_BUFFERS && !r->stopping)
+			pthread_cond_wait(&r->cond, &r->lock);
+		unsigned slot = (r->head + r->count) % PIPE_BUFFERS;
+		bool stopping = r->stopping;
+		pthread_mutex_unlock(&r->lock);
+		if (stopping) {
+			n = -ECANCELED;
+			break;
+		}
+		/* the parser only touches full slots: this one is ours */
+		n = layer_reader_decompress(r, r->bufs[slot], PIPE_BUFFER_SIZE);
+		if (n <= 0)
+			break;
+		pthread_mutex_lock(&r->lock);
+		r->lens[slot] = (size_t) n;
+		r->count++;
+		pthread_cond_broadcast(&r->cond);
+		pthread_mutex_unlock(&r->lock);
+	}
+
+	if (n < 0 && r->stream_error == 0 && n != -ECANCELED) {
+		/* Data that does not decompress may be data that fails its digest:
+		 * read the rest of the blob so the producer can say so. */
+		while (r->stream_error == 0 && !r->in_eof) {
+			ssize_t k = stream_read(r, r->in, sizeof(r->in));
+			r->in_eof = k == 0;
+		}
+		if (r->stream_error < 0)
+			n = r->stream_error;
+	}
+	pthread_mutex_lock(&r->lock);
+	r->done = true;
+	r->status = (int) n;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* The next full buffer from the reader thread: > 0 bytes, 0 at the clean
+ * end, or the thread's negative errno. */
+static ssize_t pipe_next(struct layer_reader *r, const void **buf)
+{
+	ssize_t n;
+	pthread_mutex_lock(&r->lock);
+	if (r->holding) {
+		r->head = (r->head + 1) % PIPE_BUFFERS;
+		r->count--;
+		r->holding = false;
+		pthread_cond_broadcast(&r->cond);
+	}
+	while (r->count == 0 && !r->done)
+		pthread_cond_wait(&r->cond, &r->lock);
+	if (r->count > 0) {
+		r->holding = true;
+		*buf = r->bufs[r->head];
+		n = (ssize_t) r->lens[r->head];
+	} else
+		n = r->status;
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+static ssize_t read_callback(struct archive *a, void *userdata, const void **buf)
+{
+	struct layer_reader *r = userdata;
+	ssize_t n = pipe_next(r, buf);
+	if (n < 0) {
+		archive_set_error(a, (int) -n, "layer stream failed");
+		return -1;
+	}
+	return n;
+}
+
+/* Drain the pipe to its end: 0 or the thread's error. */
+static int pipe_drain(struct layer_reader *r)
+{
+	for (;;) {
+		const void *buf;
+		ssize_t n = pipe_next(r, &buf);
+		if (n <= 0)
+			return (int) n;
+	}
+}
+
+/* Map libarchive's failure to our errno: the stream's own error wins (a
+ * digest mismatch must surface as such, so the rest of the blob is read
+ * first), then the decompressor's, then libarchive's view of the tar. */
+static int archive_failure(struct layer_reader *r, const char *what)
+{
+	int k = pipe_drain(r);
+	if (r->stream_error < 0)
+		return r->stream_error; /* the producer logged it */
+	if (k < 0)
+		return k; /* logged by the decompressor */
+	return log_error_errno(-EBADMSG, "Layer %s: %s: %s", r->ls->digest, what,
+	                       archive_error_string(r->archive) ?: "unknown error");
+}
+
+int layer_reader_open(struct layer_stream *ls, struct layer_reader **ret)
+{
+	_cleanup_(layer_reader_freep) struct layer_reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->ls = ls;
+	r->archive = archive_read_new();
+	if (!r->archive)
+		// cppcheck-suppress memleak ; freed by its _cleanup_ attribute
+		return -ENOMEM;
+
+	const char *mt = ls->media_type ?: "";
+	if (ends_with(mt, "+gzip") || ends_with(mt, ".gzip")) {
+		/* 16 + MAX_WBITS: gzip wrapper, with its CRC and size checked */
+		if (inflateInit2(&r->gz, 16 + MAX_WBITS) != Z_OK)
+			return -ENOMEM;
+		r->gz_ready = true;
+		r->codec = CODEC_GZIP;
+	} else if (ends_with(mt, "+zstd") || ends_with(mt, ".zstd")) {
+		r->zstd = ZSTD_createDStream();
+		if (!r->zstd)
+			// cppcheck-suppress memleak ; freed by its _cleanup_ attribute
+			return -ENOMEM;
+		r->codec = CODEC_ZSTD;
+	} else if (!ends_with(mt, ".tar"))
+		// cppcheck-suppress memleak ; freed by its _cleanup_ attribute
+		return log_error_errno(-EPROTONOSUPPORT, "Layer %s: unsupported media type '%s'",
+		                       ls->digest, mt);
+	/* Only POSIX/GNU tar: archive_read_support_format_all would accept
+	 * formats no image builder produces. */
+	archive_read_support_format_tar(r->archive);
+	archive_read_support_format_gnutar(r->archive);
+
+	if (pthread_mutex_init(&r->lock, NULL) != 0)
+		return -ENOMEM;
+	if (pthread_cond_init(&r->cond, NULL) != 0) {
+		pthread_mutex_destroy(&r->lock);
+		return -ENOMEM;
+	}
+	int k = pthread_create(&r->thread, NULL, reader_thread, r);
+	if (k != 0) {
+		pthread_cond_destroy(&r->cond);
+		pthread_mutex_destroy(&r->lock);
+		return log_error_errno(-k, "Cannot start the layer reader thread: %m");
+	}
+	r->thread_started = true;
+
+	if (archive_read_open(r->archive, r, NULL, read_callback, NULL) != ARCHIVE_OK)
+		return archive_failure(r, "cannot read the archive");
+	*ret = TAKE_PTR(r);
+	return 0;
+}
+
+int layer_reader_next(struct layer_reader *r, struct flatten_entry *e)
+{
+	struct archive_entry *ae;
+	int a = archive_read_next_header(r->archive, &ae);
+	if (a == ARCHIVE_EOF)
+		return 0;
+	/* ARCHIVE_WARN: e.g. a name not convertible to the locale; we use raw bytes. */
+	if (a != ARCHIVE_OK && a != ARCHIVE_WARN)
+		return archive_failure(r, "malformed tar");
+
+	memset(e, 0, sizeof(*e));
+	e->path = archive_entry_pathname(ae) ?: archive_entry_pathname_utf8(ae);
+	if (!e->path)
+		return log_error_errno(-EBADMSG, "Layer %s: entry without a name", r->ls->digest);
+	e->mode = archive_entry_mode(ae);
+	e->uid = archive_entry_uid(ae);
+	e->gid = archive_entry_gid(ae);
+	e->mtime = archive_entry_mtime(ae);
+	e->rdev = archive_entry_rdev(ae);
+	e->size = archive_entry_size_is_set(ae) && archive_entry_size(ae) > 0
+	                  ? (uint64_t) archive_entry_size(ae)
+	                  : 0;
+	e->hardlink_target = archive_entry_hardlink(ae) ?: archive_entry_hardlink_utf8(ae);
+	if (S_ISLNK(e->mode)) {
+		e->symlink_target = archive_entry_symlink(ae) ?: archive_entry_symlink_utf8(ae);
+		if (!e->symlink_target)
+			return log_error_errno(-EBADMSG, "Layer %s: symlink '%s' has no target",
+			                       r->ls->digest, e->path);
+	}
+
+	size_t n = 0;
+	const char *key;
+	const void *value;
+	size_t size;
+	archive_entry_xattr_reset(ae);
+	while (archive_entry_xattr_next(ae, &key, &value, &size) == ARCHIVE_OK) {
+		if (n == MAX_XATTRS)
+			return log_error_errno(-EBADMSG, "Layer %s: entry '%s' has over %d xattrs",
+			                       r->ls->digest, e->path, MAX_XATTRS);
+		r->xattrs[n++] = (struct flatten_xattr){ .key = key, .value = value, .size = size };
+	}
+	e->xattrs = r->xattrs;
+	e->n_xattrs = n;
+	return 1;
+}
+
+int layer_reader_read_data(struct layer_reader *r, const void **buf, size_t *size, int64_t *offset)
+{
+	la_int64_t off;
+	int a = archive_read_data_block(r->archive, buf, size, &off);
+	if (a == ARCHIVE_EOF)
+		return 0;
+	if (a != ARCHIVE_OK && a != ARCHIVE_WARN)
+		return archive_failure(r, "cannot read file data");
+	*offset = off;
+	return 1;
+}
+
+int layer_reader_finish(struct layer_reader *r)
+{
+	return pipe_drain(r);
+}
+
+uint64_t layer_reader_stream_bytes(const struct layer_reader *r)
+{
+	return r->stream_bytes;
+}
+
+void layer_reader_free(struct layer_reader *r)
+{
+	if (!r)
+		return;
+	if (r->thread_started) {
+		pthread_mutex_lock(&r->lock);
+		r->stopping = true;
+		pthread_cond_broadcast(&r->cond);
+		pthread_mutex_unlock(&r->lock);
+		pthread_join(r->thread, NULL);
+		pthread_cond_destroy(&r->cond);
+		pthread_mutex_destroy(&r->lock);
+	}
+	if (r->archive)
+		archive_read_free(r->archive);
+	if (r->gz_ready)
+		inflateEnd(&r->gz);
+	ZSTD_freeDStream(r->zstd);
+	free(r);
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Tar entries of one layer_stream through libarchive, decompressing as the
+ * media type says (tar, tar+gzip, tar+zstd). */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "flatten.h"
+#include "image_source.h"
+
+struct layer_reader;
+
+int layer_reader_open(struct layer_stream *ls, struct layer_reader **ret);
+/* Fill *e with the next entry (valid until the next call). Returns 1 for an
+ * entry, 0 at the end of the archive, or a negative errno (logged, naming the
+ * layer): the stream's own error, or -EBADMSG for a malformed archive. */
+int layer_reader_next(struct layer_reader *r, struct flatten_entry *e);
+/* The next piece of the current entry's data at *offset (sparse files skip
+ * ahead). Returns 1 with a piece, 0 at the end of the entry, negative errno. */
+int layer_reader_read_data(struct layer_reader *r, const void **buf, size_t *size, int64_t *offset);
+/* Read the stream to its end, so the producer checks the size and digest
+ * even when the tar ends before the blob does. */
+int layer_reader_finish(struct layer_reader *r);
+uint64_t layer_reader_stream_bytes(const struct layer_reader *r);
+void layer_reader_free(struct layer_reader *r);
+static inline void layer_reader_freep(struct layer_reader **r)
+{
+	if (*r)
+		layer_reader_free(*r);
+}

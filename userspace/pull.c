@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "pull.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "oci_layout.h"
+#include "pull_source.h"
+#include "reference.h"
+#include "util.h"
+
+struct pull {
+	struct manifest_store store;
+	struct registry *registry; /* oci: sources */
+	bool layout;               /* oci-layout: sources */
+	struct image_reference ref;
+	char *object;
+	char *name;
+	struct progress *progress;
+	struct image_source *src;
+	char digest[DIGEST_STRING_MAX];
+	bool curl_initialized;
+};
+
+static int open_store(struct pull *p, const char *source, const struct registry_options *opts)
+{
+	if (strncmp(source, "oci-layout:", 11) == 0) {
+		int r = oci_layout_open(source + 11, &p->store, &p->object);
+		if (r < 0)
+			return r;
+		p->layout = true;
+		p->name = strdup(source);
+		return p->name ? 0 : -ENOMEM;
+	}
+	if (strncmp(source, "oci:", 4) != 0) {
+		log_error("Unknown source '%s': use oci:REF or oci-layout:DIR[:TAG]", source);
+		return -EINVAL;
+	}
+
+	int r = reference_parse(source + 4, &p->ref);
+	if (r == -EINVAL)
+		log_error("Invalid image reference '%s': expected [HOST[:PORT]/]PATH[:TAG][@sha256:HEX] in lowercase",
+			  source + 4);
+	if (r < 0)
+		return r;
+
+	/* libcurl's global state must exist before any thread uses it. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return log_error_errno(-EIO, "Failed to initialize libcurl");
+	p->curl_initialized = true;
+	r = registry_open(&p->ref, opts, &p->registry);
+	if (r < 0)
+		return r;
+	registry_manifest_store(p->registry, &p->store);
+	p->object = strdup(reference_object(&p->ref));
+	if (asprintf(&p->name, "%s/%s%s%s", p->ref.registry, p->ref.repository, p->ref.digest ? "@" : ":",
+		     reference_object(&p->ref)) < 0)
+		p->name = NULL;
+	return p->object && p->name ? 0 : -ENOMEM;
+}
+
+int pull_open(const char *source, const struct pull_options *opts, struct pull **ret)
+{
+	struct platform platform = {};
+	int r = opts->platform ? platform_parse(opts->platform, &platform) : platform_native(&platform);
+	if (r == -EINVAL) {
+		log_error("--platform wants OS/ARCH[/VARIANT], e.g. linux/arm64/v8, not '%s'", opts->platform);
+		return r;
+	}
+	if (r < 0)
+		return log_error_errno(r, "Cannot tell this machine's platform: %m");
+
+	struct pull *p = calloc(1, sizeof(*p));
+	if (!p) {
+		platform_done(&platform);
+		return -ENOMEM;
+	}
+	p->progress = progress_new(opts->progress);
+	r = p->progress ? open_store(p, source, &opts->registry) : -ENOMEM;
+	if (r >= 0)
+		r = pull_source_new(&p->store, p->object, &platform, opts->platform != NULL, p->progress, &p->src,
+				    p->digest);
+	platform_done(&platform);
+	if (r < 0) {
+		progress_end(p->progress, r); /* JSON readers get a verdict either way */
+		pull_free(p);
+		return r;
+	}
+	*ret = p;
+	return 0;
+}
+
+struct pull *pull_free(struct pull *p)
+{
+	if (!p)
+		return NULL;
+	pull_source_free(p->src);
+	if (p->layout)
+		oci_layout_close(&p->store);
+	registry_free(p->registry);
+	reference_done(&p->ref);
+	progress_free(p->progress);
+	free(p->object);
+	free(p->name);
+	if (p->curl_initialized)
+		curl_global_cleanup();
+	free(p);
+	return NULL;
+}
+
+const char *pull_digest(const struct pull *p) { return p->digest; }
+const char *pull_name(const struct pull *p) { return p->name; }
+size_t pull_n_layers(const struct pull *p) { return p->src->n_layers; }
+
+uint64_t pull_layer_bytes(const struct pull *p)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < p->src->n_layers; i++)
+		total += p->src->layer_size(p->src, i);
+	return total;
+}
+
+int pull_build(struct pull *p, const char *output_path, const struct build_options *opts, struct build_stats *stats)
+{
+	progress_begin(p->progress, p->name, p->digest, p->src->n_layers, pull_layer_bytes(p));
+	int r = build_image_squashfs(p->src, output_path, opts, stats);
+	progress_end(p->progress, r);
+	return r;
+}

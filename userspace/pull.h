@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Pulling one image, for `pull` and for the verbs that install one: open a
+ * source by name (oci:REF, oci-layout:DIR[:TAG]), resolve it to the image
+ * for a platform, and build the squashfs from its verified layers. The
+ * digest is known before anything is written, so a caller can name the
+ * output after it (images are named by their manifest digest). */
+#pragma once
+
+#include "build_image.h"
+#include "progress.h"
+#include "registry.h"
+
+struct pull_options {
+	const char *platform; /* "OS/ARCH[/VARIANT]"; NULL: this machine */
+	enum progress_mode progress;
+	struct registry_options registry;
+};
+
+struct pull;
+
+/* Resolves source; errors are logged with what to do about them. */
+int pull_open(const char *source, const struct pull_options *opts, struct pull **ret);
+struct pull *pull_free(struct pull *p);
+
+/* "sha256:<hex>" of the image manifest: the image id. */
+const char *pull_digest(const struct pull *p);
+/* The source as resolved, for messages: "quay.io/kairos/core:v1". */
+const char *pull_name(const struct pull *p);
+size_t pull_n_layers(const struct pull *p);
+uint64_t pull_layer_bytes(const struct pull *p);
+
+/* Streams the layers into output_path through build_image_squashfs()
+ * (nothing is left behind on failure). opts and stats may be NULL. */
+int pull_build(struct pull *p, const char *output_path, const struct build_options *opts,
+	       struct build_stats *stats);

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* An image_source for whatever stores manifests and blobs by digest (a
+ * registry, an OCI layout): resolves a tag or digest through an index to
+ * the manifest for one platform, checks its layers can be read, and hands
+ * out verified layer streams, counting progress as the builder reads. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "blob_stream.h"
+#include "digest.h"
+#include "image_source.h"
+#include "manifest.h"
+#include "progress.h"
+
+struct manifest_store {
+	const char *name; /* for messages: "registry 127.0.0.1:5000", "OCI layout /x" */
+	/* Fetches a manifest by tag or digest (NULL: the store's default);
+	 * ret_digest is the sha256 of its raw bytes, verified when object is a
+	 * digest. ret_media_type: the served type or the referring descriptor's
+	 * (may be NULL). */
+	int (*fetch_manifest)(void *ctx, const char *object, char **ret_body, size_t *ret_size,
+			      char **ret_media_type, char ret_digest[static DIGEST_STRING_MAX]);
+	blob_producer_t produce_blob;
+	void *ctx;
+};
+
+/* On success ret_digest holds the image manifest's digest (the image id).
+ * platform picks from an index; an image outside any index that is for
+ * another platform is refused if platform_explicit, else warned about.
+ * progress may be NULL. The store must outlive the source. */
+int pull_source_new(const struct manifest_store *store, const char *object, const struct platform *platform,
+		    bool platform_explicit, struct progress *progress, struct image_source **ret, char ret_digest[static DIGEST_STRING_MAX]);
+struct image_source *pull_source_free(struct image_source *src);

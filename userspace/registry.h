@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A client for the OCI distribution API (pull side) on libcurl: the /v2/
+ * probe, Basic and Bearer-token authentication, manifests and blobs, with
+ * retries, redirects and digest verification. A struct registry may be
+ * used by several threads at once (one per blob download). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "digest.h"
+#include "manifest.h"
+#include "reference.h"
+
+struct registry_options {
+	bool insecure;           /* plain HTTP or unverified TLS */
+	const char *ca_file;     /* extra trust anchors, NULL for the system's */
+	const char *creds;       /* "USER:PASS" from --creds, or NULL to look in files */
+	unsigned attempts;       /* per request; 0 means the default (5) */
+	unsigned stall_seconds;  /* abort a transfer this long without progress; 0: 30 */
+};
+
+struct registry;
+
+/* Connects to the registry of ref and authenticates for pulling its
+ * repository. Errors are logged with what to do about them. */
+int registry_open(const struct image_reference *ref, const struct registry_options *opts,
+		  struct registry **ret);
+struct registry *registry_free(struct registry *reg);
+
+/* Fetches a manifest by tag or digest into memory (at most
+ * MANIFEST_SIZE_MAX). Its sha256 is computed over the raw bytes and
+ * written to ret_digest; when object is a digest, it must match.
+ * ret_content_type is the Content-Type as served (parameters included). */
+int registry_fetch_manifest(struct registry *reg, const char *object, char **ret_body, size_t *ret_size,
+			    char **ret_content_type, char ret_digest[static DIGEST_STRING_MAX]);
+
+/* Receives verified-so-far bytes of a blob; a negative return aborts. */
+typedef int (*blob_sink_t)(void *userdata, const void *data, size_t size);
+
+/* Streams the blob of descriptor d into sink, checking its size against
+ * d->size as it goes and its sha256 at the end; interrupted transfers are
+ * resumed with a Range request. Returns 0 only when every byte arrived and
+ * the digest matched; -EBADMSG on a mismatch (logged, naming the digest). */
+int registry_fetch_blob(struct registry *reg, const char *digest, uint64_t size, blob_sink_t sink,
+			void *userdata);
+
+struct manifest_store;
+/* A manifest store (see pull_source.h) reading from reg, which must
+ * outlive it. */
+void registry_manifest_store(struct registry *reg, struct manifest_store *ret);

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Serialize a flattened fs_tree into a squashfs image with libsquashfs.
+ * File data is streamed in first (through the block processor and its
+ * worker threads), the metadata tables are written at the end. */
+#pragma once
+
+#include <stdint.h>
+
+#include "build_image.h"
+#include "fs_tree.h"
+
+struct sqfs_writer;
+
+/* Start an image on fd (an empty file opened for writing and reading);
+ * path is only for messages. Writes the superblock placeholder and the
+ * compressor options. */
+int sqfs_writer_new(int fd, const char *path, const struct build_options *opts,
+                    struct sqfs_writer **ret);
+/* The data of one regular file, in order; the block processor fills in
+ * inode->sqfs_inode. */
+int sqfs_writer_begin_file(struct sqfs_writer *w, struct fs_inode *inode);
+int sqfs_writer_append(struct sqfs_writer *w, const void *data, size_t size);
+int sqfs_writer_end_file(struct sqfs_writer *w);
+/* Flush the data, write the inode, directory, fragment, id and xattr
+ * tables and the final superblock. Does not fsync. */
+int sqfs_writer_finish(struct sqfs_writer *w, struct fs_tree *tree, uint64_t *ret_entries);
+uint64_t sqfs_writer_bytes_written(const struct sqfs_writer *w);
+void sqfs_writer_free(struct sqfs_writer *w);
+static inline void sqfs_writer_freep(struct sqfs_writer **w)
+{
+	if (*w)
+		sqfs_writer_free(*w);
+}
