@@ -12,6 +12,7 @@ BOOT_LIBS := -lblkid
 
 $(LIBBOOT): $(BOOT_OBJS)
 	@$(if $(Q),echo "  AR      $@")
+	@mkdir -p $(@D)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/kairos-boot: $(BUILD)/obj/initrd/main.o $(LIBBOOT) $(LIBKAIROS)

@@ -5,4 +5,5 @@ LIBKAIROS := $(BUILD)/libkairos.a
 
 $(LIBKAIROS): $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
+	@mkdir -p $(@D)
 	$(Q)rm -f $@ && ar rcs $@ $^

@@ -56,3 +56,4 @@ int verb_mark_good(int argc, char **argv);
 int verb_mark_bad(int argc, char **argv);
 int verb_rollback(int argc, char **argv);
 int verb_boot_next(int argc, char **argv);
+int verb_upgrade(int argc, char **argv);

@@ -13,13 +13,12 @@
 #include "build_image.h"
 #include "log.h"
 #include "pull.h"
+#include "source_args.h"
 #include "util.h"
 
 struct pull_args {
-	const char *source;
+	struct source_args src;
 	const char *output;
-	const char *compression;
-	struct pull_options pull;
 };
 
 static void pull_help(void)
@@ -30,86 +29,44 @@ static void pull_help(void)
 	       "image from its layers while they stream in. Nothing is staged on disk; FILE\n"
 	       "appears only when complete.\n"
 	       "\n"
-	       "Sources:\n"
-	       "  oci:REF                 a registry image: [HOST[:PORT]/]PATH[:TAG][@sha256:HEX]\n"
-	       "                          (short names are Docker Hub: debian -> library/debian)\n"
-	       "  oci-layout:DIR[:TAG]    an OCI image layout directory\n"
-	       "\n"
 	       "Options:\n"
-	       "  -s, --source SOURCE     what to pull (required)\n"
+	       "%s"
 	       "  -o, --output FILE       the squashfs image to write (required)\n"
-	       "      --platform OS/ARCH[/VARIANT]\n"
-	       "                          which image of a multi-platform index (default: this machine)\n"
-	       "      --creds USER:PASS   registry credentials (default: $REGISTRY_AUTH_FILE or\n"
-	       "                          ~/.docker/config.json, else anonymous)\n"
-	       "      --insecure          allow plain HTTP and unverified TLS for this registry\n"
-	       "      --ca-file FILE      trust this CA bundle for the registry's TLS\n"
-	       "      --compression ALG[:LEVEL]\n"
-	       "                          squashfs compression: zstd, xz, gzip, lz4 (default zstd)\n"
-	       "      --progress=MODE     auto (a line on terminals), none, tty, json (JSON lines on stdout)\n"
-	       "  -h, --help              show this help\n");
+	       "  -h, --help              show this help\n",
+	       source_options_help);
 }
 
 static int parse_args(int argc, char **argv, struct pull_args *a)
 {
-	enum { ARG_PLATFORM = 0x100, ARG_CREDS, ARG_INSECURE, ARG_CA_FILE, ARG_PROGRESS, ARG_COMPRESSION };
 	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "source", required_argument, NULL, 's' },
+		SOURCE_LONG_OPTIONS,
 		{ "output", required_argument, NULL, 'o' },
-		{ "platform", required_argument, NULL, ARG_PLATFORM },
-		{ "creds", required_argument, NULL, ARG_CREDS },
-		{ "insecure", no_argument, NULL, ARG_INSECURE },
-		{ "ca-file", required_argument, NULL, ARG_CA_FILE },
-		{ "progress", required_argument, NULL, ARG_PROGRESS },
-		{ "compression", required_argument, NULL, ARG_COMPRESSION },
+		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	optind = 0;
-	int c;
+	int c, r;
 	while ((c = getopt_long(argc, argv, "hs:o:", options, NULL)) >= 0) {
+		if ((r = source_args_option(c, optarg, &a->src)) != 0) {
+			if (r < 0)
+				return r;
+			continue;
+		}
 		switch (c) {
 		case 'h':
 			pull_help();
 			return 0;
-		case 's':
-			a->source = optarg;
-			break;
 		case 'o':
 			a->output = optarg;
-			break;
-		case ARG_PLATFORM:
-			a->pull.platform = optarg;
-			break;
-		case ARG_CREDS:
-			a->pull.registry.creds = optarg;
-			break;
-		case ARG_INSECURE:
-			a->pull.registry.insecure = true;
-			break;
-		case ARG_CA_FILE:
-			a->pull.registry.ca_file = optarg;
-			break;
-		case ARG_PROGRESS:
-			if (progress_mode_from_string(optarg, &a->pull.progress) < 0)
-				return log_error_errno(-EINVAL, "--progress wants auto, none, tty or json, not '%s'",
-						       optarg);
-			break;
-		case ARG_COMPRESSION:
-			a->compression = optarg;
 			break;
 		default:
 			return -EINVAL;
 		}
 	}
-	if (optind < argc) {
-		log_error("Unexpected argument '%s' (see pull --help)", argv[optind]);
-		return -EINVAL;
-	}
-	if (!a->source || !a->output) {
-		log_error("pull needs --source and --output (see pull --help)");
-		return -EINVAL;
-	}
+	if (optind < argc)
+		return log_error_errno(-EINVAL, "Unexpected argument '%s' (see pull --help)", argv[optind]);
+	if (!a->src.source || !a->output)
+		return log_error_errno(-EINVAL, "pull needs --source and --output (see pull --help)");
 	return 1;
 }
 
@@ -122,21 +79,19 @@ static double now_seconds(void)
 
 int verb_pull(int argc, char **argv)
 {
-	struct pull_args a = { .pull.progress = PROGRESS_AUTO };
+	struct pull_args a = {0};
+	source_args_init(&a.src);
 	int r = parse_args(argc, argv, &a);
 	if (r <= 0)
 		return r;
 	struct build_options build;
-	build_options_init(&build);
-	if (a.compression) {
-		r = build_options_parse_compression(&build, a.compression);
-		if (r < 0)
-			return r;
-	}
+	r = source_args_build_options(&a.src, &build);
+	if (r < 0)
+		return r;
 
 	double start = now_seconds();
 	struct pull *p = NULL;
-	r = pull_open(a.source, &a.pull, &p);
+	r = pull_open(a.src.source, &a.src.pull, &p);
 	if (r < 0)
 		return r;
 	struct build_stats stats = {};

@@ -10,6 +10,7 @@
 #include "util.h"
 
 static const struct verb verbs[] = {
+	{"upgrade", verb_upgrade, "install an image as the new active (or recovery) image"},
 	{"pull", verb_pull, "fetch an image (registry or OCI layout) into a squashfs file"},
 	{"status", verb_status, "show what booted, each slot's image, and the next boot"},
 	{"mark-good", verb_mark_good, "confirm the booted image (after a healthy boot)"},
@@ -43,6 +44,9 @@ int main(int argc, char **argv)
 		help();
 		return EXIT_SUCCESS;
 	}
+	/* "kairos-upgrade --source X" means "kairos-upgrade upgrade --source X". */
+	if (argv[1][0] == '-')
+		return verb_upgrade(argc, argv) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
 		if (streq(argv[1], verbs[i].name))
 			return verbs[i].run(argc - 1, argv + 1) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

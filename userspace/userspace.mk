@@ -9,6 +9,7 @@ EXTRA_CFLAGS_userspace := $(shell $(PKG_CONFIG) --cflags $(UPGRADE_PKGS) 2>/dev/
 
 $(LIBUPGRADE): $(UPGRADE_OBJS)
 	@$(if $(Q),echo "  AR      $@")
+	@mkdir -p $(@D)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/kairos-upgrade: $(BUILD)/obj/userspace/main.o $(LIBUPGRADE) $(LIBKAIROS)

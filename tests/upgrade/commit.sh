@@ -1,0 +1,235 @@
+#!/bin/bash
+# The A/B commit through the real binary, on state directories: upgrade
+# rotation, no-op upgrades, recovery upgrades, hooks, the fallback guard,
+# ENOSPC (pre-flight and mid-write, on a small loop-mounted ext4), two
+# upgrades at once, and a kill at every fault point of every state-changing
+# command. Images are small OCI layouts built here with umoci. Prints TAP.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/tap.sh
+K=${KAIROS_UPGRADE:-build/kairos-upgrade}
+B=${KAIROS_BOOT:-build/kairos-boot}
+KILL_SWEEP=${KILL_SWEEP:-all} # "all", or every Nth point (make check runs a subset)
+work=$(mktemp -d /tmp/kairos-commit.XXXXXX)
+mnt=""
+cleanup() {
+	[ -n "$mnt" ] && umount "$mnt" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# ---- fixtures -------------------------------------------------------------
+
+# layout L with tags v1 (two layers), v2 (v1 + a layer) and big (random data).
+make_layout() {
+	local l=$work/layout t=$work/tars
+	mkdir -p "$t/base/etc" "$t/base/usr/bin" "$t/up/etc"
+	echo 'VERSION="1"' >"$t/base/etc/os-release"
+	printf '#!/bin/sh\necho init\n' >"$t/base/usr/bin/init"
+	chmod 755 "$t/base/usr/bin/init"
+	head -c 300000 /dev/urandom >"$t/base/usr/bin/blob"
+	head -c 2000000 /dev/urandom >"$t/up/etc/blob2"
+	echo 'VERSION="2"' >"$t/up/etc/os-release"
+	tar -C "$t/base" -cf "$t/base.tar" --owner=0 --group=0 .
+	tar -C "$t/up" -cf "$t/up.tar" --owner=0 --group=0 .
+	mkdir -p "$t/big/data"
+	head -c $((40 << 20)) /dev/urandom >"$t/big/data/random"
+	tar -C "$t/big" -cf "$t/big.tar" --owner=0 --group=0 .
+	umoci init --layout "$l"
+	umoci new --image "$l:v1"
+	umoci raw add-layer --image "$l:v1" "$t/base.tar"
+	umoci new --image "$l:v2"
+	umoci raw add-layer --image "$l:v2" "$t/base.tar"
+	umoci raw add-layer --image "$l:v2" "$t/up.tar"
+	umoci new --image "$l:big"
+	umoci raw add-layer --image "$l:big" "$t/big.tar"
+}
+
+# The id kairos-upgrade gives an image: the hex of its manifest digest.
+image_id() {
+	local l=$work/layout
+	jq -r --arg tag "$1" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $tag) | .digest' \
+		"$l/index.json" | sed 's/^sha256://'
+}
+
+ku() { "$K" "$@" --state-dir "$S" --boot-record "$work/boot.json" --hooks-dir "$work/hooks" --progress=none; }
+ku_state() { "$K" "$@" --state-dir "$S" --boot-record "$work/boot.json"; }
+json() { ku_state status --json | jq -r "$1"; }
+
+# A node with v1 installed and confirmed, v1 as recovery too.
+installed_node() {
+	S=$1
+	rm -rf "$S" && mkdir -p "$S"
+	grub-editenv "$S/state.env" create
+	ku upgrade --source "oci-layout:$work/layout:v1" >/dev/null 2>&1 &&
+		ku_state mark-good >/dev/null 2>&1 &&
+		ku upgrade --recovery --source "oci-layout:$work/layout:v1" >/dev/null 2>&1
+}
+
+# The slot the next boot would use has a complete image: the state decides
+# a bootable image whatever happened.
+decides_complete_image() {
+	local slot id
+	slot=$(ku_state status --json | jq -r .next_boot.slot) || return 1
+	id=$(ku_state status --json | jq -r ".slots.$slot.image") || return 1
+	[ -n "$id" ] && [ "$id" != null ] || return 1
+	unsquashfs -s "$S/images/$id.squashfs" >/dev/null 2>&1
+}
+
+make_layout >/dev/null 2>&1 || { tap_not_ok "build the test images with umoci"; tap_done; exit 1; }
+V1=$(image_id v1) V2=$(image_id v2)
+rm -f "$work/boot.json"
+mkdir -p "$work/hooks"
+
+# ---- upgrades --------------------------------------------------------------
+
+installed_node "$work/s"
+tap_check "install v1 into an empty state" test "$(json '.slots.active.image + .slots.active.status')" = "${V1}good"
+tap_expect "upgrade to v2" ok "Active image is now" ku upgrade --source "oci-layout:$work/layout:v2"
+tap_check "  v2 active (new, 3 tries), v1 passive, recovery untouched" test \
+	"$(json '[.slots.active.image, .slots.active.status, (.slots.active.tries_left|tostring), .slots.passive.image, .slots.recovery.image] | join(",")')" = "$V2,new,3,$V1,$V1"
+tap_check "  digest, source and size recorded" test \
+	"$(json '[.slots.active.source, (.slots.active.size > 0 | tostring)] | join(",")')" = "oci-layout:$work/layout:v2,true"
+tap_check "  the image is a squashfs with v2's file" sh -c "unsquashfs -cat '$S/images/$V2.squashfs' etc/os-release | grep -q 'VERSION=\"2\"'"
+
+before=$(stat -c '%i %Y' "$S/state.env")
+sleep 1.1
+tap_expect "upgrading to the active digest is a no-op" ok "already the active image" \
+	strace -f -o "$work/noop.trace" -e trace=openat "$K" upgrade --source "oci-layout:$work/layout:v2" --state-dir "$S" \
+	--boot-record "$work/boot.json" --hooks-dir "$work/hooks" --progress=none
+tap_check "  nothing written (state.env same inode and mtime)" test "$(stat -c '%i %Y' "$S/state.env")" = "$before"
+layer=$(jq -r '.layers[-1].digest' "$work/layout/blobs/sha256/$V2" | sed 's/sha256://')
+tap_check "  no layer blob opened" sh -c "! grep -q '$layer' '$work/noop.trace'"
+
+tap_expect "upgrade v2 -> v1 again rotates the slots" ok "Active image is now" ku upgrade --source "oci-layout:$work/layout:v1"
+tap_check "  v1 active, v2 passive; no image left unreferenced" sh -c \
+	"test \"\$(ls '$S/images' | sort | tr '\n' ' ')\" = \"$(printf '%s\n' "$V1.json" "$V1.squashfs" "$V2.json" "$V2.squashfs" | sort | tr '\n' ' ')\""
+
+installed_node "$work/s"
+tap_expect "recovery upgrade" ok "Recovery image is now" ku upgrade --recovery --source "oci-layout:$work/layout:v2"
+tap_check "  leaves active and passive alone" test "$(json '[.slots.active.image, .slots.active.status, .slots.passive.image, .slots.recovery.image] | join(",")')" = "$V1,good,,$V2"
+
+installed_node "$work/s"
+echo '{"slot":"passive","reason":"fallback","image":"'$V1'","why":"fallback to passive: active has no tries left"}' >"$work/boot.json"
+tap_expect "refuses to upgrade while on passive after a fallback" fail "running passive because active could not boot" ku upgrade --source "oci-layout:$work/layout:v2"
+tap_expect "  unless --force" ok "Active image is now" ku upgrade --force --source "oci-layout:$work/layout:v2"
+rm -f "$work/boot.json"
+
+installed_node "$work/s"
+mkdir -p "$work/hooks/before-upgrade.d" "$work/hooks/after-upgrade.d"
+printf '#!/bin/sh\necho "hook saw $KAIROS_SLOT $KAIROS_DIGEST" >>%s\nexit 1\n' "$work/hook.log" >"$work/hooks/before-upgrade.d/50-veto"
+chmod 755 "$work/hooks/before-upgrade.d/50-veto"
+cp -a "$S" "$work/before-hook"
+tap_expect "a failing before-upgrade hook aborts" fail "50-veto failed" ku upgrade --source "oci-layout:$work/layout:v2"
+tap_check "  and nothing changed" diff -r "$S" "$work/before-hook" -x .kairos-upgrade.lock
+tap_check "  the hook saw the slot and digest" grep -q "hook saw active sha256:$V2" "$work/hook.log"
+rm -rf "$work/hooks"/*; mkdir -p "$work/hooks"
+
+# ---- ENOSPC on a real (small) filesystem ------------------------------------
+
+if [ "$(id -u)" -eq 0 ]; then
+	mnt=$work/small
+	mkdir -p "$mnt"
+	truncate -s 48M "$work/small.ext4"
+	mkfs.ext4 -q -F -m 0 "$work/small.ext4"
+	mount -o loop "$work/small.ext4" "$mnt"
+	installed_node "$mnt/s"
+	cp -a "$S" "$work/before-enospc"
+	tap_expect "pre-flight: an image that cannot fit is refused" fail "Not enough space.*needs about" \
+		ku upgrade --source "oci-layout:$work/layout:big"
+	tap_check "  nothing written" diff -r "$S" "$work/before-enospc" -x .kairos-upgrade.lock
+	# Mid-write: the pre-flight passes, then something else fills the disk.
+	mkdir -p "$work/hooks/before-upgrade.d"
+	printf '#!/bin/sh\nfallocate -l $(( $(stat -f -c "%%a*%%S" %s) - 262144 )) %s/filler\n' "$mnt" "$mnt" \
+		>"$work/hooks/before-upgrade.d/10-fill"
+	chmod 755 "$work/hooks/before-upgrade.d/10-fill"
+	tap_expect "ENOSPC mid-write: clean error naming the disk" fail "full|No space left" \
+		ku upgrade --source "oci-layout:$work/layout:v2"
+	tap_check "  state unchanged, no leftover files" diff -r "$S" "$work/before-enospc" -x .kairos-upgrade.lock
+	rm -f "$mnt/filler"
+	rm -rf "$work/hooks"/*
+	tap_expect "  the next upgrade succeeds" ok "Active image is now" ku upgrade --source "oci-layout:$work/layout:v2"
+	umount "$mnt" && mnt=""
+else
+	tap_ok "# SKIP ENOSPC tests need root (loop mount)"
+fi
+
+# ---- two upgrades at once -----------------------------------------------------
+
+installed_node "$work/s"
+(ku upgrade --source "oci-layout:$work/layout:v2" >"$work/c1.log" 2>&1; echo $? >"$work/c1.rc") &
+(ku upgrade --source "oci-layout:$work/layout:v2" >"$work/c2.log" 2>&1; echo $? >"$work/c2.rc") &
+wait
+tap_check "two upgrades at once: one runs, the other refuses (or finds it done)" sh -c \
+	"cat '$work/c1.log' '$work/c2.log' | grep -qE 'Another kairos-upgrade|already the active' && test \"\$(cat '$work/c1.rc' '$work/c2.rc' | sort | tr -d '\n')\" != 11"
+tap_check "  the state is consistent: v2 active, v1 passive" test "$(json '.slots.active.image + "," + .slots.passive.image')" = "$V2,$V1"
+
+# ---- kill at every fault point --------------------------------------------
+
+# sweep NAME SETUP RERUN CMD...: count CMD's fault points on a fresh node,
+# then kill it at each one. After each kill the slot map must be the one
+# before CMD or the one after it, never anything between, and the state
+# must decide a complete image; with RERUN=rerun, running CMD again must
+# succeed (rollback is not idempotent: a second one swaps back).
+# The slot map and counter as the boot sees them (not the install times).
+slots() { ku_state status --json | jq -c '[(.slots[] | if . then {image, status, generation} else null end), .boot_next, .tries_left]'; }
+sweep() {
+	local name=$1 setup=$2 rerun=$3 n points before after now step=1 failures=""
+	shift 3
+	installed_node "$work/s" && $setup
+	rm -rf "$work/sweep0" && cp -a "$S" "$work/sweep0"
+	before=$(slots)
+	points=$(KAIROS_FAULT_TRACE=1 "$@" 2>&1 >/dev/null | grep -c '^fault-point')
+	after=$(slots)
+	[ "$KILL_SWEEP" = all ] || step=$KILL_SWEEP
+	for ((n = 1; n <= points; n += step)); do
+		rm -rf "$S" && cp -a "$work/sweep0" "$S"
+		KAIROS_FAULT_KILL_AT=$n "$@" >/dev/null 2>&1
+		[ $? -eq 137 ] || failures="$failures $n:not-killed"
+		now=$(slots)
+		[ "$now" = "$before" ] || [ "$now" = "$after" ] || failures="$failures $n:half-state"
+		decides_complete_image || failures="$failures $n:no-complete-image"
+		[ "$rerun" = rerun ] || continue
+		"$@" >/dev/null 2>&1 || failures="$failures $n:rerun-failed"
+		[ "$(slots)" = "$after" ] || failures="$failures $n:rerun-differs"
+		decides_complete_image || failures="$failures $n:rerun-no-image"
+	done
+	if [ -z "$failures" ] && [ "$points" -gt 0 ]; then
+		local also=""
+		[ "$rerun" = rerun ] && also=", and a rerun completes it"
+		tap_ok "kill at each of $points fault points of $name (every $step): old or new state, a complete image$also"
+	else
+		tap_not_ok "kill at fault points of $name ($points points)" "failures:$failures"
+	fi
+	echo "# kill points: $name $points"
+}
+no_setup() { :; }
+upgraded() { ku upgrade --source "oci-layout:$work/layout:v2" >/dev/null 2>&1; }
+# And kills at spread times while the image data streams in (between fault
+# points), on an image big enough to take a while.
+timed_failures=""
+for delay in 0.05 0.15 0.3 0.5 0.8; do
+	installed_node "$work/s"
+	before=$(slots)
+	ku upgrade --source "oci-layout:$work/layout:big" >/dev/null 2>&1 &
+	sleep "$delay"
+	kill -9 $! 2>/dev/null
+	wait $! 2>/dev/null
+	now=$(slots)
+	[ "$now" = "$before" ] || [ "$(json .slots.active.image)" = "$(image_id big)" ] || timed_failures="$timed_failures $delay:half-state"
+	decides_complete_image || timed_failures="$timed_failures $delay:no-complete-image"
+	ku upgrade --source "oci-layout:$work/layout:v2" >/dev/null 2>&1 || timed_failures="$timed_failures $delay:next-upgrade-failed"
+	[ -z "$(ls -A "$S/images" | grep tmp)" ] || timed_failures="$timed_failures $delay:temporaries-left"
+done
+if [ -z "$timed_failures" ]; then
+	tap_ok "kill -9 at 5 times during the image build: old state, complete image, next upgrade cleans up and succeeds"
+else
+	tap_not_ok "kill -9 during the image build" "failures:$timed_failures"
+fi
+
+sweep "upgrade" no_setup rerun ku upgrade --source "oci-layout:$work/layout:v2"
+sweep "upgrade --recovery" no_setup rerun ku upgrade --recovery --source "oci-layout:$work/layout:v2"
+sweep "mark-good" upgraded rerun ku_state mark-good
+sweep "rollback" upgraded no-rerun ku_state rollback
+sweep "boot-next" no_setup rerun ku_state boot-next recovery
+tap_done

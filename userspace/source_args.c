@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "source_args.h"
+
+#include "log.h"
+#include "util.h"
+
+const char source_options_help[] =
+	"  -s, --source SOURCE     oci:REF, a registry image: [HOST[:PORT]/]PATH[:TAG][@sha256:HEX]\n"
+	"                          (short names are Docker Hub: debian -> library/debian),\n"
+	"                          or oci-layout:DIR[:TAG], an OCI image layout directory\n"
+	"      --platform OS/ARCH[/VARIANT]\n"
+	"                          which image of a multi-platform index (default: this machine)\n"
+	"      --creds USER:PASS   registry credentials (default: $REGISTRY_AUTH_FILE or\n"
+	"                          ~/.docker/config.json, else anonymous)\n"
+	"      --insecure          allow plain HTTP and unverified TLS for this registry\n"
+	"      --ca-file FILE      trust this CA bundle for the registry's TLS\n"
+	"      --compression ALG[:LEVEL]\n"
+	"                          squashfs compression: zstd, xz, gzip, lz4 (default zstd:3)\n"
+	"      --progress=MODE     auto (a line on terminals), none, tty, json (JSON lines on stdout)\n";
+
+void source_args_init(struct source_args *a) { *a = (struct source_args){.pull.progress = PROGRESS_AUTO}; }
+
+int source_args_option(int c, const char *arg, struct source_args *a)
+{
+	switch (c) {
+	case 's':
+		a->source = arg;
+		return 1;
+	case SOURCE_ARG_PLATFORM:
+		a->pull.platform = arg;
+		return 1;
+	case SOURCE_ARG_CREDS:
+		a->pull.registry.creds = arg;
+		return 1;
+	case SOURCE_ARG_INSECURE:
+		a->pull.registry.insecure = true;
+		return 1;
+	case SOURCE_ARG_CA_FILE:
+		a->pull.registry.ca_file = arg;
+		return 1;
+	case SOURCE_ARG_PROGRESS:
+		if (progress_mode_from_string(arg, &a->pull.progress) < 0)
+			return log_error_errno(-EINVAL, "--progress wants auto, none, tty or json, not '%s'", arg);
+		return 1;
+	case SOURCE_ARG_COMPRESSION:
+		a->compression = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int source_args_build_options(const struct source_args *a, struct build_options *b)
+{
+	build_options_init(b);
+	return a->compression ? build_options_parse_compression(b, a->compression) : 0;
+}
