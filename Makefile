@@ -56,6 +56,7 @@ include tests/pull/pull.mk
 include tests/upgrade/upgrade.mk
 include tests/bootlocal/bootlocal.mk
 include tests/boot/boot.mk
+include tests/install/install.mk
 include tests/check.mk
 
 all: $(ALL_TARGETS)

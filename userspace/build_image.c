@@ -22,16 +22,19 @@
 #include "sqfs_writer.h"
 #include "util.h"
 
-/* Default compressor: zstd level 3, chosen by measurement. `make bench
- * BENCH_LEVELS="1 3 6 9 12 15"` on a 202 MiB, 12,451-entry slice of /usr
- * (2 cores, 128 KiB blocks) gave: level 1 0.51 s 40.3 MiB; 3 0.60 s 38.5 MiB;
- * 6 1.48 s 35.4 MiB; 9 2.48 s 34.7 MiB; 12 7.83 s 34.4 MiB; 15 (the library's
- * default) 16.9 s 32.7 MiB. REFERENCE.md §4 shows the same knee on a 308 MB
- * Debian rootfs (3: 1.7 s 109.8 MiB; 6: 3.6 s 103.9 MiB; 15: 28.6 s 96.7 MiB).
- * Past 3 each step costs 2-3x the CPU for a few percent of size, and at 3
- * compression keeps up with inflating the gzip layers, so a pull is bound by
- * download and inflate, not by us. The image is built on the node and only
- * lives on its disk, where ~15 % more bytes cost far less than ~25x the time. */
+/* Default compressor: gzip level 1. GRUB loads the kernel and initrd from
+ * inside the image, and GRUB 2.06's squash4 reads gzip, xz and lzo only: a
+ * zstd image does not boot (seen in tests/install: "no /boot/vmlinuz").
+ * Among what GRUB reads, measured with build-from-tars on a 1.1 GB tar of
+ * /usr/lib (2 cores, 128 KiB blocks): gzip:1 5.2 s 355 MiB; gzip:3 7.2 s
+ * 339 MiB; gzip:6 14.9 s 318 MiB; gzip:9 75.5 s 315 MiB; xz 92.9 s 248 MiB
+ * (zstd:3, for comparison, 2.8 s 324 MiB). Past level 1 each step costs far
+ * more CPU than the few percent it saves; the image is built on the node and
+ * only lives on its disk. zstd (default level 3, the knee of its curve:
+ * 1 0.51 s 40.3 MiB, 3 0.60 s 38.5 MiB, 6 1.48 s 35.4 MiB, 15 16.9 s
+ * 32.7 MiB on a 202 MiB tree) stays available for images GRUB does not boot,
+ * e.g. with `pull` for other uses. */
+#define DEFAULT_GZIP_LEVEL 1
 #define DEFAULT_ZSTD_LEVEL 3
 #define DEFAULT_BLOCK_SIZE (128 * 1024)
 /* Pre-scan the upper layers when they are small enough that reading their
@@ -41,8 +44,8 @@
 void build_options_init(struct build_options *opts)
 {
 	*opts = (struct build_options){
-		.compressor = BUILD_COMPRESSOR_ZSTD,
-		.level = DEFAULT_ZSTD_LEVEL,
+		.compressor = BUILD_COMPRESSOR_GZIP,
+		.level = DEFAULT_GZIP_LEVEL,
 		.block_size = DEFAULT_BLOCK_SIZE,
 		.prescan_limit = DEFAULT_PRESCAN_LIMIT,
 	};
@@ -57,7 +60,7 @@ int build_options_parse_compression(struct build_options *opts, const char *spec
 	} table[] = {
 		{ "zstd", BUILD_COMPRESSOR_ZSTD, DEFAULT_ZSTD_LEVEL },
 		{ "xz", BUILD_COMPRESSOR_XZ, 0 },
-		{ "gzip", BUILD_COMPRESSOR_GZIP, 0 },
+		{ "gzip", BUILD_COMPRESSOR_GZIP, DEFAULT_GZIP_LEVEL },
 		{ "lz4", BUILD_COMPRESSOR_LZ4, 0 },
 	};
 	const char *colon = strchr(spec, ':');
@@ -71,7 +74,8 @@ int build_options_parse_compression(struct build_options *opts, const char *spec
 			char *end;
 			errno = 0;
 			long l = strtol(colon + 1, &end, 10);
-			if (errno || end == colon + 1 || *end || l < 1 || l > 22 ||
+			long max = table[i].c == BUILD_COMPRESSOR_GZIP ? 9 : 22;
+			if (errno || end == colon + 1 || *end || l < 1 || l > max ||
 			    table[i].c == BUILD_COMPRESSOR_LZ4)
 				return log_error_errno(-EINVAL, "Invalid compression level in '%s'", spec);
 			level = (int) l;

@@ -37,12 +37,17 @@ struct build_stats {
 	double seconds;        /* wall time of build_image_squashfs() */
 };
 
-/* Defaults: zstd at our default level, all cores, 128 KiB blocks. */
+/* Defaults: gzip level 1 (GRUB-bootable, see build_image.c), all cores, 128 KiB blocks. */
 void build_options_init(struct build_options *opts);
 
 /* Parse "zstd[:LEVEL]", "xz", "gzip[:LEVEL]" or "lz4" into opts.
  * Returns 0 or -EINVAL (logged). */
 int build_options_parse_compression(struct build_options *opts, const char *spec);
+/* GRUB 2.06 boots the kernel from inside the image: only gzip and xz work. */
+static inline bool build_options_grub_bootable(const struct build_options *opts)
+{
+	return opts->compressor == BUILD_COMPRESSOR_GZIP || opts->compressor == BUILD_COMPRESSOR_XZ;
+}
 
 /* Build output_path from src. The image is written to a ".tmp-" file in the
  * same directory, fsynced and renamed into place only when complete; on any

@@ -204,6 +204,10 @@ static int upgrade(const struct upgrade_args *a)
 	r = source_args_build_options(&a->src, &build);
 	if (r < 0)
 		return r;
+	if (!build_options_grub_bootable(&build))
+		return log_error_errno(-EINVAL, "--compression %s would make an image GRUB cannot boot from "
+						"(GRUB 2.06 reads gzip and xz squashfs only); use gzip[:LEVEL] or xz",
+				       a->src.compression);
 	_cleanup_(pull_freep) struct pull *img = NULL;
 	r = pull_open(a->src.source, &a->src.pull, &img);
 	if (r < 0)

@@ -15,7 +15,8 @@ const char source_options_help[] =
 	"      --insecure          allow plain HTTP and unverified TLS for this registry\n"
 	"      --ca-file FILE      trust this CA bundle for the registry's TLS\n"
 	"      --compression ALG[:LEVEL]\n"
-	"                          squashfs compression: zstd, xz, gzip, lz4 (default zstd:3)\n"
+	"                          squashfs compression: gzip, xz, zstd, lz4 (default gzip:1;\n"
+	"                          only gzip and xz images boot through GRUB)\n"
 	"      --progress=MODE     auto (a line on terminals), none, tty, json (JSON lines on stdout)\n";
 
 void source_args_init(struct source_args *a) { *a = (struct source_args){.pull.progress = PROGRESS_AUTO}; }

@@ -211,7 +211,10 @@ timed_failures=""
 for delay in 0.05 0.15 0.3 0.5 0.8; do
 	installed_node "$work/s"
 	before=$(slots)
-	ku upgrade --source "oci-layout:$work/layout:big" >/dev/null 2>&1 &
+	# The binary itself in the background (not the ku function's subshell),
+	# so that kill -9 stops it the way a power cut would.
+	"$K" upgrade --source "oci-layout:$work/layout:big" --state-dir "$S" --boot-record "$work/boot.json" \
+		--hooks-dir "$work/hooks" --progress=none >/dev/null 2>&1 &
 	sleep "$delay"
 	kill -9 $! 2>/dev/null
 	wait $! 2>/dev/null
