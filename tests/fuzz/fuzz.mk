@@ -22,3 +22,14 @@ fuzz: deps $(FUZZ_BINS)
 check-fuzz-smoke: deps $(FUZZ_BINS)
 	$(Q)$(RUN_SUITE) fuzz-smoke tests/run-fuzz 10 $(BUILD)/fuzz $(FUZZ_BINS)
 .PHONY: fuzz-build
+
+# The registry's untrusted text (userspace parsers; jansson for JSON).
+FUZZ_REGISTRY_SRCS := userspace/manifest.c userspace/auth.c userspace/reference.c userspace/digest.c
+FUZZ_REGISTRY_FLAGS = $(shell $(PKG_CONFIG) --cflags jansson libcrypto 2>/dev/null)
+FUZZ_REGISTRY_LIBS = $(shell $(PKG_CONFIG) --libs jansson libcrypto 2>/dev/null)
+FUZZ_SRCS_fuzz_manifest := $(FUZZ_REGISTRY_SRCS)
+FUZZ_CFLAGS_fuzz_manifest = $(FUZZ_REGISTRY_FLAGS)
+FUZZ_LIBS_fuzz_manifest = $(FUZZ_REGISTRY_LIBS)
+FUZZ_SRCS_fuzz_registry_text := $(FUZZ_REGISTRY_SRCS)
+FUZZ_CFLAGS_fuzz_registry_text = $(FUZZ_REGISTRY_FLAGS)
+FUZZ_LIBS_fuzz_registry_text = $(FUZZ_REGISTRY_LIBS)
