@@ -8,31 +8,41 @@
 #include "log.h"
 #include "util.h"
 
+void state_options_init(struct state_options *o) { *o = (struct state_options){.boot_record = BOOT_RECORD_DEFAULT}; }
+
+int state_options_option(int c, const char *arg, struct state_options *o)
+{
+	switch (c) {
+	case STATE_ARG_STATE_DIR:
+		o->state_dir = arg;
+		return 1;
+	case STATE_ARG_RECOVERY_DIR:
+		o->recovery_dir = arg;
+		return 1;
+	case STATE_ARG_BOOT_RECORD:
+		o->boot_record = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int state_options_parse(int argc, char **argv, const char *help_text, bool allow_json, struct state_options *o)
 {
-	enum { OPT_STATE_DIR = 0x100, OPT_RECOVERY_DIR, OPT_BOOT_RECORD, OPT_JSON };
+	enum { OPT_JSON = 0x100 };
 	static const struct option options[] = {
-		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
-		{"recovery-dir", required_argument, NULL, OPT_RECOVERY_DIR},
-		{"boot-record", required_argument, NULL, OPT_BOOT_RECORD},
+		STATE_LONG_OPTIONS,
 		{"json", no_argument, NULL, OPT_JSON},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	*o = (struct state_options){.boot_record = BOOT_RECORD_DEFAULT};
+	state_options_init(o);
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		if (state_options_option(c, optarg, o))
+			continue;
 		switch (c) {
-		case OPT_STATE_DIR:
-			o->state_dir = optarg;
-			break;
-		case OPT_RECOVERY_DIR:
-			o->recovery_dir = optarg;
-			break;
-		case OPT_BOOT_RECORD:
-			o->boot_record = optarg;
-			break;
 		case OPT_JSON:
 			if (!allow_json)
 				return log_error_errno(-EINVAL, "%s has no --json output (see --help)", argv[0]);

@@ -3,6 +3,7 @@
  * mark-bad, rollback, boot-next, upgrade), and the context they open. */
 #pragma once
 
+#include <getopt.h>
 #include <stdbool.h>
 
 #include "boot_record.h"
@@ -34,6 +35,16 @@ struct state_context {
 	struct boot_state state;
 	struct boot_record record;
 };
+
+/* The state options as getopt_long entries, for verbs with options of their
+ * own (upgrade); state_options_option() takes one: 1 if ours, 0 if not. */
+enum { STATE_ARG_STATE_DIR = 0x200, STATE_ARG_RECOVERY_DIR, STATE_ARG_BOOT_RECORD };
+#define STATE_LONG_OPTIONS                                                      \
+	{"state-dir", required_argument, NULL, STATE_ARG_STATE_DIR},               \
+	{"recovery-dir", required_argument, NULL, STATE_ARG_RECOVERY_DIR},         \
+	{"boot-record", required_argument, NULL, STATE_ARG_BOOT_RECORD}
+void state_options_init(struct state_options *o);
+int state_options_option(int c, const char *arg, struct state_options *o);
 
 /* Parse the shared options plus none other; positional arguments are left in
  * argv[optind..]. Returns 0, 1 when --help was printed (help_text), or

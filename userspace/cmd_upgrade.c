@@ -65,25 +65,20 @@ static void help(void)
 
 static int parse_args(int argc, char **argv, struct upgrade_args *a)
 {
-	enum { ARG_RECOVERY = SOURCE_ARG_LAST, ARG_FORCE, ARG_REBOOT, ARG_HOOKS_DIR, ARG_STATE_DIR, ARG_RECOVERY_DIR,
-	       ARG_BOOT_RECORD };
+	enum { ARG_RECOVERY = SOURCE_ARG_LAST, ARG_FORCE, ARG_REBOOT, ARG_HOOKS_DIR };
 	static const struct option options[] = {
 		SOURCE_LONG_OPTIONS,
 		{"recovery", no_argument, NULL, ARG_RECOVERY},
 		{"force", no_argument, NULL, ARG_FORCE},
 		{"reboot", no_argument, NULL, ARG_REBOOT},
 		{"hooks-dir", required_argument, NULL, ARG_HOOKS_DIR},
-		{"state-dir", required_argument, NULL, ARG_STATE_DIR},
-		{"recovery-dir", required_argument, NULL, ARG_RECOVERY_DIR},
-		{"boot-record", required_argument, NULL, ARG_BOOT_RECORD},
+		STATE_LONG_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	*a = (struct upgrade_args){
-		.state.boot_record = BOOT_RECORD_DEFAULT,
-		.hooks_dir = HOOKS_DIR_DEFAULT,
-	};
+	*a = (struct upgrade_args){.hooks_dir = HOOKS_DIR_DEFAULT};
 	source_args_init(&a->src);
+	state_options_init(&a->state);
 	optind = 0;
 	int c, r;
 	while ((c = getopt_long(argc, argv, "hs:", options, NULL)) >= 0) {
@@ -92,6 +87,8 @@ static int parse_args(int argc, char **argv, struct upgrade_args *a)
 				return r;
 			continue;
 		}
+		if (state_options_option(c, optarg, &a->state))
+			continue;
 		switch (c) {
 		case ARG_RECOVERY:
 			a->recovery = true;
@@ -104,15 +101,6 @@ static int parse_args(int argc, char **argv, struct upgrade_args *a)
 			break;
 		case ARG_HOOKS_DIR:
 			a->hooks_dir = optarg;
-			break;
-		case ARG_STATE_DIR:
-			a->state.state_dir = optarg;
-			break;
-		case ARG_RECOVERY_DIR:
-			a->state.recovery_dir = optarg;
-			break;
-		case ARG_BOOT_RECORD:
-			a->state.boot_record = optarg;
 			break;
 		case 'h':
 			help();
