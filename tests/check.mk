@@ -14,6 +14,20 @@ check: deps
 	$(Q)for s in $(CHECK_SUITES); do $(MAKE) --no-print-directory check-$$s || true; done
 	$(Q)tests/summary $(RESULTS)
 
+# make check-long: what is too long for CI, run before closing an issue: the
+# full power-cut matrix, and every fuzz target for 10 minutes. Fragments add
+# their own with `LONG_SUITES += name`.
+LONG_FUZZ_SECONDS ?= 600
+check-long: deps
+	$(Q)rm -rf $(RESULTS)
+	$(Q)for s in $(LONG_SUITES); do $(MAKE) --no-print-directory check-$$s || true; done
+	$(Q)$(MAKE) --no-print-directory check-fuzz-long || true
+	$(Q)tests/summary $(RESULTS)
+
+check-fuzz-long: deps $(FUZZ_BINS)
+	$(Q)$(RUN_SUITE) fuzz-long tests/run-fuzz $(LONG_FUZZ_SECONDS) $(BUILD)/fuzz $(FUZZ_BINS)
+.PHONY: check-long check-fuzz-long
+
 check-build:
 	$(Q)$(RUN_SUITE) build sh -c '$(MAKE) --no-print-directory all && echo "ok 1 - make all (-Wall -Wextra -Werror)"'
 

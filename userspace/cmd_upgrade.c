@@ -175,6 +175,8 @@ static int upgrade(const struct upgrade_args *a)
 	const enum boot_slot slot = a->recovery ? BOOT_SLOT_RECOVERY : BOOT_SLOT_ACTIVE;
 	const char *booted = ctx.record.image[0] ? ctx.record.image : NULL;
 
+	if (a->recovery && (r = state_dir_mount_recovery(&ctx.dir, "/proc/cmdline")) < 0)
+		return r;
 	r = state_dir_clean(&ctx.dir, &ctx.state, booted);
 	if (r < 0)
 		return r;

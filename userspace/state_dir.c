@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "durable.h"
 #include "log.h"
 #include "util.h"
@@ -155,5 +157,40 @@ int state_dir_free_bytes(const char *path, uint64_t *free_bytes)
 	if (statvfs(path, &sv) < 0)
 		return log_error_errno(negative_errno(), "Failed to stat the filesystem of %s: %m", path);
 	*free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+	return 0;
+}
+
+/* Is path a mount point (a different device from its parent)? */
+static bool is_mount_point(const char *path)
+{
+	struct stat st, parent;
+	_cleanup_free_ char *up = NULL;
+	if (stat(path, &st) < 0 || asprintf(&up, "%s/..", path) < 0 || stat(up, &parent) < 0)
+		return false;
+	return st.st_dev != parent.st_dev;
+}
+
+int state_dir_mount_recovery(const struct state_dir *sd, const char *cmdline_path)
+{
+	/* Only the node's own default place; --recovery-dir and --state-dir are
+	 * the caller's to prepare. */
+	if (!streq(sd->recovery_path, RECOVERY_DIR_DEFAULT) || is_mount_point(sd->recovery_path))
+		return 0;
+
+	_cleanup_(cmdline_free) struct cmdline c = {0};
+	const char *label = "COS_RECOVERY";
+	if (cmdline_read_file(cmdline_path, &c) == 0 && cmdline_get(&c, "kairos.recovery_label"))
+		label = cmdline_get(&c, "kairos.recovery_label");
+	_cleanup_free_ char *dev = NULL;
+	if (asprintf(&dev, "/dev/disk/by-label/%s", label) < 0)
+		return -ENOMEM;
+	if (mkdir(sd->recovery_path, 0755) < 0 && errno != EEXIST)
+		return log_error_errno(negative_errno(), "Failed to create %s: %m", sd->recovery_path);
+	if (mount(dev, sd->recovery_path, "ext4", MS_NOSUID | MS_NODEV, NULL) < 0)
+		return log_error_errno(negative_errno(),
+				       "Cannot mount the recovery partition %s on %s: %m (is there a partition "
+				       "labelled %s? or mount it yourself and pass --recovery-dir)",
+				       dev, sd->recovery_path, label);
+	log_info("Mounted the recovery partition %s on %s", dev, sd->recovery_path);
 	return 0;
 }

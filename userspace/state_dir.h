@@ -38,5 +38,10 @@ char *state_dir_meta_path(const struct state_dir *sd, enum boot_slot slot, const
  * Returns the number of files removed, or a negative errno. */
 int state_dir_clean(const struct state_dir *sd, const struct boot_state *s, const char *keep_id);
 
+/* Mount COS_RECOVERY (or kairos.recovery_label= from cmdline_path) read-write
+ * on the default recovery directory when nothing is mounted there: a running
+ * active node has only COS_STATE mounted. A no-op for other directories. */
+int state_dir_mount_recovery(const struct state_dir *sd, const char *cmdline_path);
+
 /* Free bytes for an unprivileged-safe estimate (f_bavail). */
 int state_dir_free_bytes(const char *path, uint64_t *free_bytes);

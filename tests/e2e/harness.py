@@ -63,9 +63,13 @@ class Node:
         self.disk, self.work, self.boots = disk, work, 0
         self.vm = None
 
-    def boot(self, until=r"root@kairos:~# ", timeout=400):
+    def start(self):
+        """Power on; the console log of each boot is bootN.log in the work dir."""
         self.boots += 1
         self.vm = VM(self.disk, os.path.join(self.work, f"boot{self.boots}.log"), memory=1536)
+
+    def boot(self, until=r"root@kairos:~# ", timeout=400):
+        self.start()
         start = time.monotonic()
         self.vm.expect(until, timeout)
         self.vm.send("stty cols 500; export TERM=dumb PAGER=cat SYSTEMD_COLORS=0")
@@ -113,3 +117,29 @@ def push_reference_os(work, port, tags=("v1", "v2", "v3")):
 def summary():
     print(f"1..{n}")
     return 1 if failed else 0
+
+
+def in_vm_upgrade(node, ref, extra="", timeout=900):
+    """Run kairos-upgrade inside the VM with --reboot and wait for QEMU to end
+    (-no-reboot turns the reboot into an exit); returns the seconds taken."""
+    start = time.monotonic()
+    node.vm.send(f"kairos-upgrade --source {ref} --insecure --progress=none {extra} --reboot")
+    node.until_off(timeout)
+    node.close()
+    return time.monotonic() - start
+
+
+def boot_until_prompt(node, attempts, timeout=240):
+    """Boot up to `attempts` times, each until a shell prompt or a failure
+    (the init dies and the kernel panics, or the guest reboots); returns the
+    outcomes, 'prompt' or 'failed', stopping at the first prompt."""
+    outcomes = []
+    for _ in range(attempts):
+        try:
+            node.boot(timeout=timeout)
+            outcomes.append("prompt")
+            return outcomes
+        except (EOFError, Timeout):
+            outcomes.append("failed")
+        node.close()
+    return outcomes

@@ -6,7 +6,8 @@ kairos-install puts v1 on a disk; QEMU (TCG) boots it through GRUB, dracut
 and kairos-boot into systemd, which confirms it (kairos-mark-good.service);
 inside the VM kairos-upgrade pulls v2 from the host (10.0.2.2) and reboots
 into it; then the broken v3 spends its tries and the node falls back to v2
-by itself. Prints TAP."""
+by itself; rollback, a recovery upgrade and a one-shot recovery boot follow,
+with persistent data kept throughout. Prints TAP."""
 import json
 import os
 import shutil
@@ -16,7 +17,13 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import TOP, Node, Timeout, push_reference_os, start_registry, summary, tap  # noqa: E402
+from harness import (TOP, Node, boot_until_prompt, in_vm_upgrade, push_reference_os,  # noqa: E402
+                     start_registry, summary, tap)
+
+
+def data_kept(node):
+    st, out = node.run("cat /home/e2e-data")
+    return st == 0 and "kept" in out
 
 
 def main():
@@ -43,39 +50,53 @@ def main():
             json.dumps(s))
 
         node.run("echo kept > /home/e2e-data")
-        t = time.monotonic()
-        node.vm.send(f"kairos-upgrade --source oci:10.0.2.2:{port}/os:v2 --insecure --progress=none --reboot")
-        node.until_off(900)
-        node.close()
-        tap(True, f"in the VM: kairos-upgrade --source oci:10.0.2.2:{port}/os:v2 --reboot ({time.monotonic() - t:.0f} s)")
+        secs = in_vm_upgrade(node, f"oci:10.0.2.2:{port}/os:v2")
+        tap(True, f"in the VM: kairos-upgrade --source oci:10.0.2.2:{port}/os:v2 --reboot ({secs:.0f} s)")
         secs = node.boot()
         confirmed = node.wait_confirmed()
         s = node.status()
         ok = confirmed and s and node.version() == "2" and s["slots"]["active"]["status"] == "good" \
             and s["slots"]["passive"]["source"].endswith("os:v1")
         tap(ok, f"boots v2 ({secs:.0f} s), confirmed; status: v2 active, v1 passive", json.dumps(s))
-        st, out = node.run("cat /home/e2e-data")
-        tap("kept" in out, "persistent data survives the upgrade", out)
+        tap(data_kept(node), "persistent data survives the upgrade")
 
-        node.vm.send(f"kairos-upgrade --source oci:10.0.2.2:{port}/os:v3 --insecure --progress=none --reboot")
-        node.until_off(900)
-        node.close()
-        outcomes = []
-        for _ in range(3):
-            try:
-                node.boot(timeout=240)
-                outcomes.append("prompt")
-            except (EOFError, Timeout):
-                outcomes.append("failed")
-            node.close()
-        secs = node.boot()
+        in_vm_upgrade(node, f"oci:10.0.2.2:{port}/os:v3")
+        outcomes = boot_until_prompt(node, 4)
         s = node.status()
-        ok = outcomes == ["failed"] * 3 and s and s["booted"]["slot"] == "passive" and node.version() == "2"
-        tap(ok, f"broken v3: {outcomes}, then passive v2 by itself ({secs:.0f} s)", json.dumps(s))
+        ok = outcomes == ["failed"] * 3 + ["prompt"] and s and s["booted"]["slot"] == "passive" \
+            and node.version() == "2"
+        tap(ok, f"broken v3: {outcomes[:-1]}, then passive v2 by itself", json.dumps(s))
         why = (s or {}).get("booted", {}).get("why", "")
         tap("no tries left" in why, f"status says why: {why}", json.dumps(s))
         st, out = node.run("kairos-upgrade --source oci:10.0.2.2:%d/os:v3 --insecure --progress=none" % port)
         tap(st != 0 and "running passive" in out, "a new upgrade on the fallen-back node is refused, with why", out)
+
+        # The person's way out: keep v2 (rollback), and refresh recovery to v2.
+        st, out = node.run("kairos-upgrade rollback")
+        tap(st == 0 and "Rolled back" in out, "rollback: v2 becomes active again", out)
+        st, out = node.run(f"kairos-upgrade --recovery --source oci:10.0.2.2:{port}/os:v2 --insecure --progress=none",
+                           900)
+        s = node.status()
+        ok = st == 0 and s and s["slots"]["recovery"]["source"].endswith("os:v2")
+        tap(ok, "recovery upgrade to v2 from the running node", out + json.dumps(s))
+        st, out = node.run("kairos-upgrade boot-next recovery && systemctl reboot")
+        node.until_off(300)
+        node.close()
+        secs = node.boot()
+        s = node.status()
+        ok = s and s["booted"]["slot"] == "recovery" and node.version() == "2"
+        tap(ok, f"boot-next recovery: the new recovery image (v2) boots once ({secs:.0f} s)", json.dumps(s))
+        tap(data_kept(node), "persistent data is there in recovery too")
+        node.vm.send("systemctl reboot")
+        node.until_off(300)
+        node.close()
+        secs = node.boot()
+        s = node.status()
+        ok = s and s["booted"]["slot"] == "active" and node.version() == "2" \
+            and s["slots"]["active"]["status"] == "good" and s["slots"]["passive"]["status"] == "bad"
+        tap(ok, f"then active v2 again, as the rollback left it ({secs:.0f} s); v3 stays marked bad",
+            json.dumps(s))
+        tap(data_kept(node), "persistent data kept across upgrade, fallback, rollback and recovery")
         node.close()
     except Exception as e:  # noqa: BLE001 - report, do not crash the suite
         tap(False, f"e2e stopped: {type(e).__name__}: {e}")
