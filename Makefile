@@ -54,6 +54,7 @@ include tests/flatten/flatten.mk
 include bench/bench.mk
 include tests/pull/pull.mk
 include tests/upgrade/upgrade.mk
+include tests/k8s/k8s.mk
 include tests/bootlocal/bootlocal.mk
 include tests/boot/boot.mk
 include tests/install/install.mk

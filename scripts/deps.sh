@@ -15,7 +15,7 @@ docker-registry umoci skopeo apache2-utils openssl
 squashfs-tools squashfs-tools-ng
 dracut-core kmod cpio busybox-static
 mmdebstrap xorriso mtools dosfstools e2fsprogs fdisk util-linux
-zstd xz-utils gzip jq python3 curl strace file
+zstd xz-utils gzip jq python3 python3-yaml curl strace file
 grub-emu
 "
 
