@@ -230,6 +230,12 @@ int boot_state_rollback(struct boot_state *s)
 	struct slot_state old_active = *a;
 	*a = *p;
 	*p = old_active;
+	/* An image rolled back before it was confirmed has failed, or was never
+	 * wanted: say so, rather than leave it looking like a fresh upgrade. */
+	if (p->status == SLOT_STATUS_NEW) {
+		p->status = SLOT_STATUS_BAD;
+		snprintf(p->reason, sizeof(p->reason), "rolled back before it was confirmed");
+	}
 	return 0;
 }
 

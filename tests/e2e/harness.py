@@ -129,7 +129,7 @@ def in_vm_upgrade(node, ref, extra="", timeout=900):
     return time.monotonic() - start
 
 
-def boot_until_prompt(node, attempts, timeout=240):
+def boot_until_prompt(node, attempts, timeout=400):
     """Boot up to `attempts` times, each until a shell prompt or a failure
     (the init dies and the kernel panics, or the guest reboots); returns the
     outcomes, 'prompt' or 'failed', stopping at the first prompt."""

@@ -184,7 +184,9 @@ static void test_rollback_and_marks(void **unused)
 	assert_string_equal(s.slots[BOOT_SLOT_ACTIVE].image, B);
 	assert_int_equal(s.slots[BOOT_SLOT_ACTIVE].status, SLOT_STATUS_GOOD);
 	assert_string_equal(s.slots[BOOT_SLOT_PASSIVE].image, A);
-	/* Passive is now the unconfirmed one: no second rollback onto it. */
+	assert_int_equal(s.slots[BOOT_SLOT_PASSIVE].status, SLOT_STATUS_BAD);
+	assert_string_equal(s.slots[BOOT_SLOT_PASSIVE].reason, "rolled back before it was confirmed");
+	/* Passive is now the failed one: no second rollback onto it. */
 	assert_int_equal(boot_state_rollback(&s), -EINVAL);
 
 	assert_int_equal(boot_state_mark_bad(&s, BOOT_SLOT_ACTIVE, "mark-bad by admin"), 0);
