@@ -59,6 +59,7 @@ struct exchange {
 	char *retry_after;
 	bool body_started;
 	bool body_is_error;
+	bool error_body_full; /* we stopped reading an oversized error body */
 	/* Error bodies are kept (bounded) for the registry's error code. */
 	char *error_body;
 	size_t error_size;
@@ -143,6 +144,11 @@ static size_t on_body(char *data, size_t one, size_t size, void *userdata)
 		x->body_is_error = x->status != 200 && x->status != 206;
 	}
 	if (x->body_is_error) {
+		/* The status says it all: never read an endless error body to its end. */
+		if (x->error_size == ERROR_BODY_MAX) {
+			x->error_body_full = true;
+			return 0;
+		}
 		size_t take = MIN_SIZE(size, ERROR_BODY_MAX - x->error_size);
 		char *p = realloc(x->error_body, x->error_size + take + 1);
 		if (!p)
@@ -363,6 +369,8 @@ static int request_run(struct registry *reg, const struct request *rq, struct ex
 
 		CURLcode code = curl_easy_perform(x->curl);
 		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
+		if (code == CURLE_WRITE_ERROR && x->error_body_full)
+			code = CURLE_OK; /* we cut the error body short; the status stands */
 		if (code != CURLE_OK)
 			snprintf(x->error, sizeof(x->error), "%s", *errbuf ? errbuf : curl_easy_strerror(code));
 		bool retry = false;
