@@ -18,6 +18,12 @@
 
 #define DEFAULT_ATTEMPTS 5
 #define DEFAULT_STALL_SECONDS 30
+/* Slower than this for stall_seconds is a stall: a server dripping a few
+ * bytes a second would otherwise hold a pull for hours. */
+#define STALL_BYTES_PER_SECOND 1024
+/* A blob attempt that got this much further earns a fresh set of attempts;
+ * a few bytes before each stall or drop does not. */
+#define PROGRESS_MIN (64 * 1024)
 #define MAX_REDIRECTS 5
 #define ERROR_BODY_MAX (64 * 1024)
 #define TOKEN_BODY_MAX (1024 * 1024)
@@ -205,7 +211,7 @@ static int exchange_setup(struct registry *reg, struct exchange *x, const struct
 		  /* The digest covers the bytes as stored: never let curl decode them. */
 		  curl_easy_setopt(c, CURLOPT_HTTP_CONTENT_DECODING, 0L) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L) == CURLE_OK &&
-		  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L) == CURLE_OK &&
+		  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, (long)STALL_BYTES_PER_SECOND) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)reg->stall_seconds) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_USERAGENT, "kairos-upgrade") == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_SHARE, reg->share) == CURLE_OK &&
@@ -444,6 +450,14 @@ static int request_run(struct registry *reg, const struct request *rq, struct ex
 					log_error("Registry %s kept failing for %s (HTTP %ld) after %u attempts; try "
 						  "again later",
 						  reg->registry, rq->what, x->status, attempt + 1);
+				else if (r == -ETIMEDOUT && x->status != 0)
+					log_error("Registry %s stalled sending %s, %u attempts in a row (%s): check the "
+						  "network, or allow longer stalls with --stall-timeout",
+						  reg->registry, rq->what, attempt + 1, x->error);
+				else if (x->status != 0)
+					log_error("Registry %s kept breaking off %s, %u attempts in a row (%s); try again "
+						  "later",
+						  reg->registry, rq->what, attempt + 1, x->error);
 				else
 					log_error("Cannot reach registry %s for %s after %u attempts: %s; check the "
 						  "address and that the registry is up",
@@ -818,7 +832,7 @@ static void blob_before_attempt(struct exchange *x, void *ctx)
 static bool blob_progressed(void *ctx)
 {
 	struct blob_transfer *b = ctx;
-	return b->received > b->received_at_attempt;
+	return b->received - b->received_at_attempt >= PROGRESS_MIN;
 }
 
 static int blob_check_response(struct exchange *x, struct blob_transfer *b)
