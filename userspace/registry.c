@@ -395,8 +395,9 @@ static int request_run(struct registry *reg, const struct request *rq, struct ex
 			} else if (code == CURLE_FILESIZE_EXCEEDED) {
 				r = -EFBIG;
 				if (!rq->quiet)
-					log_error("Registry %s announced %s bigger than allowed: refusing it",
-						  reg->registry, rq->what);
+					log_error("Registry %s announced %s bigger than the %lld bytes we accept: "
+						  "refusing it",
+						  reg->registry, rq->what, (long long)rq->max_size);
 				break;
 			} else {
 				const char *hint;
@@ -478,14 +479,15 @@ static int request_run(struct registry *reg, const struct request *rq, struct ex
 struct membuf {
 	char *data;
 	size_t size, max;
+	const char *what; /* for messages */
 };
 
 static int membuf_payload(struct exchange *x, const char *data, size_t size)
 {
 	struct membuf *m = x->payload_ctx;
 	if (size > m->max - m->size)
-		return log_error_errno(-EFBIG, "Response from %s exceeds %zu bytes: refusing it", x->reg->registry,
-				       m->max);
+		return log_error_errno(-EFBIG, "Registry %s sent more than %zu bytes for %s: refusing it",
+				       x->reg->registry, m->max, m->what ?: "a response");
 	char *p = realloc(m->data, m->size + size + 1);
 	if (!p)
 		return -ENOMEM;
@@ -530,7 +532,7 @@ static int fetch_token(struct registry *reg, const struct auth_challenge *c)
 	if (r < 0)
 		return -ENOMEM;
 
-	struct membuf body = { .max = TOKEN_BODY_MAX };
+	struct membuf body = { .max = TOKEN_BODY_MAX, .what = "an access token" };
 	struct exchange x = {};
 	struct request rq = {
 		.what = "an access token",
@@ -605,7 +607,7 @@ static int probe(struct registry *reg, bool quiet)
 	_cleanup_free_ char *url = NULL;
 	if (asprintf(&url, "%s/v2/", reg->base) < 0)
 		return -ENOMEM;
-	struct membuf body = { .max = ERROR_BODY_MAX };
+	struct membuf body = { .max = ERROR_BODY_MAX, .what = "the API root" };
 	struct exchange x = {};
 	struct request rq = {
 		.what = "the API root",
@@ -768,7 +770,7 @@ int registry_fetch_manifest(struct registry *reg, const char *object, char **ret
 	if (asprintf(&url, "%s/v2/%s/manifests/%s", reg->base, reg->repository, object) < 0 ||
 	    asprintf(&what, "manifest %s", object) < 0)
 		return -ENOMEM;
-	struct membuf body = { .max = MANIFEST_SIZE_MAX };
+	struct membuf body = { .max = MANIFEST_SIZE_MAX, .what = what };
 	struct exchange x = {};
 	struct request rq = {
 		.what = what,
@@ -806,6 +808,7 @@ int registry_fetch_manifest(struct registry *reg, const char *object, char **ret
 struct blob_transfer {
 	struct registry *reg;
 	const char *digest;
+	const char *what; /* "blob sha256:...", with what it is when known */
 	uint64_t size;
 	uint64_t received;
 	uint64_t received_at_attempt;
@@ -846,16 +849,16 @@ static int blob_check_response(struct exchange *x, struct blob_transfer *b)
 		char *end = NULL;
 		unsigned long long start = p ? strtoull(p, &end, 10) : 0;
 		if (!p || end == p || *end != '-' || start != b->received)
-			return log_error_errno(-EPROTO, "Registry %s resumed blob %s at the wrong offset",
-					       b->reg->registry, b->digest);
+			return log_error_errno(-EPROTO, "Registry %s resumed %s at the wrong offset",
+					       b->reg->registry, b->what);
 		expected = b->size - b->received;
 	} else
 		b->skip = b->received;
 	/* The descriptor's size is authoritative. */
 	if (length >= 0 && (uint64_t)length != expected)
-		return log_error_errno(-EBADMSG, "Size mismatch for blob %s: the registry announces %lld bytes, the "
+		return log_error_errno(-EBADMSG, "Size mismatch for %s: the registry announces %lld bytes, the "
 						 "manifest says %llu; refusing it",
-				       b->digest, (long long)length, (unsigned long long)expected);
+				       b->what, (long long)length, (unsigned long long)expected);
 	return 0;
 }
 
@@ -875,9 +878,9 @@ static int blob_payload(struct exchange *x, const char *data, size_t size)
 	if (size == 0)
 		return 0;
 	if (size > b->size - b->received)
-		return log_error_errno(-EBADMSG, "Size mismatch for blob %s: the registry sends more than the %llu "
+		return log_error_errno(-EBADMSG, "Size mismatch for %s: the registry sends more than the %llu "
 						 "bytes the manifest says; refusing it",
-				       b->digest, (unsigned long long)b->size);
+				       b->what, (unsigned long long)b->size);
 	int r = digest_update(&b->md, data, size);
 	if (r < 0)
 		return r;
@@ -885,16 +888,20 @@ static int blob_payload(struct exchange *x, const char *data, size_t size)
 	return b->sink(b->userdata, data, size);
 }
 
-int registry_fetch_blob(struct registry *reg, const char *digest, uint64_t size, blob_sink_t sink, void *userdata)
+/* kind, when not NULL, says what the blob is ("image config") in messages. */
+static int fetch_blob(struct registry *reg, const char *digest, uint64_t size, const char *kind, blob_sink_t sink,
+		      void *userdata)
 {
 	if (!digest_is_valid(digest))
 		return log_error_errno(-EINVAL, "Invalid digest '%s'", digest);
 	_cleanup_free_ char *url = NULL, *what = NULL;
 	if (asprintf(&url, "%s/v2/%s/blobs/%s", reg->base, reg->repository, digest) < 0 ||
-	    asprintf(&what, "blob %s", digest) < 0)
+	    asprintf(&what, "blob %s%s%s%s", digest, kind ? " (the " : "", kind ?: "", kind ? ")" : "") < 0)
 		return -ENOMEM;
 
-	struct blob_transfer b = { .reg = reg, .digest = digest, .size = size, .sink = sink, .userdata = userdata };
+	struct blob_transfer b = {
+		.reg = reg, .digest = digest, .what = what, .size = size, .sink = sink, .userdata = userdata
+	};
 	int r = digest_init(&b.md);
 	if (r < 0)
 		return r;
@@ -909,17 +916,22 @@ int registry_fetch_blob(struct registry *reg, const char *digest, uint64_t size,
 	r = request_run(reg, &rq, &x, blob_payload, &b);
 	exchange_done(&x);
 	if (r >= 0 && b.received != size)
-		r = log_error_errno(-EBADMSG, "Size mismatch for blob %s: got %llu of %llu bytes; refusing it", digest,
+		r = log_error_errno(-EBADMSG, "Size mismatch for %s: got %llu of %llu bytes; refusing it", what,
 				    (unsigned long long)b.received, (unsigned long long)size);
 	char got[DIGEST_STRING_MAX];
 	if (r >= 0)
 		r = digest_final(&b.md, got);
 	if (r >= 0 && !streq(got, digest))
-		r = log_error_errno(-EBADMSG, "Digest mismatch for blob %s: its bytes hash to %s; the registry "
+		r = log_error_errno(-EBADMSG, "Digest mismatch for %s: its bytes hash to %s; the registry "
 					      "or something on the way corrupted it",
-				    digest, got);
+				    what, got);
 	digest_done(&b.md);
 	return r;
+}
+
+int registry_fetch_blob(struct registry *reg, const char *digest, uint64_t size, blob_sink_t sink, void *userdata)
+{
+	return fetch_blob(reg, digest, size, NULL, sink, userdata);
 }
 
 static int store_fetch_manifest(void *ctx, const char *object, char **ret_body, size_t *ret_size,
@@ -932,7 +944,10 @@ static int store_fetch_manifest(void *ctx, const char *object, char **ret_body, 
 
 static int store_produce_blob(void *ctx, const struct descriptor *d, blob_sink_t sink, void *sink_ctx)
 {
-	return registry_fetch_blob(ctx, d->digest, d->size, sink, sink_ctx);
+	/* Messages say which blob failed: a config's digest is checked like a layer's. */
+	const char *t = d->media_type ?: "";
+	bool config = strstr(t, ".config.") || strstr(t, "container.image.");
+	return fetch_blob(ctx, d->digest, d->size, config ? "image config" : "layer", sink, sink_ctx);
 }
 
 void registry_manifest_store(struct registry *reg, struct manifest_store *ret)
