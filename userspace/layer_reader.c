@@ -2,6 +2,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,13 @@
 #define PIPE_BUFFERS 4
 #define PIPE_BUFFER_SIZE (256 * 1024)
 #define MAX_XATTRS 256
+/* Decompression bombs: a layer may expand to 100 times its compressed size
+ * (real layers: 2-10x; gzip cannot exceed ~1000x, zstd reaches far more),
+ * or to 1 GiB whatever its size, so tiny layers of tar headers and zero
+ * padding always pass. A layer holding gigabytes of zeros (a preallocated
+ * file) in a few megabytes is refused too: ship such a file sparse. */
+#define EXPANSION_RATIO_MAX 100
+#define EXPANSION_FLOOR (1024ull * 1024 * 1024)
 
 /* We decompress ourselves instead of using libarchive's filters: libarchive
  * stops at the tar's end-of-archive marker and so never checks the gzip CRC
@@ -31,6 +39,7 @@ struct layer_reader {
 	struct layer_stream *ls;
 	struct archive *archive;
 	uint64_t stream_bytes;
+	uint64_t out_bytes, out_max; /* tar bytes decompressed, and the limit */
 	ZSTD_DStream *zstd;
 	size_t zstd_hint; /* 0 once a frame is complete */
 	size_t in_pos, in_len;
@@ -138,8 +147,15 @@ static ssize_t layer_reader_decompress(struct layer_reader *r, uint8_t *out, siz
 		int k = decompress_step(r, out, size, &produced);
 		if (k < 0)
 			return k;
-		if (produced > 0)
+		if (produced > 0) {
+			r->out_bytes += produced;
+			if (r->out_bytes > r->out_max)
+				return log_error_errno(-EFBIG, "Layer %s (%" PRIu64 " bytes compressed) expands past %"
+				                       PRIu64 " bytes, more than %dx its size or 1 GiB: refusing it "
+				                       "as a decompression bomb",
+				                       r->ls->digest, r->ls->size, r->out_max, EXPANSION_RATIO_MAX);
 			return (ssize_t) produced;
+		}
 		if (r->in_pos == r->in_len && r->in_eof) {
 			bool complete = r->any_input && (r->codec == CODEC_GZIP ? r->gz_member_done
 			                                                        : r->zstd_hint == 0);
@@ -262,6 +278,10 @@ int layer_reader_open(struct layer_stream *ls, struct layer_reader **ret)
 	if (!r)
 		return -ENOMEM;
 	r->ls = ls;
+	r->out_max = ls->size > EXPANSION_FLOOR / EXPANSION_RATIO_MAX ? ls->size * EXPANSION_RATIO_MAX
+	                                                                : EXPANSION_FLOOR;
+	if (ls->size > UINT64_MAX / EXPANSION_RATIO_MAX)
+		r->out_max = UINT64_MAX;
 	r->archive = archive_read_new();
 	if (!r->archive)
 		// cppcheck-suppress memleak ; freed by its _cleanup_ attribute
