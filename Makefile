@@ -53,6 +53,7 @@ include tests/fuzz/fuzz.mk
 include tests/flatten/flatten.mk
 include bench/bench.mk
 include tests/pull/pull.mk
+include tests/hostile/hostile.mk
 include tests/upgrade/upgrade.mk
 include tests/bootlocal/bootlocal.mk
 include tests/boot/boot.mk
