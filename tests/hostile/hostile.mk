@@ -2,7 +2,7 @@
 # misbehaves on purpose (tests/hostile/server.py: Python's http.server on
 # 127.0.0.1): malformed and oversized manifests, wrong lengths, truncated and
 # dripping blobs, redirect loops and cross-host redirects, 401 loops,
-# decompression bombs, a config that fails its digest. About 40 s.
+# decompression bombs, a config that fails its digest. About a minute.
 CHECK_SUITES += hostile
 
 check-hostile: deps $(BUILD)/kairos-upgrade
