@@ -168,6 +168,9 @@ check "zstd bomb (64 KiB -> 2 GiB of zeros): stopped at 1 GiB"
 start config-digest && refused "Digest mismatch for blob sha256:[0-9a-f]{64} \(the image config\)"
 check "config blob whose bytes do not match its digest: refused, naming the config"
 
+start smuggled-response && refused "Digest mismatch for blob sha256:[0-9a-f]{64} \(the image config\)"
+check "a second response smuggled after the manifest: taken for the config's, caught by its digest"
+
 start ok && refused "--stall-timeout wants seconds from 1 to 3600, not '0'" --stall-timeout 0
 check "--stall-timeout 0 is refused"
 

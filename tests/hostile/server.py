@@ -250,6 +250,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.send(200, MANIFEST, headers, length=len(MANIFEST) - 40, close=True)
             if CASE == "manifest-length-long":
                 return self.send(200, MANIFEST, headers, length=len(MANIFEST) + 40, close=True)
+            if CASE == "smuggled-response":
+                # The manifest is followed, on the same kept-alive connection,
+                # by a response nobody asked for: the next request (the
+                # config blob) must not take it for its answer.
+                # Same length as the real config: only its digest can tell.
+                fake = b'{"os":"linux","architecture":"amd64"}'.ljust(len(BLOBS[CONFIG_DIGEST]))
+                extra = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(fake), fake)
+                return self.send(200, MANIFEST + extra, headers, length=len(MANIFEST))
             if CASE == "huge-error-body":
                 return self.stream(404, [("Content-Type", "application/json")], 100 * MiB, chunked=True)
             return self.send(200, MANIFEST, headers)
