@@ -159,11 +159,14 @@ check "token endpoint always 401 (--creds): refused, secret not logged"
 start registry-401-loop && refused "refused access to manifest latest" && [ "$(requests '/token')" -le 3 ]
 check "registry asks again after every token: gives up after 2 rounds"
 
-start gzip-bomb && refused "Layer sha256:[0-9a-f]{64} \([0-9]+ bytes compressed\) expands past 1073741824 bytes.*decompression bomb"
+start gzip-bomb && refused "Layer sha256:[0-9a-f]{64}: the image's layers expand past 1073741824 bytes.*decompression bomb"
 check "gzip bomb (2 MiB -> 2 GiB of zeros): stopped at 1 GiB"
 
-start zstd-bomb && refused "Layer sha256:[0-9a-f]{64} \([0-9]+ bytes compressed\) expands past 1073741824 bytes.*decompression bomb"
+start zstd-bomb && refused "Layer sha256:[0-9a-f]{64}: the image's layers expand past 1073741824 bytes.*decompression bomb"
 check "zstd bomb (64 KiB -> 2 GiB of zeros): stopped at 1 GiB"
+
+start layered-bomb && refused "the image's layers expand past 1073741824 bytes.*decompression bomb"
+check "8 zstd layers of 768 MiB of zeros each: the limit is for the image, stopped at 1 GiB"
 
 start config-digest && refused "Digest mismatch for blob sha256:[0-9a-f]{64} \(the image config\)"
 check "config blob whose bytes do not match its digest: refused, naming the config"

@@ -59,11 +59,11 @@ def gzip_bomb(gib):
     return b"".join(out)
 
 
-def zstd_bomb(gib):
-    """A tar.zst holding one file of zeros, gib GiB long, in 32 KiB per GiB:
+def zstd_bomb(mib):
+    """A tar.zst holding one file of zeros, mib MiB long, in 32 KiB per GiB:
     one zstd frame of RLE blocks (4 bytes for each 128 KiB of zeros)."""
     block = 128 * 1024
-    size = gib * 1024 * MiB
+    size = mib * MiB
     header = tarfile.TarInfo("bomb")
     header.size = size
     head = header.tobuf(format=tarfile.GNU_FORMAT)
@@ -78,14 +78,14 @@ def zstd_bomb(gib):
     return b"".join(out)
 
 
-def image(layer, config=None, layer_type="application/vnd.oci.image.layer.v1.tar+gzip"):
+def image(layer, config=None, layer_type="application/vnd.oci.image.layer.v1.tar+gzip", copies=1):
     config = config or json.dumps({"rootfs": {"type": "layers", "diff_ids": []}}).encode()
     manifest = json.dumps({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha(config),
                    "size": len(config)},
-        "layers": [{"mediaType": layer_type, "digest": sha(layer), "size": len(layer)}],
+        "layers": [{"mediaType": layer_type, "digest": sha(layer), "size": len(layer)}] * copies,
     }).encode()
     return manifest, {sha(config): config, sha(layer): layer}
 
@@ -94,10 +94,16 @@ LAYER = gzip.compress(layer_tar(), 6)
 if CASE == "gzip-bomb":
     LAYER = gzip_bomb(2)
 LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
+COPIES = 1
 if CASE == "zstd-bomb":
-    LAYER = zstd_bomb(2)
+    LAYER = zstd_bomb(2048)
     LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+zstd"
-MANIFEST, BLOBS = image(LAYER, layer_type=LAYER_TYPE)
+if CASE == "layered-bomb":
+    # Each layer stays under 1 GiB; eight of them do not.
+    LAYER = zstd_bomb(768)
+    LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+zstd"
+    COPIES = 8
+MANIFEST, BLOBS = image(LAYER, layer_type=LAYER_TYPE, copies=COPIES)
 LAYER_DIGEST = sha(LAYER)
 CONFIG_DIGEST = json.loads(MANIFEST)["config"]["digest"]
 if CASE == "config-digest":
