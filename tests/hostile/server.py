@@ -149,7 +149,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
         self.record(sent)
 
-    def stream(self, status, headers, total, chunk=64 * 1024, chunked=False, rate=None, length=None):
+    def stream(self, status, headers, total, chunk=64 * 1024, chunked=False):
         """total bytes of filler (JSON-ish whitespace), sent until the client
         goes away; records how many were sent."""
         self.send_response(status)
@@ -158,23 +158,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if chunked:
             self.send_header("Transfer-Encoding", "chunked")
         else:
-            self.send_header("Content-Length", str(total if length is None else length))
+            self.send_header("Content-Length", str(total))
         self.end_headers()
         sent = 0
         piece = b"[" + b" " * (chunk - 1)
         try:
             while sent < total:
                 data = piece[: min(chunk, total - sent)]
-                if rate:
-                    data = data[:rate]
                 if chunked:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 else:
                     self.wfile.write(data)
                 self.wfile.flush()
                 sent += len(data)
-                if rate:
-                    time.sleep(1)
                 piece = b" " * chunk
             if chunked:
                 self.wfile.write(b"0\r\n\r\n")
