@@ -149,6 +149,7 @@ struct build {
 	struct shadow_set *shadow;
 	struct build_stats stats;
 	bool warned_xattr;
+	struct expansion_budget budget; /* the main pass's */
 };
 
 static int apply_layer(struct build *b, size_t index)
@@ -165,7 +166,7 @@ static int apply_layer(struct build *b, size_t index)
 		.layer_digest = ls->digest,
 		.warned_xattr = b->warned_xattr,
 	};
-	r = layer_reader_open(ls, &lr);
+	r = layer_reader_open(ls, &b->budget, &lr);
 	for (uint64_t ordinal = 0; r >= 0; ordinal++) {
 		struct flatten_entry e;
 		struct fs_inode *inode;
@@ -256,7 +257,8 @@ static int write_revived_data(struct build *b)
 		if (r < 0)
 			return r;
 		_cleanup_(layer_reader_freep) struct layer_reader *lr = NULL;
-		r = layer_reader_open(ls, &lr);
+		/* Layers the main pass read whole, within its budget. */
+		r = layer_reader_open(ls, NULL, &lr);
 		for (uint64_t ordinal = 0; r >= 0 && k < l.n && inodes[k]->data_layer == layer;
 		     ordinal++) {
 			struct flatten_entry e;

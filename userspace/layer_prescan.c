@@ -154,13 +154,14 @@ bool shadow_set_hides(const struct shadow_set *s, const char *path, unsigned lay
 
 int shadow_set_scan(struct image_source *src, size_t first, struct shadow_set *s)
 {
+	struct expansion_budget budget = {};
 	for (size_t i = first; i < src->n_layers; i++) {
 		struct layer_stream *ls;
 		int r = src->open_layer(src, i, &ls);
 		if (r < 0)
 			return r;
 		_cleanup_(layer_reader_freep) struct layer_reader *lr = NULL;
-		r = layer_reader_open(ls, &lr);
+		r = layer_reader_open(ls, &budget, &lr);
 		while (r >= 0) {
 			struct flatten_entry e;
 			char path[FLATTEN_PATH_MAX];

@@ -2,6 +2,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,15 @@
 #define PIPE_BUFFERS 4
 #define PIPE_BUFFER_SIZE (256 * 1024)
 #define MAX_XATTRS 256
+/* Decompression bombs (struct expansion_budget): the layers of a pass may
+ * expand to 100 times their compressed size (real layers: 2-10x; gzip
+ * cannot exceed ~1000x, zstd reaches far more), or to 1 GiB whatever their
+ * size, so tiny layers of tar headers and zero padding always pass. The
+ * budget is for the image, not each layer: otherwise 4096 tiny layers
+ * would buy 4 TiB. A layer holding gigabytes of zeros (a preallocated file)
+ * in a few megabytes is refused too: ship such a file sparse. */
+#define EXPANSION_RATIO_MAX 100
+#define EXPANSION_FLOOR (1024ull * 1024 * 1024)
 
 /* We decompress ourselves instead of using libarchive's filters: libarchive
  * stops at the tar's end-of-archive marker and so never checks the gzip CRC
@@ -31,6 +41,8 @@ struct layer_reader {
 	struct layer_stream *ls;
 	struct archive *archive;
 	uint64_t stream_bytes;
+	struct expansion_budget *budget; /* shared with the other layers of the pass */
+	struct expansion_budget own_budget;
 	ZSTD_DStream *zstd;
 	size_t zstd_hint; /* 0 once a frame is complete */
 	size_t in_pos, in_len;
@@ -58,6 +70,14 @@ struct layer_reader {
 	uint8_t in[READ_BUFFER_SIZE];
 	uint8_t bufs[PIPE_BUFFERS][PIPE_BUFFER_SIZE];
 };
+
+static uint64_t expansion_limit(uint64_t compressed)
+{
+	if (compressed > UINT64_MAX / EXPANSION_RATIO_MAX)
+		return UINT64_MAX;
+	return compressed * EXPANSION_RATIO_MAX > EXPANSION_FLOOR ? compressed * EXPANSION_RATIO_MAX
+	                                                          : EXPANSION_FLOOR;
+}
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -138,8 +158,17 @@ static ssize_t layer_reader_decompress(struct layer_reader *r, uint8_t *out, siz
 		int k = decompress_step(r, out, size, &produced);
 		if (k < 0)
 			return k;
-		if (produced > 0)
+		if (produced > 0) {
+			struct expansion_budget *b = r->budget;
+			b->expanded += produced;
+			uint64_t max = expansion_limit(b->compressed);
+			if (b->expanded > max)
+				return log_error_errno(-EFBIG, "Layer %s: the image's layers expand past %" PRIu64
+				                       " bytes from %" PRIu64 " compressed, more than %dx or 1 GiB: "
+				                       "refusing it as a decompression bomb",
+				                       r->ls->digest, max, b->compressed, EXPANSION_RATIO_MAX);
 			return (ssize_t) produced;
+		}
 		if (r->in_pos == r->in_len && r->in_eof) {
 			bool complete = r->any_input && (r->codec == CODEC_GZIP ? r->gz_member_done
 			                                                        : r->zstd_hint == 0);
@@ -256,12 +285,14 @@ static int archive_failure(struct layer_reader *r, const char *what)
 	                       archive_error_string(r->archive) ?: "unknown error");
 }
 
-int layer_reader_open(struct layer_stream *ls, struct layer_reader **ret)
+int layer_reader_open(struct layer_stream *ls, struct expansion_budget *budget, struct layer_reader **ret)
 {
 	_cleanup_(layer_reader_freep) struct layer_reader *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	r->ls = ls;
+	r->budget = budget ?: &r->own_budget;
+	r->budget->compressed += ls->size;
 	r->archive = archive_read_new();
 	if (!r->archive)
 		// cppcheck-suppress memleak ; freed by its _cleanup_ attribute

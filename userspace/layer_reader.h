@@ -11,7 +11,16 @@
 
 struct layer_reader;
 
-int layer_reader_open(struct layer_stream *ls, struct layer_reader **ret);
+/* Decompression bombs: what the layers of one pass over an image may
+ * expand to together is 100 times their compressed (descriptor) size, and
+ * at least 1 GiB. One budget per pass, one open reader at a time. */
+struct expansion_budget {
+	uint64_t compressed; /* descriptor sizes of the layers opened so far */
+	uint64_t expanded;   /* tar bytes they produced */
+};
+
+/* budget may be NULL: the layer alone is held to the limit. */
+int layer_reader_open(struct layer_stream *ls, struct expansion_budget *budget, struct layer_reader **ret);
 /* Fill *e with the next entry (valid until the next call). Returns 1 for an
  * entry, 0 at the end of the archive, or a negative errno (logged, naming the
  * layer): the stream's own error, or -EBADMSG for a malformed archive. */

@@ -18,6 +18,12 @@
 
 #define DEFAULT_ATTEMPTS 5
 #define DEFAULT_STALL_SECONDS 30
+/* Slower than this for stall_seconds is a stall: a server dripping a few
+ * bytes a second would otherwise hold a pull for hours. */
+#define STALL_BYTES_PER_SECOND 1024
+/* A blob attempt that got this much further earns a fresh set of attempts;
+ * a few bytes before each stall or drop does not. */
+#define PROGRESS_MIN (64 * 1024)
 #define MAX_REDIRECTS 5
 #define ERROR_BODY_MAX (64 * 1024)
 #define TOKEN_BODY_MAX (1024 * 1024)
@@ -59,6 +65,7 @@ struct exchange {
 	char *retry_after;
 	bool body_started;
 	bool body_is_error;
+	bool error_body_full; /* we stopped reading an oversized error body */
 	/* Error bodies are kept (bounded) for the registry's error code. */
 	char *error_body;
 	size_t error_size;
@@ -143,6 +150,11 @@ static size_t on_body(char *data, size_t one, size_t size, void *userdata)
 		x->body_is_error = x->status != 200 && x->status != 206;
 	}
 	if (x->body_is_error) {
+		/* The status says it all: never read an endless error body to its end. */
+		if (x->error_size == ERROR_BODY_MAX) {
+			x->error_body_full = true;
+			return 0;
+		}
 		size_t take = MIN_SIZE(size, ERROR_BODY_MAX - x->error_size);
 		char *p = realloc(x->error_body, x->error_size + take + 1);
 		if (!p)
@@ -199,7 +211,7 @@ static int exchange_setup(struct registry *reg, struct exchange *x, const struct
 		  /* The digest covers the bytes as stored: never let curl decode them. */
 		  curl_easy_setopt(c, CURLOPT_HTTP_CONTENT_DECODING, 0L) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L) == CURLE_OK &&
-		  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L) == CURLE_OK &&
+		  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, (long)STALL_BYTES_PER_SECOND) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)reg->stall_seconds) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_USERAGENT, "kairos-upgrade") == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_SHARE, reg->share) == CURLE_OK &&
@@ -363,6 +375,8 @@ static int request_run(struct registry *reg, const struct request *rq, struct ex
 
 		CURLcode code = curl_easy_perform(x->curl);
 		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
+		if (code == CURLE_WRITE_ERROR && x->error_body_full)
+			code = CURLE_OK; /* we cut the error body short; the status stands */
 		if (code != CURLE_OK)
 			snprintf(x->error, sizeof(x->error), "%s", *errbuf ? errbuf : curl_easy_strerror(code));
 		bool retry = false;
@@ -381,8 +395,9 @@ static int request_run(struct registry *reg, const struct request *rq, struct ex
 			} else if (code == CURLE_FILESIZE_EXCEEDED) {
 				r = -EFBIG;
 				if (!rq->quiet)
-					log_error("Registry %s announced %s bigger than allowed: refusing it",
-						  reg->registry, rq->what);
+					log_error("Registry %s announced %s bigger than the %lld bytes we accept: "
+						  "refusing it",
+						  reg->registry, rq->what, (long long)rq->max_size);
 				break;
 			} else {
 				const char *hint;
@@ -436,6 +451,14 @@ static int request_run(struct registry *reg, const struct request *rq, struct ex
 					log_error("Registry %s kept failing for %s (HTTP %ld) after %u attempts; try "
 						  "again later",
 						  reg->registry, rq->what, x->status, attempt + 1);
+				else if (r == -ETIMEDOUT && x->status != 0)
+					log_error("Registry %s stalled sending %s, %u attempts in a row (%s): check the "
+						  "network, or allow longer stalls with --stall-timeout",
+						  reg->registry, rq->what, attempt + 1, x->error);
+				else if (x->status != 0)
+					log_error("Registry %s kept breaking off %s, %u attempts in a row (%s); try again "
+						  "later",
+						  reg->registry, rq->what, attempt + 1, x->error);
 				else
 					log_error("Cannot reach registry %s for %s after %u attempts: %s; check the "
 						  "address and that the registry is up",
@@ -456,14 +479,15 @@ static int request_run(struct registry *reg, const struct request *rq, struct ex
 struct membuf {
 	char *data;
 	size_t size, max;
+	const char *what; /* for messages */
 };
 
 static int membuf_payload(struct exchange *x, const char *data, size_t size)
 {
 	struct membuf *m = x->payload_ctx;
 	if (size > m->max - m->size)
-		return log_error_errno(-EFBIG, "Response from %s exceeds %zu bytes: refusing it", x->reg->registry,
-				       m->max);
+		return log_error_errno(-EFBIG, "Registry %s sent more than %zu bytes for %s: refusing it",
+				       x->reg->registry, m->max, m->what ?: "a response");
 	char *p = realloc(m->data, m->size + size + 1);
 	if (!p)
 		return -ENOMEM;
@@ -508,7 +532,7 @@ static int fetch_token(struct registry *reg, const struct auth_challenge *c)
 	if (r < 0)
 		return -ENOMEM;
 
-	struct membuf body = { .max = TOKEN_BODY_MAX };
+	struct membuf body = { .max = TOKEN_BODY_MAX, .what = "an access token" };
 	struct exchange x = {};
 	struct request rq = {
 		.what = "an access token",
@@ -583,7 +607,7 @@ static int probe(struct registry *reg, bool quiet)
 	_cleanup_free_ char *url = NULL;
 	if (asprintf(&url, "%s/v2/", reg->base) < 0)
 		return -ENOMEM;
-	struct membuf body = { .max = ERROR_BODY_MAX };
+	struct membuf body = { .max = ERROR_BODY_MAX, .what = "the API root" };
 	struct exchange x = {};
 	struct request rq = {
 		.what = "the API root",
@@ -746,7 +770,7 @@ int registry_fetch_manifest(struct registry *reg, const char *object, char **ret
 	if (asprintf(&url, "%s/v2/%s/manifests/%s", reg->base, reg->repository, object) < 0 ||
 	    asprintf(&what, "manifest %s", object) < 0)
 		return -ENOMEM;
-	struct membuf body = { .max = MANIFEST_SIZE_MAX };
+	struct membuf body = { .max = MANIFEST_SIZE_MAX, .what = what };
 	struct exchange x = {};
 	struct request rq = {
 		.what = what,
@@ -784,6 +808,7 @@ int registry_fetch_manifest(struct registry *reg, const char *object, char **ret
 struct blob_transfer {
 	struct registry *reg;
 	const char *digest;
+	const char *what; /* "blob sha256:...", with what it is when known */
 	uint64_t size;
 	uint64_t received;
 	uint64_t received_at_attempt;
@@ -810,7 +835,7 @@ static void blob_before_attempt(struct exchange *x, void *ctx)
 static bool blob_progressed(void *ctx)
 {
 	struct blob_transfer *b = ctx;
-	return b->received > b->received_at_attempt;
+	return b->received - b->received_at_attempt >= PROGRESS_MIN;
 }
 
 static int blob_check_response(struct exchange *x, struct blob_transfer *b)
@@ -824,16 +849,16 @@ static int blob_check_response(struct exchange *x, struct blob_transfer *b)
 		char *end = NULL;
 		unsigned long long start = p ? strtoull(p, &end, 10) : 0;
 		if (!p || end == p || *end != '-' || start != b->received)
-			return log_error_errno(-EPROTO, "Registry %s resumed blob %s at the wrong offset",
-					       b->reg->registry, b->digest);
+			return log_error_errno(-EPROTO, "Registry %s resumed %s at the wrong offset",
+					       b->reg->registry, b->what);
 		expected = b->size - b->received;
 	} else
 		b->skip = b->received;
 	/* The descriptor's size is authoritative. */
 	if (length >= 0 && (uint64_t)length != expected)
-		return log_error_errno(-EBADMSG, "Size mismatch for blob %s: the registry announces %lld bytes, the "
+		return log_error_errno(-EBADMSG, "Size mismatch for %s: the registry announces %lld bytes, the "
 						 "manifest says %llu; refusing it",
-				       b->digest, (long long)length, (unsigned long long)expected);
+				       b->what, (long long)length, (unsigned long long)expected);
 	return 0;
 }
 
@@ -853,9 +878,9 @@ static int blob_payload(struct exchange *x, const char *data, size_t size)
 	if (size == 0)
 		return 0;
 	if (size > b->size - b->received)
-		return log_error_errno(-EBADMSG, "Size mismatch for blob %s: the registry sends more than the %llu "
+		return log_error_errno(-EBADMSG, "Size mismatch for %s: the registry sends more than the %llu "
 						 "bytes the manifest says; refusing it",
-				       b->digest, (unsigned long long)b->size);
+				       b->what, (unsigned long long)b->size);
 	int r = digest_update(&b->md, data, size);
 	if (r < 0)
 		return r;
@@ -863,16 +888,20 @@ static int blob_payload(struct exchange *x, const char *data, size_t size)
 	return b->sink(b->userdata, data, size);
 }
 
-int registry_fetch_blob(struct registry *reg, const char *digest, uint64_t size, blob_sink_t sink, void *userdata)
+/* kind, when not NULL, says what the blob is ("image config") in messages. */
+static int fetch_blob(struct registry *reg, const char *digest, uint64_t size, const char *kind, blob_sink_t sink,
+		      void *userdata)
 {
 	if (!digest_is_valid(digest))
 		return log_error_errno(-EINVAL, "Invalid digest '%s'", digest);
 	_cleanup_free_ char *url = NULL, *what = NULL;
 	if (asprintf(&url, "%s/v2/%s/blobs/%s", reg->base, reg->repository, digest) < 0 ||
-	    asprintf(&what, "blob %s", digest) < 0)
+	    asprintf(&what, "blob %s%s%s%s", digest, kind ? " (the " : "", kind ?: "", kind ? ")" : "") < 0)
 		return -ENOMEM;
 
-	struct blob_transfer b = { .reg = reg, .digest = digest, .size = size, .sink = sink, .userdata = userdata };
+	struct blob_transfer b = {
+		.reg = reg, .digest = digest, .what = what, .size = size, .sink = sink, .userdata = userdata
+	};
 	int r = digest_init(&b.md);
 	if (r < 0)
 		return r;
@@ -887,17 +916,22 @@ int registry_fetch_blob(struct registry *reg, const char *digest, uint64_t size,
 	r = request_run(reg, &rq, &x, blob_payload, &b);
 	exchange_done(&x);
 	if (r >= 0 && b.received != size)
-		r = log_error_errno(-EBADMSG, "Size mismatch for blob %s: got %llu of %llu bytes; refusing it", digest,
+		r = log_error_errno(-EBADMSG, "Size mismatch for %s: got %llu of %llu bytes; refusing it", what,
 				    (unsigned long long)b.received, (unsigned long long)size);
 	char got[DIGEST_STRING_MAX];
 	if (r >= 0)
 		r = digest_final(&b.md, got);
 	if (r >= 0 && !streq(got, digest))
-		r = log_error_errno(-EBADMSG, "Digest mismatch for blob %s: its bytes hash to %s; the registry "
+		r = log_error_errno(-EBADMSG, "Digest mismatch for %s: its bytes hash to %s; the registry "
 					      "or something on the way corrupted it",
-				    digest, got);
+				    what, got);
 	digest_done(&b.md);
 	return r;
+}
+
+int registry_fetch_blob(struct registry *reg, const char *digest, uint64_t size, blob_sink_t sink, void *userdata)
+{
+	return fetch_blob(reg, digest, size, NULL, sink, userdata);
 }
 
 static int store_fetch_manifest(void *ctx, const char *object, char **ret_body, size_t *ret_size,
@@ -910,7 +944,10 @@ static int store_fetch_manifest(void *ctx, const char *object, char **ret_body, 
 
 static int store_produce_blob(void *ctx, const struct descriptor *d, blob_sink_t sink, void *sink_ctx)
 {
-	return registry_fetch_blob(ctx, d->digest, d->size, sink, sink_ctx);
+	/* Messages say which blob failed: a config's digest is checked like a layer's. */
+	const char *t = d->media_type ?: "";
+	bool config = strstr(t, ".config.") || strstr(t, "container.image.");
+	return fetch_blob(ctx, d->digest, d->size, config ? "image config" : "layer", sink, sink_ctx);
 }
 
 void registry_manifest_store(struct registry *reg, struct manifest_store *ret)

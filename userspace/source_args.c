@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "source_args.h"
 
+#include <errno.h>
+#include <stdlib.h>
+
 #include "log.h"
 #include "util.h"
 
@@ -17,7 +20,10 @@ const char source_options_help[] =
 	"      --compression ALG[:LEVEL]\n"
 	"                          squashfs compression: gzip, xz, zstd, lz4 (default gzip:1;\n"
 	"                          only gzip and xz images boot through GRUB)\n"
-	"      --progress=MODE     auto (a line on terminals), none, tty, json (JSON lines on stdout)\n";
+	"      --progress=MODE     auto (a line on terminals), none, tty, json (JSON lines on stdout)\n"
+	"      --stall-timeout SECONDS\n"
+	"                          give up on a transfer slower than 1 KiB/s for this long\n"
+	"                          (default 30; each request is tried up to 5 times)\n";
 
 void source_args_init(struct source_args *a) { *a = (struct source_args){.pull.progress = PROGRESS_AUTO}; }
 
@@ -46,6 +52,15 @@ int source_args_option(int c, const char *arg, struct source_args *a)
 	case SOURCE_ARG_COMPRESSION:
 		a->compression = arg;
 		return 1;
+	case SOURCE_ARG_STALL_TIMEOUT: {
+		char *end;
+		errno = 0;
+		unsigned long s = strtoul(arg, &end, 10);
+		if (errno || end == arg || *end || arg[0] == '-' || s < 1 || s > 3600)
+			return log_error_errno(-EINVAL, "--stall-timeout wants seconds from 1 to 3600, not '%s'", arg);
+		a->pull.registry.stall_seconds = (unsigned)s;
+		return 1;
+	}
 	default:
 		return 0;
 	}

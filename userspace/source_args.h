@@ -22,6 +22,7 @@ enum {
 	SOURCE_ARG_CA_FILE,
 	SOURCE_ARG_PROGRESS,
 	SOURCE_ARG_COMPRESSION,
+	SOURCE_ARG_STALL_TIMEOUT,
 	SOURCE_ARG_LAST, /* a verb numbers its own options from here */
 };
 
@@ -32,7 +33,8 @@ enum {
 	{"insecure", no_argument, NULL, SOURCE_ARG_INSECURE},                      \
 	{"ca-file", required_argument, NULL, SOURCE_ARG_CA_FILE},                  \
 	{"progress", required_argument, NULL, SOURCE_ARG_PROGRESS},                \
-	{"compression", required_argument, NULL, SOURCE_ARG_COMPRESSION}
+	{"compression", required_argument, NULL, SOURCE_ARG_COMPRESSION},         \
+	{"stall-timeout", required_argument, NULL, SOURCE_ARG_STALL_TIMEOUT}
 
 extern const char source_options_help[];
 

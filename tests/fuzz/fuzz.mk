@@ -33,3 +33,8 @@ FUZZ_LIBS_fuzz_manifest = $(FUZZ_REGISTRY_LIBS)
 FUZZ_SRCS_fuzz_registry_text := $(FUZZ_REGISTRY_SRCS)
 FUZZ_CFLAGS_fuzz_registry_text = $(FUZZ_REGISTRY_FLAGS)
 FUZZ_LIBS_fuzz_registry_text = $(FUZZ_REGISTRY_LIBS)
+
+# A layer blob through decompression (and its bomb budget) and libarchive.
+FUZZ_SRCS_fuzz_layer_reader := userspace/layer_reader.c
+FUZZ_CFLAGS_fuzz_layer_reader = $(shell $(PKG_CONFIG) --cflags libarchive zlib libzstd 2>/dev/null)
+FUZZ_LIBS_fuzz_layer_reader = $(shell $(PKG_CONFIG) --libs libarchive zlib libzstd 2>/dev/null) -lpthread

@@ -1,0 +1,181 @@
+#!/bin/bash
+# `kairos-upgrade pull` against a hostile registry (tests/hostile/server.py,
+# one server per case on 127.0.0.1). Each case checks that the pull fails
+# with status 1 (not a crash, not the timeout), that its error names the
+# problem, and that nothing is left in the output directory. `timeout` only
+# guards the suite against a hang; the bounds that matter are the client's.
+# Prints TAP.
+#   tests/hostile/run.sh BINARY
+set -u
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+BIN=$(realpath "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+GUARD=120 # seconds: far above any case's own bound
+CREDS=tester:s3cret
+
+WORK=$(mktemp -d /tmp/kairos-hostile-test.XXXXXX)
+SERVER_PID=
+stop_server() {
+	[ -n "$SERVER_PID" ] || return 0
+	kill "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null
+	SERVER_PID=
+}
+cleanup() {
+	stop_server
+	[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
+}
+[ -n "${KEEP_WORK:-}" ] && echo "# work dir $WORK"
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() {
+	n=$((n + 1)) failed=$((failed + 1))
+	echo "not ok $n - $1"
+	[ -f "$D/err" ] && sed 's/^/# /' "$D/err" | tail -15
+}
+check() { # check NAME: the previous commands' status says it (and how long the case took)
+	if [ "$?" -eq 0 ]; then ok "$1 (${SECONDS_TAKEN:-0}s)"; else not_ok "$1"; fi
+	SECONDS_TAKEN=
+}
+
+# start CASE: a fresh server and work directory ($D) for one case.
+start() {
+	stop_server
+	D=$WORK/$1
+	rm -rf "$D"
+	mkdir -p "$D/state" "$D/out"
+	python3 "$HERE/server.py" "$1" "$D/state" 2>"$D/server.log" &
+	SERVER_PID=$!
+	for _ in $(seq 100); do [ -s "$D/state/port" ] && break; sleep 0.1; done
+	[ -s "$D/state/port" ] || { echo "# server for $1 did not start"; cat "$D/server.log"; return 1; }
+	REF=oci:127.0.0.1:$(cat "$D/state/port")/hostile:latest
+}
+
+# pull ARGS...: the binary on the case's image, output in $D/out; sets
+# STATUS and SECONDS_TAKEN.
+pull() {
+	local t0=$SECONDS
+	timeout "$GUARD" "$BIN" pull --progress=none --source "$REF" --output "$D/out/image.squashfs" --insecure \
+		"$@" 2>"$D/err"
+	STATUS=$?
+	SECONDS_TAKEN=$((SECONDS - t0))
+}
+
+# refused REGEX ARGS...: the pull fails cleanly, says REGEX, leaves nothing.
+refused() {
+	local regex=$1
+	shift
+	pull "$@"
+	if [ "$STATUS" -eq 124 ]; then echo "# hung: stopped by the ${GUARD}s guard"; return 1; fi
+	[ "$STATUS" -eq 1 ] || { echo "# expected exit status 1, got $STATUS"; return 1; }
+	grep -Eq -e "$regex" "$D/err" || { echo "# expected /$regex/ in:"; sed 's/^/#   /' "$D/err"; return 1; }
+	local left
+	left=$(ls -A "$D/out")
+	[ -z "$left" ] || { echo "# left behind in the output directory: $left"; return 1; }
+}
+
+# requests REGEX: how many lines of the server's request log match it (grep -E).
+requests() { grep -Ec "$1" "$D/state/requests.jsonl" 2>/dev/null; }
+
+# sent_for REGEX: bytes the server sent for the (first) request matching
+# REGEX, once its handler has seen the client go away (up to 5 s).
+sent_for() {
+	local line
+	for _ in $(seq 50); do
+		line=$(grep -E "$1" "$D/state/requests.jsonl" 2>/dev/null | head -n 1)
+		[ -n "$line" ] && break
+		sleep 0.1
+	done
+	[ -n "$line" ] || { echo "# no request matching /$1/ finished" >&2; echo 999999999999; return; }
+	sed 's/.*"sent": \([0-9]*\).*/\1/' <<<"$line"
+}
+
+MiB=$((1024 * 1024))
+
+# ---------------------------------------------------------------------------
+start ok && pull && [ "$STATUS" -eq 0 ] && [ -s "$D/out/image.squashfs" ]
+check "the server's well-formed image pulls (the harness works)"
+
+start malformed-manifest && refused "Manifest latest in registry .* is malformed"
+check "malformed JSON manifest: refused as malformed"
+
+start huge-manifest && refused "sent more than 4194304 bytes for manifest latest" &&
+	sent=$(sent_for '/manifests/') && [ "$sent" -lt $((16 * MiB)) ] ||
+	{ echo "# the server sent ${sent:-?} bytes"; false; }
+check "100 MiB manifest (chunked): stopped at the 4 MiB limit, not read to its end"
+
+start huge-manifest-announced && refused "announced manifest latest bigger than the 4194304 bytes"
+check "100 MiB manifest (Content-Length): refused before reading it"
+
+start huge-error-body && refused "manifest latest not found" &&
+	sent=$(sent_for '/manifests/') && [ "$sent" -lt $((16 * MiB)) ] ||
+	{ echo "# the server sent ${sent:-?} bytes"; false; }
+check "endless 404 body: the status is reported, the body not read to its end"
+
+start manifest-length-short && refused "is malformed"
+check "manifest Content-Length shorter than the body: truncated JSON refused"
+
+start manifest-length-long && refused "kept breaking off manifest latest, 5 attempts"
+check "manifest Content-Length longer than the body: retried, then refused"
+
+start blob-length-short &&
+	refused "Size mismatch for blob sha256:[0-9a-f]{64} \(the layer\): the registry announces [0-9]+ bytes, the manifest says"
+check "blob Content-Length shorter than the body: size mismatch"
+
+start blob-length-long &&
+	refused "Size mismatch for blob sha256:[0-9a-f]{64} \(the layer\): the registry announces [0-9]+ bytes, the manifest says"
+check "blob Content-Length longer than the body: size mismatch"
+
+start truncated-blob && refused "kept breaking off blob sha256:[0-9a-f]{64} \(the layer\), 5 attempts" &&
+	[ "$(requests '/blobs/')" -le 7 ]
+check "blob cut off half-way every time: 5 attempts, then refused"
+
+start slow-drip && refused "stalled sending blob sha256:[0-9a-f]{64} \(the layer\).*Less than 1024 bytes/sec.*--stall-timeout" \
+	--stall-timeout 2 && [ "$SECONDS_TAKEN" -lt 60 ] || { echo "# took ${SECONDS_TAKEN}s"; false; }
+check "blob dripping 4 bytes/s: the stall timeout (--stall-timeout 2) fires on every attempt"
+
+start redirect-loop && refused "Maximum \(5\) redirects followed"
+check "redirect loop: stopped after 5 redirects"
+
+for where in other-port other-host; do
+	start "redirect-$where" && pull --creds "$CREDS" && [ "$STATUS" -eq 0 ] &&
+		[ "$(requests '"server": "main".*"authorization": "Basic ')" -ge 2 ] &&
+		[ "$(requests "\"server\": \"$where\"")" -ge 1 ] &&
+		[ "$(requests "\"server\": \"$where\".*\"authorization\": \"")" -eq 0 ] ||
+		{ echo "# requests:"; sed 's/^/#   /' "$D/state/requests.jsonl"; false; }
+	check "blob redirected to another ${where#other-}: --creds sent to the registry, never to it"
+done
+
+start token-401-loop && refused "refused anonymous access: pass --creds" && [ "$(requests '/token')" -le 3 ]
+check "token endpoint always 401 (anonymous): refused after one try"
+
+start token-401-loop && refused "refused the credentials: check --creds" --creds "$CREDS" &&
+	[ "$(requests '/token')" -le 3 ] && ! grep -q s3cret "$D/err"
+check "token endpoint always 401 (--creds): refused, secret not logged"
+
+start registry-401-loop && refused "refused access to manifest latest" && [ "$(requests '/token')" -le 3 ]
+check "registry asks again after every token: gives up after 2 rounds"
+
+start gzip-bomb && refused "Layer sha256:[0-9a-f]{64}: the image's layers expand past 1073741824 bytes.*decompression bomb"
+check "gzip bomb (2 MiB -> 2 GiB of zeros): stopped at 1 GiB"
+
+start zstd-bomb && refused "Layer sha256:[0-9a-f]{64}: the image's layers expand past 1073741824 bytes.*decompression bomb"
+check "zstd bomb (64 KiB -> 2 GiB of zeros): stopped at 1 GiB"
+
+start layered-bomb && refused "the image's layers expand past 1073741824 bytes.*decompression bomb"
+check "8 zstd layers of 768 MiB of zeros each: the limit is for the image, stopped at 1 GiB"
+
+start config-digest && refused "Digest mismatch for blob sha256:[0-9a-f]{64} \(the image config\)"
+check "config blob whose bytes do not match its digest: refused, naming the config"
+
+start smuggled-response && refused "Digest mismatch for blob sha256:[0-9a-f]{64} \(the image config\)"
+check "a second response smuggled after the manifest: taken for the config's, caught by its digest"
+
+start ok && refused "--stall-timeout wants seconds from 1 to 3600, not '0'" --stall-timeout 0
+check "--stall-timeout 0 is refused"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
