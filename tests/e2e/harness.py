@@ -63,10 +63,15 @@ class Node:
         self.disk, self.work, self.boots = disk, work, 0
         self.vm = None
 
-    def boot(self, until=r"root@kairos:~# ", timeout=400):
+    def start(self):
+        """Power the VM on without waiting for anything (a boot that is
+        expected to reboot by itself, or to be cut)."""
         self.boots += 1
         self.vm = VM(self.disk, os.path.join(self.work, f"boot{self.boots}.log"), memory=1536)
-        start = time.monotonic()
+        return time.monotonic()
+
+    def boot(self, until=r"root@kairos:~# ", timeout=400):
+        start = self.start()
         self.vm.expect(until, timeout)
         self.vm.send("stty cols 500; export TERM=dumb PAGER=cat SYSTEMD_COLORS=0")
         self.vm.expect(r"root@kairos:~# ", 30)
