@@ -47,7 +47,6 @@
 #define BY_LABEL "/dev/disk/by-label/"
 #define LABEL_WAIT_MS 5000
 
-extern char **environ;
 
 struct reset_args {
 	struct source_args src;

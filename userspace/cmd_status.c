@@ -17,7 +17,8 @@ static const char help_text[] =
 	"\n"
 	"Show the booted slot and why, each slot's image, whether it is confirmed or\n"
 	"how many tries it has left, the one-shot choice, what the next boot would\n"
-	"choose, and the free space on the state partition.\n"
+	"choose, and the free space on the state partition. Booted from recovery:\n"
+	"how it was reached, and what automated recovery did (kairos-recovery.service).\n"
 	"\n"
 	"  --json              one JSON object instead of text\n" STATE_OPTIONS_HELP "  -h, --help          show this help\n";
 

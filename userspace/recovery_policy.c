@@ -51,7 +51,7 @@ int recovery_policy_from_conf(const char *text, enum recovery_policy *policy)
 		const char *key = strip(line), *value = strip(eq + 1);
 		if (!streq(key, "recovery") && !streq(key, "kairos.recovery"))
 			continue;
-		enum recovery_policy p;
+		enum recovery_policy p = RECOVERY_POLICY_UNSET;
 		int r = parse_policy(OEM_CONF_FILE " recovery", value, &p);
 		if (r < 0) {
 			if (ret == 0)
