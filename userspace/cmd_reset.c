@@ -430,6 +430,17 @@ static int reset(const struct reset_args *a)
 	if (cmdline_read_file(a->cmdline, &c) < 0)
 		log_warning("Cannot read the kernel command line from %s: going by the defaults", a->cmdline);
 
+	/* The unit runs at every boot: off recovery, leave at once, before
+	 * taking the lock that kairos-mark-good.service needs at the same time. */
+	if (a->automated) {
+		struct boot_record rec;
+		(void)boot_record_read(a->state.boot_record, &rec);
+		bool in_recovery = rec.slot == BOOT_SLOT_RECOVERY;
+		boot_record_done(&rec);
+		if (!in_recovery)
+			return 0;
+	}
+
 	_cleanup_(state_context_close) struct state_context ctx = STATE_CONTEXT_INIT;
 	bool state_lost = false;
 	int r = open_context(&ctx, &a->state, &state_lost);
