@@ -166,6 +166,19 @@ int boot_options_from_cmdline(struct boot_options *o, const struct cmdline *c)
 		o->counted = false;
 	}
 
+	if ((v = cmdline_get(c, "kairos.via"))) {
+		if (streq(v, "rules"))
+			o->via = BOOT_VIA_RULES;
+		else if (streq(v, "one-shot"))
+			o->via = BOOT_VIA_ONE_SHOT;
+		else if (streq(v, "fallback"))
+			o->via = BOOT_VIA_FALLBACK;
+		else if (streq(v, "menu"))
+			o->via = BOOT_VIA_MENU;
+		else
+			ret = log_error_errno(-EINVAL, "Ignoring kairos.via=%s: not rules, one-shot, fallback or menu", v);
+	}
+
 	if ((v = cmdline_get(c, "init"))) {
 		if (v[0] == '/' && strlen(v) < sizeof(o->init) && !strstr(v, ".."))
 			snprintf(o->init, sizeof(o->init), "%s", v);

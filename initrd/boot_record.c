@@ -43,6 +43,8 @@ const char *boot_reason_to_string(enum boot_reason reason)
 		return "fallback";
 	case BOOT_REASON_ONE_SHOT:
 		return "one-shot";
+	case BOOT_REASON_MENU:
+		return "menu";
 	}
 	return "unknown";
 }

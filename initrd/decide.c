@@ -13,6 +13,23 @@ void boot_decide(const struct boot_state *s, const struct boot_options *o, struc
 		return;
 
 	enum boot_slot grub = o->grub_slot;
+	/* GRUB says how it came to this slot: a person's pick or a one-shot
+	 * choice is not a fallback, whatever the rules would choose now (GRUB
+	 * has cleared the one-shot choice already). Automated recovery acts on
+	 * fallbacks only. */
+	if (o->via == BOOT_VIA_MENU || o->via == BOOT_VIA_ONE_SHOT) {
+		*d = (struct boot_decision){.slot = grub,
+					    .reason = o->via == BOOT_VIA_MENU ? BOOT_REASON_MENU : BOOT_REASON_ONE_SHOT,
+					    .tries_left = s->tries_left};
+		boot_decision_describe(d, why, size);
+		return;
+	}
+	if (o->via == BOOT_VIA_FALLBACK && d->slot != grub && grub != BOOT_SLOT_ACTIVE) {
+		*d = (struct boot_decision){.slot = grub, .reason = BOOT_REASON_FALLBACK};
+		snprintf(why, size, "fallback to %s: chosen by GRUB (the slot before it did not load)",
+			 boot_slot_to_string(grub));
+		return;
+	}
 	if (d->slot != grub) {
 		if (grub == BOOT_SLOT_ACTIVE) {
 			/* e.g. GRUB spent the last try: we now see none left. */

@@ -156,6 +156,9 @@ void boot_decision_describe(const struct boot_decision *d, char *buf, size_t siz
 	case BOOT_REASON_ONE_SHOT:
 		snprintf(buf, size, "%s: one-shot choice", slot);
 		break;
+	case BOOT_REASON_MENU:
+		snprintf(buf, size, "%s: chosen in the GRUB menu", slot);
+		break;
 	case BOOT_REASON_FALLBACK:
 		if (d->slot == BOOT_SLOT_PASSIVE)
 			snprintf(buf, size, "fallback to passive: active %s",
@@ -205,6 +208,8 @@ int boot_state_mark_good(struct boot_state *s, enum boot_slot slot)
 		return -ENOENT;
 	st->status = SLOT_STATUS_GOOD;
 	st->reason[0] = '\0';
+	if (slot == BOOT_SLOT_ACTIVE)
+		s->auto_resets = 0; /* a healed node: the loop guard starts over */
 	return 0;
 }
 
@@ -237,6 +242,27 @@ int boot_state_rollback(struct boot_state *s)
 		snprintf(p->reason, sizeof(p->reason), "rolled back before it was confirmed");
 	}
 	return 0;
+}
+
+int boot_state_reset(struct boot_state *s, const char *image_id, bool automated)
+{
+	if (!image_id_is_valid(image_id))
+		return -EINVAL;
+	struct slot_state *a = &s->slots[BOOT_SLOT_ACTIVE];
+	*a = (struct slot_state){.status = SLOT_STATUS_NEW, .gen = ++s->gen};
+	memcpy(a->image, image_id, IMAGE_ID_LEN + 1);
+	s->slots[BOOT_SLOT_PASSIVE] = (struct slot_state){0};
+	s->tries_left = s->tries_max; /* the counter counts for an older generation now */
+	s->boot_next = BOOT_SLOT_NONE;
+	s->auto_resets = automated ? s->auto_resets + 1 : 0;
+	return 0;
+}
+
+bool boot_state_is_reset_to(const struct boot_state *s, const char *image_id)
+{
+	const struct slot_state *a = &s->slots[BOOT_SLOT_ACTIVE];
+	return streq(a->image, image_id) && !has_image(&s->slots[BOOT_SLOT_PASSIVE]) &&
+	       (a->status == SLOT_STATUS_GOOD || (a->status == SLOT_STATUS_NEW && s->tries_left > 0));
 }
 
 /* ---- files ---- */
@@ -314,6 +340,13 @@ static int load_slots(const char *path, struct boot_state *s)
 	if (r == 0 && text) {
 		if (parse_ulong(text, ULONG_MAX, &s->gen) < 0)
 			r = log_error_errno(-EBADMSG, "%s: kairos_gen is not a number", path);
+	}
+	text = grubenv_get(&env, "kairos_auto_resets");
+	if (r == 0 && text && *text) {
+		if (parse_ulong(text, 1000, &v) < 0)
+			r = log_error_errno(-EBADMSG, "%s: kairos_auto_resets is not a number", path);
+		else
+			s->auto_resets = (unsigned)v;
 	}
 	for (int i = 0; r == 0 && i < BOOT_SLOT_COUNT; i++)
 		r = load_slot(path, &env, (enum boot_slot)i, &s->slots[i]);
@@ -393,6 +426,8 @@ static int format_slots(const struct boot_state *s, struct grubenv *env)
 	int r = set_ulong(env, "kairos_tries_max", s->tries_max);
 	if (r == 0)
 		r = set_ulong(env, "kairos_gen", s->gen);
+	if (r == 0 && s->auto_resets > 0) /* absent means 0: maps written before it stay byte-identical */
+		r = set_ulong(env, "kairos_auto_resets", s->auto_resets);
 	for (int i = 0; r == 0 && i < BOOT_SLOT_COUNT; i++) {
 		const struct slot_state *st = &s->slots[i];
 		char key[64];

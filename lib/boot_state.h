@@ -34,6 +34,9 @@
 #define BOOT_TRIES_LIMIT 9 /* GRUB has no arithmetic: grub.cfg decrements with an if-chain up to 9 */
 #define IMAGE_ID_LEN 64    /* hex sha256 of the OCI manifest */
 #define SLOT_REASON_MAX 64
+/* The loop guard of automated recovery: at most this many automated resets
+ * until an active image is confirmed again (docs/DESIGN.md). */
+#define RESET_AUTO_MAX 2
 
 enum boot_slot {
 	BOOT_SLOT_NONE = -1,
@@ -60,6 +63,7 @@ struct boot_state {
 	struct slot_state slots[BOOT_SLOT_COUNT];
 	unsigned tries_max;
 	unsigned long gen; /* last generation handed out */
+	unsigned auto_resets; /* automated resets since an active was last confirmed */
 
 	/* From counter.env. tries_left is already resolved against the active
 	 * slot's generation (stale counter => tries_max). */
@@ -73,6 +77,7 @@ enum boot_reason {
 	BOOT_REASON_TRYING,    /* active, new, spending a try */
 	BOOT_REASON_FALLBACK,  /* active unusable: passive or recovery */
 	BOOT_REASON_ONE_SHOT,  /* boot-next choice */
+	BOOT_REASON_MENU,      /* a person picked the entry in GRUB's menu */
 };
 
 enum slot_skip_cause {
@@ -119,6 +124,16 @@ int boot_state_mark_bad(struct boot_state *s, enum boot_slot slot, const char *r
 /* Passive becomes active (confirmed), active becomes passive. -ENOENT: passive
  * empty; -EINVAL: passive is bad or not confirmed. */
 int boot_state_rollback(struct boot_state *s);
+/* Reset from recovery: image_id becomes the active image (new, fresh tries,
+ * a new generation), passive is emptied, the one-shot choice dropped,
+ * recovery left as it is. automated counts the reset for the loop guard; a
+ * person's reset clears the count. Marking an active image good clears it
+ * too (boot_state_mark_good). */
+int boot_state_reset(struct boot_state *s, const char *image_id, bool automated);
+/* Whether boot_state_reset(s, image_id, ...) would change nothing that
+ * matters to the next boot: active holds image_id, is not bad and can boot
+ * (good, or new with tries left), passive is empty. */
+bool boot_state_is_reset_to(const struct boot_state *s, const char *image_id);
 
 /* Files. load: -ENOENT when state.env is missing; -EBADMSG when it is damaged
  * (s then holds defaults: every slot empty, so recovery boots). A damaged

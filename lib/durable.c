@@ -113,6 +113,49 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 	return r;
 }
 
+int copy_file_atomic(const char *from, const char *to, mode_t mode)
+{
+	_cleanup_free_ char *dircopy = strdup(to), *tmp = NULL;
+	if (!dircopy)
+		return -ENOMEM;
+	if (asprintf(&tmp, "%s/.tmp-copyXXXXXX", dirname(dircopy)) < 0)
+		return -ENOMEM;
+	_cleanup_close_ int in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return negative_errno();
+	_cleanup_close_ int out = mkostemp(tmp, O_CLOEXEC);
+	if (out < 0)
+		return negative_errno();
+
+	fault_point("write");
+	int r = fchmod(out, mode) < 0 ? negative_errno() : 0;
+	const size_t bufsize = 1 << 16;
+	_cleanup_free_ char *buf = malloc(bufsize);
+	if (!buf)
+		r = -ENOMEM;
+	while (r == 0) {
+		ssize_t n = read(in, buf, bufsize);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			r = negative_errno();
+		else if (n == 0)
+			break;
+		else
+			r = write_all(out, buf, (size_t)n);
+	}
+	if (r == 0) {
+		fault_point("fsync");
+		if (fsync(out) < 0)
+			r = negative_errno();
+	}
+	if (r == 0)
+		r = rename_durable(tmp, to);
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
 int write_file_in_place(const char *path, const void *data, size_t len)
 {
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);

@@ -20,6 +20,11 @@ int write_file_in_place(const char *path, const void *data, size_t len);
  * is read up to size, so callers pass one more than they accept to see overruns. */
 int read_file_bounded(const char *path, void *buf, size_t size, size_t *len);
 
+/* Copy from into a temp file beside to (".tmp-" prefix, so an interrupted copy
+ * is a leftover the cleaners know), fsync it, rename it over to, fsync the
+ * directory. Before the rename to is untouched; after it, complete. */
+int copy_file_atomic(const char *from, const char *to, mode_t mode);
+
 /* rename() plus fsync of the directory (both directories if they differ). */
 int rename_durable(const char *from, const char *to);
 /* fsync the directory that contains path. */

@@ -68,3 +68,4 @@ int verb_mark_bad(int argc, char **argv);
 int verb_rollback(int argc, char **argv);
 int verb_boot_next(int argc, char **argv);
 int verb_upgrade(int argc, char **argv);
+int verb_reset(int argc, char **argv);

@@ -3,6 +3,7 @@
  * the next boot would choose. */
 #include <inttypes.h>
 #include <jansson.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -16,7 +17,8 @@ static const char help_text[] =
 	"\n"
 	"Show the booted slot and why, each slot's image, whether it is confirmed or\n"
 	"how many tries it has left, the one-shot choice, what the next boot would\n"
-	"choose, and the free space on the state partition.\n"
+	"choose, and the free space on the state partition. Booted from recovery:\n"
+	"how it was reached, and what automated recovery did (kairos-recovery.service).\n"
 	"\n"
 	"  --json              one JSON object instead of text\n" STATE_OPTIONS_HELP "  -h, --help          show this help\n";
 
@@ -30,6 +32,30 @@ static void format_size(uint64_t bytes, char *buf, size_t size)
 		u++;
 	}
 	snprintf(buf, size, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+}
+
+/* What kairos-recovery.service did this boot (cmd_reset.c writes it beside
+ * the boot record); NULL when it did nothing. */
+static json_t *read_recovery_outcome(const char *boot_record)
+{
+	_cleanup_free_ char *copy = strdup(boot_record), *path = NULL;
+	if (!copy || asprintf(&path, "%s/recovery.json", dirname(copy)) < 0)
+		return NULL;
+	json_t *o = json_load_file(path, 0, NULL);
+	if (o && !json_is_object(o)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* How recovery was reached, the automation's outcome, the loop guard. */
+static json_t *recovery_json(const struct state_context *ctx, json_t *outcome)
+{
+	bool in_recovery = ctx->record.slot == BOOT_SLOT_RECOVERY;
+	return json_pack("{s:s?, s:O?, s:i, s:i}", "reached_by", in_recovery ? ctx->record.reason : NULL,
+			 "automation", outcome, "auto_resets", (int)ctx->state.auto_resets, "auto_resets_max",
+			 RESET_AUTO_MAX);
 }
 
 static json_t *slot_json(const struct state_context *ctx, enum boot_slot slot)
@@ -52,7 +78,7 @@ static json_t *slot_json(const struct state_context *ctx, enum boot_slot slot)
 }
 
 static int print_json(const struct state_context *ctx, const struct boot_decision *next, const char *next_why,
-		      uint64_t free_bytes)
+		      uint64_t free_bytes, json_t *outcome)
 {
 	json_t *slots = json_object();
 	for (int i = 0; i < BOOT_SLOT_COUNT; i++)
@@ -67,13 +93,15 @@ static int print_json(const struct state_context *ctx, const struct boot_decisio
 		(json_int_t)free_bytes);
 	if (!o)
 		return log_error_errno(-ENOMEM, "Failed to build the status JSON");
+	json_object_set_new(o, "recovery", recovery_json(ctx, outcome));
 	json_dumpf(o, stdout, JSON_INDENT(2));
 	putchar('\n');
 	json_decref(o);
 	return 0;
 }
 
-static void print_text(const struct state_context *ctx, const char *next_why, uint64_t free_bytes)
+static void print_text(const struct state_context *ctx, const char *next_why, uint64_t free_bytes,
+		       json_t *outcome)
 {
 	const struct boot_record *rec = &ctx->record;
 	if (rec->slot != BOOT_SLOT_NONE) {
@@ -82,6 +110,19 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 	} else {
 		printf("Booted:     unknown (no boot record; not running on an installed node?)\n");
 	}
+	if (rec->slot == BOOT_SLOT_RECOVERY)
+		printf("Recovery:   reached by %s\n", streq(rec->reason, "fallback") ? "fallback (both slots unusable)"
+						   : streq(rec->reason, "menu")  ? "a choice in the GRUB menu"
+						   : streq(rec->reason, "one-shot") ? "a one-shot choice (boot-next)"
+										    : rec->reason);
+	if (outcome) {
+		const char *action = json_string_value(json_object_get(outcome, "action"));
+		const char *why = json_string_value(json_object_get(outcome, "why"));
+		printf("Automation: %s: %s\n", action ? action : "?", why ? why : "?");
+	}
+	if (ctx->state.auto_resets > 0)
+		printf("Auto reset: %u of at most %d since an active image was last confirmed\n", ctx->state.auto_resets,
+		       RESET_AUTO_MAX);
 	printf("Next boot:  %s\n", next_why);
 	if (ctx->state.boot_next != BOOT_SLOT_NONE)
 		printf("One-shot:   %s (next boot only)\n", boot_slot_to_string(ctx->state.boot_next));
@@ -134,9 +175,11 @@ int verb_status(int argc, char **argv)
 	uint64_t free_bytes = 0;
 	(void)state_dir_free_bytes(ctx.dir.path, &free_bytes);
 
+	json_t *outcome = read_recovery_outcome(o.boot_record);
 	if (o.json)
-		r = print_json(&ctx, &next, why, free_bytes);
+		r = print_json(&ctx, &next, why, free_bytes, outcome);
 	else
-		print_text(&ctx, why, free_bytes);
+		print_text(&ctx, why, free_bytes, outcome);
+	json_decref(outcome);
 	return r;
 }

@@ -17,6 +17,7 @@ static const struct verb verbs[] = {
 	{"mark-bad", verb_mark_bad, "mark the booted image failed; the next boot falls back"},
 	{"rollback", verb_rollback, "make passive the active image again"},
 	{"boot-next", verb_boot_next, "boot a slot once at the next boot"},
+	{"reset", verb_reset, "from recovery: re-create active from the recovery image"},
 };
 
 static void help(void)

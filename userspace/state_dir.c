@@ -89,10 +89,14 @@ char *state_dir_meta_path(const struct state_dir *sd, enum boot_slot slot, const
 	return image_file(sd, slot, id, ".json");
 }
 
-static bool is_referenced(const struct boot_state *s, const char *id, size_t id_len)
+/* slots: a bit per slot whose images live in the directory being cleaned.
+ * A copy of the recovery image on the state partition (reset puts one there
+ * as the new active) must go once no active or passive slot holds it, even
+ * though the recovery slot names the same id. */
+static bool is_referenced(const struct boot_state *s, unsigned slots, const char *id, size_t id_len)
 {
 	for (int i = 0; i < BOOT_SLOT_COUNT; i++)
-		if (id_len == IMAGE_ID_LEN && strncmp(s->slots[i].image, id, IMAGE_ID_LEN) == 0)
+		if ((slots & (1U << i)) && id_len == IMAGE_ID_LEN && strncmp(s->slots[i].image, id, IMAGE_ID_LEN) == 0)
 			return true;
 	return false;
 }
@@ -104,7 +108,7 @@ static bool is_temporary(const char *name)
 
 /* Clean one images/ directory. Only our own names are touched: temporaries,
  * and "<64 hex>.squashfs|.json" that no slot references. */
-static int clean_images(const char *dir, const struct boot_state *s, const char *keep_id)
+static int clean_images(const char *dir, unsigned slots, const struct boot_state *s, const char *keep_id)
 {
 	_cleanup_free_ char *images = NULL;
 	if (asprintf(&images, "%s/images", dir) < 0)
@@ -117,7 +121,7 @@ static int clean_images(const char *dir, const struct boot_state *s, const char 
 	for (struct dirent *e; (e = readdir(d));) {
 		const char *name = e->d_name, *dot = strchr(name, '.');
 		bool ours_unreferenced = dot && dot != name && (streq(dot, ".squashfs") || streq(dot, ".json")) &&
-					 !is_referenced(s, name, (size_t)(dot - name)) &&
+					 !is_referenced(s, slots, name, (size_t)(dot - name)) &&
 					 !(keep_id && strncmp(name, keep_id, (size_t)(dot - name)) == 0 &&
 					   strlen(keep_id) == (size_t)(dot - name));
 		if (ours_unreferenced) {
@@ -144,10 +148,12 @@ static int clean_images(const char *dir, const struct boot_state *s, const char 
 
 int state_dir_clean(const struct state_dir *sd, const struct boot_state *s, const char *keep_id)
 {
-	int a = clean_images(sd->path, s, keep_id);
-	if (a < 0 || streq(sd->path, sd->recovery_path))
+	const unsigned all = (1U << BOOT_SLOT_COUNT) - 1, recovery = 1U << BOOT_SLOT_RECOVERY;
+	bool shared = streq(sd->path, sd->recovery_path);
+	int a = clean_images(sd->path, shared ? all : all & ~recovery, s, keep_id);
+	if (a < 0 || shared)
 		return a;
-	int b = clean_images(sd->recovery_path, s, keep_id);
+	int b = clean_images(sd->recovery_path, recovery, s, keep_id);
 	return b < 0 ? b : a + b;
 }
 

@@ -64,13 +64,14 @@ class Node:
         self.vm = None
 
     def start(self):
-        """Power on; the console log of each boot is bootN.log in the work dir."""
+        """Power the VM on without waiting for anything (a boot that is
+        expected to reboot by itself, or to be cut)."""
         self.boots += 1
         self.vm = VM(self.disk, os.path.join(self.work, f"boot{self.boots}.log"), memory=1536)
+        return time.monotonic()
 
     def boot(self, until=r"root@kairos:~# ", timeout=400):
-        self.start()
-        start = time.monotonic()
+        start = self.start()
         self.vm.expect(until, timeout)
         self.vm.send("stty cols 500; export TERM=dumb PAGER=cat SYSTEMD_COLORS=0")
         self.vm.expect(r"root@kairos:~# ", 30)

@@ -214,6 +214,74 @@ static void test_slot_names(void **unused)
 	assert_false(image_id_is_valid(A "0"));
 }
 
+/* Reset from recovery: active re-created as new, passive emptied, recovery
+ * kept; the loop guard's count goes up for automated resets only and is
+ * cleared when an active image is confirmed. */
+static void test_reset(void **unused)
+{
+	(void)unused;
+	struct boot_state s;
+	boot_state_init(&s);
+	assert_int_equal(boot_state_install_recovery(&s, R), 0);
+	assert_int_equal(boot_state_install_active(&s, B), 0);
+	assert_int_equal(boot_state_mark_good(&s, BOOT_SLOT_ACTIVE), 0);
+	assert_int_equal(boot_state_install_active(&s, A), 0);
+	assert_int_equal(boot_state_mark_bad(&s, BOOT_SLOT_ACTIVE, "did not mount"), 0);
+	assert_int_equal(boot_state_mark_bad(&s, BOOT_SLOT_PASSIVE, "x"), 0);
+	s.tries_left = 0;
+	s.boot_next = BOOT_SLOT_RECOVERY;
+	assert_false(boot_state_is_reset_to(&s, R));
+	unsigned long gen = s.gen, recovery_gen = s.slots[BOOT_SLOT_RECOVERY].gen;
+
+	assert_int_equal(boot_state_reset(&s, "nope", true), -EINVAL);
+	assert_int_equal(boot_state_reset(&s, R, true), 0);
+	assert_string_equal(s.slots[BOOT_SLOT_ACTIVE].image, R);
+	assert_int_equal(s.slots[BOOT_SLOT_ACTIVE].status, SLOT_STATUS_NEW);
+	assert_string_equal(s.slots[BOOT_SLOT_ACTIVE].reason, "");
+	assert_int_equal(s.slots[BOOT_SLOT_ACTIVE].gen, gen + 1);
+	assert_string_equal(s.slots[BOOT_SLOT_PASSIVE].image, "");
+	assert_string_equal(s.slots[BOOT_SLOT_RECOVERY].image, R);
+	assert_int_equal(s.slots[BOOT_SLOT_RECOVERY].gen, recovery_gen);
+	assert_int_equal(s.tries_left, s.tries_max);
+	assert_int_equal(s.boot_next, BOOT_SLOT_NONE);
+	assert_int_equal(s.auto_resets, 1);
+	assert_true(boot_state_is_reset_to(&s, R));
+	assert_false(boot_state_is_reset_to(&s, A));
+
+	struct boot_decision d;
+	boot_state_choose_slot(&s, &d);
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_int_equal(d.reason, BOOT_REASON_TRYING);
+
+	/* The healed active fails again: out of tries, it is no longer "reset". */
+	s.tries_left = 0;
+	assert_false(boot_state_is_reset_to(&s, R));
+	boot_state_choose_slot(&s, &d);
+	assert_int_equal(d.slot, BOOT_SLOT_RECOVERY);
+	assert_int_equal(boot_state_reset(&s, R, true), 0);
+	assert_int_equal(s.auto_resets, 2);
+	/* Confirming recovery does not clear the count; confirming active does. */
+	assert_int_equal(boot_state_mark_good(&s, BOOT_SLOT_RECOVERY), 0);
+	assert_int_equal(s.auto_resets, 2);
+	assert_int_equal(boot_state_mark_good(&s, BOOT_SLOT_ACTIVE), 0);
+	assert_int_equal(s.auto_resets, 0);
+	assert_true(boot_state_is_reset_to(&s, R));
+
+	/* A person's reset clears the count. */
+	s.auto_resets = 2;
+	assert_int_equal(boot_state_reset(&s, R, false), 0);
+	assert_int_equal(s.auto_resets, 0);
+}
+
+static void test_menu_reason(void **unused)
+{
+	(void)unused;
+	char why[128];
+	struct boot_decision d = {.slot = BOOT_SLOT_RECOVERY, .reason = BOOT_REASON_MENU};
+	boot_decision_describe(&d, why, sizeof(why));
+	assert_string_equal(why, "recovery: chosen in the GRUB menu");
+}
+
 int main(void)
 {
 	/* One test per row of the table, named by the row. */
@@ -228,6 +296,8 @@ int main(void)
 		cmocka_unit_test(test_boot_sequences),
 		cmocka_unit_test(test_rollback_and_marks),
 		cmocka_unit_test(test_slot_names),
+		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_menu_reason),
 	};
 	int failed = _cmocka_run_group_tests("transitions", transitions, ELEMENTSOF(transitions), NULL, NULL);
 	return failed + cmocka_run_group_tests(tests, NULL, NULL);

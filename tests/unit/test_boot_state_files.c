@@ -131,6 +131,28 @@ static void test_damaged_counter_keeps_slot_map(void **unused)
 	}
 }
 
+/* The loop guard's count survives a save and load; absent means 0, and a
+ * map without it is written without it (byte-identical to older writers). */
+static void test_auto_resets(void **unused)
+{
+	(void)unused;
+	struct boot_state s, back;
+	installed_state(&s);
+	assert_int_equal(boot_state_save(dir, &s), 0);
+	shell("! grep -q kairos_auto_resets %s/state.env", dir);
+	assert_int_equal(boot_state_load(dir, &back), 0);
+	assert_int_equal(back.auto_resets, 0);
+
+	assert_int_equal(boot_state_reset(&s, R, true), 0);
+	assert_int_equal(boot_state_save(dir, &s), 0);
+	shell("grep -q '^kairos_auto_resets=1$' %s/state.env", dir);
+	assert_int_equal(boot_state_load(dir, &back), 0);
+	assert_int_equal(back.auto_resets, 1);
+	assert_string_equal(back.slots[BOOT_SLOT_ACTIVE].image, R);
+	assert_string_equal(back.slots[BOOT_SLOT_PASSIVE].image, "");
+	assert_int_equal(back.tries_left, back.tries_max); /* the old counter is stale */
+}
+
 static void test_damaged_state(void **unused)
 {
 	(void)unused;
@@ -149,6 +171,8 @@ static void test_damaged_state(void **unused)
 		"grub-editenv %s/state.env set kairos_active_gen=x",
 		"grub-editenv %s/state.env set kairos_tries_max=10",
 		"grub-editenv %s/state.env set kairos_tries_max=0",
+		"grub-editenv %s/state.env set kairos_auto_resets=-1",
+		"grub-editenv %s/state.env set kairos_auto_resets=two",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(damage); i++) {
 		assert_int_equal(boot_state_save(dir, &s), 0);
@@ -194,6 +218,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_stale_counter_means_fresh_tries),
 		cmocka_unit_test(test_damaged_counter_keeps_slot_map),
+		cmocka_unit_test(test_auto_resets),
 		cmocka_unit_test(test_damaged_state),
 		cmocka_unit_test(test_counter_rewritten_in_place),
 	};

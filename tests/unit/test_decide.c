@@ -4,10 +4,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "decide.h"
 #include "log.h"
+#include "util.h"
 
 #define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -123,6 +126,75 @@ static void test_not_counted_ignores_grub_slot(void **unused)
 	assert_true(d.clear_boot_next);
 }
 
+/* kairos.via: a person's pick or a one-shot choice is never a fallback,
+ * whatever the rules would choose now; GRUB's fall-through is. */
+static void test_grub_says_how(void **unused)
+{
+	(void)unused;
+	struct boot_state s;
+	struct boot_options o;
+	struct boot_decision d;
+	char why[256];
+	setup_state(&s, SLOT_STATUS_BAD, 3);
+	s.slots[BOOT_SLOT_PASSIVE].status = SLOT_STATUS_BAD;
+
+	options(&o, "recovery", true);
+	o.via = BOOT_VIA_MENU;
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_RECOVERY);
+	assert_int_equal(d.reason, BOOT_REASON_MENU);
+	assert_false(d.spend_try || d.clear_boot_next);
+	assert_string_equal(why, "recovery: chosen in the GRUB menu");
+
+	o.via = BOOT_VIA_ONE_SHOT;
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.reason, BOOT_REASON_ONE_SHOT);
+
+	o.via = BOOT_VIA_FALLBACK; /* the rules agree: their words */
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.reason, BOOT_REASON_FALLBACK);
+	assert_string_equal(why, "fallback to recovery: active is marked bad, passive is marked bad");
+
+	/* Active is fine by the rules, but its image did not load in GRUB. */
+	setup_state(&s, SLOT_STATUS_GOOD, 3);
+	s.slots[BOOT_SLOT_PASSIVE].status = SLOT_STATUS_BAD;
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_RECOVERY);
+	assert_int_equal(d.reason, BOOT_REASON_FALLBACK);
+	assert_string_equal(why, "fallback to recovery: chosen by GRUB (the slot before it did not load)");
+
+	/* Not counted: GRUB's words are not trusted either. */
+	options(&o, "recovery", false);
+	o.via = BOOT_VIA_MENU;
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+}
+
+static void test_via_parsed(void **unused)
+{
+	(void)unused;
+	const char *words[] = {"rules", "one-shot", "fallback", "menu"};
+	const enum boot_via want[] = {BOOT_VIA_RULES, BOOT_VIA_ONE_SHOT, BOOT_VIA_FALLBACK, BOOT_VIA_MENU};
+	for (size_t i = 0; i < ELEMENTSOF(words); i++) {
+		char text[64];
+		struct cmdline c;
+		struct boot_options o;
+		snprintf(text, sizeof(text), "root=kairos kairos.via=%s", words[i]);
+		assert_int_equal(cmdline_parse(text, &c), 0);
+		boot_options_init(&o);
+		assert_int_equal(boot_options_from_cmdline(&o, &c), 0);
+		assert_int_equal(o.via, want[i]);
+		cmdline_free(&c);
+	}
+	struct cmdline c;
+	struct boot_options o;
+	assert_int_equal(cmdline_parse("kairos.via=sideways", &c), 0);
+	boot_options_init(&o);
+	assert_int_equal(boot_options_from_cmdline(&o, &c), -EINVAL);
+	assert_int_equal(o.via, BOOT_VIA_UNKNOWN);
+	cmdline_free(&c);
+}
+
 int main(void)
 {
 	log_set_max_level(LOG_LEVEL_ERROR - 1);
@@ -132,6 +204,8 @@ int main(void)
 		cmocka_unit_test(test_grub_spent_the_last_try),
 		cmocka_unit_test(test_grub_chose_another_slot),
 		cmocka_unit_test(test_not_counted_ignores_grub_slot),
+		cmocka_unit_test(test_grub_says_how),
+		cmocka_unit_test(test_via_parsed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

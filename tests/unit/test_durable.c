@@ -69,6 +69,36 @@ static void test_atomic_write(void **unused)
 	unlink(path);
 }
 
+/* copy_file_atomic: a whole copy with the mode asked for, nothing beside it;
+ * a missing source leaves the destination as it was. */
+static void test_copy(void **unused)
+{
+	(void)unused;
+	char src[256], dst[300], sub[256], buf[64];
+	snprintf(src, sizeof(src), "%s/src", tmpdir);
+	snprintf(sub, sizeof(sub), "%s/copy", tmpdir);
+	snprintf(dst, sizeof(dst), "%s/dst", sub);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_int_equal(write_file_atomic(src, "image bytes", 11, 0600), 0);
+	assert_int_equal(write_file_atomic(dst, "old", 3, 0644), 0);
+	assert_int_equal(copy_file_atomic(src, dst, 0644), 0);
+	read_back(dst, buf, sizeof(buf));
+	assert_string_equal(buf, "image bytes");
+	struct stat st;
+	assert_int_equal(stat(dst, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(count_entries(sub), 1);
+
+	snprintf(src, sizeof(src), "%s/missing", tmpdir);
+	assert_int_equal(copy_file_atomic(src, dst, 0644), -ENOENT);
+	read_back(dst, buf, sizeof(buf));
+	assert_string_equal(buf, "image bytes");
+	assert_int_equal(count_entries(sub), 1);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s/src", sub, tmpdir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_bounded_read(void **unused)
 {
 	(void)unused;
@@ -165,6 +195,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_atomic_write),
+		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_bounded_read),
 		cmocka_unit_test(test_kill_at_every_point),
 		cmocka_unit_test(test_in_place),

@@ -38,6 +38,44 @@ static bool exists(const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/* With a recovery partition of its own, the state partition's copy of the
+ * recovery image (reset's healed active) goes once no active or passive slot
+ * holds it; the recovery partition's own image stays. */
+static void test_clean_recovery_copy(void **unused)
+{
+	(void)unused;
+	char rdir[] = "/tmp/test-state-dir-rec-XXXXXX", path[512];
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(mkdtemp(rdir));
+	snprintf(path, sizeof(path), "%s/images", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/images", rdir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	touch(A ".squashfs");
+	touch(B ".squashfs");
+	snprintf(path, sizeof(path), "%s/images/" B ".squashfs", rdir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+
+	struct state_dir sd;
+	assert_int_equal(state_dir_open(&sd, dir, rdir), 0);
+	struct boot_state s;
+	boot_state_init(&s);
+	strcpy(s.slots[BOOT_SLOT_ACTIVE].image, A);
+	strcpy(s.slots[BOOT_SLOT_RECOVERY].image, B);
+	assert_int_equal(state_dir_clean(&sd, &s, NULL), 1);
+	assert_true(exists(A ".squashfs"));
+	assert_false(exists(B ".squashfs"));
+	assert_int_equal(access(path, F_OK), 0);
+	state_dir_close(&sd);
+
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, rdir);
+	assert_int_equal(system(cmd), 0);
+	strcpy(dir, "/tmp/test-state-dir-XXXXXX");
+}
+
 static void test_clean(void **unused)
 {
 	(void)unused;
@@ -100,6 +138,7 @@ static void test_lock(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_clean_recovery_copy),
 		cmocka_unit_test(test_clean),
 		cmocka_unit_test(test_lock),
 	};

@@ -73,7 +73,10 @@ decides_complete_image() {
 	slot=$(ku_state status --json | jq -r .next_boot.slot) || return 1
 	id=$(ku_state status --json | jq -r ".slots.$slot.image") || return 1
 	[ -n "$id" ] && [ "$id" != null ] || return 1
-	unsquashfs -s "$S/images/$id.squashfs" >/dev/null 2>&1
+	local dir=$S
+	# A node in recovery (the reset tests): recovery has a partition of its own.
+	[ "$slot" = recovery ] && [ -n "${RDIR:-}" ] && dir=$RDIR
+	unsquashfs -s "$dir/images/$id.squashfs" >/dev/null 2>&1
 }
 
 make_layout >/dev/null 2>&1 || { tap_not_ok "build the test images with umoci"; tap_done; exit 1; }
@@ -235,4 +238,105 @@ sweep "upgrade --recovery" no_setup rerun ku upgrade --recovery --source "oci-la
 sweep "mark-good" upgraded rerun ku_state mark-good
 sweep "rollback" upgraded no-rerun ku_state rollback
 sweep "boot-next" no_setup rerun ku_state boot-next recovery
+
+# ---- reset from recovery ----------------------------------------------------
+
+# A node that fell back to recovery: v2 active and v1 passive both bad, the
+# v1 recovery image on a recovery partition of its own ($RDIR), passive's
+# copy of it gone from the state partition, booted from recovery.
+RDIR=$work/rec
+in_recovery() {
+	ku upgrade --source "oci-layout:$work/layout:v2" >/dev/null 2>&1 || return 1
+	rm -rf "$RDIR" && mkdir -p "$RDIR/images"
+	cp "$S/images/$V1.squashfs" "$S/images/$V1.json" "$RDIR/images/"
+	rm -f "$S/images/$V1.squashfs" "$S/images/$V1.json"
+	grub-editenv "$S/state.env" set kairos_active_status=bad kairos_passive_status=bad
+	booted recovery fallback
+}
+booted() { # SLOT REASON
+	echo "{\"slot\":\"$1\",\"reason\":\"$2\",\"image\":\"$V1\",\"why\":\"test\"}" >"$work/rec-boot.json"
+}
+ku_reset() { "$K" reset --state-dir "$S" --recovery-dir "$RDIR" --boot-record "$work/rec-boot.json" --progress=none "$@"; }
+rjson() { "$K" status --json --state-dir "$S" --recovery-dir "$RDIR" --boot-record "$work/rec-boot.json" | jq -r "$1"; }
+rsum() { sha256sum "$RDIR"/images/* | sha256sum; }
+
+installed_node "$work/s" && in_recovery
+booted active confirmed
+tap_expect "reset: refused when booted from active, with why" fail 'only when booted from recovery.*booted active' ku_reset
+rm -f "$work/rec-boot.json"
+tap_expect "reset: refused without a boot record" fail 'only when booted from recovery' ku_reset
+booted recovery fallback
+tap_check "  (the refusals changed nothing)" test "$(rjson '.slots.active.image + "," + .slots.active.status')" = "$V2,bad"
+rec_before=$(rsum)
+tap_expect "reset from recovery: the recovery image becomes active" ok 'active is now image .* from the recovery image' ku_reset
+tap_check "  active v1 new with fresh tries, passive empty, recovery as it was" test \
+	"$(rjson '[.slots.active.image, .slots.active.status, .tries_left, .slots.passive, .slots.recovery.image, .next_boot.slot] | map(tostring) | join(",")')" = "$V1,new,3,null,$V1,active"
+tap_check "  the image was copied to the state partition, whole; the old ones removed" sh -c \
+	"cmp '$RDIR/images/$V1.squashfs' '$S/images/$V1.squashfs' && test ! -e '$S/images/$V2.squashfs'"
+tap_check "  the recovery partition was not written" test "$(rsum)" = "$rec_before"
+inode=$(stat -c '%i %Y' "$S/state.env")
+sleep 1.1
+tap_expect "reset again: nothing to commit" ok 'already image .*nothing to commit' ku_reset
+tap_check "  (state.env untouched)" test "$(stat -c '%i %Y' "$S/state.env")" = "$inode"
+
+mkdir -p "$work/pers/.state/home"
+echo data >"$work/pers/.state/home/file"
+ku_reset >/dev/null 2>&1
+tap_check "reset without --wipe-persistent keeps persistent data" test -f "$work/pers/.state/home/file"
+tap_expect "reset --wipe-persistent empties the persistent directory" ok 'persistent data wiped' \
+	ku_reset --wipe-persistent --persistent-dir "$work/pers"
+tap_check "  (empty, the directory itself kept)" test -d "$work/pers" -a -z "$(ls -A "$work/pers")"
+tap_expect "reset --auto --wipe-persistent is refused" fail 'never wipes' ku_reset --auto --wipe-persistent
+
+installed_node "$work/s" && in_recovery
+tap_expect "reset --source: active from a registry or layout instead" ok "active is now image .* from oci-layout" \
+	ku_reset --source "oci-layout:$work/layout:v2"
+tap_check "  active v2, passive empty, recovery v1" test \
+	"$(rjson '[.slots.active.image, .slots.passive, .slots.recovery.image] | map(tostring) | join(",")')" = "$V2,null,$V1"
+
+# A lost slot map: recovery boots the newest image there; reset writes a whole map.
+installed_node "$work/s" && in_recovery
+head -c 1024 /dev/zero >"$S/state.env"
+tap_expect "reset with state.env damaged writes a whole new map" ok 'active is now image' ku_reset
+tap_check "  active and recovery both the booted recovery image" test \
+	"$(rjson '[.slots.active.image, .slots.active.status, .slots.recovery.image] | join(",")')" = "$V1,new,$V1"
+
+# --auto: what kairos-recovery.service runs at every boot.
+echo "root=kairos" >"$work/cmdline-off"
+echo "root=kairos kairos.recovery=auto" >"$work/cmdline-auto"
+echo "root=kairos kairos.reset=1" >"$work/cmdline-reset"
+mkdir -p "$work/oem-empty" "$work/oem-auto"
+echo "recovery=auto" >"$work/oem-auto/kairos.conf"
+auto() { ku_reset --auto --cmdline "$work/cmdline-$1" --oem-dir "$work/oem-$2"; }
+installed_node "$work/s" && in_recovery
+tap_expect "reset --auto, policy unset: declines (exit 0) and says why" ok 'not resetting: automated recovery is off' auto off empty
+tap_check "  nothing changed; status shows how recovery was reached and the outcome" test \
+	"$(rjson '[.slots.active.image, .recovery.reached_by, .recovery.automation.action] | join(",")')" = "$V2,fallback,declined"
+booted recovery one-shot
+tap_expect "reset --auto after a one-shot choice of recovery: declines" ok 'not reached by fallback' auto auto empty
+booted recovery fallback
+tap_expect "reset --auto with recovery=auto in kairos.conf on COS_OEM: resets" ok 'automated reset 1 of at most 2' auto off auto
+tap_check "  counted for the loop guard; status says so" test "$(rjson '[.recovery.auto_resets, .recovery.automation.action, .slots.active.image] | map(tostring) | join(",")')" = "1,reset,$V1"
+tap_expect "status (text) shows the count" ok 'Auto reset: 1 of at most 2' "$K" status --state-dir "$S" --boot-record "$work/rec-boot.json"
+grub-editenv "$S/state.env" set kairos_active_status=bad
+tap_expect "the healed active failed: kairos.recovery=auto on the command line resets again" ok 'automated reset 2 of at most 2' auto auto empty
+grub-editenv "$S/state.env" set kairos_active_status=bad
+tap_expect "and again: the loop guard stops it" ok 'loop guard: 2 automated resets' auto auto auto
+tap_check "  nothing changed; status says declined" test "$(rjson '[.slots.active.status, .recovery.automation.action, .recovery.auto_resets] | map(tostring) | join(",")')" = "bad,declined,2"
+tap_expect "kairos.reset=1 (GRUB's reset entry) resets past the guard, as a person's reset" ok 'active is now image' auto reset empty
+tap_check "  the count starts over" test "$(rjson .recovery.auto_resets)" = 0
+booted active confirmed
+tap_expect "reset --auto when booted active: nothing, silently" ok '^$' auto auto auto
+booted recovery fallback
+grub-editenv "$S/state.env" set kairos_active_status=bad kairos_auto_resets=1
+ku_state() { "$K" "$@" --state-dir "$S" --boot-record "$work/act-boot.json"; }
+echo "{\"slot\":\"active\",\"reason\":\"trying\",\"image\":\"$V1\"}" >"$work/act-boot.json"
+grub-editenv "$S/state.env" set kairos_active_status=new
+ku_state mark-good >/dev/null 2>&1
+tap_check "mark-good of the healed active clears the loop guard's count" test "$(rjson .recovery.auto_resets)" = 0
+ku_state() { "$K" "$@" --state-dir "$S" --boot-record "$work/boot.json"; }
+
+sweep "reset" in_recovery rerun ku_reset
+sweep "reset --auto" in_recovery rerun ku_reset --auto --cmdline "$work/cmdline-auto" --oem-dir "$work/oem-empty"
+sweep "reset --source" in_recovery rerun ku_reset --source "oci-layout:$work/layout:v2"
 tap_done
