@@ -66,6 +66,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUILD)/kairos-upgrade $(DESTDIR)$(BINDIR)/kairos-upgrade
 	install -m 0755 $(BUILD)/kairos-boot $(DESTDIR)$(BINDIR)/kairos-boot
+	install -D -m 0755 scripts/kairos-build-iso $(DESTDIR)$(PREFIX)/lib/kairos/scripts/kairos-build-iso
 	$(INSTALL_EXTRA)
 
 clean:

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "cmd_build_iso.h"
 #include "cmd_pull.h"
 #include "log.h"
 #include "util.h"
@@ -17,6 +18,7 @@ static const struct verb verbs[] = {
 	{"mark-bad", verb_mark_bad, "mark the booted image failed; the next boot falls back"},
 	{"rollback", verb_rollback, "make passive the active image again"},
 	{"boot-next", verb_boot_next, "boot a slot once at the next boot"},
+	{"build-iso", verb_build_iso, "make a live ISO of an image (runs kairos-build-iso)"},
 };
 
 static void help(void)
