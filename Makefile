@@ -58,6 +58,7 @@ include tests/bootlocal/bootlocal.mk
 include tests/boot/boot.mk
 include tests/install/install.mk
 include tests/e2e/e2e.mk
+include tests/iso/iso.mk
 include tests/check.mk
 
 all: $(ALL_TARGETS)
