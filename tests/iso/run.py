@@ -117,6 +117,13 @@ def main():
         tap(rec and rec["slot"] == "live" and rec["image"] == image_id and rec["persistent"]["status"] == "not-used",
             f"BIOS: the ISO boots live through GRUB, dracut and kairos-boot into systemd ({secs:.0f} s)",
             json.dumps(rec))
+        st, out = vm.run("kairos-upgrade status --json", 60)
+        try:
+            status = json.loads(out[out.index("{"):out.rindex("}") + 1]) if st == 0 else None
+        except ValueError:
+            status = None
+        tap(status and status["booted"]["slot"] == "live" and status["slots"] is None,
+            "live: kairos-upgrade status --json says live, nothing installed", out)
         st, out = vm.run("findmnt -n -o FSTYPE,OPTIONS /run/kairos/live; touch /etc/live-probe && echo WRITABLE; "
                          "systemctl show -p ConditionResult --value kairos-mark-good", 60)
         tap(st == 0 and out.lstrip().startswith("iso9660 ro") and "WRITABLE" in out and out.rstrip().endswith("no"),
