@@ -2,8 +2,8 @@
 # reference OS v1 (scripts/mk-os-image) as a hybrid ISO: booted in QEMU (TCG)
 # from a CD-ROM through SeaBIOS, installed from the live system onto an empty
 # disk, that disk booted alone and confirmed; then the ISO through OVMF.
-# About 11 minutes under TCG (2 shared cores) with the OS image cached
-# (/var/cache/kairos); the image itself takes about 3 more when rebuilt.
+# 4 minutes under TCG on 2 cores with the OS image cached (/var/cache/kairos),
+# 12 when other QEMUs share them; the image takes about 3 more when rebuilt.
 CHECK_SUITES += iso
 
 check-iso: deps $(BUILD)/kairos-upgrade $(BUILD)/kairos-boot
