@@ -61,6 +61,7 @@ include tests/boot/boot.mk
 include tests/install/install.mk
 include tests/e2e/e2e.mk
 include tests/recovery/recovery.mk
+include tests/iso/iso.mk
 include tests/check.mk
 
 all: $(ALL_TARGETS)
@@ -69,6 +70,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUILD)/kairos-upgrade $(DESTDIR)$(BINDIR)/kairos-upgrade
 	install -m 0755 $(BUILD)/kairos-boot $(DESTDIR)$(BINDIR)/kairos-boot
+	install -D -m 0755 scripts/kairos-build-iso $(DESTDIR)$(PREFIX)/lib/kairos/scripts/kairos-build-iso
 	$(INSTALL_EXTRA)
 
 # The whole story on this machine, narrated: build, serve, install, boot,

@@ -121,6 +121,9 @@ int boot_options_from_cmdline(struct boot_options *o, const struct cmdline *c)
 	    (r = set_label(o->persistent_label, "kairos.persistent_label", v)) < 0)
 		ret = r;
 
+	if ((v = cmdline_get(c, "kairos.live")) && (r = set_label(o->live_label, "kairos.live", v)) < 0)
+		ret = r;
+
 	if ((v = cmdline_get(c, "kairos.overlay"))) {
 		r = set_paths(&o->overlay, "kairos.overlay", v);
 		if (r < 0)

@@ -36,6 +36,7 @@ struct boot_options {
 	char state_label[BOOT_LABEL_MAX];
 	char recovery_label[BOOT_LABEL_MAX];
 	char persistent_label[BOOT_LABEL_MAX];
+	char live_label[BOOT_LABEL_MAX]; /* kairos.live=: boot the live medium with this label; "" otherwise */
 	unsigned wait_seconds;
 
 	struct path_list overlay, persistent;

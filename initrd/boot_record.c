@@ -108,19 +108,19 @@ int boot_record_format(const struct boot_record *rec, char **ret)
 	if (!f)
 		return -ENOMEM;
 
-	bool booted = rec->slot != BOOT_SLOT_NONE;
+	bool booted = rec->slot != BOOT_SLOT_NONE || rec->live;
 
 	fputc('{', f);
 	put_key(f, "slot", true);
-	put_string(f, slot_or_null(rec->slot));
+	put_string(f, rec->live ? "live" : slot_or_null(rec->slot));
 	put_key(f, "image", false);
-	put_string(f, booted ? rec->image : NULL);
+	put_string(f, booted && rec->image[0] ? rec->image : NULL);
 	put_key(f, "reason", false);
-	put_string(f, booted ? boot_reason_to_string(rec->decision.reason) : NULL);
+	put_string(f, rec->live ? "live" : booted ? boot_reason_to_string(rec->decision.reason) : NULL);
 	put_key(f, "why", false);
 	put_string(f, booted ? rec->why : NULL);
 	put_key(f, "tries_left", false);
-	if (booted && rec->decision.reason == BOOT_REASON_TRYING)
+	if (booted && !rec->live && rec->decision.reason == BOOT_REASON_TRYING)
 		fprintf(f, "%u", rec->decision.tries_left);
 	else
 		fputs("null", f);

@@ -20,7 +20,8 @@ struct boot_failure {
 };
 
 struct boot_record {
-	enum boot_slot slot; /* BOOT_SLOT_NONE when no root could be built */
+	enum boot_slot slot; /* BOOT_SLOT_NONE when no root could be built (or live) */
+	bool live;           /* the live medium's image booted (kairos.live=): "slot":"live" */
 	char image[IMAGE_ID_LEN + 1];
 	struct boot_decision decision; /* of the slot that booted */
 	char why[256];                 /* one line; boot_decision_describe() unless GRUB decided otherwise */

@@ -16,6 +16,8 @@
  *   rw/               a private tmpfs: overlay/NAME/{upper,work} for each
  *                     tmpfs overlay, persistent/ (the persistent partition),
  *                     newroot/ (empty: where the root was assembled)
+ *   live/             the live medium (kairos.live=LABEL), read-only: the
+ *                     loop device reads the image from it
  *   boot.json         the record */
 #include <fcntl.h>
 #include <getopt.h>
@@ -47,6 +49,8 @@
 #define BOOT_CONF "/etc/kairos/boot.conf"
 #define MODULES_LIST "/etc/kairos/modules"
 #define SYSROOT "/sysroot"
+/* Where the live medium (the ISO, docs/DESIGN.md) holds the image. */
+#define LIVE_IMAGE "/kairos/os.squashfs"
 /* The kernel adds all partitions of a disk at once: once the state partition
  * is there, recovery and persistent are too (if they exist at all), and a
  * node without persistent should not wait long on every boot. */
@@ -58,6 +62,7 @@ static struct args {
 	const char *state_dir;      /* tests: a directory instead of the state partition */
 	const char *recovery_dir;   /* tests: instead of the recovery partition */
 	const char *persistent_dir; /* tests: instead of the persistent partition */
+	const char *live_dir;       /* tests: instead of the live medium */
 	const char *root;           /* where the finished root goes */
 	const char *run_dir;        /* our scratch space, normally /run/kairos */
 	const char *record;         /* boot.json */
@@ -99,6 +104,7 @@ __attribute__((format(printf, 2, 3))) static int fail(int r, const char *fmt, ..
 	log_error("%s", b.rec.error);
 	mount_stack_unwind(&b.mounts, 0);
 	b.rec.slot = BOOT_SLOT_NONE;
+	b.rec.live = false;
 	b.rec.plan = NULL;
 	(void)boot_record_write(&b.rec, arg.record);
 	return r;
@@ -354,6 +360,72 @@ static bool open_persistent(void)
 	return true;
 }
 
+/* Everything we build lives on one private tmpfs: the overlays' upper
+ * dirs, and the scratch mountpoint where the root is assembled. Private,
+ * because a mount cannot be moved out of a shared parent. */
+static int open_scratch(void)
+{
+	int r;
+	if ((r = path_printf(b.rw_dir, sizeof(b.rw_dir), "%s/rw", arg.run_dir)) < 0 ||
+	    (r = path_printf(b.newroot, sizeof(b.newroot), "%s/newroot", b.rw_dir)) < 0 ||
+	    (r = path_printf(b.overlay_dir, sizeof(b.overlay_dir), "%s/overlay", b.rw_dir)) < 0 ||
+	    (r = path_printf(b.persistent_dir, sizeof(b.persistent_dir), "%s/persistent", b.rw_dir)) < 0)
+		return fail(r, "Run directory %s is too long", arg.run_dir);
+	if ((r = mkdir_parents(b.rw_dir, 0755)) < 0 ||
+	    (r = mount_stack_mount(&b.mounts, "tmpfs", b.rw_dir, "tmpfs", MS_NOSUID, "mode=0755")) < 0)
+		return fail(r, "Cannot mount the scratch tmpfs on %s", b.rw_dir);
+	if (mount(NULL, b.rw_dir, NULL, MS_PRIVATE, NULL) < 0)
+		return fail(negative_errno(), "Cannot make %s private: %s", b.rw_dir, strerror(errno));
+	if ((r = mkdir_parents(b.newroot, 0755)) < 0)
+		return fail(r, "Cannot create %s", b.newroot);
+	return 0;
+}
+
+static int finish_root(bool persistent);
+
+/* kairos.live=LABEL: the image is a file on a read-only medium (the ISO
+ * that kairos-build-iso makes). No state partition, so no slots, counters
+ * or confirmation; no persistent partition either: everything writable is a
+ * tmpfs overlay, gone at power-off. A medium or image that does not work is
+ * fatal: there is no other slot to fall back to. */
+static int boot_live(void)
+{
+	char medium[PATH_MAX], image[PATH_MAX], device[DEVNODE_MAX] = "";
+	int r;
+	if (arg.live_dir)
+		r = path_printf(medium, sizeof(medium), "%s", arg.live_dir);
+	else
+		r = path_printf(medium, sizeof(medium), "%s/live", arg.run_dir);
+	if (r < 0 || (r = path_printf(image, sizeof(image), "%s%s", medium, LIVE_IMAGE)) < 0)
+		return fail(r, "Run directory %s is too long", arg.run_dir);
+	/* Read-only: an ISO is, and a USB stick written with it must stay intact. */
+	if (!arg.live_dir &&
+	    (r = mount_partition(b.opts.live_label, b.opts.wait_seconds * 1000U, medium, MS_RDONLY, device,
+				 sizeof(device))) < 0)
+		return fail(r, "Live medium %s not found or not mountable", b.opts.live_label);
+
+	if ((r = open_scratch()) < 0)
+		return r;
+	bool image_fault;
+	if ((r = mount_image(&b.mounts, image, b.newroot, &image_fault)) < 0)
+		return fail(r, "Cannot mount the live image %s: %s", image, strerror(-r));
+	char init[PATH_MAX];
+	struct stat st;
+	if ((r = path_printf(init, sizeof(init), "%s%s", b.newroot, b.opts.init)) < 0 || lstat(init, &st) < 0)
+		return fail(r < 0 ? r : negative_errno(), "The live image has no %s", b.opts.init);
+
+	b.rec.live = true;
+	/* GRUB on the medium passes the image's id (kairos.image=); nothing
+	 * else names it, and the record says null without it. */
+	snprintf(b.rec.image, sizeof(b.rec.image), "%s", b.opts.grub_image);
+	snprintf(b.rec.why, sizeof(b.rec.why), "live: %s on %.100s (%s)", LIVE_IMAGE, device[0] ? device : medium,
+		 b.opts.live_label[0] ? b.opts.live_label : "directory");
+	b.rec.persistent = "not-used";
+	log_info("Booting %s", b.rec.why);
+	read_boot_conf();
+	return finish_root(false);
+}
+
 /* The whole boot, from command line to a finished root on arg.root. */
 static int boot_mount(void)
 {
@@ -363,6 +435,8 @@ static int boot_mount(void)
 		arg.record = "/run/kairos/boot.json";
 
 	read_options();
+	if (b.opts.live_label[0] || arg.live_dir)
+		return boot_live();
 
 	if ((r = open_state()) < 0)
 		return fail(r, "State partition %s not found or not mountable", b.opts.state_label);
@@ -383,27 +457,20 @@ static int boot_mount(void)
 		log_warning("GRUB loaded the kernel of image %s, but the %s slot holds %s", b.opts.grub_image,
 			    boot_slot_to_string(d.slot), b.state.slots[d.slot].image);
 
-	/* Everything we build lives on one private tmpfs: the overlays' upper
-	 * dirs, and the scratch mountpoint where the root is assembled. Private,
-	 * because a mount cannot be moved out of a shared parent. */
-	if ((r = path_printf(b.rw_dir, sizeof(b.rw_dir), "%s/rw", arg.run_dir)) < 0 ||
-	    (r = path_printf(b.newroot, sizeof(b.newroot), "%s/newroot", b.rw_dir)) < 0 ||
-	    (r = path_printf(b.overlay_dir, sizeof(b.overlay_dir), "%s/overlay", b.rw_dir)) < 0 ||
-	    (r = path_printf(b.persistent_dir, sizeof(b.persistent_dir), "%s/persistent", b.rw_dir)) < 0)
-		return fail(r, "Run directory %s is too long", arg.run_dir);
-	if ((r = mkdir_parents(b.rw_dir, 0755)) < 0 ||
-	    (r = mount_stack_mount(&b.mounts, "tmpfs", b.rw_dir, "tmpfs", MS_NOSUID, "mode=0755")) < 0)
-		return fail(r, "Cannot mount the scratch tmpfs on %s", b.rw_dir);
-	if (mount(NULL, b.rw_dir, NULL, MS_PRIVATE, NULL) < 0)
-		return fail(negative_errno(), "Cannot make %s private: %s", b.rw_dir, strerror(errno));
-	if ((r = mkdir_parents(b.newroot, 0755)) < 0)
-		return fail(r, "Cannot create %s", b.newroot);
-
+	if ((r = open_scratch()) < 0)
+		return r;
 	if ((r = mount_first_usable_slot(&d)) < 0)
 		return r;
 
 	read_boot_conf();
-	bool persistent = open_persistent();
+	return finish_root(open_persistent());
+}
+
+/* The image mounted on newroot becomes the root: the mount plan (overlays,
+ * persistent binds), then one move onto arg.root, then the record. */
+static int finish_root(bool persistent)
+{
+	int r;
 	if ((r = mount_plan_build(&b.opts, b.rec.slot, persistent, &b.plan)) < 0)
 		return fail(r, "Cannot plan the mounts: %s", strerror(-r));
 	b.rec.plan = &b.plan;
@@ -418,8 +485,11 @@ static int boot_mount(void)
 	mount_stack_release(&b.mounts); /* in use now: never undone */
 	b.rec.start_to_root_ms = elapsed_ms();
 
-	log_info("Root of the %s slot (image %s) is on %s after %lld ms", boot_slot_to_string(b.rec.slot),
-		 b.rec.image, arg.root, b.rec.start_to_root_ms);
+	if (b.rec.live)
+		log_info("Root of the live image is on %s after %lld ms", arg.root, b.rec.start_to_root_ms);
+	else
+		log_info("Root of the %s slot (image %s) is on %s after %lld ms", boot_slot_to_string(b.rec.slot),
+			 b.rec.image, arg.root, b.rec.start_to_root_ms);
 	(void)boot_record_write(&b.rec, arg.record); /* the boot goes on without it */
 	return 0;
 }
@@ -488,7 +558,8 @@ static void help(void)
 		       "\n"
 		       "Find the state partition, choose and count the slot, mount its image with\n"
 		       "overlays and persistent binds, and move the finished root onto DIR\n"
-		       "(a dracut mount hook runs it with --root \"$NEWROOT\").\n"
+		       "(a dracut mount hook runs it with --root \"$NEWROOT\"). With kairos.live=LABEL\n"
+		       "on the command line, mount the image of the live medium with that label instead.\n"
 		       "\n"
 		       "  --root DIR, --newroot DIR  where the root goes\n"
 		       "  --cmdline FILE             kernel command line (default /proc/cmdline)\n"
@@ -497,6 +568,7 @@ static void help(void)
 		       "  --state-dir DIR            tests: use DIR instead of the state partition\n"
 		       "  --recovery-dir DIR         tests: instead of the recovery partition\n"
 		       "  --persistent-dir DIR       tests: instead of the persistent partition\n"
+		       "  --live-dir DIR             tests: boot live from DIR instead of the live medium\n"
 		       "  --no-reboot                on a fatal error exit 1 instead of rebooting\n");
 	else if (arg.verb && streq(arg.verb, "init"))
 		printf("Usage: kairos-boot init [--cmdline FILE] [--no-reboot]   (or run as /init, PID 1)\n"
@@ -521,13 +593,14 @@ static void help(void)
 
 static int parse_argv(int argc, char **argv)
 {
-	enum { ARG_CMDLINE = 0x100, ARG_STATE_DIR, ARG_RECOVERY_DIR, ARG_PERSISTENT_DIR, ARG_ROOT, ARG_RUN_DIR,
-	       ARG_RECORD, ARG_NO_REBOOT };
+	enum { ARG_CMDLINE = 0x100, ARG_STATE_DIR, ARG_RECOVERY_DIR, ARG_PERSISTENT_DIR, ARG_LIVE_DIR, ARG_ROOT,
+	       ARG_RUN_DIR, ARG_RECORD, ARG_NO_REBOOT };
 	static const struct option options[] = {
 		{"cmdline", required_argument, NULL, ARG_CMDLINE},
 		{"state-dir", required_argument, NULL, ARG_STATE_DIR},
 		{"recovery-dir", required_argument, NULL, ARG_RECOVERY_DIR},
 		{"persistent-dir", required_argument, NULL, ARG_PERSISTENT_DIR},
+		{"live-dir", required_argument, NULL, ARG_LIVE_DIR},
 		{"root", required_argument, NULL, ARG_ROOT},
 		{"newroot", required_argument, NULL, ARG_ROOT},
 		{"run-dir", required_argument, NULL, ARG_RUN_DIR},
@@ -550,6 +623,9 @@ static int parse_argv(int argc, char **argv)
 			break;
 		case ARG_PERSISTENT_DIR:
 			arg.persistent_dir = optarg;
+			break;
+		case ARG_LIVE_DIR:
+			arg.live_dir = optarg;
 			break;
 		case ARG_ROOT:
 			arg.root = optarg;

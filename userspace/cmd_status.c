@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* kairos-upgrade status: what booted and why, what each slot holds, what
  * the next boot would choose. */
+#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <libgen.h>
@@ -19,6 +20,8 @@ static const char help_text[] =
 	"how many tries it has left, the one-shot choice, what the next boot would\n"
 	"choose, and the free space on the state partition. Booted from recovery:\n"
 	"how it was reached, and what automated recovery did (kairos-recovery.service).\n"
+	"On a live system (booted from a kairos-build-iso ISO), what booted and that\n"
+	"nothing is installed.\n"
 	"\n"
 	"  --json              one JSON object instead of text\n" STATE_OPTIONS_HELP "  -h, --help          show this help\n";
 
@@ -157,12 +160,44 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 	printf("\nState:      %s (%s free)\n", ctx->dir.path, free_text);
 }
 
+/* A live system (kairos.live=, booted from kairos-build-iso's ISO) has no
+ * state partition: say what booted, and how to install it. */
+static int print_live(const struct boot_record *rec, bool json)
+{
+	if (json) {
+		json_t *o = json_pack("{s:O, s:n, s:n}", "booted", rec->json, "next_boot", "slots");
+		if (!o)
+			return log_error_errno(-ENOMEM, "Failed to build the status JSON");
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(o);
+		return 0;
+	}
+	const char *why = json_string_value(json_object_get(rec->json, "why"));
+	printf("Booted:     live (%s)\n"
+	       "Installed:  nothing; this image goes onto a disk with\n"
+	       "            kairos-install --image /run/kairos/live/kairos/os.squashfs --disk DEVICE\n",
+	       why ? why : "from a live medium");
+	return 0;
+}
+
 int verb_status(int argc, char **argv)
 {
 	struct state_options o;
 	int r = state_options_parse(argc, argv, help_text, true, &o);
 	if (r != 0)
 		return r < 0 ? r : 0;
+
+	if (!o.state_dir) {
+		struct boot_record rec;
+		(void)boot_record_read(o.boot_record, &rec);
+		bool live = streq(rec.reason, "live");
+		if (live)
+			r = print_live(&rec, o.json);
+		boot_record_done(&rec);
+		if (live)
+			return r;
+	}
 
 	_cleanup_(state_context_close) struct state_context ctx = STATE_CONTEXT_INIT;
 	r = state_context_open(&ctx, &o, false);

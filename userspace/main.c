@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "cmd_build_iso.h"
 #include "cmd_pull.h"
 #include "log.h"
 #include "util.h"
@@ -18,6 +19,7 @@ static const struct verb verbs[] = {
 	{"rollback", verb_rollback, "make passive the active image again"},
 	{"boot-next", verb_boot_next, "boot a slot once at the next boot"},
 	{"reset", verb_reset, "from recovery: re-create active from the recovery image"},
+	{"build-iso", verb_build_iso, "make a live ISO of an image (runs kairos-build-iso)"},
 };
 
 static void help(void)

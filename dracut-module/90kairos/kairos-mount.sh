@@ -10,7 +10,8 @@ if [ "$root" = kairos ] && ! ismounted "$NEWROOT"; then
     # Loaded up front rather than on demand: kairos-boot uses finit_module
     # only in its own /init mode, and the kernel's on-demand loading would
     # race udev for the disk drivers.
-    modprobe -a -q loop squashfs overlay ext4 crc32c_generic vfat nls_cp437 nls_ascii 2>/dev/null
+    modprobe -a -q loop squashfs overlay ext4 crc32c_generic vfat nls_cp437 nls_ascii \
+        isofs sr_mod 2>/dev/null
     if ! kairos-boot mount --root "$NEWROOT"; then
         warn "kairos: kairos-boot could not assemble the root"
         emergency_shell --shutdown kairos "kairos-boot failed"

@@ -16,10 +16,12 @@ depends() {
 
 # The modules kairos-boot needs to find the state partition and mount an
 # image: disk drivers, loop + squashfs for the image, overlay for the tmpfs
-# overlays, ext4 (with crc32c, asked for by name) and vfat for partitions.
+# overlays, ext4 (with crc32c, asked for by name) and vfat for partitions;
+# for a live boot (kairos.live=) the CD-ROM drivers and iso9660.
 installkernel() {
     hostonly='' instmods loop squashfs overlay ext4 crc32c_generic vfat nls_cp437 nls_ascii \
-        virtio_pci virtio_blk virtio_scsi sd_mod ahci nvme
+        virtio_pci virtio_blk virtio_scsi sd_mod ahci nvme \
+        isofs sr_mod cdrom ata_piix
 }
 
 install() {

@@ -328,5 +328,22 @@ check "PID 1: the new root sees its overlays and binds" \
 p2 pid1-record | jq -r '"# PID 1 helper time: start to root \(.timings_ms.start_to_root) ms"'
 check "PID 1 only: refuses to run as init otherwise" eval '! "$KB" init --no-reboot 2>/dev/null'
 
+# ---- live: kairos.live=LABEL, --live-dir standing in for the medium ---------
+
+fresh_state; install_image "$A"
+state kairos_active="$A" kairos_active_status=new kairos_active_gen=3
+before=$(counter_sum)
+mkdir -p "$W/live/kairos"; cp "$W/img/$B.squashfs" "$W/live/kairos/os.squashfs"
+boot "root=kairos kairos.live=KAIROS_LIVE kairos.image=$B" --live-dir "$W/live"
+check "live: boots the medium's image" test "$(rc)/$(out version)" = 0/B
+check "live: record says slot live, its image, reason live" test "$(rec '.slot + " " + .image + " " + .reason')" = "live $B live"
+check "live: tmpfs overlays only, writable, nothing persistent" \
+	eval '! grep -q ext4 "$W/out/mounts" && mounted /etc overlay && mounted /home overlay && [ "$(out etc_rw)$(out home_rw)" = yesyes ] && [ "$(rec .persistent.status)" = not-used ]'
+check "live: no counter spent, no state touched" test "$(counter_sum)" = "$before"
+rm "$W/live/kairos/os.squashfs"
+boot "root=kairos kairos.live=KAIROS_LIVE" --live-dir "$W/live"
+check "live: no image on the medium: fails, every mount undone" test "$(rc)/$(out nmounts)" = 1/0
+check "live: record says why" test "$(rec '.slot == null and (.error|test("live image"))')" = true
+
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -20,7 +20,7 @@ class Timeout(Exception):
 
 
 class VM:
-    def __init__(self, disk, log_path, firmware="bios", memory=1024, extra=()):
+    def __init__(self, disk, log_path, firmware="bios", memory=1024, extra=(), cdrom=None):
         self.log = open(log_path, "ab")
         self.buffer = b""
         args = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(memory), "-smp", "2",
@@ -29,6 +29,11 @@ class VM:
                 "-nic", "user,model=virtio-net-pci"]
         if firmware == "uefi":
             args += ["-bios", OVMF]
+        if cdrom:
+            # An IDE CD-ROM (ata_piix, sr_mod in the guest), booted first by
+            # SeaBIOS and OVMF alike (bootindex; OVMF ignores -boot d).
+            args += ["-drive", f"file={cdrom},media=cdrom,if=none,id=cd0,readonly=on",
+                     "-device", "ide-cd,drive=cd0,bootindex=0"]
         args += list(extra)
         self.started = time.monotonic()
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -84,6 +84,36 @@ static void test_bad_values_keep_defaults(void **unused)
 	assert_int_equal(o.grub_slot, BOOT_SLOT_RECOVERY);
 }
 
+static void test_live_label(void **unused)
+{
+	(void)unused;
+	struct boot_options o;
+	parse(&o, "root=kairos");
+	assert_string_equal(o.live_label, ""); /* not a live boot unless asked */
+
+	struct cmdline c;
+	assert_int_equal(cmdline_parse("root=kairos kairos.live=KAIROS_LIVE", &c), 0);
+	boot_options_init(&o);
+	assert_int_equal(boot_options_from_cmdline(&o, &c), 0);
+	cmdline_free(&c);
+	assert_string_equal(o.live_label, "KAIROS_LIVE");
+	assert_string_equal(o.state_label, "COS_STATE"); /* the other labels are untouched */
+
+	/* Unusable labels are refused, and the boot is then not a live one. */
+	const char *bad[] = {"kairos.live=", "kairos.live=a/b",
+			     "kairos.live=0123456789012345678901234567890123456789012345678901234567890123"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(cmdline_parse(bad[i], &c), 0);
+		boot_options_init(&o);
+		assert_int_equal(boot_options_from_cmdline(&o, &c), -EINVAL);
+		cmdline_free(&c);
+		assert_string_equal(o.live_label, "");
+	}
+
+	parse(&o, "kairos.live=FIRST kairos.live=SECOND"); /* the last one wins, as for every key */
+	assert_string_equal(o.live_label, "SECOND");
+}
+
 static void test_path_validation(void **unused)
 {
 	(void)unused;
@@ -149,6 +179,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_cmdline_values),
 		cmocka_unit_test(test_bad_values_keep_defaults),
+		cmocka_unit_test(test_live_label),
 		cmocka_unit_test(test_path_validation),
 		cmocka_unit_test(test_boot_conf_and_precedence),
 	};

@@ -92,6 +92,44 @@ static void test_trying_and_failure_records(void **unused)
 	assert_int_equal(boot_record_add_failure(&rec, BOOT_SLOT_ACTIVE, NULL, "e"), -E2BIG);
 }
 
+static void test_live_record(void **unused)
+{
+	(void)unused;
+	struct boot_options o;
+	boot_options_init(&o);
+	assert_int_equal(path_list_parse("/etc", &o.overlay), 0);
+	assert_int_equal(path_list_parse("/home", &o.persistent), 0);
+	assert_int_equal(mount_plan_build(&o, BOOT_SLOT_NONE, false, &plan), 0);
+	enum step_result results[2] = {STEP_MOUNTED, STEP_MOUNTED};
+
+	struct boot_record rec;
+	boot_record_init(&rec);
+	rec.live = true;
+	memcpy(rec.image, ID_A, sizeof(rec.image));
+	snprintf(rec.why, sizeof(rec.why), "live: /kairos/os.squashfs on /dev/sr0 (KAIROS_LIVE)");
+	rec.persistent = "not-used";
+	rec.plan = &plan;
+	rec.step_results = results;
+	rec.start_to_root_ms = 30;
+
+	char *text = NULL;
+	assert_int_equal(boot_record_format(&rec, &text), 0);
+	assert_string_equal(
+		text,
+		"{\"slot\":\"live\",\"image\":\"" ID_A "\",\"reason\":\"live\","
+		"\"why\":\"live: /kairos/os.squashfs on /dev/sr0 (KAIROS_LIVE)\",\"tries_left\":null,\"counted_by\":null,"
+		"\"fallback_from\":null,\"failed\":[],\"state_device\":null,"
+		"\"persistent\":{\"status\":\"not-used\",\"device\":null,\"binds\":[]},"
+		"\"overlays\":[{\"path\":\"/etc\",\"status\":\"mounted\"},{\"path\":\"/home\",\"status\":\"mounted\"}],"
+		"\"timings_ms\":{\"start_to_state\":null,\"start_to_root\":30},\"error\":null}\n");
+	free(text);
+
+	rec.image[0] = '\0'; /* no kairos.image= on the command line: the id is unknown */
+	assert_int_equal(boot_record_format(&rec, &text), 0);
+	assert_non_null(strstr(text, "\"image\":null,"));
+	free(text);
+}
+
 static void test_write_creates_directory(void **unused)
 {
 	(void)unused;
@@ -116,6 +154,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fallback_record),
 		cmocka_unit_test(test_trying_and_failure_records),
+		cmocka_unit_test(test_live_record),
 		cmocka_unit_test(test_write_creates_directory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

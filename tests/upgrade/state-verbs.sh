@@ -96,6 +96,14 @@ rm -f "$work/s/state.env"
 tap_expect "no state.env: says to install first" fail 'install the node first' ku status
 tap_expect "missing state directory: names it" fail 'nonexistent' "$K" status --state-dir "$work/nonexistent"
 
+# A live system (kairos.live=): no state partition, only the record.
+echo '{"slot":"live","reason":"live","image":null,"why":"live: /kairos/os.squashfs on /dev/sr0 (KAIROS_LIVE)"}' >"$work/live.json"
+tap_expect "status on a live system: what booted, nothing installed" ok 'Booted: +live \(live: /kairos' \
+	"$K" status --boot-record "$work/live.json"
+tap_check "status --json on a live system" test "$("$K" status --json --boot-record "$work/live.json" | jq -r '[.booted.slot, (.slots|tostring)] | join(",")')" = live,null
+tap_expect "mark-good on a live system fails, naming the missing state" fail 'state partition mounted' "$K" mark-good --boot-record "$work/live.json"
+
+tap_expect "build-iso --help runs kairos-build-iso" ok '^Usage: kairos-build-iso' "$K" build-iso --help
 for verb in status mark-good mark-bad rollback boot-next; do
 	tap_expect "$verb --help" ok "^Usage: kairos-upgrade $verb" "$K" $verb --help
 done
