@@ -10,6 +10,7 @@
 
 #include "grubenv.h"
 #include "log.h"
+#include "durable.h"
 #include "util.h"
 
 static const char *const slot_names[BOOT_SLOT_COUNT] = {"active", "passive", "recovery"};
@@ -459,6 +460,11 @@ int boot_state_save(const char *dir, const struct boot_state *s)
 	grubenv_free(&env);
 	if (r < 0)
 		return log_error_errno(r, "Failed to write %s: %m", path);
+	/* Committed; now make GRUB see it (and the images it names) too. */
+	r = checkpoint_for_bootloader(dir);
+	if (r < 0)
+		log_warning_errno(r, "Committed, but could not flush the journal of %s for GRUB (%m): "
+				     "a power cut in the next seconds may make GRUB boot the previous state", dir);
 	return 0;
 }
 

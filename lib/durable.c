@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <linux/types.h>
 
 #include "util.h"
 
@@ -201,4 +204,24 @@ int read_file_bounded(const char *path, void *buf, size_t size, size_t *len)
 	}
 	*len = done;
 	return 0;
+}
+
+/* From the kernel's fs/ext4/ext4.h (Linux 5.13+); not in the uapi headers. */
+#ifndef EXT4_IOC_CHECKPOINT
+#define EXT4_IOC_CHECKPOINT _IOW('f', 43, __u32)
+#endif
+
+int checkpoint_for_bootloader(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	__u32 flags = 0;
+	if (ioctl(fd, EXT4_IOC_CHECKPOINT, &flags) == 0)
+		return 0;
+	/* Not ext4 (tests on tmpfs), or no journal, or not root: nothing
+	 * waits in a journal that GRUB would miss, or we cannot help it. */
+	if (errno == ENOTTY || errno == EOPNOTSUPP || errno == EINVAL || errno == EPERM || errno == ENODEV)
+		return 0;
+	return negative_errno();
 }

@@ -31,6 +31,14 @@ int rename_durable(const char *from, const char *to);
 int fsync_parent_dir(const char *path);
 int fsync_path(const char *path);
 
+/* Write what the ext4 journal holds for the filesystem of path to its home
+ * blocks (EXT4_IOC_CHECKPOINT). GRUB reads ext4 without replaying the
+ * journal: after a power cut it would otherwise see the directory as it was
+ * before the last renames, naming an old state.env whose blocks may already
+ * hold other data (found by the in-VM power-cut test). A no-op where there is
+ * no journal or no ext4. */
+int checkpoint_for_bootloader(const char *path);
+
 /* Fault injection for kill-point tests. With KAIROS_FAULT_TRACE=1 every point
  * is printed to stderr as "fault-point N NAME"; with KAIROS_FAULT_KILL_AT=N the
  * process SIGKILLs itself on reaching point N (1-based), as a power cut would

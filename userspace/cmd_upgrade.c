@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "hooks.h"
 #include "image_meta.h"
+#include "durable.h"
 #include "log.h"
 #include "pull.h"
 #include "source_args.h"
@@ -236,6 +237,12 @@ static int upgrade(const struct upgrade_args *a)
 		return r;
 	}
 
+	/* GRUB reads the recovery image from its own partition: flush that
+	 * partition's journal before the commit names the image. */
+	if (slot == BOOT_SLOT_RECOVERY && (r = checkpoint_for_bootloader(images_dir)) < 0)
+		log_warning_errno(r, "Could not flush the journal of %s for GRUB (%m): a power cut in the next "
+				     "seconds may leave GRUB unable to read the new recovery image",
+				  images_dir);
 	r = slot == BOOT_SLOT_RECOVERY ? boot_state_install_recovery(&ctx.state, id)
 				       : boot_state_install_active(&ctx.state, id);
 	if (r == 0)

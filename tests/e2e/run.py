@@ -87,7 +87,9 @@ def main():
         s = node.status()
         ok = s and s["booted"]["slot"] == "recovery" and node.version() == "2"
         tap(ok, f"boot-next recovery: the new recovery image (v2) boots once ({secs:.0f} s)", json.dumps(s))
-        tap(data_kept(node), "persistent data is there in recovery too")
+        persistent = ((s or {}).get("booted") or {}).get("persistent", {}).get("status")
+        tap(persistent == "not-used", f"recovery leaves the persistent partition alone (status: {persistent})",
+            json.dumps(s))
         node.vm.send("systemctl reboot")
         node.until_off(300)
         node.close()
