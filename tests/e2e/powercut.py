@@ -98,6 +98,7 @@ def main():
             node.close()
             version, secs = c.boot_version()
             ok_version = version in (str(current), str(target))
+            landed = "new" if version == str(target) else "old"
             if version == str(target):
                 outcomes["new"] += 1
                 node.wait_confirmed()
@@ -121,7 +122,7 @@ def main():
             current = int(version)
             tap(ok_version and ok_state and not following.startswith("FAILED") and no_temp,
                 f"cut {i}/{RUNS} at {at:.0f} s ({frac:.0%} of an upgrade, {ended}): booted "
-                f"{'new' if version == str(target) else 'old'} image, status consistent, following upgrade "
+                f"{landed} image, status consistent, following upgrade "
                 f"{following}", detail)
         print(f"# upgrade cuts: {outcomes['old']} kept the old image, {outcomes['new']} booted the new one")
 
