@@ -37,7 +37,7 @@ def fractions(runs):
     early in the download to well past the commit (under load an upgrade runs
     longer than the measured one)."""
     if runs == 2:
-        return [0.5, 1.05]
+        return [0.5, 0.95]
     return [0.05 + i * 1.25 / (runs - 1) for i in range(runs)] if runs > 1 else [0.5]
 
 
