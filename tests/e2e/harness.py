@@ -3,6 +3,7 @@
 reference OS pushed to it, and a Node (one disk, booted once per VM)."""
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -113,6 +114,20 @@ def push_reference_os(work, port, tags=("v1", "v2", "v3")):
         sh("skopeo", "copy", "-q", "--dest-tls-verify=false", f"oci:{layout}:{tag}",
            f"docker://127.0.0.1:{port}/os:{tag}")
     return layout
+
+
+def finish(work, node, registry):
+    """A suite's teardown: power off, stop the registry, and remove the work
+    folder unless KEEP_WORK asks to keep it (then say where it is)."""
+    if node:
+        node.close()
+    if registry:
+        registry.terminate()
+        registry.wait()
+    if not os.environ.get("KEEP_WORK"):
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"# work kept in {work}")
 
 
 def summary():

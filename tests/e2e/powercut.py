@@ -17,14 +17,13 @@ of the run and around the commit), 20 in make check-long. Prints TAP.
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (TOP, Node, Timeout, in_vm_upgrade, push_reference_os,  # noqa: E402
+from harness import (TOP, Node, Timeout, finish, in_vm_upgrade, push_reference_os,  # noqa: E402
                      start_registry, summary, tap)
 
 RUNS = int(os.environ.get("POWERCUT_RUNS", "2"))
@@ -166,15 +165,7 @@ def main():
     except Exception as e:  # noqa: BLE001 - report, do not crash the suite
         tap(False, f"power-cut suite stopped: {type(e).__name__}: {e}")
     finally:
-        if node:
-            node.close()
-        if registry:
-            registry.terminate()
-            registry.wait()
-        if not os.environ.get("KEEP_WORK"):
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"# work kept in {work}")
+        finish(work, node, registry)
     return summary()
 
 

@@ -10,14 +10,13 @@ by itself; rollback, a recovery upgrade and a one-shot recovery boot follow,
 with persistent data kept throughout. Prints TAP."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (TOP, Node, boot_until_prompt, in_vm_upgrade, push_reference_os,  # noqa: E402
+from harness import (TOP, Node, boot_until_prompt, finish, in_vm_upgrade, push_reference_os,  # noqa: E402
                      start_registry, summary, tap)
 
 
@@ -104,15 +103,7 @@ def main():
     except Exception as e:  # noqa: BLE001 - report, do not crash the suite
         tap(False, f"e2e stopped: {type(e).__name__}: {e}")
     finally:
-        if node:
-            node.close()
-        if registry:
-            registry.terminate()
-            registry.wait()
-        if not os.environ.get("KEEP_WORK"):
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"# work kept in {work}")
+        finish(work, node, registry)
     return summary()
 
 

@@ -24,14 +24,13 @@ disk, ten boots:
 Prints TAP with each boot's time."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
-from harness import TOP, Node, Timeout, push_reference_os, start_registry, summary, tap  # noqa: E402
+from harness import TOP, Node, Timeout, finish, push_reference_os, start_registry, summary, tap  # noqa: E402
 
 K = os.path.join(TOP, "build", "kairos-upgrade")
 PROMPT = r"root@kairos:~# "
@@ -255,15 +254,7 @@ def main():
     except Exception as e:  # noqa: BLE001 - report, do not crash the suite
         tap(False, f"recovery suite stopped: {type(e).__name__}: {e}")
     finally:
-        if node:
-            node.close()
-        if registry:
-            registry.terminate()
-            registry.wait()
-        if not os.environ.get("KEEP_WORK"):
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"# work kept in {work}")
+        finish(work, node, registry)
     print(f"# recovery suite: {time.monotonic() - t0:.0f} s in all")
     return summary()
 
