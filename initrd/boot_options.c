@@ -191,16 +191,6 @@ int boot_options_from_cmdline(struct boot_options *o, const struct cmdline *c)
 	return ret;
 }
 
-static char *strip(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-		s[--n] = '\0';
-	return s;
-}
-
 int boot_options_apply_conf(struct boot_options *o, const char *text)
 {
 	_cleanup_free_ char *copy = strdup(text);
@@ -210,7 +200,7 @@ int boot_options_apply_conf(struct boot_options *o, const char *text)
 	int ret = 0;
 	char *save = NULL;
 	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		line = strip(line);
+		line = strip_blanks(line);
 		if (!*line || *line == '#')
 			continue;
 		char *eq = strchr(line, '=');
@@ -219,7 +209,7 @@ int boot_options_apply_conf(struct boot_options *o, const char *text)
 			continue;
 		}
 		*eq = '\0';
-		char *key = strip(line), *value = strip(eq + 1);
+		char *key = strip_blanks(line), *value = strip_blanks(eq + 1);
 		int r = 0;
 		if (streq(key, "overlay")) {
 			if (!o->overlay_from_cmdline)

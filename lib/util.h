@@ -47,6 +47,17 @@ static inline void fclosep(FILE **f)
 static inline int negative_errno(void) { return errno > 0 ? -errno : -EIO; }
 
 static inline int streq(const char *a, const char *b) { return strcmp(a, b) == 0; }
+
+/* Drop leading blanks and trailing blanks or \r of a config line, in place. */
+static inline char *strip_blanks(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+	return s;
+}
 static inline int streq_ptr(const char *a, const char *b)
 {
 	return (a && b) ? strcmp(a, b) == 0 : a == b;

@@ -25,16 +25,6 @@ int recovery_policy_from_cmdline(const struct cmdline *c, enum recovery_policy *
 	return v ? parse_policy("kairos.recovery", v, policy) : 0;
 }
 
-static char *strip(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-		s[--n] = '\0';
-	return s;
-}
-
 int recovery_policy_from_conf(const char *text, enum recovery_policy *policy)
 {
 	_cleanup_free_ char *copy = strdup(text);
@@ -43,12 +33,12 @@ int recovery_policy_from_conf(const char *text, enum recovery_policy *policy)
 	int ret = 0;
 	char *save = NULL;
 	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		line = strip(line);
+		line = strip_blanks(line);
 		char *eq = strchr(line, '=');
 		if (!*line || *line == '#' || !eq)
 			continue; /* other keys and forms belong to other readers of kairos.conf */
 		*eq = '\0';
-		const char *key = strip(line), *value = strip(eq + 1);
+		const char *key = strip_blanks(line), *value = strip_blanks(eq + 1);
 		if (!streq(key, "recovery") && !streq(key, "kairos.recovery"))
 			continue;
 		enum recovery_policy p = RECOVERY_POLICY_UNSET;
