@@ -123,6 +123,12 @@ int boot_options_from_cmdline(struct boot_options *o, const struct cmdline *c)
 
 	if ((v = cmdline_get(c, "kairos.live")) && (r = set_label(o->live_label, "kairos.live", v)) < 0)
 		ret = r;
+	if ((v = cmdline_get(c, "kairos.state_uuid"))) {
+		if (strlen(v) < sizeof(o->state_uuid) && strspn(v, "0123456789abcdefABCDEF-") == strlen(v) && *v)
+			snprintf(o->state_uuid, sizeof(o->state_uuid), "%s", v);
+		else
+			ret = log_error_errno(-EINVAL, "Ignoring kairos.state_uuid=%s: not a filesystem UUID", v);
+	}
 
 	if ((v = cmdline_get(c, "kairos.overlay"))) {
 		r = set_paths(&o->overlay, "kairos.overlay", v);

@@ -37,6 +37,7 @@ struct boot_options {
 	char recovery_label[BOOT_LABEL_MAX];
 	char persistent_label[BOOT_LABEL_MAX];
 	char live_label[BOOT_LABEL_MAX]; /* kairos.live=: boot the live medium with this label; "" otherwise */
+	char state_uuid[BOOT_LABEL_MAX]; /* kairos.state_uuid=: the state filesystem GRUB read; "" if absent */
 	unsigned wait_seconds;
 
 	struct path_list overlay, persistent;

@@ -2,6 +2,7 @@
 #include "boot_record.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,16 @@ int boot_record_add_failure(struct boot_record *rec, enum boot_slot slot, const 
 	snprintf(f->image, sizeof(f->image), "%s", image ? image : "");
 	snprintf(f->error, sizeof(f->error), "%s", error);
 	return 0;
+}
+
+void boot_record_add_warning(struct boot_record *rec, const char *fmt, ...)
+{
+	if (rec->n_warnings == ELEMENTSOF(rec->warnings))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(rec->warnings[rec->n_warnings++], sizeof(rec->warnings[0]), fmt, ap);
+	va_end(ap);
 }
 
 const char *boot_reason_to_string(enum boot_reason reason)
@@ -151,11 +162,22 @@ int boot_record_format(const struct boot_record *rec, char **ret)
 	put_string(f, rec->persistent);
 	put_key(f, "device", false);
 	put_string(f, rec->persistent_device[0] ? rec->persistent_device : NULL);
+	put_key(f, "error", false);
+	put_string(f, rec->persistent_error[0] ? rec->persistent_error : NULL);
 	put_key(f, "binds", false);
 	put_mounts(f, rec, MOUNT_BIND);
 	fputc('}', f);
 	put_key(f, "overlays", false);
 	put_mounts(f, rec, MOUNT_OVERLAY);
+
+	put_key(f, "warnings", false);
+	fputc('[', f);
+	for (size_t i = 0; i < rec->n_warnings; i++) {
+		if (i)
+			fputc(',', f);
+		put_string(f, rec->warnings[i]);
+	}
+	fputc(']', f);
 
 	put_key(f, "timings_ms", false);
 	fputc('{', f);

@@ -32,15 +32,20 @@ struct boot_record {
 
 	const char *persistent; /* "mounted", "missing", "failed", "not-used" (recovery) */
 	char persistent_device[128];
+	char persistent_error[200]; /* why persistent paths are on tmpfs, "" when they are not */
 	char state_device[128];
 	const struct mount_plan *plan; /* the mounts made, with their results */
 	const enum step_result *step_results; /* per plan step */
+
+	char warnings[4][200]; /* what booted anyway but needs a person (a label found twice) */
+	size_t n_warnings;
 
 	long long start_to_state_ms, start_to_root_ms; /* -1: not reached */
 	char error[256];                               /* why boot failed, "" otherwise */
 };
 
 void boot_record_init(struct boot_record *rec);
+__attribute__((format(printf, 2, 3))) void boot_record_add_warning(struct boot_record *rec, const char *fmt, ...);
 int boot_record_add_failure(struct boot_record *rec, enum boot_slot slot, const char *image, const char *error);
 const char *boot_reason_to_string(enum boot_reason reason);
 

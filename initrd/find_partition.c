@@ -42,24 +42,66 @@ static bool probe_label(const char *devnode, const char *label, struct partition
 	if (!pr)
 		return false;
 	blkid_probe_enable_superblocks(pr, 1);
-	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_LABEL | BLKID_SUBLKS_TYPE);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_LABEL | BLKID_SUBLKS_TYPE | BLKID_SUBLKS_UUID);
 	bool found = false;
-	const char *value = NULL, *type = NULL;
+	const char *value = NULL, *type = NULL, *uuid = NULL;
 	if (blkid_do_safeprobe(pr) == 0 && blkid_probe_lookup_value(pr, "LABEL", &value, NULL) == 0 &&
 	    streq(value, label) && blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0) {
 		snprintf(ret->devnode, sizeof(ret->devnode), "%s", devnode);
 		snprintf(ret->fstype, sizeof(ret->fstype), "%s", type);
+		if (blkid_probe_lookup_value(pr, "UUID", &uuid, NULL) < 0)
+			uuid = "";
+		snprintf(ret->uuid, sizeof(ret->uuid), "%s", uuid);
 		found = true;
 	}
 	blkid_free_probe(pr);
 	return found;
 }
 
-static int scan_once(const char *label, struct partition *ret)
+/* The disk a block device is on: sysfs puts a partition's directory inside
+ * its disk's (.../block/vda/vda5); a whole disk's parent is "block". */
+static void disk_of(const char *name, char *disk, size_t size)
+{
+	char link[PATH_MAX], target[PATH_MAX];
+	snprintf(link, sizeof(link), "/sys/class/block/%s", name);
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	disk[0] = '\0';
+	if (n <= 0)
+		return;
+	target[n] = '\0';
+	char *last = strrchr(target, '/');
+	if (!last)
+		return;
+	*last = '\0';
+	const char *parent = strrchr(target, '/');
+	parent = parent ? parent + 1 : target;
+	const char *d = streq(parent, "block") ? name : parent;
+	if (strlen(d) < size)
+		memcpy(disk, d, strlen(d) + 1);
+}
+
+static unsigned score(const struct partition *p, const struct partition_preference *prefer)
+{
+	if (!prefer)
+		return 0;
+	return (prefer->uuid && prefer->uuid[0] && streq(p->uuid, prefer->uuid) ? 2U : 0U) +
+	       (prefer->disk && prefer->disk[0] && streq(p->disk, prefer->disk) ? 1U : 0U);
+}
+
+static void append_word(char *buf, size_t size, const char *word)
+{
+	size_t len = strlen(buf);
+	snprintf(buf + len, size - len, "%s%s", len ? " " : "", word);
+}
+
+static int scan_once(const char *label, const struct partition_preference *prefer, struct partition *ret)
 {
 	_cleanup_fclose_ FILE *f = fopen("/proc/partitions", "re");
 	if (!f)
 		return negative_errno();
+	struct partition best = {0};
+	unsigned best_score = 0, found = 0;
+	char others[sizeof(best.others)] = "";
 	char line[256];
 	while (fgets(line, sizeof(line), f)) {
 		/* "major minor #blocks name"; the header and blank line do not parse. */
@@ -78,21 +120,44 @@ static int scan_once(const char *label, struct partition *ret)
 		if (!*p || strchr(p, '/') || strlen(p) > 64)
 			continue;
 		char devnode[DEVNODE_MAX];
-		if (ensure_node(p, (unsigned)nr[0], (unsigned)nr[1], devnode, sizeof(devnode)) < 0)
+		struct partition cand = {0};
+		if (ensure_node(p, (unsigned)nr[0], (unsigned)nr[1], devnode, sizeof(devnode)) < 0 ||
+		    !probe_label(devnode, label, &cand))
 			continue;
-		if (probe_label(devnode, label, ret))
-			return 0;
+		disk_of(p, cand.disk, sizeof(cand.disk));
+		unsigned s = score(&cand, prefer);
+		if (found == 0 || s > best_score) {
+			if (found > 0)
+				append_word(others, sizeof(others), best.devnode);
+			best = cand;
+			best_score = s;
+		} else
+			append_word(others, sizeof(others), cand.devnode);
+		found++;
 	}
-	return -ENOENT;
+	if (!found)
+		return -ENOENT;
+	*ret = best;
+	ret->found = found;
+	memcpy(ret->others, others, sizeof(others));
+	return 0;
 }
 
-int find_partition_by_label(const char *label, unsigned timeout_ms, struct partition *ret)
+int find_partition_by_label(const char *label, unsigned timeout_ms, const struct partition_preference *prefer,
+			    struct partition *ret)
 {
 	unsigned long long deadline = now_ms() + timeout_ms;
 	for (bool first = true;; first = false) {
-		int r = scan_once(label, ret);
+		int r = scan_once(label, prefer, ret);
 		if (r == 0) {
 			log_info("Found %s on %s (%s)", label, ret->devnode, ret->fstype);
+			if (ret->found > 1)
+				log_warning("The label %s is on %u filesystems: using %s%s, not %s", label, ret->found,
+					    ret->devnode,
+					    score(ret, prefer) >= 2   ? " (the one GRUB read)"
+					    : score(ret, prefer) == 1 ? " (on the disk of the state partition)"
+								      : " (the first one)",
+					    ret->others);
 			return 0;
 		}
 		if (r != -ENOENT)

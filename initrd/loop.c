@@ -55,7 +55,7 @@ static int configure(int loop_fd, int file_fd, const char *file)
 
 int loop_attach_ro(const char *file, char *devnode, size_t size)
 {
-	_cleanup_close_ int file_fd = open(file, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int file_fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (file_fd < 0)
 		return log_error_errno(negative_errno(), "Failed to open %s: %m", file);
 	_cleanup_close_ int ctl_fd = open("/dev/loop-control", O_RDWR | O_CLOEXEC);

@@ -83,6 +83,8 @@ static struct boot {
 	char state_dir[PATH_MAX], recovery_dir[PATH_MAX];
 	char rw_dir[PATH_MAX], newroot[PATH_MAX], overlay_dir[PATH_MAX], persistent_dir[PATH_MAX];
 	bool tried[BOOT_SLOT_COUNT];
+	size_t persistent_depth; /* the mount stack before the persistent partition */
+	char state_disk[DISK_MAX]; /* the disk of the state partition: recovery and persistent are looked for there first */
 	struct mount_plan plan;
 	enum step_result step_results[ELEMENTSOF(((struct mount_plan *)0)->steps)];
 } b;
@@ -124,17 +126,27 @@ static void read_options(void)
 	cmdline_free(&c);
 }
 
+/* Mount the filesystem labelled label on where. State: the one GRUB read
+ * (kairos.state_uuid=); the others: the one on the state partition's disk. */
 static int mount_partition(const char *label, unsigned wait_ms, const char *where, unsigned long flags,
 			   char *devnode, size_t size)
 {
 	struct partition part;
-	int r = find_partition_by_label(label, wait_ms, &part);
+	struct partition_preference prefer = {.disk = b.state_disk};
+	if (streq(label, b.opts.state_label))
+		prefer = (struct partition_preference){.uuid = b.opts.state_uuid};
+	int r = find_partition_by_label(label, wait_ms, &prefer, &part);
 	if (r < 0)
 		return r;
+	if (part.found > 1)
+		boot_record_add_warning(&b.rec, "label %s is on %u filesystems: %s used, %s ignored", label, part.found,
+					part.devnode, part.others);
 	if ((r = mkdir_parents(where, 0755)) < 0)
 		return r;
 	if ((r = mount_stack_mount(&b.mounts, part.devnode, where, part.fstype, flags, NULL)) < 0)
 		return r;
+	if (streq(label, b.opts.state_label))
+		snprintf(b.state_disk, sizeof(b.state_disk), "%s", part.disk);
 	if (devnode)
 		snprintf(devnode, size, "%s", part.devnode);
 	return 0;
@@ -246,9 +258,19 @@ static int mount_slot(enum boot_slot slot, char *image, char *error, size_t size
 
 	char path[PATH_MAX];
 	int r = path_printf(path, sizeof(path), "%s/images/%s.squashfs", dir, image);
-	if (r < 0 || access(path, F_OK) < 0) {
+	struct stat st, part;
+	if (r < 0 || lstat(path, &st) < 0) {
 		snprintf(error, size, "image file is missing");
 		return log_error_errno(negative_errno(), "%s: %m", path);
+	}
+	/* A symlink (of the file, or of images/) could lead anywhere, to
+	 * another node's disk too: only a file on this partition is ours. */
+	if (!S_ISREG(st.st_mode) || stat(dir, &part) < 0 || st.st_dev != part.st_dev) {
+		snprintf(error, size, "image file is %s",
+			 S_ISLNK(st.st_mode)   ? "a symlink"
+			 : S_ISREG(st.st_mode) ? "not on its partition"
+					       : "not a regular file");
+		return log_error_errno(-EPERM, "%s: %s: refusing it", path, error);
 	}
 	size_t depth = b.mounts.n;
 	r = mount_image(&b.mounts, path, b.newroot, image_fault);
@@ -259,9 +281,9 @@ static int mount_slot(enum boot_slot slot, char *image, char *error, size_t size
 	}
 	/* A mountable image without init would only panic the kernel. */
 	char init[PATH_MAX];
-	struct stat st;
 	if (path_printf(init, sizeof(init), "%s%s", b.newroot, b.opts.init) < 0 || lstat(init, &st) < 0) {
 		r = negative_errno();
+		*image_fault = true; /* mount_image() cleared it: the image mounted */
 		snprintf(error, size, "image has no %.100s", b.opts.init);
 		mount_stack_unwind(&b.mounts, depth);
 		return log_error_errno(r, "%s: %m", init);
@@ -332,6 +354,7 @@ static void read_boot_conf(void)
  * error and put it in the record. Returns whether it is there. */
 static bool open_persistent(void)
 {
+	b.persistent_depth = b.mounts.n;
 	if (b.rec.slot == BOOT_SLOT_RECOVERY || b.opts.persistent.n == 0) {
 		b.rec.persistent = "not-used";
 		return false;
@@ -344,6 +367,7 @@ static bool open_persistent(void)
 	}
 	b.rec.persistent = "missing";
 	if (arg.state_dir) {
+		snprintf(b.rec.persistent_error, sizeof(b.rec.persistent_error), "no persistent directory given");
 		log_error("No persistent directory given: persistent paths are on tmpfs, and lost at reboot");
 		return false;
 	}
@@ -352,6 +376,8 @@ static bool open_persistent(void)
 	if (r < 0) {
 		if (r != -ENOENT)
 			b.rec.persistent = "failed";
+		snprintf(b.rec.persistent_error, sizeof(b.rec.persistent_error), "%s %s",
+			 r == -ENOENT ? "no filesystem labelled" : "cannot mount", b.opts.persistent_label);
 		log_error("No usable persistent partition (%s): persistent paths are on tmpfs, and lost at reboot",
 			  b.opts.persistent_label);
 		return false;
@@ -382,6 +408,26 @@ static int open_scratch(void)
 }
 
 static int finish_root(bool persistent);
+
+/* The mount plan (overlays, and persistent binds when persistent) on newroot. */
+static int assemble(bool persistent)
+{
+	int r = mount_plan_build(&b.opts, b.rec.slot, persistent, &b.plan);
+	if (r < 0)
+		return log_error_errno(r, "Cannot plan the mounts: %m");
+	b.rec.plan = &b.plan;
+	b.rec.step_results = b.step_results;
+	return assemble_root(&b.mounts, &b.plan, b.newroot, b.overlay_dir, b.persistent_dir, b.step_results);
+}
+
+/* The path of the step assemble_root() stopped at. */
+static const char *failed_step(void)
+{
+	for (size_t i = 0; i < b.plan.n; i++)
+		if (b.step_results[i] == STEP_PENDING)
+			return b.plan.steps[i].path;
+	return "?";
+}
 
 /* kairos.live=LABEL: the image is a file on a read-only medium (the ISO
  * that kairos-build-iso makes). No state partition, so no slots, counters
@@ -470,14 +516,24 @@ static int boot_mount(void)
  * persistent binds), then one move onto arg.root, then the record. */
 static int finish_root(bool persistent)
 {
-	int r;
-	if ((r = mount_plan_build(&b.opts, b.rec.slot, persistent, &b.plan)) < 0)
-		return fail(r, "Cannot plan the mounts: %s", strerror(-r));
-	b.rec.plan = &b.plan;
-	b.rec.step_results = b.step_results;
-	/* A failure here is not the image's fault (overlay missing from the
-	 * kernel, a full persistent partition): no slot is marked bad. */
-	if ((r = assemble_root(&b.mounts, &b.plan, b.newroot, b.overlay_dir, b.persistent_dir, b.step_results)) < 0)
+	int r = assemble(persistent);
+	if (r < 0 && persistent) {
+		/* A full or damaged persistent partition must not stop the boot:
+		 * a confirmed image is never replaced by another slot, so failing
+		 * here would reboot the node forever. */
+		snprintf(b.rec.persistent_error, sizeof(b.rec.persistent_error), "%s: %s", failed_step(),
+			 strerror(-r));
+		log_error("Cannot use the persistent partition %s (%s): persistent paths are on tmpfs, and lost at "
+			  "reboot",
+			  b.opts.persistent_label, b.rec.persistent_error);
+		mount_stack_unwind(&b.mounts, b.persistent_depth);
+		b.rec.persistent = "failed";
+		b.rec.persistent_device[0] = '\0';
+		r = assemble(false);
+	}
+	/* Not the image's fault either (overlay missing from the kernel): no
+	 * slot is marked bad. */
+	if (r < 0)
 		return fail(r, "Cannot assemble the root: %s", strerror(-r));
 
 	if ((r = move_root(b.newroot, arg.root)) < 0)

@@ -106,8 +106,11 @@ int seed_directory(const char *src, const char *dst)
 		walk_dst = tmp;
 		r = nftw(src, copy_entry, 16, FTW_PHYS);
 		walk_src = walk_dst = NULL;
-		if (r != 0)
+		if (r != 0) {
+			/* A full partition: give back what the partial copy took. */
+			(void)nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 			return r < 0 ? r : -EIO;
+		}
 	} else if (mkdir(tmp, 0755) < 0)
 		return log_error_errno(negative_errno(), "Failed to create %s: %m", tmp);
 

@@ -12,12 +12,20 @@ OVMF=${OVMF:-/usr/share/ovmf/OVMF.fd}
 # QEMU loads $KERNEL_DIR/vmlinux and $DIRECT_INITRD itself (no GRUB), the
 # fast path for what GRUB does not decide; without GRUB's rd.emergency=
 # and rd.shell=, so the dracut module's own defaults are what is tested.
+# OTHER_DISK=FILE adds a second disk ahead of DISK.
 # TCG only (BOOT-TESTS.md: KVM
 # here is a nested backend that stalls). Returns timeout's status.
 qemu_boot() {
 	local mode=$1 disk=$2 log=$3 cmdline=${4:-}
-	local -a args=(-accel tcg -m 512 -smp 1 -no-reboot -display none -monitor none
-		-serial "file:$log" -drive "file=$disk,if=virtio,format=raw")
+	local -a args=(-accel tcg -m 512 -smp 1 -no-reboot -display none -monitor none -serial "file:$log")
+	if [ -n "${OTHER_DISK:-}" ]; then
+		# A second disk with the same labels, first in Linux's order
+		# (vda) while the firmware boots ours (vdb).
+		args+=(-drive "file=$OTHER_DISK,if=none,id=other,format=raw" -device "virtio-blk-pci,drive=other,bootindex=1"
+			-drive "file=$disk,if=none,id=ours,format=raw" -device "virtio-blk-pci,drive=ours,bootindex=0")
+	else
+		args+=(-drive "file=$disk,if=virtio,format=raw")
+	fi
 	case $mode in
 	bios) ;;
 	uefi) args+=(-bios "$OVMF") ;;

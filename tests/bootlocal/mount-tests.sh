@@ -187,6 +187,38 @@ rm "$W/state/images/$A.squashfs"
 boot
 check "missing active image: passive boots" test "$(rec .slot)/$(rec .failed[0].error)" = "passive/image file is missing"
 
+# An image that mounts but has no init: the image's fault (it was found
+# only by booting it in QEMU, where a confirmed active rebooted forever).
+N=$(id_of noinit)
+cp -a "$W/tree-A" "$W/tree-noinit" && rm "$W/tree-noinit/sbin/init"
+mksquashfs "$W/tree-noinit" "$W/state/images/$N.squashfs" -quiet -noappend -comp gzip -no-progress >/dev/null
+state kairos_active="$N" kairos_active_status=good kairos_active_gen=3 \
+	kairos_passive="$B" kairos_passive_status=good kairos_passive_gen=2
+boot
+check "active image without init: passive boots, active marked bad" \
+	test "$(rc)/$(rec .slot)/$(rec .failed[0].error)/$(env_get state.env kairos_active_status)" = "0/passive/image has no /sbin/init/bad"
+rm "$W/state/images/$N.squashfs"
+
+# An image path that leads off the state partition: a symlink in place of the
+# image (here to a good image elsewhere), or images/ itself on another filesystem.
+state kairos_active="$A" kairos_active_status=good kairos_active_gen=3 \
+	kairos_passive="$B" kairos_passive_status=good kairos_passive_gen=2
+ln -s "$W/img/$A.squashfs" "$W/state/images/$A.squashfs"
+boot
+check "active image is a symlink: refused, passive boots" test "$(rec .slot)/$(rec .failed[0].error)" = "passive/image file is a symlink"
+check "active image is a symlink: marked bad with the reason" \
+	test "$(env_get state.env kairos_active_status)/$(env_get state.env kairos_active_reason)" = "bad/image file is a symlink"
+rm "$W/state/images/$A.squashfs"
+mkdir -p "$W/elsewhere" && mount -t tmpfs tmpfs "$W/elsewhere" && mkdir "$W/elsewhere/images"
+cp "$W/img/$A.squashfs" "$W/state/images/$B.squashfs" "$W/elsewhere/images/"
+mv "$W/state/images" "$W/images.real" && ln -s "$W/elsewhere/images" "$W/state/images"
+state kairos_active="$A" kairos_active_status=good kairos_active_gen=3 \
+	kairos_passive="$B" kairos_passive_status=good kairos_passive_gen=2
+boot
+check "images/ on another filesystem: refused, recovery boots" \
+	test "$(rec .slot)/$(rec '[.failed[].error]|unique|join(",")')" = "recovery/image file is not on its partition"
+umount "$W/elsewhere"; rm "$W/state/images"; mv "$W/images.real" "$W/state/images"
+
 state kairos_active="$A" kairos_active_status=new kairos_active_gen=3 \
 	kairos_passive="$B" kairos_passive_status=good kairos_passive_gen=2
 head -c 8192 "$W/img/$A.squashfs" >"$W/state/images/$A.squashfs"
@@ -229,6 +261,21 @@ check "no persistent partition: said in the record, paths on tmpfs" \
 	eval '[ "$(rec .persistent.status)" = missing ] && [ "$(out home_rw)" = yes ] && mounted /home overlay'
 check "no persistent partition: said loudly" grep -q "error: .*persistent" "$W/log"
 
+# A full persistent partition: seeding fails. A confirmed active is never
+# replaced by another slot, so failing the boot would reboot it forever.
+mount -t tmpfs -o size=64k tmpfs "$W/persist" # over the persistent dir, until umount
+dd if=/dev/zero of="$W/persist/filler" bs=4k 2>/dev/null
+boot
+check "full persistent partition: boots anyway" test "$(rc)/$(rec .slot)" = 0/active
+check "full persistent partition: the record says failed and why, paths on tmpfs" \
+	eval '[ "$(rec .persistent.status)" = failed ] && rec .persistent.error | grep -q "No space left" && [ "$(out home_rw)" = yes ] && mounted /home overlay'
+check "full persistent partition: said loudly" grep -q "error: Cannot use the persistent partition .*No space left" "$W/log"
+check "full persistent partition: no partial copy left" eval '! compgen -G "$W/persist/.state/*.seeding" >/dev/null'
+rm "$W/persist/filler"
+boot
+check "space again: persistent data seeded" test "$(rec .persistent.status)/$(cat "$W/persist/.state/etc-ssh/ssh_host_key")" = mounted/hostkey-A
+umount "$W/persist"
+
 install_image "$C"
 state kairos_active="$C" kairos_active_status=good kairos_active_gen=3
 boot
@@ -241,16 +288,18 @@ check "the command line beats boot.conf" \
 check "a symlink in the image is not mounted through, and boot goes on" \
 	test "$(rc)/$(rec '[.persistent.binds[].status]|join(",")')/$(ls "$W/persist/.state" | grep -c '^opt$')" = 0/skipped,mounted/0
 
-# ---- a failure while assembling: nothing half-built -----------------------------
+# ---- a damaged persistent partition: boot on tmpfs, blame no image -------------
 
 state kairos_active="$A" kairos_active_status=new kairos_active_gen=3
 rm -f "$W/state/counter.env"
 mkdir -p "$W/persist/.state"; rm -rf "$W/persist/.state/opt"; echo file >"$W/persist/.state/opt"
 boot
-check "assembly fails: exit code" test "$(rc)" = 1
-check "assembly fails: every mount undone" test "$(out nmounts)" = 0
-check "assembly fails: the image is not blamed" test "$(env_get state.env kairos_active_status)" = new
-check "assembly fails: but the try is spent" test "$(env_get counter.env kairos_tries)" = 2
+check "damaged persistent: boots, persistent paths on tmpfs" \
+	test "$(rc)/$(rec .persistent.status)/$(out home_rw)" = 0/failed/yes
+check "damaged persistent: the record names the path" eval 'rec .persistent.error | grep -q "^/opt: Not a directory"'
+check "damaged persistent: the persistent partition is left as it was" test "$(cat "$W/persist/.state/opt")" = file
+check "damaged persistent: the image is not blamed" test "$(env_get state.env kairos_active_status)" = new
+check "damaged persistent: the try is spent" test "$(env_get counter.env kairos_tries)" = 2
 rm -f "$W/persist/.state/opt"
 
 # ---- partitions found by label (loop devices with unique labels) -------------------
@@ -277,6 +326,34 @@ echo "# by label, helper time: start to state $(rec .timings_ms.start_to_state) 
 check "by label: root assembled from the state partition" eval 'grep -q "/home ext4" "$W/p/out.mounts"'
 check "by label: the try is written to the partition" \
 	test "$(debugfs -R 'cat /counter.env' "$W/p/state.img" 2>/dev/null | sed -n 's/^kairos_tries=//p')" = 2
+# The same label twice (a second disk with another node's system): the one
+# GRUB read (kairos.state_uuid=) wins; without it the first, and a warning.
+mkdir -p "$W/p/state2/images"
+cp "$W/img/$B.squashfs" "$W/p/state2/images/"
+cp "$W/state/state.env" "$W/p/state2/"
+grub-editenv "$W/p/state2/state.env" set kairos_active="$B" kairos_active_status=good kairos_active_gen=3
+mkfs.ext4 -q -L "${tag}S" -d "$W/p/state2" "$W/p/state2.img" 16M >/dev/null
+s2dev=$(losetup -f --show "$W/p/state2.img") && LOOPS+=("$s2dev")
+boot_by_label() { # CMDLINE: "device image warnings"
+	echo "$1" >"$W/cmdline"
+	unshare -m -- "$KB" mount --no-reboot --cmdline "$W/cmdline" --root "$W/root" --run-dir "$W/run" \
+		--record "$W/boot.json" >"$W/log" 2>&1
+	rec '.state_device + " " + .image + " " + (.warnings|join(";"))'
+}
+base="root=kairos kairos.state=${tag}S kairos.persistent_label=${tag}P kairos.wait=5"
+for dev in "$sdev" "$s2dev"; do
+	want=$A; [ "$dev" = "$s2dev" ] && want=$B
+	other=$sdev; [ "$dev" = "$sdev" ] && other=$s2dev
+	check "label twice: kairos.state_uuid= picks the one GRUB read ($dev), says so" \
+		test "$(boot_by_label "$base kairos.state_uuid=$(blkid -s UUID -o value "$dev")")" = \
+		"$dev $want label ${tag}S is on 2 filesystems: $dev used, $other ignored"
+done
+got=$(boot_by_label "$base")
+check "label twice, no kairos.state_uuid=: the first, with a warning in the record" \
+	eval '[[ "$got" =~ ^(/dev/loop[0-9]+)\ [0-9a-f]{64}\ label\ ${tag}S\ is\ on\ 2\ filesystems ]]'
+check "label twice: the warning on the console" grep -q "warning: The label ${tag}S is on 2 filesystems" "$W/log"
+losetup -d "$s2dev"
+
 start=$(date +%s%N)
 echo "root=kairos kairos.state=${tag}NONE kairos.wait=1" >"$W/cmdline"
 unshare -m -- "$KB" mount --no-reboot --cmdline "$W/cmdline" --root "$W/root" --run-dir "$W/run" \

@@ -82,6 +82,16 @@ static void test_bad_values_keep_defaults(void **unused)
 	parse(&o, "kairos.slot=recovery kairos.counted=0");
 	assert_false(o.counted);
 	assert_int_equal(o.grub_slot, BOOT_SLOT_RECOVERY);
+
+	/* The state UUID GRUB passes: anything but hex and dashes is ignored. */
+	parse(&o, "kairos.state_uuid=ab53cac9-4171-48ee-b4cc-2a5ce94ea128");
+	assert_string_equal(o.state_uuid, "ab53cac9-4171-48ee-b4cc-2a5ce94ea128");
+	const char *bad[] = {"kairos.state_uuid=", "kairos.state_uuid=../../dev/sda", "kairos.state_uuid=ab\\x",
+			     "kairos.state_uuid=0123456789012345678901234567890123456789012345678901234567890123"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse(&o, bad[i]);
+		assert_string_equal(o.state_uuid, "");
+	}
 }
 
 static void test_live_label(void **unused)

@@ -45,6 +45,10 @@ static void test_fallback_record(void **unused)
 	rec.step_results = results;
 	rec.start_to_state_ms = 12;
 	rec.start_to_root_ms = 48;
+	boot_record_add_warning(&rec, "label %s is on %u filesystems", "COS_STATE", 2U);
+	boot_record_add_warning(&rec, "second \"quoted\"");
+	for (int i = 0; i < 5; i++) /* at most 4 kept */
+		boot_record_add_warning(&rec, "more");
 
 	char *text = NULL;
 	assert_int_equal(boot_record_format(&rec, &text), 0);
@@ -54,8 +58,9 @@ static void test_fallback_record(void **unused)
 		"\"why\":\"fallback to passive: active is marked bad\",\"tries_left\":null,\"counted_by\":\"helper\","
 		"\"fallback_from\":\"active\",\"failed\":[{\"slot\":\"active\",\"image\":\"" ID_A "\","
 		"\"error\":\"image does not mount: \\\"bad\\\"\\u000a\"}],\"state_device\":\"/dev/vda4\","
-		"\"persistent\":{\"status\":\"mounted\",\"device\":null,\"binds\":[{\"path\":\"/home\",\"status\":\"seeded\"}]},"
+		"\"persistent\":{\"status\":\"mounted\",\"device\":null,\"error\":null,\"binds\":[{\"path\":\"/home\",\"status\":\"seeded\"}]},"
 		"\"overlays\":[{\"path\":\"/etc\",\"status\":\"mounted\"}],"
+		"\"warnings\":[\"label COS_STATE is on 2 filesystems\",\"second \\\"quoted\\\"\",\"more\",\"more\"],"
 		"\"timings_ms\":{\"start_to_state\":12,\"start_to_root\":48},\"error\":null}\n");
 	free(text);
 }
@@ -83,7 +88,7 @@ static void test_trying_and_failure_records(void **unused)
 	snprintf(rec.error, sizeof(rec.error), "No slot can boot");
 	assert_int_equal(boot_record_format(&rec, &text), 0);
 	assert_non_null(strstr(text, "{\"slot\":null,\"image\":null,\"reason\":null,\"why\":null,"));
-	assert_non_null(strstr(text, "\"timings_ms\":{\"start_to_state\":3,\"start_to_root\":null},\"error\":\"No slot can boot\"}"));
+	assert_non_null(strstr(text, "\"warnings\":[],\"timings_ms\":{\"start_to_state\":3,\"start_to_root\":null},\"error\":\"No slot can boot\"}"));
 	free(text);
 
 	/* At most one failure per slot. */
@@ -119,9 +124,9 @@ static void test_live_record(void **unused)
 		"{\"slot\":\"live\",\"image\":\"" ID_A "\",\"reason\":\"live\","
 		"\"why\":\"live: /kairos/os.squashfs on /dev/sr0 (KAIROS_LIVE)\",\"tries_left\":null,\"counted_by\":null,"
 		"\"fallback_from\":null,\"failed\":[],\"state_device\":null,"
-		"\"persistent\":{\"status\":\"not-used\",\"device\":null,\"binds\":[]},"
+		"\"persistent\":{\"status\":\"not-used\",\"device\":null,\"error\":null,\"binds\":[]},"
 		"\"overlays\":[{\"path\":\"/etc\",\"status\":\"mounted\"},{\"path\":\"/home\",\"status\":\"mounted\"}],"
-		"\"timings_ms\":{\"start_to_state\":null,\"start_to_root\":30},\"error\":null}\n");
+		"\"warnings\":[],\"timings_ms\":{\"start_to_state\":null,\"start_to_root\":30},\"error\":null}\n");
 	free(text);
 
 	rec.image[0] = '\0'; /* no kairos.image= on the command line: the id is unknown */

@@ -44,6 +44,9 @@ sleep 1.1
 tap_expect "a second mark-good changes nothing" ok 'already confirmed' ku mark-good
 tap_check "  (state.env untouched: same inode and mtime)" test "$(stat -c '%i %Y' "$work/s/state.env")" = "$after"
 
+echo '{"slot":"active","reason":"confirmed","image":"'$A'","why":"test","persistent":{"status":"failed","error":"/home: No space left on device"}}' >"$work/boot.json"
+tap_expect "status warns when persistent paths are on tmpfs, and why" ok 'Warning: +persistent paths are on tmpfs .*failed: /home: No space left' ku status
+
 fresh_state
 record active trying $A
 ku mark-bad >/dev/null 2>&1
