@@ -13,7 +13,7 @@
 #define BOOT_PATH_MAX 256
 #define BOOT_LABEL_MAX 64
 
-#define BOOT_DEFAULT_OVERLAY "/etc,/var,/srv"
+#define BOOT_DEFAULT_OVERLAY "/etc,/var,/srv,/tmp"
 #define BOOT_DEFAULT_PERSISTENT "/home,/root,/opt,/var/log,/etc/ssh"
 #define BOOT_DEFAULT_WAIT_SECONDS 30
 #define BOOT_WAIT_SECONDS_MAX 3600

@@ -4,6 +4,8 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/reboot.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -88,4 +90,17 @@ void state_context_close(struct state_context *ctx)
 enum boot_slot state_context_booted_slot(const struct state_context *ctx)
 {
 	return ctx->record.slot != BOOT_SLOT_NONE ? ctx->record.slot : BOOT_SLOT_ACTIVE;
+}
+
+int reboot_node(const char *into)
+{
+	log_info("Rebooting into %s", into);
+	sync();
+	/* --no-block: this may run inside a unit of the boot transaction that
+	 * the reboot replaces (kairos-recovery.service), which would deadlock. */
+	if (access("/run/systemd/system", F_OK) == 0)
+		execl("/bin/systemctl", "systemctl", "--no-block", "reboot", (char *)NULL);
+	if (reboot(RB_AUTOBOOT) < 0)
+		return log_error_errno(negative_errno(), "Failed to reboot: %m");
+	return 0;
 }

@@ -61,6 +61,10 @@ void state_context_close(struct state_context *ctx);
 /* The slot this node booted from, or active when no record says. */
 enum boot_slot state_context_booted_slot(const struct state_context *ctx);
 
+/* --reboot of upgrade and reset: through systemd when it runs (services stop
+ * cleanly), else reboot(2). Returns only on failure, or under systemd. */
+int reboot_node(const char *into);
+
 /* The verbs (one file each). */
 int verb_status(int argc, char **argv);
 int verb_mark_good(int argc, char **argv);

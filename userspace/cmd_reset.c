@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -409,19 +408,6 @@ static int place_image(const struct reset_args *a, const struct state_context *c
 	return r;
 }
 
-static int reboot_now_cleanly(void)
-{
-	log_info("Rebooting into the healed active image");
-	sync();
-	/* Through the init system when there is one; --no-block: this may run
-	 * inside a unit of the boot transaction the reboot replaces. */
-	if (access("/run/systemd/system", F_OK) == 0)
-		execl("/bin/systemctl", "systemctl", "--no-block", "reboot", (char *)NULL);
-	if (reboot(RB_AUTOBOOT) < 0)
-		return log_error_errno(negative_errno(), "Failed to reboot: %m");
-	return 0;
-}
-
 static void cmdline_donep(struct cmdline *c) { cmdline_free(c); }
 
 static int reset(const struct reset_args *a)
@@ -522,7 +508,7 @@ static int reset(const struct reset_args *a)
 			      ctx.state.auto_resets);
 
 	if (a->reboot)
-		return reboot_now_cleanly();
+		return reboot_node("the healed active image");
 	return 0;
 }
 

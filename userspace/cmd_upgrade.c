@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/reboot.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -263,15 +262,8 @@ static int upgrade(const struct upgrade_args *a)
 	if (run_hooks(a, "after-upgrade", img, slot) < 0)
 		log_warning("The upgrade is committed, but an after-upgrade hook failed");
 
-	if (a->reboot && slot == BOOT_SLOT_ACTIVE) {
-		log_info("Rebooting into the new image");
-		sync();
-		/* Through the init system when there is one, so services stop cleanly. */
-		if (access("/run/systemd/system", F_OK) == 0)
-			execl("/bin/systemctl", "systemctl", "reboot", (char *)NULL);
-		if (reboot(RB_AUTOBOOT) < 0)
-			return log_error_errno(negative_errno(), "Failed to reboot: %m");
-	}
+	if (a->reboot && slot == BOOT_SLOT_ACTIVE)
+		return reboot_node("the new image");
 	return 0;
 }
 

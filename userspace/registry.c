@@ -24,6 +24,10 @@
 /* A blob attempt that got this much further earns a fresh set of attempts;
  * a few bytes before each stall or drop does not. */
 #define PROGRESS_MIN (64 * 1024)
+/* A manifest or token is small: all of it must come within this many stall
+ * timeouts, or a server dripping just over the stall limit holds a 4 MiB
+ * manifest for an hour. (Blobs may be big and links slow: no total limit.) */
+#define DOCUMENT_STALL_PERIODS 4
 #define MAX_REDIRECTS 5
 #define ERROR_BODY_MAX (64 * 1024)
 #define TOKEN_BODY_MAX (1024 * 1024)
@@ -183,6 +187,7 @@ struct request {
 	bool quiet;          /* a probe: the caller handles failures */
 	unsigned attempts;   /* 0: the registry's default */
 	curl_off_t max_size; /* refuse bodies announced bigger; 0: no limit */
+	bool document;       /* a manifest or token: DOCUMENT_STALL_PERIODS in all */
 	/* Called before each attempt, e.g. to ask for the rest of a blob. */
 	void (*before_attempt)(struct exchange *x, void *ctx);
 	/* Whether the last attempt made progress (resets the attempt count). */
@@ -222,6 +227,8 @@ static int exchange_setup(struct registry *reg, struct exchange *x, const struct
 		  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) == CURLE_OK;
 	if (ok && rq->max_size > 0)
 		ok = curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, rq->max_size) == CURLE_OK;
+	if (ok && rq->document)
+		ok = curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)(reg->stall_seconds * DOCUMENT_STALL_PERIODS)) == CURLE_OK;
 	if (ok && reg->insecure)
 		ok = curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L) == CURLE_OK &&
 		     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L) == CURLE_OK;
@@ -451,6 +458,13 @@ static int request_run(struct registry *reg, const struct request *rq, struct ex
 					log_error("Registry %s kept failing for %s (HTTP %ld) after %u attempts; try "
 						  "again later",
 						  reg->registry, rq->what, x->status, attempt + 1);
+				else if (r == -ETIMEDOUT && x->status != 0 && rq->document &&
+					 strstr(x->error, "timed out after"))
+					log_error("Registry %s was too slow sending %s, %u attempts in a row (%s): it must "
+						  "come within %u s (%u stall timeouts); check the network, or allow more "
+						  "with --stall-timeout",
+						  reg->registry, rq->what, attempt + 1, x->error,
+						  reg->stall_seconds * DOCUMENT_STALL_PERIODS, DOCUMENT_STALL_PERIODS);
 				else if (r == -ETIMEDOUT && x->status != 0)
 					log_error("Registry %s stalled sending %s, %u attempts in a row (%s): check the "
 						  "network, or allow longer stalls with --stall-timeout",
@@ -539,6 +553,7 @@ static int fetch_token(struct registry *reg, const struct auth_challenge *c)
 		.url = url,
 		.realm_auth = true,
 		.quiet = true,
+		.document = true,
 		.before_attempt = membuf_reset,
 	};
 	r = request_run(reg, &rq, &x, membuf_payload, &body);
@@ -778,6 +793,7 @@ int registry_fetch_manifest(struct registry *reg, const char *object, char **ret
 		.accept = MANIFEST_ACCEPT,
 		.registry_auth = true,
 		.max_size = MANIFEST_SIZE_MAX,
+		.document = true,
 		.before_attempt = membuf_reset,
 	};
 	int r = request_run(reg, &rq, &x, membuf_payload, &body);

@@ -114,7 +114,7 @@ check "record: counted by the helper, no fallback" test "$(rec '.counted_by + " 
 check "the try is spent on disk (3 -> 2)" test "$(env_get counter.env kairos_tries)" = 2
 check "root is the image, read-only" test "$(out version)" = A -a -z "$(out usr_rw)"
 check "squashfs at the root" mounted "" squashfs
-check "tmpfs overlays on /etc /var /srv" eval 'mounted /etc overlay && mounted /var overlay && mounted /srv overlay'
+check "tmpfs overlays on /etc /var /srv /tmp" eval 'mounted /etc overlay && mounted /var overlay && mounted /srv overlay && mounted /tmp overlay'
 check "overlays are writable" test "$(out etc_rw)$(out var_rw)" = yesyes
 check "persistent binds on /home /root /opt /var/log /etc/ssh" \
 	eval 'for p in /home /root /opt /var/log /etc/ssh; do grep -q "^$p " "$W/out/mounts" || exit 1; done'

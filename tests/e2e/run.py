@@ -48,6 +48,9 @@ def main():
             f"v1 boots through GRUB, dracut and kairos-boot into systemd ({secs:.0f} s) and confirms itself",
             json.dumps(s))
 
+        st, out = node.run("touch /tmp/e2e-probe && touch /var/e2e-probe && ! touch /usr/e2e-probe 2>/dev/null "
+                           "&& echo writable-$((1+1))")
+        tap("writable-2" in out.split(), "the root is read-only, /tmp and /var are writable (tmpfs overlays)", out)
         node.run("echo kept > /home/e2e-data")
         secs = in_vm_upgrade(node, f"oci:10.0.2.2:{port}/os:v2")
         tap(True, f"in the VM: kairos-upgrade --source oci:10.0.2.2:{port}/os:v2 --reboot ({secs:.0f} s)")

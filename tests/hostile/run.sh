@@ -137,6 +137,10 @@ start slow-drip && refused "stalled sending blob sha256:[0-9a-f]{64} \(the layer
 	--stall-timeout 2 && [ "$SECONDS_TAKEN" -lt 60 ] || { echo "# took ${SECONDS_TAKEN}s"; false; }
 check "blob dripping 4 bytes/s: the stall timeout (--stall-timeout 2) fires on every attempt"
 
+start manifest-fast-drip && refused "too slow sending manifest latest, 5 attempts in a row \(Operation timed out after .*within 4 s \(4 stall timeouts\).*--stall-timeout" \
+	--stall-timeout 1 && [ "$SECONDS_TAKEN" -lt 60 ] || { echo "# took ${SECONDS_TAKEN}s"; false; }
+check "manifest dripping 1500 bytes/s, just over the stall limit: refused after 4 stall timeouts in all, per attempt"
+
 start redirect-loop && refused "Maximum \(5\) redirects followed"
 check "redirect loop: stopped after 5 redirects"
 

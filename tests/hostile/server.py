@@ -260,6 +260,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 fake = b'{"os":"linux","architecture":"amd64"}'.ljust(len(BLOBS[CONFIG_DIGEST]))
                 extra = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(fake), fake)
                 return self.send(200, MANIFEST + extra, headers, length=len(MANIFEST))
+            if CASE == "manifest-fast-drip":
+                # Just over the stall limit (1024 B/s) and under the size
+                # limit: only a limit on the whole transfer stops it.
+                return self.drip(MANIFEST.ljust(3 * MiB), 1500)
             if CASE == "huge-error-body":
                 return self.stream(404, [("Content-Type", "application/json")], 100 * MiB, chunked=True)
             return self.send(200, MANIFEST, headers)

@@ -29,9 +29,10 @@ static void test_defaults(void **unused)
 	assert_string_equal(o.recovery_label, "COS_RECOVERY");
 	assert_string_equal(o.persistent_label, "COS_PERSISTENT");
 	assert_int_equal(o.wait_seconds, 30);
-	assert_int_equal(o.overlay.n, 3);
+	assert_int_equal(o.overlay.n, 4);
 	assert_string_equal(o.overlay.paths[0], "/etc");
 	assert_string_equal(o.overlay.paths[2], "/srv");
+	assert_string_equal(o.overlay.paths[3], "/tmp");
 	assert_int_equal(o.persistent.n, 5);
 	assert_string_equal(o.persistent.paths[4], "/etc/ssh");
 	assert_int_equal(o.grub_slot, BOOT_SLOT_NONE);
@@ -69,7 +70,7 @@ static void test_bad_values_keep_defaults(void **unused)
 		  "kairos.slot=sideways kairos.image=../../etc/passwd init=sbin/init");
 	assert_string_equal(o.state_label, "COS_STATE");
 	assert_int_equal(o.wait_seconds, 30);
-	assert_int_equal(o.overlay.n, 3);
+	assert_int_equal(o.overlay.n, 4);
 	assert_false(o.overlay_from_cmdline);
 	assert_int_equal(o.persistent.n, 5);
 	assert_int_equal(o.grub_slot, BOOT_SLOT_NONE);

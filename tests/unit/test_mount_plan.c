@@ -29,15 +29,16 @@ static void test_active_with_persistent(void **unused)
 	assert_true(plan.persistent);
 	/* Parents first: the binds on /var/log and /etc/ssh go on top of the
 	 * /var and /etc overlays, not under them. */
-	assert_int_equal(plan.n, 8);
+	assert_int_equal(plan.n, 9);
 	expect_step(0, MOUNT_OVERLAY, "/etc", "etc");
 	expect_step(1, MOUNT_OVERLAY, "/var", "var");
 	expect_step(2, MOUNT_OVERLAY, "/srv", "srv");
-	expect_step(3, MOUNT_BIND, "/home", "home");
-	expect_step(4, MOUNT_BIND, "/root", "root");
-	expect_step(5, MOUNT_BIND, "/opt", "opt");
-	expect_step(6, MOUNT_BIND, "/var/log", "var-log");
-	expect_step(7, MOUNT_BIND, "/etc/ssh", "etc-ssh");
+	expect_step(3, MOUNT_OVERLAY, "/tmp", "tmp");
+	expect_step(4, MOUNT_BIND, "/home", "home");
+	expect_step(5, MOUNT_BIND, "/root", "root");
+	expect_step(6, MOUNT_BIND, "/opt", "opt");
+	expect_step(7, MOUNT_BIND, "/var/log", "var-log");
+	expect_step(8, MOUNT_BIND, "/etc/ssh", "etc-ssh");
 }
 
 static void test_recovery_is_tmpfs_only(void **unused)
@@ -48,13 +49,14 @@ static void test_recovery_is_tmpfs_only(void **unused)
 	assert_int_equal(mount_plan_build(&o, BOOT_SLOT_RECOVERY, true, &plan), 0);
 	assert_false(plan.persistent);
 	/* Persistent paths not already under an overlay get their own. */
-	assert_int_equal(plan.n, 6);
+	assert_int_equal(plan.n, 7);
 	expect_step(0, MOUNT_OVERLAY, "/etc", "etc");
 	expect_step(1, MOUNT_OVERLAY, "/var", "var");
 	expect_step(2, MOUNT_OVERLAY, "/srv", "srv");
-	expect_step(3, MOUNT_OVERLAY, "/home", "home");
-	expect_step(4, MOUNT_OVERLAY, "/root", "root");
-	expect_step(5, MOUNT_OVERLAY, "/opt", "opt");
+	expect_step(3, MOUNT_OVERLAY, "/tmp", "tmp");
+	expect_step(4, MOUNT_OVERLAY, "/home", "home");
+	expect_step(5, MOUNT_OVERLAY, "/root", "root");
+	expect_step(6, MOUNT_OVERLAY, "/opt", "opt");
 	for (size_t i = 0; i < plan.n; i++)
 		assert_int_equal(plan.steps[i].kind, MOUNT_OVERLAY);
 }
@@ -66,8 +68,8 @@ static void test_missing_persistent_is_like_recovery(void **unused)
 	boot_options_init(&o);
 	assert_int_equal(mount_plan_build(&o, BOOT_SLOT_PASSIVE, false, &plan), 0);
 	assert_false(plan.persistent);
-	assert_int_equal(plan.n, 6);
-	expect_step(5, MOUNT_OVERLAY, "/opt", "opt");
+	assert_int_equal(plan.n, 7);
+	expect_step(6, MOUNT_OVERLAY, "/opt", "opt");
 }
 
 static void test_path_in_both_lists_is_a_bind(void **unused)
