@@ -43,7 +43,6 @@
 #include "util.h"
 
 #define OEM_MOUNT_DIR "/run/kairos/oem"
-#define BY_LABEL "/dev/disk/by-label/"
 #define LABEL_WAIT_MS 5000
 
 
@@ -174,24 +173,9 @@ static int open_context(struct state_context *ctx, const struct state_options *o
 
 static bool file_exists(const char *path) { return access(path, F_OK) == 0; }
 
-/* /dev/disk/by-label/LABEL, waiting a little for udev. */
-static int device_by_label(const char *label, char **ret)
-{
-	_cleanup_free_ char *path = NULL;
-	if (asprintf(&path, BY_LABEL "%s", label) < 0)
-		return -ENOMEM;
-	for (int waited = 0; !file_exists(path); waited += 100) {
-		if (waited >= LABEL_WAIT_MS)
-			return -ENOENT;
-		usleep(100 * 1000);
-	}
-	*ret = TAKE_PTR(path);
-	return 0;
-}
-
 /* The policy: the command line wins over kairos.conf on COS_OEM. */
-static void read_policy(const struct reset_args *a, const struct cmdline *c, enum recovery_policy *policy,
-			const char **source)
+static void read_policy(const struct reset_args *a, const struct state_dir *sd, const struct cmdline *c,
+			enum recovery_policy *policy, const char **source)
 {
 	*policy = RECOVERY_POLICY_UNSET;
 	*source = "default";
@@ -205,8 +189,8 @@ static void read_policy(const struct reset_args *a, const struct cmdline *c, enu
 	bool mounted = false;
 	if (!dir) {
 		const char *label = cmdline_get(c, "kairos.oem_label");
-		if (device_by_label(label ? label : "COS_OEM", &dev) < 0)
-			return; /* no COS_OEM: no file */
+		if (state_dir_find_partition(sd, label ? label : "COS_OEM", LABEL_WAIT_MS, &dev) < 0)
+			return; /* no COS_OEM (or not ours for sure): no file */
 		(void)mkdir(OEM_MOUNT_DIR, 0700);
 		if (mount(dev, OEM_MOUNT_DIR, "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
 			log_warning("Cannot mount %s read-only on %s (%m): no policy from " OEM_CONF_FILE, dev,
@@ -272,7 +256,7 @@ static int run_program(char *const argv[])
  * uses it: recreate its filesystem. O_EXCL on a block device fails with
  * EBUSY while anything has it mounted: then refuse rather than pull a
  * filesystem from under its users. */
-static int wipe_persistent(const struct reset_args *a, const struct cmdline *c)
+static int wipe_persistent(const struct reset_args *a, const struct state_dir *sd, const struct cmdline *c)
 {
 	if (a->persistent_dir) {
 		fault_point("wipe");
@@ -291,10 +275,13 @@ static int wipe_persistent(const struct reset_args *a, const struct cmdline *c)
 	_cleanup_free_ char *found = NULL;
 	const char *dev = a->persistent_dev;
 	if (!dev) {
-		if (device_by_label(label, &found) < 0) {
+		int r = state_dir_find_partition(sd, label, LABEL_WAIT_MS, &found);
+		if (r == -ENOENT) {
 			log_info("No persistent partition (%s): nothing to wipe", label);
 			return 0;
 		}
+		if (r < 0)
+			return r;
 		dev = found;
 	}
 	_cleanup_close_ int fd = open(dev, O_RDONLY | O_EXCL | O_CLOEXEC);
@@ -445,7 +432,7 @@ static int reset(const struct reset_args *a)
 		};
 		const char *v = cmdline_get(&c, "kairos.reset");
 		f.reset_requested = v && streq(v, "1");
-		read_policy(a, &c, &f.policy, &f.policy_source);
+		read_policy(a, &ctx.dir, &c, &f.policy, &f.policy_source);
 		char why[512];
 		enum recovery_action action = recovery_decide(&f, why, sizeof(why));
 		if (action == RECOVERY_DECLINE) {
@@ -473,7 +460,7 @@ static int reset(const struct reset_args *a)
 	const char *source_name = NULL;
 	r = place_image(a, &ctx, id, &source_name);
 	if (r == 0 && a->wipe_persistent)
-		r = wipe_persistent(a, &c);
+		r = wipe_persistent(a, &ctx.dir, &c);
 	if (r < 0) {
 		(void)state_dir_clean(&ctx.dir, &ctx.state, booted);
 		if (a->automated)

@@ -14,8 +14,12 @@
 
 #include "cmdline.h"
 #include "durable.h"
+#include "find_partition.h"
 #include "log.h"
 #include "util.h"
+
+/* udev has long since made the node on a running system; a little slack. */
+#define RECOVERY_WAIT_MS 2000
 
 int state_dir_open(struct state_dir *sd, const char *path, const char *recovery_path)
 {
@@ -188,8 +192,13 @@ int state_dir_mount_recovery(const struct state_dir *sd, const char *cmdline_pat
 	if (cmdline_read_file(cmdline_path, &c) == 0 && cmdline_get(&c, "kairos.recovery_label"))
 		label = cmdline_get(&c, "kairos.recovery_label");
 	_cleanup_free_ char *dev = NULL;
-	if (asprintf(&dev, "/dev/disk/by-label/%s", label) < 0)
-		return -ENOMEM;
+	int r = state_dir_find_partition(sd, label, RECOVERY_WAIT_MS, &dev);
+	if (r == -ENOENT)
+		return log_error_errno(r, "No partition labelled %s: is this an installed node? (or mount the recovery "
+					  "partition yourself and pass --recovery-dir)",
+				       label);
+	if (r < 0)
+		return r;
 	if (mkdir(sd->recovery_path, 0755) < 0 && errno != EEXIST)
 		return log_error_errno(negative_errno(), "Failed to create %s: %m", sd->recovery_path);
 	if (mount(dev, sd->recovery_path, "ext4", MS_NOSUID | MS_NODEV, NULL) < 0)
@@ -199,4 +208,26 @@ int state_dir_mount_recovery(const struct state_dir *sd, const char *cmdline_pat
 				       dev, sd->recovery_path, label);
 	log_info("Mounted the recovery partition %s on %s", dev, sd->recovery_path);
 	return 0;
+}
+
+int state_dir_find_partition(const struct state_dir *sd, const char *label, unsigned wait_ms, char **ret)
+{
+	char disk[DISK_MAX];
+	(void)partition_disk_of_path(sd->path, disk, sizeof(disk)); /* "" when not on a disk: no preference */
+	struct partition part;
+	int r = find_partition_by_label(label, wait_ms, &(struct partition_preference){.disk = disk}, &part);
+	if (r < 0)
+		return r;
+	if (disk[0] && !streq(part.disk, disk))
+		return log_error_errno(-EXDEV,
+				       "The filesystem labelled %s (%s) is not on %s, the disk of %s: another node's? "
+				       "Refusing it; unplug the other disk or name the device",
+				       label, part.devnode, disk, sd->path);
+	if (part.found > 1 && !disk[0])
+		return log_error_errno(-ENOTUNIQ,
+				       "The label %s is on %u filesystems (%s, and %s): refusing to guess; unplug the other "
+				       "disk or name the device",
+				       label, part.found, part.devnode, part.others);
+	*ret = strdup(part.devnode);
+	return *ret ? 0 : -ENOMEM;
 }

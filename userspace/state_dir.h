@@ -43,5 +43,12 @@ int state_dir_clean(const struct state_dir *sd, const struct boot_state *s, cons
  * active node has only COS_STATE mounted. A no-op for other directories. */
 int state_dir_mount_recovery(const struct state_dir *sd, const char *cmdline_path);
 
+/* The device of this node's partition with label (waiting up to wait_ms):
+ * the one on the disk of the state directory's partition when the label is
+ * on more than one filesystem (another node's disk plugged in). Found only
+ * on another disk: -EXDEV; duplicates and the state not on a disk:
+ * -ENOTUNIQ; both logged (a wipe must never guess). -ENOENT when none. */
+int state_dir_find_partition(const struct state_dir *sd, const char *label, unsigned wait_ms, char **ret);
+
 /* Free bytes for an unprivileged-safe estimate (f_bavail). */
 int state_dir_free_bytes(const char *path, uint64_t *free_bytes);

@@ -1,6 +1,6 @@
 # userspace/: kairos-upgrade. Every userspace/*.c except main.c goes into
 # libupgrade.a so unit tests can link it.
-UPGRADE_PKGS := libcurl jansson libarchive libsquashfs1 libcrypto zlib libzstd
+UPGRADE_PKGS := libcurl jansson libarchive libsquashfs1 libcrypto zlib libzstd blkid
 UPGRADE_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
 UPGRADE_OBJS := $(UPGRADE_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBUPGRADE := $(BUILD)/libupgrade.a

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Find a block device by filesystem label with libblkid, without udev. */
+/* Find a block device by filesystem label with libblkid, without udev
+ * (kairos-boot in the initramfs; kairos-upgrade for recovery, OEM and
+ * persistent, next to the state partition). */
 #pragma once
 
 #include <stddef.h>
@@ -35,3 +37,12 @@ struct partition_preference {
  * -ENOENT when not found in time. */
 int find_partition_by_label(const char *label, unsigned timeout_ms, const struct partition_preference *prefer,
 			    struct partition *ret);
+
+/* The disk whose partition holds path's filesystem ("vda" for a file on
+ * vda5): where the node's other partitions are looked for first. -ENODEV
+ * when it is not on a block device. */
+int partition_disk_of_path(const char *path, char *disk, size_t size);
+
+/* The disk in a /sys/class/block link's target: ".../block/vda/vda5" ->
+ * "vda"; a whole disk (".../block/vda", name "vda") is its own. Pure. */
+void disk_from_sysfs_target(const char *target, const char *name, char *disk, size_t size);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -58,8 +59,24 @@ static bool probe_label(const char *devnode, const char *label, struct partition
 	return found;
 }
 
-/* The disk a block device is on: sysfs puts a partition's directory inside
- * its disk's (.../block/vda/vda5); a whole disk's parent is "block". */
+void disk_from_sysfs_target(const char *target, const char *name, char *disk, size_t size)
+{
+	char buf[PATH_MAX];
+	disk[0] = '\0';
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", target) >= sizeof(buf))
+		return;
+	char *last = strrchr(buf, '/');
+	if (!last)
+		return;
+	*last = '\0';
+	const char *parent = strrchr(buf, '/');
+	parent = parent ? parent + 1 : buf;
+	const char *d = streq(parent, "block") ? name : parent;
+	if (strlen(d) < size)
+		memcpy(disk, d, strlen(d) + 1);
+}
+
+/* sysfs puts a partition's directory inside its disk's. */
 static void disk_of(const char *name, char *disk, size_t size)
 {
 	char link[PATH_MAX], target[PATH_MAX];
@@ -69,15 +86,24 @@ static void disk_of(const char *name, char *disk, size_t size)
 	if (n <= 0)
 		return;
 	target[n] = '\0';
-	char *last = strrchr(target, '/');
-	if (!last)
-		return;
-	*last = '\0';
-	const char *parent = strrchr(target, '/');
-	parent = parent ? parent + 1 : target;
-	const char *d = streq(parent, "block") ? name : parent;
-	if (strlen(d) < size)
-		memcpy(disk, d, strlen(d) + 1);
+	disk_from_sysfs_target(target, name, disk, size);
+}
+
+int partition_disk_of_path(const char *path, char *disk, size_t size)
+{
+	struct stat st;
+	char link[64], target[PATH_MAX];
+	disk[0] = '\0';
+	if (stat(path, &st) < 0)
+		return negative_errno();
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(st.st_dev), minor(st.st_dev));
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return -ENODEV; /* not on a block device (tmpfs, a test's directory) */
+	target[n] = '\0';
+	const char *name = strrchr(target, '/');
+	disk_from_sysfs_target(target, name ? name + 1 : target, disk, size);
+	return disk[0] ? 0 : -ENODEV;
 }
 
 static unsigned score(const struct partition *p, const struct partition_preference *prefer)
@@ -163,7 +189,7 @@ int find_partition_by_label(const char *label, unsigned timeout_ms, const struct
 		if (r != -ENOENT)
 			return log_error_errno(r, "Failed to read /proc/partitions: %m");
 		if (now_ms() >= deadline)
-			return log_error_errno(-ENOENT, "No filesystem labelled %s after %u ms", label, timeout_ms);
+			return log_info_errno(-ENOENT, "No filesystem labelled %s after %u ms", label, timeout_ms);
 		if (first)
 			log_info("Waiting up to %u ms for a filesystem labelled %s", timeout_ms, label);
 		nanosleep(&(struct timespec){.tv_nsec = POLL_INTERVAL_MS * 1000000L}, NULL);
