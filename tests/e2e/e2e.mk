@@ -19,5 +19,5 @@ check-powercut: $(E2E_NEEDS)
 	$(Q)$(RUN_SUITE) powercut python3 tests/e2e/powercut.py
 
 check-powercut-long: $(E2E_NEEDS)
-	$(Q)POWERCUT_RUNS=20 POWERCUT_GRUB=3 POWERCUT_MARK=2 $(RUN_SUITE) powercut-long python3 tests/e2e/powercut.py
+	$(Q)POWERCUT_RUNS=20 POWERCUT_AFTER_COMMIT=2 POWERCUT_GRUB=3 POWERCUT_MARK=2 $(RUN_SUITE) powercut-long python3 tests/e2e/powercut.py
 .PHONY: check-e2e check-powercut check-powercut-long

@@ -12,7 +12,10 @@ its counter (just after it prints its decision) and while the new image
 confirms itself (mark-good at the end of boot).
 
 POWERCUT_RUNS sets the number of upgrade cuts: 2 in make check (the middle
-of the run and around the commit), 20 in make check-long. Prints TAP.
+of the run and around the commit), 20 in make check-long. Cuts placed by
+time cannot hit the short moment between the commit and the reboot, so
+POWERCUT_AFTER_COMMIT more (2 in make check-long) cut the moment the
+upgrade prints that the new image is active. Prints TAP.
 """
 import json
 import os
@@ -29,12 +32,15 @@ from harness import (TOP, Node, Timeout, finish, in_vm_upgrade, push_reference_o
 RUNS = int(os.environ.get("POWERCUT_RUNS", "2"))
 GRUB_CUTS = int(os.environ.get("POWERCUT_GRUB", "1"))
 MARK_CUTS = int(os.environ.get("POWERCUT_MARK", "1"))
+AFTER_COMMIT_CUTS = int(os.environ.get("POWERCUT_AFTER_COMMIT", "0"))
 
 
 def fractions(runs):
     """Where to cut, as fractions of an upgrade's length: spread evenly from
     early in the download to well past the commit (under load an upgrade runs
     longer than the measured one)."""
+    if runs <= 0:
+        return []
     if runs == 2:
         return [0.5, 0.95]
     return [0.05 + i * 1.25 / (runs - 1) for i in range(runs)] if runs > 1 else [0.5]
@@ -125,6 +131,27 @@ def main():
                 f"{landed} image, status consistent, following upgrade "
                 f"{following}", detail)
         print(f"# upgrade cuts: {outcomes['old']} kept the old image, {outcomes['new']} booted the new one")
+
+        # Right after the commit: the upgrade says so, then cleans up and reboots.
+        for i in range(AFTER_COMMIT_CUTS):
+            target = 1 if current == 2 else 2
+            node.vm.send(f"kairos-upgrade --source {c.ref(target)} --insecure --progress=none --reboot")
+            node.vm.expect(r"Active image is now", 900)
+            node.close()
+            version, _ = c.boot_version()
+            if version == str(target):
+                outcomes["new"] += 1
+                node.wait_confirmed()
+            else:
+                outcomes["old"] += 1
+            ok_state, detail = c.consistent(version)
+            current = int(version)
+            tap(version == str(target) and ok_state,
+                f"cut {i + 1}/{AFTER_COMMIT_CUTS} the moment the upgrade says the new image is active: "
+                f"booted v{version} (the committed one), status consistent", detail)
+        if AFTER_COMMIT_CUTS:
+            print(f"# with the cuts after the commit: {outcomes['old']} kept the old image, "
+                  f"{outcomes['new']} booted the new one")
 
         # GRUB writes counter.env when it spends a try on a new active.
         for i in range(GRUB_CUTS):
