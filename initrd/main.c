@@ -132,9 +132,9 @@ static int mount_partition(const char *label, unsigned wait_ms, const char *wher
 			   char *devnode, size_t size)
 {
 	struct partition part;
-	struct partition_preference prefer = {.disk = b.state_disk};
-	if (streq(label, b.opts.state_label))
-		prefer = (struct partition_preference){.uuid = b.opts.state_uuid};
+	bool is_state = streq(label, b.opts.state_label);
+	struct partition_preference prefer = {.uuid = is_state ? b.opts.state_uuid : NULL,
+					      .disk = is_state ? NULL : b.state_disk};
 	int r = find_partition_by_label(label, wait_ms, &prefer, &part);
 	if (r < 0)
 		return r;
@@ -145,7 +145,7 @@ static int mount_partition(const char *label, unsigned wait_ms, const char *wher
 		return r;
 	if ((r = mount_stack_mount(&b.mounts, part.devnode, where, part.fstype, flags, NULL)) < 0)
 		return r;
-	if (streq(label, b.opts.state_label))
+	if (is_state)
 		snprintf(b.state_disk, sizeof(b.state_disk), "%s", part.disk);
 	if (devnode)
 		snprintf(devnode, size, "%s", part.devnode);

@@ -59,7 +59,7 @@ static bool probe_label(const char *devnode, const char *label, struct partition
 	return found;
 }
 
-void disk_from_sysfs_target(const char *target, const char *name, char *disk, size_t size)
+void disk_from_sysfs_target(const char *target, char *disk, size_t size)
 {
 	char buf[PATH_MAX];
 	disk[0] = '\0';
@@ -69,41 +69,35 @@ void disk_from_sysfs_target(const char *target, const char *name, char *disk, si
 	if (!last)
 		return;
 	*last = '\0';
-	const char *parent = strrchr(buf, '/');
+	const char *name = last + 1, *parent = strrchr(buf, '/');
 	parent = parent ? parent + 1 : buf;
 	const char *d = streq(parent, "block") ? name : parent;
 	if (strlen(d) < size)
 		memcpy(disk, d, strlen(d) + 1);
 }
 
-/* sysfs puts a partition's directory inside its disk's. */
-static void disk_of(const char *name, char *disk, size_t size)
+/* sysfs puts a partition's directory inside its disk's. "" when the device
+ * is not a block device sysfs knows. */
+static void disk_of_devnum(unsigned major_nr, unsigned minor_nr, char *disk, size_t size)
 {
-	char link[PATH_MAX], target[PATH_MAX];
-	snprintf(link, sizeof(link), "/sys/class/block/%s", name);
+	char link[64], target[PATH_MAX];
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major_nr, minor_nr);
 	ssize_t n = readlink(link, target, sizeof(target) - 1);
 	disk[0] = '\0';
 	if (n <= 0)
 		return;
 	target[n] = '\0';
-	disk_from_sysfs_target(target, name, disk, size);
+	disk_from_sysfs_target(target, disk, size);
 }
 
 int partition_disk_of_path(const char *path, char *disk, size_t size)
 {
 	struct stat st;
-	char link[64], target[PATH_MAX];
 	disk[0] = '\0';
 	if (stat(path, &st) < 0)
 		return negative_errno();
-	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(st.st_dev), minor(st.st_dev));
-	ssize_t n = readlink(link, target, sizeof(target) - 1);
-	if (n <= 0)
-		return -ENODEV; /* not on a block device (tmpfs, a test's directory) */
-	target[n] = '\0';
-	const char *name = strrchr(target, '/');
-	disk_from_sysfs_target(target, name ? name + 1 : target, disk, size);
-	return disk[0] ? 0 : -ENODEV;
+	disk_of_devnum(major(st.st_dev), minor(st.st_dev), disk, size);
+	return disk[0] ? 0 : -ENODEV; /* not on a block device (tmpfs, a test's directory) */
 }
 
 static unsigned score(const struct partition *p, const struct partition_preference *prefer)
@@ -150,7 +144,7 @@ static int scan_once(const char *label, const struct partition_preference *prefe
 		if (ensure_node(p, (unsigned)nr[0], (unsigned)nr[1], devnode, sizeof(devnode)) < 0 ||
 		    !probe_label(devnode, label, &cand))
 			continue;
-		disk_of(p, cand.disk, sizeof(cand.disk));
+		disk_of_devnum((unsigned)nr[0], (unsigned)nr[1], cand.disk, sizeof(cand.disk));
 		unsigned s = score(&cand, prefer);
 		if (found == 0 || s > best_score) {
 			if (found > 0)

@@ -43,6 +43,6 @@ int find_partition_by_label(const char *label, unsigned timeout_ms, const struct
  * when it is not on a block device. */
 int partition_disk_of_path(const char *path, char *disk, size_t size);
 
-/* The disk in a /sys/class/block link's target: ".../block/vda/vda5" ->
- * "vda"; a whole disk (".../block/vda", name "vda") is its own. Pure. */
-void disk_from_sysfs_target(const char *target, const char *name, char *disk, size_t size);
+/* The disk in a sysfs block device link's target: ".../block/vda/vda5" ->
+ * "vda"; a whole disk (".../block/vda") is its own. Pure. */
+void disk_from_sysfs_target(const char *target, char *disk, size_t size);

@@ -13,29 +13,29 @@
 
 #include "find_partition.h"
 
-static void expect_disk(const char *target, const char *name, const char *want)
+static void expect_disk(const char *target, const char *want)
 {
 	char disk[DISK_MAX] = "garbage";
-	disk_from_sysfs_target(target, name, disk, sizeof(disk));
+	disk_from_sysfs_target(target, disk, sizeof(disk));
 	assert_string_equal(disk, want);
 }
 
 static void test_disk_from_sysfs_target(void **unused)
 {
 	(void)unused;
-	expect_disk("../../devices/pci0000:00/0000:00:04.0/virtio1/block/vda/vda5", "vda5", "vda");
-	expect_disk("../../devices/pci0000:00/0000:00:1d.0/nvme/nvme0/nvme0n1/nvme0n1p2", "nvme0n1p2", "nvme0n1");
-	expect_disk("../../devices/virtual/block/loop3", "loop3", "loop3"); /* a whole disk is its own */
-	expect_disk("../../devices/pci0000:00/0000:00:04.0/virtio1/block/vda", "vda", "vda");
-	expect_disk("vda5", "vda5", "");   /* no parent: unknown, no preference */
-	expect_disk("", "", "");
+	expect_disk("../../devices/pci0000:00/0000:00:04.0/virtio1/block/vda/vda5", "vda");
+	expect_disk("../../devices/pci0000:00/0000:00:1d.0/nvme/nvme0/nvme0n1/nvme0n1p2", "nvme0n1");
+	expect_disk("../../devices/virtual/block/loop3", "loop3"); /* a whole disk is its own */
+	expect_disk("../../devices/pci0000:00/0000:00:04.0/virtio1/block/vda", "vda");
+	expect_disk("vda5", "");   /* no parent: unknown, no preference */
+	expect_disk("", "");
 
 	char long_name[300];
 	memset(long_name, 'x', sizeof(long_name) - 1);
 	long_name[sizeof(long_name) - 1] = '\0';
 	char target[400];
 	snprintf(target, sizeof(target), "block/%s/part", long_name);
-	expect_disk(target, "part", ""); /* does not fit: unknown, never cut short */
+	expect_disk(target, ""); /* does not fit: unknown, never cut short */
 }
 
 static void test_disk_of_a_directory_is_unknown(void **unused)
