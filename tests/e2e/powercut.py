@@ -68,6 +68,18 @@ class Checker:
         secs = self.node.boot()
         return self.node.version(), secs
 
+    def boot_after_cut(self, target, outcomes):
+        """Boot what the cut left, count it old or new (a new image must
+        confirm itself), and check status: (version, status ok, detail)."""
+        version, _ = self.boot_version()
+        if version == str(target):
+            outcomes["new"] += 1
+            self.node.wait_confirmed()
+        else:
+            outcomes["old"] += 1
+        ok_state, detail = self.consistent(version)
+        return version, ok_state, detail
+
 
 def main():
     work = tempfile.mkdtemp(prefix="kairos-powercut.", dir=os.environ.get("E2E_DIR", "/tmp"))
@@ -102,15 +114,9 @@ def main():
             except Timeout:
                 ended = "cut"
             node.close()
-            version, secs = c.boot_version()
+            version, ok_state, detail = c.boot_after_cut(target, outcomes)
             ok_version = version in (str(current), str(target))
             landed = "new" if version == str(target) else "old"
-            if version == str(target):
-                outcomes["new"] += 1
-                node.wait_confirmed()
-            else:
-                outcomes["old"] += 1
-            ok_state, detail = c.consistent(version)
             following = "not needed"
             if version == str(current):
                 # The following upgrade must succeed (and clean what the cut left).
@@ -138,13 +144,7 @@ def main():
             node.vm.send(f"kairos-upgrade --source {c.ref(target)} --insecure --progress=none --reboot")
             node.vm.expect(r"Active image is now", 900)
             node.close()
-            version, _ = c.boot_version()
-            if version == str(target):
-                outcomes["new"] += 1
-                node.wait_confirmed()
-            else:
-                outcomes["old"] += 1
-            ok_state, detail = c.consistent(version)
+            version, ok_state, detail = c.boot_after_cut(target, outcomes)
             current = int(version)
             tap(version == str(target) and ok_state,
                 f"cut {i + 1}/{AFTER_COMMIT_CUTS} the moment the upgrade says the new image is active: "
