@@ -64,7 +64,12 @@ include tests/recovery/recovery.mk
 include tests/iso/iso.mk
 include tests/check.mk
 
-all: $(ALL_TARGETS)
+# deps first: plain `make` on a new machine installs the -dev packages instead
+# of dying on a missing header (deps.sh is silent when all are present).
+all: deps
+	$(Q)$(MAKE) --no-print-directory build-all
+build-all: $(ALL_TARGETS)
+.PHONY: build-all
 
 install: all
 	install -d $(DESTDIR)$(BINDIR)
