@@ -137,14 +137,15 @@ static void read_options(void)
  * preferences (docs/DESIGN.md, "A label on two filesystems"): the state
  * partition is the one GRUB read (kairos.state_uuid=) when GRUB says which;
  * recovery and persistent are on the state partition's disk. The live
- * medium is a removable disk by nature: any one, but only one. */
+ * medium is a removable disk by nature: any one, but only one ISO. */
 static int mount_partition(const char *label, unsigned wait_ms, const char *where, unsigned long flags,
 			   char *devnode, size_t size)
 {
 	struct partition part;
 	bool is_state = streq(label, b.opts.state_label), is_live = streq(label, b.opts.live_label);
 	struct partition_rules rules = {.uuid = is_state ? b.opts.state_uuid : NULL,
-					.disks = is_state || is_live ? NULL : b.state_disk};
+					.disks = is_state || is_live ? NULL : b.state_disk,
+					.fstype = is_live ? "iso9660" : NULL};
 	int r = find_partition_by_label(label, wait_ms, &rules, &part);
 	if (r == -EXDEV || r == -ENOTUNIQ)
 		boot_record_add_warning(&b.rec, "label %s: %s refused (%s)", label, part.others,

@@ -122,6 +122,8 @@ static bool passes(const struct partition *p, const struct partition_rules *rule
 		return true;
 	if (rules->uuid && rules->uuid[0] && strcasecmp(p->uuid, rules->uuid) != 0)
 		return false;
+	if (rules->fstype && rules->fstype[0] && !streq(p->fstype, rules->fstype))
+		return false;
 	return !rules->disks || !rules->disks[0] || word_in(p->disk, rules->disks);
 }
 
@@ -191,6 +193,7 @@ int find_partition_by_label(const char *label, unsigned timeout_ms, const struct
 {
 	const char *uuid = rules && rules->uuid && rules->uuid[0] ? rules->uuid : NULL;
 	const char *disks = rules && rules->disks && rules->disks[0] ? rules->disks : NULL;
+	const char *fstype = rules && rules->fstype && rules->fstype[0] ? rules->fstype : "?";
 	unsigned long long deadline = now_ms() + timeout_ms;
 	for (bool first = true;; first = false) {
 		int r = scan_once(label, rules, ret);
@@ -216,10 +219,13 @@ int find_partition_by_label(const char *label, unsigned timeout_ms, const struct
 				return log_error_errno(r, "The filesystem GRUB read (UUID %s) did not appear in %u ms; %s "
 							  "labelled %s is another one: refusing it",
 						       uuid, timeout_ms, ret->others, label);
-			if (r == -EXDEV)
+			if (r == -EXDEV && disks)
 				return log_error_errno(r, "%s labelled %s is not on %s, the disk of the state partition "
 							  "(another node's disk, a USB stick?): refusing it",
 						       ret->others, label, disks);
+			if (r == -EXDEV)
+				return log_error_errno(r, "%s labelled %s is not %s: refusing it", ret->others, label,
+						       fstype);
 			return log_info_errno(-ENOENT, "No filesystem labelled %s after %u ms", label, timeout_ms);
 		}
 		if (first)

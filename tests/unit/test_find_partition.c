@@ -147,6 +147,23 @@ static void test_others_only_on_the_state_disk(void **unused)
 	assert_int_equal(partition_choose(twice, 2, &vda, &got), -ENOTUNIQ);
 }
 
+/* A hybrid ISO written to a stick: the label on the whole disk (iso9660)
+ * and on its HFS+ partition. The live medium is the ISO. */
+static void test_live_medium_is_the_iso(void **unused)
+{
+	(void)unused;
+	struct partition got;
+	const struct partition_rules live = {.fstype = "iso9660"};
+	struct partition stick[] = {fs("/dev/sda", "2026-11-25-17-25-14-00", "sda"),
+				    fs("/dev/sda3", "2026-11-25-17-25-14-00", "sda")};
+	snprintf(stick[1].fstype, sizeof(stick[1].fstype), "hfsplus");
+	snprintf(stick[0].fstype, sizeof(stick[0].fstype), "iso9660");
+	assert_int_equal(partition_choose(stick, 2, &live, &got), 0);
+	assert_string_equal(got.devnode, "/dev/sda");
+	assert_int_equal(partition_choose(&stick[1], 1, &live, &got), -EXDEV);
+	assert_int_equal(partition_choose(stick, 2, NULL, &got), -ENOTUNIQ);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +172,7 @@ int main(void)
 		cmocka_unit_test(test_state_is_the_uuid_grub_read),
 		cmocka_unit_test(test_state_without_uuid_must_be_unique),
 		cmocka_unit_test(test_others_only_on_the_state_disk),
+		cmocka_unit_test(test_live_medium_is_the_iso),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
