@@ -152,15 +152,33 @@ int partition_choose(const struct partition *cand, size_t n, const struct partit
 	return n == 0 ? -ENOENT : passing == 0 ? -EXDEV : passing > 1 ? -ENOTUNIQ : 0;
 }
 
+void partition_candidates_add(struct partition *cand, size_t *n, size_t max, const struct partition *c,
+			      const struct partition_rules *rules)
+{
+	if (*n < max) {
+		cand[(*n)++] = *c;
+		return;
+	}
+	/* Full (a device with many partitions so labelled): ours must not be
+	 * crowded out by ones that are refused anyway. */
+	if (!passes(c, rules))
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (!passes(&cand[i], rules)) {
+			cand[i] = *c;
+			return;
+		}
+}
+
 static int scan_once(const char *label, const struct partition_rules *rules, struct partition *ret)
 {
 	_cleanup_fclose_ FILE *f = fopen("/proc/partitions", "re");
 	if (!f)
 		return negative_errno();
-	struct partition cand[PARTITION_CANDIDATES_MAX];
-	size_t n = 0;
+	struct partition cand[PARTITION_CANDIDATES_MAX], c;
+	size_t n = 0, total = 0;
 	char line[256];
-	while (fgets(line, sizeof(line), f) && n < ELEMENTSOF(cand)) {
+	while (fgets(line, sizeof(line), f)) {
 		/* "major minor #blocks name"; the header and blank line do not parse. */
 		char *p = line, *end;
 		unsigned long nr[3];
@@ -177,15 +195,17 @@ static int scan_once(const char *label, const struct partition_rules *rules, str
 		if (!*p || strchr(p, '/') || strlen(p) > 64)
 			continue;
 		char devnode[DEVNODE_MAX];
-		struct partition *c = &cand[n];
-		*c = (struct partition){0};
+		c = (struct partition){0};
 		if (ensure_node(p, (unsigned)nr[0], (unsigned)nr[1], devnode, sizeof(devnode)) < 0 ||
-		    !probe_label(devnode, label, c))
+		    !probe_label(devnode, label, &c))
 			continue;
-		disk_of_devnum((unsigned)nr[0], (unsigned)nr[1], c->disk, sizeof(c->disk));
-		n++;
+		disk_of_devnum((unsigned)nr[0], (unsigned)nr[1], c.disk, sizeof(c.disk));
+		total++;
+		partition_candidates_add(cand, &n, ELEMENTSOF(cand), &c, rules);
 	}
-	return partition_choose(cand, n, rules, ret);
+	int r = partition_choose(cand, n, rules, ret);
+	ret->found = (unsigned)total;
+	return r;
 }
 
 int find_partition_by_label(const char *label, unsigned timeout_ms, const struct partition_rules *rules,

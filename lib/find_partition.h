@@ -44,6 +44,11 @@ struct partition_rules {
 int partition_choose(const struct partition *cand, size_t n, const struct partition_rules *rules,
 		     struct partition *ret);
 
+/* Add c to the n candidates of at most max; when full, it takes the place
+ * of one that does not pass the rules, if it does (pure). */
+void partition_candidates_add(struct partition *cand, size_t *n, size_t max, const struct partition *c,
+			      const struct partition_rules *rules);
+
 /* Probe every block device the kernel lists in /proc/partitions, polling
  * until partition_choose() takes one or timeout_ms passes (0: look once).
  * Disks show up late in early boot and nothing may run udev, so we poll

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "find_partition.h"
+#include "util.h"
 
 static void expect_disk(const char *target, const char *want)
 {
@@ -164,6 +165,31 @@ static void test_live_medium_is_the_iso(void **unused)
 	assert_int_equal(partition_choose(stick, 2, NULL, &got), -ENOTUNIQ);
 }
 
+/* A stick with more partitions labelled COS_STATE than the scan keeps,
+ * listed before our disk: ours is still seen. */
+static void test_many_decoys_do_not_crowd_out_ours(void **unused)
+{
+	(void)unused;
+	struct partition cand[PARTITION_CANDIDATES_MAX], got;
+	const struct partition_rules rules = {.uuid = OURS};
+	size_t n = 0;
+	for (int i = 0; i < 40; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "/dev/sda%d", i + 1);
+		struct partition decoy = fs(name, THEIRS, "sda");
+		partition_candidates_add(cand, &n, ELEMENTSOF(cand), &decoy, &rules);
+	}
+	assert_int_equal(n, PARTITION_CANDIDATES_MAX);
+	struct partition ours = fs("/dev/vda5", OURS, "vda");
+	partition_candidates_add(cand, &n, ELEMENTSOF(cand), &ours, &rules);
+	assert_int_equal(partition_choose(cand, n, &rules, &got), 0);
+	assert_string_equal(got.devnode, "/dev/vda5");
+	/* A clone among them is still two. */
+	struct partition clone = fs("/dev/vdb5", OURS, "vdb");
+	partition_candidates_add(cand, &n, ELEMENTSOF(cand), &clone, &rules);
+	assert_int_equal(partition_choose(cand, n, &rules, &got), -ENOTUNIQ);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +199,7 @@ int main(void)
 		cmocka_unit_test(test_state_without_uuid_must_be_unique),
 		cmocka_unit_test(test_others_only_on_the_state_disk),
 		cmocka_unit_test(test_live_medium_is_the_iso),
+		cmocka_unit_test(test_many_decoys_do_not_crowd_out_ours),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
