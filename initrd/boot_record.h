@@ -30,7 +30,7 @@ struct boot_record {
 	struct boot_failure failed[BOOT_RECORD_FAILED_MAX];
 	size_t n_failed;
 
-	const char *persistent; /* "mounted", "missing", "failed", "not-used" (recovery) */
+	const char *persistent; /* "mounted", "missing", "failed", "refused" (another disk), "not-used" (recovery) */
 	char persistent_device[128];
 	char persistent_error[200]; /* why persistent paths are on tmpfs, "" when they are not */
 	char state_device[128];

@@ -55,6 +55,12 @@
  * is there, recovery and persistent are too (if they exist at all), and a
  * node without persistent should not wait long on every boot. */
 #define OTHER_PARTITION_WAIT_MS 300
+/* Nothing on these partitions is a device node or a set-uid program of the
+ * system's; nothing on state, recovery or the live medium is executed
+ * (images are loop-mounted). Persistent paths (/opt, /home) may hold
+ * programs: nosuid and nodev only, which its bind mounts inherit. */
+#define DATA_FLAGS (MS_NOSUID | MS_NODEV)
+#define NOEXEC_DATA_FLAGS (DATA_FLAGS | MS_NOEXEC)
 
 static struct args {
 	const char *verb;
@@ -63,6 +69,7 @@ static struct args {
 	const char *recovery_dir;   /* tests: instead of the recovery partition */
 	const char *persistent_dir; /* tests: instead of the persistent partition */
 	const char *live_dir;       /* tests: instead of the live medium */
+	const char *node_disks;     /* tests: more whole devices (loop) that count as the state partition's disk */
 	const char *root;           /* where the finished root goes */
 	const char *run_dir;        /* our scratch space, normally /run/kairos */
 	const char *record;         /* boot.json */
@@ -84,7 +91,7 @@ static struct boot {
 	char rw_dir[PATH_MAX], newroot[PATH_MAX], overlay_dir[PATH_MAX], persistent_dir[PATH_MAX];
 	bool tried[BOOT_SLOT_COUNT];
 	size_t persistent_depth; /* the mount stack before the persistent partition */
-	char state_disk[DISK_MAX]; /* the disk of the state partition: recovery and persistent are looked for there first */
+	char state_disk[256]; /* the disk of the state partition (and --node-disks): recovery and persistent only there */
 	struct mount_plan plan;
 	enum step_result step_results[ELEMENTSOF(((struct mount_plan *)0)->steps)];
 } b;
@@ -126,16 +133,25 @@ static void read_options(void)
 	cmdline_free(&c);
 }
 
-/* Mount the filesystem labelled label on where. State: the one GRUB read
- * (kairos.state_uuid=); the others: the one on the state partition's disk. */
+/* Mount the filesystem labelled label on where. Requirements, not
+ * preferences (docs/DESIGN.md, "A label on two filesystems"): the state
+ * partition is the one GRUB read (kairos.state_uuid=) when GRUB says which;
+ * recovery and persistent are on the state partition's disk. The live
+ * medium is a removable disk by nature: any one, but only one ISO. */
 static int mount_partition(const char *label, unsigned wait_ms, const char *where, unsigned long flags,
 			   char *devnode, size_t size)
 {
 	struct partition part;
-	bool is_state = streq(label, b.opts.state_label);
-	struct partition_preference prefer = {.uuid = is_state ? b.opts.state_uuid : NULL,
-					      .disk = is_state ? NULL : b.state_disk};
-	int r = find_partition_by_label(label, wait_ms, &prefer, &part);
+	bool is_state = streq(label, b.opts.state_label), is_live = streq(label, b.opts.live_label);
+	struct partition_rules rules = {.uuid = is_state ? b.opts.state_uuid : NULL,
+					.disks = is_state || is_live ? NULL : b.state_disk,
+					.fstype = is_live ? "iso9660" : NULL};
+	int r = find_partition_by_label(label, wait_ms, &rules, &part);
+	if (r == -EXDEV || r == -ENOTUNIQ)
+		boot_record_add_warning(&b.rec, "label %s: %s refused (%s)", label, part.others,
+					r == -ENOTUNIQ	 ? "more than one could be ours"
+					: is_state	 ? "not the filesystem GRUB read"
+							 : "not on the state partition's disk");
 	if (r < 0)
 		return r;
 	if (part.found > 1)
@@ -145,8 +161,14 @@ static int mount_partition(const char *label, unsigned wait_ms, const char *wher
 		return r;
 	if ((r = mount_stack_mount(&b.mounts, part.devnode, where, part.fstype, flags, NULL)) < 0)
 		return r;
-	if (is_state)
-		snprintf(b.state_disk, sizeof(b.state_disk), "%s", part.disk);
+	if (is_state) {
+		/* Unknown (no sysfs): "?" matches no disk, so nothing else is taken. */
+		snprintf(b.state_disk, sizeof(b.state_disk), "%s%s%s", part.disk[0] ? part.disk : "?",
+			 arg.node_disks ? " " : "", arg.node_disks ? arg.node_disks : "");
+		if (!part.disk[0])
+			log_error("Cannot tell which disk %s is on: no recovery or persistent partition will be used",
+				  part.devnode);
+	}
 	if (devnode)
 		snprintf(devnode, size, "%s", part.devnode);
 	return 0;
@@ -161,8 +183,8 @@ static int open_state(void)
 	/* Read-write: the counter is written here before the root is used.
 	 * It stays mounted: the loop device reads the image from it. */
 	snprintf(b.state_dir, sizeof(b.state_dir), "%s/state", arg.run_dir);
-	return mount_partition(b.opts.state_label, b.opts.wait_seconds * 1000U, b.state_dir, MS_NOATIME,
-			       b.rec.state_device, sizeof(b.rec.state_device));
+	return mount_partition(b.opts.state_label, b.opts.wait_seconds * 1000U, b.state_dir,
+			       MS_NOATIME | NOEXEC_DATA_FLAGS, b.rec.state_device, sizeof(b.rec.state_device));
 }
 
 static int open_recovery(void)
@@ -175,7 +197,8 @@ static int open_recovery(void)
 	}
 	char where[PATH_MAX];
 	snprintf(where, sizeof(where), "%s/recovery", arg.run_dir);
-	int r = mount_partition(b.opts.recovery_label, OTHER_PARTITION_WAIT_MS, where, MS_RDONLY, NULL, 0);
+	int r = mount_partition(b.opts.recovery_label, OTHER_PARTITION_WAIT_MS, where, MS_RDONLY | NOEXEC_DATA_FLAGS,
+				NULL, 0);
 	if (r < 0)
 		return r;
 	snprintf(b.recovery_dir, sizeof(b.recovery_dir), "%s", where);
@@ -371,8 +394,20 @@ static bool open_persistent(void)
 		log_error("No persistent directory given: persistent paths are on tmpfs, and lost at reboot");
 		return false;
 	}
-	int r = mount_partition(b.opts.persistent_label, OTHER_PARTITION_WAIT_MS, b.persistent_dir, MS_NOATIME,
-				b.rec.persistent_device, sizeof(b.rec.persistent_device));
+	int r = mount_partition(b.opts.persistent_label, OTHER_PARTITION_WAIT_MS, b.persistent_dir,
+				MS_NOATIME | DATA_FLAGS, b.rec.persistent_device, sizeof(b.rec.persistent_device));
+	if (r == -EXDEV || r == -ENOTUNIQ) {
+		/* A stick labelled COS_PERSISTENT would otherwise be bound over
+		 * /root, /etc/ssh and /home: root over SSH for whoever plugs it in. */
+		b.rec.persistent = "refused";
+		snprintf(b.rec.persistent_error, sizeof(b.rec.persistent_error), "%s %s: refused",
+			 b.opts.persistent_label,
+			 r == -EXDEV ? "is only on another disk than the state partition's"
+				     : "is on more than one filesystem of the state partition's disk");
+		log_error("REFUSED the persistent partition: %s. Persistent paths are on tmpfs, and lost at reboot",
+			  b.rec.persistent_error);
+		return false;
+	}
 	if (r < 0) {
 		if (r != -ENOENT)
 			b.rec.persistent = "failed";
@@ -446,7 +481,7 @@ static int boot_live(void)
 		return fail(r, "Run directory %s is too long", arg.run_dir);
 	/* Read-only: an ISO is, and a USB stick written with it must stay intact. */
 	if (!arg.live_dir &&
-	    (r = mount_partition(b.opts.live_label, b.opts.wait_seconds * 1000U, medium, MS_RDONLY, device,
+	    (r = mount_partition(b.opts.live_label, b.opts.wait_seconds * 1000U, medium, MS_RDONLY | NOEXEC_DATA_FLAGS, device,
 				 sizeof(device))) < 0)
 		return fail(r, "Live medium %s not found or not mountable", b.opts.live_label);
 
@@ -625,6 +660,7 @@ static void help(void)
 		       "  --recovery-dir DIR         tests: instead of the recovery partition\n"
 		       "  --persistent-dir DIR       tests: instead of the persistent partition\n"
 		       "  --live-dir DIR             tests: boot live from DIR instead of the live medium\n"
+		       "  --node-disks \"loop3 loop4\" tests: these devices count as the state partition's disk\n"
 		       "  --no-reboot                on a fatal error exit 1 instead of rebooting\n");
 	else if (arg.verb && streq(arg.verb, "init"))
 		printf("Usage: kairos-boot init [--cmdline FILE] [--no-reboot]   (or run as /init, PID 1)\n"
@@ -650,13 +686,14 @@ static void help(void)
 static int parse_argv(int argc, char **argv)
 {
 	enum { ARG_CMDLINE = 0x100, ARG_STATE_DIR, ARG_RECOVERY_DIR, ARG_PERSISTENT_DIR, ARG_LIVE_DIR, ARG_ROOT,
-	       ARG_RUN_DIR, ARG_RECORD, ARG_NO_REBOOT };
+	       ARG_RUN_DIR, ARG_RECORD, ARG_NO_REBOOT, ARG_NODE_DISKS };
 	static const struct option options[] = {
 		{"cmdline", required_argument, NULL, ARG_CMDLINE},
 		{"state-dir", required_argument, NULL, ARG_STATE_DIR},
 		{"recovery-dir", required_argument, NULL, ARG_RECOVERY_DIR},
 		{"persistent-dir", required_argument, NULL, ARG_PERSISTENT_DIR},
 		{"live-dir", required_argument, NULL, ARG_LIVE_DIR},
+		{"node-disks", required_argument, NULL, ARG_NODE_DISKS},
 		{"root", required_argument, NULL, ARG_ROOT},
 		{"newroot", required_argument, NULL, ARG_ROOT},
 		{"run-dir", required_argument, NULL, ARG_RUN_DIR},
@@ -682,6 +719,9 @@ static int parse_argv(int argc, char **argv)
 			break;
 		case ARG_LIVE_DIR:
 			arg.live_dir = optarg;
+			break;
+		case ARG_NODE_DISKS:
+			arg.node_disks = optarg;
 			break;
 		case ARG_ROOT:
 			arg.root = optarg;

@@ -9,9 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
+#include <linux/fs.h>
+#include <linux/magic.h>
 #include <linux/types.h>
 
 #include "util.h"
@@ -164,9 +168,14 @@ int write_file_in_place(const char *path, const void *data, size_t len)
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != len ||
-	    (size_t)st.st_blocks * 512 < len)
-		/* Missing, wrong size or sparse: GRUB could not write it either. */
-		return write_file_atomic(path, data, len, 0644);
+	    (size_t)st.st_blocks * 512 < len) {
+		/* Missing, wrong size or sparse: GRUB could not write it either.
+		 * A new file under the name: GRUB, which does not replay the
+		 * journal, must find the new inode, not the freed blocks of the
+		 * old one, before it writes there (save_env writes in place). */
+		int r = write_file_atomic(path, data, len, 0644);
+		return r < 0 ? r : checkpoint_for_bootloader(path);
+	}
 
 	fault_point("write");
 	size_t done = 0;
@@ -211,6 +220,12 @@ int read_file_bounded(const char *path, void *buf, size_t size, size_t *len)
 #define EXT4_IOC_CHECKPOINT _IOW('f', 43, __u32)
 #endif
 
+static bool is_ext4(int fd)
+{
+	struct statfs sf;
+	return fstatfs(fd, &sf) == 0 && sf.f_type == EXT4_SUPER_MAGIC; /* ext2/3/4 share it */
+}
+
 int checkpoint_for_bootloader(const char *path)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -219,9 +234,19 @@ int checkpoint_for_bootloader(const char *path)
 	__u32 flags = 0;
 	if (ioctl(fd, EXT4_IOC_CHECKPOINT, &flags) == 0)
 		return 0;
-	/* Not ext4 (tests on tmpfs), or no journal, or not root: nothing
-	 * waits in a journal that GRUB would miss, or we cannot help it. */
-	if (errno == ENOTTY || errno == EOPNOTSUPP || errno == EINVAL || errno == EPERM || errno == ENODEV)
+	if (errno == ENODEV) /* ext4 without a journal: nothing waits in one */
 		return 0;
-	return negative_errno();
+	/* EPERM (not root) and the rest: the journal is not flushed; say so. */
+	if (errno != ENOTTY && errno != EINVAL && errno != EOPNOTSUPP)
+		return negative_errno();
+	/* Not ext4 (tmpfs in tests, vfat): no journal GRUB could miss. */
+	if (!is_ext4(fd))
+		return 0;
+	/* ext4 on Linux before 5.13 has no EXT4_IOC_CHECKPOINT: freezing the
+	 * filesystem flushes its journal to the home blocks (ext4_freeze). */
+	if (ioctl(fd, FIFREEZE, 0) < 0)
+		return negative_errno();
+	if (ioctl(fd, FITHAW, 0) < 0)
+		return negative_errno();
+	return 0;
 }

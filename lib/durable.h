@@ -13,7 +13,9 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* Overwrite an existing file of exactly len bytes in place and fsync it, for
  * files GRUB rewrites in place (GRUB cannot allocate blocks, so the file must
  * keep its size and never be sparse). A missing, resized or sparse file is
- * replaced with write_file_atomic() instead, which allocates every block. */
+ * replaced with write_file_atomic() instead, which allocates every block,
+ * then checkpoint_for_bootloader(): GRUB must see the new file before it
+ * writes there. */
 int write_file_in_place(const char *path, const void *data, size_t len);
 
 /* Read at most size bytes; *len gets the count. A file of size bytes or more
@@ -32,11 +34,13 @@ int fsync_parent_dir(const char *path);
 int fsync_path(const char *path);
 
 /* Write what the ext4 journal holds for the filesystem of path to its home
- * blocks (EXT4_IOC_CHECKPOINT). GRUB reads ext4 without replaying the
+ * blocks (EXT4_IOC_CHECKPOINT, Linux 5.13+; before that FIFREEZE + FITHAW,
+ * which flush the journal too). GRUB reads ext4 without replaying the
  * journal: after a power cut it would otherwise see the directory as it was
  * before the last renames, naming an old state.env whose blocks may already
  * hold other data (found by the in-VM power-cut test). A no-op where there is
- * no journal or no ext4. */
+ * no journal or no ext4; an error (EPERM without CAP_SYS_ADMIN) when the
+ * journal could not be flushed. */
 int checkpoint_for_bootloader(const char *path);
 
 /* Fault injection for kill-point tests. With KAIROS_FAULT_TRACE=1 every point

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -100,12 +101,30 @@ int partition_disk_of_path(const char *path, char *disk, size_t size)
 	return disk[0] ? 0 : -ENODEV; /* not on a block device (tmpfs, a test's directory) */
 }
 
-static unsigned score(const struct partition *p, const struct partition_preference *prefer)
+static bool word_in(const char *word, const char *list)
 {
-	if (!prefer)
-		return 0;
-	return (prefer->uuid && prefer->uuid[0] && streq(p->uuid, prefer->uuid) ? 2U : 0U) +
-	       (prefer->disk && prefer->disk[0] && streq(p->disk, prefer->disk) ? 1U : 0U);
+	size_t len = strlen(word);
+	if (!len)
+		return false;
+	for (const char *p = list; *p;) {
+		p += strspn(p, " ");
+		size_t n = strcspn(p, " ");
+		if (n == len && strncmp(p, word, len) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+static bool passes(const struct partition *p, const struct partition_rules *rules)
+{
+	if (!rules)
+		return true;
+	if (rules->uuid && rules->uuid[0] && strcasecmp(p->uuid, rules->uuid) != 0)
+		return false;
+	if (rules->fstype && rules->fstype[0] && !streq(p->fstype, rules->fstype))
+		return false;
+	return !rules->disks || !rules->disks[0] || word_in(p->disk, rules->disks);
 }
 
 static void append_word(char *buf, size_t size, const char *word)
@@ -114,14 +133,50 @@ static void append_word(char *buf, size_t size, const char *word)
 	snprintf(buf + len, size - len, "%s%s", len ? " " : "", word);
 }
 
-static int scan_once(const char *label, const struct partition_preference *prefer, struct partition *ret)
+int partition_choose(const struct partition *cand, size_t n, const struct partition_rules *rules,
+		     struct partition *ret)
+{
+	size_t taken = n, passing = 0;
+	for (size_t i = 0; i < n; i++)
+		if (passes(&cand[i], rules) && passing++ == 0)
+			taken = i;
+	if (passing == 1)
+		*ret = cand[taken];
+	else
+		*ret = (struct partition){0};
+	ret->found = (unsigned)n;
+	ret->others[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (passing != 1 || i != taken)
+			append_word(ret->others, sizeof(ret->others), cand[i].devnode);
+	return n == 0 ? -ENOENT : passing == 0 ? -EXDEV : passing > 1 ? -ENOTUNIQ : 0;
+}
+
+void partition_candidates_add(struct partition *cand, size_t *n, size_t max, const struct partition *c,
+			      const struct partition_rules *rules)
+{
+	if (*n < max) {
+		cand[(*n)++] = *c;
+		return;
+	}
+	/* Full (a device with many partitions so labelled): ours must not be
+	 * crowded out by ones that are refused anyway. */
+	if (!passes(c, rules))
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (!passes(&cand[i], rules)) {
+			cand[i] = *c;
+			return;
+		}
+}
+
+static int scan_once(const char *label, const struct partition_rules *rules, struct partition *ret)
 {
 	_cleanup_fclose_ FILE *f = fopen("/proc/partitions", "re");
 	if (!f)
 		return negative_errno();
-	struct partition best = {0};
-	unsigned best_score = 0, found = 0;
-	char others[sizeof(best.others)] = "";
+	struct partition cand[PARTITION_CANDIDATES_MAX], c;
+	size_t n = 0, total = 0;
 	char line[256];
 	while (fgets(line, sizeof(line), f)) {
 		/* "major minor #blocks name"; the header and blank line do not parse. */
@@ -140,52 +195,62 @@ static int scan_once(const char *label, const struct partition_preference *prefe
 		if (!*p || strchr(p, '/') || strlen(p) > 64)
 			continue;
 		char devnode[DEVNODE_MAX];
-		struct partition cand = {0};
+		c = (struct partition){0};
 		if (ensure_node(p, (unsigned)nr[0], (unsigned)nr[1], devnode, sizeof(devnode)) < 0 ||
-		    !probe_label(devnode, label, &cand))
+		    !probe_label(devnode, label, &c))
 			continue;
-		disk_of_devnum((unsigned)nr[0], (unsigned)nr[1], cand.disk, sizeof(cand.disk));
-		unsigned s = score(&cand, prefer);
-		if (found == 0 || s > best_score) {
-			if (found > 0)
-				append_word(others, sizeof(others), best.devnode);
-			best = cand;
-			best_score = s;
-		} else
-			append_word(others, sizeof(others), cand.devnode);
-		found++;
+		disk_of_devnum((unsigned)nr[0], (unsigned)nr[1], c.disk, sizeof(c.disk));
+		total++;
+		partition_candidates_add(cand, &n, ELEMENTSOF(cand), &c, rules);
 	}
-	if (!found)
-		return -ENOENT;
-	*ret = best;
-	ret->found = found;
-	memcpy(ret->others, others, sizeof(others));
-	return 0;
+	int r = partition_choose(cand, n, rules, ret);
+	ret->found = (unsigned)total;
+	return r;
 }
 
-int find_partition_by_label(const char *label, unsigned timeout_ms, const struct partition_preference *prefer,
+int find_partition_by_label(const char *label, unsigned timeout_ms, const struct partition_rules *rules,
 			    struct partition *ret)
 {
+	const char *uuid = rules && rules->uuid && rules->uuid[0] ? rules->uuid : NULL;
+	const char *disks = rules && rules->disks && rules->disks[0] ? rules->disks : NULL;
+	const char *fstype = rules && rules->fstype && rules->fstype[0] ? rules->fstype : "?";
 	unsigned long long deadline = now_ms() + timeout_ms;
 	for (bool first = true;; first = false) {
-		int r = scan_once(label, prefer, ret);
+		int r = scan_once(label, rules, ret);
 		if (r == 0) {
 			log_info("Found %s on %s (%s)", label, ret->devnode, ret->fstype);
 			if (ret->found > 1)
 				log_warning("The label %s is on %u filesystems: using %s%s, not %s", label, ret->found,
-					    ret->devnode,
-					    score(ret, prefer) >= 2   ? " (the one GRUB read)"
-					    : score(ret, prefer) == 1 ? " (on the disk of the state partition)"
-								      : " (the first one)",
+					    ret->devnode, uuid ? " (the one GRUB read)" : " (on the disk of the state partition)",
 					    ret->others);
 			return 0;
 		}
-		if (r != -ENOENT)
+		/* Two that pass will not become one by waiting. */
+		if (r == -ENOTUNIQ)
+			return log_error_errno(r,
+					       "The label %s is on %u filesystems that could each be ours (%s): refusing to "
+					       "guess; unplug the other disk%s",
+					       label, ret->found, ret->others,
+					       uuid ? " (a clone: the same filesystem UUID)" : "");
+		if (r != -ENOENT && r != -EXDEV)
 			return log_error_errno(r, "Failed to read /proc/partitions: %m");
-		if (now_ms() >= deadline)
+		if (now_ms() >= deadline) {
+			if (r == -EXDEV && uuid)
+				return log_error_errno(r, "The filesystem GRUB read (UUID %s) did not appear in %u ms; %s "
+							  "labelled %s is another one: refusing it",
+						       uuid, timeout_ms, ret->others, label);
+			if (r == -EXDEV && disks)
+				return log_error_errno(r, "%s labelled %s is not on %s, the disk of the state partition "
+							  "(another node's disk, a USB stick?): refusing it",
+						       ret->others, label, disks);
+			if (r == -EXDEV)
+				return log_error_errno(r, "%s labelled %s is not %s: refusing it", ret->others, label,
+						       fstype);
 			return log_info_errno(-ENOENT, "No filesystem labelled %s after %u ms", label, timeout_ms);
+		}
 		if (first)
-			log_info("Waiting up to %u ms for a filesystem labelled %s", timeout_ms, label);
+			log_info("Waiting up to %u ms for %s labelled %s", timeout_ms,
+				 uuid ? "the filesystem GRUB read," : "a filesystem", label);
 		nanosleep(&(struct timespec){.tv_nsec = POLL_INTERVAL_MS * 1000000L}, NULL);
 	}
 }

@@ -131,11 +131,18 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 		printf("One-shot:   %s (next boot only)\n", boot_slot_to_string(ctx->state.boot_next));
 	json_t *persistent = json_object_get(rec->json, "persistent");
 	const char *pstatus = json_string_value(json_object_get(persistent, "status"));
-	if (pstatus && (streq(pstatus, "missing") || streq(pstatus, "failed"))) {
+	if (pstatus && (streq(pstatus, "missing") || streq(pstatus, "failed") || streq(pstatus, "refused"))) {
 		const char *perror = json_string_value(json_object_get(persistent, "error"));
 		printf("Warning:    persistent paths are on tmpfs and lost at reboot (persistent partition %s%s%s)\n",
 		       pstatus, perror ? ": " : "", perror ? perror : "");
 	}
+	/* What booted anyway but needs a person: a refused partition from
+	 * another disk, a label found twice. */
+	size_t w;
+	json_t *warning;
+	json_array_foreach(json_object_get(rec->json, "warnings"), w, warning)
+		if (json_is_string(warning))
+			printf("Warning:    at boot: %s\n", json_string_value(warning));
 	if (ctx->state.counter_damaged)
 		printf("Warning:    the boot counter was damaged and has been reset to defaults\n");
 	printf("\n%-9s %-6s %-14s %-10s %-20s %s\n", "SLOT", "STATUS", "IMAGE", "SIZE", "INSTALLED", "SOURCE");

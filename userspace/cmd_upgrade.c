@@ -166,6 +166,45 @@ static int run_hooks(const struct upgrade_args *a, const char *phase, const stru
 
 static void pull_freep(struct pull **p) { pull_free(*p); }
 
+/* The image may already be on its partition (--force of a slot's image, or
+ * passive's image made active again): the builder's rename replaces it
+ * before the commit. GRUB reads ext4 without replaying the journal, so after
+ * a power cut it may still see the old directory entry: the old file stays
+ * linked under a temporary name, its blocks never reused, until the journal
+ * is checkpointed. *ret: that name, NULL when there was no file. */
+static int keep_old_image(const char *images_dir, const char *image_path, const char *id, char **ret)
+{
+	*ret = NULL;
+	if (access(image_path, F_OK) < 0)
+		return 0;
+	_cleanup_free_ char *keep = NULL;
+	if (asprintf(&keep, "%s/.tmp-keep-%s.squashfs", images_dir, id) < 0)
+		return -ENOMEM;
+	(void)unlink(keep);
+	fault_point("link");
+	int r = link(image_path, keep) < 0 ? negative_errno() : fsync_parent_dir(keep);
+	if (r < 0) {
+		(void)unlink(keep);
+		return log_error_errno(r, "Failed to keep %s until the commit: %m", image_path);
+	}
+	*ret = TAKE_PTR(keep);
+	return 0;
+}
+
+/* Once GRUB sees the directory as Linux does, the old file can go. */
+static void release_old_image(const char *images_dir, const char *keep)
+{
+	if (!keep)
+		return;
+	int r = checkpoint_for_bootloader(images_dir);
+	if (r < 0)
+		log_warning_errno(r, "Could not flush the journal of %s for GRUB (%m): a power cut in the next seconds "
+				     "may leave GRUB reading a replaced image",
+				  images_dir);
+	if (unlink(keep) < 0 && errno != ENOENT)
+		log_warning_errno(negative_errno(), "Failed to remove %s: %m (the next upgrade removes it)", keep);
+}
+
 static int upgrade(const struct upgrade_args *a)
 {
 	_cleanup_(state_context_close) struct state_context ctx = STATE_CONTEXT_INIT;
@@ -222,6 +261,10 @@ static int upgrade(const struct upgrade_args *a)
 	if (r < 0)
 		return r;
 
+	_cleanup_free_ char *keep = NULL;
+	r = keep_old_image(images_dir, image_path, id, &keep);
+	if (r < 0)
+		return r;
 	struct build_stats stats = {0};
 	r = pull_build(img, image_path, &build, &stats);
 	if (r == -ENOSPC)
@@ -232,6 +275,7 @@ static int upgrade(const struct upgrade_args *a)
 		r = write_meta(&ctx, slot, img, id, a->src.source, image_path);
 	if (r < 0) {
 		/* Whatever the builder or the metadata left is unreferenced: drop it now. */
+		release_old_image(images_dir, keep);
 		(void)state_dir_clean(&ctx.dir, &ctx.state, booted);
 		return r;
 	}
@@ -246,6 +290,7 @@ static int upgrade(const struct upgrade_args *a)
 				       : boot_state_install_active(&ctx.state, id);
 	if (r == 0)
 		r = boot_state_save(ctx.dir.path, &ctx.state); /* THE commit point */
+	release_old_image(images_dir, keep); /* after the commit's checkpoint, or after a failed commit */
 	if (r < 0) {
 		(void)state_dir_clean(&ctx.dir, &ctx.state, booted);
 		return log_error_errno(r, "The new image was not committed; the node is unchanged");

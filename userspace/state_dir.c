@@ -215,19 +215,9 @@ int state_dir_find_partition(const struct state_dir *sd, const char *label, unsi
 	char disk[DISK_MAX];
 	(void)partition_disk_of_path(sd->path, disk, sizeof(disk)); /* "" when not on a disk: no preference */
 	struct partition part;
-	int r = find_partition_by_label(label, wait_ms, &(struct partition_preference){.disk = disk}, &part);
+	int r = find_partition_by_label(label, wait_ms, &(struct partition_rules){.disks = disk}, &part);
 	if (r < 0)
-		return r;
-	if (disk[0] && !streq(part.disk, disk))
-		return log_error_errno(-EXDEV,
-				       "The filesystem labelled %s (%s) is not on %s, the disk of %s: another node's? "
-				       "Refusing it; unplug the other disk or name the device",
-				       label, part.devnode, disk, sd->path);
-	if (part.found > 1 && !disk[0])
-		return log_error_errno(-ENOTUNIQ,
-				       "The label %s is on %u filesystems (%s, and %s): refusing to guess; unplug the other "
-				       "disk or name the device",
-				       label, part.found, part.devnode, part.others);
+		return r; /* logged, the refused ones named */
 	*ret = strdup(part.devnode);
 	return *ret ? 0 : -ENOMEM;
 }

@@ -18,7 +18,10 @@ OVMF=${OVMF:-/usr/share/ovmf/OVMF.fd}
 qemu_boot() {
 	local mode=$1 disk=$2 log=$3 cmdline=${4:-}
 	local -a args=(-accel tcg -m 512 -smp 1 -no-reboot -display none -monitor none -serial "file:$log")
-	if [ -n "${OTHER_DISK:-}" ]; then
+	if [ -n "${OTHER_DISK:-}" ] && [ "$mode" = direct ]; then
+		# No firmware boots a disk (-kernel takes bootindex 0): just Linux's order.
+		args+=(-drive "file=$OTHER_DISK,if=virtio,format=raw" -drive "file=$disk,if=virtio,format=raw")
+	elif [ -n "${OTHER_DISK:-}" ]; then
 		# A second disk with the same labels, first in Linux's order
 		# (vda) while the firmware boots ours (vdb).
 		args+=(-drive "file=$OTHER_DISK,if=none,id=other,format=raw" -device "virtio-blk-pci,drive=other,bootindex=1"

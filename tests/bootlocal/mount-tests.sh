@@ -315,17 +315,60 @@ sdev=$(losetup -f --show "$W/p/state.img") && LOOPS+=("$sdev")
 pdev=$(losetup -f --show "$W/p/persist.img") && LOOPS+=("$pdev")
 echo "root=kairos kairos.state=${tag}S kairos.persistent_label=${tag}P kairos.wait=5" >"$W/cmdline"
 rm -rf "$W/root" "$W/run"; mkdir -p "$W/root" "$W/run"
-unshare -m -- bash -c 'out=$1 root=$2; shift 2; "$@" >"$out.log" 2>&1; echo $? >"$out.rc"
-	findmnt -R -n -r -o TARGET,FSTYPE "$root" >"$out.mounts"' _ \
-	"$W/p/out" "$W/root" "$KB" mount --no-reboot --cmdline "$W/cmdline" --root "$W/root" --run-dir "$W/run" \
-	--record "$W/boot.json"
-cp "$W/p/out.log" "$W/log"
+# Separate loop devices stand in for the partitions of one disk (the host
+# kernel does not scan partitions on loop): --node-disks says which.
+by_label() { # [ARGS...]: boot in a namespace, keep its log, rc, mounts and mount options in $W/p/out.*
+	rm -rf "$W/root" "$W/run"; mkdir -p "$W/root" "$W/run"
+	unshare -m -- bash -c 'out=$1 root=$2; shift 2; "$@" >"$out.log" 2>&1; echo $? >"$out.rc"
+		findmnt -R -n -r -o TARGET,FSTYPE "$root" >"$out.mounts"; findmnt -n -r -o TARGET,OPTIONS >"$out.opts"' _ \
+		"$W/p/out" "$W/root" "$KB" mount --no-reboot --cmdline "$W/cmdline" --root "$W/root" --run-dir "$W/run" \
+		--record "$W/boot.json" "$@"
+	cp "$W/p/out.log" "$W/log"
+}
+by_label --node-disks "${pdev#/dev/}"
 check "by label: state and persistent partitions found" \
 	test "$(cat "$W/p/out.rc")/$(rec .state_device)/$(rec .persistent.device)" = "0/$sdev/$pdev"
 echo "# by label, helper time: start to state $(rec .timings_ms.start_to_state) ms, to root $(rec .timings_ms.start_to_root) ms"
 check "by label: root assembled from the state partition" eval 'grep -q "/home ext4" "$W/p/out.mounts"'
 check "by label: the try is written to the partition" \
 	test "$(debugfs -R 'cat /counter.env' "$W/p/state.img" 2>/dev/null | sed -n 's/^kairos_tries=//p')" = 2
+opts() { awk -v t="$1" '$1 == t { print $2 }' "$W/p/out.opts"; }
+check "by label: state mounted nosuid,nodev,noexec" eval '[[ ,$(opts "$W/run/state"), =~ ,nosuid,nodev,noexec, ]]'
+check "by label: persistent binds are nosuid,nodev (programs in /opt still run)" \
+	eval '[[ ,$(opts "$W/root/home"), =~ ,nosuid,nodev, && ,$(opts "$W/root/opt"), != *,noexec,* ]]'
+
+# A USB stick labelled like the persistent partition, holding an SSH key for
+# root, while the node's disk has none: never mounted, never bound over
+# /root; the console, the record and its warnings say so.
+mkdir -p "$W/p/stick/.state/root/.ssh"
+echo "ssh-ed25519 AAAA attacker" >"$W/p/stick/.state/root/.ssh/authorized_keys"
+mkfs.ext4 -q -L "${tag}P" -d "$W/p/stick" "$W/p/stick.img" 8M >/dev/null
+stdev=$(losetup -f --show "$W/p/stick.img") && LOOPS+=("$stdev")
+losetup -d "$pdev"
+by_label
+check "foreign persistent: boots on tmpfs, the stick is refused" \
+	test "$(cat "$W/p/out.rc")/$(rec .persistent.status)/$(rec .persistent.device)" = "0/refused/null"
+check "foreign persistent: nothing of the stick mounted, /root not bound" \
+	eval '! grep -q "$stdev\|/root ext4" "$W/p/out.mounts" && ! grep -q "^$W/run/rw/persistent " "$W/p/out.opts"'
+check "foreign persistent: a warning in the record names it" \
+	test "$(rec '.warnings|join(";")')" = "label ${tag}P: $stdev refused (not on the state partition's disk)"
+check "foreign persistent: the console says REFUSED" grep -q "REFUSED the persistent partition" "$W/log"
+pdev=$(losetup -f --show "$W/p/persist.img") && LOOPS+=("$pdev")
+by_label --node-disks "${pdev#/dev/}"
+check "foreign persistent: beside the node's own, the node's is used, the stick named" \
+	test "$(rec '.persistent.device + " " + (.warnings|join(";"))')" = \
+	"$pdev label ${tag}P is on 2 filesystems: $pdev used, $stdev ignored"
+losetup -d "$stdev"
+
+# kairos.state_uuid= names a filesystem that is not there: another one with
+# the label is never taken instead, however long ours takes.
+echo "root=kairos kairos.state=${tag}S kairos.persistent_label=${tag}P kairos.wait=1 kairos.state_uuid=0a7e1c8b-2a47-4e5e-9c1e-7d5b4c2f1e01" >"$W/cmdline"
+by_label --node-disks "${pdev#/dev/}"
+check "state UUID not there: the other ${tag}S is not mounted, the boot fails" \
+	eval '[ "$(cat "$W/p/out.rc")/$(rec .state_device)" = 1/null ] && ! grep -q "Found ${tag}S" "$W/log"'
+check "state UUID not there: the record says why" \
+	test "$(rec '(.error|test("State partition")) and (.warnings[0]|test("not the filesystem GRUB read"))')" = true
+debugfs -w -R 'rm /counter.env' "$W/p/state.img" >/dev/null 2>&1 # the tries those boots spent
 # The same label twice (a second disk with another node's system): the one
 # GRUB read (kairos.state_uuid=) wins; without it the first, and a warning.
 mkdir -p "$W/p/state2/images"
@@ -337,7 +380,7 @@ s2dev=$(losetup -f --show "$W/p/state2.img") && LOOPS+=("$s2dev")
 boot_by_label() { # CMDLINE: "device image warnings"
 	echo "$1" >"$W/cmdline"
 	unshare -m -- "$KB" mount --no-reboot --cmdline "$W/cmdline" --root "$W/root" --run-dir "$W/run" \
-		--record "$W/boot.json" >"$W/log" 2>&1
+		--record "$W/boot.json" --node-disks "${pdev#/dev/}" >"$W/log" 2>&1
 	rec '.state_device + " " + .image + " " + (.warnings|join(";"))'
 }
 base="root=kairos kairos.state=${tag}S kairos.persistent_label=${tag}P kairos.wait=5"
@@ -348,11 +391,23 @@ for dev in "$sdev" "$s2dev"; do
 		test "$(boot_by_label "$base kairos.state_uuid=$(blkid -s UUID -o value "$dev")")" = \
 		"$dev $want label ${tag}S is on 2 filesystems: $dev used, $other ignored"
 done
-got=$(boot_by_label "$base")
-check "label twice, no kairos.state_uuid=: the first, with a warning in the record" \
-	eval '[[ "$got" =~ ^(/dev/loop[0-9]+)\ [0-9a-f]{64}\ label\ ${tag}S\ is\ on\ 2\ filesystems ]]'
 check "label twice: the warning on the console" grep -q "warning: The label ${tag}S is on 2 filesystems" "$W/log"
+# Without the UUID (a direct kernel boot) nothing says which is ours:
+# refused, never the first the kernel lists.
+got=$(boot_by_label "$base")
+both="($sdev $s2dev|$s2dev $sdev)"
+check "label twice, no kairos.state_uuid=: refused, the record names both" \
+	eval '[[ "$got/$(rec ".error|test(\"State partition\")")" =~ ^\ *label\ ${tag}S:\ $both\ refused\ \(more\ than\ one\ could\ be\ ours\)/true$ ]]'
+check "label twice, no kairos.state_uuid=: the console says why" grep -q "refusing to guess" "$W/log"
 losetup -d "$s2dev"
+# A cloned disk: the same filesystem UUID twice. Refused too.
+cp "$W/p/state.img" "$W/p/clone.img"
+cdev=$(losetup -f --show "$W/p/clone.img") && LOOPS+=("$cdev")
+got=$(boot_by_label "$base kairos.state_uuid=$(blkid -s UUID -o value "$sdev")")
+both="($sdev $cdev|$cdev $sdev)"
+check "cloned state partition (same UUID twice): refused, the record names both" \
+	eval '[[ "$got" =~ ^\ *label\ ${tag}S:\ $both\ refused\ \(more\ than\ one\ could\ be\ ours\)$ ]]'
+losetup -d "$cdev"
 
 start=$(date +%s%N)
 echo "root=kairos kairos.state=${tag}NONE kairos.wait=1" >"$W/cmdline"
@@ -395,7 +450,7 @@ pdev2=$(losetup -f --show "$W/p2/persist.img") && LOOPS+=("$pdev2")
 cp "$KB" "$W/initrd/init"
 echo "root=kairos kairos.state=${tag}S2 kairos.persistent_label=${tag}P2 kairos.wait=5" >"$W/initrd/cmdline"
 timeout 60 unshare -f -p -m --propagation private -- chroot "$W/initrd" /init --no-reboot --cmdline /cmdline \
-	>"$W/log" 2>&1
+	--node-disks "${pdev2#/dev/}" >"$W/log" 2>&1
 r=$?
 p2() { debugfs -R "cat /.state/home/$1" "$W/p2/persist.img" 2>/dev/null; }
 check "PID 1: switched root and ran the image's init" test "$r/$(p2 pid1-pid)" = 0/1

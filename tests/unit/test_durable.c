@@ -12,11 +12,67 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/fs.h>
+#include <linux/magic.h>
+#include <linux/types.h>
 
 #include "durable.h"
 #include "util.h"
+
+/* The kernel's answers, faked: this test's ioctl() and fstatfs() stand in
+ * for libc's (the executable's symbols win), so a kernel without
+ * EXT4_IOC_CHECKPOINT (before 5.13) can be played on any host. */
+#define EXT4_IOC_CHECKPOINT _IOW('f', 43, __u32)
+static struct {
+	bool on;             /* fake; else pass everything through */
+	int checkpoint_errno; /* 0: the checkpoint succeeds */
+	int freeze_errno;
+	long f_type;         /* what fstatfs says the filesystem is */
+	unsigned checkpoints, freezes, thaws;
+} kernel;
+
+int ioctl(int fd, unsigned long request, ...)
+{
+	va_list ap;
+	va_start(ap, request);
+	void *argp = va_arg(ap, void *);
+	va_end(ap);
+	if (kernel.on && request == EXT4_IOC_CHECKPOINT) {
+		kernel.checkpoints++;
+		errno = kernel.checkpoint_errno;
+		return kernel.checkpoint_errno ? -1 : 0;
+	}
+	if (kernel.on && request == FIFREEZE) {
+		kernel.freezes++;
+		errno = kernel.freeze_errno;
+		return kernel.freeze_errno ? -1 : 0;
+	}
+	if (kernel.on && request == FITHAW) {
+		kernel.thaws++;
+		return 0;
+	}
+	return (int)syscall(SYS_ioctl, fd, request, argp);
+}
+
+int fstatfs(int fd, struct statfs *buf)
+{
+	int r = (int)syscall(SYS_fstatfs, fd, buf);
+	if (r == 0 && kernel.on)
+		buf->f_type = kernel.f_type;
+	return r;
+}
+
+static void fake_kernel(int checkpoint_errno, long f_type)
+{
+	kernel = (typeof(kernel)){.on = true, .checkpoint_errno = checkpoint_errno, .f_type = f_type};
+}
 
 static char tmpdir[] = "/tmp/test-durable-XXXXXX";
 
@@ -179,6 +235,73 @@ static void test_in_place(void **unused)
 	unlink(path);
 }
 
+/* The checkpoint succeeds, or the journal is flushed another way, or the
+ * caller hears that it was not: never a silent success on ext4. */
+static void test_checkpoint_without_the_ioctl(void **unused)
+{
+	(void)unused;
+	fake_kernel(0, EXT4_SUPER_MAGIC);
+	assert_int_equal(checkpoint_for_bootloader(tmpdir), 0);
+	assert_int_equal(kernel.checkpoints + kernel.freezes, 1);
+
+	/* Linux before 5.13 answers ENOTTY (EINVAL, EOPNOTSUPP from some
+	 * paths): freeze and thaw, which flushes the journal. */
+	const int unsupported[] = {ENOTTY, EINVAL, EOPNOTSUPP};
+	for (size_t i = 0; i < ELEMENTSOF(unsupported); i++) {
+		fake_kernel(unsupported[i], EXT4_SUPER_MAGIC);
+		assert_int_equal(checkpoint_for_bootloader(tmpdir), 0);
+		assert_int_equal(kernel.freezes, 1);
+		assert_int_equal(kernel.thaws, 1);
+	}
+	/* ... and when that fails too, the caller is told. */
+	fake_kernel(ENOTTY, EXT4_SUPER_MAGIC);
+	kernel.freeze_errno = EPERM;
+	assert_int_equal(checkpoint_for_bootloader(tmpdir), -EPERM);
+	assert_int_equal(kernel.thaws, 0);
+
+	/* Not ext4 (tmpfs, vfat): no journal that GRUB could miss. */
+	fake_kernel(ENOTTY, TMPFS_MAGIC);
+	assert_int_equal(checkpoint_for_bootloader(tmpdir), 0);
+	assert_int_equal(kernel.freezes, 0);
+	/* ext4 without a journal. */
+	fake_kernel(ENODEV, EXT4_SUPER_MAGIC);
+	assert_int_equal(checkpoint_for_bootloader(tmpdir), 0);
+	assert_int_equal(kernel.freezes, 0);
+	/* Not root: the journal stays as it is; say so. */
+	fake_kernel(EPERM, EXT4_SUPER_MAGIC);
+	assert_int_equal(checkpoint_for_bootloader(tmpdir), -EPERM);
+	fake_kernel(EIO, EXT4_SUPER_MAGIC);
+	assert_int_equal(checkpoint_for_bootloader(tmpdir), -EIO);
+	kernel.on = false;
+}
+
+/* counter.env missing, resized or sparse is replaced by a new file: GRUB
+ * must see that file (a checkpoint) before its save_env writes in place. A
+ * rewrite in place changes no metadata and needs none. */
+static void test_in_place_fallback_is_checkpointed(void **unused)
+{
+	(void)unused;
+	char path[256];
+	snprintf(path, sizeof(path), "%s/counter", tmpdir);
+	fake_kernel(0, EXT4_SUPER_MAGIC);
+	assert_int_equal(write_file_in_place(path, "AAAA", 4), 0); /* missing */
+	assert_int_equal(kernel.checkpoints, 1);
+	assert_int_equal(write_file_in_place(path, "BBBB", 4), 0); /* in place */
+	assert_int_equal(kernel.checkpoints, 1);
+	assert_int_equal(write_file_in_place(path, "CCCCCC", 6), 0); /* resized */
+	assert_int_equal(kernel.checkpoints, 2);
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(truncate(path, 6), 0); /* sparse */
+	assert_int_equal(write_file_in_place(path, "DDDDDD", 6), 0);
+	assert_int_equal(kernel.checkpoints, 3);
+	/* The new file is written, but GRUB cannot be told: an error. */
+	unlink(path);
+	kernel.checkpoint_errno = EPERM;
+	assert_int_equal(write_file_in_place(path, "AAAA", 4), -EPERM);
+	kernel.on = false;
+	unlink(path);
+}
+
 static void test_fault_trace(void **unused)
 {
 	(void)unused;
@@ -200,6 +323,8 @@ int main(void)
 		cmocka_unit_test(test_kill_at_every_point),
 		cmocka_unit_test(test_in_place),
 		cmocka_unit_test(test_fault_trace),
+		cmocka_unit_test(test_checkpoint_without_the_ioctl),
+		cmocka_unit_test(test_in_place_fallback_is_checkpointed),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -187,9 +187,11 @@ sweep() {
 	[ "$KILL_SWEEP" = all ] || step=$KILL_SWEEP
 	for ((n = 1; n <= points; n += step)); do
 		rm -rf "$S" && cp -a "$work/sweep0" "$S"
+		[ -z "${SWEEP_HOOK:-}" ] || $SWEEP_HOOK pre
 		KAIROS_FAULT_KILL_AT=$n "$@" >/dev/null 2>&1
 		[ $? -eq 137 ] || failures="$failures $n:not-killed"
 		now=$(slots)
+		[ -z "${SWEEP_HOOK:-}" ] || $SWEEP_HOOK post || failures="$failures $n:$SWEEP_HOOK"
 		[ "$now" = "$before" ] || [ "$now" = "$after" ] || failures="$failures $n:half-state"
 		decides_complete_image || failures="$failures $n:no-complete-image"
 		[ "$rerun" = rerun ] || continue
@@ -208,6 +210,7 @@ sweep() {
 }
 no_setup() { :; }
 upgraded() { ku upgrade --source "oci-layout:$work/layout:v2" >/dev/null 2>&1; }
+upgraded_twice() { upgraded && ku upgrade --source "oci-layout:$work/layout:v1" >/dev/null 2>&1; } # v2 passive
 # And kills at spread times while the image data streams in (between fault
 # points), on an image big enough to take a while.
 timed_failures=""
@@ -235,6 +238,24 @@ fi
 
 sweep "upgrade" no_setup rerun ku upgrade --source "oci-layout:$work/layout:v2"
 sweep "upgrade --recovery" no_setup rerun ku upgrade --recovery --source "oci-layout:$work/layout:v2"
+# upgrade --force of the image a slot already holds: the builder's rename
+# replaces images/<id>.squashfs before the commit. GRUB, which does not
+# replay the journal, may see the old directory entry after a power cut: until
+# the commit the old file must stay linked (its blocks never reused), and
+# nothing of it may stay once the commit is done.
+old_file_kept() { # pre|post: the old image's inode, then still linked until the commit
+	if [ "$1" = pre ]; then read -r kept_inode kept_size < <(stat -c '%i %s' "$S/images/$V2.squashfs"); return 0; fi
+	# (the size too: a freed inode number is soon given to another file)
+	[ "$now" != "$before" ] || find "$S/images" -inum "$kept_inode" -size "${kept_size}c" | grep -q .
+}
+# (no rerun: each --force is a new installation, a new generation)
+SWEEP_HOOK=old_file_kept sweep "upgrade --force of the active image" upgraded no-rerun \
+	ku upgrade --force --source "oci-layout:$work/layout:v2"
+upgraded && ku upgrade --force --source "oci-layout:$work/layout:v2" >/dev/null 2>&1
+tap_check "  --force of the active image: the old file is released after the commit" \
+	test "$(ls -A "$S/images" | grep -c tmp)/$(json .slots.active.image)" = "0/$V2"
+SWEEP_HOOK=old_file_kept sweep "upgrade to the passive image" upgraded_twice rerun \
+	ku upgrade --source "oci-layout:$work/layout:v2"
 sweep "mark-good" upgraded rerun ku_state mark-good
 sweep "rollback" upgraded no-rerun ku_state rollback
 sweep "boot-next" no_setup rerun ku_state boot-next recovery

@@ -46,6 +46,10 @@ tap_check "  (state.env untouched: same inode and mtime)" test "$(stat -c '%i %Y
 
 echo '{"slot":"active","reason":"confirmed","image":"'$A'","why":"test","persistent":{"status":"failed","error":"/home: No space left on device"}}' >"$work/boot.json"
 tap_expect "status warns when persistent paths are on tmpfs, and why" ok 'Warning: +persistent paths are on tmpfs .*failed: /home: No space left' ku status
+echo '{"slot":"active","reason":"confirmed","image":"'$A'","why":"test","persistent":{"status":"refused","error":"COS_PERSISTENT is only on another disk than the state partition'"'"'s: refused"},"warnings":["label COS_PERSISTENT: /dev/sda refused (not on the state partition'"'"'s disk)"]}' >"$work/boot.json"
+tap_expect "status warns when a persistent partition on another disk was refused" ok 'Warning: +persistent paths are on tmpfs .*refused: COS_PERSISTENT is only on another disk' ku status
+tap_expect "status shows the boot record's warnings" ok 'Warning: +at boot: label COS_PERSISTENT: /dev/sda refused' ku status
+tap_check "status --json carries them" test "$(json '.booted.persistent.status + " " + (.booted.warnings[0]|split(" (")[0])')" = "refused label COS_PERSISTENT: /dev/sda refused"
 
 fresh_state
 record active trying $A
