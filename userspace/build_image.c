@@ -40,6 +40,8 @@
 /* Pre-scan the upper layers when they are small enough that reading their
  * headers is cheap next to compressing the data they would hide. */
 #define DEFAULT_PRESCAN_LIMIT (64ull * 1024 * 1024)
+/* Zeros written between two looks at the stream: ~10 ms of work. */
+#define HOLE_CHECK_BYTES (64ull * 1024 * 1024)
 
 void build_options_init(struct build_options *opts)
 {
@@ -95,12 +97,31 @@ static double now_seconds(void)
 	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-/* Copy the current entry's data into the block processor. Sparse holes and
- * a short tail become zeros, which the processor stores as sparse blocks. */
-static int write_entry_data(struct sqfs_writer *w, struct layer_reader *lr, struct fs_inode *inode,
-                            const char *digest, const char *path)
+/* Write n zeros (a hole the reader has charged to the budget). Holes can
+ * be long: look at the stream now and then, so that a blob failing its
+ * digest or stalling stops the build at once, not after the hole. */
+static int write_zeros(struct sqfs_writer *w, struct layer_reader *lr, uint64_t n)
 {
 	static const uint8_t zeros[64 * 1024];
+	for (uint64_t done = 0; done < n;) {
+		size_t k = (size_t) (n - done < sizeof(zeros) ? n - done : sizeof(zeros));
+		int r = sqfs_writer_append(w, zeros, k);
+		if (r < 0)
+			return r;
+		done += k;
+		if (done % HOLE_CHECK_BYTES < k) {
+			r = layer_reader_check(lr);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Copy the current entry's data into the block processor. Sparse holes and
+ * a short tail become zeros, which the processor stores as sparse blocks. */
+static int write_entry_data(struct sqfs_writer *w, struct layer_reader *lr, struct fs_inode *inode)
+{
 	uint64_t pos = 0;
 	int r;
 
@@ -111,34 +132,23 @@ static int write_entry_data(struct sqfs_writer *w, struct layer_reader *lr, stru
 		const void *buf;
 		size_t size;
 		int64_t offset;
+		/* pieces come in order, within the entry's size, holes charged */
 		r = layer_reader_read_data(lr, &buf, &size, &offset);
 		if (r < 0)
 			return r;
 		if (r == 0)
 			break;
-		if (offset < 0 || (uint64_t) offset < pos || (uint64_t) offset + size > inode->size)
-			return log_error_errno(-EBADMSG, "Layer %s: data of '%s' out of order or too long",
-			                       digest, path);
-		for (; pos < (uint64_t) offset; ) {
-			size_t n = (size_t) ((uint64_t) offset - pos < sizeof(zeros) ? (uint64_t) offset - pos
-			                                                              : sizeof(zeros));
-			r = sqfs_writer_append(w, zeros, n);
-			if (r < 0)
-				return r;
-			pos += n;
-		}
+		r = write_zeros(w, lr, (uint64_t) offset - pos);
+		if (r < 0)
+			return r;
 		r = sqfs_writer_append(w, buf, size);
 		if (r < 0)
 			return r;
-		pos += size;
+		pos = (uint64_t) offset + size;
 	}
-	while (pos < inode->size) {
-		size_t n = (size_t) (inode->size - pos < sizeof(zeros) ? inode->size - pos : sizeof(zeros));
-		r = sqfs_writer_append(w, zeros, n);
-		if (r < 0)
-			return r;
-		pos += n;
-	}
+	r = write_zeros(w, lr, inode->size - pos);
+	if (r < 0)
+		return r;
 	return sqfs_writer_end_file(w);
 }
 
@@ -186,7 +196,7 @@ static int apply_layer(struct build *b, size_t index)
 			inode->data_entry_index = ordinal;
 			continue;
 		}
-		r = write_entry_data(b->writer, lr, inode, ls->digest, e.path);
+		r = write_entry_data(b->writer, lr, inode);
 	}
 	if (r == 0)
 		r = layer_reader_finish(lr);
@@ -275,7 +285,7 @@ static int write_revived_data(struct build *b)
 				                    ls->digest, e.path);
 				break;
 			}
-			r = write_entry_data(b->writer, lr, inodes[k], ls->digest, e.path);
+			r = write_entry_data(b->writer, lr, inodes[k]);
 			for (k++; r >= 0 && k < l.n && inodes[k]->data_entry_index == ordinal &&
 			          inodes[k]->data_layer == layer;
 			     k++)

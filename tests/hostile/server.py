@@ -78,16 +78,33 @@ def zstd_bomb(mib):
     return b"".join(out)
 
 
-def image(layer, config=None, layer_type="application/vnd.oci.image.layer.v1.tar+gzip", copies=1):
+def pax_sparse_bomb(realsize):
+    """A tar.gz of one sparse file in pax 1.0 format (as GNU tar
+    --sparse-version=1.0 writes it, made by hand): realsize bytes, all hole
+    but the last byte. ~220 bytes."""
+    mapblock = (b"1\n%d\n1\n" % (realsize - 1)).ljust(512, b"\0")
+    ti = tarfile.TarInfo("GNUSparseFile.0/bomb")
+    ti.size = len(mapblock) + 1
+    ti.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "bomb",
+                      "GNU.sparse.realsize": str(realsize)}
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        t.addfile(ti, io.BytesIO(mapblock + b"x"))
+    return gzip.compress(buf.getvalue(), 9, mtime=0)
+
+
+def image(layer, config=None, layer_type="application/vnd.oci.image.layer.v1.tar+gzip", copies=1, claim=None):
+    """claim: the layer's (digest, size) in the manifest, if not its own."""
     config = config or json.dumps({"rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    digest, size = claim or (sha(layer), len(layer))
     manifest = json.dumps({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha(config),
                    "size": len(config)},
-        "layers": [{"mediaType": layer_type, "digest": sha(layer), "size": len(layer)}] * copies,
+        "layers": [{"mediaType": layer_type, "digest": digest, "size": size}] * copies,
     }).encode()
-    return manifest, {sha(config): config, sha(layer): layer}
+    return manifest, {sha(config): config, digest: layer}
 
 
 LAYER = gzip.compress(layer_tar(), 6)
@@ -103,8 +120,22 @@ if CASE == "layered-bomb":
     LAYER = zstd_bomb(768)
     LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+zstd"
     COPIES = 8
-MANIFEST, BLOBS = image(LAYER, layer_type=LAYER_TYPE, copies=COPIES)
-LAYER_DIGEST = sha(LAYER)
+CLAIM = None
+if CASE == "sparse-bomb":
+    LAYER = pax_sparse_bomb(1 << 60)  # 1 EiB
+if CASE == "sparse-bomb-digest":
+    # Served in place of the real layer (same digest in the manifest, the
+    # bomb's size): only the digest check at its end tells.
+    CLAIM = (sha(LAYER), len(pax_sparse_bomb(1 << 60)))
+    LAYER = pax_sparse_bomb(1 << 60)
+if CASE == "size-lie-bomb":
+    # 64 GiB of zeros in 2 MiB, the manifest claiming 10^12 bytes for it,
+    # sent without a Content-Length: the claim cannot buy expansion.
+    LAYER = zstd_bomb(64 * 1024)
+    LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+zstd"
+    CLAIM = (sha(LAYER), 10 ** 12)
+MANIFEST, BLOBS = image(LAYER, layer_type=LAYER_TYPE, copies=COPIES, claim=CLAIM)
+LAYER_DIGEST = CLAIM[0] if CLAIM else sha(LAYER)
 CONFIG_DIGEST = json.loads(MANIFEST)["config"]["digest"]
 if CASE == "config-digest":
     # The manifest names a config blob; the registry serves other bytes
@@ -174,6 +205,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 piece = b" " * chunk
             if chunked:
                 self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass
+        self.close_connection = True
+        self.record(sent)
+
+    def chunked(self, body, chunk=64 * 1024):
+        """body with chunked transfer encoding (no Content-Length), until the
+        client goes away; records how many bytes were sent."""
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        sent = 0
+        try:
+            for i in range(0, len(body), chunk):
+                data = body[i:i + chunk]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                sent += len(data)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
         except OSError:
             pass
         self.close_connection = True
@@ -282,6 +332,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return self.truncated(blob, len(blob) // 2)
                 if CASE == "slow-drip":
                     return self.drip(blob, 4)
+                if CASE == "size-lie-bomb":
+                    return self.chunked(blob)
                 if CASE == "redirect-loop":
                     return self.send(307, headers=[("Location", "/loop/0")])
                 if CASE == "redirect-other-port":
