@@ -188,7 +188,7 @@ static int apply_layer(struct build *b, size_t index)
 		r = flatten_apply_entry(&ctx, &e, &inode);
 		if (r < 0 || !inode)
 			continue;
-		b->stats.tar_bytes += e.size;
+		b->stats.tar_bytes = add_sat_u64(b->stats.tar_bytes, e.size);
 		if (b->shadow && flatten_normalize_path(e.path, path, sizeof(path)) == 0 &&
 		    shadow_set_hides(b->shadow, path, (unsigned) index)) {
 			inode->data_skipped = true;
@@ -319,7 +319,7 @@ static int maybe_prescan(struct build *b, const struct build_options *opts)
 	if (opts->no_prescan || b->src->n_layers < 2)
 		return 0;
 	for (size_t i = 1; i < b->src->n_layers; i++)
-		upper += b->src->layer_size(b->src, i);
+		upper = add_sat_u64(upper, b->src->layer_size(b->src, i));
 	if (upper > opts->prescan_limit) {
 		log_debug("Upper layers hold %" PRIu64 " bytes: not pre-scanning them", upper);
 		return 0;
