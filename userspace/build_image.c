@@ -160,6 +160,7 @@ struct build {
 	struct build_stats stats;
 	bool warned_xattr;
 	struct expansion_budget budget; /* the main pass's */
+	uint64_t max_entries;
 };
 
 static int apply_layer(struct build *b, size_t index)
@@ -175,6 +176,7 @@ static int apply_layer(struct build *b, size_t index)
 		.layer = (unsigned) index,
 		.layer_digest = ls->digest,
 		.warned_xattr = b->warned_xattr,
+		.max_entries = b->max_entries,
 	};
 	r = layer_reader_open(ls, &b->budget, &lr);
 	for (uint64_t ordinal = 0; r >= 0; ordinal++) {
@@ -338,6 +340,7 @@ static int build(struct build *b, int fd, const char *tmp_path, const struct bui
 	r = fs_tree_new(&b->tree);
 	if (r < 0)
 		return r;
+	b->max_entries = opts->max_entries;
 	r = maybe_prescan(b, opts);
 	if (r < 0)
 		return r;

@@ -232,6 +232,19 @@ static void test_failures_leave_nothing(void **state)
 	assert_int_equal(count_files(dir), 0);
 	free(layers[0].data);
 
+	/* over the image's bound on entries (tar entries and implied directories) */
+	static const char *const many[] = { "a/b:f", "c:f", NULL };
+	struct build_options opts;
+	build_options_init(&opts);
+	opts.max_entries = 2;
+	make_layer(&layers[0], false, many);
+	assert_int_equal(build_image_squashfs(&src.base, out, &opts, NULL), -EFBIG);
+	assert_int_equal(count_files(dir), 0);
+	opts.max_entries = 3;
+	assert_int_equal(build_image_squashfs(&src.base, out, &opts, NULL), 0);
+	assert_int_equal(unlink(out), 0);
+	free(layers[0].data);
+
 	/* the producer's digest check fails at the end of the stream */
 	make_layer(&layers[0], true, ok);
 	layers[0].fail_at = (ssize_t) layers[0].size;
