@@ -205,6 +205,33 @@ def gnu_tar_layers():
     return [data]
 
 
+def sparse_bomb_layers():
+    """A 1 TiB sparse file (1 byte of data) as GNU tar --sparse writes it in
+    each of its formats, and a hand-made pax 1.0 one declaring 1 EiB."""
+    src = os.path.join(WORK, "bomb-src")
+    os.makedirs(src)
+    with open(os.path.join(src, "big"), "wb") as f:
+        f.truncate(1 << 40)
+        f.seek((1 << 39))
+        f.write(b"x")
+    out = {}
+    for fmt in (["--format=gnu"], ["--format=posix", "--sparse-version=0.0"],
+                ["--format=posix", "--sparse-version=0.1"], ["--format=posix", "--sparse-version=1.0"]):
+        out[" ".join(fmt)] = subprocess.run(["tar", "--sparse"] + fmt + ["-C", src, "-cf", "-", "big"],
+                                            capture_output=True, check=True).stdout
+    realsize = 1 << 60
+    mapblock = (b"1\n%d\n1\n" % (realsize - 1)).ljust(512, b"\0")
+    ti = tarfile.TarInfo("GNUSparseFile.0/big")
+    ti.size = len(mapblock) + 1
+    ti.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "big",
+                      "GNU.sparse.realsize": str(realsize)}
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        t.addfile(ti, io.BytesIO(mapblock + b"x"))
+    out["hand-made pax 1.0, 1 EiB"] = buf.getvalue()
+    return out
+
+
 def revive_layers():
     """A big file shadowed above but kept alive by a hard link (pre-scan
     skips its data, the builder has to fetch it again)."""
@@ -247,7 +274,10 @@ def build_ours(name, layer_bytes, compressions, extra=()):
         p = os.path.join(d, f"layer{i}.tar" + {None: "", "gzip": ".gz", "zstd": ".zst"}[comp])
         write_layer(p, data, comp)
         args += ["--layer", p]
-    r = run(args)
+    try:
+        r = run(args, timeout=120)  # a guard against a hang, not a bound that matters
+    except subprocess.TimeoutExpired:
+        r = subprocess.CompletedProcess(args, -1, "", "timed out after 120 s")
     return r, os.path.join(d, "out.sqfs")
 
 
@@ -392,6 +422,9 @@ def main():
     else:
         diffs = [r.stderr]
     tap(not diffs, "gnu old sparse format: same as the source tree", "\n".join(diffs))
+    # sparse files are charged their real size before the holes are written
+    for fmt, data in sparse_bomb_layers().items():
+        test_rejected(f"sparse bomb ({fmt})", [data], "gzip", expect="is a sparse file of")
     test_against_umoci("revive-hardlink", revive_layers(), ["gzip"],
                        check_stats=lambda s: (int(s["skipped_bytes"]) == 400000,
                                               "skip only what no name keeps alive"))
