@@ -27,6 +27,7 @@ struct mem_layer {
 	size_t size;
 	const char *media_type;
 	ssize_t fail_at; /* -1: never; else return -EBADMSG once this many bytes were read */
+	size_t claimed;  /* the descriptor's size; 0: size */
 };
 
 struct mem_stream {
@@ -67,7 +68,7 @@ static int mem_open(struct image_source *src, size_t i, struct layer_stream **ou
 	assert_non_null(s);
 	s->layer = &m->layers[i];
 	s->base = (struct layer_stream){ .digest = "sha256:mem", .media_type = m->layers[i].media_type,
-		                         .size = m->layers[i].size, .read = mem_read, .close = mem_close };
+		                         .size = m->layers[i].claimed ?: m->layers[i].size, .read = mem_read, .close = mem_close };
 	*out = &s->base;
 	return 0;
 }
@@ -130,6 +131,7 @@ static void make_layer(struct mem_layer *l, bool gzip, const char *const *entrie
 	l->media_type = gzip ? "application/vnd.oci.image.layer.v1.tar+gzip"
 	                     : "application/vnd.oci.image.layer.v1.tar";
 	l->fail_at = -1;
+	l->claimed = 0;
 }
 
 static char *make_tmpdir(void)
@@ -250,6 +252,12 @@ static void test_failures_leave_nothing(void **state)
 	layers[0].fail_at = (ssize_t) layers[0].size;
 	assert_int_equal(build_image_squashfs(&src.base, out, NULL, NULL), -EBADMSG);
 	assert_int_equal(count_files(dir), 0);
+	/* a blob longer than its descriptor says: cut off, whatever the source */
+	layers[0].fail_at = -1;
+	layers[0].claimed = layers[0].size - 10;
+	assert_int_equal(build_image_squashfs(&src.base, out, NULL, NULL), -EBADMSG);
+	assert_int_equal(count_files(dir), 0);
+	layers[0].claimed = 0;
 	/* a truncated gzip stream */
 	layers[0].fail_at = -1;
 	layers[0].size -= 10;
