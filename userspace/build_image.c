@@ -219,11 +219,10 @@ static int collect_revived(struct fs_node *n, void *userdata)
 {
 	struct revive_list *l = userdata;
 	struct fs_inode *i = n->inode;
-	if (!S_ISREG(i->mode) || !i->data_skipped || i->data_written)
+	/* revive_listed: another name of the same inode (a flag, not a search
+	 * of the list: many hard links must not cost n^2) */
+	if (!S_ISREG(i->mode) || !i->data_skipped || i->data_written || i->revive_listed)
 		return 0;
-	for (size_t k = 0; k < l->n; k++)
-		if (l->inodes[k] == i)
-			return 0; /* another name of the same inode */
 	if (l->n == l->n_alloc) {
 		size_t na = l->n_alloc ? l->n_alloc * 2 : 16;
 		struct fs_inode **p = reallocarray(l->inodes, na, sizeof(struct fs_inode *));
@@ -233,6 +232,7 @@ static int collect_revived(struct fs_node *n, void *userdata)
 		l->n_alloc = na;
 	}
 	l->inodes[l->n++] = i;
+	i->revive_listed = true;
 	return 0;
 }
 

@@ -46,12 +46,13 @@ static void hash_key_init(void)
 		v2 = ROTL(v2, 32);                                                                 \
 	} while (0)
 
-static uint64_t name_hash(const char *name)
+uint64_t fs_hash_bytes(const void *data, size_t len)
 {
+	pthread_once(&hash_key_once, hash_key_init);
 	uint64_t v0 = 0x736f6d6570736575ull ^ hash_key[0], v1 = 0x646f72616e646f6dull ^ hash_key[1];
 	uint64_t v2 = 0x6c7967656e657261ull ^ hash_key[0], v3 = 0x7465646279746573ull ^ hash_key[1];
-	size_t len = strlen(name), left = len;
-	const uint8_t *p = (const uint8_t *) name;
+	size_t left = len;
+	const uint8_t *p = data;
 
 	for (; left >= 8; p += 8, left -= 8) {
 		uint64_t m = 0;
@@ -75,6 +76,11 @@ static uint64_t name_hash(const char *name)
 	SIPROUND;
 	SIPROUND;
 	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static uint64_t name_hash(const char *name)
+{
+	return fs_hash_bytes(name, strlen(name));
 }
 
 struct fs_inode *fs_inode_new(struct fs_tree *tree, mode_t mode)
@@ -147,7 +153,6 @@ static struct fs_node *fs_node_alloc(const char *name, struct fs_inode *inode, u
 
 int fs_tree_new(struct fs_tree **ret)
 {
-	pthread_once(&hash_key_once, hash_key_init);
 	struct fs_tree *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;

@@ -34,6 +34,7 @@ struct fs_inode {
 	sqfs_inode_generic_t *sqfs_inode;
 	bool data_written;
 	bool data_skipped; /* shadowed per the pre-scan: data not written (yet) */
+	bool revive_listed; /* in build_image's list of files to read again */
 	unsigned data_layer;
 	uint64_t data_entry_index; /* ordinal of its tar entry in data_layer */
 
@@ -73,6 +74,10 @@ struct fs_tree {
 	uint64_t n_inodes_created;
 	uint64_t n_names_created; /* names ever linked: flatten bounds them per image */
 };
+
+/* SipHash-2-4 keyed at random once per process: for tables indexed by names
+ * from an image, which must not be able to pick names that collide. */
+uint64_t fs_hash_bytes(const void *data, size_t len);
 
 int fs_tree_new(struct fs_tree **ret);
 void fs_tree_free(struct fs_tree *tree);

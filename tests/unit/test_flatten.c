@@ -243,7 +243,7 @@ static int check_sorted(struct fs_node *n, void *userdata)
 	for (size_t i = 1; i < n->n_children; i++)
 		assert_true(strcmp(n->children[i - 1]->name, n->children[i]->name) < 0);
 	for (size_t i = 0; i < n->n_children; i++)
-		assert_ptr_equal(n->children[i]->slot, i);
+		assert_int_equal(n->children[i]->slot, i);
 	(*count)++;
 	return 0;
 }
