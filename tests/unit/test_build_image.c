@@ -293,6 +293,87 @@ static void test_parse_compression(void **state)
 	assert_int_equal(build_options_parse_compression(&o, "zst"), -EINVAL);
 }
 
+/* One 512-byte ustar header. */
+static void tar_header(uint8_t *h, const char *name, char type, uint64_t size)
+{
+	memset(h, 0, 512);
+	snprintf((char *) h, 100, "%s", name);
+	snprintf((char *) h + 100, 8, "%07o", 0644);
+	snprintf((char *) h + 108, 8, "%07o", 0);
+	snprintf((char *) h + 116, 8, "%07o", 0);
+	snprintf((char *) h + 124, 12, "%011llo", (unsigned long long) size);
+	snprintf((char *) h + 136, 12, "%011o", 0);
+	h[156] = (uint8_t) type;
+	memcpy(h + 257, "ustar\0" "00", 8);
+	memset(h + 148, ' ', 8);
+	unsigned sum = 0;
+	for (int i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *) h + 148, 8, "%06o", sum);
+}
+
+/* A pax record "LEN key=value\n", LEN counting itself. */
+static size_t pax_record(char *out, const char *key, unsigned long long value)
+{
+	char body[128];
+	int n = snprintf(body, sizeof(body), " %s=%llu\n", key, value);
+	int len = n + 1;
+	while (snprintf(NULL, 0, "%d", len) + n != len)
+		len++;
+	return (size_t) sprintf(out, "%d%s", len, body);
+}
+
+/* A hand-made GNU sparse 1.0 (pax) tar: one file "big" of realsize bytes,
+ * all hole but its last byte, as GNU tar --sparse-version=1.0 writes it. */
+static void make_sparse_layer(struct mem_layer *l, uint64_t realsize)
+{
+	char pax[512] = "";
+	size_t n = pax_record(pax, "GNU.sparse.major", 1);
+	n += pax_record(pax + n, "GNU.sparse.minor", 0);
+	n += pax_record(pax + n, "GNU.sparse.realsize", realsize);
+	memcpy(pax + n, "20 GNU.sparse.name=big\n", 23);
+	n += 23;
+	l->data = calloc(6, 512);
+	assert_non_null(l->data);
+	tar_header(l->data, "PaxHeaders/big", 'x', n);
+	memcpy(l->data + 512, pax, n);
+	tar_header(l->data + 1024, "GNUSparseFile.0/big", '0', 512 + 1);
+	snprintf((char *) l->data + 1536, 512, "1\n%llu\n1\n", (unsigned long long) realsize - 1);
+	l->data[2048] = 'x';
+	l->size = 6 * 512; /* two zero blocks end it */
+	l->media_type = "application/vnd.oci.image.layer.v1.tar";
+	l->fail_at = -1;
+	l->claimed = 0;
+}
+
+/* Sparse files: holes are charged to the expansion budget before they are
+ * written; a small one builds, 1 EiB is refused at once. */
+static void test_sparse_holes_charged(void **state)
+{
+	(void) state;
+	struct mem_layer layers[1];
+	struct mem_source src = { .base = { .n_layers = 1, .open_layer = mem_open,
+		                            .layer_digest = mem_digest, .layer_size = mem_size },
+		                  .layers = layers };
+	_cleanup_free_ char *dir = make_tmpdir();
+	char out[512];
+	struct build_stats stats;
+	snprintf(out, sizeof(out), "%s/image.squashfs", dir);
+
+	make_sparse_layer(&layers[0], 3u << 20);
+	assert_int_equal(build_image_squashfs(&src.base, out, NULL, &stats), 0);
+	assert_int_equal(stats.tar_bytes, 3u << 20); /* the real size, from the pax header */
+	assert_true(stats.output_bytes < 64 * 1024); /* holes stored as sparse blocks */
+	assert_int_equal(unlink(out), 0);
+	free(layers[0].data);
+
+	make_sparse_layer(&layers[0], 1ull << 60);
+	assert_int_equal(build_image_squashfs(&src.base, out, NULL, NULL), -EFBIG);
+	assert_int_equal(count_files(dir), 0);
+	free(layers[0].data);
+	cleanup_dir(dir);
+}
+
 int main(void)
 {
 	log_set_max_level(LOG_LEVEL_ERROR - 1); /* failures below are expected */
@@ -300,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_build_and_read_back),
 		cmocka_unit_test(test_failures_leave_nothing),
 		cmocka_unit_test(test_parse_compression),
+		cmocka_unit_test(test_sparse_holes_charged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
