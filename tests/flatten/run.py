@@ -15,6 +15,9 @@ import sys
 import tarfile
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import sparse_tar  # noqa: E402
+
 BUILDER = os.path.abspath(sys.argv[1])
 WORK = tempfile.mkdtemp(prefix="check-flatten-")
 results = []
@@ -206,29 +209,21 @@ def gnu_tar_layers():
 
 
 def sparse_bomb_layers():
-    """A 1 TiB sparse file (1 byte of data) as GNU tar --sparse writes it in
+    """An 8 GiB sparse file (1 byte of data: past the budget's 1 GiB floor,
+    within any filesystem's file size limit) as GNU tar --sparse writes it in
     each of its formats, and a hand-made pax 1.0 one declaring 1 EiB."""
     src = os.path.join(WORK, "bomb-src")
     os.makedirs(src)
     with open(os.path.join(src, "big"), "wb") as f:
-        f.truncate(1 << 40)
-        f.seek((1 << 39))
+        f.truncate(8 << 30)
+        f.seek(4 << 30)
         f.write(b"x")
     out = {}
     for fmt in (["--format=gnu"], ["--format=posix", "--sparse-version=0.0"],
                 ["--format=posix", "--sparse-version=0.1"], ["--format=posix", "--sparse-version=1.0"]):
         out[" ".join(fmt)] = subprocess.run(["tar", "--sparse"] + fmt + ["-C", src, "-cf", "-", "big"],
                                             capture_output=True, check=True).stdout
-    realsize = 1 << 60
-    mapblock = (b"1\n%d\n1\n" % (realsize - 1)).ljust(512, b"\0")
-    ti = tarfile.TarInfo("GNUSparseFile.0/big")
-    ti.size = len(mapblock) + 1
-    ti.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "big",
-                      "GNU.sparse.realsize": str(realsize)}
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
-        t.addfile(ti, io.BytesIO(mapblock + b"x"))
-    out["hand-made pax 1.0, 1 EiB"] = buf.getvalue()
+    out["hand-made pax 1.0, 1 EiB"] = sparse_tar.pax_sparse("big", 1 << 60)
     return out
 
 

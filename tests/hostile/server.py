@@ -10,6 +10,9 @@
 # The image is pulled as 127.0.0.1:PORT/hostile:latest.
 import base64, gzip, hashlib, http.server, io, json, os, socketserver, sys, tarfile, threading, time, zlib
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import sparse_tar  # noqa: E402
+
 CASE, STATE = sys.argv[1], sys.argv[2]
 REPO = "hostile"
 CREDS = "tester:s3cret"  # what --creds passes in the auth cases
@@ -79,18 +82,8 @@ def zstd_bomb(mib):
 
 
 def pax_sparse_bomb(realsize):
-    """A tar.gz of one sparse file in pax 1.0 format (as GNU tar
-    --sparse-version=1.0 writes it, made by hand): realsize bytes, all hole
-    but the last byte. ~220 bytes."""
-    mapblock = (b"1\n%d\n1\n" % (realsize - 1)).ljust(512, b"\0")
-    ti = tarfile.TarInfo("GNUSparseFile.0/bomb")
-    ti.size = len(mapblock) + 1
-    ti.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "bomb",
-                      "GNU.sparse.realsize": str(realsize)}
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
-        t.addfile(ti, io.BytesIO(mapblock + b"x"))
-    return gzip.compress(buf.getvalue(), 9, mtime=0)
+    """A tar.gz of one pax 1.0 sparse file of realsize bytes: ~220 bytes."""
+    return gzip.compress(sparse_tar.pax_sparse("bomb", realsize), 9, mtime=0)
 
 
 def image(layer, config=None, layer_type="application/vnd.oci.image.layer.v1.tar+gzip", copies=1, claim=None):

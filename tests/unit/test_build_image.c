@@ -85,6 +85,13 @@ static uint64_t mem_size(struct image_source *src, size_t i)
 	return ((struct mem_source *) src)->layers[i].size;
 }
 
+static struct mem_source mem_source_of(struct mem_layer *layers, size_t n)
+{
+	return (struct mem_source){ .base = { .n_layers = n, .open_layer = mem_open,
+		                              .layer_digest = mem_digest, .layer_size = mem_size },
+		                    .layers = layers };
+}
+
 /* A tar (gzip when asked) with a few entries; names are "path:type". */
 static void make_layer(struct mem_layer *l, bool gzip, const char *const *entries)
 {
@@ -177,9 +184,7 @@ static void test_build_and_read_back(void **state)
 	struct mem_layer layers[2];
 	make_layer(&layers[0], true, l0);
 	make_layer(&layers[1], false, l1);
-	struct mem_source src = { .base = { .n_layers = 2, .open_layer = mem_open,
-		                            .layer_digest = mem_digest, .layer_size = mem_size },
-		                  .layers = layers };
+	struct mem_source src = mem_source_of(layers, 2);
 	_cleanup_free_ char *dir = make_tmpdir();
 	char out[512];
 	snprintf(out, sizeof(out), "%s/image.squashfs", dir);
@@ -222,9 +227,7 @@ static void test_failures_leave_nothing(void **state)
 	static const char *const ok[] = { "a:f", NULL };
 	static const char *const evil[] = { "a:d", "../evil:f", NULL };
 	struct mem_layer layers[1];
-	struct mem_source src = { .base = { .n_layers = 1, .open_layer = mem_open,
-		                            .layer_digest = mem_digest, .layer_size = mem_size },
-		                  .layers = layers };
+	struct mem_source src = mem_source_of(layers, 1);
 	_cleanup_free_ char *dir = make_tmpdir();
 	char out[512];
 	snprintf(out, sizeof(out), "%s/image.squashfs", dir);
@@ -352,9 +355,7 @@ static void test_sparse_holes_charged(void **state)
 {
 	(void) state;
 	struct mem_layer layers[1];
-	struct mem_source src = { .base = { .n_layers = 1, .open_layer = mem_open,
-		                            .layer_digest = mem_digest, .layer_size = mem_size },
-		                  .layers = layers };
+	struct mem_source src = mem_source_of(layers, 1);
 	_cleanup_free_ char *dir = make_tmpdir();
 	char out[512];
 	struct build_stats stats;
