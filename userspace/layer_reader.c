@@ -89,17 +89,18 @@ static uint64_t expansion_limit(uint64_t received)
 	                                                        : EXPANSION_FLOOR;
 }
 
-/* Charge bytes to the budget: true while it holds. Called by the reader
- * thread (decompressed bytes) and the parser (holes): under r->lock. */
-static bool budget_charge(struct layer_reader *r, uint64_t bytes, uint64_t *ret_limit)
+/* Charge bytes to the budget: true while it holds; the limit and what was
+ * received, for messages. Called by the reader thread (decompressed bytes)
+ * and the parser (holes): under r->lock. */
+static bool budget_charge(struct layer_reader *r, uint64_t bytes, uint64_t *ret_limit, uint64_t *ret_received)
 {
 	pthread_mutex_lock(&r->lock);
 	struct expansion_budget *b = r->budget;
-	b->expanded = bytes > UINT64_MAX - b->expanded ? UINT64_MAX : b->expanded + bytes;
-	uint64_t max = expansion_limit(b->received);
-	bool ok = b->expanded <= max;
+	b->expanded = add_sat_u64(b->expanded, bytes);
+	*ret_limit = expansion_limit(b->received);
+	*ret_received = b->received;
+	bool ok = b->expanded <= *ret_limit;
 	pthread_mutex_unlock(&r->lock);
-	*ret_limit = max;
 	return ok;
 }
 
@@ -194,12 +195,12 @@ static ssize_t layer_reader_decompress(struct layer_reader *r, uint8_t *out, siz
 		if (k < 0)
 			return k;
 		if (produced > 0) {
-			uint64_t max;
-			if (!budget_charge(r, produced, &max))
+			uint64_t max, received;
+			if (!budget_charge(r, produced, &max, &received))
 				return log_error_errno(-EFBIG, "Layer %s: the image's layers expand past %" PRIu64
 				                       " bytes from %" PRIu64 " received, more than %dx or 1 GiB: "
 				                       "refusing it as a decompression bomb",
-				                       r->ls->digest, max, r->budget->received, EXPANSION_RATIO_MAX);
+				                       r->ls->digest, max, received, EXPANSION_RATIO_MAX);
 			return (ssize_t) produced;
 		}
 		if (r->in_pos == r->in_len && r->in_eof) {
@@ -450,8 +451,8 @@ int layer_reader_check(struct layer_reader *r)
 /* Holes (sparse files, a short tail) are charged before anyone writes them. */
 static int charge_hole(struct layer_reader *r, uint64_t end)
 {
-	uint64_t hole = end - r->entry_pos, max;
-	if (hole == 0 || budget_charge(r, hole, &max))
+	uint64_t hole = end - r->entry_pos, max, received;
+	if (hole == 0 || budget_charge(r, hole, &max, &received))
 		return 0;
 	int k = stream_failure(r); /* a blob that failed its digest is that, not a bomb */
 	if (k < 0)
@@ -459,7 +460,7 @@ static int charge_hole(struct layer_reader *r, uint64_t end)
 	return log_error_errno(-EFBIG, "Layer %s: '%s' is a sparse file of %" PRIu64 " bytes: with its "
 	                       "holes the image's layers expand past %" PRIu64 " bytes from %" PRIu64
 	                       " received, more than %dx or 1 GiB: refusing it as a decompression bomb",
-	                       r->ls->digest, r->entry_path, r->entry_size, max, r->budget->received,
+	                       r->ls->digest, r->entry_path, r->entry_size, max, received,
 	                       EXPANSION_RATIO_MAX);
 }
 
