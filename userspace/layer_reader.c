@@ -24,6 +24,12 @@
 /* After a decompression error, read at most this much more of the blob for
  * its digest verdict (as blob_stream does when its reader goes away). */
 #define DRAIN_MAX (64u * 1024 * 1024)
+/* What libarchive may read to parse one entry's headers: pax headers, long
+ * names, sparse maps (old GNU extension blocks, pax 0.x records, the pax 1.0
+ * map). It keeps a sparse map in memory at ~50 bytes an entry for as few as
+ * 4 bytes of map ("0\n0\n"): 16 MiB bounds that to ~200 MiB, where a real
+ * map of 800 k extents still fits. */
+#define HEADER_BYTES_MAX (16u * 1024 * 1024)
 /* Decompression bombs (struct expansion_budget): the layers of a pass may
  * expand to 100 times the bytes actually received so far (real layers:
  * 2-10x; gzip cannot exceed ~1000x, zstd reaches far more), or to 1 GiB
@@ -62,6 +68,11 @@ struct layer_reader {
 	 * a sparse file) and the end of what was read of it so far. */
 	const char *entry_path;
 	uint64_t entry_size, entry_pos;
+	bool have_entry;
+	uint64_t n_entries;    /* entries returned so far */
+	bool in_header;        /* archive_read_next_header() is running */
+	uint64_t header_bytes; /* what it read so far */
+	int header_error;      /* past HEADER_BYTES_MAX (logged) */
 
 	/* The pipe from the reader thread: slots [head, head + count) are full,
 	 * the parser holds slot head while libarchive uses it. */
@@ -302,6 +313,18 @@ static ssize_t read_callback(struct archive *a, void *userdata, const void **buf
 		archive_set_error(a, (int) -n, "layer stream failed");
 		return -1;
 	}
+	if (r->in_header) {
+		r->header_bytes += (uint64_t) n;
+		if (r->header_bytes > HEADER_BYTES_MAX) {
+			/* (the last entry's name is gone: libarchive cleared it) */
+			r->header_error = log_error_errno(-EFBIG, "Layer %s: the headers of entry %" PRIu64
+			                                  " (pax headers, long names, sparse map) take over "
+			                                  "%u bytes: refusing them as a memory bomb",
+			                                  r->ls->digest, r->n_entries + 1, HEADER_BYTES_MAX);
+			archive_set_error(a, EFBIG, "headers too big");
+			return -1;
+		}
+	}
 	return n;
 }
 
@@ -326,6 +349,8 @@ static int archive_failure(struct layer_reader *r, const char *what)
 		return r->stream_error; /* the producer logged it */
 	if (k < 0)
 		return k; /* logged by the decompressor */
+	if (r->header_error < 0)
+		return r->header_error; /* logged by read_callback */
 	return log_error_errno(-EBADMSG, "Layer %s: %s: %s", r->ls->digest, what,
 	                       archive_error_string(r->archive) ?: "unknown error");
 }
@@ -387,7 +412,19 @@ int layer_reader_open(struct layer_stream *ls, struct expansion_budget *budget, 
 int layer_reader_next(struct layer_reader *r, struct flatten_entry *e)
 {
 	struct archive_entry *ae;
-	int a = archive_read_next_header(r->archive, &ae);
+	int a;
+	/* The rest of the last entry's data first, so that what the header
+	 * parse reads is headers only. */
+	if (r->have_entry) {
+		a = archive_read_data_skip(r->archive);
+		if (a != ARCHIVE_OK && a != ARCHIVE_WARN)
+			return archive_failure(r, "cannot read file data");
+	}
+	r->in_header = true;
+	r->header_bytes = 0;
+	a = archive_read_next_header(r->archive, &ae);
+	r->in_header = false;
+	r->have_entry = a == ARCHIVE_OK || a == ARCHIVE_WARN;
 	if (a == ARCHIVE_EOF)
 		return 0;
 	/* ARCHIVE_WARN: e.g. a name not convertible to the locale; we use raw bytes. */
@@ -430,6 +467,7 @@ int layer_reader_next(struct layer_reader *r, struct flatten_entry *e)
 	r->entry_path = e->path;
 	r->entry_size = e->size;
 	r->entry_pos = 0;
+	r->n_entries++;
 	return 1;
 }
 

@@ -420,6 +420,10 @@ def main():
     # sparse files are charged their real size before the holes are written
     for fmt, data in sparse_bomb_layers().items():
         test_rejected(f"sparse bomb ({fmt})", [data], "gzip", expect="is a sparse file of")
+    # a sparse map of 8 M empty extents (32 MiB, 32 KiB gzipped): libarchive
+    # would hold ~400 MiB for it; refused once the headers pass 16 MiB
+    test_rejected("sparse map of 8 M entries", [sparse_tar.pax_sparse_map("m", 8 << 20)], "gzip",
+                  expect="take over 16777216 bytes")
     test_against_umoci("revive-hardlink", revive_layers(), ["gzip"],
                        check_stats=lambda s: (int(s["skipped_bytes"]) == 400000,
                                               "skip only what no name keeps alive"))
