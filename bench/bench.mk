@@ -7,3 +7,8 @@ BENCH_COMPRESSION ?= zstd:3
 bench: $(BUILD_FROM_TARS)
 	$(Q)bash bench/run.sh $(BUILD_FROM_TARS) $(BENCH_DIR) $(BENCH_COMPRESSION)
 .PHONY: bench
+
+# Only the one-big-directory rows (1 M entries in each order; BENCH_DIR_ENTRIES).
+bench-dirs: $(BUILD_FROM_TARS)
+	$(Q)BENCH_ONLY=dirs bash bench/run.sh $(BUILD_FROM_TARS) $(BENCH_DIR) $(BENCH_COMPRESSION)
+.PHONY: bench-dirs

@@ -3,8 +3,12 @@
 # umoci unpack + mksquashfs on one generated tree; print a table and ratios.
 # BENCH_TREE (default: a ~230 MB slice of the host's /usr) picks the input;
 # BENCH_LEVELS="1 3 6 9 15" adds our zstd level curve.
+# Then one directory of BENCH_DIR_ENTRIES (default 1 M) empty files, their
+# entries in ascending, descending and random order (insertion must not
+# depend on the order). BENCH_ONLY=dirs runs only that part.
 set -eu
 builder=$(realpath "$1") work=$2 compression=$3
+gen=$(realpath "$(dirname "$0")")/dir_tar.py
 comp=${compression%%:*}
 level=${compression#*:}
 [ "$level" = "$compression" ] && level=
@@ -12,22 +16,6 @@ mkdir -p "$work"
 cd "$work"
 tree=${BENCH_TREE:-usr/include usr/lib/python3.11 usr/share/i18n usr/share/perl}
 jobs=$(nproc)
-
-if [ ! -f layer.tar ]; then
-	echo "# generating layer.tar from /: $tree"
-	tar -C / --sort=name -cf layer.tar $tree
-	gzip -1 -c layer.tar >layer.tar.gz
-fi
-if [ ! -f upper.tar ]; then
-	# an upper layer deleting a big subtree: what the pre-scan is for
-	mkdir -p upper/usr/lib
-	: >upper/usr/lib/.wh.python3.11
-	tar -C upper -cf upper.tar usr
-	rm -rf upper
-fi
-entries=$(tar -tf layer.tar | wc -l)
-echo "# input: $(du -m layer.tar | cut -f1) MiB tar, $entries entries, $jobs cores, $compression, best of ${BENCH_REPEAT:-3} runs"
-echo "# note: ours fsyncs the image before renaming it into place; tar2sqfs and mksquashfs do not"
 
 # measure NAME OUTPUT CMD...: run BENCH_REPEAT times (default 3) under
 # /usr/bin/time -v; keep the minimum wall, CPU and RSS (the box is shared:
@@ -50,6 +38,23 @@ measure() {
 	done
 	SIZE[$name]=$(awk -v b="$(stat -c %s "$out")" 'BEGIN {printf "%.1f", b/1048576}')
 }
+
+if [ "${BENCH_ONLY:-}" != dirs ]; then
+if [ ! -f layer.tar ]; then
+	echo "# generating layer.tar from /: $tree"
+	tar -C / --sort=name -cf layer.tar $tree
+	gzip -1 -c layer.tar >layer.tar.gz
+fi
+if [ ! -f upper.tar ]; then
+	# an upper layer deleting a big subtree: what the pre-scan is for
+	mkdir -p upper/usr/lib
+	: >upper/usr/lib/.wh.python3.11
+	tar -C upper -cf upper.tar usr
+	rm -rf upper
+fi
+entries=$(tar -tf layer.tar | wc -l)
+echo "# input: $(du -m layer.tar | cut -f1) MiB tar, $entries entries, $jobs cores, $compression, best of ${BENCH_REPEAT:-3} runs"
+echo "# note: ours fsyncs the image before renaming it into place; tar2sqfs and mksquashfs do not"
 
 case $comp in
 zstd) t2s_x=(-X "level=${level:-3}"); mks_x=(-Xcompression-level "${level:-3}") ;;
@@ -93,3 +98,18 @@ if [ -n "${BENCH_LEVELS:-}" ]; then
 	done
 	rm -f lvl.sqfs
 fi
+fi
+
+# One big directory, in each order: time and peak RSS of our build.
+n=${BENCH_DIR_ENTRIES:-1000000}
+echo
+echo "# one directory of $n empty files, best of ${BENCH_REPEAT:-3} runs"
+printf '| %-26s | %8s | %8s | %9s |\n' "entries order" "wall s" "CPU s" "RSS MiB"
+printf '|%s|%s|%s|%s|\n' ---------------------------- ---------- ---------- -----------
+for order in ascending descending random; do
+	[ -f "dir-$n-$order.tar" ] || python3 "$gen" "$n" "$order" "dir-$n-$order.tar"
+	measure "dir-$order" dir.sqfs "$builder" --output dir.sqfs --compression "$compression" --threads "$jobs" \
+		--layer "dir-$n-$order.tar"
+	printf '| %-26s | %8s | %8s | %9s |\n' "$order" "${WALL[dir-$order]}" "${CPU[dir-$order]}" "${RSS[dir-$order]}"
+done
+rm -f dir.sqfs

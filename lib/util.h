@@ -3,6 +3,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,14 @@ static inline void fclosep(FILE **f)
 	})
 
 static inline int negative_errno(void) { return errno > 0 ? -errno : -EIO; }
+
+/* Sums and products of sizes from the network or an image: UINT64_MAX
+ * instead of wrapping, so a hostile size can only look too big. */
+static inline uint64_t add_sat_u64(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+static inline uint64_t mul_sat_u64(uint64_t a, uint64_t b)
+{
+	return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
 
 static inline int streq(const char *a, const char *b) { return strcmp(a, b) == 0; }
 

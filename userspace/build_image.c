@@ -40,6 +40,8 @@
 /* Pre-scan the upper layers when they are small enough that reading their
  * headers is cheap next to compressing the data they would hide. */
 #define DEFAULT_PRESCAN_LIMIT (64ull * 1024 * 1024)
+/* Zeros written between two looks at the stream: ~10 ms of work. */
+#define HOLE_CHECK_BYTES (64ull * 1024 * 1024)
 
 void build_options_init(struct build_options *opts)
 {
@@ -95,12 +97,31 @@ static double now_seconds(void)
 	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
-/* Copy the current entry's data into the block processor. Sparse holes and
- * a short tail become zeros, which the processor stores as sparse blocks. */
-static int write_entry_data(struct sqfs_writer *w, struct layer_reader *lr, struct fs_inode *inode,
-                            const char *digest, const char *path)
+/* Write n zeros (a hole the reader has charged to the budget). Holes can
+ * be long: look at the stream now and then, so that a blob failing its
+ * digest or stalling stops the build at once, not after the hole. */
+static int write_zeros(struct sqfs_writer *w, struct layer_reader *lr, uint64_t n)
 {
 	static const uint8_t zeros[64 * 1024];
+	for (uint64_t done = 0; done < n;) {
+		size_t k = (size_t) (n - done < sizeof(zeros) ? n - done : sizeof(zeros));
+		int r = sqfs_writer_append(w, zeros, k);
+		if (r < 0)
+			return r;
+		done += k;
+		if (done % HOLE_CHECK_BYTES < k) {
+			r = layer_reader_check(lr);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Copy the current entry's data into the block processor. Sparse holes and
+ * a short tail become zeros, which the processor stores as sparse blocks. */
+static int write_entry_data(struct sqfs_writer *w, struct layer_reader *lr, struct fs_inode *inode)
+{
 	uint64_t pos = 0;
 	int r;
 
@@ -111,34 +132,23 @@ static int write_entry_data(struct sqfs_writer *w, struct layer_reader *lr, stru
 		const void *buf;
 		size_t size;
 		int64_t offset;
+		/* pieces come in order, within the entry's size, holes charged */
 		r = layer_reader_read_data(lr, &buf, &size, &offset);
 		if (r < 0)
 			return r;
 		if (r == 0)
 			break;
-		if (offset < 0 || (uint64_t) offset < pos || (uint64_t) offset + size > inode->size)
-			return log_error_errno(-EBADMSG, "Layer %s: data of '%s' out of order or too long",
-			                       digest, path);
-		for (; pos < (uint64_t) offset; ) {
-			size_t n = (size_t) ((uint64_t) offset - pos < sizeof(zeros) ? (uint64_t) offset - pos
-			                                                              : sizeof(zeros));
-			r = sqfs_writer_append(w, zeros, n);
-			if (r < 0)
-				return r;
-			pos += n;
-		}
+		r = write_zeros(w, lr, (uint64_t) offset - pos);
+		if (r < 0)
+			return r;
 		r = sqfs_writer_append(w, buf, size);
 		if (r < 0)
 			return r;
-		pos += size;
+		pos = (uint64_t) offset + size;
 	}
-	while (pos < inode->size) {
-		size_t n = (size_t) (inode->size - pos < sizeof(zeros) ? inode->size - pos : sizeof(zeros));
-		r = sqfs_writer_append(w, zeros, n);
-		if (r < 0)
-			return r;
-		pos += n;
-	}
+	r = write_zeros(w, lr, inode->size - pos);
+	if (r < 0)
+		return r;
 	return sqfs_writer_end_file(w);
 }
 
@@ -150,6 +160,7 @@ struct build {
 	struct build_stats stats;
 	bool warned_xattr;
 	struct expansion_budget budget; /* the main pass's */
+	uint64_t max_entries;
 };
 
 static int apply_layer(struct build *b, size_t index)
@@ -165,6 +176,7 @@ static int apply_layer(struct build *b, size_t index)
 		.layer = (unsigned) index,
 		.layer_digest = ls->digest,
 		.warned_xattr = b->warned_xattr,
+		.max_entries = b->max_entries,
 	};
 	r = layer_reader_open(ls, &b->budget, &lr);
 	for (uint64_t ordinal = 0; r >= 0; ordinal++) {
@@ -178,7 +190,7 @@ static int apply_layer(struct build *b, size_t index)
 		r = flatten_apply_entry(&ctx, &e, &inode);
 		if (r < 0 || !inode)
 			continue;
-		b->stats.tar_bytes += e.size;
+		b->stats.tar_bytes = add_sat_u64(b->stats.tar_bytes, e.size);
 		if (b->shadow && flatten_normalize_path(e.path, path, sizeof(path)) == 0 &&
 		    shadow_set_hides(b->shadow, path, (unsigned) index)) {
 			inode->data_skipped = true;
@@ -186,7 +198,7 @@ static int apply_layer(struct build *b, size_t index)
 			inode->data_entry_index = ordinal;
 			continue;
 		}
-		r = write_entry_data(b->writer, lr, inode, ls->digest, e.path);
+		r = write_entry_data(b->writer, lr, inode);
 	}
 	if (r == 0)
 		r = layer_reader_finish(lr);
@@ -207,11 +219,10 @@ static int collect_revived(struct fs_node *n, void *userdata)
 {
 	struct revive_list *l = userdata;
 	struct fs_inode *i = n->inode;
-	if (!S_ISREG(i->mode) || !i->data_skipped || i->data_written)
+	/* revive_listed: another name of the same inode (a flag, not a search
+	 * of the list: many hard links must not cost n^2) */
+	if (!S_ISREG(i->mode) || !i->data_skipped || i->data_written || i->revive_listed)
 		return 0;
-	for (size_t k = 0; k < l->n; k++)
-		if (l->inodes[k] == i)
-			return 0; /* another name of the same inode */
 	if (l->n == l->n_alloc) {
 		size_t na = l->n_alloc ? l->n_alloc * 2 : 16;
 		struct fs_inode **p = reallocarray(l->inodes, na, sizeof(struct fs_inode *));
@@ -221,6 +232,7 @@ static int collect_revived(struct fs_node *n, void *userdata)
 		l->n_alloc = na;
 	}
 	l->inodes[l->n++] = i;
+	i->revive_listed = true;
 	return 0;
 }
 
@@ -275,7 +287,7 @@ static int write_revived_data(struct build *b)
 				                    ls->digest, e.path);
 				break;
 			}
-			r = write_entry_data(b->writer, lr, inodes[k], ls->digest, e.path);
+			r = write_entry_data(b->writer, lr, inodes[k]);
 			for (k++; r >= 0 && k < l.n && inodes[k]->data_entry_index == ordinal &&
 			          inodes[k]->data_layer == layer;
 			     k++)
@@ -309,7 +321,7 @@ static int maybe_prescan(struct build *b, const struct build_options *opts)
 	if (opts->no_prescan || b->src->n_layers < 2)
 		return 0;
 	for (size_t i = 1; i < b->src->n_layers; i++)
-		upper += b->src->layer_size(b->src, i);
+		upper = add_sat_u64(upper, b->src->layer_size(b->src, i));
 	if (upper > opts->prescan_limit) {
 		log_debug("Upper layers hold %" PRIu64 " bytes: not pre-scanning them", upper);
 		return 0;
@@ -328,6 +340,7 @@ static int build(struct build *b, int fd, const char *tmp_path, const struct bui
 	r = fs_tree_new(&b->tree);
 	if (r < 0)
 		return r;
+	b->max_entries = opts->max_entries;
 	r = maybe_prescan(b, opts);
 	if (r < 0)
 		return r;

@@ -25,6 +25,7 @@ struct build_options {
 	uint64_t prescan_limit; /* pre-scan upper layers for whiteouts when their total
 	                         * stored size is at most this; 0: default, UINT64_MAX: always */
 	bool no_prescan;        /* never pre-scan (tests, benchmarks) */
+	uint64_t max_entries;   /* names the image may hold; 0: FLATTEN_ENTRIES_MAX (tests) */
 };
 
 struct build_stats {

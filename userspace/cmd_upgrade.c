@@ -121,7 +121,10 @@ static void format_mib(uint64_t bytes, char buf[32]) { snprintf(buf, 32, "%.1f M
 /* Refuse before writing anything when the image cannot fit. */
 static int check_space(const char *dir, uint64_t layers_bytes)
 {
-	uint64_t need = layers_bytes + layers_bytes * SPACE_MARGIN_PERCENT / 100 + SPACE_MARGIN_BYTES, free_bytes;
+	/* layers_bytes is the manifest's claim: saturate, a wrap would pass the check */
+	uint64_t need = add_sat_u64(add_sat_u64(layers_bytes, mul_sat_u64(layers_bytes / 100, SPACE_MARGIN_PERCENT)),
+				    SPACE_MARGIN_BYTES),
+		 free_bytes;
 	int r = state_dir_free_bytes(dir, &free_bytes);
 	if (r < 0)
 		return r;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -89,6 +90,23 @@ static int set_attributes(struct flatten_context *ctx, struct fs_inode *inode,
 	return 0;
 }
 
+/* Link a new name, within the image's bound on names: each costs memory
+ * until the build ends, and one tar entry may imply many directories. */
+static int add_name(struct flatten_context *ctx, struct fs_node *dir, const char *name,
+                    struct fs_inode *inode, struct fs_node **ret)
+{
+	uint64_t max = ctx->max_entries ? ctx->max_entries : FLATTEN_ENTRIES_MAX;
+	if (ctx->tree->n_names_created >= max)
+		return log_error_errno(-EFBIG,
+		                       "Layer %s: the image has over %" PRIu64 " entries (tar entries and "
+		                       "the directories their paths imply): refusing it",
+		                       ctx->layer_digest, max);
+	int r = fs_node_add_child(dir, name, inode, ctx->layer, ret);
+	if (r >= 0)
+		ctx->tree->n_names_created++;
+	return r;
+}
+
 /* Walk to the directory that holds path's last component, creating missing
  * directories when create is set (a layer may omit parents); otherwise a
  * missing one gives *ret_dir = NULL. Components must be directories: a
@@ -116,7 +134,7 @@ static int resolve_parent(struct flatten_context *ctx, char *path, const char *w
 			struct fs_inode *inode = fs_inode_new(ctx->tree, S_IFDIR | 0755);
 			if (!inode)
 				return -ENOMEM;
-			int r = fs_node_add_child(dir, p, inode, ctx->layer, &child);
+			int r = add_name(ctx, dir, p, inode, &child);
 			if (r < 0)
 				return r;
 		} else if (S_ISLNK(child->inode->mode)) {
@@ -172,8 +190,7 @@ static int apply_whiteout(struct flatten_context *ctx, struct fs_node *dir, cons
                           const char *path)
 {
 	if (streq(name, WHITEOUT_OPAQUE)) {
-		for (size_t i = dir->n_children; i > 0; i--)
-			(void) fs_node_prune_lower(dir->children[i - 1], ctx->layer);
+		fs_node_prune_children_lower(dir, ctx->layer);
 		return 0;
 	}
 	if (strncmp(name, WHITEOUT_META_PREFIX, strlen(WHITEOUT_META_PREFIX)) == 0)
@@ -262,7 +279,7 @@ int flatten_apply_entry(struct flatten_context *ctx, const struct flatten_entry 
 		}
 		if (existing)
 			fs_node_remove(existing);
-		return fs_node_add_child(dir, name, target, ctx->layer, NULL);
+		return add_name(ctx, dir, name, target, NULL);
 	}
 
 	if (S_ISDIR(e->mode) && existing && fs_node_is_dir(existing)) {
@@ -304,7 +321,7 @@ int flatten_apply_entry(struct flatten_context *ctx, const struct flatten_entry 
 	/* Any other type change replaces the lower entry and its subtree. */
 	if (existing)
 		fs_node_remove(existing);
-	r = fs_node_add_child(dir, name, inode, ctx->layer, NULL);
+	r = add_name(ctx, dir, name, inode, NULL);
 	if (r < 0)
 		return r;
 	if (S_ISREG(e->mode))

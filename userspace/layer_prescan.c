@@ -25,12 +25,11 @@ struct shadow_set {
 	size_t n_slots, n_used; /* open addressing, n_slots a power of two */
 };
 
+/* Keyed: with a fixed hash (FNV-1a before) a layer could pick paths that
+ * all probe the same run of slots, quadratic in the number of entries. */
 static uint64_t hash_path(const char *s, size_t len)
 {
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t) s[i]) * 1099511628211ull;
-	return h;
+	return fs_hash_bytes(s, len);
 }
 
 int shadow_set_new(struct shadow_set **ret)

@@ -21,13 +21,24 @@
 #define PIPE_BUFFERS 4
 #define PIPE_BUFFER_SIZE (256 * 1024)
 #define MAX_XATTRS 256
+/* After a decompression error, read at most this much more of the blob for
+ * its digest verdict (as blob_stream does when its reader goes away). */
+#define DRAIN_MAX (64u * 1024 * 1024)
+/* What libarchive may read to parse one entry's headers: pax headers, long
+ * names, sparse maps (old GNU extension blocks, pax 0.x records, the pax 1.0
+ * map). It keeps a sparse map in memory at ~50 bytes an entry for as few as
+ * 4 bytes of map ("0\n0\n"): 16 MiB bounds that to ~200 MiB, where a real
+ * map of 800 k extents still fits. */
+#define HEADER_BYTES_MAX (16u * 1024 * 1024)
 /* Decompression bombs (struct expansion_budget): the layers of a pass may
- * expand to 100 times their compressed size (real layers: 2-10x; gzip
- * cannot exceed ~1000x, zstd reaches far more), or to 1 GiB whatever their
- * size, so tiny layers of tar headers and zero padding always pass. The
- * budget is for the image, not each layer: otherwise 4096 tiny layers
- * would buy 4 TiB. A layer holding gigabytes of zeros (a preallocated file)
- * in a few megabytes is refused too: ship such a file sparse. */
+ * expand to 100 times the bytes actually received so far (real layers:
+ * 2-10x; gzip cannot exceed ~1000x, zstd reaches far more), or to 1 GiB
+ * whatever their size, so tiny layers of tar headers and zero padding
+ * always pass. Received, not the manifest's claimed size: a manifest may
+ * claim a terabyte for a 2 MB bomb. The budget is for the image, not each
+ * layer: otherwise 4096 tiny layers would buy 4 TiB. The holes of sparse
+ * files count too (the builder writes them out as zeros): a layer holding
+ * gigabytes of zeros in a few megabytes, sparse or not, is refused. */
 #define EXPANSION_RATIO_MAX 100
 #define EXPANSION_FLOOR (1024ull * 1024 * 1024)
 
@@ -53,6 +64,16 @@ struct layer_reader {
 	bool any_input;
 	bool in_eof;
 
+	/* The current entry, for charging its holes: its size (the real size of
+	 * a sparse file) and the end of what was read of it so far. */
+	const char *entry_path;
+	uint64_t entry_size, entry_pos;
+	bool have_entry;
+	uint64_t n_entries;    /* entries returned so far */
+	bool in_header;        /* archive_read_next_header() is running */
+	uint64_t header_bytes; /* what it read so far */
+	int header_error;      /* past HEADER_BYTES_MAX (logged) */
+
 	/* The pipe from the reader thread: slots [head, head + count) are full,
 	 * the parser holds slot head while libarchive uses it. */
 	pthread_t thread;
@@ -71,12 +92,27 @@ struct layer_reader {
 	uint8_t bufs[PIPE_BUFFERS][PIPE_BUFFER_SIZE];
 };
 
-static uint64_t expansion_limit(uint64_t compressed)
+static uint64_t expansion_limit(uint64_t received)
 {
-	if (compressed > UINT64_MAX / EXPANSION_RATIO_MAX)
+	if (received > UINT64_MAX / EXPANSION_RATIO_MAX)
 		return UINT64_MAX;
-	return compressed * EXPANSION_RATIO_MAX > EXPANSION_FLOOR ? compressed * EXPANSION_RATIO_MAX
-	                                                          : EXPANSION_FLOOR;
+	return received * EXPANSION_RATIO_MAX > EXPANSION_FLOOR ? received * EXPANSION_RATIO_MAX
+	                                                        : EXPANSION_FLOOR;
+}
+
+/* Charge bytes to the budget: true while it holds; the limit and what was
+ * received, for messages. Called by the reader thread (decompressed bytes)
+ * and the parser (holes): under r->lock. */
+static bool budget_charge(struct layer_reader *r, uint64_t bytes, uint64_t *ret_limit, uint64_t *ret_received)
+{
+	pthread_mutex_lock(&r->lock);
+	struct expansion_budget *b = r->budget;
+	b->expanded = add_sat_u64(b->expanded, bytes);
+	*ret_limit = expansion_limit(b->received);
+	*ret_received = b->received;
+	bool ok = b->expanded <= *ret_limit;
+	pthread_mutex_unlock(&r->lock);
+	return ok;
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -88,10 +124,21 @@ static bool ends_with(const char *s, const char *suffix)
 static ssize_t stream_read(struct layer_reader *r, void *buf, size_t size)
 {
 	ssize_t n = r->ls->read(r->ls, buf, size);
-	if (n < 0)
+	if (n < 0) {
 		r->stream_error = (int) n;
-	else
-		r->stream_bytes += (uint64_t) n;
+		return n;
+	}
+	r->stream_bytes += (uint64_t) n;
+	/* Cut off a blob longer than its descriptor at once, whatever the source. */
+	if (r->stream_bytes > r->ls->size) {
+		r->stream_error = log_error_errno(-EBADMSG, "Size mismatch for layer %s: the blob is longer "
+		                                  "than the %" PRIu64 " bytes the manifest says; refusing it",
+		                                  r->ls->digest, r->ls->size);
+		return r->stream_error;
+	}
+	pthread_mutex_lock(&r->lock);
+	r->budget->received += (uint64_t) n;
+	pthread_mutex_unlock(&r->lock);
 	return n;
 }
 
@@ -159,14 +206,12 @@ static ssize_t layer_reader_decompress(struct layer_reader *r, uint8_t *out, siz
 		if (k < 0)
 			return k;
 		if (produced > 0) {
-			struct expansion_budget *b = r->budget;
-			b->expanded += produced;
-			uint64_t max = expansion_limit(b->compressed);
-			if (b->expanded > max)
+			uint64_t max, received;
+			if (!budget_charge(r, produced, &max, &received))
 				return log_error_errno(-EFBIG, "Layer %s: the image's layers expand past %" PRIu64
-				                       " bytes from %" PRIu64 " compressed, more than %dx or 1 GiB: "
+				                       " bytes from %" PRIu64 " received, more than %dx or 1 GiB: "
 				                       "refusing it as a decompression bomb",
-				                       r->ls->digest, max, b->compressed, EXPANSION_RATIO_MAX);
+				                       r->ls->digest, max, received, EXPANSION_RATIO_MAX);
 			return (ssize_t) produced;
 		}
 		if (r->in_pos == r->in_len && r->in_eof) {
@@ -178,6 +223,14 @@ static ssize_t layer_reader_decompress(struct layer_reader *r, uint8_t *out, siz
 			return 0;
 		}
 	}
+}
+
+static bool stopping_requested(struct layer_reader *r)
+{
+	pthread_mutex_lock(&r->lock);
+	bool stopping = r->stopping;
+	pthread_mutex_unlock(&r->lock);
+	return stopping;
 }
 
 static void *reader_thread(void *userdata)
@@ -209,10 +262,13 @@ static void *reader_thread(void *userdata)
 
 	if (n < 0 && r->stream_error == 0 && n != -ECANCELED) {
 		/* Data that does not decompress may be data that fails its digest:
-		 * read the rest of the blob so the producer can say so. */
-		while (r->stream_error == 0 && !r->in_eof) {
+		 * read the rest of the blob so the producer can say so, unless
+		 * the rest is big or the parser has gone. */
+		uint64_t rest = 0;
+		while (r->stream_error == 0 && !r->in_eof && rest < DRAIN_MAX && !stopping_requested(r)) {
 			ssize_t k = stream_read(r, r->in, sizeof(r->in));
 			r->in_eof = k == 0;
+			rest += k > 0 ? (uint64_t) k : 0;
 		}
 		if (r->stream_error < 0)
 			n = r->stream_error;
@@ -257,6 +313,18 @@ static ssize_t read_callback(struct archive *a, void *userdata, const void **buf
 		archive_set_error(a, (int) -n, "layer stream failed");
 		return -1;
 	}
+	if (r->in_header) {
+		r->header_bytes += (uint64_t) n;
+		if (r->header_bytes > HEADER_BYTES_MAX) {
+			/* (the last entry's name is gone: libarchive cleared it) */
+			r->header_error = log_error_errno(-EFBIG, "Layer %s: the headers of entry %" PRIu64
+			                                  " (pax headers, long names, sparse map) take over "
+			                                  "%u bytes: refusing them as a memory bomb",
+			                                  r->ls->digest, r->n_entries + 1, HEADER_BYTES_MAX);
+			archive_set_error(a, EFBIG, "headers too big");
+			return -1;
+		}
+	}
 	return n;
 }
 
@@ -281,6 +349,8 @@ static int archive_failure(struct layer_reader *r, const char *what)
 		return r->stream_error; /* the producer logged it */
 	if (k < 0)
 		return k; /* logged by the decompressor */
+	if (r->header_error < 0)
+		return r->header_error; /* logged by read_callback */
 	return log_error_errno(-EBADMSG, "Layer %s: %s: %s", r->ls->digest, what,
 	                       archive_error_string(r->archive) ?: "unknown error");
 }
@@ -292,7 +362,6 @@ int layer_reader_open(struct layer_stream *ls, struct expansion_budget *budget, 
 		return -ENOMEM;
 	r->ls = ls;
 	r->budget = budget ?: &r->own_budget;
-	r->budget->compressed += ls->size;
 	r->archive = archive_read_new();
 	if (!r->archive)
 		// cppcheck-suppress memleak ; freed by its _cleanup_ attribute
@@ -343,7 +412,19 @@ int layer_reader_open(struct layer_stream *ls, struct expansion_budget *budget, 
 int layer_reader_next(struct layer_reader *r, struct flatten_entry *e)
 {
 	struct archive_entry *ae;
-	int a = archive_read_next_header(r->archive, &ae);
+	int a;
+	/* The rest of the last entry's data first, so that what the header
+	 * parse reads is headers only. */
+	if (r->have_entry) {
+		a = archive_read_data_skip(r->archive);
+		if (a != ARCHIVE_OK && a != ARCHIVE_WARN)
+			return archive_failure(r, "cannot read file data");
+	}
+	r->in_header = true;
+	r->header_bytes = 0;
+	a = archive_read_next_header(r->archive, &ae);
+	r->in_header = false;
+	r->have_entry = a == ARCHIVE_OK || a == ARCHIVE_WARN;
 	if (a == ARCHIVE_EOF)
 		return 0;
 	/* ARCHIVE_WARN: e.g. a name not convertible to the locale; we use raw bytes. */
@@ -383,17 +464,63 @@ int layer_reader_next(struct layer_reader *r, struct flatten_entry *e)
 	}
 	e->xattrs = r->xattrs;
 	e->n_xattrs = n;
+	r->entry_path = e->path;
+	r->entry_size = e->size;
+	r->entry_pos = 0;
+	r->n_entries++;
 	return 1;
+}
+
+/* The stream's own failure, if it already happened: the reader thread's
+ * verdict is in, or it is still reading but the producer said so. */
+static int stream_failure(struct layer_reader *r)
+{
+	pthread_mutex_lock(&r->lock);
+	int k = r->done && r->status < 0 && r->status != -ECANCELED ? r->status : 0;
+	pthread_mutex_unlock(&r->lock);
+	return k;
+}
+
+int layer_reader_check(struct layer_reader *r)
+{
+	return stream_failure(r);
+}
+
+/* Holes (sparse files, a short tail) are charged before anyone writes them. */
+static int charge_hole(struct layer_reader *r, uint64_t end)
+{
+	uint64_t hole = end - r->entry_pos, max, received;
+	if (hole == 0 || budget_charge(r, hole, &max, &received))
+		return 0;
+	int k = stream_failure(r); /* a blob that failed its digest is that, not a bomb */
+	if (k < 0)
+		return k;
+	return log_error_errno(-EFBIG, "Layer %s: '%s' is a sparse file of %" PRIu64 " bytes: with its "
+	                       "holes the image's layers expand past %" PRIu64 " bytes from %" PRIu64
+	                       " received, more than %dx or 1 GiB: refusing it as a decompression bomb",
+	                       r->ls->digest, r->entry_path, r->entry_size, max, received,
+	                       EXPANSION_RATIO_MAX);
 }
 
 int layer_reader_read_data(struct layer_reader *r, const void **buf, size_t *size, int64_t *offset)
 {
 	la_int64_t off;
 	int a = archive_read_data_block(r->archive, buf, size, &off);
-	if (a == ARCHIVE_EOF)
-		return 0;
+	if (a == ARCHIVE_EOF) {
+		int k = charge_hole(r, r->entry_size);
+		r->entry_pos = r->entry_size;
+		return k;
+	}
 	if (a != ARCHIVE_OK && a != ARCHIVE_WARN)
 		return archive_failure(r, "cannot read file data");
+	if (off < 0 || (uint64_t) off < r->entry_pos || *size > r->entry_size ||
+	    (uint64_t) off > r->entry_size - *size)
+		return log_error_errno(-EBADMSG, "Layer %s: data of '%s' out of order or past its size",
+		                       r->ls->digest, r->entry_path);
+	int k = charge_hole(r, (uint64_t) off);
+	if (k < 0)
+		return k;
+	r->entry_pos = (uint64_t) off + *size;
 	*offset = off;
 	return 1;
 }

@@ -100,7 +100,10 @@ static void render(struct progress *p, bool final)
 	double seconds = (double)(now - p->start_ns) / 1e9;
 	double rate = seconds > 0 ? (double)p->bytes / seconds : 0;
 	uint64_t left = p->total_bytes > p->bytes ? p->total_bytes - p->bytes : 0;
-	long eta = rate > 0 ? (long)((double)left / rate + 0.5) : -1;
+	/* left comes from the manifest's claimed sizes: no ETA past ~30000 years
+	 * (a double past LONG_MAX does not convert) */
+	double eta_s = rate > 0 ? (double)left / rate + 0.5 : -1;
+	long eta = eta_s < 1e12 ? (long)eta_s : -1;
 
 	if (p->mode == PROGRESS_JSON) {
 		printf("{\"event\":\"progress\",\"layers_done\":%zu,\"layers_total\":%zu,\"bytes\":%llu,"

@@ -119,7 +119,7 @@ uint64_t pull_layer_bytes(const struct pull *p)
 {
 	uint64_t total = 0;
 	for (size_t i = 0; i < p->src->n_layers; i++)
-		total += p->src->layer_size(p->src, i);
+		total = add_sat_u64(total, p->src->layer_size(p->src, i)); /* claimed sizes: may be hostile */
 	return total;
 }
 

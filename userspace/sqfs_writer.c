@@ -421,6 +421,7 @@ static int write_directory(struct sqfs_writer *w, struct fs_node *dir, sqfs_u32 
 	sqfs_u32 xattr;
 	int r;
 
+	fs_node_sort_children(dir); /* the byte order squashfs needs */
 	for (size_t i = 0; i < dir->n_children; i++) {
 		struct fs_node *c = dir->children[i];
 		if (fs_node_is_dir(c)) {
@@ -435,7 +436,6 @@ static int write_directory(struct sqfs_writer *w, struct fs_node *dir, sqfs_u32 
 	r = sqfs_dir_writer_begin(w->dir_writer, 0);
 	if (r != 0)
 		return writer_fail(w, r, "starting a directory");
-	/* children are kept sorted by strcmp: the byte order squashfs needs */
 	for (size_t i = 0; i < dir->n_children; i++) {
 		struct fs_inode *ci = dir->children[i]->inode;
 		r = sqfs_dir_writer_add_entry(w->dir_writer, dir->children[i]->name, ci->inode_number,

@@ -15,6 +15,9 @@ import sys
 import tarfile
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import sparse_tar  # noqa: E402
+
 BUILDER = os.path.abspath(sys.argv[1])
 WORK = tempfile.mkdtemp(prefix="check-flatten-")
 results = []
@@ -205,6 +208,25 @@ def gnu_tar_layers():
     return [data]
 
 
+def sparse_bomb_layers():
+    """An 8 GiB sparse file (1 byte of data: past the budget's 1 GiB floor,
+    within any filesystem's file size limit) as GNU tar --sparse writes it in
+    each of its formats, and a hand-made pax 1.0 one declaring 1 EiB."""
+    src = os.path.join(WORK, "bomb-src")
+    os.makedirs(src)
+    with open(os.path.join(src, "big"), "wb") as f:
+        f.truncate(8 << 30)
+        f.seek(4 << 30)
+        f.write(b"x")
+    out = {}
+    for fmt in (["--format=gnu"], ["--format=posix", "--sparse-version=0.0"],
+                ["--format=posix", "--sparse-version=0.1"], ["--format=posix", "--sparse-version=1.0"]):
+        out[" ".join(fmt)] = subprocess.run(["tar", "--sparse"] + fmt + ["-C", src, "-cf", "-", "big"],
+                                            capture_output=True, check=True).stdout
+    out["hand-made pax 1.0, 1 EiB"] = sparse_tar.pax_sparse("big", 1 << 60)
+    return out
+
+
 def revive_layers():
     """A big file shadowed above but kept alive by a hard link (pre-scan
     skips its data, the builder has to fetch it again)."""
@@ -247,7 +269,10 @@ def build_ours(name, layer_bytes, compressions, extra=()):
         p = os.path.join(d, f"layer{i}.tar" + {None: "", "gzip": ".gz", "zstd": ".zst"}[comp])
         write_layer(p, data, comp)
         args += ["--layer", p]
-    r = run(args)
+    try:
+        r = run(args, timeout=120)  # a guard against a hang, not a bound that matters
+    except subprocess.TimeoutExpired:
+        r = subprocess.CompletedProcess(args, -1, "", "timed out after 120 s")
     return r, os.path.join(d, "out.sqfs")
 
 
@@ -392,6 +417,13 @@ def main():
     else:
         diffs = [r.stderr]
     tap(not diffs, "gnu old sparse format: same as the source tree", "\n".join(diffs))
+    # sparse files are charged their real size before the holes are written
+    for fmt, data in sparse_bomb_layers().items():
+        test_rejected(f"sparse bomb ({fmt})", [data], "gzip", expect="is a sparse file of")
+    # a sparse map of 8 M empty extents (32 MiB, 32 KiB gzipped): libarchive
+    # would hold ~400 MiB for it; refused once the headers pass 16 MiB
+    test_rejected("sparse map of 8 M entries", [sparse_tar.pax_sparse_map("m", 8 << 20)], "gzip",
+                  expect="take over 16777216 bytes")
     test_against_umoci("revive-hardlink", revive_layers(), ["gzip"],
                        check_stats=lambda s: (int(s["skipped_bytes"]) == 400000,
                                               "skip only what no name keeps alive"))

@@ -172,6 +172,18 @@ check "zstd bomb (64 KiB -> 2 GiB of zeros): stopped at 1 GiB"
 start layered-bomb && refused "the image's layers expand past 1073741824 bytes.*decompression bomb"
 check "8 zstd layers of 768 MiB of zeros each: the limit is for the image, stopped at 1 GiB"
 
+start sparse-bomb && refused "Layer sha256:[0-9a-f]{64}: 'bomb' is a sparse file of 1152921504606846976 bytes: .*decompression bomb" &&
+	[ "$SECONDS_TAKEN" -le 5 ] || { echo "# took ${SECONDS_TAKEN}s"; false; }
+check "pax 1.0 sparse file declaring 1 EiB in a 0.2 KiB layer: its holes are charged first, refused at once"
+
+start sparse-bomb-digest && refused "Digest mismatch for blob sha256:[0-9a-f]{64} \(the layer\)|'bomb' is a sparse file of .*decompression bomb" &&
+	[ "$SECONDS_TAKEN" -le 5 ] || { echo "# took ${SECONDS_TAKEN}s"; false; }
+check "1 EiB sparse bomb served in place of a pinned layer: refused at once, not padded forever"
+
+start size-lie-bomb && refused "Layer sha256:[0-9a-f]{64}: the image's layers expand past 1073741824 bytes from [0-9]+ received.*decompression bomb" &&
+	sent=$(sent_for '/blobs/') && [ "$sent" -lt $((4 * MiB)) ] || { echo "# the server sent ${sent:-?} bytes"; false; }
+check "zstd bomb (2 MiB -> 64 GiB) the manifest claims is 10^12 bytes: the ratio counts bytes received, stopped at 1 GiB"
+
 start config-digest && refused "Digest mismatch for blob sha256:[0-9a-f]{64} \(the image config\)"
 check "config blob whose bytes do not match its digest: refused, naming the config"
 

@@ -10,6 +10,9 @@
 # The image is pulled as 127.0.0.1:PORT/hostile:latest.
 import base64, gzip, hashlib, http.server, io, json, os, socketserver, sys, tarfile, threading, time, zlib
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import sparse_tar  # noqa: E402
+
 CASE, STATE = sys.argv[1], sys.argv[2]
 REPO = "hostile"
 CREDS = "tester:s3cret"  # what --creds passes in the auth cases
@@ -78,16 +81,23 @@ def zstd_bomb(mib):
     return b"".join(out)
 
 
-def image(layer, config=None, layer_type="application/vnd.oci.image.layer.v1.tar+gzip", copies=1):
+def pax_sparse_bomb(realsize):
+    """A tar.gz of one pax 1.0 sparse file of realsize bytes: ~220 bytes."""
+    return gzip.compress(sparse_tar.pax_sparse("bomb", realsize), 9, mtime=0)
+
+
+def image(layer, config=None, layer_type="application/vnd.oci.image.layer.v1.tar+gzip", copies=1, claim=None):
+    """claim: the layer's (digest, size) in the manifest, if not its own."""
     config = config or json.dumps({"rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    digest, size = claim or (sha(layer), len(layer))
     manifest = json.dumps({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha(config),
                    "size": len(config)},
-        "layers": [{"mediaType": layer_type, "digest": sha(layer), "size": len(layer)}] * copies,
+        "layers": [{"mediaType": layer_type, "digest": digest, "size": size}] * copies,
     }).encode()
-    return manifest, {sha(config): config, sha(layer): layer}
+    return manifest, {sha(config): config, digest: layer}
 
 
 LAYER = gzip.compress(layer_tar(), 6)
@@ -103,8 +113,22 @@ if CASE == "layered-bomb":
     LAYER = zstd_bomb(768)
     LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+zstd"
     COPIES = 8
-MANIFEST, BLOBS = image(LAYER, layer_type=LAYER_TYPE, copies=COPIES)
-LAYER_DIGEST = sha(LAYER)
+CLAIM = None
+if CASE == "sparse-bomb":
+    LAYER = pax_sparse_bomb(1 << 60)  # 1 EiB
+if CASE == "sparse-bomb-digest":
+    # Served in place of the real layer (same digest in the manifest, the
+    # bomb's size): only the digest check at its end tells.
+    CLAIM = (sha(LAYER), len(pax_sparse_bomb(1 << 60)))
+    LAYER = pax_sparse_bomb(1 << 60)
+if CASE == "size-lie-bomb":
+    # 64 GiB of zeros in 2 MiB, the manifest claiming 10^12 bytes for it,
+    # sent without a Content-Length: the claim cannot buy expansion.
+    LAYER = zstd_bomb(64 * 1024)
+    LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+zstd"
+    CLAIM = (sha(LAYER), 10 ** 12)
+MANIFEST, BLOBS = image(LAYER, layer_type=LAYER_TYPE, copies=COPIES, claim=CLAIM)
+LAYER_DIGEST = CLAIM[0] if CLAIM else sha(LAYER)
 CONFIG_DIGEST = json.loads(MANIFEST)["config"]["digest"]
 if CASE == "config-digest":
     # The manifest names a config blob; the registry serves other bytes
@@ -174,6 +198,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 piece = b" " * chunk
             if chunked:
                 self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass
+        self.close_connection = True
+        self.record(sent)
+
+    def chunked(self, body, chunk=64 * 1024):
+        """body with chunked transfer encoding (no Content-Length), until the
+        client goes away; records how many bytes were sent."""
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        sent = 0
+        try:
+            for i in range(0, len(body), chunk):
+                data = body[i:i + chunk]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                sent += len(data)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
         except OSError:
             pass
         self.close_connection = True
@@ -282,6 +325,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return self.truncated(blob, len(blob) // 2)
                 if CASE == "slow-drip":
                     return self.drip(blob, 4)
+                if CASE == "size-lie-bomb":
+                    return self.chunked(blob)
                 if CASE == "redirect-loop":
                     return self.send(307, headers=[("Location", "/loop/0")])
                 if CASE == "redirect-other-port":

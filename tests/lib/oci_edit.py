@@ -4,6 +4,8 @@
 #   index LAYOUT TAG TAG1 [TAG2...]   an image index over tagged images, with
 #                                     their platforms and an "unknown/unknown"
 #                                     attestation-like entry, tagged TAG
+#   claim-sizes LAYOUT TAG NEWTAG SIZE... TAG's first layer, once per SIZE,
+#                                     claiming that size, tagged NEWTAG
 import gzip, hashlib, json, os, subprocess, sys
 
 REF = "org.opencontainers.image.ref.name"
@@ -63,6 +65,18 @@ def recompress(layout, tag, how):
     set_tag(layout, tag, {"mediaType": desc["mediaType"], "digest": write_blob(layout, body), "size": len(body)})
 
 
+def claim_sizes(layout, tag, new_tag, sizes):
+    """new_tag: tag's image with one layer per size, each the first layer
+    but claiming that size in the manifest (hostile sizes for the space
+    estimate; the blobs never match)."""
+    desc = tagged(layout, tag)
+    manifest = read_json(layout, desc["digest"])
+    first = manifest["layers"][0]
+    manifest["layers"] = [dict(first, size=int(s)) for s in sizes]
+    body = json.dumps(manifest).encode()
+    set_tag(layout, new_tag, {"mediaType": desc["mediaType"], "digest": write_blob(layout, body), "size": len(body)})
+
+
 def make_index(layout, tag, tags):
     entries = []
     for t in tags:
@@ -84,6 +98,8 @@ if __name__ == "__main__":
     cmd, layout, tag = sys.argv[1:4]
     if cmd == "recompress":
         recompress(layout, tag, sys.argv[4])
+    elif cmd == "claim-sizes":
+        claim_sizes(layout, tag, sys.argv[4], sys.argv[5:])
     elif cmd == "index":
         make_index(layout, tag, sys.argv[4:])
     else:

@@ -27,6 +27,7 @@ struct mem_layer {
 	size_t size;
 	const char *media_type;
 	ssize_t fail_at; /* -1: never; else return -EBADMSG once this many bytes were read */
+	size_t claimed;  /* the descriptor's size; 0: size */
 };
 
 struct mem_stream {
@@ -67,7 +68,7 @@ static int mem_open(struct image_source *src, size_t i, struct layer_stream **ou
 	assert_non_null(s);
 	s->layer = &m->layers[i];
 	s->base = (struct layer_stream){ .digest = "sha256:mem", .media_type = m->layers[i].media_type,
-		                         .size = m->layers[i].size, .read = mem_read, .close = mem_close };
+		                         .size = m->layers[i].claimed ?: m->layers[i].size, .read = mem_read, .close = mem_close };
 	*out = &s->base;
 	return 0;
 }
@@ -82,6 +83,13 @@ static const char *mem_digest(struct image_source *src, size_t i)
 static uint64_t mem_size(struct image_source *src, size_t i)
 {
 	return ((struct mem_source *) src)->layers[i].size;
+}
+
+static struct mem_source mem_source_of(struct mem_layer *layers, size_t n)
+{
+	return (struct mem_source){ .base = { .n_layers = n, .open_layer = mem_open,
+		                              .layer_digest = mem_digest, .layer_size = mem_size },
+		                    .layers = layers };
 }
 
 /* A tar (gzip when asked) with a few entries; names are "path:type". */
@@ -130,6 +138,7 @@ static void make_layer(struct mem_layer *l, bool gzip, const char *const *entrie
 	l->media_type = gzip ? "application/vnd.oci.image.layer.v1.tar+gzip"
 	                     : "application/vnd.oci.image.layer.v1.tar";
 	l->fail_at = -1;
+	l->claimed = 0;
 }
 
 static char *make_tmpdir(void)
@@ -175,9 +184,7 @@ static void test_build_and_read_back(void **state)
 	struct mem_layer layers[2];
 	make_layer(&layers[0], true, l0);
 	make_layer(&layers[1], false, l1);
-	struct mem_source src = { .base = { .n_layers = 2, .open_layer = mem_open,
-		                            .layer_digest = mem_digest, .layer_size = mem_size },
-		                  .layers = layers };
+	struct mem_source src = mem_source_of(layers, 2);
 	_cleanup_free_ char *dir = make_tmpdir();
 	char out[512];
 	snprintf(out, sizeof(out), "%s/image.squashfs", dir);
@@ -220,9 +227,7 @@ static void test_failures_leave_nothing(void **state)
 	static const char *const ok[] = { "a:f", NULL };
 	static const char *const evil[] = { "a:d", "../evil:f", NULL };
 	struct mem_layer layers[1];
-	struct mem_source src = { .base = { .n_layers = 1, .open_layer = mem_open,
-		                            .layer_digest = mem_digest, .layer_size = mem_size },
-		                  .layers = layers };
+	struct mem_source src = mem_source_of(layers, 1);
 	_cleanup_free_ char *dir = make_tmpdir();
 	char out[512];
 	snprintf(out, sizeof(out), "%s/image.squashfs", dir);
@@ -232,11 +237,30 @@ static void test_failures_leave_nothing(void **state)
 	assert_int_equal(count_files(dir), 0);
 	free(layers[0].data);
 
+	/* over the image's bound on entries (tar entries and implied directories) */
+	static const char *const many[] = { "a/b:f", "c:f", NULL };
+	struct build_options opts;
+	build_options_init(&opts);
+	opts.max_entries = 2;
+	make_layer(&layers[0], false, many);
+	assert_int_equal(build_image_squashfs(&src.base, out, &opts, NULL), -EFBIG);
+	assert_int_equal(count_files(dir), 0);
+	opts.max_entries = 3;
+	assert_int_equal(build_image_squashfs(&src.base, out, &opts, NULL), 0);
+	assert_int_equal(unlink(out), 0);
+	free(layers[0].data);
+
 	/* the producer's digest check fails at the end of the stream */
 	make_layer(&layers[0], true, ok);
 	layers[0].fail_at = (ssize_t) layers[0].size;
 	assert_int_equal(build_image_squashfs(&src.base, out, NULL, NULL), -EBADMSG);
 	assert_int_equal(count_files(dir), 0);
+	/* a blob longer than its descriptor says: cut off, whatever the source */
+	layers[0].fail_at = -1;
+	layers[0].claimed = layers[0].size - 10;
+	assert_int_equal(build_image_squashfs(&src.base, out, NULL, NULL), -EBADMSG);
+	assert_int_equal(count_files(dir), 0);
+	layers[0].claimed = 0;
 	/* a truncated gzip stream */
 	layers[0].fail_at = -1;
 	layers[0].size -= 10;
@@ -272,6 +296,85 @@ static void test_parse_compression(void **state)
 	assert_int_equal(build_options_parse_compression(&o, "zst"), -EINVAL);
 }
 
+/* One 512-byte ustar header. */
+static void tar_header(uint8_t *h, const char *name, char type, uint64_t size)
+{
+	memset(h, 0, 512);
+	snprintf((char *) h, 100, "%s", name);
+	snprintf((char *) h + 100, 8, "%07o", 0644);
+	snprintf((char *) h + 108, 8, "%07o", 0);
+	snprintf((char *) h + 116, 8, "%07o", 0);
+	snprintf((char *) h + 124, 12, "%011llo", (unsigned long long) size);
+	snprintf((char *) h + 136, 12, "%011o", 0);
+	h[156] = (uint8_t) type;
+	memcpy(h + 257, "ustar\0" "00", 8);
+	memset(h + 148, ' ', 8);
+	unsigned sum = 0;
+	for (int i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *) h + 148, 8, "%06o", sum);
+}
+
+/* A pax record "LEN key=value\n", LEN counting itself. */
+static size_t pax_record(char *out, const char *key, unsigned long long value)
+{
+	char body[128];
+	int n = snprintf(body, sizeof(body), " %s=%llu\n", key, value);
+	int len = n + 1;
+	while (snprintf(NULL, 0, "%d", len) + n != len)
+		len++;
+	return (size_t) sprintf(out, "%d%s", len, body);
+}
+
+/* A hand-made GNU sparse 1.0 (pax) tar: one file "big" of realsize bytes,
+ * all hole but its last byte, as GNU tar --sparse-version=1.0 writes it. */
+static void make_sparse_layer(struct mem_layer *l, uint64_t realsize)
+{
+	char pax[512] = "";
+	size_t n = pax_record(pax, "GNU.sparse.major", 1);
+	n += pax_record(pax + n, "GNU.sparse.minor", 0);
+	n += pax_record(pax + n, "GNU.sparse.realsize", realsize);
+	memcpy(pax + n, "20 GNU.sparse.name=big\n", 23);
+	n += 23;
+	l->data = calloc(6, 512);
+	assert_non_null(l->data);
+	tar_header(l->data, "PaxHeaders/big", 'x', n);
+	memcpy(l->data + 512, pax, n);
+	tar_header(l->data + 1024, "GNUSparseFile.0/big", '0', 512 + 1);
+	snprintf((char *) l->data + 1536, 512, "1\n%llu\n1\n", (unsigned long long) realsize - 1);
+	l->data[2048] = 'x';
+	l->size = 6 * 512; /* two zero blocks end it */
+	l->media_type = "application/vnd.oci.image.layer.v1.tar";
+	l->fail_at = -1;
+	l->claimed = 0;
+}
+
+/* Sparse files: holes are charged to the expansion budget before they are
+ * written; a small one builds, 1 EiB is refused at once. */
+static void test_sparse_holes_charged(void **state)
+{
+	(void) state;
+	struct mem_layer layers[1];
+	struct mem_source src = mem_source_of(layers, 1);
+	_cleanup_free_ char *dir = make_tmpdir();
+	char out[512];
+	struct build_stats stats;
+	snprintf(out, sizeof(out), "%s/image.squashfs", dir);
+
+	make_sparse_layer(&layers[0], 3u << 20);
+	assert_int_equal(build_image_squashfs(&src.base, out, NULL, &stats), 0);
+	assert_int_equal(stats.tar_bytes, 3u << 20); /* the real size, from the pax header */
+	assert_true(stats.output_bytes < 64 * 1024); /* holes stored as sparse blocks */
+	assert_int_equal(unlink(out), 0);
+	free(layers[0].data);
+
+	make_sparse_layer(&layers[0], 1ull << 60);
+	assert_int_equal(build_image_squashfs(&src.base, out, NULL, NULL), -EFBIG);
+	assert_int_equal(count_files(dir), 0);
+	free(layers[0].data);
+	cleanup_dir(dir);
+}
+
 int main(void)
 {
 	log_set_max_level(LOG_LEVEL_ERROR - 1); /* failures below are expected */
@@ -279,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_build_and_read_back),
 		cmocka_unit_test(test_failures_leave_nothing),
 		cmocka_unit_test(test_parse_compression),
+		cmocka_unit_test(test_sparse_holes_charged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -237,6 +237,81 @@ static void test_xattrs_filtered(void **state)
 	assert_int_equal(flatten_apply_entry(&f->ctx, &e, &inode), -EBADMSG);
 }
 
+static int check_sorted(struct fs_node *n, void *userdata)
+{
+	size_t *count = userdata;
+	for (size_t i = 1; i < n->n_children; i++)
+		assert_true(strcmp(n->children[i - 1]->name, n->children[i]->name) < 0);
+	for (size_t i = 0; i < n->n_children; i++)
+		assert_int_equal(n->children[i]->slot, i);
+	(*count)++;
+	return 0;
+}
+
+/* Big directories filled in any order: lookups, whiteouts and opaque
+ * markers work on the unsorted children, and the walk sorts them. */
+static void test_big_directory_any_order(void **state)
+{
+	struct fixture *f = *state;
+	enum { N = 3000 };
+	char path[64];
+
+	/* layer 0: d/ descending, e/ in a scattered order */
+	for (int i = N - 1; i >= 0; i--) {
+		snprintf(path, sizeof(path), "d/f%05d", i);
+		assert_int_equal(apply(f, 0, path, REG), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "e/f%05d", (i * 7919) % N);
+		assert_int_equal(apply(f, 0, path, i % 10 ? REG : DIR), 0);
+	}
+	assert_int_equal(find(f, "d")->n_children, N);
+	assert_int_equal(find(f, "e")->n_children, N);
+	/* a duplicate name is found, not added twice */
+	assert_int_equal(apply(f, 0, "d/f01234", REG), 0);
+	assert_int_equal(find(f, "d")->n_children, N);
+
+	/* layer 1: every third of d/ whited out; e/ made opaque (twice) with a few new names */
+	for (int i = 0; i < N; i += 3) {
+		snprintf(path, sizeof(path), "d/.wh.f%05d", i);
+		assert_int_equal(apply(f, 1, path, REG), 0);
+	}
+	assert_int_equal(apply(f, 1, "e/new1", REG), 0);
+	assert_int_equal(apply(f, 1, "e/.wh..wh..opq", REG), 0);
+	assert_int_equal(apply(f, 1, "e/new0", REG), 0);
+	assert_int_equal(apply(f, 1, "e/.wh..wh..opq", REG), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "d/f%05d", i);
+		assert_true((find(f, path) != NULL) == (i % 3 != 0));
+	}
+	assert_int_equal(find(f, "d")->n_children, N - (N + 2) / 3);
+	assert_int_equal(find(f, "e")->n_children, 2);
+	assert_non_null(find(f, "e/new0"));
+	assert_non_null(find(f, "e/new1"));
+	assert_null(find(f, "e/f00001"));
+
+	/* the walk sorts every directory: byte order, slots right */
+	size_t count = 0;
+	assert_int_equal(fs_tree_walk_post_order(f->tree->root, check_sorted, &count), 0);
+	assert_int_equal(count, 1 + 2 + (N - (N + 2) / 3) + 2);
+	/* still found after sorting, and removal keeps working */
+	assert_int_equal(apply(f, 2, "d/.wh.f00001", REG), 0);
+	assert_null(find(f, "d/f00001"));
+	assert_non_null(find(f, "d/f02999"));
+}
+
+/* The bound on names per image counts the directories a path implies. */
+static void test_entry_bound(void **state)
+{
+	struct fixture *f = *state;
+	f->ctx.max_entries = 10;
+	assert_int_equal(apply(f, 0, "a/b/c/d/e", REG), 0); /* 5 names */
+	assert_int_equal(apply(f, 0, "a/b/c/d/e", REG), 0); /* replaced: 6 */
+	assert_int_equal(apply(f, 0, "x/y/z/w/v", REG), -EFBIG);
+	assert_int_equal(f->tree->n_names_created, 10);
+	assert_int_equal(apply(f, 0, "a/b/c/d/g", REG), -EFBIG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +322,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hardlink_binds_inode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_xattrs_filtered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_big_directory_any_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_entry_bound, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

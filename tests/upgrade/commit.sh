@@ -157,6 +157,16 @@ else
 	tap_ok "# SKIP ENOSPC tests need root (loop mount)"
 fi
 
+# ---- hostile layer sizes in the space estimate --------------------------------
+# (2^63-1) + (2^63-1) + 3 wraps to 1 in 64 bits: the pre-flight must not
+# take it for a 1-byte image.
+installed_node "$work/sizes"
+python3 tests/lib/oci_edit.py claim-sizes "$work/layout" v1 wrapped 9223372036854775807 9223372036854775807 3
+cp -a "$S" "$work/before-sizes"
+tap_expect "pre-flight: claimed layer sizes summing past 2^64 do not wrap" fail "Not enough space.*needs about" \
+	ku upgrade --source "oci-layout:$work/layout:wrapped"
+tap_check "  nothing written" diff -r "$S" "$work/before-sizes" -x .kairos-upgrade.lock
+
 # ---- two upgrades at once -----------------------------------------------------
 
 installed_node "$work/s"
