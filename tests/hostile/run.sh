@@ -153,6 +153,35 @@ for where in other-port other-host; do
 	check "blob redirected to another ${where#other-}: --creds sent to the registry, never to it"
 done
 
+# Credentials go to the registry and to the token service its own challenge
+# names: never to a host a redirect leads to, nor to a realm that host names.
+# The registry is 127.0.0.1, the CDN 127.0.0.2, the third host 127.0.0.3.
+# received_auth SERVER: requests at SERVER that carried an Authorization header.
+received_auth() { requests "\"server\": \"$1\".*\"authorization\": \""; }
+show_requests() { echo "# requests:"; sed 's/^/#   /' "$D/state/requests.jsonl"; false; }
+
+start cdn-challenge &&
+	refused "127.0.0.2:[0-9]+, where registry .* redirected blob sha256:[0-9a-f]{64} \(the layer\), asks for authentication: refusing to answer it" \
+		--creds "$CREDS" &&
+	[ "$(requests '"server": "main".*"authorization": "Basic ')" -ge 1 ] &&
+	[ "$(received_auth other-host)" -eq 0 ] && [ "$(requests '"server": "third-host"')" -eq 0 ] || show_requests
+check "CDN answering 401 with a realm on a third host (Basic registry): refused, .2 and .3 get no credentials"
+
+start cdn-challenge-token &&
+	refused "127.0.0.2:[0-9]+, where registry .* redirected blob sha256:[0-9a-f]{64} \(the layer\), asks for authentication" \
+		--creds "$CREDS" &&
+	[ "$(requests '"server": "main", "path": "/token.*"authorization": "Basic ')" -ge 1 ] &&
+	[ "$(requests '"server": "main", "path": "/v2/hostile.*"authorization": "Bearer registry-token"')" -ge 1 ] &&
+	[ "$(received_auth other-host)" -eq 0 ] && [ "$(requests '"server": "third-host"')" -eq 0 ] || show_requests
+check "CDN answering 401 with a realm on a third host (token registry): refused, the token never sent to .2, nothing to .3"
+
+start realm-other-host && pull --creds "$CREDS" && [ "$STATUS" -eq 0 ] &&
+	[ "$(requests '"server": "third-host", "path": "/token.*"authorization": "Basic ')" -ge 1 ] &&
+	[ "$(requests '"server": "other-host", "path": "/token')" -ge 1 ] && [ "$(received_auth other-host)" -eq 0 ] &&
+	[ "$(requests '"server": "main", "path": "/v2/hostile.*"authorization": "Bearer registry-token"')" -ge 1 ] ||
+	show_requests
+check "token service on a third host named by the registry: gets the credentials; its redirect to .2 does not"
+
 start token-401-loop && refused "refused anonymous access: pass --creds" && [ "$(requests '/token')" -le 3 ]
 check "token endpoint always 401 (anonymous): refused after one try"
 

@@ -2,8 +2,9 @@
 # A hostile registry for `kairos-upgrade pull`: one small image, served in
 # one of many broken ways, on 127.0.0.1 (random port).
 #   server.py CASE STATE_DIR
-# Writes STATE_DIR/port once listening (and STATE_DIR/other-port and
-# STATE_DIR/other-host-port for the servers that redirect targets live on);
+# Writes STATE_DIR/port once listening (and STATE_DIR/other-port,
+# STATE_DIR/other-host-port and STATE_DIR/third-host-port for the servers
+# on 127.0.0.1, 127.0.0.2 and 127.0.0.3 that redirects and realms name);
 # appends one JSON line per request to STATE_DIR/requests.jsonl: which
 # server, the path, the Authorization header it carried (or null) and how
 # many body bytes it was sent before the connection ended.
@@ -213,23 +214,54 @@ class Handler(http.server.BaseHTTPRequestHandler):
         want = "Basic " + base64.b64encode(CREDS.encode()).decode()
         return self.headers["Authorization"] == want
 
+    def other_server(self, path):
+        """The CDN (other-host, 127.0.0.2) and the third host (127.0.0.3) of
+        the credential hand-off cases."""
+        if CASE in ("cdn-challenge", "cdn-challenge-token") and self.server_name == "other-host":
+            # The CDN asks for a token from a realm on a third host.
+            realm = "http://127.0.0.3:%d/token" % ports["third-host"]
+            return self.send(401, b"", [("WWW-Authenticate", 'Bearer realm="%s",service="cdn"' % realm)])
+        if CASE == "realm-other-host" and self.server_name == "third-host" and path == "/token":
+            # The registry's own realm: it may have the credentials, and
+            # sends us on to the CDN (which may not).
+            if not self.basic_ok():
+                return self.send(401, b"", [("WWW-Authenticate", 'Basic realm="token"')])
+            return self.send(307, headers=[("Location", "http://127.0.0.2:%d/token" % ports["other-host"])])
+        if path == "/token":
+            # On the CDN: the token service's back end (realm-other-host);
+            # on the third host: the CDN's own token service.
+            token = "registry-token" if self.server_name == "other-host" else "cdn-token"
+            return self.send(200, json.dumps({"token": token}).encode())
+        # The redirect targets: they serve the blob to anyone.
+        blob = BLOBS.get(path.rsplit("/", 1)[-1])
+        return self.send(200 if blob else 404, blob or b"")
+
     def do_GET(self):
         path = self.path.split("?")[0]
         if self.server_name != "main":
-            # The redirect targets: they serve the blob to anyone.
-            blob = BLOBS.get(path.rsplit("/", 1)[-1])
-            return self.send(200 if blob else 404, blob or b"")
+            return self.other_server(path)
         unauthorized = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
         realm = "http://127.0.0.1:%d/token" % ports["main"]
         bearer = 'Bearer realm="%s",service="hostile",scope="repository:%s:pull"' % (realm, REPO)
 
+        if CASE in ("cdn-challenge-token", "realm-other-host"):
+            # A token registry: its token service (its own, or on the third
+            # host) wants the credentials; the registry wants the token.
+            if CASE == "realm-other-host":
+                bearer = bearer.replace(realm, "http://127.0.0.3:%d/token" % ports["third-host"])
+            if path == "/token":
+                if not self.basic_ok():
+                    return self.send(401, unauthorized, [("WWW-Authenticate", 'Basic realm="token"')])
+                return self.send(200, json.dumps({"token": "registry-token"}).encode())
+            if self.headers["Authorization"] != "Bearer registry-token":
+                return self.send(401, unauthorized, [("WWW-Authenticate", bearer)])
         if path == "/token":
             if CASE == "token-401-loop":
                 return self.send(401, unauthorized, [("WWW-Authenticate", bearer)])
             return self.send(200, json.dumps({"token": "tok-%f" % time.time()}).encode())
         if CASE in ("token-401-loop", "registry-401-loop"):
             return self.send(401, unauthorized, [("WWW-Authenticate", bearer)])
-        if CASE.startswith("redirect-other") and not self.basic_ok():
+        if (CASE.startswith("redirect-other") or CASE == "cdn-challenge") and not self.basic_ok():
             return self.send(401, unauthorized, [("WWW-Authenticate", 'Basic realm="hostile"')])
 
         if path == "/v2/":
@@ -286,7 +318,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return self.send(307, headers=[("Location", "/loop/0")])
                 if CASE == "redirect-other-port":
                     return self.send(307, headers=[("Location", "http://127.0.0.1:%d/cdn/%s" % (ports["other-port"], digest))])
-                if CASE == "redirect-other-host":
+                if CASE in ("redirect-other-host", "cdn-challenge", "cdn-challenge-token"):
                     return self.send(307, headers=[("Location", "http://127.0.0.2:%d/cdn/%s" % (ports["other-host"], digest))])
             return self.send(200, blob)
         return self.send(404, b"")
@@ -309,8 +341,10 @@ def serve(name, host):
 
 serve("other-port", "127.0.0.1")
 serve("other-host", "127.0.0.2")
+serve("third-host", "127.0.0.3")
 serve("main", "127.0.0.1")
-for name, file in (("other-port", "other-port"), ("other-host", "other-host-port"), ("main", "port")):
+for name, file in (("other-port", "other-port"), ("other-host", "other-host-port"), ("third-host", "third-host-port"),
+                   ("main", "port")):
     with open(os.path.join(STATE, file + ".tmp"), "w") as f:
         f.write(str(ports[name]))
     os.rename(os.path.join(STATE, file + ".tmp"), os.path.join(STATE, file))
