@@ -313,7 +313,7 @@ static bool status_is_transient(long status)
 }
 
 /* "MANIFEST_UNKNOWN: manifest unknown" from a distribution error body,
- * with anything unprintable dropped (it came from the network). */
+ * cut short (the logger shows it in its printable form). */
 static char *registry_error_text(const struct exchange *x)
 {
 	if (!x->error_body)
@@ -327,13 +327,8 @@ static char *registry_error_text(const struct exchange *x)
 	if (code && asprintf(&s, "%s%s%s", code, message ? ": " : "", message ?: "") < 0)
 		s = NULL;
 	json_decref(root);
-	if (s) {
-		if (strlen(s) > 200)
-			s[200] = '\0';
-		for (char *p = s; *p; p++)
-			if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
-				*p = '?';
-	}
+	if (s && strlen(s) > 200)
+		s[200] = '\0';
 	return s;
 }
 

@@ -207,6 +207,36 @@ check "config blob whose bytes do not match its digest: refused, naming the conf
 start smuggled-response && refused "Digest mismatch for blob sha256:[0-9a-f]{64} \(the image config\)"
 check "a second response smuggled after the manifest: taken for the config's, caught by its digest"
 
+# Strings from the network reach the terminal in their printable form only:
+# ESC, CR, BEL, C1 controls (a lone 0x9b byte, or U+009B) and invalid UTF-8
+# in a tar entry name, a layer media type, a config's or an index's
+# platform, an error body and a Content-Type header.
+printable() { python3 "$HERE/../lib/printable.py" "$@"; }
+ESCAPED='\\x1b\[2J\\x1b\]0;owned\\x07\\x0d'
+
+start escapes-entry && refused "entry '$ESCAPED\\\\x9b31m\\\\xff\\\\xc0\\\\x9b/\.\./\.\./evil' is absolute or contains '\.\.'" &&
+	printable "$D/err"
+check "tar entry name with ESC, CR, BEL, a lone 0x9b and invalid UTF-8: named escaped"
+
+start escapes-media-type && refused "unsupported media type application/vnd.oci.image.layer.v1.tar\+$ESCAPED\\\\u009b31m" &&
+	printable "$D/err"
+check "layer media type with escape sequences and U+009B: named escaped"
+
+start escapes-index && refused "it has: linux$ESCAPED\\\\u009b31m/" && printable "$D/err"
+check "index platforms with escape sequences: listed escaped"
+
+start escapes-error-body && refused "refused access to manifest latest \(DENIED$ESCAPED\\\\u009b31m: " && printable "$D/err"
+check "registry error body with escape sequences and U+009B: shown escaped"
+
+start escapes-content-type && refused "unsupported media type \\\\x1b\[2J\\\\x1b\]0" && printable "$D/err"
+check "manifest Content-Type with ESC and bytes that are not UTF-8: shown escaped"
+
+start escapes-config && timeout "$GUARD" "$BIN" pull --progress=json --source "$REF" --output "$D/out/image.squashfs" \
+	--insecure >"$D/out.json" 2>"$D/err" && grep -Eq "is for platform linux$ESCAPED\\\\u009b31m/amd64" "$D/err" &&
+	printable "$D/err" "$D/out.json" && python3 -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1])]' "$D/out.json" ||
+	{ sed 's/^/#   /' "$D/err"; false; }
+check "image config platform with escape sequences: pulled, the warning escaped, JSON progress valid"
+
 start ok && refused "--stall-timeout wants seconds from 1 to 3600, not '0'" --stall-timeout 0
 check "--stall-timeout 0 is refused"
 

@@ -104,7 +104,28 @@ if CASE == "layered-bomb":
     LAYER = zstd_bomb(768)
     LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+zstd"
     COPIES = 8
-MANIFEST, BLOBS = image(LAYER, layer_type=LAYER_TYPE, copies=COPIES)
+CONFIG = None
+# Strings a terminal would act on: escape sequences that clear the screen
+# and set the title, CR, BEL, CSI as U+009B (JSON cannot carry other bytes);
+# tar names and headers add bytes that are not UTF-8 (a lone 0x9b, 0xff, an
+# overlong ESC).
+ESCAPES = "\x1b[2J\x1b]0;owned\x07\r\u009b31m"
+RAW_ESCAPES = b"\x1b[2J\x1b]0;owned\x07\r\x9b31m\xff\xc0\x9b"
+if CASE == "escapes-entry":
+    # Refused for its "..": the error names it.
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT, encoding="utf-8",
+                      errors="surrogateescape") as t:
+        ti = tarfile.TarInfo((RAW_ESCAPES + b"/../../evil").decode("utf-8", "surrogateescape"))
+        t.addfile(ti, io.BytesIO(b""))
+    LAYER = gzip.compress(buf.getvalue())
+if CASE == "escapes-media-type":
+    LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+" + ESCAPES
+if CASE == "escapes-config":
+    # Pulled, with a warning naming the config's platform.
+    CONFIG = json.dumps({"os": "linux" + ESCAPES, "architecture": "amd64" + ESCAPES,
+                         "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+MANIFEST, BLOBS = image(LAYER, config=CONFIG, layer_type=LAYER_TYPE, copies=COPIES)
 LAYER_DIGEST = sha(LAYER)
 CONFIG_DIGEST = json.loads(MANIFEST)["config"]["digest"]
 if CASE == "config-digest":
@@ -296,6 +317,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 # Just over the stall limit (1024 B/s) and under the size
                 # limit: only a limit on the whole transfer stops it.
                 return self.drip(MANIFEST.ljust(3 * MiB), 1500)
+            if CASE == "escapes-index":
+                # No platform of ours: the error lists these.
+                index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                                    "manifests": [{"mediaType": MANIFEST_TYPE, "digest": sha(MANIFEST),
+                                                   "size": len(MANIFEST),
+                                                   "platform": {"os": "linux" + ESCAPES, "architecture": ESCAPES}}]})
+                return self.send(200, index.encode(), [("Content-Type", "application/vnd.oci.image.index.v1+json")])
+            if CASE == "escapes-error-body":
+                body = json.dumps({"errors": [{"code": "DENIED" + ESCAPES, "message": ESCAPES}]}).encode()
+                return self.send(403, body, [("Content-Type", "application/json")])
+            if CASE == "escapes-content-type":
+                body = MANIFEST.replace(b'"mediaType": "%s", ' % MANIFEST_TYPE.encode(), b"")
+                return self.send(200, body, [("Content-Type", RAW_ESCAPES.decode("latin-1"))])
             if CASE == "huge-error-body":
                 return self.stream(404, [("Content-Type", "application/json")], 100 * MiB, chunked=True)
             return self.send(200, MANIFEST, headers)
