@@ -175,6 +175,12 @@ start cdn-challenge-token &&
 	[ "$(received_auth other-host)" -eq 0 ] && [ "$(requests '"server": "third-host"')" -eq 0 ] || show_requests
 check "CDN answering 401 with a realm on a third host (token registry): refused, the token never sent to .2, nothing to .3"
 
+start probe-challenge &&
+	refused "127.0.0.2:[0-9]+, where registry .* redirected the API root, asks for authentication: refusing" \
+		--creds "$CREDS" &&
+	[ "$(received_auth other-host)" -eq 0 ] && [ "$(requests '"server": "third-host"')" -eq 0 ] || show_requests
+check "API probe redirected to a host that answers 401 with a realm on a third host: refused, nothing to .2 or .3"
+
 start realm-other-host && pull --creds "$CREDS" && [ "$STATUS" -eq 0 ] &&
 	[ "$(requests '"server": "third-host", "path": "/token.*"authorization": "Basic ')" -ge 1 ] &&
 	[ "$(requests '"server": "other-host", "path": "/token')" -ge 1 ] && [ "$(received_auth other-host)" -eq 0 ] &&

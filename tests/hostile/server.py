@@ -238,7 +238,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def other_server(self, path):
         """The CDN (other-host, 127.0.0.2) and the third host (127.0.0.3) of
         the credential hand-off cases."""
-        if CASE in ("cdn-challenge", "cdn-challenge-token") and self.server_name == "other-host":
+        if CASE in ("cdn-challenge", "cdn-challenge-token", "probe-challenge") and self.server_name == "other-host":
             # The CDN asks for a token from a realm on a third host.
             realm = "http://127.0.0.3:%d/token" % ports["third-host"]
             return self.send(401, b"", [("WWW-Authenticate", 'Bearer realm="%s",service="cdn"' % realm)])
@@ -285,6 +285,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if (CASE.startswith("redirect-other") or CASE == "cdn-challenge") and not self.basic_ok():
             return self.send(401, unauthorized, [("WWW-Authenticate", 'Basic realm="hostile"')])
 
+        if path == "/v2/" and CASE == "probe-challenge":
+            return self.send(307, headers=[("Location", "http://127.0.0.2:%d/v2/" % ports["other-host"])])
         if path == "/v2/":
             return self.send(200, b"{}")
         if path.startswith("/loop/"):
