@@ -36,12 +36,15 @@ static size_t utf8_decode(const unsigned char *s, uint32_t *ret)
 	return n;
 }
 
-/* Code points that move the cursor, start a sequence or reorder the line:
- * shown escaped even when well encoded. */
+/* Code points that move the cursor, start a sequence, reorder the line or
+ * hide in it (controls, line separators, the invisible format characters:
+ * bidirectional marks, zero-width ones, the BOM, tags): shown escaped even
+ * when well encoded. */
 static bool codepoint_is_control(uint32_t cp)
 {
-	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
-	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0xad || cp == 0x061c || cp == 0x180e ||
+	       (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x206f) ||
+	       cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb) || (cp >= 0xe0000 && cp <= 0xe007f);
 }
 
 size_t sanitize_to(char *dst, size_t size, const char *src)
@@ -49,7 +52,7 @@ size_t sanitize_to(char *dst, size_t size, const char *src)
 	size_t len = 0, written = 0;
 	bool fits = size > 0;
 	for (const unsigned char *s = (const unsigned char *)src; *s;) {
-		char piece[8];
+		char piece[16];
 		size_t piece_len;
 		uint32_t cp = 0;
 		size_t n = utf8_decode(s, &cp);
@@ -57,7 +60,8 @@ size_t sanitize_to(char *dst, size_t size, const char *src)
 			piece_len = (size_t)snprintf(piece, sizeof(piece), "\\x%02x", *s);
 			n = 1;
 		} else if (codepoint_is_control(cp))
-			piece_len = (size_t)snprintf(piece, sizeof(piece), cp < 0x80 ? "\\x%02x" : "\\u%04x", (unsigned)cp);
+			piece_len = (size_t)snprintf(piece, sizeof(piece),
+						     cp < 0x80 ? "\\x%02x" : cp < 0x10000 ? "\\u%04x" : "\\U%08x", (unsigned)cp);
 		else {
 			memcpy(piece, s, n);
 			piece_len = n;

@@ -4,7 +4,8 @@
  * terminal, a log or JSON. Its printable form keeps printable ASCII and
  * valid UTF-8 and shows as an escape everything a terminal could act on:
  * C0 controls and DEL as \xNN, the C1 controls (U+0080..U+009F, CSI among
- * them) and the bidirectional and line-separator marks as \uNNNN, and each
+ * them), line separators and invisible format characters (bidirectional
+ * and zero-width marks, the BOM) as \uNNNN (tags as \UNNNNNNNN), and each
  * byte that is not valid UTF-8 (a lone 0x9b, an overlong form, a
  * surrogate) as \xNN. Every log line goes through it (log.c); output
  * built from such strings uses the functions below. */

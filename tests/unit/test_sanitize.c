@@ -43,6 +43,9 @@ static void test_controls(void **state)
 	/* Bidirectional overrides and line separators reorder what is shown. */
 	assert_sanitized("a\xe2\x80\xae" "cba", "a\\u202ecba");
 	assert_sanitized("\xe2\x80\xa8\xe2\x81\xa6", "\\u2028\\u2066");
+	/* Invisible ones: zero-width space and joiner, soft hyphen, BOM, a tag. */
+	assert_sanitized("a\xe2\x80\x8b\xe2\x80\x8d\xc2\xad\xef\xbb\xbf\xf3\xa0\x80\x81z",
+			 "a\\u200b\\u200d\\u00ad\\ufeff\\U000e0001z");
 }
 
 static void test_utf8(void **state)
