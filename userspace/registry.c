@@ -529,12 +529,15 @@ static int fetch_token(struct registry *reg, const struct auth_challenge *c)
 	/* Credentials go to the realm only, and never in clear text unless the
 	 * registry itself is plain http. */
 	int r = auth_realm_check(reg->base, c->realm);
+	/* -EACCES: refusals, not reasons to try the registry over plain http. */
 	if (r == -EPROTO)
-		return log_error_errno(r, "Registry %s, reached over HTTPS, wants tokens from a plain-HTTP realm; refusing "
-					  "to send %s there",
+		return log_error_errno(-EACCES,
+				       "Registry %s, reached over HTTPS, wants tokens from a plain-HTTP realm; refusing to "
+				       "send %s there",
 				       reg->registry, reg->creds.username ? "the credentials" : "a token request");
 	if (r < 0)
-		return log_error_errno(r, "Registry %s names a token service that is not an http(s) URL", reg->registry);
+		return log_error_errno(-EACCES, "Registry %s names a token service that is not an http(s) URL",
+				       reg->registry);
 
 	_cleanup_free_ char *default_scope = NULL;
 	if (asprintf(&default_scope, "repository:%s:pull", reg->repository) < 0)

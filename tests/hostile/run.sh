@@ -181,6 +181,10 @@ start probe-challenge &&
 	[ "$(received_auth other-host)" -eq 0 ] && [ "$(requests '"server": "third-host"')" -eq 0 ] || show_requests
 check "API probe redirected to a host that answers 401 with a realm on a third host: refused, nothing to .2 or .3"
 
+start tls-http-realm && refused "reached over HTTPS, wants tokens from a plain-HTTP realm; refusing to send the credentials" \
+	--creds "$CREDS" && [ "$(requests '"server": "other-port"')" -eq 0 ] || show_requests
+check "registry over TLS naming a plain-http token realm (--insecure): refused, the realm gets nothing"
+
 start realm-other-host && pull --creds "$CREDS" && [ "$STATUS" -eq 0 ] &&
 	[ "$(requests '"server": "third-host", "path": "/token.*"authorization": "Basic ')" -ge 1 ] &&
 	[ "$(requests '"server": "other-host", "path": "/token')" -ge 1 ] && [ "$(received_auth other-host)" -eq 0 ] &&

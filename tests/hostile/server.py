@@ -9,7 +9,7 @@
 # server, the path, the Authorization header it carried (or null) and how
 # many body bytes it was sent before the connection ended.
 # The image is pulled as 127.0.0.1:PORT/hostile:latest.
-import base64, gzip, hashlib, http.server, io, json, os, socketserver, sys, tarfile, threading, time, zlib
+import base64, gzip, hashlib, http.server, io, json, os, socketserver, ssl, subprocess, sys, tarfile, threading, time, zlib
 
 CASE, STATE = sys.argv[1], sys.argv[2]
 REPO = "hostile"
@@ -265,11 +265,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         realm = "http://127.0.0.1:%d/token" % ports["main"]
         bearer = 'Bearer realm="%s",service="hostile",scope="repository:%s:pull"' % (realm, REPO)
 
-        if CASE in ("cdn-challenge-token", "realm-other-host"):
+        if CASE in ("cdn-challenge-token", "realm-other-host", "tls-http-realm"):
             # A token registry: its token service (its own, or on the third
             # host) wants the credentials; the registry wants the token.
             if CASE == "realm-other-host":
                 bearer = bearer.replace(realm, "http://127.0.0.3:%d/token" % ports["third-host"])
+            if CASE == "tls-http-realm":
+                # Served over TLS, naming a plain-http token service.
+                bearer = bearer.replace(realm, "http://127.0.0.1:%d/token" % ports["other-port"])
             if path == "/token":
                 if not self.basic_ok():
                     return self.send(401, unauthorized, [("WWW-Authenticate", 'Basic realm="token"')])
@@ -371,6 +374,14 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 def serve(name, host):
     handler = type("H_" + name.replace("-", "_"), (Handler,), {"server_name": name})
     s = Server((host, 0), handler)
+    if name == "main" and CASE == "tls-http-realm":
+        # A self-signed certificate: the client runs with --insecure.
+        cert, key = os.path.join(STATE, "cert.pem"), os.path.join(STATE, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                        "/CN=127.0.0.1", "-keyout", key, "-out", cert], check=True, capture_output=True)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        s.socket = context.wrap_socket(s.socket, server_side=True)
     ports[name] = s.server_address[1]
     threading.Thread(target=s.serve_forever, daemon=True).start()
 
