@@ -549,7 +549,7 @@ static int fetch_token(struct registry *reg, const struct auth_challenge *c)
 	char *scope = curl_easy_escape(esc, c->scope ?: default_scope, 0);
 	_cleanup_free_ char *url = NULL;
 	r = asprintf(&url, "%s%c%s%s%sscope=%s", c->realm, strchr(c->realm, '?') ? '&' : '?',
-			 service ? "service=" : "", service ?: "", service ? "&" : "", scope ?: "");
+		     service ? "service=" : "", service ?: "", service ? "&" : "", scope ?: "");
 	curl_free(service);
 	curl_free(scope);
 	curl_easy_cleanup(esc);
