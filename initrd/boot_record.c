@@ -10,6 +10,7 @@
 #include "assemble_root.h"
 #include "durable.h"
 #include "log.h"
+#include "sanitize.h"
 #include "util.h"
 
 void boot_record_init(struct boot_record *rec)
@@ -60,23 +61,8 @@ const char *boot_reason_to_string(enum boot_reason reason)
 	return "unknown";
 }
 
-static void put_string(FILE *f, const char *s)
-{
-	if (!s) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
+/* Strings here come from disks (labels, state files, errors naming them). */
+static void put_string(FILE *f, const char *s) { sanitize_json_string(f, s); }
 
 static void put_key(FILE *f, const char *key, bool first)
 {

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sanitize.h"
+
 static const char *program = "kairos";
 static enum log_level max_level = LOG_LEVEL_INFO;
 static int kmsg_fd = -1;
@@ -24,11 +26,14 @@ int log_full_errno(enum log_level level, int error, const char *fmt, ...)
 	if (error != 0)
 		errno = error < 0 ? -error : error;
 
-	char msg[2048];
+	char raw[2048], msg[4096];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* Messages name things from the network, images and disks: one line,
+	 * nothing a terminal (or the console kairos-boot writes to) acts on. */
+	sanitize_to(msg, sizeof(msg), raw);
 
 	const char *prefix = level <= LOG_LEVEL_ERROR ? "error: " : level == LOG_LEVEL_WARNING ? "warning: " : "";
 	fprintf(stderr, "%s: %s%s\n", program, prefix, msg);

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Logging: one line per event, to stderr (and /dev/kmsg in the initramfs).
+/* Logging: one line per event, to stderr (and /dev/kmsg in the initramfs),
+ * in its printable form (sanitize.h): arguments may come from the network,
+ * an image or a disk.
  * The _errno variants set errno from a negative error so "%m" works, and
  * return that error, so a caller can write: return log_error_errno(r, "...: %m"); */
 #pragma once

@@ -2,6 +2,7 @@
 #include "auth.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -158,6 +159,43 @@ int auth_challenge_parse(const char *header, struct auth_challenge *ret)
 	}
 	*ret = best;
 	return 0;
+}
+
+char *auth_url_origin(const char *url)
+{
+	CURLU *u = url ? curl_url() : NULL;
+	char *scheme = NULL, *host = NULL, *port = NULL, *origin = NULL;
+	/* No guessing: "host/path" is not a URL of any origin. */
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+	    (strcasecmp(scheme, "https") == 0 || strcasecmp(scheme, "http") == 0) &&
+	    asprintf(&origin, "%s://%s:%s", scheme, host, port) < 0)
+		origin = NULL;
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	for (char *p = origin; p && *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return origin;
+}
+
+bool auth_same_origin(const char *a, const char *b)
+{
+	_cleanup_free_ char *origin_a = auth_url_origin(a), *origin_b = auth_url_origin(b);
+	return origin_a && origin_b && streq(origin_a, origin_b);
+}
+
+int auth_realm_check(const char *base, const char *realm)
+{
+	_cleanup_free_ char *origin = auth_url_origin(realm), *base_origin = auth_url_origin(base);
+	if (!origin || !base_origin)
+		return -EINVAL;
+	if (strncmp(origin, "https://", 8) == 0 || strncmp(base_origin, "http://", 7) == 0)
+		return 0;
+	return -EPROTO;
 }
 
 int auth_token_parse(const void *buf, size_t size, char **ret_token, long *ret_expires_in)

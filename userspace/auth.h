@@ -28,6 +28,24 @@ struct credentials {
 int auth_challenge_parse(const char *header, struct auth_challenge *ret);
 void auth_challenge_done(struct auth_challenge *c);
 
+/* Where the registry's credentials may go. They are answered to challenges
+ * from the registry's own origin only (scheme, host and port, as libcurl
+ * decides for redirects), and sent to the realm that such a challenge names:
+ * never to a host a redirect leads to, nor to a realm that host names. */
+
+/* "scheme://host:port" of url, lowercase, the port always given (the
+ * scheme's default when the URL leaves it out); NULL when url is not an
+ * absolute http(s) URL (or on ENOMEM). */
+char *auth_url_origin(const char *url);
+/* Whether a and b are URLs of the same origin; false if either is not one. */
+bool auth_same_origin(const char *a, const char *b);
+/* Whether a token may be fetched from realm for the registry at base: an
+ * https realm, or an http one only when the registry itself speaks plain
+ * http (--insecure): a registry reached over TLS never hands the
+ * credentials to plain http. -EPROTO when not, -EINVAL when realm is not
+ * an http(s) URL. */
+int auth_realm_check(const char *base, const char *realm);
+
 /* The token endpoint's answer: {"token": ...} or {"access_token": ...},
  * with an optional "expires_in" (seconds; default 60). */
 int auth_token_parse(const void *buf, size_t size, char **ret_token, long *ret_expires_in);

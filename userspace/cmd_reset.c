@@ -37,6 +37,7 @@
 #include "durable.h"
 #include "image_meta.h"
 #include "log.h"
+#include "sanitize.h"
 #include "pull.h"
 #include "recovery_policy.h"
 #include "source_args.h"
@@ -472,8 +473,9 @@ static int reset(const struct reset_args *a)
 	if (repair_recovery)
 		(void)boot_state_install_recovery(&ctx.state, ctx.record.image);
 	if (!state_lost && !repair_recovery && boot_state_is_reset_to(&ctx.state, id)) {
-		printf("Active is already image %.12s (from %s) and passive is empty: nothing to commit%s\n", id,
-		       source_name, a->wipe_persistent ? " (persistent data wiped)" : "");
+		sanitize_print_line(stdout,
+				    "Active is already image %.12s (from %s) and passive is empty: nothing to commit%s", id,
+				    source_name, a->wipe_persistent ? " (persistent data wiped)" : "");
 	} else {
 		r = boot_state_reset(&ctx.state, id, automated);
 		if (r == 0)
@@ -484,10 +486,11 @@ static int reset(const struct reset_args *a)
 		 * counter left from another life of this generation never counts. */
 		if (boot_state_save_counter(ctx.dir.path, &ctx.state) < 0)
 			log_warning("The reset is committed, but the boot counter was not rewritten");
-		printf("Reset: active is now image %.12s from %s, new with %u tries until it is confirmed; passive is "
-		       "empty; persistent data %s.%s\n",
-		       id, source_name, ctx.state.tries_max, a->wipe_persistent ? "wiped" : "kept",
-		       a->reboot ? "" : " Reboot to use it");
+		sanitize_print_line(stdout,
+				    "Reset: active is now image %.12s from %s, new with %u tries until it is confirmed; "
+				    "passive is empty; persistent data %s.%s",
+				    id, source_name, ctx.state.tries_max, a->wipe_persistent ? "wiped" : "kept",
+				    a->reboot ? "" : " Reboot to use it");
 	}
 	(void)state_dir_clean(&ctx.dir, &ctx.state, booted);
 	if (a->automated)

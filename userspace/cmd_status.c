@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "image_meta.h"
 #include "log.h"
+#include "sanitize.h"
 #include "util.h"
 
 static const char help_text[] =
@@ -35,6 +36,45 @@ static void format_size(uint64_t bytes, char *buf, size_t size)
 		u++;
 	}
 	snprintf(buf, size, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+}
+
+/* A copy of v with every string and key in its printable form: the record,
+ * the state files and the images' metadata come from a disk, and JSON (as
+ * jansson writes it) escapes C0 controls only, not DEL or C1. */
+static json_t *json_sanitized(json_t *v)
+{
+	if (json_is_string(v)) {
+		_cleanup_free_ char *s = sanitize_strdup(json_string_value(v));
+		return s ? json_string(s) : NULL;
+	}
+	json_t *copy = json_is_object(v) ? json_object() : json_is_array(v) ? json_array() : json_copy(v);
+	if (!copy)
+		return NULL;
+	const char *key;
+	json_t *item;
+	size_t i;
+	if (json_is_object(v))
+		json_object_foreach(v, key, item) {
+			_cleanup_free_ char *k = sanitize_strdup(key);
+			if (!k || json_object_set_new(copy, k, json_sanitized(item)) < 0)
+				return json_decref(copy), NULL;
+		}
+	else if (json_is_array(v))
+		json_array_foreach(v, i, item)
+			if (json_array_append_new(copy, json_sanitized(item)) < 0)
+				return json_decref(copy), NULL;
+	return copy;
+}
+
+static int print_json_object(json_t *o)
+{
+	json_t *clean = json_sanitized(o);
+	if (!clean)
+		return log_error_errno(-ENOMEM, "Failed to build the status JSON");
+	json_dumpf(clean, stdout, JSON_INDENT(2));
+	putchar('\n');
+	json_decref(clean);
+	return 0;
 }
 
 /* What kairos-recovery.service did this boot (cmd_reset.c writes it beside
@@ -69,10 +109,12 @@ static json_t *slot_json(const struct state_context *ctx, enum boot_slot slot)
 	_cleanup_free_ char *meta_path = state_dir_meta_path(&ctx->dir, slot, st->image);
 	struct image_meta meta;
 	bool have_meta = meta_path && image_meta_read(meta_path, &meta) == 0;
+	/* Not UTF-8 perhaps (a state file): jansson would refuse it. */
+	_cleanup_free_ char *reason = st->reason[0] ? sanitize_strdup(st->reason) : NULL;
 	json_t *o = json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:I, s:s?}", "image", st->image, "status",
 			      slot_status_to_string(st->status), "generation", (json_int_t)st->gen, "source",
 			      have_meta ? meta.source : NULL, "installed", have_meta ? meta.installed : NULL, "size",
-			      (json_int_t)(have_meta ? meta.size : 0), "reason", st->reason[0] ? st->reason : NULL);
+			      (json_int_t)(have_meta ? meta.size : 0), "reason", reason);
 	if (slot == BOOT_SLOT_ACTIVE && st->status == SLOT_STATUS_NEW)
 		json_object_set_new(o, "tries_left", json_integer(ctx->state.tries_left));
 	if (have_meta)
@@ -97,10 +139,9 @@ static int print_json(const struct state_context *ctx, const struct boot_decisio
 	if (!o)
 		return log_error_errno(-ENOMEM, "Failed to build the status JSON");
 	json_object_set_new(o, "recovery", recovery_json(ctx, outcome));
-	json_dumpf(o, stdout, JSON_INDENT(2));
-	putchar('\n');
+	int r = print_json_object(o);
 	json_decref(o);
-	return 0;
+	return r;
 }
 
 static void print_text(const struct state_context *ctx, const char *next_why, uint64_t free_bytes,
@@ -109,19 +150,21 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 	const struct boot_record *rec = &ctx->record;
 	if (rec->slot != BOOT_SLOT_NONE) {
 		const char *why = json_string_value(json_object_get(rec->json, "why"));
-		printf("Booted:     %s (%s)\n", boot_slot_to_string(rec->slot), why ? why : rec->reason);
+		sanitize_print_line(stdout, "Booted:     %s (%s)", boot_slot_to_string(rec->slot),
+				    why ? why : rec->reason);
 	} else {
 		printf("Booted:     unknown (no boot record; not running on an installed node?)\n");
 	}
 	if (rec->slot == BOOT_SLOT_RECOVERY)
-		printf("Recovery:   reached by %s\n", streq(rec->reason, "fallback") ? "fallback (both slots unusable)"
-						   : streq(rec->reason, "menu")  ? "a choice in the GRUB menu"
-						   : streq(rec->reason, "one-shot") ? "a one-shot choice (boot-next)"
-										    : rec->reason);
+		sanitize_print_line(stdout, "Recovery:   reached by %s",
+				    streq(rec->reason, "fallback")   ? "fallback (both slots unusable)"
+				    : streq(rec->reason, "menu")     ? "a choice in the GRUB menu"
+				    : streq(rec->reason, "one-shot") ? "a one-shot choice (boot-next)"
+								     : rec->reason);
 	if (outcome) {
 		const char *action = json_string_value(json_object_get(outcome, "action"));
 		const char *why = json_string_value(json_object_get(outcome, "why"));
-		printf("Automation: %s: %s\n", action ? action : "?", why ? why : "?");
+		sanitize_print_line(stdout, "Automation: %s: %s", action ? action : "?", why ? why : "?");
 	}
 	if (ctx->state.auto_resets > 0)
 		printf("Auto reset: %u of at most %d since an active image was last confirmed\n", ctx->state.auto_resets,
@@ -133,8 +176,10 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 	const char *pstatus = json_string_value(json_object_get(persistent, "status"));
 	if (pstatus && (streq(pstatus, "missing") || streq(pstatus, "failed") || streq(pstatus, "refused"))) {
 		const char *perror = json_string_value(json_object_get(persistent, "error"));
-		printf("Warning:    persistent paths are on tmpfs and lost at reboot (persistent partition %s%s%s)\n",
-		       pstatus, perror ? ": " : "", perror ? perror : "");
+		sanitize_print_line(stdout,
+				    "Warning:    persistent paths are on tmpfs and lost at reboot (persistent partition "
+				    "%s%s%s)",
+				    pstatus, perror ? ": " : "", perror ? perror : "");
 	}
 	/* What booted anyway but needs a person: a refused partition from
 	 * another disk, a label found twice. */
@@ -163,15 +208,17 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 				 ctx->state.tries_max);
 		else
 			snprintf(status, sizeof(status), "%s", slot_status_to_string(st->status));
-		printf("%-9s %-6s %.12s   %-10s %-20s %s\n", boot_slot_to_string((enum boot_slot)i), status, st->image,
-		       meta.size ? size : "-", meta.installed ? meta.installed : "-", meta.source ? meta.source : "-");
+		sanitize_print_line(stdout, "%-9s %-6s %.12s   %-10s %-20s %s", boot_slot_to_string((enum boot_slot)i),
+				    status, st->image, meta.size ? size : "-", meta.installed ? meta.installed : "-",
+				    meta.source ? meta.source : "-");
 		if (st->reason[0])
-			printf("%-9s        bad because: %s\n", "", st->reason);
+			sanitize_print_line(stdout, "%-9s        bad because: %s", "", st->reason);
 		image_meta_done(&meta);
 	}
 	char free_text[32];
 	format_size(free_bytes, free_text, sizeof(free_text));
-	printf("\nState:      %s (%s free)\n", ctx->dir.path, free_text);
+	putchar('\n');
+	sanitize_print_line(stdout, "State:      %s (%s free)", ctx->dir.path, free_text);
 }
 
 /* A live system (kairos.live=, booted from kairos-build-iso's ISO) has no
@@ -182,16 +229,14 @@ static int print_live(const struct boot_record *rec, bool json)
 		json_t *o = json_pack("{s:O, s:n, s:n}", "booted", rec->json, "next_boot", "slots");
 		if (!o)
 			return log_error_errno(-ENOMEM, "Failed to build the status JSON");
-		json_dumpf(o, stdout, JSON_INDENT(2));
-		putchar('\n');
+		int r = print_json_object(o);
 		json_decref(o);
-		return 0;
+		return r;
 	}
 	const char *why = json_string_value(json_object_get(rec->json, "why"));
-	printf("Booted:     live (%s)\n"
-	       "Installed:  nothing; this image goes onto a disk with\n"
-	       "            kairos-install --image /run/kairos/live/kairos/os.squashfs --disk DEVICE\n",
-	       why ? why : "from a live medium");
+	sanitize_print_line(stdout, "Booted:     live (%s)", why ? why : "from a live medium");
+	printf("Installed:  nothing; this image goes onto a disk with\n"
+	       "            kairos-install --image /run/kairos/live/kairos/os.squashfs --disk DEVICE\n");
 	return 0;
 }
 

@@ -27,6 +27,7 @@
 #include "image_meta.h"
 #include "durable.h"
 #include "log.h"
+#include "sanitize.h"
 #include "pull.h"
 #include "source_args.h"
 #include "util.h"
@@ -246,8 +247,8 @@ static int upgrade(const struct upgrade_args *a)
 		return r;
 	const char *id = pull_digest(img) + strlen("sha256:");
 	if (streq(ctx.state.slots[slot].image, id) && !a->force) {
-		printf("%s (%s) is already the %s image; nothing to do (use --force to reinstall)\n", pull_name(img),
-		       pull_digest(img), boot_slot_to_string(slot));
+		sanitize_print_line(stdout, "%s (%s) is already the %s image; nothing to do (use --force to reinstall)",
+				    pull_name(img), pull_digest(img), boot_slot_to_string(slot));
 		return 0;
 	}
 
@@ -300,11 +301,13 @@ static int upgrade(const struct upgrade_args *a)
 	}
 
 	if (slot == BOOT_SLOT_RECOVERY)
-		printf("Recovery image is now %s (%s)\n", pull_name(img), pull_digest(img));
+		sanitize_print_line(stdout, "Recovery image is now %s (%s)", pull_name(img), pull_digest(img));
 	else
-		printf("Active image is now %s (%s): it boots next, with %u tries until it is confirmed; "
-		       "passive is %.12s\n",
-		       pull_name(img), pull_digest(img), ctx.state.tries_max, ctx.state.slots[BOOT_SLOT_PASSIVE].image);
+		sanitize_print_line(stdout,
+				    "Active image is now %s (%s): it boots next, with %u tries until it is confirmed; "
+				    "passive is %.12s",
+				    pull_name(img), pull_digest(img), ctx.state.tries_max,
+				    ctx.state.slots[BOOT_SLOT_PASSIVE].image);
 	/* The image that left the slots is now unreferenced (unless it is booted). */
 	(void)state_dir_clean(&ctx.dir, &ctx.state, booted);
 	if (run_hooks(a, "after-upgrade", img, slot) < 0)

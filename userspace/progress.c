@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sanitize.h"
 #include "util.h"
 
 #define TTY_INTERVAL_NS (250 * 1000000LL)
@@ -78,21 +79,6 @@ static void format_bytes(char *buf, size_t size, double bytes)
 	snprintf(buf, size, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
 }
 
-static void print_json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 /* Called with the lock held. */
 static void render(struct progress *p, bool final)
 {
@@ -140,8 +126,10 @@ void progress_begin(struct progress *p, const char *image, const char *digest, s
 	p->begun = true;
 	if (p->mode == PROGRESS_JSON) {
 		fputs("{\"event\":\"start\",\"image\":", stdout);
-		print_json_string(image);
-		printf(",\"digest\":\"%s\",\"layers_total\":%zu,\"bytes_total\":%llu}\n", digest, n_layers,
+		sanitize_json_string(stdout, image);
+		fputs(",\"digest\":", stdout);
+		sanitize_json_string(stdout, digest);
+		printf(",\"layers_total\":%zu,\"bytes_total\":%llu}\n", n_layers,
 		       (unsigned long long)total_bytes);
 		fflush(stdout);
 	}

@@ -234,9 +234,14 @@ static int exchange_setup(struct registry *reg, struct exchange *x, const struct
 		     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L) == CURLE_OK;
 	if (ok && reg->ca_file)
 		ok = curl_easy_setopt(c, CURLOPT_CAINFO, reg->ca_file) == CURLE_OK;
-	/* libcurl sends credentials only to the host they were set for, never
-	 * to a redirect target elsewhere (we never set CURLOPT_UNRESTRICTED_AUTH):
-	 * blobs served from a CDN get no Authorization header. */
+	/* libcurl sends credentials (Basic, and a token set as
+	 * CURLOPT_XOAUTH2_BEARER) only to the scheme, host and port they were
+	 * set for, never to a redirect target elsewhere, as long as
+	 * CURLOPT_UNRESTRICTED_AUTH stays off: blobs served from a CDN get no
+	 * Authorization header. Never put credentials in CURLOPT_HTTPHEADER:
+	 * those go to every host. */
+	if (ok)
+		ok = curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L) == CURLE_OK;
 	if (ok && rq->realm_auth && reg->creds.username)
 		ok = curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) == CURLE_OK &&
 		     curl_easy_setopt(c, CURLOPT_USERNAME, reg->creds.username) == CURLE_OK &&
@@ -308,7 +313,7 @@ static bool status_is_transient(long status)
 }
 
 /* "MANIFEST_UNKNOWN: manifest unknown" from a distribution error body,
- * with anything unprintable dropped (it came from the network). */
+ * cut short (the logger shows it in its printable form). */
 static char *registry_error_text(const struct exchange *x)
 {
 	if (!x->error_body)
@@ -322,17 +327,13 @@ static char *registry_error_text(const struct exchange *x)
 	if (code && asprintf(&s, "%s%s%s", code, message ? ": " : "", message ?: "") < 0)
 		s = NULL;
 	json_decref(root);
-	if (s) {
-		if (strlen(s) > 200)
-			s[200] = '\0';
-		for (char *p = s; *p; p++)
-			if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
-				*p = '?';
-	}
+	if (s && strlen(s) > 200)
+		s[200] = '\0';
 	return s;
 }
 
-static int authenticate(struct registry *reg, const char *www_authenticate, unsigned generation);
+static int authenticate(struct registry *reg, const char *www_authenticate, const char *challenger, const char *what,
+			unsigned generation);
 
 /* Waits before the next attempt: what Retry-After asks (within reason),
  * else exponentially longer from half a second. */
@@ -418,7 +419,9 @@ static int request_run(struct registry *reg, const struct request *rq, struct ex
 			break;
 		} else if (x->status == 401 && rq->registry_auth && auth_rounds < 2) {
 			auth_rounds++;
-			r = authenticate(reg, x->www_authenticate, generation);
+			const char *challenger = NULL;
+			curl_easy_getinfo(x->curl, CURLINFO_EFFECTIVE_URL, &challenger);
+			r = authenticate(reg, x->www_authenticate, challenger, rq->what, generation);
 			if (r < 0)
 				break;
 			attempt--; /* a new token is not a failed attempt */
@@ -523,10 +526,17 @@ static void membuf_reset(struct exchange *x, void *ctx)
 
 static int fetch_token(struct registry *reg, const struct auth_challenge *c)
 {
-	/* Credentials go to the realm only, and never in clear text. */
-	if (strncmp(c->realm, "https://", 8) != 0 && !(reg->insecure && strncmp(c->realm, "http://", 7) == 0))
-		return log_error_errno(-EPROTO, "Registry %s wants tokens from a non-HTTPS realm; refusing (use --insecure "
-						"only for a registry you trust)",
+	/* Credentials go to the realm only, and never in clear text unless the
+	 * registry itself is plain http. */
+	int r = auth_realm_check(reg->base, c->realm);
+	/* -EACCES: refusals, not reasons to try the registry over plain http. */
+	if (r == -EPROTO)
+		return log_error_errno(-EACCES,
+				       "Registry %s, reached over HTTPS, wants tokens from a plain-HTTP realm; refusing to "
+				       "send %s there",
+				       reg->registry, reg->creds.username ? "the credentials" : "a token request");
+	if (r < 0)
+		return log_error_errno(-EACCES, "Registry %s names a token service that is not an http(s) URL",
 				       reg->registry);
 
 	_cleanup_free_ char *default_scope = NULL;
@@ -538,8 +548,8 @@ static int fetch_token(struct registry *reg, const struct auth_challenge *c)
 	char *service = c->service ? curl_easy_escape(esc, c->service, 0) : NULL;
 	char *scope = curl_easy_escape(esc, c->scope ?: default_scope, 0);
 	_cleanup_free_ char *url = NULL;
-	int r = asprintf(&url, "%s%c%s%s%sscope=%s", c->realm, strchr(c->realm, '?') ? '&' : '?',
-			 service ? "service=" : "", service ?: "", service ? "&" : "", scope ?: "");
+	r = asprintf(&url, "%s%c%s%s%sscope=%s", c->realm, strchr(c->realm, '?') ? '&' : '?',
+		     service ? "service=" : "", service ?: "", service ? "&" : "", scope ?: "");
 	curl_free(service);
 	curl_free(scope);
 	curl_easy_cleanup(esc);
@@ -580,10 +590,24 @@ static int fetch_token(struct registry *reg, const struct auth_challenge *c)
 	return r;
 }
 
-/* Answers a challenge. Several threads may hit the same expired token: only
- * the first refreshes it, the others retry with the new one. */
-static int authenticate(struct registry *reg, const char *www_authenticate, unsigned generation)
+/* Answers a challenge that the response to a request for what, from
+ * challenger (its URL after redirects), carried. Several threads may hit the
+ * same expired token: only the first refreshes it, the others retry with the
+ * new one. */
+static int authenticate(struct registry *reg, const char *www_authenticate, const char *challenger, const char *what,
+			unsigned generation)
 {
+	/* Only the registry's own challenges are answered: answering one from a
+	 * host a redirect led to would hand it (or the realm it names) the
+	 * registry's credentials, and libcurl would send the token it buys to
+	 * the registry, never to that host. */
+	if (!auth_same_origin(challenger, reg->base)) {
+		_cleanup_free_ char *origin = auth_url_origin(challenger);
+		return log_error_errno(-EACCES, "%s, where registry %s redirected %s, asks for authentication: refusing "
+						"to answer it (the registry's credentials and tokens go only to the "
+						"registry and the token service it names)",
+				       origin ?: "another host", reg->registry, what);
+	}
 	pthread_mutex_lock(&reg->lock);
 	int r = 0;
 	if (generation != reg->auth_generation)
@@ -634,9 +658,12 @@ static int probe(struct registry *reg, bool quiet)
 	int r = request_run(reg, &rq, &x, membuf_payload, &body);
 	free(body.data);
 	if (r == -EACCES && x.status == 401) {
-		_cleanup_free_ char *challenge = TAKE_PTR(x.www_authenticate);
+		_cleanup_free_ char *challenge = TAKE_PTR(x.www_authenticate), *challenger = NULL;
+		const char *effective = NULL;
+		curl_easy_getinfo(x.curl, CURLINFO_EFFECTIVE_URL, &effective);
+		challenger = effective ? strdup(effective) : NULL;
 		exchange_done(&x);
-		return authenticate(reg, challenge, reg->auth_generation);
+		return authenticate(reg, challenge, challenger, rq.what, reg->auth_generation);
 	}
 	long status = x.status;
 	char error[CURL_ERROR_SIZE];

@@ -25,8 +25,9 @@ check-fuzz-smoke: deps $(FUZZ_BINS)
 
 # The registry's untrusted text (userspace parsers; jansson for JSON).
 FUZZ_REGISTRY_SRCS := userspace/manifest.c userspace/auth.c userspace/reference.c userspace/digest.c
-FUZZ_REGISTRY_FLAGS = $(shell $(PKG_CONFIG) --cflags jansson libcrypto 2>/dev/null)
-FUZZ_REGISTRY_LIBS = $(shell $(PKG_CONFIG) --libs jansson libcrypto 2>/dev/null)
+# (auth.c parses URLs with libcurl's URL API.)
+FUZZ_REGISTRY_FLAGS = $(shell $(PKG_CONFIG) --cflags jansson libcrypto libcurl 2>/dev/null)
+FUZZ_REGISTRY_LIBS = $(shell $(PKG_CONFIG) --libs jansson libcrypto libcurl 2>/dev/null)
 FUZZ_SRCS_fuzz_manifest := $(FUZZ_REGISTRY_SRCS)
 FUZZ_CFLAGS_fuzz_manifest = $(FUZZ_REGISTRY_FLAGS)
 FUZZ_LIBS_fuzz_manifest = $(FUZZ_REGISTRY_LIBS)

@@ -153,6 +153,45 @@ for where in other-port other-host; do
 	check "blob redirected to another ${where#other-}: --creds sent to the registry, never to it"
 done
 
+# Credentials go to the registry and to the token service its own challenge
+# names: never to a host a redirect leads to, nor to a realm that host names.
+# The registry is 127.0.0.1, the CDN 127.0.0.2, the third host 127.0.0.3.
+# received_auth SERVER: requests at SERVER that carried an Authorization header.
+received_auth() { requests "\"server\": \"$1\".*\"authorization\": \""; }
+show_requests() { echo "# requests:"; sed 's/^/#   /' "$D/state/requests.jsonl"; false; }
+
+start cdn-challenge &&
+	refused "127.0.0.2:[0-9]+, where registry .* redirected blob sha256:[0-9a-f]{64} \(the layer\), asks for authentication: refusing to answer it" \
+		--creds "$CREDS" &&
+	[ "$(requests '"server": "main".*"authorization": "Basic ')" -ge 1 ] &&
+	[ "$(received_auth other-host)" -eq 0 ] && [ "$(requests '"server": "third-host"')" -eq 0 ] || show_requests
+check "CDN answering 401 with a realm on a third host (Basic registry): refused, .2 and .3 get no credentials"
+
+start cdn-challenge-token &&
+	refused "127.0.0.2:[0-9]+, where registry .* redirected blob sha256:[0-9a-f]{64} \(the layer\), asks for authentication" \
+		--creds "$CREDS" &&
+	[ "$(requests '"server": "main", "path": "/token.*"authorization": "Basic ')" -ge 1 ] &&
+	[ "$(requests '"server": "main", "path": "/v2/hostile.*"authorization": "Bearer registry-token"')" -ge 1 ] &&
+	[ "$(received_auth other-host)" -eq 0 ] && [ "$(requests '"server": "third-host"')" -eq 0 ] || show_requests
+check "CDN answering 401 with a realm on a third host (token registry): refused, the token never sent to .2, nothing to .3"
+
+start probe-challenge &&
+	refused "127.0.0.2:[0-9]+, where registry .* redirected the API root, asks for authentication: refusing" \
+		--creds "$CREDS" &&
+	[ "$(received_auth other-host)" -eq 0 ] && [ "$(requests '"server": "third-host"')" -eq 0 ] || show_requests
+check "API probe redirected to a host that answers 401 with a realm on a third host: refused, nothing to .2 or .3"
+
+start tls-http-realm && refused "reached over HTTPS, wants tokens from a plain-HTTP realm; refusing to send the credentials" \
+	--creds "$CREDS" && [ "$(requests '"server": "other-port"')" -eq 0 ] || show_requests
+check "registry over TLS naming a plain-http token realm (--insecure): refused, the realm gets nothing"
+
+start realm-other-host && pull --creds "$CREDS" && [ "$STATUS" -eq 0 ] &&
+	[ "$(requests '"server": "third-host", "path": "/token.*"authorization": "Basic ')" -ge 1 ] &&
+	[ "$(requests '"server": "other-host", "path": "/token')" -ge 1 ] && [ "$(received_auth other-host)" -eq 0 ] &&
+	[ "$(requests '"server": "main", "path": "/v2/hostile.*"authorization": "Bearer registry-token"')" -ge 1 ] ||
+	show_requests
+check "token service on a third host named by the registry: gets the credentials; its redirect to .2 does not"
+
 start token-401-loop && refused "refused anonymous access: pass --creds" && [ "$(requests '/token')" -le 3 ]
 check "token endpoint always 401 (anonymous): refused after one try"
 
@@ -189,6 +228,36 @@ check "config blob whose bytes do not match its digest: refused, naming the conf
 
 start smuggled-response && refused "Digest mismatch for blob sha256:[0-9a-f]{64} \(the image config\)"
 check "a second response smuggled after the manifest: taken for the config's, caught by its digest"
+
+# Strings from the network reach the terminal in their printable form only:
+# ESC, CR, BEL, C1 controls (a lone 0x9b byte, or U+009B) and invalid UTF-8
+# in a tar entry name, a layer media type, a config's or an index's
+# platform, an error body and a Content-Type header.
+printable() { python3 "$HERE/../lib/printable.py" "$@"; }
+ESCAPED='\\x1b\[2J\\x1b\]0;owned\\x07\\x0d'
+
+start escapes-entry && refused "entry '$ESCAPED\\\\x9b31m\\\\xff\\\\xc0\\\\x9b/\.\./\.\./evil' is absolute or contains '\.\.'" &&
+	printable "$D/err"
+check "tar entry name with ESC, CR, BEL, a lone 0x9b and invalid UTF-8: named escaped"
+
+start escapes-media-type && refused "unsupported media type application/vnd.oci.image.layer.v1.tar\+$ESCAPED\\\\u009b31m" &&
+	printable "$D/err"
+check "layer media type with escape sequences and U+009B: named escaped"
+
+start escapes-index && refused "it has: linux$ESCAPED\\\\u009b31m/" && printable "$D/err"
+check "index platforms with escape sequences: listed escaped"
+
+start escapes-error-body && refused "refused access to manifest latest \(DENIED$ESCAPED\\\\u009b31m: " && printable "$D/err"
+check "registry error body with escape sequences and U+009B: shown escaped"
+
+start escapes-content-type && refused "unsupported media type \\\\x1b\[2J\\\\x1b\]0" && printable "$D/err"
+check "manifest Content-Type with ESC and bytes that are not UTF-8: shown escaped"
+
+start escapes-config && timeout "$GUARD" "$BIN" pull --progress=json --source "$REF" --output "$D/out/image.squashfs" \
+	--insecure >"$D/out.json" 2>"$D/err" && grep -Eq "is for platform linux$ESCAPED\\\\u009b31m/amd64" "$D/err" &&
+	printable "$D/err" "$D/out.json" && python3 -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1])]' "$D/out.json" ||
+	{ sed 's/^/#   /' "$D/err"; false; }
+check "image config platform with escape sequences: pulled, the warning escaped, JSON progress valid"
 
 start ok && refused "--stall-timeout wants seconds from 1 to 3600, not '0'" --stall-timeout 0
 check "--stall-timeout 0 is refused"

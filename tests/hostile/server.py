@@ -2,13 +2,14 @@
 # A hostile registry for `kairos-upgrade pull`: one small image, served in
 # one of many broken ways, on 127.0.0.1 (random port).
 #   server.py CASE STATE_DIR
-# Writes STATE_DIR/port once listening (and STATE_DIR/other-port and
-# STATE_DIR/other-host-port for the servers that redirect targets live on);
+# Writes STATE_DIR/port once listening (and STATE_DIR/other-port,
+# STATE_DIR/other-host-port and STATE_DIR/third-host-port for the servers
+# on 127.0.0.1, 127.0.0.2 and 127.0.0.3 that redirects and realms name);
 # appends one JSON line per request to STATE_DIR/requests.jsonl: which
 # server, the path, the Authorization header it carried (or null) and how
 # many body bytes it was sent before the connection ended.
 # The image is pulled as 127.0.0.1:PORT/hostile:latest.
-import base64, gzip, hashlib, http.server, io, json, os, socketserver, sys, tarfile, threading, time, zlib
+import base64, gzip, hashlib, http.server, io, json, os, socketserver, ssl, subprocess, sys, tarfile, threading, time, zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import sparse_tar  # noqa: E402
@@ -127,7 +128,28 @@ if CASE == "size-lie-bomb":
     LAYER = zstd_bomb(64 * 1024)
     LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+zstd"
     CLAIM = (sha(LAYER), 10 ** 12)
-MANIFEST, BLOBS = image(LAYER, layer_type=LAYER_TYPE, copies=COPIES, claim=CLAIM)
+CONFIG = None
+# Strings a terminal would act on: escape sequences that clear the screen
+# and set the title, CR, BEL, CSI as U+009B (JSON cannot carry other bytes);
+# tar names and headers add bytes that are not UTF-8 (a lone 0x9b, 0xff, an
+# overlong ESC).
+ESCAPES = "\x1b[2J\x1b]0;owned\x07\r\u009b31m"
+RAW_ESCAPES = b"\x1b[2J\x1b]0;owned\x07\r\x9b31m\xff\xc0\x9b"
+if CASE == "escapes-entry":
+    # Refused for its "..": the error names it.
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT, encoding="utf-8",
+                      errors="surrogateescape") as t:
+        ti = tarfile.TarInfo((RAW_ESCAPES + b"/../../evil").decode("utf-8", "surrogateescape"))
+        t.addfile(ti, io.BytesIO(b""))
+    LAYER = gzip.compress(buf.getvalue())
+if CASE == "escapes-media-type":
+    LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+" + ESCAPES
+if CASE == "escapes-config":
+    # Pulled, with a warning naming the config's platform.
+    CONFIG = json.dumps({"os": "linux" + ESCAPES, "architecture": "amd64" + ESCAPES,
+                         "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+MANIFEST, BLOBS = image(LAYER, config=CONFIG, layer_type=LAYER_TYPE, copies=COPIES, claim=CLAIM)
 LAYER_DIGEST = CLAIM[0] if CLAIM else sha(LAYER)
 CONFIG_DIGEST = json.loads(MANIFEST)["config"]["digest"]
 if CASE == "config-digest":
@@ -256,25 +278,61 @@ class Handler(http.server.BaseHTTPRequestHandler):
         want = "Basic " + base64.b64encode(CREDS.encode()).decode()
         return self.headers["Authorization"] == want
 
+    def other_server(self, path):
+        """The CDN (other-host, 127.0.0.2) and the third host (127.0.0.3) of
+        the credential hand-off cases."""
+        if CASE in ("cdn-challenge", "cdn-challenge-token", "probe-challenge") and self.server_name == "other-host":
+            # The CDN asks for a token from a realm on a third host.
+            realm = "http://127.0.0.3:%d/token" % ports["third-host"]
+            return self.send(401, b"", [("WWW-Authenticate", 'Bearer realm="%s",service="cdn"' % realm)])
+        if CASE == "realm-other-host" and self.server_name == "third-host" and path == "/token":
+            # The registry's own realm: it may have the credentials, and
+            # sends us on to the CDN (which may not).
+            if not self.basic_ok():
+                return self.send(401, b"", [("WWW-Authenticate", 'Basic realm="token"')])
+            return self.send(307, headers=[("Location", "http://127.0.0.2:%d/token" % ports["other-host"])])
+        if path == "/token":
+            # On the CDN: the token service's back end (realm-other-host);
+            # on the third host: the CDN's own token service.
+            token = "registry-token" if self.server_name == "other-host" else "cdn-token"
+            return self.send(200, json.dumps({"token": token}).encode())
+        # The redirect targets: they serve the blob to anyone.
+        blob = BLOBS.get(path.rsplit("/", 1)[-1])
+        return self.send(200 if blob else 404, blob or b"")
+
     def do_GET(self):
         path = self.path.split("?")[0]
         if self.server_name != "main":
-            # The redirect targets: they serve the blob to anyone.
-            blob = BLOBS.get(path.rsplit("/", 1)[-1])
-            return self.send(200 if blob else 404, blob or b"")
+            return self.other_server(path)
         unauthorized = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
         realm = "http://127.0.0.1:%d/token" % ports["main"]
         bearer = 'Bearer realm="%s",service="hostile",scope="repository:%s:pull"' % (realm, REPO)
 
+        if CASE in ("cdn-challenge-token", "realm-other-host", "tls-http-realm"):
+            # A token registry: its token service (its own, or on the third
+            # host) wants the credentials; the registry wants the token.
+            if CASE == "realm-other-host":
+                bearer = bearer.replace(realm, "http://127.0.0.3:%d/token" % ports["third-host"])
+            if CASE == "tls-http-realm":
+                # Served over TLS, naming a plain-http token service.
+                bearer = bearer.replace(realm, "http://127.0.0.1:%d/token" % ports["other-port"])
+            if path == "/token":
+                if not self.basic_ok():
+                    return self.send(401, unauthorized, [("WWW-Authenticate", 'Basic realm="token"')])
+                return self.send(200, json.dumps({"token": "registry-token"}).encode())
+            if self.headers["Authorization"] != "Bearer registry-token":
+                return self.send(401, unauthorized, [("WWW-Authenticate", bearer)])
         if path == "/token":
             if CASE == "token-401-loop":
                 return self.send(401, unauthorized, [("WWW-Authenticate", bearer)])
             return self.send(200, json.dumps({"token": "tok-%f" % time.time()}).encode())
         if CASE in ("token-401-loop", "registry-401-loop"):
             return self.send(401, unauthorized, [("WWW-Authenticate", bearer)])
-        if CASE.startswith("redirect-other") and not self.basic_ok():
+        if (CASE.startswith("redirect-other") or CASE == "cdn-challenge") and not self.basic_ok():
             return self.send(401, unauthorized, [("WWW-Authenticate", 'Basic realm="hostile"')])
 
+        if path == "/v2/" and CASE == "probe-challenge":
+            return self.send(307, headers=[("Location", "http://127.0.0.2:%d/v2/" % ports["other-host"])])
         if path == "/v2/":
             return self.send(200, b"{}")
         if path.startswith("/loop/"):
@@ -307,6 +365,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 # Just over the stall limit (1024 B/s) and under the size
                 # limit: only a limit on the whole transfer stops it.
                 return self.drip(MANIFEST.ljust(3 * MiB), 1500)
+            if CASE == "escapes-index":
+                # No platform of ours: the error lists these.
+                index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                                    "manifests": [{"mediaType": MANIFEST_TYPE, "digest": sha(MANIFEST),
+                                                   "size": len(MANIFEST),
+                                                   "platform": {"os": "linux" + ESCAPES, "architecture": ESCAPES}}]})
+                return self.send(200, index.encode(), [("Content-Type", "application/vnd.oci.image.index.v1+json")])
+            if CASE == "escapes-error-body":
+                body = json.dumps({"errors": [{"code": "DENIED" + ESCAPES, "message": ESCAPES}]}).encode()
+                return self.send(403, body, [("Content-Type", "application/json")])
+            if CASE == "escapes-content-type":
+                body = MANIFEST.replace(b'"mediaType": "%s", ' % MANIFEST_TYPE.encode(), b"")
+                return self.send(200, body, [("Content-Type", RAW_ESCAPES.decode("latin-1"))])
             if CASE == "huge-error-body":
                 return self.stream(404, [("Content-Type", "application/json")], 100 * MiB, chunked=True)
             return self.send(200, MANIFEST, headers)
@@ -331,7 +402,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return self.send(307, headers=[("Location", "/loop/0")])
                 if CASE == "redirect-other-port":
                     return self.send(307, headers=[("Location", "http://127.0.0.1:%d/cdn/%s" % (ports["other-port"], digest))])
-                if CASE == "redirect-other-host":
+                if CASE in ("redirect-other-host", "cdn-challenge", "cdn-challenge-token"):
                     return self.send(307, headers=[("Location", "http://127.0.0.2:%d/cdn/%s" % (ports["other-host"], digest))])
             return self.send(200, blob)
         return self.send(404, b"")
@@ -348,14 +419,24 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 def serve(name, host):
     handler = type("H_" + name.replace("-", "_"), (Handler,), {"server_name": name})
     s = Server((host, 0), handler)
+    if name == "main" and CASE == "tls-http-realm":
+        # A self-signed certificate: the client runs with --insecure.
+        cert, key = os.path.join(STATE, "cert.pem"), os.path.join(STATE, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                        "/CN=127.0.0.1", "-keyout", key, "-out", cert], check=True, capture_output=True)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        s.socket = context.wrap_socket(s.socket, server_side=True)
     ports[name] = s.server_address[1]
     threading.Thread(target=s.serve_forever, daemon=True).start()
 
 
 serve("other-port", "127.0.0.1")
 serve("other-host", "127.0.0.2")
+serve("third-host", "127.0.0.3")
 serve("main", "127.0.0.1")
-for name, file in (("other-port", "other-port"), ("other-host", "other-host-port"), ("main", "port")):
+for name, file in (("other-port", "other-port"), ("other-host", "other-host-port"), ("third-host", "third-host-port"),
+                   ("main", "port")):
     with open(os.path.join(STATE, file + ".tmp"), "w") as f:
         f.write(str(ports[name]))
     os.rename(os.path.join(STATE, file + ".tmp"), os.path.join(STATE, file))

@@ -127,12 +127,56 @@ static void test_creds_string(void **state)
 	assert_int_equal(credentials_from_string(":p", &c), -EINVAL);
 }
 
+static void test_origins(void **state)
+{
+	(void)state;
+	char *o = auth_url_origin("HTTPS://Registry.Example:443/v2/x?y#z");
+	assert_string_equal(o, "https://registry.example:443");
+	free(o);
+	o = auth_url_origin("http://127.0.0.1/token");
+	assert_string_equal(o, "http://127.0.0.1:80");
+	free(o);
+	assert_null(auth_url_origin("registry.example/v2/"));
+	assert_null(auth_url_origin("ftp://registry.example/"));
+	assert_null(auth_url_origin(""));
+	assert_null(auth_url_origin(NULL));
+
+	/* Same origin: the default port spelled or not, case, another path. */
+	assert_true(auth_same_origin("https://r.example/v2/", "https://R.EXAMPLE:443/v2/a/blobs/x"));
+	assert_true(auth_same_origin("http://127.0.0.1:5000", "http://127.0.0.1:5000/v2/"));
+	/* Another host, port or scheme is another origin: a redirect there
+	 * gets no credentials, and its challenges no answer. */
+	assert_false(auth_same_origin("http://127.0.0.1:5000", "http://127.0.0.2:5000/cdn/x"));
+	assert_false(auth_same_origin("http://127.0.0.1:5000", "http://127.0.0.1:5001/"));
+	assert_false(auth_same_origin("https://r.example", "http://r.example:443/"));
+	assert_false(auth_same_origin("https://r.example", "https://r.example.evil/"));
+	assert_false(auth_same_origin("https://r.example", "https://r.example@evil/"));
+	assert_false(auth_same_origin("https://r.example", NULL));
+	assert_false(auth_same_origin(NULL, NULL));
+}
+
+static void test_realm_check(void **state)
+{
+	(void)state;
+	/* A realm on another host is fine when the registry names it. */
+	assert_int_equal(auth_realm_check("https://registry-1.docker.io", "https://auth.docker.io/token"), 0);
+	assert_int_equal(auth_realm_check("http://127.0.0.1:5000", "http://127.0.0.3:8080/token"), 0);
+	assert_int_equal(auth_realm_check("http://127.0.0.1:5000", "https://127.0.0.3/token"), 0);
+	/* A registry reached over TLS never sends credentials in clear text,
+	 * --insecure or not. */
+	assert_int_equal(auth_realm_check("https://r.example", "http://r.example/token"), -EPROTO);
+	assert_int_equal(auth_realm_check("https://r.example", "ftp://r.example/token"), -EINVAL);
+	assert_int_equal(auth_realm_check("https://r.example", "/token"), -EINVAL);
+	assert_int_equal(auth_realm_check("https://r.example", "token.example/x"), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bearer), cmocka_unit_test(test_basic_and_bad),
 		cmocka_unit_test(test_token),  cmocka_unit_test(test_config),
 		cmocka_unit_test(test_creds_string), cmocka_unit_test(test_helpers),
+		cmocka_unit_test(test_origins), cmocka_unit_test(test_realm_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,7 +57,7 @@ static void test_fallback_record(void **unused)
 		"{\"slot\":\"passive\",\"image\":\"" ID_B "\",\"reason\":\"fallback\","
 		"\"why\":\"fallback to passive: active is marked bad\",\"tries_left\":null,\"counted_by\":\"helper\","
 		"\"fallback_from\":\"active\",\"failed\":[{\"slot\":\"active\",\"image\":\"" ID_A "\","
-		"\"error\":\"image does not mount: \\\"bad\\\"\\u000a\"}],\"state_device\":\"/dev/vda4\","
+		"\"error\":\"image does not mount: \\\"bad\\\"\\\\x0a\"}],\"state_device\":\"/dev/vda4\","
 		"\"persistent\":{\"status\":\"mounted\",\"device\":null,\"error\":null,\"binds\":[{\"path\":\"/home\",\"status\":\"seeded\"}]},"
 		"\"overlays\":[{\"path\":\"/etc\",\"status\":\"mounted\"}],"
 		"\"warnings\":[\"label COS_STATE is on 2 filesystems\",\"second \\\"quoted\\\"\",\"more\",\"more\"],"

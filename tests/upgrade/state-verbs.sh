@@ -114,4 +114,16 @@ tap_expect "build-iso --help runs kairos-build-iso" ok '^Usage: kairos-build-iso
 for verb in status mark-good mark-bad rollback boot-next; do
 	tap_expect "$verb --help" ok "^Usage: kairos-upgrade $verb" "$K" $verb --help
 done
+# Strings from a disk (state.env, the boot record, an image's metadata)
+# reach the terminal and JSON in their printable form: ESC, CR, BEL, a lone
+# 0x9b (CSI), U+009B and bytes that are not UTF-8.
+fresh_state
+grub-editenv "$work/s/state.env" set kairos_active_status=bad kairos_active_reason=$'x\e[2J\r\a\x9b\xffy'
+printf '{"slot":"active","reason":"trying","image":"%s","why":"w\\u001b]0;owned\\u0007\\u009b","persistent":{"status":"failed","error":"e\\u001b[2J\\r"}}\n' $A >"$work/boot.json"
+printf '{"source":"s\\u001b[31m\\u009b\\u202e","digest":"sha256:%s","size":1,"installed":"i\\u007f"}\n' $A >"$work/s/images/$A.json"
+ku status >"$work/out" 2>&1
+tap_check "status prints strings from the disk escaped" sh -c "grep -q 'bad because: x\\\\x1b\[2J\\\\x0d\\\\x07\\\\x9b\\\\xffy' '$work/out' && python3 tests/lib/printable.py '$work/out' || { cat -v '$work/out'; false; }"
+ku status --json >"$work/out.json" 2>&1
+tap_check "status --json: valid, escaped, the damaged reason kept" sh -c "python3 tests/lib/printable.py '$work/out.json' && test \"\$(jq -r '.slots.active.reason + \",\" + .slots.active.source + \",\" + .booted.why' '$work/out.json')\" = 'x\\x1b[2J\\x0d\\x07\\x9b\\xffy,s\\x1b[31m\\u009b\\u202e,w\\x1b]0;owned\\x07\\u009b' || { cat -v '$work/out.json'; false; }"
+
 tap_done
