@@ -76,7 +76,7 @@ static struct args {
 /* Everything one boot touches. Static: the mount plan is large. */
 static struct boot {
 	struct timespec start;
-	struct boot_options opts;
+	struct boot_options opts, opts_cmdline; /* opts_cmdline: before an image's boot.conf */
 	struct boot_state state;
 	struct boot_record rec;
 	struct mount_stack mounts;
@@ -84,6 +84,7 @@ static struct boot {
 	char rw_dir[PATH_MAX], newroot[PATH_MAX], overlay_dir[PATH_MAX], persistent_dir[PATH_MAX];
 	bool tried[BOOT_SLOT_COUNT];
 	size_t persistent_depth; /* the mount stack before the persistent partition */
+	size_t slot_depth;       /* the mount stack before the slot's image */
 	char state_disk[DISK_MAX]; /* the disk of the state partition: recovery and persistent are looked for there first */
 	struct mount_plan plan;
 	enum step_result step_results[ELEMENTSOF(((struct mount_plan *)0)->steps)];
@@ -220,13 +221,15 @@ static void spend(struct boot_decision *d)
 	b.rec.counted_by = "helper";
 	if (boot_state_save_counter(b.state_dir, &b.state) == 0)
 		return;
-	if (d->spend_try) {
-		/* An uncounted try could loop forever on a broken image. */
-		log_error("Cannot record the try: not booting the unconfirmed active slot");
-		b.state.tries_left = 0;
-		boot_state_choose_slot(&b.state, d);
-		boot_decision_describe(d, b.rec.why, sizeof(b.rec.why));
-	}
+	/* A try or a one-shot choice that cannot be recorded would be taken
+	 * again at every boot, forever if its kernel never gets here: boot
+	 * what needs no write (grub.cfg does the same when save_env fails). */
+	log_error("Cannot record the try or clear the one-shot choice: not booting an unconfirmed active "
+		  "or a one-shot choice");
+	b.state.tries_left = 0;
+	b.state.boot_next = BOOT_SLOT_NONE;
+	boot_state_fallback(&b.state, b.tried, d);
+	boot_decision_describe(d, b.rec.why, sizeof(b.rec.why));
 }
 
 /* Mount the slot's image on newroot. *image_fault: the failure is the
@@ -291,14 +294,34 @@ static int mount_slot(enum boot_slot slot, char *image, char *error, size_t size
 	return 0;
 }
 
-/* Mount the decided slot; on failure mark it bad (so GRUB skips it too) and
- * take the next one by the same rules: active, passive, recovery. */
-static int mount_first_usable_slot(struct boot_decision *d)
+/* The slot d names failed (error): mark it bad, so GRUB skips it too, and
+ * take the next one (boot_state_fallback: the rules without the slots that
+ * failed in this boot, then the last resort). */
+static int fall_back(struct boot_decision *d, const char *image, const char *error, int r)
 {
-	enum boot_slot first = d->slot;
+	log_error("The %s slot cannot boot: %s", boot_slot_to_string(d->slot), error);
+	(void)boot_record_add_failure(&b.rec, d->slot, image, error);
+	b.tried[d->slot] = true;
+	if (d->slot != BOOT_SLOT_RECOVERY && boot_state_mark_bad(&b.state, d->slot, error) == 0)
+		(void)boot_state_save(b.state_dir, &b.state); /* logged; boot on regardless */
+	boot_state_fallback(&b.state, b.tried, d);
+	if (d->slot == BOOT_SLOT_NONE)
+		return fail(r, "No slot can boot: every image failed (the last: %s)", error);
+	spend(d);
+	boot_decision_describe(d, b.rec.why, sizeof(b.rec.why));
+	if (d->reason == BOOT_REASON_LAST_RESORT)
+		boot_record_add_warning(&b.rec, "%s", b.rec.why);
+	log_info("Falling back: %s", b.rec.why);
+	return 0;
+}
+
+/* Mount the decided slot; on an image fault fall back (fall_back()). */
+static int mount_first_usable_slot(struct boot_decision *d, enum boot_slot first)
+{
 	for (;;) {
 		char image[IMAGE_ID_LEN + 1], error[160];
 		bool image_fault;
+		b.slot_depth = b.mounts.n;
 		int r = mount_slot(d->slot, image, error, sizeof(error), &image_fault);
 		if (r == 0) {
 			b.rec.slot = d->slot;
@@ -308,26 +331,14 @@ static int mount_first_usable_slot(struct boot_decision *d)
 				b.rec.fallback_from = first;
 			return 0;
 		}
-		log_error("The %s slot cannot boot: %s", boot_slot_to_string(d->slot), error);
-		(void)boot_record_add_failure(&b.rec, d->slot, image, error);
-		b.tried[d->slot] = true;
-		if (d->slot == BOOT_SLOT_RECOVERY)
-			return fail(r, "No slot can boot: recovery failed too (%s)", error);
 		/* Without loop devices or squashfs no image would mount: blaming
 		 * each slot in turn would wrongly mark good images bad. */
-		if (!image_fault)
+		if (!image_fault) {
+			log_error("The %s slot cannot boot: %s", boot_slot_to_string(d->slot), error);
 			return fail(r, "Cannot boot any image on this system: %s", error);
-
-		if (boot_state_mark_bad(&b.state, d->slot, error) == 0)
-			(void)boot_state_save(b.state_dir, &b.state); /* logged; boot on regardless */
-
-		boot_state_choose_slot(&b.state, d);
-		if (b.tried[d->slot])
-			*d = (struct boot_decision){.slot = BOOT_SLOT_RECOVERY, .reason = BOOT_REASON_FALLBACK,
-						    .active_skipped = SKIP_BAD, .passive_skipped = SKIP_BAD};
-		spend(d);
-		boot_decision_describe(d, b.rec.why, sizeof(b.rec.why));
-		log_info("Falling back: %s", b.rec.why);
+		}
+		if ((r = fall_back(d, image, error, r)) < 0)
+			return r;
 	}
 }
 
@@ -408,6 +419,9 @@ static int open_scratch(void)
 }
 
 static int finish_root(bool persistent);
+
+/* Errors a damaged image gives while it is read (squashfs: EIO, EUCLEAN). */
+static bool is_image_error(int r) { return r == -EIO || r == -EUCLEAN || r == -EBADMSG; }
 
 /* The mount plan (overlays, and persistent binds when persistent) on newroot. */
 static int assemble(bool persistent)
@@ -497,6 +511,7 @@ static int boot_mount(void)
 	struct boot_decision d;
 	boot_decide(&b.state, &b.opts, &d, b.rec.why, sizeof(b.rec.why));
 	b.rec.counted_by = b.opts.counted ? "grub" : "helper";
+	memcpy(b.rec.kernel_image, b.opts.grub_image, sizeof(b.rec.kernel_image));
 	spend(&d);
 	log_info("Booting %s%s", b.rec.why, b.opts.counted ? " (GRUB decided and counted)" : "");
 	if (b.opts.grub_image[0] && !streq(b.opts.grub_image, b.state.slots[d.slot].image))
@@ -505,11 +520,31 @@ static int boot_mount(void)
 
 	if ((r = open_scratch()) < 0)
 		return r;
-	if ((r = mount_first_usable_slot(&d)) < 0)
-		return r;
-
-	read_boot_conf();
-	return finish_root(open_persistent());
+	enum boot_slot first = d.slot;
+	b.opts_cmdline = b.opts;
+	for (;;) {
+		if ((r = mount_first_usable_slot(&d, first)) < 0)
+			return r;
+		read_boot_conf();
+		r = finish_root(open_persistent());
+		if (!is_image_error(r))
+			return r;
+		/* The image failed while its root was built (EIO from squashfs
+		 * under an overlay or a persistent path): its fault, like an
+		 * image that does not mount. Failing the boot instead would
+		 * reboot a confirmed active forever. */
+		char error[160];
+		snprintf(error, sizeof(error), "image failed while the root was assembled (%s: %s)", failed_step(),
+			 strerror(-r));
+		mount_stack_unwind(&b.mounts, b.slot_depth);
+		b.rec.slot = BOOT_SLOT_NONE;
+		b.rec.plan = NULL;
+		b.rec.persistent = NULL;
+		b.rec.persistent_error[0] = b.rec.persistent_device[0] = '\0';
+		b.opts = b.opts_cmdline; /* the next image's boot.conf, not this one's */
+		if ((r = fall_back(&d, b.rec.image, error, r)) < 0)
+			return r;
+	}
 }
 
 /* The image mounted on newroot becomes the root: the mount plan (overlays,
@@ -531,8 +566,11 @@ static int finish_root(bool persistent)
 		b.rec.persistent_device[0] = '\0';
 		r = assemble(false);
 	}
-	/* Not the image's fault either (overlay missing from the kernel): no
-	 * slot is marked bad. */
+	/* An image error falls back to the next slot (boot_mount()); others
+	 * are not the image's fault (overlay missing from the kernel): no slot
+	 * is marked bad. */
+	if (r < 0 && !b.rec.live && is_image_error(r))
+		return r;
 	if (r < 0)
 		return fail(r, "Cannot assemble the root: %s", strerror(-r));
 

@@ -129,6 +129,41 @@ void boot_state_choose_slot(const struct boot_state *s, struct boot_decision *d)
 	d->slot = d->passive_skipped == SKIP_NONE ? BOOT_SLOT_PASSIVE : BOOT_SLOT_RECOVERY;
 }
 
+void boot_state_fallback(const struct boot_state *s, const bool failed[BOOT_SLOT_COUNT], struct boot_decision *d)
+{
+	*d = (struct boot_decision){.slot = BOOT_SLOT_NONE, .reason = BOOT_REASON_FALLBACK, .tries_left = s->tries_left};
+	d->active_skipped = failed[BOOT_SLOT_ACTIVE] ? SKIP_BAD : active_skip_cause(s);
+	d->passive_skipped = failed[BOOT_SLOT_PASSIVE] ? SKIP_BAD : passive_skip_cause(s);
+	if (d->active_skipped == SKIP_NONE) {
+		d->slot = BOOT_SLOT_ACTIVE;
+		d->reason = BOOT_REASON_CONFIRMED;
+		if (s->slots[BOOT_SLOT_ACTIVE].status == SLOT_STATUS_NEW) {
+			d->reason = BOOT_REASON_TRYING;
+			d->spend_try = true;
+			d->tries_left = s->tries_left - 1;
+		}
+		return;
+	}
+	if (d->passive_skipped == SKIP_NONE) {
+		d->slot = BOOT_SLOT_PASSIVE;
+		return;
+	}
+	if (!failed[BOOT_SLOT_RECOVERY]) {
+		d->slot = BOOT_SLOT_RECOVERY;
+		return;
+	}
+	/* A good image that did not fail was taken above: what is left is
+	 * bad or out of tries. Active first: the newest install. */
+	d->reason = BOOT_REASON_LAST_RESORT;
+	if (!failed[BOOT_SLOT_ACTIVE] && has_image(&s->slots[BOOT_SLOT_ACTIVE]))
+		d->slot = BOOT_SLOT_ACTIVE;
+	else if (!failed[BOOT_SLOT_PASSIVE] && has_image(&s->slots[BOOT_SLOT_PASSIVE]))
+		d->slot = BOOT_SLOT_PASSIVE;
+	/* If this one's kernel panics, nobody gets to count: the next boot
+	 * takes the other one (its one-shot choice), then this one again. */
+	d->alternate = d->slot != BOOT_SLOT_NONE;
+}
+
 bool boot_state_apply(struct boot_state *s, const struct boot_decision *d)
 {
 	bool changed = false;
@@ -138,6 +173,11 @@ bool boot_state_apply(struct boot_state *s, const struct boot_decision *d)
 	}
 	if (d->spend_try && s->tries_left > 0) {
 		s->tries_left--;
+		changed = true;
+	}
+	enum boot_slot other = d->slot == BOOT_SLOT_ACTIVE ? BOOT_SLOT_PASSIVE : BOOT_SLOT_ACTIVE;
+	if (d->alternate && has_image(&s->slots[other])) {
+		s->boot_next = other;
 		changed = true;
 	}
 	return changed;
@@ -159,6 +199,10 @@ void boot_decision_describe(const struct boot_decision *d, char *buf, size_t siz
 		break;
 	case BOOT_REASON_MENU:
 		snprintf(buf, size, "%s: chosen in the GRUB menu", slot);
+		break;
+	case BOOT_REASON_LAST_RESORT:
+		snprintf(buf, size, "LAST RESORT %s (%s): every slot the rules allow failed", slot,
+			 d->slot >= 0 && d->slot < BOOT_SLOT_COUNT ? "not a usable image by the rules" : "nothing left");
 		break;
 	case BOOT_REASON_FALLBACK:
 		if (d->slot == BOOT_SLOT_PASSIVE)
