@@ -66,6 +66,7 @@ static struct args {
 	const char *root;           /* where the finished root goes */
 	const char *run_dir;        /* our scratch space, normally /run/kairos */
 	const char *record;         /* boot.json */
+	const char *failed;         /* decide: slots that do not load, "active,recovery" */
 	bool no_reboot;
 	bool help;
 } arg = {
@@ -212,6 +213,21 @@ static int find_recovery_image(char id[IMAGE_ID_LEN + 1])
 	return id[0] ? 0 : -ENOENT;
 }
 
+/* With state.env damaged GRUB took some image on the recovery partition
+ * (the last in directory order): the root must come from the image whose
+ * kernel runs, kairos.image=, when GRUB booted recovery and it is there. */
+static int recovery_image_of_grub(char id[IMAGE_ID_LEN + 1])
+{
+	char path[PATH_MAX];
+	struct stat st;
+	if (b.opts.grub_slot != BOOT_SLOT_RECOVERY || !image_id_is_valid(b.opts.grub_image) ||
+	    path_printf(path, sizeof(path), "%s/images/%s.squashfs", b.recovery_dir, b.opts.grub_image) < 0 ||
+	    lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return -ENOENT;
+	memcpy(id, b.opts.grub_image, IMAGE_ID_LEN + 1);
+	return 0;
+}
+
 /* Write the counter before the root is used: a root that hangs or panics
  * must already have cost its try. */
 static void spend(struct boot_decision *d)
@@ -247,7 +263,10 @@ static int mount_slot(enum boot_slot slot, char *image, char *error, size_t size
 			return r;
 		}
 		dir = b.recovery_dir;
-		if (!image[0] && find_recovery_image(image) == 0)
+		if (!image[0] && recovery_image_of_grub(image) == 0)
+			log_warning("Recovery slot is empty in %s: using the image GRUB loaded the kernel from, %s",
+				    BOOT_STATE_FILE, image);
+		else if (!image[0] && find_recovery_image(image) == 0)
 			log_warning("Recovery slot is empty in %s: using the newest image, %s", BOOT_STATE_FILE, image);
 	}
 	if (!image[0]) {
@@ -641,7 +660,35 @@ static int verb_decide(void)
 	boot_state_choose_slot(&s, &d);
 	char why[256];
 	boot_decision_describe(&d, why, sizeof(why));
-	printf("%s\n", why);
+	if (!arg.failed) {
+		printf("%s\n", why);
+		return 0;
+	}
+	/* --failed: what a boot does when those slots do not load, as GRUB's
+	 * kairos_boot does it (tests/boot/grub-parity): the decision's
+	 * counter change, then boot_state_fallback until a slot loads. */
+	bool failed[BOOT_SLOT_COUNT] = {0};
+	_cleanup_free_ char *list = strdup(arg.failed);
+	char *save = NULL;
+	for (char *w = list ? strtok_r(list, ",", &save) : NULL; w; w = strtok_r(NULL, ",", &save)) {
+		enum boot_slot slot = boot_slot_from_string(w);
+		if (slot == BOOT_SLOT_NONE)
+			return log_error_errno(-EINVAL, "--failed: unknown slot '%s'", w);
+		failed[slot] = true;
+	}
+	(void)boot_state_apply(&s, &d);
+	bool fell = false;
+	for (int n = 0; n < BOOT_SLOT_COUNT + 2 && d.slot != BOOT_SLOT_NONE && failed[d.slot]; n++) {
+		boot_state_fallback(&s, failed, &d);
+		(void)boot_state_apply(&s, &d);
+		fell = true;
+	}
+	if (d.slot != BOOT_SLOT_NONE && failed[d.slot])
+		d.slot = BOOT_SLOT_NONE;
+	boot_decision_describe(&d, why, sizeof(why));
+	printf("%s%s\n", fell && d.reason != BOOT_REASON_LAST_RESORT ? "fallback: " : "", why);
+	printf("counter: kairos_tries=%u kairos_boot_next=%s\n", s.tries_left,
+	       s.boot_next == BOOT_SLOT_NONE ? "" : boot_slot_to_string(s.boot_next));
 	return 0;
 }
 
@@ -672,9 +719,11 @@ static void help(void)
 		       "the new root and execute init (init= on the command line, or /sbin/init).\n"
 		       "On a fatal error it reboots. Refuses to run unless it is PID 1.\n");
 	else if (arg.verb && streq(arg.verb, "decide"))
-		printf("Usage: kairos-boot decide --state-dir DIR\n"
+		printf("Usage: kairos-boot decide --state-dir DIR [--failed SLOT,...]\n"
 		       "\n"
-		       "Print which slot the next boot would use, and why, without changing anything.\n");
+		       "Print which slot the next boot would use, and why, without changing anything.\n"
+		       "With --failed, the slot a boot ends on when those slots do not load, and the\n"
+		       "counter it leaves (tests: what grub.cfg must do).\n");
 	else
 		printf("Usage: kairos-boot mount|init|decide [OPTIONS]\n"
 		       "\n"
@@ -688,7 +737,7 @@ static void help(void)
 static int parse_argv(int argc, char **argv)
 {
 	enum { ARG_CMDLINE = 0x100, ARG_STATE_DIR, ARG_RECOVERY_DIR, ARG_PERSISTENT_DIR, ARG_LIVE_DIR, ARG_ROOT,
-	       ARG_RUN_DIR, ARG_RECORD, ARG_NO_REBOOT };
+	       ARG_RUN_DIR, ARG_RECORD, ARG_NO_REBOOT, ARG_FAILED };
 	static const struct option options[] = {
 		{"cmdline", required_argument, NULL, ARG_CMDLINE},
 		{"state-dir", required_argument, NULL, ARG_STATE_DIR},
@@ -700,6 +749,7 @@ static int parse_argv(int argc, char **argv)
 		{"run-dir", required_argument, NULL, ARG_RUN_DIR},
 		{"record", required_argument, NULL, ARG_RECORD},
 		{"no-reboot", no_argument, NULL, ARG_NO_REBOOT},
+		{"failed", required_argument, NULL, ARG_FAILED},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -732,6 +782,9 @@ static int parse_argv(int argc, char **argv)
 			break;
 		case ARG_NO_REBOOT:
 			arg.no_reboot = true;
+			break;
+		case ARG_FAILED:
+			arg.failed = optarg;
 			break;
 		case 'h':
 			arg.help = true;

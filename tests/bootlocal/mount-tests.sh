@@ -253,6 +253,16 @@ check "after the one-shot: active again" test "$(rec .slot)/$(env_get counter.en
 head -c 1024 /dev/zero >"$W/state/state.env"
 boot
 check "damaged state.env: recovery boots from the recovery partition's image" test "$(rc)/$(rec .slot)/$(rec .image)" = "0/recovery/$R"
+# Two images there: GRUB took one (the last in directory order) and says
+# which in kairos.image=; the root comes from that one, never the other
+# (issue 18 #8), even when the other is newer.
+cp "$W/img/$C.squashfs" "$W/recovery/images/" && touch -d '+1 hour' "$W/recovery/images/$C.squashfs"
+boot "root=kairos kairos.slot=recovery kairos.image=$R kairos.counted=1 kairos.via=fallback"
+check "damaged state.env, two recovery images: the root of the one GRUB loaded" \
+	test "$(rc)/$(rec .slot)/$(rec .image)/$(rec .kernel_image)" = "0/recovery/$R/$R"
+boot
+check "  without GRUB: the newest" test "$(rc)/$(rec .slot)/$(rec .image)" = "0/recovery/$C"
+rm "$W/recovery/images/$C.squashfs"
 
 state kairos_active="$A" kairos_active_status=good kairos_active_gen=3
 NO_PERSIST=1 boot
