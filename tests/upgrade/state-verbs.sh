@@ -92,7 +92,7 @@ tap_check "  and the state is unchanged" test "$(json .slots.active.status)" = n
 # instead of leaving the healthy image unconfirmed (issue 18 #9).
 (exec 9>"$work/s/.kairos-upgrade.lock" && flock 9 && sleep 2) &
 holder=$!
-sleep 0.5
+while flock -n "$work/s/.kairos-upgrade.lock" true; do sleep 0.05; done # until the holder has it
 tap_expect "mark-good waits for the lock an upgrade holds" ok 'waiting up to' ku mark-good
 wait $holder
 tap_check "  then confirms" test "$(json .slots.active.status)" = good
