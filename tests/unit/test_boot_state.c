@@ -331,7 +331,7 @@ static void test_fallback(void **unused)
 	assert_int_equal(s.boot_next, BOOT_SLOT_PASSIVE);
 	char why[128];
 	boot_decision_describe(&d, why, sizeof(why));
-	assert_non_null(strstr(why, "LAST RESORT active"));
+	assert_non_null(strstr(why, "active: LAST RESORT"));
 	failed[BOOT_SLOT_ACTIVE] = true;
 	boot_state_fallback(&s, failed, &d);
 	assert_int_equal(d.slot, BOOT_SLOT_PASSIVE);
