@@ -184,8 +184,10 @@ int boot_options_from_cmdline(struct boot_options *o, const struct cmdline *c)
 			o->via = BOOT_VIA_FALLBACK;
 		else if (streq(v, "menu"))
 			o->via = BOOT_VIA_MENU;
+		else if (streq(v, "last-resort"))
+			o->via = BOOT_VIA_LAST_RESORT;
 		else
-			ret = log_error_errno(-EINVAL, "Ignoring kairos.via=%s: not rules, one-shot, fallback or menu", v);
+			ret = log_error_errno(-EINVAL, "Ignoring kairos.via=%s: not rules, one-shot, fallback, menu or last-resort", v);
 	}
 
 	if ((v = cmdline_get(c, "init"))) {

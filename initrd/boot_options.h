@@ -30,6 +30,7 @@ enum boot_via {
 	BOOT_VIA_ONE_SHOT, /* the one-shot choice */
 	BOOT_VIA_FALLBACK, /* the rules fell back past active, or the entry did not load */
 	BOOT_VIA_MENU,     /* a person picked the entry */
+	BOOT_VIA_LAST_RESORT, /* every slot the rules allow failed (boot_state_fallback) */
 };
 
 struct boot_options {

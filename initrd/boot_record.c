@@ -57,6 +57,8 @@ const char *boot_reason_to_string(enum boot_reason reason)
 		return "one-shot";
 	case BOOT_REASON_MENU:
 		return "menu";
+	case BOOT_REASON_LAST_RESORT:
+		return "last-resort";
 	}
 	return "unknown";
 }
@@ -125,6 +127,10 @@ int boot_record_format(const struct boot_record *rec, char **ret)
 	put_string(f, rec->counted_by);
 	put_key(f, "fallback_from", false);
 	put_string(f, slot_or_null(rec->fallback_from));
+	/* The image GRUB loaded the kernel from (kairos.image=): mark-good does
+	 * not confirm a root whose own kernel has not run. */
+	put_key(f, "kernel_image", false);
+	put_string(f, booted && rec->kernel_image[0] ? rec->kernel_image : NULL);
 
 	put_key(f, "failed", false);
 	fputc('[', f);

@@ -27,6 +27,7 @@ struct boot_record {
 	char why[256];                 /* one line; boot_decision_describe() unless GRUB decided otherwise */
 	const char *counted_by;        /* who decided and counted: "grub" (kairos.counted=1) or "helper" */
 	enum boot_slot fallback_from;  /* the slot first chosen, when another one booted */
+	char kernel_image[IMAGE_ID_LEN + 1]; /* kairos.image=: whose kernel runs; "" without GRUB */
 	struct boot_failure failed[BOOT_RECORD_FAILED_MAX];
 	size_t n_failed;
 

@@ -9,6 +9,34 @@ void boot_decide(const struct boot_state *s, const struct boot_options *o, struc
 {
 	boot_state_choose_slot(s, d);
 	boot_decision_describe(d, why, size);
+	if (!o->counted && o->grub_slot != BOOT_SLOT_NONE && d->slot != o->grub_slot) {
+		/* GRUB could not write the counter, so it booted what needs no
+		 * write (grub.cfg, kairos_commit): a confirmed active, a good
+		 * passive or recovery. Its kernel runs: use its root, and clear
+		 * a one-shot choice GRUB could not. */
+		struct boot_decision rules;
+		bool failed[BOOT_SLOT_COUNT] = {0};
+		struct boot_state dropped = *s;
+		dropped.boot_next = BOOT_SLOT_NONE;
+		dropped.tries_left = 0;
+		boot_state_fallback(&dropped, failed, &rules);
+		if (rules.slot == o->grub_slot || o->via == BOOT_VIA_MENU || o->via == BOOT_VIA_FALLBACK ||
+		    o->via == BOOT_VIA_LAST_RESORT) {
+			*d = rules;
+			d->slot = o->grub_slot;
+			d->reason = o->via == BOOT_VIA_MENU	      ? BOOT_REASON_MENU
+				    : o->via == BOOT_VIA_LAST_RESORT ? BOOT_REASON_LAST_RESORT
+				    : rules.slot == o->grub_slot     ? rules.reason
+								     : BOOT_REASON_FALLBACK;
+			d->spend_try = false;
+			d->tries_left = s->tries_left;
+			d->clear_boot_next = s->boot_next != BOOT_SLOT_NONE;
+			/* GRUB could not write the last resort's alternation: we can. */
+			d->alternate = o->via == BOOT_VIA_LAST_RESORT;
+			boot_decision_describe(d, why, size);
+		}
+		return;
+	}
 	if (!o->counted)
 		return;
 
@@ -17,9 +45,11 @@ void boot_decide(const struct boot_state *s, const struct boot_options *o, struc
 	 * choice is not a fallback, whatever the rules would choose now (GRUB
 	 * has cleared the one-shot choice already). Automated recovery acts on
 	 * fallbacks only. */
-	if (o->via == BOOT_VIA_MENU || o->via == BOOT_VIA_ONE_SHOT) {
+	if (o->via == BOOT_VIA_MENU || o->via == BOOT_VIA_ONE_SHOT || o->via == BOOT_VIA_LAST_RESORT) {
 		*d = (struct boot_decision){.slot = grub,
-					    .reason = o->via == BOOT_VIA_MENU ? BOOT_REASON_MENU : BOOT_REASON_ONE_SHOT,
+					    .reason = o->via == BOOT_VIA_MENU	      ? BOOT_REASON_MENU
+						      : o->via == BOOT_VIA_ONE_SHOT ? BOOT_REASON_ONE_SHOT
+										    : BOOT_REASON_LAST_RESORT,
 					    .tries_left = s->tries_left};
 		boot_decision_describe(d, why, size);
 		return;

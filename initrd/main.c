@@ -73,6 +73,7 @@ static struct args {
 	const char *root;           /* where the finished root goes */
 	const char *run_dir;        /* our scratch space, normally /run/kairos */
 	const char *record;         /* boot.json */
+	const char *failed;         /* decide: slots that do not load, "active,recovery" */
 	bool no_reboot;
 	bool help;
 } arg = {
@@ -83,7 +84,7 @@ static struct args {
 /* Everything one boot touches. Static: the mount plan is large. */
 static struct boot {
 	struct timespec start;
-	struct boot_options opts;
+	struct boot_options opts, opts_cmdline; /* opts_cmdline: before an image's boot.conf */
 	struct boot_state state;
 	struct boot_record rec;
 	struct mount_stack mounts;
@@ -91,6 +92,7 @@ static struct boot {
 	char rw_dir[PATH_MAX], newroot[PATH_MAX], overlay_dir[PATH_MAX], persistent_dir[PATH_MAX];
 	bool tried[BOOT_SLOT_COUNT];
 	size_t persistent_depth; /* the mount stack before the persistent partition */
+	size_t slot_depth; /* the mount stack before the slot's image */
 	char state_disk[256]; /* the disk of the state partition (and --node-disks): recovery and persistent only there */
 	struct mount_plan plan;
 	enum step_result step_results[ELEMENTSOF(((struct mount_plan *)0)->steps)];
@@ -234,6 +236,21 @@ static int find_recovery_image(char id[IMAGE_ID_LEN + 1])
 	return id[0] ? 0 : -ENOENT;
 }
 
+/* With state.env damaged GRUB took some image on the recovery partition
+ * (the last in directory order): the root must come from the image whose
+ * kernel runs, kairos.image=, when GRUB booted recovery and it is there. */
+static int recovery_image_of_grub(char id[IMAGE_ID_LEN + 1])
+{
+	char path[PATH_MAX];
+	struct stat st;
+	if (b.opts.grub_slot != BOOT_SLOT_RECOVERY || !image_id_is_valid(b.opts.grub_image) ||
+	    path_printf(path, sizeof(path), "%s/images/%s.squashfs", b.recovery_dir, b.opts.grub_image) < 0 ||
+	    lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return -ENOENT;
+	memcpy(id, b.opts.grub_image, IMAGE_ID_LEN + 1);
+	return 0;
+}
+
 /* Write the counter before the root is used: a root that hangs or panics
  * must already have cost its try. */
 static void spend(struct boot_decision *d)
@@ -243,13 +260,15 @@ static void spend(struct boot_decision *d)
 	b.rec.counted_by = "helper";
 	if (boot_state_save_counter(b.state_dir, &b.state) == 0)
 		return;
-	if (d->spend_try) {
-		/* An uncounted try could loop forever on a broken image. */
-		log_error("Cannot record the try: not booting the unconfirmed active slot");
-		b.state.tries_left = 0;
-		boot_state_choose_slot(&b.state, d);
-		boot_decision_describe(d, b.rec.why, sizeof(b.rec.why));
-	}
+	/* A try or a one-shot choice that cannot be recorded would be taken
+	 * again at every boot, forever if its kernel never gets here: boot
+	 * what needs no write (grub.cfg does the same when save_env fails). */
+	log_error("Cannot record the try or clear the one-shot choice: not booting an unconfirmed active "
+		  "or a one-shot choice");
+	b.state.tries_left = 0;
+	b.state.boot_next = BOOT_SLOT_NONE;
+	boot_state_fallback(&b.state, b.tried, d);
+	boot_decision_describe(d, b.rec.why, sizeof(b.rec.why));
 }
 
 /* Mount the slot's image on newroot. *image_fault: the failure is the
@@ -267,7 +286,10 @@ static int mount_slot(enum boot_slot slot, char *image, char *error, size_t size
 			return r;
 		}
 		dir = b.recovery_dir;
-		if (!image[0] && find_recovery_image(image) == 0)
+		if (!image[0] && recovery_image_of_grub(image) == 0)
+			log_warning("Recovery slot is empty in %s: using the image GRUB loaded the kernel from, %s",
+				    BOOT_STATE_FILE, image);
+		else if (!image[0] && find_recovery_image(image) == 0)
 			log_warning("Recovery slot is empty in %s: using the newest image, %s", BOOT_STATE_FILE, image);
 	}
 	if (!image[0]) {
@@ -314,14 +336,34 @@ static int mount_slot(enum boot_slot slot, char *image, char *error, size_t size
 	return 0;
 }
 
-/* Mount the decided slot; on failure mark it bad (so GRUB skips it too) and
- * take the next one by the same rules: active, passive, recovery. */
-static int mount_first_usable_slot(struct boot_decision *d)
+/* The slot d names failed (error): mark it bad, so GRUB skips it too, and
+ * take the next one (boot_state_fallback: the rules without the slots that
+ * failed in this boot, then the last resort). */
+static int fall_back(struct boot_decision *d, const char *image, const char *error, int r)
 {
-	enum boot_slot first = d->slot;
+	log_error("The %s slot cannot boot: %s", boot_slot_to_string(d->slot), error);
+	(void)boot_record_add_failure(&b.rec, d->slot, image, error);
+	b.tried[d->slot] = true;
+	if (d->slot != BOOT_SLOT_RECOVERY && boot_state_mark_bad(&b.state, d->slot, error) == 0)
+		(void)boot_state_save(b.state_dir, &b.state); /* logged; boot on regardless */
+	boot_state_fallback(&b.state, b.tried, d);
+	if (d->slot == BOOT_SLOT_NONE)
+		return fail(r, "No slot can boot: every image failed (the last: %s)", error);
+	spend(d);
+	boot_decision_describe(d, b.rec.why, sizeof(b.rec.why));
+	if (d->reason == BOOT_REASON_LAST_RESORT)
+		boot_record_add_warning(&b.rec, "%s", b.rec.why);
+	log_info("Falling back: %s", b.rec.why);
+	return 0;
+}
+
+/* Mount the decided slot; on an image fault fall back (fall_back()). */
+static int mount_first_usable_slot(struct boot_decision *d, enum boot_slot first)
+{
 	for (;;) {
 		char image[IMAGE_ID_LEN + 1], error[160];
 		bool image_fault;
+		b.slot_depth = b.mounts.n;
 		int r = mount_slot(d->slot, image, error, sizeof(error), &image_fault);
 		if (r == 0) {
 			b.rec.slot = d->slot;
@@ -331,26 +373,14 @@ static int mount_first_usable_slot(struct boot_decision *d)
 				b.rec.fallback_from = first;
 			return 0;
 		}
-		log_error("The %s slot cannot boot: %s", boot_slot_to_string(d->slot), error);
-		(void)boot_record_add_failure(&b.rec, d->slot, image, error);
-		b.tried[d->slot] = true;
-		if (d->slot == BOOT_SLOT_RECOVERY)
-			return fail(r, "No slot can boot: recovery failed too (%s)", error);
 		/* Without loop devices or squashfs no image would mount: blaming
 		 * each slot in turn would wrongly mark good images bad. */
-		if (!image_fault)
+		if (!image_fault) {
+			log_error("The %s slot cannot boot: %s", boot_slot_to_string(d->slot), error);
 			return fail(r, "Cannot boot any image on this system: %s", error);
-
-		if (boot_state_mark_bad(&b.state, d->slot, error) == 0)
-			(void)boot_state_save(b.state_dir, &b.state); /* logged; boot on regardless */
-
-		boot_state_choose_slot(&b.state, d);
-		if (b.tried[d->slot])
-			*d = (struct boot_decision){.slot = BOOT_SLOT_RECOVERY, .reason = BOOT_REASON_FALLBACK,
-						    .active_skipped = SKIP_BAD, .passive_skipped = SKIP_BAD};
-		spend(d);
-		boot_decision_describe(d, b.rec.why, sizeof(b.rec.why));
-		log_info("Falling back: %s", b.rec.why);
+		}
+		if ((r = fall_back(d, image, error, r)) < 0)
+			return r;
 	}
 }
 
@@ -444,6 +474,9 @@ static int open_scratch(void)
 
 static int finish_root(bool persistent);
 
+/* Errors a damaged image gives while it is read (squashfs: EIO, EUCLEAN). */
+static bool is_image_error(int r) { return r == -EIO || r == -EUCLEAN || r == -EBADMSG; }
+
 /* The mount plan (overlays, and persistent binds when persistent) on newroot. */
 static int assemble(bool persistent)
 {
@@ -532,6 +565,7 @@ static int boot_mount(void)
 	struct boot_decision d;
 	boot_decide(&b.state, &b.opts, &d, b.rec.why, sizeof(b.rec.why));
 	b.rec.counted_by = b.opts.counted ? "grub" : "helper";
+	memcpy(b.rec.kernel_image, b.opts.grub_image, sizeof(b.rec.kernel_image));
 	spend(&d);
 	log_info("Booting %s%s", b.rec.why, b.opts.counted ? " (GRUB decided and counted)" : "");
 	if (b.opts.grub_image[0] && !streq(b.opts.grub_image, b.state.slots[d.slot].image))
@@ -540,11 +574,31 @@ static int boot_mount(void)
 
 	if ((r = open_scratch()) < 0)
 		return r;
-	if ((r = mount_first_usable_slot(&d)) < 0)
-		return r;
-
-	read_boot_conf();
-	return finish_root(open_persistent());
+	enum boot_slot first = d.slot;
+	b.opts_cmdline = b.opts;
+	for (;;) {
+		if ((r = mount_first_usable_slot(&d, first)) < 0)
+			return r;
+		read_boot_conf();
+		r = finish_root(open_persistent());
+		if (!is_image_error(r))
+			return r;
+		/* The image failed while its root was built (EIO from squashfs
+		 * under an overlay or a persistent path): its fault, like an
+		 * image that does not mount. Failing the boot instead would
+		 * reboot a confirmed active forever. */
+		char error[160];
+		snprintf(error, sizeof(error), "image failed while the root was assembled (%s: %s)", failed_step(),
+			 strerror(-r));
+		mount_stack_unwind(&b.mounts, b.slot_depth);
+		b.rec.slot = BOOT_SLOT_NONE;
+		b.rec.plan = NULL;
+		b.rec.persistent = NULL;
+		b.rec.persistent_error[0] = b.rec.persistent_device[0] = '\0';
+		b.opts = b.opts_cmdline; /* the next image's boot.conf, not this one's */
+		if ((r = fall_back(&d, b.rec.image, error, r)) < 0)
+			return r;
+	}
 }
 
 /* The image mounted on newroot becomes the root: the mount plan (overlays,
@@ -566,8 +620,11 @@ static int finish_root(bool persistent)
 		b.rec.persistent_device[0] = '\0';
 		r = assemble(false);
 	}
-	/* Not the image's fault either (overlay missing from the kernel): no
-	 * slot is marked bad. */
+	/* An image error falls back to the next slot (boot_mount()); others
+	 * are not the image's fault (overlay missing from the kernel): no slot
+	 * is marked bad. */
+	if (r < 0 && !b.rec.live && is_image_error(r))
+		return r;
 	if (r < 0)
 		return fail(r, "Cannot assemble the root: %s", strerror(-r));
 
@@ -638,7 +695,35 @@ static int verb_decide(void)
 	boot_state_choose_slot(&s, &d);
 	char why[256];
 	boot_decision_describe(&d, why, sizeof(why));
-	printf("%s\n", why);
+	if (!arg.failed) {
+		printf("%s\n", why);
+		return 0;
+	}
+	/* --failed: what a boot does when those slots do not load, as GRUB's
+	 * kairos_boot does it (tests/boot/grub-parity): the decision's
+	 * counter change, then boot_state_fallback until a slot loads. */
+	bool failed[BOOT_SLOT_COUNT] = {0};
+	_cleanup_free_ char *list = strdup(arg.failed);
+	char *save = NULL;
+	for (char *w = list ? strtok_r(list, ",", &save) : NULL; w; w = strtok_r(NULL, ",", &save)) {
+		enum boot_slot slot = boot_slot_from_string(w);
+		if (slot == BOOT_SLOT_NONE)
+			return log_error_errno(-EINVAL, "--failed: unknown slot '%s'", w);
+		failed[slot] = true;
+	}
+	(void)boot_state_apply(&s, &d);
+	bool fell = false;
+	for (int n = 0; n < BOOT_SLOT_COUNT + 2 && d.slot != BOOT_SLOT_NONE && failed[d.slot]; n++) {
+		boot_state_fallback(&s, failed, &d);
+		(void)boot_state_apply(&s, &d);
+		fell = true;
+	}
+	if (d.slot != BOOT_SLOT_NONE && failed[d.slot])
+		d.slot = BOOT_SLOT_NONE;
+	boot_decision_describe(&d, why, sizeof(why));
+	printf("%s%s\n", fell && d.reason != BOOT_REASON_LAST_RESORT ? "fallback: " : "", why);
+	printf("counter: kairos_tries=%u kairos_boot_next=%s\n", s.tries_left,
+	       s.boot_next == BOOT_SLOT_NONE ? "" : boot_slot_to_string(s.boot_next));
 	return 0;
 }
 
@@ -670,9 +755,11 @@ static void help(void)
 		       "the new root and execute init (init= on the command line, or /sbin/init).\n"
 		       "On a fatal error it reboots. Refuses to run unless it is PID 1.\n");
 	else if (arg.verb && streq(arg.verb, "decide"))
-		printf("Usage: kairos-boot decide --state-dir DIR\n"
+		printf("Usage: kairos-boot decide --state-dir DIR [--failed SLOT,...]\n"
 		       "\n"
-		       "Print which slot the next boot would use, and why, without changing anything.\n");
+		       "Print which slot the next boot would use, and why, without changing anything.\n"
+		       "With --failed, the slot a boot ends on when those slots do not load, and the\n"
+		       "counter it leaves (tests: what grub.cfg must do).\n");
 	else
 		printf("Usage: kairos-boot mount|init|decide [OPTIONS]\n"
 		       "\n"
@@ -686,7 +773,7 @@ static void help(void)
 static int parse_argv(int argc, char **argv)
 {
 	enum { ARG_CMDLINE = 0x100, ARG_STATE_DIR, ARG_RECOVERY_DIR, ARG_PERSISTENT_DIR, ARG_LIVE_DIR, ARG_ROOT,
-	       ARG_RUN_DIR, ARG_RECORD, ARG_NO_REBOOT, ARG_NODE_DISKS };
+	       ARG_RUN_DIR, ARG_RECORD, ARG_NO_REBOOT, ARG_NODE_DISKS, ARG_FAILED };
 	static const struct option options[] = {
 		{"cmdline", required_argument, NULL, ARG_CMDLINE},
 		{"state-dir", required_argument, NULL, ARG_STATE_DIR},
@@ -699,6 +786,7 @@ static int parse_argv(int argc, char **argv)
 		{"run-dir", required_argument, NULL, ARG_RUN_DIR},
 		{"record", required_argument, NULL, ARG_RECORD},
 		{"no-reboot", no_argument, NULL, ARG_NO_REBOOT},
+		{"failed", required_argument, NULL, ARG_FAILED},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -734,6 +822,9 @@ static int parse_argv(int argc, char **argv)
 			break;
 		case ARG_NO_REBOOT:
 			arg.no_reboot = true;
+			break;
+		case ARG_FAILED:
+			arg.failed = optarg;
 			break;
 		case 'h':
 			arg.help = true;

@@ -129,6 +129,41 @@ void boot_state_choose_slot(const struct boot_state *s, struct boot_decision *d)
 	d->slot = d->passive_skipped == SKIP_NONE ? BOOT_SLOT_PASSIVE : BOOT_SLOT_RECOVERY;
 }
 
+void boot_state_fallback(const struct boot_state *s, const bool failed[BOOT_SLOT_COUNT], struct boot_decision *d)
+{
+	*d = (struct boot_decision){.slot = BOOT_SLOT_NONE, .reason = BOOT_REASON_FALLBACK, .tries_left = s->tries_left};
+	d->active_skipped = failed[BOOT_SLOT_ACTIVE] ? SKIP_BAD : active_skip_cause(s);
+	d->passive_skipped = failed[BOOT_SLOT_PASSIVE] ? SKIP_BAD : passive_skip_cause(s);
+	if (d->active_skipped == SKIP_NONE) {
+		d->slot = BOOT_SLOT_ACTIVE;
+		d->reason = BOOT_REASON_CONFIRMED;
+		if (s->slots[BOOT_SLOT_ACTIVE].status == SLOT_STATUS_NEW) {
+			d->reason = BOOT_REASON_TRYING;
+			d->spend_try = true;
+			d->tries_left = s->tries_left - 1;
+		}
+		return;
+	}
+	if (d->passive_skipped == SKIP_NONE) {
+		d->slot = BOOT_SLOT_PASSIVE;
+		return;
+	}
+	if (!failed[BOOT_SLOT_RECOVERY]) {
+		d->slot = BOOT_SLOT_RECOVERY;
+		return;
+	}
+	/* A good image that did not fail was taken above: what is left is
+	 * bad or out of tries. Active first: the newest install. */
+	d->reason = BOOT_REASON_LAST_RESORT;
+	if (!failed[BOOT_SLOT_ACTIVE] && has_image(&s->slots[BOOT_SLOT_ACTIVE]))
+		d->slot = BOOT_SLOT_ACTIVE;
+	else if (!failed[BOOT_SLOT_PASSIVE] && has_image(&s->slots[BOOT_SLOT_PASSIVE]))
+		d->slot = BOOT_SLOT_PASSIVE;
+	/* If this one's kernel panics, nobody gets to count: the next boot
+	 * takes the other one (its one-shot choice), then this one again. */
+	d->alternate = d->slot != BOOT_SLOT_NONE;
+}
+
 bool boot_state_apply(struct boot_state *s, const struct boot_decision *d)
 {
 	bool changed = false;
@@ -138,6 +173,11 @@ bool boot_state_apply(struct boot_state *s, const struct boot_decision *d)
 	}
 	if (d->spend_try && s->tries_left > 0) {
 		s->tries_left--;
+		changed = true;
+	}
+	enum boot_slot other = d->slot == BOOT_SLOT_ACTIVE ? BOOT_SLOT_PASSIVE : BOOT_SLOT_ACTIVE;
+	if (d->alternate && has_image(&s->slots[other])) {
+		s->boot_next = other;
 		changed = true;
 	}
 	return changed;
@@ -159,6 +199,13 @@ void boot_decision_describe(const struct boot_decision *d, char *buf, size_t siz
 		break;
 	case BOOT_REASON_MENU:
 		snprintf(buf, size, "%s: chosen in the GRUB menu", slot);
+		break;
+	case BOOT_REASON_LAST_RESORT:
+		if (d->slot == BOOT_SLOT_NONE)
+			snprintf(buf, size, "none: every image failed, nothing left to boot");
+		else
+			snprintf(buf, size, "%s: LAST RESORT, every slot the rules allow failed (the other one next boot)",
+				 slot);
 		break;
 	case BOOT_REASON_FALLBACK:
 		if (d->slot == BOOT_SLOT_PASSIVE)
@@ -268,17 +315,26 @@ bool boot_state_is_reset_to(const struct boot_state *s, const char *image_id)
 
 /* ---- files ---- */
 
+/* A number as grub.cfg's regexps accept it: decimal digits only (no blank,
+ * sign or leading zero: GRUB compares generations as strings), at most 19
+ * of them. GRUB must accept exactly the same values (issue 13 #7). */
 static int parse_ulong(const char *text, unsigned long max, unsigned long *out)
 {
-	if (!text || !*text || strlen(text) > 20)
+	size_t n = text ? strspn(text, "0123456789") : 0;
+	if (n == 0 || text[n] != '\0' || n > 19 || (text[0] == '0' && n > 1))
 		return -EBADMSG;
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(text, &end, 10);
-	if (errno || *end || text[0] == '-' || text[0] == '+' || v > max)
+	unsigned long v = strtoul(text, NULL, 10);
+	if (v > max)
 		return -EBADMSG;
 	*out = v;
 	return 0;
+}
+
+/* An empty value is an absent one, as in grub.cfg ([ -n ... ] before the check). */
+static const char *get_value(const struct grubenv *env, const char *key)
+{
+	const char *v = grubenv_get(env, key);
+	return v && *v ? v : NULL;
 }
 
 static int key_name(char *buf, size_t size, enum boot_slot slot, const char *suffix)
@@ -311,7 +367,7 @@ static int load_slot(const char *path, const struct grubenv *env, enum boot_slot
 		return log_error_errno(-EBADMSG, "%s: %s must be good, new or bad", path, key);
 
 	key_name(key, sizeof(key), slot, "_gen");
-	if (parse_ulong(grubenv_get(env, key), ULONG_MAX, &st->gen) < 0)
+	if (parse_ulong(get_value(env, key), ULONG_MAX, &st->gen) < 0)
 		return log_error_errno(-EBADMSG, "%s: %s is not a number", path, key);
 
 	key_name(key, sizeof(key), slot, "_reason");
@@ -330,24 +386,30 @@ static int load_slots(const char *path, struct boot_state *s)
 		return log_error_errno(r == -ENOMEM ? r : -EBADMSG, "%s is damaged (%s)", path, grubenv_strerror(r));
 
 	unsigned long v;
-	const char *text = grubenv_get(&env, "kairos_tries_max");
+	const char *text = get_value(&env, "kairos_tries_max");
 	if (text) {
 		if (parse_ulong(text, BOOT_TRIES_LIMIT, &v) < 0 || v == 0)
 			r = log_error_errno(-EBADMSG, "%s: kairos_tries_max must be 1..%d", path, BOOT_TRIES_LIMIT);
 		else
 			s->tries_max = (unsigned)v;
 	}
-	text = grubenv_get(&env, "kairos_gen");
+	text = get_value(&env, "kairos_gen");
 	if (r == 0 && text) {
 		if (parse_ulong(text, ULONG_MAX, &s->gen) < 0)
 			r = log_error_errno(-EBADMSG, "%s: kairos_gen is not a number", path);
 	}
-	text = grubenv_get(&env, "kairos_auto_resets");
-	if (r == 0 && text && *text) {
-		if (parse_ulong(text, 1000, &v) < 0)
-			r = log_error_errno(-EBADMSG, "%s: kairos_auto_resets is not a number", path);
-		else
-			s->auto_resets = (unsigned)v;
+	/* GRUB never reads it: a damaged count must not make the whole map
+	 * damaged (recovery would then reset the node). Unreadable, the loop
+	 * guard holds: no automated reset until a person or a confirmed
+	 * active clears it. */
+	text = get_value(&env, "kairos_auto_resets");
+	if (r == 0 && text) {
+		if (parse_ulong(text, RESET_AUTO_MAX, &v) < 0) {
+			log_warning("%s: kairos_auto_resets=%s is not a count of 0..%d: taken as %d (no automated reset)",
+				    path, text, RESET_AUTO_MAX, RESET_AUTO_MAX);
+			v = RESET_AUTO_MAX;
+		}
+		s->auto_resets = (unsigned)v;
 	}
 	for (int i = 0; r == 0 && i < BOOT_SLOT_COUNT; i++)
 		r = load_slot(path, &env, (enum boot_slot)i, &s->slots[i]);
@@ -366,8 +428,8 @@ static int load_counter(const char *path, struct boot_state *s)
 
 	unsigned long tries = 0, tries_gen = 0;
 	const char *next = grubenv_get(&env, "kairos_boot_next");
-	const char *tries_text = grubenv_get(&env, "kairos_tries");
-	const char *gen_text = grubenv_get(&env, "kairos_tries_gen");
+	const char *tries_text = get_value(&env, "kairos_tries");
+	const char *gen_text = get_value(&env, "kairos_tries_gen");
 	if ((tries_text && parse_ulong(tries_text, BOOT_TRIES_LIMIT, &tries) < 0) ||
 	    (gen_text && parse_ulong(gen_text, ULONG_MAX, &tries_gen) < 0) ||
 	    (next && *next && boot_slot_from_string(next) == BOOT_SLOT_NONE)) {

@@ -78,6 +78,7 @@ enum boot_reason {
 	BOOT_REASON_FALLBACK,  /* active unusable: passive or recovery */
 	BOOT_REASON_ONE_SHOT,  /* boot-next choice */
 	BOOT_REASON_MENU,      /* a person picked the entry in GRUB's menu */
+	BOOT_REASON_LAST_RESORT, /* every slot the rules allow failed: a bad or spent image, loudly */
 };
 
 enum slot_skip_cause {
@@ -93,6 +94,7 @@ struct boot_decision {
 	enum boot_reason reason;
 	bool spend_try;       /* apply() takes one of the active slot's tries */
 	bool clear_boot_next; /* apply() clears the one-shot choice */
+	bool alternate;       /* last resort: apply() makes the other of active and passive the one-shot choice */
 	unsigned tries_left;  /* active's tries after apply() (when trying) */
 	enum slot_skip_cause active_skipped, passive_skipped;
 };
@@ -101,6 +103,16 @@ void boot_state_init(struct boot_state *s);
 
 /* The pure decision: no I/O, same input => same output. */
 void boot_state_choose_slot(const struct boot_state *s, struct boot_decision *d);
+/* The slot to boot when the slots in failed[] could not be loaded or
+ * mounted in this boot: the rules again without them (active if good or new
+ * with tries left, spending one; passive if good; recovery). With all of
+ * those gone, the last resort: rather than reboot forever on one broken
+ * image, boot an image that is there although the rules refuse it (bad, or
+ * out of tries), active before passive, and make the other one the one-shot
+ * choice of the next boot: the two alternate until one comes up.
+ * BOOT_SLOT_NONE when nothing is left at all. grub.cfg's kairos_boot
+ * implements the same order. */
+void boot_state_fallback(const struct boot_state *s, const bool failed[BOOT_SLOT_COUNT], struct boot_decision *d);
 /* Apply a decision's effect on the counter. Returns true when the counter
  * changed and must be written before the chosen root is used. */
 bool boot_state_apply(struct boot_state *s, const struct boot_decision *d);

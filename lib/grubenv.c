@@ -30,58 +30,59 @@ static char *unescape(const char *s, size_t len)
 	return out;
 }
 
+/* As GRUB 2.06 reads a block (grub_envblk_open and grub_envblk_iterate): the
+ * C side must accept exactly what grub.cfg's load_env does, or the two would
+ * boot different slots from the same files. Only the header is checked; a
+ * name runs to the next '=' (across newlines: such a name matches nothing),
+ * a value to the next unescaped newline; at a name or value cut off by the
+ * end, reading stops quietly, keeping what came before. */
 int grubenv_parse(const char *buf, size_t len, struct grubenv *env)
 {
 	static const size_t header_len = sizeof(GRUBENV_HEADER) - 1;
 
 	*env = (struct grubenv){0};
-	if (len != GRUBENV_SIZE)
+	if (len <= header_len || len > GRUBENV_READ_MAX)
 		return -EMSGSIZE;
 	if (memcmp(buf, GRUBENV_HEADER, header_len) != 0)
-		return -EBADMSG;
-	if (memchr(buf, '\0', len))
 		return -EBADMSG;
 
 	const char *p = buf + header_len, *end = buf + len;
 	while (p < end) {
-		/* Find the end of this logical line: a newline not escaped by a backslash. */
-		const char *eol = p;
-		while (eol < end && *eol != '\n') {
-			if (*eol == '\\' && eol + 1 < end)
-				eol++;
-			eol++;
+		if (*p != '#') {
+			const char *name = p;
+			while (p < end && *p != '=')
+				p++;
+			if (p == end)
+				break;
+			const char *name_end = p++, *value = p;
+			while (p < end && *p != '\n') {
+				if (*p == '\\')
+					p++;
+				p++;
+			}
+			if (p >= end)
+				break;
+			/* GRUB keeps names and values as C strings: a NUL ends them. */
+			_cleanup_free_ char *key = strndup(name, (size_t)(name_end - name));
+			_cleanup_free_ char *val = unescape(value, (size_t)(p - value));
+			if (!key || !val) {
+				grubenv_free(env);
+				return -ENOMEM;
+			}
+			/* A name GRUB would set but no reader asks for (a newline,
+			 * a backslash, empty): nothing to keep. */
+			if (!key_is_valid(key))
+				goto next;
+			int r = grubenv_set(env, key, val);
+			if (r < 0) {
+				grubenv_free(env);
+				return r;
+			}
 		}
-		if (*p == '#') {
-			/* Comments, GRUB's warning line and the padding. */
-			p = eol + 1;
-			continue;
-		}
-		if (eol >= end) {
-			/* A variable line must be complete; GRUB would not write one cut off. */
-			grubenv_free(env);
-			return -EBADMSG;
-		}
-		const char *eq = memchr(p, '=', (size_t)(eol - p));
-		if (!eq || eq == p) {
-			grubenv_free(env);
-			return -EBADMSG;
-		}
-		_cleanup_free_ char *key = strndup(p, (size_t)(eq - p));
-		_cleanup_free_ char *value = unescape(eq + 1, (size_t)(eol - eq - 1));
-		if (!key || !value) {
-			grubenv_free(env);
-			return -ENOMEM;
-		}
-		if (!key_is_valid(key)) {
-			grubenv_free(env);
-			return -EBADMSG;
-		}
-		int r = grubenv_set(env, key, value);
-		if (r < 0) {
-			grubenv_free(env);
-			return r;
-		}
-		p = eol + 1;
+	next:
+		while (p < end && *p != '\n')
+			p++;
+		p++;
 	}
 	return 0;
 }
@@ -90,9 +91,9 @@ const char *grubenv_strerror(int error)
 {
 	switch (error) {
 	case -EMSGSIZE:
-		return "not a 1024-byte GRUB environment block";
+		return "no more than its header, or over 64 KiB";
 	case -EBADMSG:
-		return "damaged header, or a line that is not name=value";
+		return "not a GRUB environment block (damaged header)";
 	default:
 		return strerror(-error);
 	}
@@ -198,11 +199,13 @@ void grubenv_free(struct grubenv *env)
 
 int grubenv_read_file(const char *path, struct grubenv *env)
 {
-	char buf[GRUBENV_SIZE + 1];
 	size_t len = 0;
 	*env = (struct grubenv){0};
-	/* Read one byte more than a block so that an oversized file is noticed. */
-	int r = read_file_bounded(path, buf, sizeof(buf), &len);
+	_cleanup_free_ char *buf = malloc(GRUBENV_READ_MAX + 1);
+	if (!buf)
+		return -ENOMEM;
+	/* Read one byte more than the bound so that an oversized file is noticed. */
+	int r = read_file_bounded(path, buf, GRUBENV_READ_MAX + 1, &len);
 	if (r < 0)
 		return r;
 	return grubenv_parse(buf, len, env);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #define GRUBENV_SIZE 1024
+#define GRUBENV_READ_MAX (64 * 1024)
 #define GRUBENV_HEADER "# GRUB Environment Block\n"
 
 struct grubenv_var {
@@ -19,9 +20,12 @@ struct grubenv {
 	size_t n_vars;
 };
 
-/* Parse a block. -EMSGSIZE: not exactly GRUBENV_SIZE bytes; -EBADMSG: damaged
- * header, a NUL byte, or a line that is neither a comment nor name=value.
- * Repeated names: the last one wins, as in GRUB. */
+/* Parse a block as GRUB 2.06's load_env does (a block GRUB writes is
+ * GRUBENV_SIZE bytes, but GRUB reads any size). -EMSGSIZE: no more than the
+ * header, or over GRUBENV_READ_MAX (a bound of ours: GRUB has none);
+ * -EBADMSG: damaged header. A broken line ends the block quietly; names
+ * that no reader could ask for are skipped. Repeated names: the last one
+ * wins, as in GRUB. */
 int grubenv_parse(const char *buf, size_t len, struct grubenv *env);
 
 /* Serialize into exactly GRUBENV_SIZE bytes; -ENOSPC if it does not fit. */

@@ -31,6 +31,9 @@ int boot_record_read(const char *path, struct boot_record *rec)
 	snprintf(rec->reason, sizeof(rec->reason), "%s", reason ? reason : "");
 	if (image && image_id_is_valid(image))
 		snprintf(rec->image, sizeof(rec->image), "%s", image);
+	const char *kernel = json_string_value(json_object_get(root, "kernel_image"));
+	if (kernel && image_id_is_valid(kernel))
+		snprintf(rec->kernel_image, sizeof(rec->kernel_image), "%s", kernel);
 	rec->json = root;
 	return 0;
 }

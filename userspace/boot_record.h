@@ -12,6 +12,7 @@ struct boot_record {
 	enum boot_slot slot; /* BOOT_SLOT_NONE when there is no record */
 	char reason[32];     /* "confirmed", "trying", "fallback", "one-shot" */
 	char image[IMAGE_ID_LEN + 1];
+	char kernel_image[IMAGE_ID_LEN + 1]; /* whose kernel runs (GRUB's kairos.image=); "" if unknown */
 	json_t *json; /* the whole record, for status --json */
 };
 

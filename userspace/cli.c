@@ -67,7 +67,7 @@ int state_context_open(struct state_context *ctx, const struct state_options *o,
 	int r = state_dir_open(&ctx->dir, o->state_dir ? o->state_dir : STATE_DIR_DEFAULT, recovery);
 	if (r < 0)
 		return r;
-	if (lock && (r = state_dir_lock(&ctx->dir)) < 0)
+	if (lock && (r = state_dir_lock_wait(&ctx->dir, o->lock_wait_ms)) < 0)
 		return r;
 
 	r = boot_state_load(ctx->dir.path, &ctx->state);

@@ -21,6 +21,7 @@ struct state_options {
 	const char *recovery_dir;
 	const char *boot_record;
 	bool json;
+	unsigned lock_wait_ms; /* how long state_context_open() waits for the state lock */
 };
 
 #define STATE_OPTIONS_HELP                                                                                 \

@@ -8,6 +8,10 @@
 #include "log.h"
 #include "util.h"
 
+/* How long mark-good waits for a running upgrade's lock (a pull of a big
+ * image takes minutes); kairos-mark-good.service allows for it. */
+#define MARK_GOOD_LOCK_WAIT_MS (15U * 60U * 1000U)
+
 static const char good_help[] =
 	"Usage: kairos-upgrade mark-good [OPTIONS]\n"
 	"\n"
@@ -47,6 +51,10 @@ static int mark(int argc, char **argv, bool good)
 	if (r != 0)
 		return r < 0 ? r : 0;
 
+	/* Run at boot while an upgrade may hold the lock for minutes (a pull):
+	 * losing to it would leave a healthy image unconfirmed. */
+	if (good)
+		o.lock_wait_ms = MARK_GOOD_LOCK_WAIT_MS;
 	_cleanup_(state_context_close) struct state_context ctx = STATE_CONTEXT_INIT;
 	r = state_context_open(&ctx, &o, true);
 	if (r < 0)
@@ -64,6 +72,20 @@ static int mark(int argc, char **argv, bool good)
 		return log_error_errno(-EINVAL, "Booted from recovery, which always boots; refusing to mark it bad");
 	if (good && st->status == SLOT_STATUS_GOOD) {
 		printf("%s (image %.12s) is already confirmed good; nothing changed\n", name, st->image);
+		return 0;
+	}
+	/* A verdict stands: a rollback or mark-bad since this boot, or the
+	 * image failing at boot, is not undone by a health check. */
+	if (good && st->status == SLOT_STATUS_BAD)
+		return log_error_errno(-EPERM, "%s (image %.12s) is marked bad (%s): not confirming it; install or "
+					       "roll back to a good image",
+				       name, st->image, st->reason[0] ? st->reason : "no reason recorded");
+	/* The root came from this image, the kernel from another (GRUB loaded
+	 * a slot that then did not mount): its own kernel has never run. */
+	if (good && ctx.record.kernel_image[0] && !streq(ctx.record.kernel_image, st->image)) {
+		printf("%s (image %.12s) booted under the kernel of image %.12s: not confirming it until it boots "
+		       "with its own kernel (at the next boot)\n",
+		       name, st->image, ctx.record.kernel_image);
 		return 0;
 	}
 

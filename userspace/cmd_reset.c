@@ -367,8 +367,11 @@ static int place_image(const struct reset_args *a, const struct state_context *c
 	if (mkdir(images_dir, 0755) < 0 && errno != EEXIST)
 		return log_error_errno(negative_errno(), "Failed to create %s: %m", images_dir);
 	int r;
-	/* Images are renamed into place only when complete: one already there is whole. */
-	if (!file_exists(dst)) {
+	/* Always copied, even when a copy is there: images are renamed into
+	 * place only when complete, but a copy can be damaged since (GRUB or
+	 * Linux cannot read it), and keeping it would heal nothing. Nothing
+	 * uses it: this boot runs from the recovery partition. */
+	if (!streq(src, dst)) {
 		log_info("Copying the recovery image %.12s to %s", id, images_dir);
 		r = copy_file_atomic(src, dst, 0644);
 		if (r == -ENOSPC)
@@ -472,7 +475,10 @@ static int reset(const struct reset_args *a)
 	bool repair_recovery = !ctx.state.slots[BOOT_SLOT_RECOVERY].image[0] && ctx.record.image[0];
 	if (repair_recovery)
 		(void)boot_state_install_recovery(&ctx.state, ctx.record.image);
-	if (!state_lost && !repair_recovery && boot_state_is_reset_to(&ctx.state, id)) {
+	/* An automated reset always commits, so the loop guard counts it: a
+	 * node that keeps falling back to recovery although the map already
+	 * says "reset" (its copy does not load) must not reboot uncounted. */
+	if (!automated && !state_lost && !repair_recovery && boot_state_is_reset_to(&ctx.state, id)) {
 		sanitize_print_line(stdout,
 				    "Active is already image %.12s (from %s) and passive is empty: nothing to commit%s", id,
 				    source_name, a->wipe_persistent ? " (persistent data wiped)" : "");

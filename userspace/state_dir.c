@@ -48,7 +48,9 @@ void state_dir_close(struct state_dir *sd)
 	*sd = (struct state_dir){.lock_fd = -1};
 }
 
-int state_dir_lock(struct state_dir *sd)
+int state_dir_lock(struct state_dir *sd) { return state_dir_lock_wait(sd, 0); }
+
+int state_dir_lock_wait(struct state_dir *sd, unsigned wait_ms)
 {
 	_cleanup_free_ char *path = NULL;
 	if (asprintf(&path, "%s/%s", sd->path, LOCK_FILE) < 0)
@@ -56,6 +58,16 @@ int state_dir_lock(struct state_dir *sd)
 	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return log_error_errno(negative_errno(), "Failed to open lock %s: %m", path);
+	/* Polled rather than a blocking flock() under an alarm: bounded, and
+	 * nothing else of the process is disturbed. */
+	for (unsigned waited = 0;; waited += LOCK_POLL_MS) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK || waited >= wait_ms)
+			break;
+		if (waited == 0)
+			log_info("Another kairos-upgrade is changing %s: waiting up to %u s for it", sd->path,
+				 wait_ms / 1000);
+		(void)usleep(LOCK_POLL_MS * 1000);
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK)
 			return log_error_errno(negative_errno(), "Failed to lock %s: %m", path);

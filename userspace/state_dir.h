@@ -28,6 +28,9 @@ void state_dir_close(struct state_dir *sd);
  * in the state directory. -EBUSY (logged, naming the holder's pid) when another
  * run holds it. */
 int state_dir_lock(struct state_dir *sd);
+/* The same, waiting up to wait_ms for the holder to finish first. */
+int state_dir_lock_wait(struct state_dir *sd, unsigned wait_ms);
+#define LOCK_POLL_MS 100
 
 /* "<dir>/images/<id>.squashfs" for a slot (recovery lives in recovery_path). */
 char *state_dir_image_path(const struct state_dir *sd, enum boot_slot slot, const char *id);

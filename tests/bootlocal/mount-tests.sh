@@ -199,6 +199,32 @@ check "active image without init: passive boots, active marked bad" \
 	test "$(rc)/$(rec .slot)/$(rec .failed[0].error)/$(env_get state.env kairos_active_status)" = "0/passive/image has no /sbin/init/bad"
 rm "$W/state/images/$N.squashfs"
 
+# An image that mounts and has init, but whose /etc cannot be read (EIO from
+# a damaged inode block) while the root is assembled: the image's fault too.
+# Before, the boot failed without marking it, and a confirmed active
+# rebooted for ever (issue 18 #3).
+E=$(id_of eio)
+cp -a "$W/tree-A" "$W/tree-eio" && mkdir "$W/tree-eio/m" && (cd "$W/tree-eio/m" && touch $(seq -f f%g 1 1500))
+mksquashfs "$W/tree-eio" "$W/state/images/$E.squashfs" -quiet -noappend -comp gzip -no-progress >/dev/null
+# The inode table's first metadata block holds /etc's inode; the 1500 files
+# of /m push /sbin/init's and the root's into later ones.
+python3 - "$W/state/images/$E.squashfs" <<'PY'
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    start = struct.unpack_from("<Q", f.read(96), 64)[0]
+    f.seek(start)
+    length = struct.unpack("<H", f.read(2))[0] & 0x7FFF
+    f.seek(start + 2 + length // 2)
+    f.write(b"\xff" * 16)
+PY
+state kairos_active="$E" kairos_active_status=good kairos_active_gen=3 \
+	kairos_passive="$B" kairos_passive_status=good kairos_passive_gen=2
+boot
+check "active image failing with EIO while its root is assembled: passive boots, active marked bad" \
+	test "$(rc)/$(rec .slot)/$(env_get state.env kairos_active_status)" = "0/passive/bad"
+check "  the reason is recorded" eval '[[ "$(rec .failed[0].error)" == "image failed while the root was assembled"* ]]'
+rm "$W/state/images/$E.squashfs"
+
 # An image path that leads off the state partition: a symlink in place of the
 # image (here to a good image elsewhere), or images/ itself on another filesystem.
 state kairos_active="$A" kairos_active_status=good kairos_active_gen=3 \
@@ -253,6 +279,16 @@ check "after the one-shot: active again" test "$(rec .slot)/$(env_get counter.en
 head -c 1024 /dev/zero >"$W/state/state.env"
 boot
 check "damaged state.env: recovery boots from the recovery partition's image" test "$(rc)/$(rec .slot)/$(rec .image)" = "0/recovery/$R"
+# Two images there: GRUB took one (the last in directory order) and says
+# which in kairos.image=; the root comes from that one, never the other
+# (issue 18 #8), even when the other is newer.
+cp "$W/img/$C.squashfs" "$W/recovery/images/" && touch -d '+1 hour' "$W/recovery/images/$C.squashfs"
+boot "root=kairos kairos.slot=recovery kairos.image=$R kairos.counted=1 kairos.via=fallback"
+check "damaged state.env, two recovery images: the root of the one GRUB loaded" \
+	test "$(rc)/$(rec .slot)/$(rec .image)/$(rec .kernel_image)" = "0/recovery/$R/$R"
+boot
+check "  without GRUB: the newest" test "$(rc)/$(rec .slot)/$(rec .image)" = "0/recovery/$C"
+rm "$W/recovery/images/$C.squashfs"
 
 state kairos_active="$A" kairos_active_status=good kairos_active_gen=3
 NO_PERSIST=1 boot

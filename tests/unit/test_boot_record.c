@@ -56,7 +56,7 @@ static void test_fallback_record(void **unused)
 		text,
 		"{\"slot\":\"passive\",\"image\":\"" ID_B "\",\"reason\":\"fallback\","
 		"\"why\":\"fallback to passive: active is marked bad\",\"tries_left\":null,\"counted_by\":\"helper\","
-		"\"fallback_from\":\"active\",\"failed\":[{\"slot\":\"active\",\"image\":\"" ID_A "\","
+		"\"fallback_from\":\"active\",\"kernel_image\":null,\"failed\":[{\"slot\":\"active\",\"image\":\"" ID_A "\","
 		"\"error\":\"image does not mount: \\\"bad\\\"\\\\x0a\"}],\"state_device\":\"/dev/vda4\","
 		"\"persistent\":{\"status\":\"mounted\",\"device\":null,\"error\":null,\"binds\":[{\"path\":\"/home\",\"status\":\"seeded\"}]},"
 		"\"overlays\":[{\"path\":\"/etc\",\"status\":\"mounted\"}],"
@@ -123,7 +123,7 @@ static void test_live_record(void **unused)
 		text,
 		"{\"slot\":\"live\",\"image\":\"" ID_A "\",\"reason\":\"live\","
 		"\"why\":\"live: /kairos/os.squashfs on /dev/sr0 (KAIROS_LIVE)\",\"tries_left\":null,\"counted_by\":null,"
-		"\"fallback_from\":null,\"failed\":[],\"state_device\":null,"
+		"\"fallback_from\":null,\"kernel_image\":null,\"failed\":[],\"state_device\":null,"
 		"\"persistent\":{\"status\":\"not-used\",\"device\":null,\"error\":null,\"binds\":[]},"
 		"\"overlays\":[{\"path\":\"/etc\",\"status\":\"mounted\"},{\"path\":\"/home\",\"status\":\"mounted\"}],"
 		"\"warnings\":[],\"timings_ms\":{\"start_to_state\":null,\"start_to_root\":30},\"error\":null}\n");

@@ -282,6 +282,65 @@ static void test_menu_reason(void **unused)
 	assert_string_equal(why, "recovery: chosen in the GRUB menu");
 }
 
+/* boot_state_fallback: the rules without the slots that failed this boot,
+ * then the last resort, which alternates active and passive (issue 18 #2, #6). */
+static void test_fallback(void **unused)
+{
+	(void)unused;
+	struct boot_state s;
+	struct boot_decision d;
+	boot_state_init(&s);
+	assert_int_equal(boot_state_install_recovery(&s, R), 0);
+	assert_int_equal(boot_state_install_active(&s, B), 0);
+	assert_int_equal(boot_state_mark_good(&s, BOOT_SLOT_ACTIVE), 0);
+	assert_int_equal(boot_state_install_active(&s, A), 0);
+	assert_int_equal(boot_state_mark_good(&s, BOOT_SLOT_ACTIVE), 0);
+	/* A one-shot choice of passive did not load: the good active, as
+	 * kairos-boot always did and grub.cfg now does too. */
+	bool failed[BOOT_SLOT_COUNT] = {[BOOT_SLOT_PASSIVE] = true};
+	boot_state_fallback(&s, failed, &d);
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_false(d.spend_try || d.alternate);
+	/* A new active: it spends a try. */
+	s.slots[BOOT_SLOT_ACTIVE].status = SLOT_STATUS_NEW;
+	boot_state_fallback(&s, failed, &d);
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_true(d.spend_try);
+	assert_int_equal(d.tries_left, 2);
+	/* Active failed too: passive is good, then recovery. */
+	failed[BOOT_SLOT_PASSIVE] = false;
+	failed[BOOT_SLOT_ACTIVE] = true;
+	boot_state_fallback(&s, failed, &d);
+	assert_int_equal(d.slot, BOOT_SLOT_PASSIVE);
+	failed[BOOT_SLOT_PASSIVE] = true;
+	boot_state_fallback(&s, failed, &d);
+	assert_int_equal(d.slot, BOOT_SLOT_RECOVERY);
+	assert_int_equal(d.reason, BOOT_REASON_FALLBACK);
+
+	/* Recovery damaged, active out of tries, passive bad: not "nothing
+	 * bootable" but the last resort, active first, passive next boot. */
+	memset(failed, 0, sizeof(failed));
+	failed[BOOT_SLOT_RECOVERY] = true;
+	s.tries_left = 0;
+	s.slots[BOOT_SLOT_PASSIVE].status = SLOT_STATUS_BAD;
+	boot_state_fallback(&s, failed, &d);
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_int_equal(d.reason, BOOT_REASON_LAST_RESORT);
+	assert_false(d.spend_try);
+	assert_true(boot_state_apply(&s, &d));
+	assert_int_equal(s.boot_next, BOOT_SLOT_PASSIVE);
+	char why[128];
+	boot_decision_describe(&d, why, sizeof(why));
+	assert_non_null(strstr(why, "active: LAST RESORT"));
+	failed[BOOT_SLOT_ACTIVE] = true;
+	boot_state_fallback(&s, failed, &d);
+	assert_int_equal(d.slot, BOOT_SLOT_PASSIVE);
+	assert_int_equal(d.reason, BOOT_REASON_LAST_RESORT);
+	failed[BOOT_SLOT_PASSIVE] = true;
+	boot_state_fallback(&s, failed, &d);
+	assert_int_equal(d.slot, BOOT_SLOT_NONE);
+}
+
 int main(void)
 {
 	/* One test per row of the table, named by the row. */
@@ -298,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_slot_names),
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_menu_reason),
+		cmocka_unit_test(test_fallback),
 	};
 	int failed = _cmocka_run_group_tests("transitions", transitions, ELEMENTSOF(transitions), NULL, NULL);
 	return failed + cmocka_run_group_tests(tests, NULL, NULL);

@@ -120,10 +120,36 @@ static void test_not_counted_ignores_grub_slot(void **unused)
 	char why[256];
 	setup_state(&s, SLOT_STATUS_GOOD, 3);
 	s.boot_next = BOOT_SLOT_PASSIVE;
-	options(&o, "active", false); /* GRUB could not write the counter */
+	/* GRUB could not write the counter: it dropped the one-shot choice
+	 * (clearing it needs a write) and booted active's kernel. Its root
+	 * goes with it; the one-shot choice is cleared here. */
+	options(&o, "active", false);
+	o.via = BOOT_VIA_FALLBACK;
 	boot_decide(&s, &o, &d, why, sizeof(why));
-	assert_int_equal(d.slot, BOOT_SLOT_PASSIVE);
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
 	assert_true(d.clear_boot_next);
+	assert_false(d.spend_try);
+
+	/* An uncounted new active (a grub.cfg before issue 18): the rules
+	 * choose it too, and the try is spent here. */
+	setup_state(&s, SLOT_STATUS_NEW, 3);
+	options(&o, "active", false);
+	o.via = BOOT_VIA_RULES;
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_true(d.spend_try);
+
+	/* GRUB's last resort, uncounted: followed, and the alternation that
+	 * GRUB could not write is written here. */
+	setup_state(&s, SLOT_STATUS_NEW, 0);
+	s.slots[BOOT_SLOT_PASSIVE].status = SLOT_STATUS_BAD;
+	options(&o, "active", false);
+	o.via = BOOT_VIA_LAST_RESORT;
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_int_equal(d.reason, BOOT_REASON_LAST_RESORT);
+	assert_true(d.alternate);
+	assert_false(d.spend_try);
 }
 
 /* kairos.via: a person's pick or a one-shot choice is never a fallback,
@@ -163,18 +189,21 @@ static void test_grub_says_how(void **unused)
 	assert_int_equal(d.reason, BOOT_REASON_FALLBACK);
 	assert_string_equal(why, "fallback to recovery: chosen by GRUB (the slot before it did not load)");
 
-	/* Not counted: GRUB's words are not trusted either. */
+	/* Not counted, a slot that needs no write: its kernel runs, its root
+	 * goes with it (never a root from another image, issue 18 #5). */
 	options(&o, "recovery", false);
 	o.via = BOOT_VIA_MENU;
 	boot_decide(&s, &o, &d, why, sizeof(why));
-	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_int_equal(d.slot, BOOT_SLOT_RECOVERY);
+	assert_int_equal(d.reason, BOOT_REASON_MENU);
 }
 
 static void test_via_parsed(void **unused)
 {
 	(void)unused;
-	const char *words[] = {"rules", "one-shot", "fallback", "menu"};
-	const enum boot_via want[] = {BOOT_VIA_RULES, BOOT_VIA_ONE_SHOT, BOOT_VIA_FALLBACK, BOOT_VIA_MENU};
+	const char *words[] = {"rules", "one-shot", "fallback", "menu", "last-resort"};
+	const enum boot_via want[] = {BOOT_VIA_RULES, BOOT_VIA_ONE_SHOT, BOOT_VIA_FALLBACK, BOOT_VIA_MENU,
+				      BOOT_VIA_LAST_RESORT};
 	for (size_t i = 0; i < ELEMENTSOF(words); i++) {
 		char text[64];
 		struct cmdline c;

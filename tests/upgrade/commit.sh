@@ -186,14 +186,17 @@ tap_check "  the state is consistent: v2 active, v1 passive" test "$(json '.slot
 # succeed (rollback is not idempotent: a second one swaps back).
 # The slot map and counter as the boot sees them (not the install times).
 slots() { ku_state status --json | jq -c '[(.slots[] | if . then {image, status, generation} else null end), .boot_next, .tries_left]'; }
+# rerun-again: a rerun after the commit is a new reset (reset --auto commits
+# every time, so that the loop guard counts it): the same slots, a newer generation.
+slots_again() { ku_state status --json | jq -c '[(.slots[] | if . then {image, status} else null end), .boot_next, .tries_left]'; }
 sweep() {
-	local name=$1 setup=$2 rerun=$3 n points before after now step=1 failures=""
+	local name=$1 setup=$2 rerun=$3 n points before after after_again now step=1 failures=""
 	shift 3
 	installed_node "$work/s" && $setup
 	rm -rf "$work/sweep0" && cp -a "$S" "$work/sweep0"
 	before=$(slots)
 	points=$(KAIROS_FAULT_TRACE=1 "$@" 2>&1 >/dev/null | grep -c '^fault-point')
-	after=$(slots)
+	after=$(slots) after_again=$(slots_again)
 	[ "$KILL_SWEEP" = all ] || step=$KILL_SWEEP
 	for ((n = 1; n <= points; n += step)); do
 		rm -rf "$S" && cp -a "$work/sweep0" "$S"
@@ -204,14 +207,18 @@ sweep() {
 		[ -z "${SWEEP_HOOK:-}" ] || $SWEEP_HOOK post || failures="$failures $n:$SWEEP_HOOK"
 		[ "$now" = "$before" ] || [ "$now" = "$after" ] || failures="$failures $n:half-state"
 		decides_complete_image || failures="$failures $n:no-complete-image"
-		[ "$rerun" = rerun ] || continue
+		[ "$rerun" = no-rerun ] && continue
 		"$@" >/dev/null 2>&1 || failures="$failures $n:rerun-failed"
-		[ "$(slots)" = "$after" ] || failures="$failures $n:rerun-differs"
+		if [ "$rerun" = rerun-again ]; then
+			[ "$(slots_again)" = "$after_again" ] || failures="$failures $n:rerun-differs"
+		else
+			[ "$(slots)" = "$after" ] || failures="$failures $n:rerun-differs"
+		fi
 		decides_complete_image || failures="$failures $n:rerun-no-image"
 	done
 	if [ -z "$failures" ] && [ "$points" -gt 0 ]; then
 		local also=""
-		[ "$rerun" = rerun ] && also=", and a rerun completes it"
+		[ "$rerun" != no-rerun ] && also=", and a rerun completes it"
 		tap_ok "kill at each of $points fault points of $name (every $step): old or new state, a complete image$also"
 	else
 		tap_not_ok "kill at fault points of $name ($points points)" "failures:$failures"
@@ -365,9 +372,17 @@ echo "{\"slot\":\"active\",\"reason\":\"trying\",\"image\":\"$V1\"}" >"$work/act
 grub-editenv "$S/state.env" set kairos_active_status=new
 ku_state mark-good >/dev/null 2>&1
 tap_check "mark-good of the healed active clears the loop guard's count" test "$(rjson .recovery.auto_resets)" = 0
+# The healed active's copy is damaged so that GRUB cannot load it: recovery by
+# fallback again, and the map already says "reset to this image". The reset
+# must replace the copy and commit, counted, never reboot uncounted (issue 18 #1).
+booted recovery fallback
+printf 'damaged' | dd of="$S/images/$V1.squashfs" bs=1 seek=0 conv=notrunc 2>/dev/null
+tap_expect "reset --auto when the map already names the recovery image: commits" ok 'active is now image' auto auto empty
+tap_check "  counted by the loop guard" test "$(rjson .recovery.auto_resets)" = 1
+tap_check "  the damaged copy was replaced by a whole one" cmp -s "$RDIR/images/$V1.squashfs" "$S/images/$V1.squashfs"
 ku_state() { "$K" "$@" --state-dir "$S" --boot-record "$work/boot.json"; }
 
 sweep "reset" in_recovery rerun ku_reset
-sweep "reset --auto" in_recovery rerun ku_reset --auto --cmdline "$work/cmdline-auto" --oem-dir "$work/oem-empty"
+sweep "reset --auto" in_recovery rerun-again ku_reset --auto --cmdline "$work/cmdline-auto" --oem-dir "$work/oem-empty"
 sweep "reset --source" in_recovery rerun ku_reset --source "oci-layout:$work/layout:v2"
 tap_done

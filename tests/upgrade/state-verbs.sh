@@ -89,9 +89,30 @@ record active trying $A
 exec 9>"$work/s/.kairos-upgrade.lock"
 flock 9
 echo 4242 >&9
-tap_expect "a second writer refuses while the lock is held" fail 'Another kairos-upgrade \(pid 4242\)' ku mark-good
+tap_expect "a second writer refuses while the lock is held" fail 'Another kairos-upgrade \(pid 4242\)' ku mark-bad
 exec 9>&-
 tap_check "  and the state is unchanged" test "$(json .slots.active.status)" = new
+# mark-good (kairos-mark-good.service at boot) waits for a running upgrade
+# instead of leaving the healthy image unconfirmed (issue 18 #9).
+(exec 9>"$work/s/.kairos-upgrade.lock" && flock 9 && sleep 2) &
+holder=$!
+while flock -n "$work/s/.kairos-upgrade.lock" true; do sleep 0.05; done # until the holder has it
+tap_expect "mark-good waits for the lock an upgrade holds" ok 'waiting up to' ku mark-good
+wait $holder
+tap_check "  then confirms" test "$(json .slots.active.status)" = good
+
+# A verdict stands: mark-good never turns bad back into good (a rollback or a
+# mark-bad since this boot), and never confirms a root whose own kernel has
+# not run (GRUB loaded another slot's kernel, whose root did not mount).
+fresh_state
+record active trying $A
+ku mark-bad >/dev/null 2>&1
+tap_expect "mark-good refuses an image marked bad, saying why" fail 'marked bad .*not confirming' ku mark-good
+tap_check "  it stays bad" test "$(json .slots.active.status)" = bad
+fresh_state
+echo '{"slot":"active","reason":"fallback","image":"'$A'","kernel_image":"'$B'","why":"test"}' >"$work/boot.json"
+tap_expect "mark-good does not confirm a root booted under another image's kernel" ok 'kernel of image bbbb.*not confirming' ku mark-good
+tap_check "  it stays new" test "$(json .slots.active.status)" = new
 
 # Damaged or missing state: a clear error, nothing written.
 fresh_state
