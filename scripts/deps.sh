@@ -22,8 +22,11 @@ grub-emu
 # The Debian docker-registry service listens on :5000 for anyone, without
 # auth; the tests and the demo start their own on 127.0.0.1. So it is never
 # left enabled: stopped, disabled and masked (systemctl unmask to use it).
+# (one verb a call: without a running systemd, stop fails, disable and mask
+# still work on the files)
 quiet_registry() {
-	systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+	systemctl stop docker-registry.service >/dev/null 2>&1 || true
+	systemctl disable docker-registry.service >/dev/null 2>&1 || true
 	systemctl mask docker-registry.service >/dev/null 2>&1 || true
 }
 registry_enabled() {
