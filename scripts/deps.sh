@@ -16,6 +16,7 @@ squashfs-tools squashfs-tools-ng
 dracut-core kmod cpio busybox-static
 mmdebstrap xorriso mtools dosfstools e2fsprogs fdisk util-linux
 zstd xz-utils gzip jq python3 python3-yaml curl strace file
+systemd
 grub-emu
 "
 
