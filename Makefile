@@ -56,6 +56,7 @@ include tests/pull/pull.mk
 include tests/hostile/hostile.mk
 include tests/upgrade/upgrade.mk
 include tests/k8s/k8s.mk
+include tests/tools/tools.mk
 include tests/bootlocal/bootlocal.mk
 include tests/boot/boot.mk
 include tests/install/install.mk

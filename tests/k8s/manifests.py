@@ -73,7 +73,10 @@ def check_plan(plan, objects, examples):
             and f"{version!r} cannot be a label value (the controller labels Jobs with it)"])
     report(f"Plan {name}: upgrade.image has its own tag (spec.version is the OS image's)",
            [not image and "no upgrade.image",
-            image and ":" not in image.rsplit("/", 1)[-1] and "no tag: the controller would tag it with spec.version"])
+            image and ":" not in image.split("@")[0].rsplit("/", 1)[-1]
+            and "no tag: the controller would tag it with spec.version"])
+    report(f"Plan {name}: the privileged upgrade.image is pinned by digest",
+           [image and not re.search(r"@sha256:[0-9a-f]{64}$", image) and "no @sha256:<64 hex>: a tag can be moved"])
     report(f"Plan {name}: the upgrade container is privileged",
            [dig(up, "securityContext", "privileged") is not True and "upgrade.securityContext.privileged is not true"])
     report(f"Plan {name}: upgrade.command is the entrypoint the Dockerfile installs",
@@ -116,6 +119,11 @@ def check_rbac(objects):
                     grants |= {(group, res, verb) for verb in rule.get("verbs") or []}
         needed = [("", "nodes", "get"), ("", "nodes", "patch"), ("", "pods", "list"),
                   ("", "pods/eviction", "create"), ("apps", "daemonsets", "get")]
+        # More than drain needs: update replaces a whole node; a pod delete
+        # bypasses PodDisruptionBudgets; a wildcard grants everything.
+        excess = [(g, r, v) for g, r, v in grants
+                  if (r, v) in {("nodes", "update"), ("pods", "delete"), ("pods", "deletecollection")}
+                  or "*" in (g, r, v)]
         report(f"ClusterRoleBinding {dig(b, 'metadata', 'name')}: binds a ServiceAccount here to a role that can drain",
                [(ref.get("kind") != "ClusterRole" or ref.get("apiGroup") != "rbac.authorization.k8s.io")
                 and "roleRef is not an rbac ClusterRole",
@@ -123,6 +131,8 @@ def check_rbac(objects):
                 not any(s.get("kind") == "ServiceAccount" and (s.get("namespace"), s.get("name")) in sas for s in subjects)
                 and "no subject is a ServiceAccount defined here",
                 *(f"cannot {v} {g + '/' if g else ''}{r}" for g, r, v in needed if role and (g, r, v) not in grants)])
+        report(f"ClusterRoleBinding {dig(b, 'metadata', 'name')}: its role grants nothing drain does not need",
+               [f"grants {v} on {g + '/' if g else ''}{r}" for g, r, v in sorted(excess)])
 
 
 def check_secret(s):
