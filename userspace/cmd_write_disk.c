@@ -218,7 +218,7 @@ static int for_each_partition(const struct disk *d, int (*f)(const struct disk *
 		    !sysfs_has(p.sys, "partition") || !join(p.node, sizeof(p.node), "/dev", e->d_name))
 			continue;
 		sysfs_read(p.sys, "partition", number, sizeof(number));
-		p.number = atoi(number);
+		p.number = (int)strtol(number, NULL, 10);
 		int r = f(d, &p, userdata);
 		if (r < 0)
 			return r;
@@ -230,8 +230,7 @@ static int for_each_partition(const struct disk *d, int (*f)(const struct disk *
 static int check_partition(const struct disk *d, const struct partition *p, void *userdata)
 {
 	(void)userdata;
-	char holders[256], dev[32];
-	unsigned ma, mi;
+	char holders[256], dev[32], node_dev[32];
 	struct stat st;
 	holders_of(p->sys, holders, sizeof(holders));
 	if (holders[0])
@@ -240,8 +239,10 @@ static int check_partition(const struct disk *d, const struct partition *p, void
 	sysfs_read(p->sys, "dev", dev, sizeof(dev));
 	/* Without a node (a container's /dev) the whole disk's claim and the
 	 * re-read still see a partition in use. */
-	if (sscanf(dev, "%u:%u", &ma, &mi) != 2 || stat(p->node, &st) < 0 || !S_ISBLK(st.st_mode) ||
-	    st.st_rdev != makedev(ma, mi))
+	if (stat(p->node, &st) < 0 || !S_ISBLK(st.st_mode))
+		return 0;
+	snprintf(node_dev, sizeof(node_dev), "%u:%u", major(st.st_rdev), minor(st.st_rdev));
+	if (!streq(dev, node_dev))
 		return 0;
 	int fd = open(p->node, O_RDONLY | O_EXCL | O_CLOEXEC);
 	if (fd < 0)
