@@ -42,6 +42,7 @@
 #define MIB (UINT64_C(1) << 20)
 #define CHUNK (4 * MIB)
 #define FOUND_SIZE 1024 /* what disk_describe lists */
+#define SERIAL_SIZE 128
 
 static const char write_disk_help[] =
 	"Usage: kairos-upgrade write-disk --check TARGET [--yes]\n"
@@ -346,15 +347,21 @@ static int describe_partition(const struct disk *d, const struct partition *p, v
 	return 0;
 }
 
+/* NVMe and SCSI, virtio, or the WWID; "" when the device has none. */
+static void disk_serial(const struct disk *d, char serial[SERIAL_SIZE])
+{
+	sysfs_read(d->sys, "device/serial", serial, SERIAL_SIZE);
+	if (!serial[0])
+		sysfs_read(d->sys, "serial", serial, SERIAL_SIZE);
+	if (!serial[0])
+		sysfs_read(d->sys, "device/wwid", serial, SERIAL_SIZE);
+}
+
 static void disk_describe(const struct disk *d)
 {
-	char model[128], serial[128], backing[PATH_MAX], size[32], found[FOUND_SIZE] = "";
+	char model[128], serial[SERIAL_SIZE], backing[PATH_MAX], size[32], found[FOUND_SIZE] = "";
 	sysfs_read(d->sys, "device/model", model, sizeof(model));
-	sysfs_read(d->sys, "device/serial", serial, sizeof(serial));
-	if (!serial[0])
-		sysfs_read(d->sys, "serial", serial, sizeof(serial));
-	if (!serial[0])
-		sysfs_read(d->sys, "device/wwid", serial, sizeof(serial));
+	disk_serial(d, serial);
 	sysfs_read(d->sys, "loop/backing_file", backing, sizeof(backing));
 	human_size(d->size, size, sizeof(size));
 	describe_probe(d->path, "", found, sizeof(found));
@@ -381,9 +388,18 @@ static int confirm(const struct disk *d, bool yes)
 	return 0;
 }
 
+/* MAJOR:MINOR:SERIAL:BYTES: another stick plugged in where one was pulled
+ * gets the same numbers, rarely the same serial and size. The size last, for
+ * the scripts to take. */
 static void disk_identity(const struct disk *d, char *buf, size_t size)
 {
-	snprintf(buf, size, "%u:%u:%" PRIu64, major(d->devnum), minor(d->devnum), d->size);
+	char serial[SERIAL_SIZE];
+	disk_serial(d, serial);
+	for (char *c = serial; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.')
+			*c = '_';
+	snprintf(buf, size, "%u:%u:%s:%" PRIu64, major(d->devnum), minor(d->devnum), serial[0] ? serial : "-",
+		 d->size);
 }
 
 /* Resolve TARGET: 0 and a held disk, 1 for a file target, or a refusal. */
@@ -550,7 +566,7 @@ int verb_write_disk(int argc, char **argv)
 		return log_error_errno(-EINVAL, "write-disk needs --check TARGET, or --image and --disk (see --help)");
 
 	_cleanup_(disk_closep) struct disk d = {.fd = -1};
-	char id[64];
+	char id[64 + SERIAL_SIZE];
 	int r = target_open(check ? check : disk_path, &d);
 	if (r < 0)
 		return r;
