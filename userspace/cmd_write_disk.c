@@ -54,10 +54,11 @@ static const char write_disk_help[] =
 	"on the terminal unless --yes is given.\n"
 	"The second form writes FILE onto DISK: ID (from --check) must still name\n"
 	"the same disk; the disk is held exclusively until written, and gets its\n"
-	"partition table last.\n"
+	"partition table last. With --image -, it holds the disk, prints \"held\",\n"
+	"and reads the image's name from stdin (EOF: nothing is written).\n"
 	"\n"
 	"  --check TARGET   classify and check TARGET; print file or disk ID\n"
-	"  --image FILE     the disk image to write\n"
+	"  --image FILE     the disk image to write (-: its name from stdin, later)\n"
 	"  --disk DISK      the whole disk to write it onto\n"
 	"  --expect ID      what --check printed after \"disk\"\n"
 	"  -y, --yes        erase without asking\n"
@@ -597,5 +598,15 @@ int verb_write_disk(int argc, char **argv)
 		if (r < 0)
 			return r;
 	}
-	return write_image(&d, image);
+	if (!streq(image, "-"))
+		return write_image(&d, image);
+	/* Hold the disk while the caller pulls and assembles (minutes): say
+	 * so, then wait for the image's name. EOF: the caller gave up. */
+	printf("held\n");
+	fflush(stdout);
+	char line[PATH_MAX];
+	if (!fgets(line, sizeof(line), stdin) || !line[0] || line[strlen(line) - 1] != '\n')
+		return log_error_errno(-ECANCELED, "No image to write: nothing was written to %s", disk_path);
+	line[strlen(line) - 1] = '\0';
+	return write_image(&d, line);
 }
