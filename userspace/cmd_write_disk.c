@@ -384,7 +384,9 @@ static int confirm(const struct disk *d, bool yes)
 				       d->path);
 	fprintf(stderr, "Everything on %s will be erased. Type yes to go on: ", d->path);
 	char line[16] = "";
-	if (!fgets(line, sizeof(line), stdin) || !streq(strip_blanks(line), "yes"))
+	bool got = fgets(line, sizeof(line), stdin);
+	line[strcspn(line, "\n")] = '\0';
+	if (!got || !streq(strip_blanks(line), "yes"))
 		return log_error_errno(-ECANCELED, "Not confirmed; nothing was written to %s", d->path);
 	return 0;
 }
