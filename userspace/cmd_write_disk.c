@@ -430,9 +430,7 @@ static int target_open(const char *target, struct disk *d)
 		return log_error_errno(-ENODEV, "%s is a link to %s, which does not exist (a disk unplugged?)",
 				       target, to);
 	}
-	char real[PATH_MAX];
-	bool in_dev = realpath(target, real) && path_under_dev(real);
-	if (S_ISREG(st.st_mode) && !in_dev)
+	if (S_ISREG(st.st_mode))
 		return 1;
 	if (S_ISCHR(st.st_mode))
 		return log_error_errno(-ENOTBLK, "%s is a character device, not a disk%s", target,
@@ -441,9 +439,7 @@ static int target_open(const char *target, struct disk *d)
 		return log_error_errno(-EISDIR, "%s is a directory: give a disk or an image file's name", target);
 	if (!S_ISBLK(st.st_mode))
 		return log_error_errno(-ENOTBLK,
-				       "%s is neither a disk nor an image file (a file left in /dev, a socket, a "
-				       "pipe?)",
-				       target);
+				       "%s is neither a disk nor an image file (a socket, a pipe?)", target);
 	int r = disk_classify(target, &st, d);
 	if (r < 0)
 		return r;
