@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "build_image.h"
+#include "image_meta.h"
 #include "log.h"
 #include "pull.h"
 #include "source_args.h"
@@ -27,7 +29,8 @@ static void pull_help(void)
 	       "\n"
 	       "Fetch an OS image, verify every byte against its digest, and build a squashfs\n"
 	       "image from its layers while they stream in. Nothing is staged on disk; FILE\n"
-	       "appears only when complete.\n"
+	       "appears only when complete, with FILE.json beside it (source, digest, size:\n"
+	       "what kairos-install --image FILE reads; FILE.json for FILE.squashfs).\n"
 	       "\n"
 	       "Options:\n"
 	       "%s"
@@ -77,6 +80,20 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* FILE.json beside FILE.squashfs (FILE.img.json beside FILE.img): what the
+ * image is, for kairos-install --image, which names the image by it. */
+static int write_meta_beside(const char *source, const char *digest, uint64_t size, const char *output)
+{
+	size_t len = strlen(output), ext = strlen(".squashfs");
+	if (len > ext && streq(output + len - ext, ".squashfs"))
+		len -= ext;
+	_cleanup_free_ char *path = NULL;
+	if (asprintf(&path, "%.*s.json", (int)len, output) < 0)
+		return -ENOMEM;
+	struct image_meta meta = {.source = (char *)source, .digest = (char *)digest, .size = size};
+	return image_meta_write(path, &meta);
+}
+
 int verb_pull(int argc, char **argv)
 {
 	struct pull_args a = {0};
@@ -96,6 +113,9 @@ int verb_pull(int argc, char **argv)
 		return r;
 	struct build_stats stats = {};
 	r = pull_build(p, a.output, &build, &stats);
+	/* Without its .json the image cannot be installed: both, or neither. */
+	if (r >= 0 && (r = write_meta_beside(a.src.source, pull_digest(p), stats.output_bytes, a.output)) < 0)
+		(void)unlink(a.output);
 	if (r >= 0)
 		log_info("Pulled %s (%s): %zu layers, %.1f MiB fetched, %.1f MiB image %s, in %.1f s", pull_name(p),
 			 pull_digest(p), pull_n_layers(p), (double)pull_layer_bytes(p) / 1048576.0,

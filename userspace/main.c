@@ -20,6 +20,7 @@ static const struct verb verbs[] = {
 	{"boot-next", verb_boot_next, "boot a slot once at the next boot"},
 	{"reset", verb_reset, "from recovery: re-create active from the recovery image"},
 	{"build-iso", verb_build_iso, "make a live ISO of an image (runs kairos-build-iso)"},
+	{"write-disk", verb_write_disk, "check a target disk, and write a disk image onto it (kairos-install)"},
 };
 
 static void help(void)

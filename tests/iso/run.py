@@ -130,7 +130,7 @@ def main():
             "live: the ISO mounted read-only, a writable overlay, nothing to confirm", out)
 
         t = time.monotonic()
-        st, out = vm.run("kairos-install --image /run/kairos/live/kairos/os.squashfs --disk /dev/vda 2>&1",
+        st, out = vm.run("kairos-install --image /run/kairos/live/kairos/os.squashfs --disk /dev/vda --yes 2>&1",
                          INSTALL_TIMEOUT)
         tap(st == 0 and "installed" in out,
             f"live: kairos-install --image onto the empty /dev/vda, no network ({time.monotonic() - t:.0f} s)", out)
