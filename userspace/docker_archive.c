@@ -150,27 +150,26 @@ static char *list_tags(json_t *images)
 	return TAKE_PTR(s);
 }
 
-static json_t *choose_image(struct docker_archive *d, json_t *images, const char *ref)
+static int choose_image(struct docker_archive *d, json_t *images, const char *ref, json_t **ret)
 {
 	const char *name = tar_archive_name(d->tar);
-	if (!json_is_array(images) || json_array_size(images) == 0) {
-		log_error("manifest.json of %s is not a list of images", name);
-		return NULL;
-	}
-	if (!ref && json_array_size(images) == 1)
-		return json_array_get(images, 0);
+	if (!json_is_array(images) || json_array_size(images) == 0)
+		return log_error_errno(-EBADMSG, "manifest.json of %s is not a list of images", name);
+	*ret = !ref && json_array_size(images) == 1 ? json_array_get(images, 0) : NULL;
 	size_t i;
 	json_t *image;
 	json_array_foreach(images, i, image)
-		if (ref && has_tag(image, ref))
-			return image;
+		if (!*ret && ref && has_tag(image, ref))
+			*ret = image;
+	if (*ret)
+		return 0;
 	_cleanup_free_ char *tags = list_tags(images);
 	if (ref)
 		log_error("%s has no image tagged %s; it has: %s", name, ref, tags && *tags ? tags : "(no tags)");
 	else
 		log_error("%s holds %zu images: name one as docker-archive:FILE:REF; it has: %s", name,
 			  json_array_size(images), tags && *tags ? tags : "(no tags)");
-	return NULL;
+	return -ENOENT;
 }
 
 /* manifest.json's entry and the config's diff_ids into a registry manifest. */
@@ -277,8 +276,6 @@ int docker_archive_open(const char *spec, struct manifest_store *ret_store, char
 	_cleanup_free_ char *json = NULL;
 	size_t size;
 	r = tar_archive_read_small(d->tar, "manifest.json", MANIFEST_SIZE_MAX, &json, &size);
-	if (r == -ENOENT)
-		log_error("%s is not what docker save writes: it has no manifest.json", tar_archive_name(d->tar));
 	if (r < 0)
 		return r;
 	json_error_t error;
@@ -286,9 +283,9 @@ int docker_archive_open(const char *spec, struct manifest_store *ret_store, char
 	if (!images)
 		r = log_error_errno(-EBADMSG, "manifest.json of %s is not valid JSON: %s", tar_archive_name(d->tar),
 				    error.text);
-	json_t *image = images ? choose_image(d, images, ref) : NULL;
-	if (images && !image)
-		r = -ENOENT;
+	json_t *image = NULL;
+	if (images)
+		r = choose_image(d, images, ref, &image);
 	if (image)
 		r = make_manifest(d, image);
 	json_decref(images);
