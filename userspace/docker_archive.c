@@ -142,10 +142,13 @@ static char *list_tags(json_t *images)
 		return NULL;
 	size_t i, j;
 	json_t *image, *t;
-	json_array_foreach(images, i, image)
-		json_array_foreach(json_object_get(image, "RepoTags"), j, t)
+	json_array_foreach(images, i, image) {
+		json_t *tags = json_object_get(image, "RepoTags");
+		json_array_foreach(tags, j, t) {
 			if (json_string_value(t))
 				fprintf(f, "%s%s", ftell(f) ? ", " : "", json_string_value(t));
+		}
+	}
 	fclose(f);
 	return TAKE_PTR(s);
 }
@@ -158,9 +161,10 @@ static int choose_image(struct docker_archive *d, json_t *images, const char *re
 	*ret = !ref && json_array_size(images) == 1 ? json_array_get(images, 0) : NULL;
 	size_t i;
 	json_t *image;
-	json_array_foreach(images, i, image)
+	json_array_foreach(images, i, image) {
 		if (!*ret && ref && has_tag(image, ref))
 			*ret = image;
+	}
 	if (*ret)
 		return 0;
 	_cleanup_free_ char *tags = list_tags(images);

@@ -27,6 +27,7 @@ struct tar_file {
 
 struct tar_archive {
 	int fd;
+	off_t size;
 	char *name;
 	struct tar_file *files;
 	size_t n_files;
@@ -83,14 +84,11 @@ static inline void tar_reader_freep(struct tar_reader **r) { tar_reader_free(*r)
 
 static int tar_reader_new(const struct tar_archive *t, struct tar_reader **ret)
 {
-	struct stat st;
-	if (fstat(t->fd, &st) < 0)
-		return -errno;
 	struct tar_reader *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	r->fd = t->fd;
-	r->end = st.st_size;
+	r->end = t->size;
 	r->a = archive_read_new();
 	if (!r->a) {
 		free(r);
@@ -100,9 +98,9 @@ static int tar_reader_new(const struct tar_archive *t, struct tar_reader **ret)
 	archive_read_support_format_tar(r->a);
 	archive_read_support_format_gnutar(r->a);
 	if (archive_read_open2(r->a, r, NULL, reader_read, reader_skip, NULL) != ARCHIVE_OK) {
-		int e = log_error_errno(-EBADMSG, "%s is not a tar archive: %s", t->name, archive_error_string(r->a));
+		log_error("%s is not a tar archive: %s", t->name, archive_error_string(r->a));
 		tar_reader_free(r);
-		return e;
+		return -EBADMSG;
 	}
 	*ret = r;
 	return 0;
@@ -275,6 +273,9 @@ int tar_archive_open_budget(const char *path, const char *what, uint64_t spool_m
 		if (r < 0)
 			return r;
 	}
+	if (fstat(t->fd, &st) < 0)
+		return log_error_errno(negative_errno(), "Cannot read %s: %m", t->name);
+	t->size = st.st_size;
 	uint8_t magic[4] = {};
 	if (pread(t->fd, magic, sizeof(magic), 0) >= 4 &&
 	    ((magic[0] == 0x1f && magic[1] == 0x8b) || (magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f)))

@@ -193,8 +193,8 @@ static void test_docker_archive_hostile(void **state)
 	char bad_config[512], missing[256], twolayers[256];
 	snprintf(bad_config, sizeof(bad_config), "{\"rootfs\":{\"diff_ids\":[\"sha256:%064d\"]}}", 0);
 	memset(big, ' ', sizeof(big));
-	memcpy(big, "[", 1);
-	memcpy(big + sizeof(big) - 1, "]", 1);
+	big[0] = '[';
+	big[sizeof(big) - 1] = ']';
 	snprintf(missing, sizeof(missing), "[{\"Config\":\"config.json\",\"Layers\":[\"nope/layer.tar\"]}]");
 	snprintf(twolayers, sizeof(twolayers), "[{\"Config\":\"config.json\",\"Layers\":[\"link\"]}]");
 	const struct entry M = { "manifest.json", manifest_json, 0, F_REG }, C = { "config.json", config, 0, F_REG },
