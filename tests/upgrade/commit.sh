@@ -86,6 +86,16 @@ mkdir -p "$work/hooks"
 
 # ---- upgrades --------------------------------------------------------------
 
+# A local image without a registry: `docker save IMG | kairos-upgrade upgrade
+# --source docker-archive:-` (skopeo writes what docker save does).
+installed_node "$work/s-archive"
+skopeo copy -q "oci:$work/layout:v2" "docker-archive:$work/v2-docker.tar:kairos/os:v2"
+upgrade_from_pipe() { cat "$work/v2-docker.tar" | ku upgrade --source docker-archive:-; }
+tap_expect "upgrade from a docker-archive piped on standard input" ok "Active image is now" upgrade_from_pipe
+tap_check "  its source recorded, v2's file in the image" sh -c \
+	"[ \"\$(\"$K\" status --json --state-dir '$S' | jq -r .slots.active.source)\" = docker-archive:- ] &&
+	 unsquashfs -cat '$S/images/'\"\$(\"$K\" status --json --state-dir '$S' | jq -r .slots.active.image)\".squashfs etc/os-release | grep -q 'VERSION=\"2\"'"
+
 installed_node "$work/s"
 tap_check "install v1 into an empty state" test "$(json '.slots.active.image + .slots.active.status')" = "${V1}good"
 tap_expect "upgrade to v2" ok "Active image is now" ku upgrade --source "oci-layout:$work/layout:v2"
