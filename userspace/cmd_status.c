@@ -12,6 +12,7 @@
 #include "image_meta.h"
 #include "log.h"
 #include "util.h"
+#include "version.h"
 
 static const char help_text[] =
 	"Usage: kairos-upgrade status [--json] [OPTIONS]\n"
@@ -80,6 +81,12 @@ static json_t *slot_json(const struct state_context *ctx, enum boot_slot slot)
 	return o;
 }
 
+/* Which kairos-upgrade answered, as --version says. */
+static json_t *version_json(void)
+{
+	return json_pack("{s:s, s:s}", "version", kairos_version, "commit", kairos_commit);
+}
+
 static int print_json(const struct state_context *ctx, const struct boot_decision *next, const char *next_why,
 		      uint64_t free_bytes, json_t *outcome)
 {
@@ -97,6 +104,7 @@ static int print_json(const struct state_context *ctx, const struct boot_decisio
 	if (!o)
 		return log_error_errno(-ENOMEM, "Failed to build the status JSON");
 	json_object_set_new(o, "recovery", recovery_json(ctx, outcome));
+	json_object_set_new(o, "kairos_upgrade", version_json());
 	json_dumpf(o, stdout, JSON_INDENT(2));
 	putchar('\n');
 	json_decref(o);
@@ -179,7 +187,8 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 static int print_live(const struct boot_record *rec, bool json)
 {
 	if (json) {
-		json_t *o = json_pack("{s:O, s:n, s:n}", "booted", rec->json, "next_boot", "slots");
+		json_t *o = json_pack("{s:O, s:n, s:n, s:o}", "booted", rec->json, "next_boot", "slots", "kairos_upgrade",
+				      version_json());
 		if (!o)
 			return log_error_errno(-ENOMEM, "Failed to build the status JSON");
 		json_dumpf(o, stdout, JSON_INDENT(2));
