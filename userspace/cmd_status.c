@@ -7,6 +7,7 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "image_meta.h"
@@ -153,25 +154,39 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 			printf("Warning:    at boot: %s\n", json_string_value(warning));
 	if (ctx->state.counter_damaged)
 		printf("Warning:    the boot counter was damaged and has been reset to defaults\n");
-	printf("\n%-9s %-6s %-14s %-10s %-20s %s\n", "SLOT", "STATUS", "IMAGE", "SIZE", "INSTALLED", "SOURCE");
+	/* The status column is as wide as its longest text ("new, 3/3 tries
+	 * left"), so the columns after it line up. */
+	char status[BOOT_SLOT_COUNT][48];
+	int width = (int)strlen("STATUS");
+	for (int i = 0; i < BOOT_SLOT_COUNT; i++) {
+		const struct slot_state *st = &ctx->state.slots[i];
+		if (!st->image[0])
+			snprintf(status[i], sizeof(status[i]), "empty");
+		else if (i == BOOT_SLOT_ACTIVE && st->status == SLOT_STATUS_NEW && ctx->state.tries_left == 0)
+			/* What the next boot makes of it: it falls back. */
+			snprintf(status[i], sizeof(status[i]), "failed, 0/%u tries left", ctx->state.tries_max);
+		else if (i == BOOT_SLOT_ACTIVE && st->status == SLOT_STATUS_NEW)
+			snprintf(status[i], sizeof(status[i]), "new, %u/%u tries left", ctx->state.tries_left,
+				 ctx->state.tries_max);
+		else
+			snprintf(status[i], sizeof(status[i]), "%s", slot_status_to_string(st->status));
+		if ((int)strlen(status[i]) > width)
+			width = (int)strlen(status[i]);
+	}
+	printf("\n%-9s %-*s %-14s %-10s %-20s %s\n", "SLOT", width, "STATUS", "IMAGE", "SIZE", "INSTALLED", "SOURCE");
 	for (int i = 0; i < BOOT_SLOT_COUNT; i++) {
 		const struct slot_state *st = &ctx->state.slots[i];
 		if (!st->image[0]) {
-			printf("%-9s %-6s\n", boot_slot_to_string((enum boot_slot)i), "empty");
+			printf("%-9s %s\n", boot_slot_to_string((enum boot_slot)i), status[i]);
 			continue;
 		}
 		_cleanup_free_ char *meta_path = state_dir_meta_path(&ctx->dir, (enum boot_slot)i, st->image);
 		struct image_meta meta = {0};
 		if (meta_path)
 			(void)image_meta_read(meta_path, &meta);
-		char size[32], status[32];
+		char size[32];
 		format_size(meta.size, size, sizeof(size));
-		if (i == BOOT_SLOT_ACTIVE && st->status == SLOT_STATUS_NEW)
-			snprintf(status, sizeof(status), "new, %u/%u tries left", ctx->state.tries_left,
-				 ctx->state.tries_max);
-		else
-			snprintf(status, sizeof(status), "%s", slot_status_to_string(st->status));
-		printf("%-9s %-6s %.12s   %-10s %-20s %s\n", boot_slot_to_string((enum boot_slot)i), status, st->image,
+		printf("%-9s %-*s %.12s   %-10s %-20s %s\n", boot_slot_to_string((enum boot_slot)i), width, status[i], st->image,
 		       meta.size ? size : "-", meta.installed ? meta.installed : "-", meta.source ? meta.source : "-");
 		if (st->reason[0])
 			printf("%-9s        bad because: %s\n", "", st->reason);
