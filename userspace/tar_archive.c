@@ -17,6 +17,10 @@
 
 #define READ_CHUNK (256 * 1024)
 #define NAME_MAX_BYTES 4096
+/* All names together, and what one entry's headers (pax records, GNU long
+ * names) may make libarchive read and hold. */
+#define NAMES_MAX_BYTES (16u * 1024 * 1024)
+#define HEADER_MAX_BYTES (16u * 1024 * 1024)
 
 struct tar_file {
 	char *name;
@@ -40,6 +44,8 @@ struct tar_reader {
 	int fd;
 	off_t pos;
 	off_t end;
+	bool in_header;        /* reading one entry's headers */
+	uint64_t header_bytes; /* read since they began */
 	char buf[64 * 1024];
 };
 
@@ -47,8 +53,13 @@ static la_ssize_t reader_read(struct archive *a, void *userdata, const void **bu
 {
 	struct tar_reader *r = userdata;
 	for (;;) {
+		if (r->in_header && r->header_bytes > HEADER_MAX_BYTES) {
+			archive_set_error(a, EFBIG, "an entry's headers are larger than %u bytes", HEADER_MAX_BYTES);
+			return -1;
+		}
 		ssize_t n = pread(r->fd, r->buf, sizeof(r->buf), r->pos);
 		if (n >= 0) {
+			r->header_bytes += (uint64_t)n;
 			r->pos += n;
 			*buf = r->buf;
 			return n;
@@ -169,15 +180,24 @@ static int check_entry(struct tar_archive *t, struct archive_entry *e, char **re
 	return type == AE_IFREG;
 }
 
+static int compare_files(const void *a, const void *b)
+{
+	return strcmp(((const struct tar_file *)a)->name, ((const struct tar_file *)b)->name);
+}
+
 static int scan(struct tar_archive *t)
 {
 	_cleanup_(tar_reader_freep) struct tar_reader *r = NULL;
 	int k = tar_reader_new(t, &r);
 	if (k < 0)
 		return k;
+	uint64_t name_bytes = 0;
 	for (size_t ordinal = 0;; ordinal++) {
 		struct archive_entry *e;
+		r->in_header = true;
+		r->header_bytes = 0;
 		int ar = archive_read_next_header(r->a, &e);
+		r->in_header = false;
 		if (ar == ARCHIVE_EOF)
 			break;
 		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN)
@@ -193,12 +213,10 @@ static int scan(struct tar_archive *t)
 				return k;
 			continue;
 		}
-		uint64_t unused;
-		if (tar_archive_find(t, name, &unused) != -ENOENT) {
-			char b[256];
-			return log_error_errno(-EBADMSG, "%s: '%s' appears twice; refusing the ambiguous archive", t->name,
-					       printable(name, b));
-		}
+		name_bytes += strlen(name) + 1;
+		if (name_bytes > NAMES_MAX_BYTES)
+			return log_error_errno(-E2BIG, "%s: its names take more than %u bytes; refusing the archive",
+					       t->name, NAMES_MAX_BYTES);
 		if (t->n_files % 64 == 0) {
 			struct tar_file *f = reallocarray(t->files, t->n_files + 64, sizeof(*f));
 			if (!f)
@@ -208,6 +226,15 @@ static int scan(struct tar_archive *t)
 		t->files[t->n_files++] = (struct tar_file){ TAKE_PTR(name), k == 1 ? (uint64_t)archive_entry_size(e) : 0,
 							    ordinal, k == 2 };
 	}
+	/* Sorted by name: lookups are a binary search and a name twice (which
+	 * of the two would be meant?) sits next to itself. */
+	qsort(t->files, t->n_files, sizeof(*t->files), compare_files);
+	for (size_t i = 1; i < t->n_files; i++)
+		if (streq(t->files[i - 1].name, t->files[i].name)) {
+			char b[256];
+			return log_error_errno(-EBADMSG, "%s: '%s' appears twice; refusing the ambiguous archive", t->name,
+					       printable(t->files[i].name, b));
+		}
 	return 0;
 }
 
@@ -314,10 +341,8 @@ static const struct tar_file *find(const struct tar_archive *t, const char *path
 {
 	while (path[0] == '.' && path[1] == '/')
 		path += 2;
-	for (size_t i = 0; i < t->n_files; i++)
-		if (streq(t->files[i].name, path))
-			return &t->files[i];
-	return NULL;
+	const struct tar_file key = { .name = (char *)path };
+	return t->n_files ? bsearch(&key, t->files, t->n_files, sizeof(*t->files), compare_files) : NULL;
 }
 
 int tar_archive_find(const struct tar_archive *t, const char *path, uint64_t *ret_size)
@@ -348,10 +373,12 @@ int tar_archive_produce(struct tar_archive *t, const char *path, uint64_t size, 
 	if (k < 0)
 		return k;
 	struct archive_entry *e = NULL;
-	for (size_t i = 0; i <= f->ordinal; i++)
+	r->in_header = true;
+	for (size_t i = 0; i <= f->ordinal; i++, r->header_bytes = 0)
 		if (archive_read_next_header(r->a, &e) < ARCHIVE_WARN)
 			return log_error_errno(-EBADMSG, "%s changed while being read: %s", t->name,
 					       archive_error_string(r->a));
+	r->in_header = false;
 	_cleanup_free_ char *name = normalize_name(archive_entry_pathname(e));
 	if (!streq_ptr(name, f->name) || (uint64_t)archive_entry_size(e) != f->size)
 		return log_error_errno(-EBADMSG, "%s changed while being read", t->name);

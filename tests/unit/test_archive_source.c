@@ -235,6 +235,49 @@ static void test_docker_archive_hostile(void **state)
 	assert_int_equal(pull_docker(dir), -EISDIR);
 }
 
+/* More entries, or longer headers, than an image archive has: refused by
+ * count and size before they cost time or memory. */
+static void test_archive_bounds(void **state)
+{
+	(void)state;
+	struct archive *a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+	for (unsigned i = 0; i < TAR_ARCHIVE_ENTRIES_MAX + 10; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "f%u", i);
+		struct archive_entry *ae = archive_entry_new();
+		archive_entry_set_pathname(ae, name);
+		archive_entry_set_filetype(ae, AE_IFREG);
+		archive_entry_set_perm(ae, 0644);
+		archive_entry_set_size(ae, 0);
+		assert_int_equal(archive_write_header(a, ae), ARCHIVE_OK);
+		archive_entry_free(ae);
+	}
+	assert_int_equal(archive_write_free(a), ARCHIVE_OK);
+	struct tar_archive *t = NULL;
+	assert_int_equal(tar_archive_open(path, "docker-archive", &t), -E2BIG);
+
+	/* One pax header holding a 20 MiB name. */
+	size_t n = 20u * 1024 * 1024;
+	char *name = malloc(n + 1);
+	assert_non_null(name);
+	memset(name, 'a', n);
+	name[n] = '\0';
+	a = archive_write_new();
+	archive_write_set_format_pax_restricted(a);
+	assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+	struct archive_entry *ae = archive_entry_new();
+	archive_entry_set_pathname(ae, name);
+	archive_entry_set_filetype(ae, AE_IFREG);
+	archive_entry_set_size(ae, 0);
+	assert_int_equal(archive_write_header(a, ae), ARCHIVE_OK);
+	archive_entry_free(ae);
+	assert_int_equal(archive_write_free(a), ARCHIVE_OK);
+	free(name);
+	assert_int_equal(tar_archive_open(path, "docker-archive", &t), -EBADMSG);
+}
+
 static void test_oci_archive(void **state)
 {
 	(void)state;
@@ -303,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_docker_archive),
 		cmocka_unit_test(test_docker_archive_from_pipe),
 		cmocka_unit_test(test_docker_archive_hostile),
+		cmocka_unit_test(test_archive_bounds),
 		cmocka_unit_test(test_oci_archive),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
