@@ -160,22 +160,23 @@ static int check_entry(struct tar_archive *t, struct archive_entry *e, char **re
 	char b[256];
 	const char *raw = archive_entry_pathname(e);
 	_cleanup_free_ char *name = normalize_name(raw);
-	if (!name)
-		return log_error_errno(-EBADMSG, "%s: entry '%s' has an absolute, empty or '..' path; refusing the archive",
-				       t->name, printable(raw, b));
+	const char *bad = NULL;
 	mode_t type = archive_entry_filetype(e);
+	if (!name)
+		bad = "has an absolute, empty or '..' path";
 	/* skopeo and buildah add "ID/layer.tar" links for old readers: kept
 	 * in the index so that naming one is refused, never followed. */
-	if (archive_entry_hardlink(e) || type == AE_IFLNK) {
+	else if (archive_entry_hardlink(e) || type == AE_IFLNK) {
 		*ret_name = TAKE_PTR(name);
 		return 2;
+	} else if (type != AE_IFREG && type != AE_IFDIR)
+		bad = "is not a regular file or directory";
+	else if (type == AE_IFREG && (archive_entry_sparse_count(e) > 0 || archive_entry_size(e) < 0))
+		bad = "is sparse or has no size";
+	if (bad) {
+		log_error("%s: entry '%s' %s; refusing the archive", t->name, printable(name ?: raw, b), bad);
+		return -EBADMSG;
 	}
-	if (type != AE_IFREG && type != AE_IFDIR)
-		return log_error_errno(-EBADMSG, "%s: entry '%s' is not a regular file or directory; refusing the archive",
-				       t->name, printable(name, b));
-	if (type == AE_IFREG && (archive_entry_sparse_count(e) > 0 || archive_entry_size(e) < 0))
-		return log_error_errno(-EBADMSG, "%s: entry '%s' is sparse or has no size; refusing the archive",
-				       t->name, printable(name, b));
 	*ret_name = TAKE_PTR(name);
 	return type == AE_IFREG;
 }
