@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* kairos-upgrade pull --source oci:REF|oci-layout:DIR[:TAG] --output FILE:
+/* kairos-upgrade pull --source oci:REF|oci-layout:DIR[:TAG]|oci-archive:FILE[:TAG]|
+ *   docker-archive:FILE[:REF] --output FILE:
  * resolve the image, stream and verify its layers, and build the squashfs
  * image from them without staging anything on disk. */
 #include "cmd_pull.h"

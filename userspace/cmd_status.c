@@ -7,12 +7,14 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "image_meta.h"
 #include "log.h"
 #include "sanitize.h"
 #include "util.h"
+#include "version.h"
 
 static const char help_text[] =
 	"Usage: kairos-upgrade status [--json] [OPTIONS]\n"
@@ -122,6 +124,12 @@ static json_t *slot_json(const struct state_context *ctx, enum boot_slot slot)
 	return o;
 }
 
+/* Which kairos-upgrade answered, as --version says. */
+static json_t *version_json(void)
+{
+	return json_pack("{s:s, s:s}", "version", kairos_version, "commit", kairos_commit);
+}
+
 static int print_json(const struct state_context *ctx, const struct boot_decision *next, const char *next_why,
 		      uint64_t free_bytes, json_t *outcome)
 {
@@ -139,6 +147,7 @@ static int print_json(const struct state_context *ctx, const struct boot_decisio
 	if (!o)
 		return log_error_errno(-ENOMEM, "Failed to build the status JSON");
 	json_object_set_new(o, "recovery", recovery_json(ctx, outcome));
+	json_object_set_new(o, "kairos_upgrade", version_json());
 	int r = print_json_object(o);
 	json_decref(o);
 	return r;
@@ -190,26 +199,40 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 			printf("Warning:    at boot: %s\n", json_string_value(warning));
 	if (ctx->state.counter_damaged)
 		printf("Warning:    the boot counter was damaged and has been reset to defaults\n");
-	printf("\n%-9s %-6s %-14s %-10s %-20s %s\n", "SLOT", "STATUS", "IMAGE", "SIZE", "INSTALLED", "SOURCE");
+	/* The status column is as wide as its longest text ("new, 3/3 tries
+	 * left"), so the columns after it line up. */
+	char status[BOOT_SLOT_COUNT][48];
+	int width = (int)strlen("STATUS");
+	for (int i = 0; i < BOOT_SLOT_COUNT; i++) {
+		const struct slot_state *st = &ctx->state.slots[i];
+		if (!st->image[0])
+			snprintf(status[i], sizeof(status[i]), "empty");
+		else if (i == BOOT_SLOT_ACTIVE && st->status == SLOT_STATUS_NEW && ctx->state.tries_left == 0)
+			/* What the next boot makes of it: it falls back. */
+			snprintf(status[i], sizeof(status[i]), "failed, 0/%u tries left", ctx->state.tries_max);
+		else if (i == BOOT_SLOT_ACTIVE && st->status == SLOT_STATUS_NEW)
+			snprintf(status[i], sizeof(status[i]), "new, %u/%u tries left", ctx->state.tries_left,
+				 ctx->state.tries_max);
+		else
+			snprintf(status[i], sizeof(status[i]), "%s", slot_status_to_string(st->status));
+		if ((int)strlen(status[i]) > width)
+			width = (int)strlen(status[i]);
+	}
+	printf("\n%-9s %-*s %-14s %-10s %-20s %s\n", "SLOT", width, "STATUS", "IMAGE", "SIZE", "INSTALLED", "SOURCE");
 	for (int i = 0; i < BOOT_SLOT_COUNT; i++) {
 		const struct slot_state *st = &ctx->state.slots[i];
 		if (!st->image[0]) {
-			printf("%-9s %-6s\n", boot_slot_to_string((enum boot_slot)i), "empty");
+			printf("%-9s %s\n", boot_slot_to_string((enum boot_slot)i), status[i]);
 			continue;
 		}
 		_cleanup_free_ char *meta_path = state_dir_meta_path(&ctx->dir, (enum boot_slot)i, st->image);
 		struct image_meta meta = {0};
 		if (meta_path)
 			(void)image_meta_read(meta_path, &meta);
-		char size[32], status[32];
+		char size[32];
 		format_size(meta.size, size, sizeof(size));
-		if (i == BOOT_SLOT_ACTIVE && st->status == SLOT_STATUS_NEW)
-			snprintf(status, sizeof(status), "new, %u/%u tries left", ctx->state.tries_left,
-				 ctx->state.tries_max);
-		else
-			snprintf(status, sizeof(status), "%s", slot_status_to_string(st->status));
-		sanitize_print_line(stdout, "%-9s %-6s %.12s   %-10s %-20s %s", boot_slot_to_string((enum boot_slot)i),
-				    status, st->image, meta.size ? size : "-", meta.installed ? meta.installed : "-",
+		sanitize_print_line(stdout, "%-9s %-*s %.12s   %-10s %-20s %s", boot_slot_to_string((enum boot_slot)i),
+				    width, status[i], st->image, meta.size ? size : "-", meta.installed ? meta.installed : "-",
 				    meta.source ? meta.source : "-");
 		if (st->reason[0])
 			sanitize_print_line(stdout, "%-9s        bad because: %s", "", st->reason);
@@ -226,7 +249,8 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 static int print_live(const struct boot_record *rec, bool json)
 {
 	if (json) {
-		json_t *o = json_pack("{s:O, s:n, s:n}", "booted", rec->json, "next_boot", "slots");
+		json_t *o = json_pack("{s:O, s:n, s:n, s:o}", "booted", rec->json, "next_boot", "slots", "kairos_upgrade",
+				      version_json());
 		if (!o)
 			return log_error_errno(-ENOMEM, "Failed to build the status JSON");
 		int r = print_json_object(o);

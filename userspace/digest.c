@@ -68,3 +68,10 @@ int digest_buffer(const void *data, size_t size, char out[static DIGEST_STRING_M
 	digest_done(&ctx);
 	return r;
 }
+
+int digest_sink_push(void *userdata, const void *data, size_t size)
+{
+	struct digest_sink *h = userdata;
+	int r = digest_update(&h->md, data, size);
+	return r < 0 ? r : h->next(h->next_userdata, data, size);
+}

@@ -29,3 +29,11 @@ void digest_done(struct digest_ctx *ctx);
 
 /* The digest string of a whole buffer. */
 int digest_buffer(const void *data, size_t size, char out[static DIGEST_STRING_MAX]);
+
+/* A sink that hashes what passes through on its way to the next one. */
+struct digest_sink {
+	struct digest_ctx md;
+	int (*next)(void *userdata, const void *data, size_t size);
+	void *next_userdata;
+};
+int digest_sink_push(void *userdata, const void *data, size_t size);

@@ -9,6 +9,7 @@
 #include "cmd_pull.h"
 #include "log.h"
 #include "util.h"
+#include "version.h"
 
 static const struct verb verbs[] = {
 	{"upgrade", verb_upgrade, "install an image as the new active (or recovery) image"},
@@ -34,7 +35,8 @@ static void help(void)
 	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
 		printf("  %-12s %s\n", verbs[i].name, verbs[i].summary);
 	printf("\n"
-	       "Run 'kairos-upgrade COMMAND --help' for a command's options.\n");
+	       "Run 'kairos-upgrade COMMAND --help' for a command's options;\n"
+	       "'kairos-upgrade --version' for the version and commit.\n");
 }
 
 int main(int argc, char **argv)
@@ -43,6 +45,10 @@ int main(int argc, char **argv)
 	if (argc < 2) {
 		help();
 		return EXIT_FAILURE;
+	}
+	if (streq(argv[1], "--version")) {
+		printf("kairos-upgrade %s (commit %s)\n", kairos_version, kairos_commit);
+		return EXIT_SUCCESS;
 	}
 	if (streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help")) {
 		help();

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "tar_archive.h"
 #include "util.h"
 
 #define READ_CHUNK (256 * 1024)
@@ -19,11 +20,14 @@ struct oci_layout {
 	char *dir;
 	char *name;
 	int dir_fd;
+	struct tar_archive *tar; /* oci-archive: the layout's files are in this tar */
 };
 
 /* Reads a whole small file below the layout, refusing more than max. */
 static int read_small(struct oci_layout *l, const char *path, size_t max, char **ret, size_t *ret_size)
 {
+	if (l->tar)
+		return tar_archive_read_small(l->tar, path, max, ret, ret_size);
 	_cleanup_close_ int fd = openat(l->dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return log_error_errno(-errno, "Cannot open %s in OCI layout %s: %m", path, l->dir);
@@ -72,8 +76,8 @@ static int read_manifest_blob(struct oci_layout *l, const char *digest, char **r
 		return r;
 	r = digest_buffer(*ret_body, *ret_size, ret_digest);
 	if (r >= 0 && !streq(ret_digest, digest))
-		r = log_error_errno(-EBADMSG, "Digest mismatch for manifest %s in OCI layout %s: its bytes hash to %s",
-				    digest, l->dir, ret_digest);
+		r = log_error_errno(-EBADMSG, "Digest mismatch for manifest %s in %s: its bytes hash to %s",
+				    digest, l->name, ret_digest);
 	if (r < 0) {
 		free(*ret_body);
 		*ret_body = NULL;
@@ -111,10 +115,10 @@ static int find_tag(struct oci_layout *l, const char *index, size_t size, const 
 		fclose(f);
 	json_decref(root);
 	if (r == -ENOENT)
-		log_error("Tag %s not found in OCI layout %s; it has: %s", tag, l->dir,
+		log_error("Tag %s not found in %s; it has: %s", tag, l->name,
 			  tags && *tags ? tags : "(no tags)");
 	else if (r == -EBADMSG)
-		log_error("index.json of OCI layout %s is malformed", l->dir);
+		log_error("index.json of %s is malformed", l->name);
 	return r;
 }
 
@@ -139,7 +143,7 @@ static int layout_fetch_manifest(void *ctx, const char *object, char **ret_body,
 		struct manifest m = {};
 		r = manifest_parse(index, size, MEDIA_TYPE_OCI_INDEX, &m);
 		if (r < 0)
-			return log_error_errno(-EBADMSG, "index.json of OCI layout %s is malformed", l->dir);
+			return log_error_errno(-EBADMSG, "index.json of %s is malformed", l->name);
 		bool single = m.n_entries == 1;
 		manifest_done(&m);
 		if (!single) {
@@ -176,13 +180,11 @@ static int layout_fetch_manifest(void *ctx, const char *object, char **ret_body,
 	return 0;
 }
 
-static int layout_produce_blob(void *ctx, const struct descriptor *d, blob_sink_t sink, void *sink_ctx)
+static int produce_file(struct oci_layout *l, const char *path, const struct descriptor *d, blob_sink_t sink,
+			void *sink_ctx)
 {
-	struct oci_layout *l = ctx;
-	_cleanup_free_ char *path = NULL;
-	int r = blob_path(d->digest, &path);
-	if (r < 0)
-		return r;
+	if (l->tar)
+		return tar_archive_produce(l->tar, path, d->size, sink, sink_ctx);
 	_cleanup_close_ int fd = openat(l->dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return log_error_errno(-errno, "Cannot open blob %s in OCI layout %s: %m", d->digest, l->dir);
@@ -196,12 +198,8 @@ static int layout_produce_blob(void *ctx, const struct descriptor *d, blob_sink_
 	_cleanup_free_ char *buf = malloc(READ_CHUNK);
 	if (!buf)
 		return -ENOMEM;
-	struct digest_ctx md;
-	r = digest_init(&md);
-	if (r < 0)
-		// cppcheck-suppress memleak ; freed by its _cleanup_ attribute
-		return r;
 	uint64_t left = d->size;
+	int r = 0;
 	while (left > 0 && r >= 0) {
 		ssize_t n = read(fd, buf, left < READ_CHUNK ? (size_t)left : READ_CHUNK);
 		if (n < 0)
@@ -211,58 +209,69 @@ static int layout_produce_blob(void *ctx, const struct descriptor *d, blob_sink_
 					    d->digest, l->dir, (unsigned long long)d->size);
 		else {
 			left -= (uint64_t)n;
-			r = digest_update(&md, buf, (size_t)n);
-			if (r >= 0)
-				r = sink(sink_ctx, buf, (size_t)n);
+			r = sink(sink_ctx, buf, (size_t)n);
 		}
 	}
-	char got[DIGEST_STRING_MAX];
-	if (r >= 0)
-		r = digest_final(&md, got);
-	if (r >= 0 && !streq(got, d->digest))
-		r = log_error_errno(-EBADMSG, "Digest mismatch for blob %s in OCI layout %s: its bytes hash to %s",
-				    d->digest, l->dir, got);
-	digest_done(&md);
 	return r;
 }
 
-int oci_layout_open(const char *spec, struct manifest_store *ret_store, char **ret_object)
+static int layout_produce_blob(void *ctx, const struct descriptor *d, blob_sink_t sink, void *sink_ctx)
 {
-	_cleanup_free_ char *dir = strdup(spec);
-	if (!dir)
+	struct oci_layout *l = ctx;
+	_cleanup_free_ char *path = NULL;
+	int r = blob_path(d->digest, &path);
+	if (r < 0)
+		return r;
+	struct digest_sink h = { .next = sink, .next_userdata = sink_ctx };
+	r = digest_init(&h.md);
+	if (r < 0)
+		return r;
+	r = produce_file(l, path, d, digest_sink_push, &h);
+	char got[DIGEST_STRING_MAX];
+	if (r >= 0)
+		r = digest_final(&h.md, got);
+	if (r >= 0 && !streq(got, d->digest))
+		r = log_error_errno(-EBADMSG, "Digest mismatch for blob %s in %s: its bytes hash to %s", d->digest,
+				    l->name, got);
+	digest_done(&h.md);
+	return r;
+}
+
+int source_spec_split(const char *spec, char **ret_path, char **ret_tag)
+{
+	_cleanup_free_ char *path = strdup(spec);
+	if (!path)
 		return -ENOMEM;
-	char *tag = NULL;
 	struct stat st;
-	/* A ':' may belong to the directory's name: split only if the whole
-	 * is not a directory. */
-	char *colon = strrchr(dir, ':');
-	if (colon && !strchr(colon, '/') && stat(dir, &st) < 0) {
+	/* A ':' may belong to the file's name: split only if the whole does
+	 * not exist. */
+	char *colon = strrchr(path, ':');
+	char *tag = NULL;
+	if (colon && !strchr(colon, '/') && stat(path, &st) < 0) {
 		*colon = '\0';
 		tag = colon + 1;
 	}
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return log_error_errno(-errno, "Cannot open OCI layout %s: %m", dir);
-	if (faccessat(fd, "oci-layout", F_OK, 0) < 0)
-		return log_error_errno(-EINVAL, "%s is not an OCI image layout (no oci-layout file)", dir);
+	*ret_tag = NULL;
+	if (tag && *tag && !(*ret_tag = strdup(tag)))
+		return -ENOMEM;
+	*ret_path = TAKE_PTR(path);
+	return 0;
+}
 
+static int layout_new(const char *what, const char *path, int dir_fd, struct tar_archive *tar,
+		      struct manifest_store *ret_store)
+{
 	struct oci_layout *l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	l->dir = strdup(dir);
-	if (!l->dir || asprintf(&l->name, "OCI layout %s", dir) < 0) {
+	l->dir = strdup(path);
+	if (!l->dir || asprintf(&l->name, "%s %s", what, path) < 0) {
 		free(l->dir);
 		free(l);
 		return -ENOMEM;
 	}
-	*ret_object = NULL;
-	if (tag && *tag && !(*ret_object = strdup(tag))) {
-		free(l->name);
-		free(l->dir);
-		free(l);
-		return -ENOMEM;
-	}
-	l->dir_fd = TAKE_FD(fd);
+	l->dir_fd = dir_fd;
+	l->tar = tar;
 	*ret_store = (struct manifest_store){
 		.name = l->name,
 		.fetch_manifest = layout_fetch_manifest,
@@ -272,12 +281,55 @@ int oci_layout_open(const char *spec, struct manifest_store *ret_store, char **r
 	return 0;
 }
 
+int oci_layout_open(const char *spec, struct manifest_store *ret_store, char **ret_object)
+{
+	_cleanup_free_ char *dir = NULL, *tag = NULL;
+	int r = source_spec_split(spec, &dir, &tag);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return log_error_errno(-errno, "Cannot open OCI layout %s: %m", dir);
+	if (faccessat(fd, "oci-layout", F_OK, 0) < 0)
+		return log_error_errno(-EINVAL, "%s is not an OCI image layout (no oci-layout file)", dir);
+	r = layout_new("OCI layout", dir, fd, NULL, ret_store);
+	if (r < 0)
+		return r;
+	TAKE_FD(fd);
+	*ret_object = TAKE_PTR(tag);
+	return 0;
+}
+
+int oci_archive_open(const char *spec, struct manifest_store *ret_store, char **ret_object)
+{
+	_cleanup_free_ char *file = NULL, *tag = NULL;
+	int r = source_spec_split(spec, &file, &tag);
+	if (r < 0)
+		return r;
+	_cleanup_(tar_archive_freep) struct tar_archive *tar = NULL;
+	r = tar_archive_open(file, "oci-archive", &tar);
+	if (r < 0)
+		return r;
+	uint64_t size;
+	if (tar_archive_find(tar, "oci-layout", &size) < 0)
+		return log_error_errno(-EINVAL, "%s is not a tar of an OCI image layout (no oci-layout file)",
+				       tar_archive_name(tar));
+	r = layout_new("oci-archive", streq(file, "-") ? "(standard input)" : file, -1, tar, ret_store);
+	if (r < 0)
+		return r;
+	TAKE_PTR(tar);
+	*ret_object = TAKE_PTR(tag);
+	return 0;
+}
+
 void oci_layout_close(struct manifest_store *store)
 {
 	struct oci_layout *l = store->ctx;
 	if (!l)
 		return;
-	close(l->dir_fd);
+	if (l->dir_fd >= 0)
+		close(l->dir_fd);
+	tar_archive_free(l->tar);
 	free(l->dir);
 	free(l->name);
 	free(l);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "docker_archive.h"
 #include "log.h"
 #include "oci_layout.h"
 #include "pull_source.h"
@@ -15,7 +16,8 @@
 struct pull {
 	struct manifest_store store;
 	struct registry *registry; /* oci: sources */
-	bool layout;               /* oci-layout: sources */
+	bool layout;               /* oci-layout: and oci-archive: sources */
+	bool docker_archive;       /* docker-archive: sources */
 	struct image_reference ref;
 	char *object;
 	char *name;
@@ -27,16 +29,30 @@ struct pull {
 
 static int open_store(struct pull *p, const char *source, const struct registry_options *opts)
 {
-	if (strncmp(source, "oci-layout:", 11) == 0) {
-		int r = oci_layout_open(source + 11, &p->store, &p->object);
+	static const struct {
+		const char *prefix;
+		int (*open)(const char *spec, struct manifest_store *ret_store, char **ret_object);
+		bool docker;
+	} local[] = {
+		{ "oci-layout:", oci_layout_open, false },
+		{ "oci-archive:", oci_archive_open, false },
+		{ "docker-archive:", docker_archive_open, true },
+	};
+	for (size_t i = 0; i < ELEMENTSOF(local); i++) {
+		size_t n = strlen(local[i].prefix);
+		if (strncmp(source, local[i].prefix, n) != 0)
+			continue;
+		int r = local[i].open(source + n, &p->store, &p->object);
 		if (r < 0)
 			return r;
-		p->layout = true;
+		p->layout = !local[i].docker;
+		p->docker_archive = local[i].docker;
 		p->name = strdup(source);
 		return p->name ? 0 : -ENOMEM;
 	}
 	if (strncmp(source, "oci:", 4) != 0) {
-		log_error("Unknown source '%s': use oci:REF or oci-layout:DIR[:TAG]", source);
+		log_error("Unknown source '%s': use oci:REF, oci-layout:DIR[:TAG], oci-archive:FILE[:TAG] or "
+			  "docker-archive:FILE[:REF]", source);
 		return -EINVAL;
 	}
 
@@ -100,6 +116,8 @@ struct pull *pull_free(struct pull *p)
 	pull_source_free(p->src);
 	if (p->layout)
 		oci_layout_close(&p->store);
+	if (p->docker_archive)
+		docker_archive_close(&p->store);
 	registry_free(p->registry);
 	reference_done(&p->ref);
 	progress_free(p->progress);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Pulling one image, for `pull` and for the verbs that install one: open a
- * source by name (oci:REF, oci-layout:DIR[:TAG]), resolve it to the image
+ * source by name (oci:REF, oci-layout:DIR[:TAG], oci-archive:FILE[:TAG],
+ * docker-archive:FILE[:REF]), resolve it to the image
  * for a platform, and build the squashfs from its verified layers. The
  * digest is known before anything is written, so a caller can name the
  * output after it (images are named by their manifest digest). */

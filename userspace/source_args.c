@@ -10,7 +10,9 @@
 const char source_options_help[] =
 	"  -s, --source SOURCE     oci:REF, a registry image: [HOST[:PORT]/]PATH[:TAG][@sha256:HEX]\n"
 	"                          (short names are Docker Hub: debian -> library/debian),\n"
-	"                          or oci-layout:DIR[:TAG], an OCI image layout directory\n"
+	"                          oci-layout:DIR[:TAG], an OCI image layout directory,\n"
+	"                          oci-archive:FILE[:TAG], a tar of one (buildah push IMG oci-archive:FILE),\n"
+	"                          or docker-archive:FILE[:REF], what docker save writes (FILE - is stdin)\n"
 	"      --platform OS/ARCH[/VARIANT]\n"
 	"                          which image of a multi-platform index (default: this machine)\n"
 	"      --creds USER:PASS   registry credentials (default: $REGISTRY_AUTH_FILE or\n"

@@ -17,3 +17,18 @@ $(BUILD)/kairos-upgrade: $(BUILD)/obj/userspace/main.o $(LIBUPGRADE) $(LIBKAIROS
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(UPGRADE_LIBS)
 
 ALL_TARGETS += $(BUILD)/kairos-upgrade
+
+# kairos-upgrade --version: the version from VERSION and the git commit,
+# baked in at build time. A tarball without .git (or inside another
+# repository) says "unknown", or what KAIROS_COMMIT=... gives. The header is
+# rewritten only when its text changes, so a new commit rebuilds one file.
+KAIROS_VERSION ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+KAIROS_COMMIT ?= $(if $(wildcard .git),$(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty))
+$(BUILD)/gen/version.h: FORCE
+	@mkdir -p $(@D)
+	@printf '#define KAIROS_VERSION "%s"\n#define KAIROS_COMMIT "%s"\n' '$(KAIROS_VERSION)' '$(or $(KAIROS_COMMIT),unknown)' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/obj/userspace/version.o: $(BUILD)/gen/version.h
+$(BUILD)/obj/userspace/version.o: EXTRA_CFLAGS_userspace += -I$(BUILD)
+FORCE:
+.PHONY: FORCE

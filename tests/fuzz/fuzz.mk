@@ -39,3 +39,10 @@ FUZZ_LIBS_fuzz_registry_text = $(FUZZ_REGISTRY_LIBS)
 FUZZ_SRCS_fuzz_layer_reader := userspace/layer_reader.c
 FUZZ_CFLAGS_fuzz_layer_reader = $(shell $(PKG_CONFIG) --cflags libarchive zlib libzstd 2>/dev/null)
 FUZZ_LIBS_fuzz_layer_reader = $(shell $(PKG_CONFIG) --libs libarchive zlib libzstd 2>/dev/null) -lpthread
+
+# An image archive (docker-archive:, oci-archive:): the tar index and the
+# JSON in it.
+FUZZ_SRCS_fuzz_docker_archive := userspace/docker_archive.c userspace/tar_archive.c userspace/oci_layout.c \
+	userspace/manifest.c userspace/digest.c
+FUZZ_CFLAGS_fuzz_docker_archive = $(shell $(PKG_CONFIG) --cflags libarchive jansson libcrypto 2>/dev/null)
+FUZZ_LIBS_fuzz_docker_archive = $(shell $(PKG_CONFIG) --libs libarchive jansson libcrypto 2>/dev/null)

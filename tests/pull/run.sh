@@ -161,6 +161,50 @@ pull --source "oci-layout:$L:multiarch" --output "$WORK/layout-arm.squashfs" --p
 	expect_paths "$WORK/layout-arm.squashfs" etc/two
 check "oci-layout: source with an index"
 
+# Local images without a registry: what `docker save`, `buildah push IMG
+# docker-archive:FILE` and `oci-archive:FILE` write, from the same layout.
+DA=$WORK/docker-archive.tar OA=$WORK/oci-archive.tar
+skopeo copy -q "oci:$L:multi" "docker-archive:$DA:kairos/os:multi" &&
+	skopeo copy -q "oci:$L:multi" "oci-archive:$OA:multi"
+check "skopeo writes a docker-archive and an oci-archive"
+
+pull --source "docker-archive:$DA" --output "$WORK/da.squashfs" && expect_paths "$WORK/da.squashfs" etc/one etc/three
+check "docker-archive: source (layers checked against the config's diff_ids)"
+
+cat "$DA" | pull --source "docker-archive:-:kairos/os:multi" --output "$WORK/da-stdin.squashfs" &&
+	expect_paths "$WORK/da-stdin.squashfs" etc/one etc/three && cmp -s "$WORK/da.squashfs" "$WORK/da-stdin.squashfs"
+check "docker-archive:- from a pipe on standard input, by its tag"
+
+pull --source "oci-archive:$OA:multi" --output "$WORK/oa.squashfs" && expect_paths "$WORK/oa.squashfs" etc/one etc/three &&
+	"$BIN" pull --progress=json --source "oci-archive:$OA:multi" --output "$WORK/oa2.squashfs" 2>/dev/null |
+	grep -q "$(skopeo inspect --raw "oci:$L:multi" | sha256sum | cut -d' ' -f1)"
+check "oci-archive: source, with the layout's manifest digest as the image id"
+
+# Hostile archives, each refused with its reason and nothing written.
+python3 "$LIB/archive_edit.py" tamper-layer "$DA" "$WORK/bad-layer.tar" &&
+	fails --source "docker-archive:$WORK/bad-layer.tar" --output "$WORK/bad.squashfs" &&
+	expect_error "Digest mismatch for a layer .*rootfs.diff_id" && [ ! -e "$WORK/bad.squashfs" ]
+check "docker-archive: a layer that fails its diff_id is refused"
+
+python3 "$LIB/archive_edit.py" add-entry "$DA" "$WORK/climb.tar" ../../etc/evil &&
+	fails --source "docker-archive:$WORK/climb.tar" --output "$WORK/bad.squashfs" &&
+	expect_error "entry '../../etc/evil' has an absolute, empty or '..' path" && [ ! -e "$WORK/bad.squashfs" ]
+check "docker-archive: a name that climbs out of the archive is refused"
+
+python3 "$LIB/archive_edit.py" drop-entry "$OA" "$WORK/no-index.tar" index.json &&
+	fails --source "oci-archive:$WORK/no-index.tar:multi" --output "$WORK/bad.squashfs" &&
+	expect_error "has no index.json" && [ ! -e "$WORK/bad.squashfs" ]
+check "oci-archive: a missing index.json is named"
+
+python3 "$LIB/archive_edit.py" drop-entry "$DA" "$WORK/no-manifest.tar" manifest.json &&
+	fails --source "docker-archive:$WORK/no-manifest.tar" --output "$WORK/bad.squashfs" && expect_error "has no manifest.json"
+check "docker-archive: a missing manifest.json is named"
+
+python3 "$LIB/archive_edit.py" link-layer "$DA" "$WORK/link.tar" &&
+	fails --source "docker-archive:$WORK/link.tar" --output "$WORK/bad.squashfs" &&
+	expect_error "is a link, which is never followed"
+check "docker-archive: a layer that is a symlink is refused, not followed"
+
 "$BIN" pull --progress=json --source "$R:multi" --output "$WORK/json.squashfs" --insecure >"$WORK/json" 2>"$WORK/err" &&
 	head -1 "$WORK/json" | grep -q '"event":"start"' && tail -1 "$WORK/json" | grep -q '"result":"ok"' &&
 	python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$WORK/json"

@@ -86,6 +86,29 @@ mkdir -p "$work/hooks"
 
 # ---- upgrades --------------------------------------------------------------
 
+# A local image without a registry: `docker save IMG | kairos-upgrade upgrade
+# --source docker-archive:-` (skopeo writes what docker save does).
+installed_node "$work/s-archive"
+skopeo copy -q "oci:$work/layout:v2" "docker-archive:$work/v2-docker.tar:kairos/os:v2"
+upgrade_from_pipe() { cat "$work/v2-docker.tar" | ku upgrade --source docker-archive:-; }
+tap_expect "upgrade from a docker-archive piped on standard input" ok "Active image is now" upgrade_from_pipe
+tap_check "  its source recorded, v2's file in the image" sh -c \
+	"[ \"\$(\"$K\" status --json --state-dir '$S' | jq -r .slots.active.source)\" = docker-archive:- ] &&
+	 unsquashfs -cat '$S/images/'\"\$(\"$K\" status --json --state-dir '$S' | jq -r .slots.active.image)\".squashfs etc/os-release | grep -q 'VERSION=\"2\"'"
+
+# --version and status --json say the version and the commit built from;
+# a tree without .git (a release tarball) still builds and says "unknown".
+want_commit=unknown
+[ -e .git ] && want_commit=$(git rev-parse --short=12 HEAD)
+tap_check "--version: VERSION and the commit, the same in status --json" sh -c \
+	"\"$K\" --version | grep -Eq '^kairos-upgrade $(cat VERSION) \\(commit $want_commit(-dirty)?\\)\$' &&
+	 [ \"\$(\"$K\" status --json --state-dir '$S' | jq -r '.kairos_upgrade | .version + \" \" + .commit' | sed 's/-dirty\$//')\" = '$(cat VERSION) $want_commit' ]"
+if [ -e .git ]; then
+	mkdir -p "$work/tarball" && git archive HEAD | tar -x -C "$work/tarball"
+	tap_check "  a tree without .git says commit unknown" sh -c \
+		"make -s -C '$work/tarball' build/gen/version.h && grep -q 'KAIROS_COMMIT \"unknown\"' '$work/tarball/build/gen/version.h'"
+fi
+
 installed_node "$work/s"
 tap_check "install v1 into an empty state" test "$(json '.slots.active.image + .slots.active.status')" = "${V1}good"
 tap_expect "upgrade to v2" ok "Active image is now" ku upgrade --source "oci-layout:$work/layout:v2"

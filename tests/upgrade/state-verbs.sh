@@ -33,6 +33,22 @@ rm -f "$work/boot.json"
 tap_expect "status prints the slots" ok 'active +new, 3/3 tries left' ku status
 tap_check "status --json is valid and complete" test "$(json '[.slots.active.status, .slots.passive.image[0:4], .tries_left, .next_boot.slot, .slots.active.source] | join(",")')" = "new,bbbb,3,active,oci:127.0.0.1:5000/os:v2"
 tap_expect "status without a boot record says so" ok 'Booted: +unknown' ku status
+# Each row's image id starts under IMAGE, whatever its status text says.
+columns_aligned() {
+	ku status | python3 -c '
+import re, sys
+lines = sys.stdin.read().splitlines()
+col = next(l for l in lines if l.startswith("SLOT ")).index("IMAGE")
+rows = [l for l in lines if re.match(r"(active|passive|recovery) ", l) and "empty" not in l]
+bad = [l for l in rows if not re.match(r"[0-9a-f]{12} ", l[col:])]
+print("\n".join(bad)); sys.exit(1 if bad or not rows else 0)'
+}
+tap_check "status: columns line up after a long status text (new, 3/3 tries left)" columns_aligned
+grub-editenv "$work/s/counter.env" create
+grub-editenv "$work/s/counter.env" set kairos_tries=0 kairos_tries_gen=3
+tap_expect "status: an active that spent all its tries is shown failed, not new" ok 'active +failed, 0/3 tries left' ku status
+tap_check "  columns still line up" columns_aligned
+rm -f "$work/s/counter.env"
 
 record active trying $A
 before=$(stat -c '%i %Y' "$work/s/state.env")
