@@ -1,0 +1,10 @@
+# tests/derived/: examples/derived/Dockerfile built with buildah from the
+# reference OS in the local registry, pushed there, and a node upgraded to it
+# from inside the VM (one VM, two boots); the kernel-less derived image
+# refused on the host; the reference OS run as a container (buildah run).
+# buildah's storage is cached in /var/cache/kairos/buildah.
+CHECK_SUITES += derived
+
+check-derived: $(E2E_NEEDS)
+	$(Q)$(RUN_SUITE) derived python3 tests/derived/run.py
+.PHONY: check-derived
