@@ -343,6 +343,10 @@ tap_check "  (empty, the directory itself kept)" test -d "$work/pers" -a -z "$(l
 tap_expect "reset --auto --wipe-persistent is refused" fail 'never wipes' ku_reset --auto --wipe-persistent
 
 installed_node "$work/s" && in_recovery
+before=$(ls -a "$S" "$S/images"; cat "$S/state.env")
+tap_expect "reset --source of an image without /boot/vmlinuz is refused, with why" fail 'has no /boot/vmlinuz' \
+	ku_reset --source "oci-layout:$work/layout:nokernel"
+tap_check "  state and images unchanged" test "$(ls -a "$S" "$S/images"; cat "$S/state.env")" = "$before"
 tap_expect "reset --source: active from a registry or layout instead" ok "active is now image .* from oci-layout" \
 	ku_reset --source "oci-layout:$work/layout:v2"
 tap_check "  active v2, passive empty, recovery v1" test \
