@@ -8,7 +8,10 @@ container (buildah run); then one VM: v1 installed and booted, upgraded from
 inside to the derived image over 10.0.2.2, rebooted: it confirms itself, the
 package and the unit are there, persistent data is kept. What a user gets
 wrong, on the host (no boot needed): a derived image whose Dockerfile removes
-the kernel is refused before the commit, with why. Prints TAP.
+the kernel is refused before the commit, with why. With BROKEN_INIT=1 (make
+check-derived-long: three failed boots more), one whose Dockerfile breaks
+init falls back to the image before it by itself, status saying why. Prints
+TAP.
 
 buildah's storage and the built images are cached in
 ${KAIROS_CACHE:-/var/cache/kairos}/buildah, tagged by the hash of the
@@ -24,7 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
-from harness import (TOP, Node, finish, in_vm_upgrade, push_reference_os, start_registry,  # noqa: E402
+from harness import (TOP, Node, boot_until_prompt, finish, in_vm_upgrade, push_reference_os, start_registry,  # noqa: E402
                      summary, tap)
 
 EXAMPLE = os.path.join(TOP, "examples", "derived")
@@ -154,14 +157,23 @@ def main():
         bad, bad_secs, bad_built = cached_build("kairos-derived-nokernel", work,
                                                 image.encode() + open(nokernel, "rb").read(), [], nokernel)
         times["buildah bud nokernel"] = bad_secs
+        pushes = [(image, "v1"), (bad, "nokernel")]
+        broken_init = os.environ.get("BROKEN_INIT") == "1"
+        if broken_init:  # and one whose init exits at once
+            noinit = os.path.join(work, "Dockerfile.noinit")
+            with open(noinit, "w") as f:
+                f.write(f"FROM {image}\nRUN ln -sf /bin/false /sbin/init\n")
+            pushes.append((cached_build("kairos-derived-noinit", work,
+                                        image.encode() + open(noinit, "rb").read(), [], noinit)[0], "noinit"))
         t = time.monotonic()
-        for img, tag in ((image, "v1"), (bad, "nokernel")):
+        for img, tag in pushes:
             r = buildah("push", "-q", "--tls-verify=false", img, f"docker://127.0.0.1:{port}/derived:{tag}")
             if r.returncode != 0:
                 raise RuntimeError(f"buildah push {tag} failed: {r.stderr[-2000:]}")
         times["push"] = time.monotonic() - t
         fcntl.flock(lock, fcntl.LOCK_UN)
-        tap(True, f"pushed derived:v1 and derived:nokernel to the local registry ({times['push']:.0f} s)")
+        tap(True, f"pushed {', '.join('derived:' + tag for _, tag in pushes)} to the local registry "
+                  f"({times['push']:.0f} s)")
 
         ok, secs, msg = refused_on_host(work, port)
         tap(ok, f"a Dockerfile that removes the kernel: kairos-upgrade refuses the image before the commit "
@@ -197,6 +209,17 @@ def main():
         tap(st == 0 and "derived-hello ran on" in out, "its unit is enabled and ran at boot", out)
         st, out = node.run("cat /home/derived-data")
         tap(st == 0 and "kept" in out, "persistent data is kept")
+        if broken_init:
+            secs = in_vm_upgrade(node, f"oci:10.0.2.2:{port}/derived:noinit")
+            t = time.monotonic()
+            outcomes = boot_until_prompt(node, 4)
+            times["broken-init fallback"] = time.monotonic() - t
+            s = node.status()
+            why = ((s or {}).get("booted") or {}).get("why", "")
+            ok = outcomes == ["failed"] * 3 + ["prompt"] and s and s["booted"]["slot"] == "passive" \
+                and node.version() == "1-derived" and "no tries left" in why
+            tap(ok, f"a Dockerfile that breaks init: {outcomes[:-1]}, then the derived image again by itself "
+                    f"({times['broken-init fallback']:.0f} s); status says why: {why}", json.dumps(s))
         node.close()
         print("# times: " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()))
     except Exception as e:  # noqa: BLE001 - report, do not crash the suite
