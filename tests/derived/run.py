@@ -14,13 +14,14 @@ init falls back to the image before it by itself, status saying why. Prints
 TAP.
 
 buildah's storage and the built images are cached in
-${KAIROS_CACHE:-/var/cache/kairos}/buildah, tagged by the hash of the
-Dockerfile's folder and the base image's digest: a second run skips apt-get.
+${KAIROS_CACHE:-/var/cache/kairos}/buildah/<base image digest>, tagged by
+the hash of the Dockerfile's folder: a second run skips apt-get.
 A missing cache only costs time."""
 import fcntl
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,8 +33,20 @@ from harness import (TOP, Node, boot_until_prompt, finish, in_vm_upgrade, push_r
 
 EXAMPLE = os.path.join(TOP, "examples", "derived")
 CACHE = os.path.join(os.environ.get("KAIROS_CACHE", "/var/cache/kairos"), "buildah")
-STORAGE = ["--root", os.path.join(CACHE, "storage"), "--runroot", os.path.join(CACHE, "run"),
-           "--storage-driver", "vfs"]
+STORAGE = []  # set by use_storage()
+
+
+def use_storage(base_digest):
+    """buildah's storage for this base image: CACHE/<digest>. vfs copies
+    every layer whole (about 2 GB here), so the storage of an older base
+    (a rebuilt reference OS) is removed rather than kept beside it."""
+    key = base_digest.split(":")[-1][:16]
+    os.makedirs(CACHE, exist_ok=True)
+    for old in os.listdir(CACHE):
+        if old != key and not old.startswith("."):
+            shutil.rmtree(os.path.join(CACHE, old), ignore_errors=True)
+    STORAGE[:] = ["--root", os.path.join(CACHE, key, "storage"), "--runroot", os.path.join(CACHE, key, "run"),
+                  "--storage-driver", "vfs"]
 
 
 def buildah(*args, **kw):
@@ -130,6 +143,7 @@ def main():
         os.makedirs(CACHE, exist_ok=True)
         lock = open(os.path.join(CACHE, ".lock"), "w")
         fcntl.flock(lock, fcntl.LOCK_EX)  # one buildah storage user at a time
+        use_storage(layout_digest(layout, "v1"))
 
         # The OS image runs as a container, as the seeds show with docker run.
         t = time.monotonic()
