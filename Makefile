@@ -62,6 +62,7 @@ include tests/boot/boot.mk
 include tests/install/install.mk
 include tests/installer/installer.mk
 include tests/e2e/e2e.mk
+include tests/derived/derived.mk
 include tests/recovery/recovery.mk
 include tests/iso/iso.mk
 include tests/check.mk

@@ -11,7 +11,7 @@ libblkid-dev libzstd-dev zlib1g-dev liblzma-dev
 libcmocka-dev clang libclang-rt-14-dev cppcheck clang-tidy
 grub-common grub2-common grub-pc-bin grub-efi-amd64-bin ovmf
 qemu-system-x86 qemu-utils
-docker-registry umoci skopeo apache2-utils openssl
+docker-registry umoci skopeo apache2-utils openssl buildah
 squashfs-tools squashfs-tools-ng
 dracut-core kmod cpio busybox-static
 mmdebstrap xorriso mtools dosfstools e2fsprogs fdisk util-linux

@@ -332,6 +332,61 @@ static int maybe_prescan(struct build *b, const struct build_options *opts)
 	return shadow_set_scan(b->src, 1, b->shadow);
 }
 
+/* The node path names in the tree, following symbolic links inside the
+ * image (as GRUB does: /boot/vmlinuz may link to vmlinuz-VERSION), at most
+ * 40 of them as the kernel allows; NULL when it does not resolve. */
+#define MAX_LINK_HOPS 40
+static const struct fs_node *resolve_in_tree(const struct fs_tree *t, const struct fs_node *dir, const char *path,
+                                             unsigned *hops)
+{
+	const struct fs_node *n = path[0] == '/' ? t->root : dir;
+
+	while (n && *path) {
+		size_t len = strcspn(path, "/");
+		if (len == 0 || (len == 1 && path[0] == '.')) {
+			/* an empty or "." component */
+		} else if (len == 2 && path[0] == '.' && path[1] == '.') {
+			if (n->parent)
+				n = n->parent;
+		} else {
+			if (!fs_node_is_dir(n))
+				return NULL;
+			_cleanup_free_ char *name = strndup(path, len);
+			if (!name)
+				return NULL;
+			n = fs_node_lookup_child(n, name);
+			while (n && S_ISLNK(n->inode->mode)) {
+				if (++*hops > MAX_LINK_HOPS || !n->inode->symlink_target)
+					return NULL;
+				n = resolve_in_tree(t, n->parent, n->inode->symlink_target, hops);
+			}
+		}
+		path += len;
+		path += strspn(path, "/");
+	}
+	return n;
+}
+
+/* GRUB boots the kernel and the initrd from inside the image (grub.cfg):
+ * an image without them would be committed and then fail every try, so it
+ * is refused before the commit. */
+static int check_bootable(const struct fs_tree *t)
+{
+	static const char *const need[] = { "/boot/vmlinuz", "/boot/initrd" };
+
+	for (size_t i = 0; i < ELEMENTSOF(need); i++) {
+		unsigned hops = 0;
+		const struct fs_node *n = resolve_in_tree(t, t->root, need[i], &hops);
+		if (!n || !S_ISREG(n->inode->mode) || n->inode->size == 0)
+			return log_error_errno(-ENOEXEC,
+			                       "The image has no %s (%s): GRUB boots the kernel and the initrd from "
+			                       "inside the image, so this image cannot boot. Was it removed in a "
+			                       "derived image's Dockerfile? Nothing was changed",
+			                       need[i], !n ? "missing" : !S_ISREG(n->inode->mode) ? "not a file" : "empty");
+	}
+	return 0;
+}
+
 static int build(struct build *b, int fd, const char *tmp_path, const struct build_options *opts)
 {
 	int r = sqfs_writer_new(fd, tmp_path, opts, &b->writer);
@@ -353,6 +408,8 @@ static int build(struct build *b, int fd, const char *tmp_path, const struct bui
 	if (r < 0)
 		return r;
 	account_shadowed(b);
+	if (opts->require_boot && (r = check_bootable(b->tree)) < 0)
+		return r;
 	if (b->stats.wasted_bytes > 0)
 		log_info("%" PRIu64 " bytes of file data were written but are hidden by upper layers",
 		         b->stats.wasted_bytes);

@@ -26,6 +26,8 @@ struct build_options {
 	                         * stored size is at most this; 0: default, UINT64_MAX: always */
 	bool no_prescan;        /* never pre-scan (tests, benchmarks) */
 	uint64_t max_entries;   /* names the image may hold; 0: FLATTEN_ENTRIES_MAX (tests) */
+	bool require_boot;      /* refuse an image without a kernel and an initrd where GRUB
+	                         * loads them (upgrade, reset): -ENOEXEC, nothing renamed */
 };
 
 struct build_stats {
@@ -56,6 +58,8 @@ static inline bool build_options_grub_bootable(const struct build_options *opts)
  * opts may be NULL (defaults); stats may be NULL.
  * Returns 0 or a negative errno: -EBADMSG for a malformed or rejected layer
  * (logged naming the layer digest and the entry), -ENOSPC when the disk is
- * full (logged naming the path and the bytes written), others as they come. */
+ * full (logged naming the path and the bytes written), -ENOEXEC when
+ * opts->require_boot and the image lacks /boot/vmlinuz or /boot/initrd
+ * (logged), others as they come. */
 int build_image_squashfs(struct image_source *src, const char *output_path,
                          const struct build_options *opts, struct build_stats *stats);

@@ -324,6 +324,7 @@ static int place_image(const struct reset_args *a, const struct state_context *c
 			return log_error_errno(-EINVAL, "--compression %s would make an image GRUB cannot boot from; "
 							"use gzip[:LEVEL] or xz",
 					       a->src.compression);
+		build.require_boot = true;
 		_cleanup_(pull_freep) struct pull *img = NULL;
 		if ((r = pull_open(a->src.source, &a->src.pull, &img)) < 0)
 			return r;

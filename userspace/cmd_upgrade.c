@@ -241,6 +241,7 @@ static int upgrade(const struct upgrade_args *a)
 		return log_error_errno(-EINVAL, "--compression %s would make an image GRUB cannot boot from "
 						"(GRUB 2.06 reads gzip and xz squashfs only); use gzip[:LEVEL] or xz",
 				       a->src.compression);
+	build.require_boot = true;
 	_cleanup_(pull_freep) struct pull *img = NULL;
 	r = pull_open(a->src.source, &a->src.pull, &img);
 	if (r < 0)

@@ -20,10 +20,24 @@ trap cleanup EXIT
 
 # ---- fixtures -------------------------------------------------------------
 
-# layout L with tags v1 (two layers), v2 (v1 + a layer) and big (random data).
+# layout L with tags v1 (two layers), v2 (v1 + a layer) and big (random data),
+# each with the kernel and initrd an upgrade requires (a few bytes: GRUB never
+# reads them here); nokernel, v1 with a layer removing /boot/vmlinuz, as a
+# derived image's `RUN rm -f /boot/vmlinuz*` makes; linked, v1 with
+# /boot/vmlinuz a symbolic link to vmlinuz-6.1 (as Debian names kernels);
+# dangling, the link without its target.
 make_layout() {
 	local l=$work/layout t=$work/tars
-	mkdir -p "$t/base/etc" "$t/base/usr/bin" "$t/up/etc"
+	mkdir -p "$t/base/etc" "$t/base/usr/bin" "$t/up/etc" "$t/base/boot" "$t/big/boot" "$t/nok/boot" "$t/lnk/boot" \
+		"$t/dng/boot"
+	echo kernel >"$t/base/boot/vmlinuz"
+	echo initrd >"$t/base/boot/initrd"
+	cp "$t/base/boot/vmlinuz" "$t/base/boot/initrd" "$t/big/boot/"
+	touch "$t/nok/boot/.wh.vmlinuz"
+	echo kernel >"$t/lnk/boot/vmlinuz-6.1"
+	ln -s vmlinuz-6.1 "$t/lnk/boot/vmlinuz"
+	ln -s ../boot/vmlinuz-6.1 "$t/dng/boot/vmlinuz"
+	for x in nok lnk dng; do tar -C "$t/$x" -cf "$t/$x.tar" --owner=0 --group=0 .; done
 	echo 'VERSION="1"' >"$t/base/etc/os-release"
 	printf '#!/bin/sh\necho init\n' >"$t/base/usr/bin/init"
 	chmod 755 "$t/base/usr/bin/init"
@@ -43,6 +57,11 @@ make_layout() {
 	umoci raw add-layer --image "$l:v2" "$t/up.tar"
 	umoci new --image "$l:big"
 	umoci raw add-layer --image "$l:big" "$t/big.tar"
+	for x in nokernel:nok linked:lnk dangling:dng; do
+		umoci new --image "$l:${x%%:*}"
+		umoci raw add-layer --image "$l:${x%%:*}" "$t/base.tar"
+		umoci raw add-layer --image "$l:${x%%:*}" "$t/${x#*:}.tar"
+	done
 }
 
 # The id kairos-upgrade gives an image: the hex of its manifest digest.
@@ -130,6 +149,20 @@ tap_check "  no layer blob opened" sh -c "! grep -q '$layer' '$work/noop.trace'"
 tap_expect "upgrade v2 -> v1 again rotates the slots" ok "Active image is now" ku upgrade --source "oci-layout:$work/layout:v1"
 tap_check "  v1 active, v2 passive; no image left unreferenced" sh -c \
 	"test \"\$(ls '$S/images' | sort | tr '\n' ' ')\" = \"$(printf '%s\n' "$V1.json" "$V1.squashfs" "$V2.json" "$V2.squashfs" | sort | tr '\n' ' ')\""
+
+# An image without the kernel or initrd GRUB loads from it would be committed
+# and then spend every try: refused before the commit, nothing left behind.
+installed_node "$work/s"
+before=$(ls -a "$S" "$S/images"; cat "$S/state.env")
+tap_expect "an image without /boot/vmlinuz is refused before the commit, with why" fail \
+	'has no /boot/vmlinuz \(missing\).*cannot boot.*Nothing was changed' ku upgrade --source "oci-layout:$work/layout:nokernel"
+tap_check "  state and images unchanged" test "$(ls -a "$S" "$S/images"; cat "$S/state.env")" = "$before"
+tap_expect "  a recovery upgrade to it too" fail 'has no /boot/vmlinuz' \
+	ku upgrade --recovery --source "oci-layout:$work/layout:nokernel"
+tap_expect "  /boot/vmlinuz as a link to a dangling target too" fail 'has no /boot/vmlinuz \(missing\)' \
+	ku upgrade --source "oci-layout:$work/layout:dangling"
+tap_expect "/boot/vmlinuz as a link to vmlinuz-6.1 (Debian's naming) is accepted" ok "Active image is now" \
+	ku upgrade --source "oci-layout:$work/layout:linked"
 
 installed_node "$work/s"
 tap_expect "recovery upgrade" ok "Recovery image is now" ku upgrade --recovery --source "oci-layout:$work/layout:v2"
@@ -350,6 +383,10 @@ tap_check "  (empty, the directory itself kept)" test -d "$work/pers" -a -z "$(l
 tap_expect "reset --auto --wipe-persistent is refused" fail 'never wipes' ku_reset --auto --wipe-persistent
 
 installed_node "$work/s" && in_recovery
+before=$(ls -a "$S" "$S/images"; cat "$S/state.env")
+tap_expect "reset --source of an image without /boot/vmlinuz is refused, with why" fail 'has no /boot/vmlinuz' \
+	ku_reset --source "oci-layout:$work/layout:nokernel"
+tap_check "  state and images unchanged" test "$(ls -a "$S" "$S/images"; cat "$S/state.env")" = "$before"
 tap_expect "reset --source: active from a registry or layout instead" ok "active is now image .* from oci-layout" \
 	ku_reset --source "oci-layout:$work/layout:v2"
 tap_check "  active v2, passive empty, recovery v1" test \
