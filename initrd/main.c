@@ -255,8 +255,14 @@ static int recovery_image_of_grub(char id[IMAGE_ID_LEN + 1])
  * must already have cost its try. */
 static void spend(struct boot_decision *d)
 {
-	if (!boot_state_apply(&b.state, d))
+	if (!boot_state_apply(&b.state, d)) {
+		/* GRUB cannot write a damaged counter.env, and so never counts
+		 * nor tries a new active while it stays damaged: write it anew
+		 * with the defaults in use, even when this boot spends nothing. */
+		if (b.state.counter_damaged && boot_state_save_counter(b.state_dir, &b.state) == 0)
+			log_info("Rewrote the damaged %s with defaults", BOOT_COUNTER_FILE);
 		return;
+	}
 	b.rec.counted_by = "helper";
 	if (boot_state_save_counter(b.state_dir, &b.state) == 0)
 		return;
