@@ -14,7 +14,7 @@ CHECK_SUITES := build unit asan lint fuzz-smoke $(CHECK_SUITES)
 # the two cores busy, so the lanes nearly halve the wall time. CHECK_LANES=1
 # runs everything in one lane. The second lane's output is kept in its own log
 # and shown when it ends, so the two never interleave.
-CHECK_LANE2 := e2e powercut recovery derived
+CHECK_LANE2 := e2e powercut recovery
 CHECK_LANES ?= 2
 
 check: deps
