@@ -229,7 +229,8 @@ static int scan(struct tar_archive *t)
 	}
 	/* Sorted by name: lookups are a binary search and a name twice (which
 	 * of the two would be meant?) sits next to itself. */
-	qsort(t->files, t->n_files, sizeof(*t->files), compare_files);
+	if (t->n_files > 0) /* an empty archive has no array: qsort wants one */
+		qsort(t->files, t->n_files, sizeof(*t->files), compare_files);
 	for (size_t i = 1; i < t->n_files; i++)
 		if (streq(t->files[i - 1].name, t->files[i].name)) {
 			char b[256];
