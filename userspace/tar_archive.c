@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sanitize.h"
 #include "util.h"
 
 #define READ_CHUNK (256 * 1024)
@@ -117,13 +118,11 @@ static int tar_reader_new(const struct tar_archive *t, struct tar_reader **ret)
 	return 0;
 }
 
-/* Names come from the archive: show them without control characters. */
+/* Names come from the archive: their printable form (lib/sanitize.h),
+ * cut to fit a message. */
 static const char *printable(const char *s, char buf[static 256])
 {
-	size_t i = 0;
-	for (; s && s[i] && i < 255; i++)
-		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	buf[i] = '\0';
+	sanitize_to(buf, 256, s ?: "");
 	return buf;
 }
 
