@@ -78,12 +78,21 @@ class VM:
         marker = f"KAIROS-E2E-{time.monotonic_ns()}"
         self.send(f"{command}; echo {marker}-$?-END")
         m = self.expect(rf"{marker}-(\d+)-END\r?\n", timeout)
-        text = self.buffer_before(m)
+        text = self.buffer_before(m, f"{marker}-$?-END")
         return int(m.group(1)), text
 
-    def buffer_before(self, match):
-        # The command's output is what the console printed before the marker.
+    @staticmethod
+    def buffer_before(match, echo):
+        # The command's output is what the console printed between the
+        # shell's echo of the command (which carries the marker with a
+        # literal $?) and the marker. Cutting at the first newline instead
+        # kept the echo whenever a kernel or systemd message reached the
+        # console first.
         whole = match.string[:match.start()].decode(errors="replace")
+        at = whole.rfind(echo)
+        if at >= 0:
+            nl = whole.find("\n", at)
+            return whole[nl + 1:] if nl >= 0 else ""
         return whole.split("\n", 1)[1] if "\n" in whole else whole
 
     def wait_exit(self, timeout):
