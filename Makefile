@@ -43,7 +43,7 @@ deps:
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(EXTRA_CFLAGS_$(firstword $(subst /, ,$<))) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(DIR_INCLUDES_$(patsubst %/,%,$(dir $<))) $(ALL_CFLAGS) $(EXTRA_CFLAGS_$(firstword $(subst /, ,$<))) -c -o $@ $<
 
 include lib/lib.mk
 include initrd/initrd.mk

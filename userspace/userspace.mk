@@ -1,18 +1,39 @@
-# userspace/: kairos-upgrade. Every userspace/*.c except main.c goes into
-# libupgrade.a so unit tests can link it.
+# userspace/: kairos-upgrade, in four layers, each folder one concern and one
+# archive:
+#   image/  layers -> squashfs (flattener, writer, the image_source seam)
+#   oci/    where images come from (registry, OCI layout, archives) and pull
+#   node/   the node's state: slots, image metadata, recovery policy, hooks
+#   verbs/  the command line: one file per verb, main.c
+# A folder sees only its own headers and those of the layers below it (its
+# -I list), so an include in the wrong direction does not compile; the
+# archives are linked top layer first, so a call in the wrong direction does
+# not link.
 UPGRADE_PKGS := libcurl jansson libarchive libsquashfs1 libcrypto zlib libzstd blkid
-UPGRADE_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
-UPGRADE_OBJS := $(UPGRADE_SRCS:%.c=$(BUILD)/obj/%.o)
-LIBUPGRADE := $(BUILD)/libupgrade.a
+UPGRADE_LAYERS := verbs node oci image
 UPGRADE_LIBS := $(shell $(PKG_CONFIG) --libs $(UPGRADE_PKGS) 2>/dev/null) -lpthread
 EXTRA_CFLAGS_userspace := $(shell $(PKG_CONFIG) --cflags $(UPGRADE_PKGS) 2>/dev/null)
 
-$(LIBUPGRADE): $(UPGRADE_OBJS)
-	@$(if $(Q),echo "  AR      $@")
-	@mkdir -p $(@D)
-	$(Q)rm -f $@ && ar rcs $@ $^
+# -I lists: image sees image; oci sees oci and image; and so on up.
+DIR_INCLUDES_userspace/image := -Iuserspace/image
+DIR_INCLUDES_userspace/oci := -Iuserspace/oci $(DIR_INCLUDES_userspace/image)
+DIR_INCLUDES_userspace/node := -Iuserspace/node $(DIR_INCLUDES_userspace/oci)
+DIR_INCLUDES_userspace/verbs := -Iuserspace/verbs $(DIR_INCLUDES_userspace/node)
+# What tests, fuzz targets and tools outside userspace/ see: everything.
+UPGRADE_INCLUDES := $(DIR_INCLUDES_userspace/verbs)
 
-$(BUILD)/kairos-upgrade: $(BUILD)/obj/userspace/main.o $(LIBUPGRADE) $(LIBKAIROS)
+# One archive per layer: $(BUILD)/libkairos-<layer>.a; LIBUPGRADE lists them
+# in link order (verbs first), for everything that links kairos-upgrade's code.
+define upgrade_layer
+LIBUPGRADE_$(1) := $(BUILD)/libkairos-$(1).a
+$$(LIBUPGRADE_$(1)): $$(patsubst %.c,$(BUILD)/obj/%.o,$$(filter-out userspace/verbs/main.c,$$(wildcard userspace/$(1)/*.c)))
+	@$$(if $$(Q),echo "  AR      $$@")
+	@mkdir -p $$(@D)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach l,$(UPGRADE_LAYERS),$(eval $(call upgrade_layer,$(l))))
+LIBUPGRADE := $(foreach l,$(UPGRADE_LAYERS),$(LIBUPGRADE_$(l)))
+
+$(BUILD)/kairos-upgrade: $(BUILD)/obj/userspace/verbs/main.o $(LIBUPGRADE) $(LIBKAIROS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(UPGRADE_LIBS)
 
@@ -28,7 +49,7 @@ $(BUILD)/gen/version.h: FORCE
 	@mkdir -p $(@D)
 	@printf '#define KAIROS_VERSION "%s"\n#define KAIROS_COMMIT "%s"\n' '$(KAIROS_VERSION)' '$(or $(KAIROS_COMMIT),unknown)' >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
-$(BUILD)/obj/userspace/version.o: $(BUILD)/gen/version.h
-$(BUILD)/obj/userspace/version.o: EXTRA_CFLAGS_userspace += -I$(BUILD)
+$(BUILD)/obj/userspace/verbs/version.o: $(BUILD)/gen/version.h
+$(BUILD)/obj/userspace/verbs/version.o: EXTRA_CFLAGS_userspace += -I$(BUILD)
 FORCE:
 .PHONY: FORCE

@@ -15,6 +15,6 @@ check-flatten: $(BUILD_FROM_TARS)
 .PHONY: check-flatten
 
 # The path check every entry passes, fuzzed (tests/fuzz/fuzz_flatten_path.c).
-FUZZ_SRCS_fuzz_flatten_path := userspace/flatten.c userspace/fs_tree.c
+FUZZ_SRCS_fuzz_flatten_path := userspace/image/flatten.c userspace/image/fs_tree.c
 FUZZ_CFLAGS_fuzz_flatten_path := $(shell $(PKG_CONFIG) --cflags libsquashfs1 2>/dev/null)
 FUZZ_LIBS_fuzz_flatten_path := $(shell $(PKG_CONFIG) --libs libsquashfs1 2>/dev/null)

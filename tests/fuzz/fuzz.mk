@@ -5,7 +5,7 @@ FUZZ_TARGETS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_TARGETS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-D_GNU_SOURCE -Ilib -Iuserspace -Iinitrd
+	-D_GNU_SOURCE -Ilib $(UPGRADE_INCLUDES) -Iinitrd
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $$(FUZZ_SRCS_$$*)
 	@mkdir -p $(@D)
@@ -24,7 +24,7 @@ check-fuzz-smoke: deps $(FUZZ_BINS)
 .PHONY: fuzz-build
 
 # The registry's untrusted text (userspace parsers; jansson for JSON).
-FUZZ_REGISTRY_SRCS := userspace/manifest.c userspace/auth.c userspace/reference.c userspace/digest.c
+FUZZ_REGISTRY_SRCS := userspace/oci/manifest.c userspace/oci/auth.c userspace/oci/reference.c userspace/oci/digest.c
 # (auth.c parses URLs with libcurl's URL API.)
 FUZZ_REGISTRY_FLAGS = $(shell $(PKG_CONFIG) --cflags jansson libcrypto libcurl 2>/dev/null)
 FUZZ_REGISTRY_LIBS = $(shell $(PKG_CONFIG) --libs jansson libcrypto libcurl 2>/dev/null)
@@ -36,13 +36,13 @@ FUZZ_CFLAGS_fuzz_registry_text = $(FUZZ_REGISTRY_FLAGS)
 FUZZ_LIBS_fuzz_registry_text = $(FUZZ_REGISTRY_LIBS)
 
 # A layer blob through decompression (and its bomb budget) and libarchive.
-FUZZ_SRCS_fuzz_layer_reader := userspace/layer_reader.c
+FUZZ_SRCS_fuzz_layer_reader := userspace/image/layer_reader.c
 FUZZ_CFLAGS_fuzz_layer_reader = $(shell $(PKG_CONFIG) --cflags libarchive zlib libzstd 2>/dev/null)
 FUZZ_LIBS_fuzz_layer_reader = $(shell $(PKG_CONFIG) --libs libarchive zlib libzstd 2>/dev/null) -lpthread
 
 # An image archive (docker-archive:, oci-archive:): the tar index and the
 # JSON in it.
-FUZZ_SRCS_fuzz_docker_archive := userspace/docker_archive.c userspace/tar_archive.c userspace/oci_layout.c \
-	userspace/manifest.c userspace/digest.c
+FUZZ_SRCS_fuzz_docker_archive := userspace/oci/docker_archive.c userspace/oci/tar_archive.c userspace/oci/oci_layout.c \
+	userspace/oci/manifest.c userspace/oci/digest.c
 FUZZ_CFLAGS_fuzz_docker_archive = $(shell $(PKG_CONFIG) --cflags libarchive jansson libcrypto 2>/dev/null)
 FUZZ_LIBS_fuzz_docker_archive = $(shell $(PKG_CONFIG) --libs libarchive jansson libcrypto 2>/dev/null)

@@ -3,7 +3,7 @@
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_LIBS := $(LIBBOOT) $(LIBUPGRADE) $(LIBKAIROS)
-EXTRA_CFLAGS_tests := -Iinitrd -Iuserspace $(EXTRA_CFLAGS_userspace)
+EXTRA_CFLAGS_tests := -Iinitrd $(UPGRADE_INCLUDES) $(EXTRA_CFLAGS_userspace)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_LIBS)
 	@mkdir -p $(@D)

@@ -7,7 +7,7 @@
 
 #include "image_source.h"
 #include "manifest.h"
-#include "registry.h"
+#include "blob_sink.h"
 
 /* Pushes the blob of d into sink and returns 0 only once all of it was
  * delivered and verified. */

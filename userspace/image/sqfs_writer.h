@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "build_image.h"
+#include "build_options.h"
 #include "fs_tree.h"
 
 struct sqfs_writer;

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "registry.h"
+#include "blob_sink.h"
 
 /* Entries in one archive; docker save writes a few per layer. */
 #define TAR_ARCHIVE_ENTRIES_MAX 65536u

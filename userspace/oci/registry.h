@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "blob_sink.h"
 #include "digest.h"
 #include "manifest.h"
 #include "reference.h"
@@ -36,9 +37,6 @@ struct registry *registry_free(struct registry *reg);
  * ret_content_type is the Content-Type as served (parameters included). */
 int registry_fetch_manifest(struct registry *reg, const char *object, char **ret_body, size_t *ret_size,
 			    char **ret_content_type, char ret_digest[static DIGEST_STRING_MAX]);
-
-/* Receives verified-so-far bytes of a blob; a negative return aborts. */
-typedef int (*blob_sink_t)(void *userdata, const void *data, size_t size);
 
 /* Streams the blob of descriptor d into sink, checking its size against
  * d->size as it goes and its sha256 at the end; interrupted transfers are

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* How an image is built: compressor, level, threads, block size, limits.
+ * Its own header so the writer and the callers need not see the builder. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BUILD_BLOCK_SIZE_DEFAULT (128 * 1024)
+/* Pre-scan the upper layers when they are small enough that reading their
+ * headers is cheap next to compressing the data they would hide. */
+#define BUILD_PRESCAN_LIMIT_DEFAULT (64ull * 1024 * 1024)
+
+enum build_compressor {
+	BUILD_COMPRESSOR_ZSTD,
+	BUILD_COMPRESSOR_XZ,
+	BUILD_COMPRESSOR_GZIP,
+	BUILD_COMPRESSOR_LZ4,
+};
+
+struct build_options {
+	enum build_compressor compressor;
+	int level;              /* 0: our default for the compressor (see build_image.c) */
+	unsigned threads;       /* block processor workers; 0: all online cores */
+	uint32_t block_size;    /* 0: 128 KiB */
+	uint64_t prescan_limit; /* pre-scan upper layers for whiteouts when their total
+	                         * stored size is at most this; 0: default, UINT64_MAX: always */
+	bool no_prescan;        /* never pre-scan (tests, benchmarks) */
+	uint64_t max_entries;   /* names the image may hold; 0: FLATTEN_ENTRIES_MAX (tests) */
+	bool require_boot;      /* refuse an image without a kernel and an initrd where GRUB
+	                         * loads them (upgrade, reset): -ENOEXEC, nothing renamed */
+};
+
+/* Defaults: gzip level 1 (GRUB-bootable, see build_image.c), all cores, 128 KiB blocks. */
+void build_options_init(struct build_options *opts);
+
+/* Parse "zstd[:LEVEL]", "xz", "gzip[:LEVEL]" or "lz4" into opts.
+ * Returns 0 or -EINVAL (logged). */
+int build_options_parse_compression(struct build_options *opts, const char *spec);
+/* GRUB 2.06 boots the kernel from inside the image: only gzip and xz work. */
+static inline bool build_options_grub_bootable(const struct build_options *opts)
+{
+	return opts->compressor == BUILD_COMPRESSOR_GZIP || opts->compressor == BUILD_COMPRESSOR_XZ;
+}
