@@ -1,7 +1,8 @@
 # tests/derived/: examples/derived/Dockerfile built with buildah from the
 # reference OS in the local registry, pushed there, and a node upgraded to it
 # from inside the VM (one VM, two boots); the kernel-less derived image
-# refused on the host; the reference OS run as a container (buildah run).
+# refused on the host; the reference OS run as a container (buildah run); the
+# Kubernetes upgrade container built and its entrypoint run inside it.
 # buildah's storage is cached in /var/cache/kairos/buildah.
 CHECK_SUITES += derived
 LONG_SUITES += derived-long

@@ -4,7 +4,9 @@
 reference OS, a package with apt-get, a changed file, an enabled unit) built
 with buildah (daemonless, chroot isolation, vfs storage) from the image in
 the local docker-registry and pushed there; the reference OS run as a
-container (buildah run); then one VM: v1 installed and booted, upgraded from
+container (buildah run); the Kubernetes upgrade container
+(examples/kubernetes/Dockerfile) built FROM it, and tests/k8s's entrypoint
+cases run inside it against the same mocks; then one VM: v1 installed and booted, upgraded from
 inside to the derived image over 10.0.2.2, rebooted: it confirms itself, the
 package and the unit are there, persistent data is kept. What a user gets
 wrong, on the host (no boot needed): a derived image whose Dockerfile removes
@@ -19,6 +21,7 @@ the hash of the Dockerfile's folder: a second run skips apt-get.
 A missing cache only costs time."""
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -116,6 +119,35 @@ def refused_on_host(work, port):
     return ok, secs, (r.stdout + r.stderr).strip() + (f"\nleft behind: {left}" if left else "")
 
 
+def k8s_container(base, base_digest):
+    """examples/kubernetes/Dockerfile built FROM base (the reference OS: no
+    Docker Hub here), then tests/k8s's entrypoint cases run inside it.
+    Returns (ok, label, details) for each of its TAP lines."""
+    context = os.path.join(TOP, "examples", "kubernetes")
+    h = hashlib.sha256(base_digest.encode())
+    for name in sorted(os.listdir(context)):
+        with open(os.path.join(context, name), "rb") as f:
+            h.update(name.encode() + b"\0" + f.read() + b"\0")
+    t = time.monotonic()
+    image, secs, built = cached_build("kairos-k8s-upgrade", context, h.digest(), [f"BASE={base}"])
+    results = [(True, f"buildah bud examples/kubernetes FROM the reference OS "
+                      f"({'built in %.0f s' % secs if built else 'cached'})", "")]
+    r = subprocess.run(["tests/k8s/run"], cwd=TOP, capture_output=True, text=True,
+                       env=dict(os.environ, K8S_IMAGE=image, K8S_BUILDAH=" ".join(["buildah", *STORAGE]),
+                                KAIROS_UPGRADE=os.path.join(TOP, "build", "kairos-upgrade")))
+    lines, passed = r.stdout.splitlines(), 0
+    for i, line in enumerate(lines):
+        if line.startswith("ok "):
+            passed += 1
+        elif line.startswith("not ok "):  # each failure on its own line, with its output
+            details = list(itertools.takewhile(lambda more: more.startswith("#"), lines[i + 1:]))
+            results.append((False, "in the upgrade container: " + line.split(" - ", 1)[-1], "\n".join(details)))
+    results.append((r.returncode == 0 and passed >= 20,
+                    f"the upgrade entrypoint inside the built container: {passed} of tests/k8s's cases pass "
+                    f"(buildah run, {time.monotonic() - t:.0f} s)", r.stdout[-1500:] + r.stderr[-1500:]))
+    return results
+
+
 def readme_shows_example():
     """The README's Dockerfile section is the file this suite builds (from
     its ARG on: the header comment stays in the file)."""
@@ -185,6 +217,10 @@ def main():
             if r.returncode != 0:
                 raise RuntimeError(f"buildah push {tag} failed: {r.stderr[-2000:]}")
         times["push"] = time.monotonic() - t
+        t = time.monotonic()
+        for ok, label, details in k8s_container(base, layout_digest(layout, "v1")):
+            tap(ok, label, details)
+        times["k8s container"] = time.monotonic() - t
         fcntl.flock(lock, fcntl.LOCK_UN)
         tap(True, f"pushed {', '.join('derived:' + tag for _, tag in pushes)} to the local registry "
                   f"({times['push']:.0f} s)")
