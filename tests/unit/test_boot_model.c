@@ -248,8 +248,8 @@ static enum boot_slot grub_boot(struct ms *m, struct boot_state *s, enum boot_sl
 	return BOOT_SLOT_NONE;
 }
 
-/* kairos-boot's mount loop (initrd/main.c mount_first_usable_slot,
- * fall_back, and boot_mount for an image error while the root is
+/* kairos-boot's mount loop (initrd/boot_sequence.c mount_first_usable_slot,
+ * fall_back, and drop_failed_root for an image error while the root is
  * assembled): on an image fault mark the slot bad and take the slot
  * boot_state_fallback names. Returns the slot whose root is used, or
  * BOOT_SLOT_NONE. */

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Options shared by the verbs that work on the state (status, mark-good,
- * mark-bad, rollback, boot-next, upgrade), and the context they open. */
+ * mark-bad, rollback, boot-next, upgrade); the context they open is
+ * node/state_context.h. */
 #pragma once
 
 #include <getopt.h>
 #include <stdbool.h>
 
-#include "boot_record.h"
-#include "boot_state.h"
-#include "state_dir.h"
+#include "state_context.h"
 
 struct verb {
 	const char *name;
@@ -16,26 +15,11 @@ struct verb {
 	const char *summary;
 };
 
-struct state_options {
-	const char *state_dir;
-	const char *recovery_dir;
-	const char *boot_record;
-	bool json;
-	unsigned lock_wait_ms; /* how long state_context_open() waits for the state lock */
-};
-
 #define STATE_OPTIONS_HELP                                                                                 \
 	"  --state-dir DIR     work on DIR instead of the mounted state partition (" STATE_DIR_DEFAULT ")\n" \
 	"  --recovery-dir DIR  where recovery images live (default: the state directory's own\n"            \
 	"                      with --state-dir, else " RECOVERY_DIR_DEFAULT ")\n"                            \
 	"  --boot-record FILE  kairos-boot's record of this boot (" BOOT_RECORD_DEFAULT ")\n"
-
-/* Everything a state verb works with, opened once. */
-struct state_context {
-	struct state_dir dir;
-	struct boot_state state;
-	struct boot_record record;
-};
 
 /* The state options as getopt_long entries, for verbs with options of their
  * own (upgrade); state_options_option() takes one: 1 if ours, 0 if not. */
@@ -51,16 +35,6 @@ int state_options_option(int c, const char *arg, struct state_options *o);
  * argv[optind..]. Returns 0, 1 when --help was printed (help_text), or
  * -EINVAL (usage logged). */
 int state_options_parse(int argc, char **argv, const char *help_text, bool allow_json, struct state_options *o);
-
-/* Open the state directory, load the state (it must exist: a node without
- * one has not been installed) and the boot record; lock when changing. */
-#define STATE_CONTEXT_INIT {.dir.lock_fd = -1, .record.slot = BOOT_SLOT_NONE}
-int state_context_open(struct state_context *ctx, const struct state_options *o, bool lock);
-/* Takes a pointer so it can be a cleanup: _cleanup_(state_context_close). */
-void state_context_close(struct state_context *ctx);
-
-/* The slot this node booted from, or active when no record says. */
-enum boot_slot state_context_booted_slot(const struct state_context *ctx);
 
 /* --reboot of upgrade and reset: through systemd when it runs (services stop
  * cleanly), else reboot(2). Returns only on failure, or under systemd. */
