@@ -47,6 +47,13 @@ def main():
         tap(confirmed and s and s["slots"]["active"]["status"] == "good" and node.version() == "1",
             f"v1 boots through GRUB, dracut and kairos-boot into systemd ({secs:.0f} s) and confirms itself",
             json.dumps(s))
+        # The recovery image's metadata sits on COS_RECOVERY, not mounted now.
+        rec = (s or {}).get("slots", {}).get("recovery") or {}
+        st, out = node.run("findmnt -n /run/kairos/recovery; ls -d /run/kairos/.recovery-meta.* 2>&1")
+        tap((rec.get("source") or "").endswith("os:v1") and rec.get("size", 0) > 0 and rec.get("installed")
+            and "No such file" in out and "/run/kairos/recovery" not in out,
+            "status shows the recovery image's source, size and install time (read from COS_RECOVERY "
+            "mounted read-only for the read, nothing left mounted)", json.dumps(rec) + "\n" + out)
 
         st, out = node.run("touch /tmp/e2e-probe && touch /var/e2e-probe && ! touch /usr/e2e-probe 2>/dev/null "
                            "&& echo writable-$((1+1))")

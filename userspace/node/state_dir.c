@@ -192,6 +192,21 @@ static bool is_mount_point(const char *path)
 	return st.st_dev != parent.st_dev;
 }
 
+/* The device of COS_RECOVERY (or kairos.recovery_label= from cmdline_path). */
+static int recovery_device(const struct state_dir *sd, const char *cmdline_path, char **ret)
+{
+	_cleanup_(cmdline_free) struct cmdline c = {0};
+	const char *label = "COS_RECOVERY";
+	if (cmdline_read_file(cmdline_path, &c) == 0 && cmdline_get(&c, "kairos.recovery_label"))
+		label = cmdline_get(&c, "kairos.recovery_label");
+	int r = state_dir_find_partition(sd, label, RECOVERY_WAIT_MS, ret);
+	if (r == -ENOENT)
+		return log_error_errno(r, "No partition labelled %s: is this an installed node? (or mount the recovery "
+					  "partition yourself and pass --recovery-dir)",
+				       label);
+	return r;
+}
+
 int state_dir_mount_recovery(const struct state_dir *sd, const char *cmdline_path)
 {
 	/* Only the node's own default place; --recovery-dir and --state-dir are
@@ -199,27 +214,49 @@ int state_dir_mount_recovery(const struct state_dir *sd, const char *cmdline_pat
 	if (!streq(sd->recovery_path, RECOVERY_DIR_DEFAULT) || is_mount_point(sd->recovery_path))
 		return 0;
 
-	_cleanup_(cmdline_free) struct cmdline c = {0};
-	const char *label = "COS_RECOVERY";
-	if (cmdline_read_file(cmdline_path, &c) == 0 && cmdline_get(&c, "kairos.recovery_label"))
-		label = cmdline_get(&c, "kairos.recovery_label");
 	_cleanup_free_ char *dev = NULL;
-	int r = state_dir_find_partition(sd, label, RECOVERY_WAIT_MS, &dev);
-	if (r == -ENOENT)
-		return log_error_errno(r, "No partition labelled %s: is this an installed node? (or mount the recovery "
-					  "partition yourself and pass --recovery-dir)",
-				       label);
+	int r = recovery_device(sd, cmdline_path, &dev);
 	if (r < 0)
 		return r;
 	if (mkdir(sd->recovery_path, 0755) < 0 && errno != EEXIST)
 		return log_error_errno(negative_errno(), "Failed to create %s: %m", sd->recovery_path);
 	if (mount(dev, sd->recovery_path, "ext4", MS_NOSUID | MS_NODEV, NULL) < 0)
 		return log_error_errno(negative_errno(),
-				       "Cannot mount the recovery partition %s on %s: %m (is there a partition "
-				       "labelled %s? or mount it yourself and pass --recovery-dir)",
-				       dev, sd->recovery_path, label);
+				       "Cannot mount the recovery partition %s on %s: %m (mount it yourself and pass "
+				       "--recovery-dir)",
+				       dev, sd->recovery_path);
 	log_info("Mounted the recovery partition %s on %s", dev, sd->recovery_path);
 	return 0;
+}
+
+int state_dir_read_meta(const struct state_dir *sd, enum boot_slot slot, const char *id, struct image_meta *meta)
+{
+	_cleanup_free_ char *path = state_dir_meta_path(sd, slot, id);
+	if (!path)
+		return -ENOMEM;
+	int r = image_meta_read(path, meta);
+	if (r != -ENOENT || slot != BOOT_SLOT_RECOVERY || !streq(sd->recovery_path, RECOVERY_DIR_DEFAULT) ||
+	    is_mount_point(sd->recovery_path) || geteuid() != 0)
+		return r;
+
+	_cleanup_free_ char *dev = NULL;
+	r = recovery_device(sd, "/proc/cmdline", &dev);
+	if (r < 0)
+		return r;
+	char dir[] = "/run/kairos/.recovery-meta.XXXXXX";
+	if (!mkdtemp(dir))
+		return log_debug_errno(negative_errno(), "Failed to create %s: %m", dir);
+	/* Read-only and noload: nothing, not even a journal replay, writes to it. */
+	if (mount(dev, dir, "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "noload") < 0) {
+		r = log_debug_errno(negative_errno(), "Cannot mount %s read-only on %s: %m", dev, dir);
+		(void)rmdir(dir);
+		return r;
+	}
+	_cleanup_free_ char *at = NULL;
+	r = asprintf(&at, "%s/images/%s.json", dir, id) < 0 ? -ENOMEM : image_meta_read(at, meta);
+	(void)umount2(dir, MNT_DETACH);
+	(void)rmdir(dir);
+	return r;
 }
 
 int state_dir_find_partition(const struct state_dir *sd, const char *label, unsigned wait_ms, char **ret)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "boot_state.h"
+#include "image_meta.h"
 
 #define STATE_DIR_DEFAULT "/run/kairos/state"       /* kairos-boot leaves COS_STATE mounted here */
 #define RECOVERY_DIR_DEFAULT "/run/kairos/recovery" /* COS_RECOVERY, when mounted */
@@ -35,6 +36,14 @@ int state_dir_lock_wait(struct state_dir *sd, unsigned wait_ms);
 /* "<dir>/images/<id>.squashfs" for a slot (recovery lives in recovery_path). */
 char *state_dir_image_path(const struct state_dir *sd, enum boot_slot slot, const char *id);
 char *state_dir_meta_path(const struct state_dir *sd, enum boot_slot slot, const char *id);
+
+/* The metadata (.json) of a slot's image. A recovery image's sits on
+ * COS_RECOVERY, which a running node does not keep mounted: when the default
+ * recovery directory is not a mount point, the partition is mounted
+ * read-only (no journal replay) on a private folder for the read and
+ * unmounted again. Returns 0, -ENOENT, or another negative errno (the
+ * caller shows the size, time and source as unknown). */
+int state_dir_read_meta(const struct state_dir *sd, enum boot_slot slot, const char *id, struct image_meta *meta);
 
 /* Remove what an interrupted run left (temporary files) and images no slot
  * references; keep_id (the booted image, may be NULL) is never removed.

@@ -108,9 +108,8 @@ static json_t *slot_json(const struct state_context *ctx, enum boot_slot slot)
 	const struct slot_state *st = &ctx->state.slots[slot];
 	if (!st->image[0])
 		return json_null();
-	_cleanup_free_ char *meta_path = state_dir_meta_path(&ctx->dir, slot, st->image);
 	struct image_meta meta;
-	bool have_meta = meta_path && image_meta_read(meta_path, &meta) == 0;
+	bool have_meta = state_dir_read_meta(&ctx->dir, slot, st->image, &meta) == 0;
 	/* Not UTF-8 perhaps (a state file): jansson would refuse it. */
 	_cleanup_free_ char *reason = st->reason[0] ? sanitize_strdup(st->reason) : NULL;
 	json_t *o = json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:I, s:s?}", "image", st->image, "status",
@@ -225,10 +224,8 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 			printf("%-9s %s\n", boot_slot_to_string((enum boot_slot)i), status[i]);
 			continue;
 		}
-		_cleanup_free_ char *meta_path = state_dir_meta_path(&ctx->dir, (enum boot_slot)i, st->image);
 		struct image_meta meta = {0};
-		if (meta_path)
-			(void)image_meta_read(meta_path, &meta);
+		(void)state_dir_read_meta(&ctx->dir, (enum boot_slot)i, st->image, &meta);
 		char size[32];
 		format_size(meta.size, size, sizeof(size));
 		sanitize_print_line(stdout, "%-9s %-*s %.12s   %-10s %-20s %s", boot_slot_to_string((enum boot_slot)i),
