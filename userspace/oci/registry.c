@@ -253,7 +253,7 @@ static int blob_check_response(void *ctx, const struct http_response *resp)
 {
 	struct blob_transfer *b = ctx;
 	/* The descriptor's size is authoritative. */
-	uint64_t expected = resp->status == 206 ? b->size - b->received : b->size;
+	uint64_t expected = resp->status == 206 ? b->size - resp->resumed_from : b->size;
 	if (resp->content_length >= 0 && (uint64_t)resp->content_length != expected)
 		return log_error_errno(-EBADMSG, "Size mismatch for %s: the registry announces %lld bytes, the "
 						 "manifest says %llu; refusing it",
