@@ -94,6 +94,6 @@ struct http_request {
 int http_get(struct http_client *c, const struct http_request *rq, struct http_response *resp);
 
 /* http_get() with the body into body, emptied before each attempt; a body
- * past body->max is logged (unless quiet) and refused with -EFBIG. */
+ * past body->max is refused with -EFBIG (logged, even when quiet). */
 int http_get_document(struct http_client *c, const struct http_request *rq, struct http_response *resp,
 		      struct membuf *body);
