@@ -42,7 +42,7 @@ FUZZ_LIBS_fuzz_layer_reader = $(shell $(PKG_CONFIG) --libs libarchive zlib libzs
 
 # An image archive (docker-archive:, oci-archive:): the tar index and the
 # JSON in it.
-FUZZ_SRCS_fuzz_docker_archive := userspace/oci/docker_archive.c userspace/oci/tar_archive.c userspace/oci/oci_layout.c \
+FUZZ_SRCS_fuzz_docker_archive := userspace/oci/docker_archive.c userspace/oci/tar_archive.c userspace/oci/membuf.c userspace/oci/oci_layout.c \
 	userspace/oci/manifest.c userspace/oci/digest.c
 FUZZ_CFLAGS_fuzz_docker_archive = $(shell $(PKG_CONFIG) --cflags libarchive jansson libcrypto 2>/dev/null)
 FUZZ_LIBS_fuzz_docker_archive = $(shell $(PKG_CONFIG) --libs libarchive jansson libcrypto 2>/dev/null)

@@ -18,6 +18,7 @@
 #include "fs_tree.h"
 #include "layer_prescan.h"
 #include "layer_reader.h"
+#include "layer_walk.h"
 #include "log.h"
 #include "sqfs_writer.h"
 #include "util.h"
@@ -98,50 +99,49 @@ struct build {
 	uint64_t max_entries;
 };
 
+struct apply_pass {
+	struct build *b;
+	struct flatten_context ctx;
+};
+
+static int apply_entry(struct layer_walk *w, const struct flatten_entry *e)
+{
+	struct apply_pass *a = w->userdata;
+	struct build *b = a->b;
+	struct fs_inode *inode;
+	char path[FLATTEN_PATH_MAX];
+
+	a->ctx.layer_digest = w->ls->digest;
+	int r = flatten_apply_entry(&a->ctx, e, &inode);
+	if (r < 0 || !inode)
+		return r;
+	b->stats.tar_bytes = add_sat_u64(b->stats.tar_bytes, e->size);
+	if (b->shadow && flatten_normalize_path(e->path, path, sizeof(path)) == 0 &&
+	    shadow_set_hides(b->shadow, path, a->ctx.layer)) {
+		inode->data_skipped = true;
+		inode->data_layer = a->ctx.layer;
+		inode->data_entry_index = w->ordinal;
+		return 0;
+	}
+	return write_entry_data(b->writer, w->lr, inode);
+}
+
 static int apply_layer(struct build *b, size_t index)
 {
-	struct layer_stream *ls;
-	int r = b->src->open_layer(b->src, index, &ls);
-	if (r < 0)
-		return r;
-
-	_cleanup_(layer_reader_freep) struct layer_reader *lr = NULL;
-	struct flatten_context ctx = {
-		.tree = b->tree,
-		.layer = (unsigned) index,
-		.layer_digest = ls->digest,
-		.warned_xattr = b->warned_xattr,
-		.max_entries = b->max_entries,
+	struct apply_pass a = {
+		.b = b,
+		.ctx = {
+			.tree = b->tree,
+			.layer = (unsigned) index,
+			.warned_xattr = b->warned_xattr,
+			.max_entries = b->max_entries,
+		},
 	};
-	r = layer_reader_open(ls, &b->budget, &lr);
-	for (uint64_t ordinal = 0; r >= 0; ordinal++) {
-		struct flatten_entry e;
-		struct fs_inode *inode;
-		char path[FLATTEN_PATH_MAX];
-
-		r = layer_reader_next(lr, &e);
-		if (r <= 0)
-			break;
-		r = flatten_apply_entry(&ctx, &e, &inode);
-		if (r < 0 || !inode)
-			continue;
-		b->stats.tar_bytes = add_sat_u64(b->stats.tar_bytes, e.size);
-		if (b->shadow && flatten_normalize_path(e.path, path, sizeof(path)) == 0 &&
-		    shadow_set_hides(b->shadow, path, (unsigned) index)) {
-			inode->data_skipped = true;
-			inode->data_layer = (unsigned) index;
-			inode->data_entry_index = ordinal;
-			continue;
-		}
-		r = write_entry_data(b->writer, lr, inode);
-	}
+	struct layer_walk w = { .budget = &b->budget, .entry = apply_entry, .userdata = &a };
+	int r = layer_walk(b->src, index, &w);
 	if (r == 0)
-		r = layer_reader_finish(lr);
-	if (r == 0) /* the reader thread is done: its count is final */
-		b->stats.layer_bytes += layer_reader_stream_bytes(lr);
-	b->warned_xattr = ctx.warned_xattr;
-	layer_reader_free(TAKE_PTR(lr));
-	ls->close(ls);
+		b->stats.layer_bytes += w.stream_bytes;
+	b->warned_xattr = a.ctx.warned_xattr;
 	return r;
 }
 
@@ -179,6 +179,38 @@ static int compare_revived(const void *a, const void *b)
 	return x->data_entry_index < y->data_entry_index ? -1 : x->data_entry_index > y->data_entry_index;
 }
 
+/* Re-reading one layer for the revived files of it, inodes[k..] on. */
+struct revive_pass {
+	struct build *b;
+	struct fs_inode **inodes;
+	size_t n, k;
+	unsigned layer;
+};
+
+static int revive_entry(struct layer_walk *w, const struct flatten_entry *e)
+{
+	struct revive_pass *p = w->userdata;
+	struct fs_inode **inodes = p->inodes;
+	if (w->ordinal != inodes[p->k]->data_entry_index)
+		return 0;
+	if (e->size != inodes[p->k]->size)
+		return log_error_errno(-EBADMSG, "Layer %s changed between reads at '%s'", w->ls->digest, e->path);
+	int r = write_entry_data(p->b->writer, w->lr, inodes[p->k]);
+	for (p->k++; r >= 0 && p->k < p->n && inodes[p->k]->data_entry_index == w->ordinal &&
+	             inodes[p->k]->data_layer == p->layer;
+	     p->k++)
+		;
+	if (r < 0)
+		return r;
+	/* all of this layer's done: the rest of it is only read and checked */
+	return p->k < p->n && inodes[p->k]->data_layer == p->layer ? 0 : 1;
+}
+
+static int revive_archive_end(struct layer_walk *w)
+{
+	return log_error_errno(-EBADMSG, "Layer %s changed between reads", w->ls->digest);
+}
+
 /* The pre-scan said an upper layer hides these files, yet they are in the
  * final tree: a hard link kept them alive (or the pre-scan saw something the
  * real pass did not). Read their layers again to write the data. */
@@ -199,41 +231,15 @@ static int write_revived_data(struct build *b)
 		log_info("Reading layer %s again for %zu file(s) the pre-scan skipped but a hard "
 		         "link keeps",
 		         b->src->layer_digest(b->src, layer), n_here);
-		struct layer_stream *ls;
-		r = b->src->open_layer(b->src, layer, &ls);
-		if (r < 0)
-			return r;
-		_cleanup_(layer_reader_freep) struct layer_reader *lr = NULL;
 		/* Layers the main pass read whole, within its budget. */
-		r = layer_reader_open(ls, NULL, &lr);
-		for (uint64_t ordinal = 0; r >= 0 && k < l.n && inodes[k]->data_layer == layer;
-		     ordinal++) {
-			struct flatten_entry e;
-			r = layer_reader_next(lr, &e);
-			if (r == 0)
-				r = log_error_errno(-EBADMSG, "Layer %s changed between reads",
-				                    ls->digest);
-			if (r < 0)
-				break;
-			if (ordinal != inodes[k]->data_entry_index)
-				continue;
-			if (e.size != inodes[k]->size) {
-				r = log_error_errno(-EBADMSG, "Layer %s changed between reads at '%s'",
-				                    ls->digest, e.path);
-				break;
-			}
-			r = write_entry_data(b->writer, lr, inodes[k]);
-			for (k++; r >= 0 && k < l.n && inodes[k]->data_entry_index == ordinal &&
-			          inodes[k]->data_layer == layer;
-			     k++)
-				;
-		}
-		if (r >= 0)
-			r = layer_reader_finish(lr);
-		layer_reader_free(TAKE_PTR(lr));
-		ls->close(ls);
+		struct revive_pass p = { .b = b, .inodes = inodes, .n = l.n, .k = k, .layer = layer };
+		struct layer_walk w = {
+			.entry = revive_entry, .archive_end = revive_archive_end, .userdata = &p
+		};
+		r = layer_walk(b->src, layer, &w);
 		if (r < 0)
 			return r;
+		k = p.k;
 	}
 	return 0;
 }

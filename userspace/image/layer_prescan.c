@@ -8,6 +8,7 @@
 #include "flatten.h"
 #include "layer_prescan.h"
 #include "layer_reader.h"
+#include "layer_walk.h"
 #include "log.h"
 #include "util.h"
 
@@ -151,32 +152,22 @@ bool shadow_set_hides(const struct shadow_set *s, const char *path, unsigned lay
 	return lookup(s, "", 0, true) > layer + 1;
 }
 
+static int record_entry(struct layer_walk *w, const struct flatten_entry *e)
+{
+	struct shadow_set *s = w->userdata;
+	char path[FLATTEN_PATH_MAX];
+	/* bad paths are reported by the main pass, which refuses them */
+	if (flatten_normalize_path(e->path, path, sizeof(path)) < 0 || path[0] == '\0')
+		return 0;
+	return shadow_set_record(s, (unsigned) w->index, path, !e->hardlink_target && S_ISDIR(e->mode));
+}
+
 int shadow_set_scan(struct image_source *src, size_t first, struct shadow_set *s)
 {
 	struct expansion_budget budget = {};
 	for (size_t i = first; i < src->n_layers; i++) {
-		struct layer_stream *ls;
-		int r = src->open_layer(src, i, &ls);
-		if (r < 0)
-			return r;
-		_cleanup_(layer_reader_freep) struct layer_reader *lr = NULL;
-		r = layer_reader_open(ls, &budget, &lr);
-		while (r >= 0) {
-			struct flatten_entry e;
-			char path[FLATTEN_PATH_MAX];
-			r = layer_reader_next(lr, &e);
-			if (r <= 0)
-				break;
-			/* bad paths are reported by the main pass, which refuses them */
-			if (flatten_normalize_path(e.path, path, sizeof(path)) < 0 || path[0] == '\0')
-				continue;
-			r = shadow_set_record(s, (unsigned) i, path,
-			                      !e.hardlink_target && S_ISDIR(e.mode));
-		}
-		if (r == 0)
-			r = layer_reader_finish(lr);
-		layer_reader_free(TAKE_PTR(lr));
-		ls->close(ls);
+		struct layer_walk w = { .budget = &budget, .entry = record_entry, .userdata = s };
+		int r = layer_walk(src, i, &w);
 		if (r < 0)
 			return r;
 	}

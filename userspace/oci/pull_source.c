@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "membuf.h"
 #include "util.h"
 
 /* An index may point at another index; real images nest at most once. */
@@ -102,24 +103,6 @@ static int parse_fetched(const struct manifest_store *store, const char *object,
 	return 0;
 }
 
-struct membuf {
-	char *data;
-	size_t size;
-};
-
-static int membuf_sink(void *userdata, const void *data, size_t size)
-{
-	struct membuf *m = userdata;
-	char *p = realloc(m->data, m->size + size + 1);
-	if (!p)
-		return -ENOMEM;
-	memcpy(p + m->size, data, size);
-	m->size += size;
-	p[m->size] = '\0';
-	m->data = p;
-	return 0;
-}
-
 /* An image that is not in an index says its platform only in its config.
  * Installing another architecture's OS is never what was meant: refuse it
  * when the platform was asked for, warn when it was the default. */
@@ -129,15 +112,16 @@ static int check_config_platform(const struct manifest_store *store, const struc
 	if (m->config.size > CONFIG_SIZE_MAX)
 		return log_error_errno(-EFBIG, "Image config %s is %llu bytes, more than we accept", m->config.digest,
 				       (unsigned long long)m->config.size);
-	struct membuf config = {};
+	/* Producers stop at the descriptor's size already: the limit is a backstop. */
+	struct membuf config = MEMBUF_INIT((size_t)m->config.size);
 	int r = store->produce_blob(store->ctx, &m->config, membuf_sink, &config);
 	if (r < 0) {
-		free(config.data);
+		membuf_done(&config);
 		return r;
 	}
 	json_error_t error;
 	json_t *root = json_loadb(config.data ?: "", config.size, 0, &error);
-	free(config.data);
+	membuf_done(&config);
 	struct platform have = {
 		.os = (char *)json_string_value(json_object_get(root, "os")),
 		.architecture = (char *)json_string_value(json_object_get(root, "architecture")),

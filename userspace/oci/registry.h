@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A client for the OCI distribution API (pull side) on libcurl: the /v2/
- * probe, Basic and Bearer-token authentication, manifests and blobs, with
- * retries, redirects and digest verification. A struct registry may be
- * used by several threads at once (one per blob download). */
+/* A client for the OCI distribution API (pull side): the /v2/ probe,
+ * manifests and blobs with size and digest verification. Requests go
+ * through http.h (retries, stalls, redirects, resumption), answered with
+ * registry_auth.h's Basic credentials or Bearer token. A struct registry
+ * may be used by several threads at once (one per blob download). */
 #pragma once
 
 #include <stdbool.h>

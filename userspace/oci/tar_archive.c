@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "membuf.h"
 #include "sanitize.h"
 #include "util.h"
 
@@ -405,22 +406,6 @@ int tar_archive_produce(struct tar_archive *t, const char *path, uint64_t size, 
 	return 0;
 }
 
-struct membuf {
-	char *data;
-	size_t size;
-	size_t max;
-};
-
-static int membuf_sink(void *userdata, const void *data, size_t size)
-{
-	struct membuf *m = userdata;
-	if (size > m->max - m->size)
-		return -EFBIG;
-	memcpy(m->data + m->size, data, size);
-	m->size += size;
-	return 0;
-}
-
 int tar_archive_read_small(struct tar_archive *t, const char *path, size_t max, char **ret, size_t *ret_size)
 {
 	char b[256];
@@ -434,16 +419,12 @@ int tar_archive_read_small(struct tar_archive *t, const char *path, size_t max, 
 	if (size > max)
 		return log_error_errno(-EFBIG, "%s in %s is %llu bytes, more than the %zu accepted", printable(path, b),
 				       t->name, (unsigned long long)size, max);
-	struct membuf m = { .data = malloc((size_t)size + 1), .max = (size_t)size };
-	if (!m.data)
-		return -ENOMEM;
+	struct membuf m = MEMBUF_INIT((size_t)size);
 	r = tar_archive_produce(t, path, size, membuf_sink, &m);
 	if (r < 0) {
-		free(m.data);
+		membuf_done(&m);
 		return r;
 	}
-	m.data[m.size] = '\0';
-	*ret = m.data;
-	*ret_size = m.size;
-	return 0;
+	*ret = membuf_steal(&m, ret_size);
+	return *ret ? 0 : -ENOMEM;
 }

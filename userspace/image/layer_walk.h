@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One pass over the tar entries of one layer: open its stream and a reader,
+ * hand each entry to the caller, read the stream to its end (so the producer
+ * checks its size and digest) and close both. Every pass over a layer (the
+ * pre-scan, the main pass, the re-read of revived files) is one of these. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flatten.h"
+#include "image_source.h"
+#include "layer_reader.h"
+
+struct layer_walk {
+	/* Set by the caller. */
+	struct expansion_budget *budget; /* as for layer_reader_open() */
+	/* Each entry in order: < 0 stops the pass with that error, 0 goes on,
+	 * > 0 stops reading entries (the rest of the stream is still read and
+	 * checked). */
+	int (*entry)(struct layer_walk *w, const struct flatten_entry *e);
+	/* Optional: the archive ended before entry() said it had all it
+	 * wanted; a negative return fails the pass (the stream is not read
+	 * further). */
+	int (*archive_end)(struct layer_walk *w);
+	void *userdata;
+
+	/* Set by layer_walk() for the callbacks. */
+	size_t index;          /* the layer */
+	struct layer_stream *ls;
+	struct layer_reader *lr;
+	uint64_t ordinal;      /* of the entry among the layer's entries, from 0 */
+	uint64_t stream_bytes; /* after a pass that succeeded: the stored bytes read */
+};
+
+/* Layer index of src through w. Returns 0, or the first error (logged
+ * where it was understood). */
+int layer_walk(struct image_source *src, size_t index, struct layer_walk *w);
