@@ -116,7 +116,7 @@ __attribute__((format(printf, 2, 3))) static int fail(int r, const char *fmt, ..
 	mount_stack_unwind(&b.mounts, 0);
 	b.rec.slot = BOOT_SLOT_NONE;
 	b.rec.live = false;
-	b.rec.plan = NULL;
+	b.rec.n_mounts = 0;
 	(void)boot_record_write(&b.rec, arg.record);
 	return r;
 }
@@ -489,9 +489,9 @@ static int assemble(bool persistent)
 	int r = mount_plan_build(&b.opts, b.rec.slot, persistent, &b.plan);
 	if (r < 0)
 		return log_error_errno(r, "Cannot plan the mounts: %m");
-	b.rec.plan = &b.plan;
-	b.rec.step_results = b.step_results;
-	return assemble_root(&b.mounts, &b.plan, b.newroot, b.overlay_dir, b.persistent_dir, b.step_results);
+	r = assemble_root(&b.mounts, &b.plan, b.newroot, b.overlay_dir, b.persistent_dir, b.step_results);
+	assemble_root_record(&b.plan, b.step_results, &b.rec);
+	return r;
 }
 
 /* The path of the step assemble_root() stopped at. */
@@ -598,7 +598,7 @@ static int boot_mount(void)
 			 strerror(-r));
 		mount_stack_unwind(&b.mounts, b.slot_depth);
 		b.rec.slot = BOOT_SLOT_NONE;
-		b.rec.plan = NULL;
+		b.rec.n_mounts = 0;
 		b.rec.persistent = NULL;
 		b.rec.persistent_error[0] = b.rec.persistent_device[0] = '\0';
 		b.opts = b.opts_cmdline; /* the next image's boot.conf, not this one's */

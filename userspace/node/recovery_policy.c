@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "boot_record.h"
 #include "log.h"
 #include "util.h"
 
@@ -87,7 +88,7 @@ enum recovery_action recovery_decide(const struct recovery_facts *f, char *why, 
 			 f->policy == RECOVERY_POLICY_MANUAL ? f->policy_source : "not set");
 		return RECOVERY_DECLINE;
 	}
-	if (!f->reason || !streq(f->reason, "fallback")) {
+	if (!f->reason || !streq(f->reason, BOOT_RECORD_REASON_FALLBACK)) {
 		snprintf(why, size,
 			 "recovery was chosen (%s), not reached by fallback: staying in recovery; heal with "
 			 "'kairos-upgrade reset' when done",

@@ -6,7 +6,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 
-#include "boot_record.h"
+#include "boot_record_read.h"
 #include "boot_state.h"
 #include "state_dir.h"
 
@@ -35,6 +35,7 @@ struct state_context {
 	struct state_dir dir;
 	struct boot_state state;
 	struct boot_record record;
+	json_t *record_json; /* the record as the file has it, for status --json; NULL without one */
 };
 
 /* The state options as getopt_long entries, for verbs with options of their
