@@ -263,7 +263,7 @@ static void spend(struct boot_decision *d)
 			log_info("Rewrote the damaged %s with defaults", BOOT_COUNTER_FILE);
 		return;
 	}
-	b.rec.counted_by = "helper";
+	b.rec.counted_by = BOOT_RECORD_COUNTED_BY_HELPER;
 	if (boot_state_save_counter(b.state_dir, &b.state) == 0)
 		return;
 	/* A try or a one-shot choice that cannot be recorded would be taken
@@ -415,16 +415,16 @@ static bool open_persistent(void)
 {
 	b.persistent_depth = b.mounts.n;
 	if (b.rec.slot == BOOT_SLOT_RECOVERY || b.opts.persistent.n == 0) {
-		b.rec.persistent = "not-used";
+		b.rec.persistent = BOOT_RECORD_PERSISTENT_NOT_USED;
 		return false;
 	}
 	if (arg.persistent_dir) {
 		if (path_printf(b.persistent_dir, sizeof(b.persistent_dir), "%s", arg.persistent_dir) < 0)
 			return false;
-		b.rec.persistent = "mounted";
+		b.rec.persistent = BOOT_RECORD_PERSISTENT_MOUNTED;
 		return true;
 	}
-	b.rec.persistent = "missing";
+	b.rec.persistent = BOOT_RECORD_PERSISTENT_MISSING;
 	if (arg.state_dir) {
 		snprintf(b.rec.persistent_error, sizeof(b.rec.persistent_error), "no persistent directory given");
 		log_error("No persistent directory given: persistent paths are on tmpfs, and lost at reboot");
@@ -435,7 +435,7 @@ static bool open_persistent(void)
 	if (r == -EXDEV || r == -ENOTUNIQ) {
 		/* A stick labelled COS_PERSISTENT would otherwise be bound over
 		 * /root, /etc/ssh and /home: root over SSH for whoever plugs it in. */
-		b.rec.persistent = "refused";
+		b.rec.persistent = BOOT_RECORD_PERSISTENT_REFUSED;
 		snprintf(b.rec.persistent_error, sizeof(b.rec.persistent_error), "%s %s: refused",
 			 b.opts.persistent_label,
 			 r == -EXDEV ? "is only on another disk than the state partition's"
@@ -446,14 +446,14 @@ static bool open_persistent(void)
 	}
 	if (r < 0) {
 		if (r != -ENOENT)
-			b.rec.persistent = "failed";
+			b.rec.persistent = BOOT_RECORD_PERSISTENT_FAILED;
 		snprintf(b.rec.persistent_error, sizeof(b.rec.persistent_error), "%s %s",
 			 r == -ENOENT ? "no filesystem labelled" : "cannot mount", b.opts.persistent_label);
 		log_error("No usable persistent partition (%s): persistent paths are on tmpfs, and lost at reboot",
 			  b.opts.persistent_label);
 		return false;
 	}
-	b.rec.persistent = "mounted";
+	b.rec.persistent = BOOT_RECORD_PERSISTENT_MOUNTED;
 	return true;
 }
 
@@ -540,7 +540,7 @@ static int boot_live(void)
 	snprintf(b.rec.image, sizeof(b.rec.image), "%s", b.opts.grub_image);
 	snprintf(b.rec.why, sizeof(b.rec.why), "live: %s on %.100s (%s)", LIVE_IMAGE, device[0] ? device : medium,
 		 b.opts.live_label[0] ? b.opts.live_label : "directory");
-	b.rec.persistent = "not-used";
+	b.rec.persistent = BOOT_RECORD_PERSISTENT_NOT_USED;
 	log_info("Booting %s", b.rec.why);
 	read_boot_conf();
 	return finish_root(false);
@@ -570,7 +570,7 @@ static int boot_mount(void)
 
 	struct boot_decision d;
 	boot_decide(&b.state, &b.opts, &d, b.rec.why, sizeof(b.rec.why));
-	b.rec.counted_by = b.opts.counted ? "grub" : "helper";
+	b.rec.counted_by = b.opts.counted ? BOOT_RECORD_COUNTED_BY_GRUB : BOOT_RECORD_COUNTED_BY_HELPER;
 	memcpy(b.rec.kernel_image, b.opts.grub_image, sizeof(b.rec.kernel_image));
 	spend(&d);
 	log_info("Booting %s%s", b.rec.why, b.opts.counted ? " (GRUB decided and counted)" : "");
@@ -622,7 +622,7 @@ static int finish_root(bool persistent)
 			  "reboot",
 			  b.opts.persistent_label, b.rec.persistent_error);
 		mount_stack_unwind(&b.mounts, b.persistent_depth);
-		b.rec.persistent = "failed";
+		b.rec.persistent = BOOT_RECORD_PERSISTENT_FAILED;
 		b.rec.persistent_device[0] = '\0';
 		r = assemble(false);
 	}
