@@ -176,6 +176,16 @@ static void put_file(const char *path, const char *data, size_t len)
 	assert_int_equal(write_file_atomic(path, data, len, 0644), 0);
 }
 
+/* The same value of a BOOT_RECORD_* string field: both NULL, or equal
+ * (the reader's are its own copies of the constants). */
+static void assert_value(const char *got, const char *want)
+{
+	if (want)
+		assert_string_equal(got, want);
+	else
+		assert_null(got);
+}
+
 /* Write rec, read it back, and check the text the reader's record formats
  * to is the text written: every field made the trip. */
 static void round_trip(const struct boot_record *rec, struct boot_record *back)
@@ -235,7 +245,7 @@ static void test_round_trip_every_field(void **unused)
 	assert_int_equal(back.decision.slot, BOOT_SLOT_PASSIVE);
 	assert_true(boot_record_is_fallback(&back));
 	assert_string_equal(back.why, rec.why);
-	assert_ptr_equal(back.counted_by, BOOT_RECORD_COUNTED_BY_GRUB);
+	assert_value(back.counted_by, BOOT_RECORD_COUNTED_BY_GRUB);
 	assert_int_equal(back.fallback_from, BOOT_SLOT_ACTIVE);
 	assert_string_equal(back.kernel_image, ID_A);
 	assert_int_equal(back.n_failed, 2);
@@ -245,7 +255,7 @@ static void test_round_trip_every_field(void **unused)
 	assert_int_equal(back.failed[1].slot, BOOT_SLOT_RECOVERY);
 	assert_string_equal(back.failed[1].image, "");
 	assert_string_equal(back.failed[1].error, "no recovery image");
-	assert_ptr_equal(back.persistent, BOOT_RECORD_PERSISTENT_FAILED);
+	assert_value(back.persistent, BOOT_RECORD_PERSISTENT_FAILED);
 	assert_string_equal(back.persistent_device, "/dev/vda5");
 	assert_string_equal(back.persistent_error, rec.persistent_error);
 	assert_string_equal(back.state_device, "/dev/vda4");
@@ -260,7 +270,7 @@ static void test_round_trip_every_field(void **unused)
 	for (size_t i = 0; i < ELEMENTSOF(mounts); i++) {
 		assert_int_equal(back.mounts[i].bind, mounts[i].bind);
 		assert_string_equal(back.mounts[i].path, mounts[i].path);
-		assert_ptr_equal(back.mounts[i].status, mounts[i].status);
+		assert_value(back.mounts[i].status, mounts[i].status);
 	}
 	assert_int_equal(back.n_warnings, 2);
 	assert_string_equal(back.warnings[0], rec.warnings[0]);
@@ -287,7 +297,7 @@ static void test_round_trip_every_field(void **unused)
 	for (size_t i = 0; i < ELEMENTSOF(counted); i++) {
 		rec.counted_by = counted[i];
 		round_trip(&rec, &back);
-		assert_ptr_equal(back.counted_by, counted[i]);
+		assert_value(back.counted_by, counted[i]);
 	}
 	const char *const persistent[] = {BOOT_RECORD_PERSISTENT_MOUNTED, BOOT_RECORD_PERSISTENT_MISSING,
 					  BOOT_RECORD_PERSISTENT_FAILED,  BOOT_RECORD_PERSISTENT_REFUSED,
@@ -295,7 +305,7 @@ static void test_round_trip_every_field(void **unused)
 	for (size_t i = 0; i < ELEMENTSOF(persistent); i++) {
 		rec.persistent = persistent[i];
 		round_trip(&rec, &back);
-		assert_ptr_equal(back.persistent, persistent[i]);
+		assert_value(back.persistent, persistent[i]);
 	}
 	for (int slot = BOOT_SLOT_NONE; slot < BOOT_SLOT_COUNT; slot++) {
 		rec.slot = rec.fallback_from = (enum boot_slot)slot;
