@@ -33,11 +33,10 @@ static void check_line(const char *key, const char *value, void *userdata)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *text = malloc(size + 1);
+	/* The text ends at a NUL, as the callers' does. */
+	char *text = strndup((const char *)data, size);
 	if (!text)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
 	(void)keyvalue_parse(text, check_line, NULL);
 	free(text);
 	return 0;
