@@ -65,7 +65,8 @@ static void test_lines(void **unused)
 	check("# comment\n   # indented comment\n", NULL, 0);
 
 	static const char *const want[][2] = {
-		{"a", "1"}, {"b", "2"}, {"junk line", NULL}, {"", "x"}, {"d", "=e"}, {"f", ""}, {"g", "h # not a comment"},
+		{"a", "1"}, {"b", "2"}, {"junk line", NULL}, {"", "x"},
+		{"d", "=e"}, {"f", ""}, {"g", "h # not a comment"},
 	};
 	check("# c\n\n  a = 1 \t\nb=2\n junk line \n=x\nd==e\nf=\ng=h # not a comment\n", want, ELEMENTSOF(want));
 }

@@ -38,8 +38,8 @@ static void read_mounts(json_t *array, bool bind, struct boot_record *rec)
 	json_t *m;
 	json_array_foreach(array, i, m) {
 		const char *path = get_string(m, BOOT_RECORD_KEY_PATH);
-		if (path && boot_record_add_mount(rec, bind, path,
-						  boot_record_mount_status_from_string(get_string(m, BOOT_RECORD_KEY_STATUS))) < 0)
+		const char *status = boot_record_mount_status_from_string(get_string(m, BOOT_RECORD_KEY_STATUS));
+		if (path && boot_record_add_mount(rec, bind, path, status) < 0)
 			break;
 	}
 }

@@ -181,8 +181,8 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 	if (ctx->state.boot_next != BOOT_SLOT_NONE)
 		printf("One-shot:   %s (next boot only)\n", boot_slot_to_string(ctx->state.boot_next));
 	const char *pstatus = rec->persistent;
-	if (pstatus && (streq(pstatus, BOOT_RECORD_PERSISTENT_MISSING) || streq(pstatus, BOOT_RECORD_PERSISTENT_FAILED) ||
-			streq(pstatus, BOOT_RECORD_PERSISTENT_REFUSED)))
+	if (pstatus && (streq(pstatus, BOOT_RECORD_PERSISTENT_MISSING) ||
+			streq(pstatus, BOOT_RECORD_PERSISTENT_FAILED) || streq(pstatus, BOOT_RECORD_PERSISTENT_REFUSED)))
 		sanitize_print_line(stdout,
 				    "Warning:    persistent paths are on tmpfs and lost at reboot (persistent partition "
 				    "%s%s%s)",
