@@ -137,8 +137,9 @@ const char *boot_record_counted_by_from_string(const char *s);
 const char *boot_record_persistent_from_string(const char *s);
 const char *boot_record_mount_status_from_string(const char *s);
 
-/* Booted from passive because active could not boot (not by a person's
- * choice): what upgrade refuses to push out. */
+/* A record read back says it booted passive because active could not boot
+ * (not by a person's choice): what upgrade refuses to push out. By the
+ * reason's text, which only the reader sets. */
 bool boot_record_is_fallback(const struct boot_record *rec);
 
 /* The JSON text (one line, ending in a newline). Pure: unit-tested. */
