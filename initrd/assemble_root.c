@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "durable.h"
 #include "log.h"
 #include "loop.h"
 #include "seed.h"
@@ -59,24 +60,6 @@ void mount_stack_release(struct mount_stack *st)
 {
 	while (st->n > 0)
 		free(st->paths[--st->n]);
-}
-
-int mkdir_parents(const char *path, unsigned mode)
-{
-	char buf[PATH_MAX];
-	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char saved = *p;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return log_error_errno(negative_errno(), "Failed to create %s: %m", buf);
-		if (saved == '\0')
-			return 0;
-		*p = saved;
-	}
 }
 
 int mount_image(struct mount_stack *st, const char *image, const char *where, bool *image_fault)
@@ -215,6 +198,22 @@ int assemble_root(struct mount_stack *st, const struct mount_plan *plan, const c
 			 step->path, seeded ? " (seeded from the image)" : "");
 	}
 	return 0;
+}
+
+_Static_assert(ELEMENTSOF(((struct mount_plan *)0)->steps) <= BOOT_RECORD_MOUNTS_MAX, "a plan fits the record");
+_Static_assert(BOOT_PATH_MAX <= BOOT_RECORD_PATH_MAX, "a planned path fits the record");
+
+void assemble_root_record(const struct mount_plan *plan, const enum step_result *results, struct boot_record *rec)
+{
+	rec->n_mounts = 0;
+	for (size_t i = 0; i < plan->n; i++) {
+		enum step_result result = results ? results[i] : STEP_PENDING;
+		(void)boot_record_add_mount(rec, plan->steps[i].kind == MOUNT_BIND, plan->steps[i].path,
+					    result == STEP_MOUNTED   ? BOOT_RECORD_MOUNT_MOUNTED
+					    : result == STEP_SEEDED  ? BOOT_RECORD_MOUNT_SEEDED
+					    : result == STEP_SKIPPED ? BOOT_RECORD_MOUNT_SKIPPED
+								     : BOOT_RECORD_MOUNT_NOT_MOUNTED);
+	}
 }
 
 int move_root(const char *newroot, const char *target)

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "boot_record.h"
+#include "durable.h" /* mkdir_parents() */
 #include "mount_plan.h"
 
 #define MOUNT_STACK_MAX 128
@@ -43,11 +45,12 @@ enum step_result {
 int assemble_root(struct mount_stack *st, const struct mount_plan *plan, const char *newroot,
 		  const char *overlay_dir, const char *persistent_dir, enum step_result *results);
 
+/* The record's mounts: what became of each step of plan (results as
+ * assemble_root() left them). */
+void assemble_root_record(const struct mount_plan *plan, const enum step_result *results, struct boot_record *rec);
+
 /* Move the root (and every mount under it) onto target in one step. */
 int move_root(const char *newroot, const char *target);
 
 /* snprintf() that fails (-ENAMETOOLONG) instead of truncating a path. */
 __attribute__((format(printf, 3, 4))) int path_printf(char *buf, size_t size, const char *fmt, ...);
-
-/* mkdir -p for the helper's own directories. */
-int mkdir_parents(const char *path, unsigned mode);

@@ -50,7 +50,7 @@ int boot_live(struct boot *b)
 	snprintf(b->rec.image, sizeof(b->rec.image), "%s", b->opts.grub_image);
 	snprintf(b->rec.why, sizeof(b->rec.why), "live: %s on %.100s (%s)", LIVE_IMAGE, device[0] ? device : medium,
 		 b->opts.live_label[0] ? b->opts.live_label : "directory");
-	b->rec.persistent = "not-used";
+	b->rec.persistent = BOOT_RECORD_PERSISTENT_NOT_USED;
 	log_info("Booting %s", b->rec.why);
 	boot_read_boot_conf(b);
 	return boot_finish_root(b, false);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyvalue.h"
 #include "log.h"
 #include "util.h"
 
@@ -199,37 +200,36 @@ int boot_options_from_cmdline(struct boot_options *o, const struct cmdline *c)
 	return ret;
 }
 
+struct apply_conf {
+	struct boot_options *options;
+	int ret;
+};
+
+static void apply_conf_line(const char *key, const char *value, void *userdata)
+{
+	struct apply_conf *c = userdata;
+	if (!value) {
+		c->ret = log_error_errno(-EINVAL, "boot.conf: ignoring line without '=': %s", key);
+		return;
+	}
+	struct boot_options *o = c->options;
+	int r = 0;
+	if (streq(key, "overlay")) {
+		if (!o->overlay_from_cmdline)
+			r = set_paths(&o->overlay, "boot.conf overlay", value);
+	} else if (streq(key, "persistent")) {
+		if (!o->persistent_from_cmdline)
+			r = set_paths(&o->persistent, "boot.conf persistent", value);
+	} else {
+		log_warning("boot.conf: ignoring unknown key %s", key);
+	}
+	if (r < 0)
+		c->ret = r;
+}
+
 int boot_options_apply_conf(struct boot_options *o, const char *text)
 {
-	_cleanup_free_ char *copy = strdup(text);
-	if (!copy)
-		return -ENOMEM;
-
-	int ret = 0;
-	char *save = NULL;
-	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		line = strip_blanks(line);
-		if (!*line || *line == '#')
-			continue;
-		char *eq = strchr(line, '=');
-		if (!eq) {
-			ret = log_error_errno(-EINVAL, "boot.conf: ignoring line without '=': %s", line);
-			continue;
-		}
-		*eq = '\0';
-		char *key = strip_blanks(line), *value = strip_blanks(eq + 1);
-		int r = 0;
-		if (streq(key, "overlay")) {
-			if (!o->overlay_from_cmdline)
-				r = set_paths(&o->overlay, "boot.conf overlay", value);
-		} else if (streq(key, "persistent")) {
-			if (!o->persistent_from_cmdline)
-				r = set_paths(&o->persistent, "boot.conf persistent", value);
-		} else {
-			log_warning("boot.conf: ignoring unknown key %s", key);
-		}
-		if (r < 0)
-			ret = r;
-	}
-	return ret;
+	struct apply_conf c = {.options = o};
+	int r = keyvalue_parse(text, apply_conf_line, &c);
+	return r < 0 ? r : c.ret;
 }

@@ -60,7 +60,7 @@ int boot_fail(struct boot *b, int r, const char *fmt, ...)
 	mount_stack_unwind(&b->mounts, 0);
 	b->rec.slot = BOOT_SLOT_NONE;
 	b->rec.live = false;
-	b->rec.plan = NULL;
+	b->rec.n_mounts = 0;
 	(void)boot_record_write(&b->rec, b->args->record);
 	return r;
 }
@@ -145,7 +145,7 @@ static void spend(struct boot *b, struct boot_decision *d)
 			log_info("Rewrote the damaged %s with defaults", BOOT_COUNTER_FILE);
 		return;
 	}
-	b->rec.counted_by = "helper";
+	b->rec.counted_by = BOOT_RECORD_COUNTED_BY_HELPER;
 	if (boot_state_save_counter(b->state_dir, &b->state) == 0)
 		return;
 	/* A try or a one-shot choice that cannot be recorded would be taken
@@ -171,7 +171,7 @@ static void choose_slot(struct boot *b, struct boot_decision *d)
 		log_error("%s/%s is damaged: booting recovery", b->state_dir, BOOT_STATE_FILE);
 
 	boot_decide(&b->state, &b->opts, d, b->rec.why, sizeof(b->rec.why));
-	b->rec.counted_by = b->opts.counted ? "grub" : "helper";
+	b->rec.counted_by = b->opts.counted ? BOOT_RECORD_COUNTED_BY_GRUB : BOOT_RECORD_COUNTED_BY_HELPER;
 	memcpy(b->rec.kernel_image, b->opts.grub_image, sizeof(b->rec.kernel_image));
 	spend(b, d);
 	log_info("Booting %s%s", b->rec.why, b->opts.counted ? " (GRUB decided and counted)" : "");
@@ -402,16 +402,16 @@ static bool open_persistent(struct boot *b)
 {
 	b->persistent_depth = b->mounts.n;
 	if (b->rec.slot == BOOT_SLOT_RECOVERY || b->opts.persistent.n == 0) {
-		b->rec.persistent = "not-used";
+		b->rec.persistent = BOOT_RECORD_PERSISTENT_NOT_USED;
 		return false;
 	}
 	if (b->args->persistent_dir) {
 		if (path_printf(b->persistent_dir, sizeof(b->persistent_dir), "%s", b->args->persistent_dir) < 0)
 			return false;
-		b->rec.persistent = "mounted";
+		b->rec.persistent = BOOT_RECORD_PERSISTENT_MOUNTED;
 		return true;
 	}
-	b->rec.persistent = "missing";
+	b->rec.persistent = BOOT_RECORD_PERSISTENT_MISSING;
 	if (b->args->state_dir) {
 		snprintf(b->rec.persistent_error, sizeof(b->rec.persistent_error), "no persistent directory given");
 		log_error("No persistent directory given: persistent paths are on tmpfs, and lost at reboot");
@@ -422,7 +422,7 @@ static bool open_persistent(struct boot *b)
 	if (r == -EXDEV || r == -ENOTUNIQ) {
 		/* A stick labelled COS_PERSISTENT would otherwise be bound over
 		 * /root, /etc/ssh and /home: root over SSH for whoever plugs it in. */
-		b->rec.persistent = "refused";
+		b->rec.persistent = BOOT_RECORD_PERSISTENT_REFUSED;
 		snprintf(b->rec.persistent_error, sizeof(b->rec.persistent_error), "%s %s: refused",
 			 b->opts.persistent_label,
 			 r == -EXDEV ? "is only on another disk than the state partition's"
@@ -433,14 +433,14 @@ static bool open_persistent(struct boot *b)
 	}
 	if (r < 0) {
 		if (r != -ENOENT)
-			b->rec.persistent = "failed";
+			b->rec.persistent = BOOT_RECORD_PERSISTENT_FAILED;
 		snprintf(b->rec.persistent_error, sizeof(b->rec.persistent_error), "%s %s",
 			 r == -ENOENT ? "no filesystem labelled" : "cannot mount", b->opts.persistent_label);
 		log_error("No usable persistent partition (%s): persistent paths are on tmpfs, and lost at reboot",
 			  b->opts.persistent_label);
 		return false;
 	}
-	b->rec.persistent = "mounted";
+	b->rec.persistent = BOOT_RECORD_PERSISTENT_MOUNTED;
 	return true;
 }
 
@@ -453,9 +453,9 @@ static int assemble(struct boot *b, bool persistent)
 	int r = mount_plan_build(&b->opts, b->rec.slot, persistent, &b->plan);
 	if (r < 0)
 		return log_error_errno(r, "Cannot plan the mounts: %m");
-	b->rec.plan = &b->plan;
-	b->rec.step_results = b->step_results;
-	return assemble_root(&b->mounts, &b->plan, b->newroot, b->overlay_dir, b->persistent_dir, b->step_results);
+	r = assemble_root(&b->mounts, &b->plan, b->newroot, b->overlay_dir, b->persistent_dir, b->step_results);
+	assemble_root_record(&b->plan, b->step_results, &b->rec);
+	return r;
 }
 
 /* The path of the step assemble_root() stopped at. */
@@ -482,7 +482,7 @@ int boot_finish_root(struct boot *b, bool persistent)
 			  "reboot",
 			  b->opts.persistent_label, b->rec.persistent_error);
 		mount_stack_unwind(&b->mounts, b->persistent_depth);
-		b->rec.persistent = "failed";
+		b->rec.persistent = BOOT_RECORD_PERSISTENT_FAILED;
 		b->rec.persistent_device[0] = '\0';
 		r = assemble(b, false);
 	}
@@ -519,7 +519,7 @@ static int drop_failed_root(struct boot *b, struct boot_decision *d, int r)
 		 strerror(-r));
 	mount_stack_unwind(&b->mounts, b->slot_depth);
 	b->rec.slot = BOOT_SLOT_NONE;
-	b->rec.plan = NULL;
+	b->rec.n_mounts = 0;
 	b->rec.persistent = NULL;
 	b->rec.persistent_error[0] = b->rec.persistent_device[0] = '\0';
 	b->opts = b->opts_cmdline; /* the next image's boot.conf, not this one's */

@@ -18,6 +18,7 @@
 #include <linux/magic.h>
 #include <linux/types.h>
 
+#include "log.h"
 #include "util.h"
 
 void fault_point(const char *name)
@@ -249,4 +250,22 @@ int checkpoint_for_bootloader(const char *path)
 	if (ioctl(fd, FITHAW, 0) < 0)
 		return negative_errno();
 	return 0;
+}
+
+int mkdir_parents(const char *path, unsigned mode)
+{
+	char buf[PATH_MAX];
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return log_error_errno(negative_errno(), "Failed to create %s: %m", buf);
+		if (saved == '\0')
+			return 0;
+		*p = saved;
+	}
 }

@@ -29,6 +29,10 @@ int copy_file_atomic(const char *from, const char *to, mode_t mode);
 
 /* rename() plus fsync of the directory (both directories if they differ). */
 int rename_durable(const char *from, const char *to);
+/* mkdir -p (each missing directory with mode; no fsync: for /run and the
+ * initramfs' own directories). */
+int mkdir_parents(const char *path, unsigned mode);
+
 /* fsync the directory that contains path. */
 int fsync_parent_dir(const char *path);
 int fsync_path(const char *path);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "boot_record.h"
+#include "keyvalue.h"
 #include "log.h"
 #include "util.h"
 
@@ -25,33 +27,32 @@ int recovery_policy_from_cmdline(const struct cmdline *c, enum recovery_policy *
 	return v ? parse_policy("kairos.recovery", v, policy) : 0;
 }
 
+struct policy_conf {
+	enum recovery_policy *policy;
+	int ret;
+};
+
+static void policy_conf_line(const char *key, const char *value, void *userdata)
+{
+	struct policy_conf *c = userdata;
+	if (!value || (!streq(key, "recovery") && !streq(key, "kairos.recovery")))
+		return; /* other keys and forms belong to other readers of kairos.conf */
+	enum recovery_policy p = RECOVERY_POLICY_UNSET;
+	int r = parse_policy(OEM_CONF_FILE " recovery", value, &p);
+	if (r < 0) {
+		if (c->ret == 0)
+			c->ret = r;
+		return;
+	}
+	*c->policy = p; /* the last line wins, as on the command line */
+	c->ret = 1;
+}
+
 int recovery_policy_from_conf(const char *text, enum recovery_policy *policy)
 {
-	_cleanup_free_ char *copy = strdup(text);
-	if (!copy)
-		return -ENOMEM;
-	int ret = 0;
-	char *save = NULL;
-	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		line = strip_blanks(line);
-		char *eq = strchr(line, '=');
-		if (!*line || *line == '#' || !eq)
-			continue; /* other keys and forms belong to other readers of kairos.conf */
-		*eq = '\0';
-		const char *key = strip_blanks(line), *value = strip_blanks(eq + 1);
-		if (!streq(key, "recovery") && !streq(key, "kairos.recovery"))
-			continue;
-		enum recovery_policy p = RECOVERY_POLICY_UNSET;
-		int r = parse_policy(OEM_CONF_FILE " recovery", value, &p);
-		if (r < 0) {
-			if (ret == 0)
-				ret = r;
-			continue;
-		}
-		*policy = p; /* the last line wins, as on the command line */
-		ret = 1;
-	}
-	return ret;
+	struct policy_conf c = {.policy = policy};
+	int r = keyvalue_parse(text, policy_conf_line, &c);
+	return r < 0 ? r : c.ret;
 }
 
 const char *recovery_action_to_string(enum recovery_action action)
@@ -87,7 +88,7 @@ enum recovery_action recovery_decide(const struct recovery_facts *f, char *why, 
 			 f->policy == RECOVERY_POLICY_MANUAL ? f->policy_source : "not set");
 		return RECOVERY_DECLINE;
 	}
-	if (!f->reason || !streq(f->reason, "fallback")) {
+	if (!f->reason || !streq(f->reason, BOOT_RECORD_REASON_FALLBACK)) {
 		snprintf(why, size,
 			 "recovery was chosen (%s), not reached by fallback: staying in recovery; heal with "
 			 "'kairos-upgrade reset' when done",

@@ -22,13 +22,14 @@ int state_context_open(struct state_context *ctx, const struct state_options *o,
 		return log_error_errno(r, "The boot state in %s is damaged; the node boots recovery. "
 					  "Reinstall from recovery to repair it",
 				       ctx->dir.path);
-	return boot_record_read(o->boot_record, &ctx->record);
+	return boot_record_read_json(o->boot_record, &ctx->record, &ctx->record_json);
 }
 
 void state_context_close(struct state_context *ctx)
 {
 	state_dir_close(&ctx->dir);
-	boot_record_done(&ctx->record);
+	json_decref(ctx->record_json);
+	ctx->record_json = NULL;
 }
 
 enum boot_slot state_context_booted_slot(const struct state_context *ctx)

@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "boot_record.h"
+#include "boot_record_read.h"
 #include "boot_state.h"
 #include "state_dir.h"
 
@@ -25,6 +25,7 @@ struct state_context {
 	struct state_dir dir;
 	struct boot_state state;
 	struct boot_record record;
+	json_t *record_json; /* the record as the file has it, for status --json; NULL without one */
 };
 
 /* Open the state directory, load the state (it must exist: a node without

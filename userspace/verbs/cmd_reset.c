@@ -414,7 +414,6 @@ static int reset(const struct reset_args *a)
 		struct boot_record rec;
 		(void)boot_record_read(a->state.boot_record, &rec);
 		bool in_recovery = rec.slot == BOOT_SLOT_RECOVERY;
-		boot_record_done(&rec);
 		if (!in_recovery)
 			return 0;
 	}

@@ -137,7 +137,7 @@ static int print_json(const struct state_context *ctx, const struct boot_decisio
 		json_object_set_new(slots, boot_slot_to_string((enum boot_slot)i), slot_json(ctx, (enum boot_slot)i));
 	json_t *o = json_pack(
 		"{s:O, s:{s:s, s:s}, s:o, s:i, s:i, s:s?, s:b, s:{s:s, s:I}}", "booted",
-		ctx->record.json ? ctx->record.json : json_null(), "next_boot", "slot", boot_slot_to_string(next->slot),
+		ctx->record_json ? ctx->record_json : json_null(), "next_boot", "slot", boot_slot_to_string(next->slot),
 		"why", next_why, "slots", slots, "tries_max", (int)ctx->state.tries_max, "tries_left",
 		(int)ctx->state.tries_left, "boot_next",
 		ctx->state.boot_next == BOOT_SLOT_NONE ? NULL : boot_slot_to_string(ctx->state.boot_next),
@@ -157,18 +157,17 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 {
 	const struct boot_record *rec = &ctx->record;
 	if (rec->slot != BOOT_SLOT_NONE) {
-		const char *why = json_string_value(json_object_get(rec->json, "why"));
 		sanitize_print_line(stdout, "Booted:     %s (%s)", boot_slot_to_string(rec->slot),
-				    why ? why : rec->reason);
+				    rec->why[0] ? rec->why : rec->reason);
 	} else {
 		printf("Booted:     unknown (no boot record; not running on an installed node?)\n");
 	}
 	if (rec->slot == BOOT_SLOT_RECOVERY)
 		sanitize_print_line(stdout, "Recovery:   reached by %s",
-				    streq(rec->reason, "fallback")   ? "fallback (both slots unusable)"
-				    : streq(rec->reason, "menu")     ? "a choice in the GRUB menu"
-				    : streq(rec->reason, "one-shot") ? "a one-shot choice (boot-next)"
-								     : rec->reason);
+				    streq(rec->reason, BOOT_RECORD_REASON_FALLBACK)   ? "fallback (both slots unusable)"
+				    : streq(rec->reason, BOOT_RECORD_REASON_MENU)     ? "a choice in the GRUB menu"
+				    : streq(rec->reason, BOOT_RECORD_REASON_ONE_SHOT) ? "a one-shot choice (boot-next)"
+										      : rec->reason);
 	if (outcome) {
 		const char *action = json_string_value(json_object_get(outcome, "action"));
 		const char *why = json_string_value(json_object_get(outcome, "why"));
@@ -180,22 +179,17 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 	printf("Next boot:  %s\n", next_why);
 	if (ctx->state.boot_next != BOOT_SLOT_NONE)
 		printf("One-shot:   %s (next boot only)\n", boot_slot_to_string(ctx->state.boot_next));
-	json_t *persistent = json_object_get(rec->json, "persistent");
-	const char *pstatus = json_string_value(json_object_get(persistent, "status"));
-	if (pstatus && (streq(pstatus, "missing") || streq(pstatus, "failed") || streq(pstatus, "refused"))) {
-		const char *perror = json_string_value(json_object_get(persistent, "error"));
+	const char *pstatus = rec->persistent;
+	if (pstatus && (streq(pstatus, BOOT_RECORD_PERSISTENT_MISSING) ||
+			streq(pstatus, BOOT_RECORD_PERSISTENT_FAILED) || streq(pstatus, BOOT_RECORD_PERSISTENT_REFUSED)))
 		sanitize_print_line(stdout,
 				    "Warning:    persistent paths are on tmpfs and lost at reboot (persistent partition "
 				    "%s%s%s)",
-				    pstatus, perror ? ": " : "", perror ? perror : "");
-	}
+				    pstatus, rec->persistent_error[0] ? ": " : "", rec->persistent_error);
 	/* What booted anyway but needs a person: a refused partition from
 	 * another disk, a label found twice. */
-	size_t w;
-	json_t *warning;
-	json_array_foreach(json_object_get(rec->json, "warnings"), w, warning)
-		if (json_is_string(warning))
-			printf("Warning:    at boot: %s\n", json_string_value(warning));
+	for (size_t i = 0; i < rec->n_warnings; i++)
+		printf("Warning:    at boot: %s\n", rec->warnings[i]);
 	if (ctx->state.counter_damaged)
 		printf("Warning:    the boot counter was damaged and has been reset to defaults\n");
 	/* The status column is as wide as its longest text ("new, 3/3 tries
@@ -243,10 +237,10 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 
 /* A live system (kairos.live=, booted from kairos-build-iso's ISO) has no
  * state partition: say what booted, and how to install it. */
-static int print_live(const struct boot_record *rec, bool json)
+static int print_live(const struct boot_record *rec, json_t *rec_json, bool json)
 {
 	if (json) {
-		json_t *o = json_pack("{s:O, s:n, s:n, s:o}", "booted", rec->json, "next_boot", "slots", "kairos_upgrade",
+		json_t *o = json_pack("{s:O, s:n, s:n, s:o}", "booted", rec_json, "next_boot", "slots", "kairos_upgrade",
 				      version_json());
 		if (!o)
 			return log_error_errno(-ENOMEM, "Failed to build the status JSON");
@@ -254,8 +248,7 @@ static int print_live(const struct boot_record *rec, bool json)
 		json_decref(o);
 		return r;
 	}
-	const char *why = json_string_value(json_object_get(rec->json, "why"));
-	sanitize_print_line(stdout, "Booted:     live (%s)", why ? why : "from a live medium");
+	sanitize_print_line(stdout, "Booted:     live (%s)", rec->why[0] ? rec->why : "from a live medium");
 	printf("Installed:  nothing; this image goes onto a disk with\n"
 	       "            kairos-install --image /run/kairos/live/kairos/os.squashfs --disk DEVICE\n");
 	return 0;
@@ -270,11 +263,12 @@ int verb_status(int argc, char **argv)
 
 	if (!o.state_dir) {
 		struct boot_record rec;
-		(void)boot_record_read(o.boot_record, &rec);
-		bool live = streq(rec.reason, "live");
+		json_t *rec_json = NULL;
+		(void)boot_record_read_json(o.boot_record, &rec, &rec_json);
+		bool live = streq(rec.reason, BOOT_RECORD_LIVE);
 		if (live)
-			r = print_live(&rec, o.json);
-		boot_record_done(&rec);
+			r = print_live(&rec, rec_json, o.json);
+		json_decref(rec_json);
 		if (live)
 			return r;
 	}

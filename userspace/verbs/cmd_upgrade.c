@@ -225,7 +225,7 @@ static int upgrade(const struct upgrade_args *a)
 		return r;
 
 	if (!a->recovery && boot_record_is_fallback(&ctx.record) && !a->force) {
-		const char *why = json_string_value(json_object_get(ctx.record.json, "why"));
+		const char *why = ctx.record.why[0] ? ctx.record.why : NULL;
 		return log_error_errno(-EPERM,
 				       "This node is running passive because active could not boot (%s). An upgrade "
 				       "now would push out the passive image it runs on. See 'kairos-upgrade status', "

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "assemble_root.h"
 #include "durable.h"
 #include "log.h"
 #include "sanitize.h"
@@ -44,23 +43,83 @@ void boot_record_add_warning(struct boot_record *rec, const char *fmt, ...)
 	va_end(ap);
 }
 
+int boot_record_add_mount(struct boot_record *rec, bool bind, const char *path, const char *status)
+{
+	if (rec->n_mounts == BOOT_RECORD_MOUNTS_MAX)
+		return -E2BIG;
+	struct boot_record_mount *m = &rec->mounts[rec->n_mounts++];
+	m->bind = bind;
+	snprintf(m->path, sizeof(m->path), "%s", path);
+	m->status = status;
+	return 0;
+}
+
+static const char *const boot_reason_names[] = {
+	[BOOT_REASON_CONFIRMED] = BOOT_RECORD_REASON_CONFIRMED,
+	[BOOT_REASON_TRYING] = BOOT_RECORD_REASON_TRYING,
+	[BOOT_REASON_FALLBACK] = BOOT_RECORD_REASON_FALLBACK,
+	[BOOT_REASON_ONE_SHOT] = BOOT_RECORD_REASON_ONE_SHOT,
+	[BOOT_REASON_MENU] = BOOT_RECORD_REASON_MENU,
+	[BOOT_REASON_LAST_RESORT] = BOOT_RECORD_REASON_LAST_RESORT,
+};
+
 const char *boot_reason_to_string(enum boot_reason reason)
 {
-	switch (reason) {
-	case BOOT_REASON_CONFIRMED:
-		return "confirmed";
-	case BOOT_REASON_TRYING:
-		return "trying";
-	case BOOT_REASON_FALLBACK:
-		return "fallback";
-	case BOOT_REASON_ONE_SHOT:
-		return "one-shot";
-	case BOOT_REASON_MENU:
-		return "menu";
-	case BOOT_REASON_LAST_RESORT:
-		return "last-resort";
-	}
+	if ((size_t)reason < ELEMENTSOF(boot_reason_names) && boot_reason_names[reason])
+		return boot_reason_names[reason];
 	return "unknown";
+}
+
+int boot_reason_from_string(const char *s, enum boot_reason *ret)
+{
+	for (size_t i = 0; s && i < ELEMENTSOF(boot_reason_names); i++)
+		if (boot_reason_names[i] && streq(s, boot_reason_names[i])) {
+			*ret = (enum boot_reason)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *boot_record_reason(const struct boot_record *rec)
+{
+	if (rec->live)
+		return BOOT_RECORD_LIVE;
+	return rec->slot != BOOT_SLOT_NONE ? boot_reason_to_string(rec->decision.reason) : NULL;
+}
+
+/* s as the one of names[] it equals (static storage), NULL if none. */
+static const char *lookup(const char *s, const char *const *names, size_t n)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (streq(s, names[i]))
+			return names[i];
+	return NULL;
+}
+
+const char *boot_record_counted_by_from_string(const char *s)
+{
+	static const char *const names[] = {BOOT_RECORD_COUNTED_BY_GRUB, BOOT_RECORD_COUNTED_BY_HELPER};
+	return lookup(s, names, ELEMENTSOF(names));
+}
+
+const char *boot_record_persistent_from_string(const char *s)
+{
+	static const char *const names[] = {BOOT_RECORD_PERSISTENT_MOUNTED, BOOT_RECORD_PERSISTENT_MISSING,
+					    BOOT_RECORD_PERSISTENT_FAILED, BOOT_RECORD_PERSISTENT_REFUSED,
+					    BOOT_RECORD_PERSISTENT_NOT_USED};
+	return lookup(s, names, ELEMENTSOF(names));
+}
+
+const char *boot_record_mount_status_from_string(const char *s)
+{
+	static const char *const names[] = {BOOT_RECORD_MOUNT_MOUNTED, BOOT_RECORD_MOUNT_SEEDED,
+					    BOOT_RECORD_MOUNT_SKIPPED, BOOT_RECORD_MOUNT_NOT_MOUNTED};
+	return lookup(s, names, ELEMENTSOF(names));
+}
+
+bool boot_record_is_fallback(const struct boot_record *rec)
+{
+	return rec->slot == BOOT_SLOT_PASSIVE && streq(rec->reason, BOOT_RECORD_REASON_FALLBACK);
 }
 
 /* Strings here come from disks (labels, state files, errors naming them). */
@@ -76,24 +135,20 @@ static void put_key(FILE *f, const char *key, bool first)
 
 static const char *slot_or_null(enum boot_slot slot) { return slot == BOOT_SLOT_NONE ? NULL : boot_slot_to_string(slot); }
 
-static void put_mounts(FILE *f, const struct boot_record *rec, enum mount_kind kind)
+static void put_mounts(FILE *f, const struct boot_record *rec, bool bind)
 {
 	fputc('[', f);
 	bool first = true;
-	for (size_t i = 0; rec->plan && i < rec->plan->n; i++) {
-		const struct mount_step *step = &rec->plan->steps[i];
-		if (step->kind != kind)
+	for (size_t i = 0; i < rec->n_mounts; i++) {
+		const struct boot_record_mount *m = &rec->mounts[i];
+		if (m->bind != bind)
 			continue;
-		enum step_result result = rec->step_results ? rec->step_results[i] : STEP_PENDING;
 		fputs(first ? "{" : ",{", f);
 		first = false;
-		put_key(f, "path", true);
-		put_string(f, step->path);
-		put_key(f, "status", false);
-		put_string(f, result == STEP_MOUNTED  ? "mounted"
-			      : result == STEP_SEEDED ? "seeded"
-			      : result == STEP_SKIPPED ? "skipped"
-						       : "not mounted");
+		put_key(f, BOOT_RECORD_KEY_PATH, true);
+		put_string(f, m->path);
+		put_key(f, BOOT_RECORD_KEY_STATUS, false);
+		put_string(f, m->status ? m->status : BOOT_RECORD_MOUNT_NOT_MOUNTED);
 		fputc('}', f);
 	}
 	fputc(']', f);
@@ -110,59 +165,59 @@ int boot_record_format(const struct boot_record *rec, char **ret)
 	bool booted = rec->slot != BOOT_SLOT_NONE || rec->live;
 
 	fputc('{', f);
-	put_key(f, "slot", true);
-	put_string(f, rec->live ? "live" : slot_or_null(rec->slot));
-	put_key(f, "image", false);
+	put_key(f, BOOT_RECORD_KEY_SLOT, true);
+	put_string(f, rec->live ? BOOT_RECORD_LIVE : slot_or_null(rec->slot));
+	put_key(f, BOOT_RECORD_KEY_IMAGE, false);
 	put_string(f, booted && rec->image[0] ? rec->image : NULL);
-	put_key(f, "reason", false);
-	put_string(f, rec->live ? "live" : booted ? boot_reason_to_string(rec->decision.reason) : NULL);
-	put_key(f, "why", false);
+	put_key(f, BOOT_RECORD_KEY_REASON, false);
+	put_string(f, boot_record_reason(rec));
+	put_key(f, BOOT_RECORD_KEY_WHY, false);
 	put_string(f, booted ? rec->why : NULL);
-	put_key(f, "tries_left", false);
+	put_key(f, BOOT_RECORD_KEY_TRIES_LEFT, false);
 	if (booted && !rec->live && rec->decision.reason == BOOT_REASON_TRYING)
 		fprintf(f, "%u", rec->decision.tries_left);
 	else
 		fputs("null", f);
-	put_key(f, "counted_by", false);
+	put_key(f, BOOT_RECORD_KEY_COUNTED_BY, false);
 	put_string(f, rec->counted_by);
-	put_key(f, "fallback_from", false);
+	put_key(f, BOOT_RECORD_KEY_FALLBACK_FROM, false);
 	put_string(f, slot_or_null(rec->fallback_from));
 	/* The image GRUB loaded the kernel from (kairos.image=): mark-good does
 	 * not confirm a root whose own kernel has not run. */
-	put_key(f, "kernel_image", false);
+	put_key(f, BOOT_RECORD_KEY_KERNEL_IMAGE, false);
 	put_string(f, booted && rec->kernel_image[0] ? rec->kernel_image : NULL);
 
-	put_key(f, "failed", false);
+	put_key(f, BOOT_RECORD_KEY_FAILED, false);
 	fputc('[', f);
 	for (size_t i = 0; i < rec->n_failed; i++) {
 		fputs(i ? ",{" : "{", f);
-		put_key(f, "slot", true);
+		put_key(f, BOOT_RECORD_KEY_SLOT, true);
 		put_string(f, boot_slot_to_string(rec->failed[i].slot));
-		put_key(f, "image", false);
+		put_key(f, BOOT_RECORD_KEY_IMAGE, false);
 		put_string(f, rec->failed[i].image[0] ? rec->failed[i].image : NULL);
-		put_key(f, "error", false);
+		put_key(f, BOOT_RECORD_KEY_ERROR, false);
 		put_string(f, rec->failed[i].error);
 		fputc('}', f);
 	}
 	fputc(']', f);
 
-	put_key(f, "state_device", false);
+	put_key(f, BOOT_RECORD_KEY_STATE_DEVICE, false);
 	put_string(f, rec->state_device[0] ? rec->state_device : NULL);
-	put_key(f, "persistent", false);
+	put_key(f, BOOT_RECORD_KEY_PERSISTENT, false);
 	fputc('{', f);
-	put_key(f, "status", true);
+	put_key(f, BOOT_RECORD_KEY_STATUS, true);
 	put_string(f, rec->persistent);
-	put_key(f, "device", false);
+	put_key(f, BOOT_RECORD_KEY_DEVICE, false);
 	put_string(f, rec->persistent_device[0] ? rec->persistent_device : NULL);
-	put_key(f, "error", false);
+	put_key(f, BOOT_RECORD_KEY_ERROR, false);
 	put_string(f, rec->persistent_error[0] ? rec->persistent_error : NULL);
-	put_key(f, "binds", false);
-	put_mounts(f, rec, MOUNT_BIND);
+	put_key(f, BOOT_RECORD_KEY_BINDS, false);
+	put_mounts(f, rec, true);
 	fputc('}', f);
-	put_key(f, "overlays", false);
-	put_mounts(f, rec, MOUNT_OVERLAY);
+	put_key(f, BOOT_RECORD_KEY_OVERLAYS, false);
+	put_mounts(f, rec, false);
 
-	put_key(f, "warnings", false);
+	put_key(f, BOOT_RECORD_KEY_WARNINGS, false);
 	fputc('[', f);
 	for (size_t i = 0; i < rec->n_warnings; i++) {
 		if (i)
@@ -171,20 +226,20 @@ int boot_record_format(const struct boot_record *rec, char **ret)
 	}
 	fputc(']', f);
 
-	put_key(f, "timings_ms", false);
+	put_key(f, BOOT_RECORD_KEY_TIMINGS, false);
 	fputc('{', f);
-	put_key(f, "start_to_state", true);
+	put_key(f, BOOT_RECORD_KEY_START_TO_STATE, true);
 	if (rec->start_to_state_ms >= 0)
 		fprintf(f, "%lld", rec->start_to_state_ms);
 	else
 		fputs("null", f);
-	put_key(f, "start_to_root", false);
+	put_key(f, BOOT_RECORD_KEY_START_TO_ROOT, false);
 	if (rec->start_to_root_ms >= 0)
 		fprintf(f, "%lld", rec->start_to_root_ms);
 	else
 		fputs("null", f);
 	fputc('}', f);
-	put_key(f, "error", false);
+	put_key(f, BOOT_RECORD_KEY_ERROR, false);
 	put_string(f, rec->error[0] ? rec->error : NULL);
 	fputs("}\n", f);
 
