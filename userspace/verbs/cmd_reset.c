@@ -9,7 +9,8 @@
  * through lib/durable.c and is a fault point):
  *   clean leftovers    temporaries of an interrupted run
  *   copy the image     images/.tmp-copy* -> images/<id>.squashfs on the state
- *                      partition: the old map holds, recovery boots again
+ *                      partition (--source: built there, node/install_image.c):
+ *                      the old map holds, recovery boots again
  *   metadata           images/<id>.json, same
  *   wipe persistent    --wipe-persistent only: before the commit, so that a
  *                      rerun from recovery finishes it
@@ -36,6 +37,7 @@
 #include "cmdline.h"
 #include "durable.h"
 #include "image_meta.h"
+#include "install_image.h"
 #include "log.h"
 #include "sanitize.h"
 #include "pull.h"
@@ -45,7 +47,6 @@
 
 #define OEM_MOUNT_DIR "/run/kairos/oem"
 #define LABEL_WAIT_MS 5000
-
 
 struct reset_args {
 	struct source_args src;
@@ -305,45 +306,23 @@ static int wipe_persistent(const struct reset_args *a, const struct state_dir *s
 	return 0;
 }
 
-static void pull_freep(struct pull **p) { pull_free(*p); }
-
 /* The image that becomes active, on the state partition: id gets its id. */
 static int place_image(const struct reset_args *a, const struct state_context *ctx, char id[IMAGE_ID_LEN + 1],
 		       const char **source_name)
 {
-	_cleanup_free_ char *dst = NULL, *meta_path = NULL, *images_dir = NULL;
-	char now[32];
-	image_meta_now(now);
-
 	if (a->src.source) {
-		struct build_options build;
-		int r = source_args_build_options(&a->src, &build);
+		_cleanup_(image_install_done) struct image_install in = {0};
+		const char *booted = ctx->record.image[0] ? ctx->record.image : NULL;
+		int r = source_args_install_open(&a->src, &in);
+		if (r == 0)
+			r = image_install_prepare(&in, &ctx->dir, BOOT_SLOT_ACTIVE, true);
+		if (r == 0)
+			r = image_install_write(&in, &ctx->state, booted);
 		if (r < 0)
 			return r;
-		if (!build_options_grub_bootable(&build))
-			return log_error_errno(-EINVAL, "--compression %s would make an image GRUB cannot boot from; "
-							"use gzip[:LEVEL] or xz",
-					       a->src.compression);
-		build.require_boot = true;
-		_cleanup_(pull_freep) struct pull *img = NULL;
-		if ((r = pull_open(a->src.source, &a->src.pull, &img)) < 0)
-			return r;
-		snprintf(id, IMAGE_ID_LEN + 1, "%s", pull_digest(img) + strlen("sha256:"));
+		snprintf(id, IMAGE_ID_LEN + 1, "%s", in.id);
 		*source_name = a->src.source;
-		dst = state_dir_image_path(&ctx->dir, BOOT_SLOT_ACTIVE, id);
-		meta_path = state_dir_meta_path(&ctx->dir, BOOT_SLOT_ACTIVE, id);
-		if (!dst || !meta_path || asprintf(&images_dir, "%s/images", ctx->dir.path) < 0)
-			return -ENOMEM;
-		if (mkdir(images_dir, 0755) < 0 && errno != EEXIST)
-			return log_error_errno(negative_errno(), "Failed to create %s: %m", images_dir);
-		if (!file_exists(dst) && (r = pull_build(img, dst, &build, NULL)) < 0)
-			return r;
-		if (file_exists(meta_path))
-			return 0;
-		struct stat st;
-		struct image_meta meta = {.source = (char *)a->src.source, .digest = (char *)pull_digest(img),
-					  .size = stat(dst, &st) == 0 ? (uint64_t)st.st_size : 0, .installed = now};
-		return image_meta_write(meta_path, &meta);
+		return 0;
 	}
 
 	/* The recovery slot's image; with the map lost, the one that booted. */
@@ -361,6 +340,7 @@ static int place_image(const struct reset_args *a, const struct state_context *c
 				       ctx->dir.recovery_path);
 	snprintf(id, IMAGE_ID_LEN + 1, "%s", rid);
 	*source_name = "the recovery image";
+	_cleanup_free_ char *dst = NULL, *meta_path = NULL, *images_dir = NULL;
 	dst = state_dir_image_path(&ctx->dir, BOOT_SLOT_ACTIVE, id);
 	meta_path = state_dir_meta_path(&ctx->dir, BOOT_SLOT_ACTIVE, id);
 	if (!dst || !meta_path || asprintf(&images_dir, "%s/images", ctx->dir.path) < 0)
@@ -387,14 +367,9 @@ static int place_image(const struct reset_args *a, const struct state_context *c
 	_cleanup_free_ char *rmeta_path = state_dir_meta_path(&ctx->dir, BOOT_SLOT_RECOVERY, id);
 	struct image_meta rmeta = {0};
 	bool have = rmeta_path && image_meta_read(rmeta_path, &rmeta) == 0;
-	struct stat st;
 	char digest[80];
 	snprintf(digest, sizeof(digest), "sha256:%s", id);
-	struct image_meta meta = {.source = have && rmeta.source ? rmeta.source : (char *)"recovery",
-				  .digest = digest,
-				  .size = stat(dst, &st) == 0 ? (uint64_t)st.st_size : 0,
-				  .installed = now};
-	r = image_meta_write(meta_path, &meta);
+	r = image_meta_write_installed(meta_path, have && rmeta.source ? rmeta.source : "recovery", digest, dst);
 	if (have)
 		image_meta_done(&rmeta);
 	return r;
