@@ -19,18 +19,13 @@
  *                      stale counter already means fresh tries)
  *   clean              the images that left the slots
  *   reboot */
-#include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <libgen.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -38,6 +33,8 @@
 #include "durable.h"
 #include "image_meta.h"
 #include "install_image.h"
+#include "oem_conf.h"
+#include "persistent_wipe.h"
 #include "log.h"
 #include "sanitize.h"
 #include "pull.h"
@@ -45,7 +42,6 @@
 #include "source_args.h"
 #include "util.h"
 
-#define OEM_MOUNT_DIR "/run/kairos/oem"
 #define LABEL_WAIT_MS 5000
 
 struct reset_args {
@@ -186,31 +182,11 @@ static void read_policy(const struct reset_args *a, const struct state_dir *sd, 
 		return;
 	}
 
-	_cleanup_free_ char *dev = NULL, *path = NULL;
-	const char *dir = a->oem_dir;
-	bool mounted = false;
-	if (!dir) {
-		const char *label = cmdline_get(c, "kairos.oem_label");
-		if (state_dir_find_partition(sd, label ? label : "COS_OEM", LABEL_WAIT_MS, &dev) < 0)
-			return; /* no COS_OEM (or not ours for sure): no file */
-		(void)mkdir(OEM_MOUNT_DIR, 0700);
-		if (mount(dev, OEM_MOUNT_DIR, "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-			log_warning("Cannot mount %s read-only on %s (%m): no policy from " OEM_CONF_FILE, dev,
-				    OEM_MOUNT_DIR);
-			return;
-		}
-		mounted = true;
-		dir = OEM_MOUNT_DIR;
-	}
+	const char *label = cmdline_get(c, "kairos.oem_label");
 	char text[8193];
-	size_t len = 0;
-	if (asprintf(&path, "%s/" OEM_CONF_FILE, dir) >= 0 && read_file_bounded(path, text, sizeof(text) - 1, &len) == 0) {
-		text[len] = '\0';
-		if (recovery_policy_from_conf(text, policy) > 0)
-			*source = "COS_OEM " OEM_CONF_FILE;
-	}
-	if (mounted && umount(OEM_MOUNT_DIR) < 0)
-		log_warning("Cannot unmount %s: %m", OEM_MOUNT_DIR);
+	if (oem_conf_read(sd, a->oem_dir, label ? label : "COS_OEM", LABEL_WAIT_MS, text, sizeof(text)) == 0 &&
+	    recovery_policy_from_conf(text, policy) > 0)
+		*source = "COS_OEM " OEM_CONF_FILE;
 }
 
 /* /run/kairos/recovery.json beside the boot record: what the automation did
@@ -228,82 +204,13 @@ static void write_outcome(const struct reset_args *a, const char *action, const 
 		log_warning("Cannot record the outcome in %s", path);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	if (ftw->level == 0)
-		return 0; /* the directory itself stays */
-	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0)
-		return log_error_errno(negative_errno(), "Failed to remove %s: %m", path);
-	return 0;
-}
-
-/* A child process, waited for: mkfs. */
-static int run_program(char *const argv[])
-{
-	pid_t pid;
-	int r = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
-	if (r != 0)
-		return log_error_errno(-r, "Failed to run %s: %s", argv[0], strerror(r));
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return log_error_errno(negative_errno(), "Failed to wait for %s: %m", argv[0]);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return log_error_errno(-EIO, "%s failed (status %d)", argv[0], status);
-	return 0;
-}
-
-/* Recovery does not mount the persistent partition (kairos-boot), so nothing
- * uses it: recreate its filesystem. O_EXCL on a block device fails with
- * EBUSY while anything has it mounted: then refuse rather than pull a
- * filesystem from under its users. */
+/* Before the commit, so that a rerun from recovery finishes it. */
 static int wipe_persistent(const struct reset_args *a, const struct state_dir *sd, const struct cmdline *c)
 {
-	if (a->persistent_dir) {
-		fault_point("wipe");
-		int r = nftw(a->persistent_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-		if (r != 0)
-			return log_error_errno(r < 0 ? negative_errno() : -EIO, "Failed to empty %s", a->persistent_dir);
-		r = fsync_path(a->persistent_dir);
-		if (r < 0)
-			return log_error_errno(r, "Failed to sync %s: %m", a->persistent_dir);
-		log_info("Persistent data in %s wiped", a->persistent_dir);
-		return 0;
-	}
-
+	if (a->persistent_dir)
+		return persistent_wipe_dir(a->persistent_dir);
 	const char *label = cmdline_get(c, "kairos.persistent_label");
-	label = label ? label : "COS_PERSISTENT";
-	_cleanup_free_ char *found = NULL;
-	const char *dev = a->persistent_dev;
-	if (!dev) {
-		int r = state_dir_find_partition(sd, label, LABEL_WAIT_MS, &found);
-		if (r == -ENOENT) {
-			log_info("No persistent partition (%s): nothing to wipe", label);
-			return 0;
-		}
-		if (r < 0)
-			return r;
-		dev = found;
-	}
-	_cleanup_close_ int fd = open(dev, O_RDONLY | O_EXCL | O_CLOEXEC);
-	if (fd < 0 && errno == EBUSY)
-		return log_error_errno(-EBUSY,
-				       "The persistent partition %s is in use (mounted?): not wiping it. Reboot into "
-				       "recovery, where nothing mounts it, and retry",
-				       dev);
-	if (fd < 0)
-		return log_error_errno(negative_errno(), "Failed to open the persistent partition %s: %m", dev);
-	close(TAKE_FD(fd));
-	fault_point("wipe");
-	char *argv[] = {"mkfs.ext4", "-q", "-F", "-L", (char *)label, (char *)dev, NULL};
-	int r = run_program(argv);
-	if (r < 0)
-		return log_error_errno(r, "Failed to recreate the persistent partition %s; nothing was committed, "
-					  "recovery boots again: retry the reset",
-				       dev);
-	log_info("Persistent partition %s (%s) recreated: its data is gone", dev, label);
-	return 0;
+	return persistent_wipe_partition(sd, a->persistent_dev, label ? label : "COS_PERSISTENT", LABEL_WAIT_MS);
 }
 
 /* The image that becomes active, on the state partition: id gets its id. */
