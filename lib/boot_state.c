@@ -61,6 +61,14 @@ bool image_id_is_valid(const char *id)
 	return n == IMAGE_ID_LEN;
 }
 
+const char *image_id_from_digest(const char *digest)
+{
+	static const char prefix[] = "sha256:";
+	if (!digest || strncmp(digest, prefix, strlen(prefix)) != 0 || !image_id_is_valid(digest + strlen(prefix)))
+		return NULL;
+	return digest + strlen(prefix);
+}
+
 void boot_state_init(struct boot_state *s)
 {
 	*s = (struct boot_state){

@@ -125,6 +125,9 @@ enum boot_slot boot_slot_from_string(const char *s); /* BOOT_SLOT_NONE if unknow
 const char *slot_status_to_string(enum slot_status status);
 const char *slot_skip_cause_to_string(enum slot_skip_cause cause);
 bool image_id_is_valid(const char *id); /* 64 lowercase hex */
+/* The image id in a manifest digest "sha256:<id>" (a pointer into digest);
+ * NULL when digest is not one (images are named by their manifest digest). */
+const char *image_id_from_digest(const char *digest);
 
 /* State changes (pure; the caller saves state.env once: the commit point). */
 /* New image becomes active (new, tries_max tries); old active becomes passive;

@@ -212,6 +212,13 @@ static void test_slot_names(void **unused)
 	assert_true(image_id_is_valid(A));
 	assert_false(image_id_is_valid(""));
 	assert_false(image_id_is_valid(A "0"));
+	const char *digest = "sha256:" A;
+	assert_ptr_equal(image_id_from_digest(digest), digest + 7);
+	assert_null(image_id_from_digest(A));
+	assert_null(image_id_from_digest("sha512:" A));
+	assert_null(image_id_from_digest("sha256:" A "0"));
+	assert_null(image_id_from_digest("sha256:../../etc/passwd"));
+	assert_null(image_id_from_digest(NULL));
 }
 
 /* Reset from recovery: active re-created as new, passive emptied, recovery

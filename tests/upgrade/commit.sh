@@ -387,6 +387,10 @@ before=$(ls -a "$S" "$S/images"; cat "$S/state.env")
 tap_expect "reset --source of an image without /boot/vmlinuz is refused, with why" fail 'has no /boot/vmlinuz' \
 	ku_reset --source "oci-layout:$work/layout:nokernel"
 tap_check "  state and images unchanged" test "$(ls -a "$S" "$S/images"; cat "$S/state.env")" = "$before"
+# The install path is upgrade's: the same pre-flight before anything is written.
+tap_expect "reset --source: an image that cannot fit is refused before writing" fail "Not enough space.*needs about" \
+	ku_reset --source "oci-layout:$work/layout:wrapped"
+tap_check "  state and images unchanged" test "$(ls -a "$S" "$S/images"; cat "$S/state.env")" = "$before"
 tap_expect "reset --source: active from a registry or layout instead" ok "active is now image .* from oci-layout" \
 	ku_reset --source "oci-layout:$work/layout:v2"
 tap_check "  active v2, passive empty, recovery v1" test \

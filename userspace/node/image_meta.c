@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "durable.h"
@@ -33,6 +34,20 @@ int image_meta_write(const char *path, const struct image_meta *meta)
 	if (r < 0)
 		return log_error_errno(r, "Failed to write %s: %m", path);
 	return 0;
+}
+
+int image_meta_write_installed(const char *path, const char *source, const char *digest, const char *image_path)
+{
+	struct stat st;
+	char now[32];
+	image_meta_now(now);
+	struct image_meta meta = {
+		.source = (char *)source,
+		.digest = (char *)digest,
+		.size = stat(image_path, &st) == 0 ? (uint64_t)st.st_size : 0,
+		.installed = now,
+	};
+	return image_meta_write(path, &meta);
 }
 
 static char *dup_string(json_t *o, const char *key)

@@ -13,6 +13,8 @@ struct image_meta {
 };
 
 int image_meta_write(const char *path, const struct image_meta *meta);
+/* The metadata of an image just installed at image_path: its size, now. */
+int image_meta_write_installed(const char *path, const char *source, const char *digest, const char *image_path);
 /* -ENOENT when missing; other fields NULL when absent. */
 int image_meta_read(const char *path, struct image_meta *meta);
 void image_meta_done(struct image_meta *meta);

@@ -22,6 +22,7 @@ struct pull;
 /* Resolves source; errors are logged with what to do about them. */
 int pull_open(const char *source, const struct pull_options *opts, struct pull **ret);
 struct pull *pull_free(struct pull *p);
+static inline void pull_freep(struct pull **p) { pull_free(*p); }
 
 /* "sha256:<hex>" of the image manifest: the image id. */
 const char *pull_digest(const struct pull *p);

@@ -9,7 +9,8 @@
  * through lib/durable.c and is a fault point):
  *   clean leftovers    temporaries of an interrupted run
  *   copy the image     images/.tmp-copy* -> images/<id>.squashfs on the state
- *                      partition: the old map holds, recovery boots again
+ *                      partition (--source: built there, node/install_image.c):
+ *                      the old map holds, recovery boots again
  *   metadata           images/<id>.json, same
  *   wipe persistent    --wipe-persistent only: before the commit, so that a
  *                      rerun from recovery finishes it
@@ -18,24 +19,22 @@
  *                      stale counter already means fresh tries)
  *   clean              the images that left the slots
  *   reboot */
-#include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <libgen.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "cmdline.h"
 #include "durable.h"
 #include "image_meta.h"
+#include "install_image.h"
+#include "oem_conf.h"
+#include "persistent_wipe.h"
 #include "log.h"
 #include "sanitize.h"
 #include "pull.h"
@@ -43,9 +42,7 @@
 #include "source_args.h"
 #include "util.h"
 
-#define OEM_MOUNT_DIR "/run/kairos/oem"
 #define LABEL_WAIT_MS 5000
-
 
 struct reset_args {
 	struct source_args src;
@@ -185,31 +182,11 @@ static void read_policy(const struct reset_args *a, const struct state_dir *sd, 
 		return;
 	}
 
-	_cleanup_free_ char *dev = NULL, *path = NULL;
-	const char *dir = a->oem_dir;
-	bool mounted = false;
-	if (!dir) {
-		const char *label = cmdline_get(c, "kairos.oem_label");
-		if (state_dir_find_partition(sd, label ? label : "COS_OEM", LABEL_WAIT_MS, &dev) < 0)
-			return; /* no COS_OEM (or not ours for sure): no file */
-		(void)mkdir(OEM_MOUNT_DIR, 0700);
-		if (mount(dev, OEM_MOUNT_DIR, "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-			log_warning("Cannot mount %s read-only on %s (%m): no policy from " OEM_CONF_FILE, dev,
-				    OEM_MOUNT_DIR);
-			return;
-		}
-		mounted = true;
-		dir = OEM_MOUNT_DIR;
-	}
+	const char *label = cmdline_get(c, "kairos.oem_label");
 	char text[8193];
-	size_t len = 0;
-	if (asprintf(&path, "%s/" OEM_CONF_FILE, dir) >= 0 && read_file_bounded(path, text, sizeof(text) - 1, &len) == 0) {
-		text[len] = '\0';
-		if (recovery_policy_from_conf(text, policy) > 0)
-			*source = "COS_OEM " OEM_CONF_FILE;
-	}
-	if (mounted && umount(OEM_MOUNT_DIR) < 0)
-		log_warning("Cannot unmount %s: %m", OEM_MOUNT_DIR);
+	if (oem_conf_read(sd, a->oem_dir, label ? label : "COS_OEM", LABEL_WAIT_MS, text, sizeof(text)) == 0 &&
+	    recovery_policy_from_conf(text, policy) > 0)
+		*source = "COS_OEM " OEM_CONF_FILE;
 }
 
 /* /run/kairos/recovery.json beside the boot record: what the automation did
@@ -227,123 +204,32 @@ static void write_outcome(const struct reset_args *a, const char *action, const 
 		log_warning("Cannot record the outcome in %s", path);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	if (ftw->level == 0)
-		return 0; /* the directory itself stays */
-	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0)
-		return log_error_errno(negative_errno(), "Failed to remove %s: %m", path);
-	return 0;
-}
-
-/* A child process, waited for: mkfs. */
-static int run_program(char *const argv[])
-{
-	pid_t pid;
-	int r = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
-	if (r != 0)
-		return log_error_errno(-r, "Failed to run %s: %s", argv[0], strerror(r));
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return log_error_errno(negative_errno(), "Failed to wait for %s: %m", argv[0]);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return log_error_errno(-EIO, "%s failed (status %d)", argv[0], status);
-	return 0;
-}
-
-/* Recovery does not mount the persistent partition (kairos-boot), so nothing
- * uses it: recreate its filesystem. O_EXCL on a block device fails with
- * EBUSY while anything has it mounted: then refuse rather than pull a
- * filesystem from under its users. */
+/* Before the commit, so that a rerun from recovery finishes it. */
 static int wipe_persistent(const struct reset_args *a, const struct state_dir *sd, const struct cmdline *c)
 {
-	if (a->persistent_dir) {
-		fault_point("wipe");
-		int r = nftw(a->persistent_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-		if (r != 0)
-			return log_error_errno(r < 0 ? negative_errno() : -EIO, "Failed to empty %s", a->persistent_dir);
-		r = fsync_path(a->persistent_dir);
-		if (r < 0)
-			return log_error_errno(r, "Failed to sync %s: %m", a->persistent_dir);
-		log_info("Persistent data in %s wiped", a->persistent_dir);
-		return 0;
-	}
-
+	if (a->persistent_dir)
+		return persistent_wipe_dir(a->persistent_dir);
 	const char *label = cmdline_get(c, "kairos.persistent_label");
-	label = label ? label : "COS_PERSISTENT";
-	_cleanup_free_ char *found = NULL;
-	const char *dev = a->persistent_dev;
-	if (!dev) {
-		int r = state_dir_find_partition(sd, label, LABEL_WAIT_MS, &found);
-		if (r == -ENOENT) {
-			log_info("No persistent partition (%s): nothing to wipe", label);
-			return 0;
-		}
-		if (r < 0)
-			return r;
-		dev = found;
-	}
-	_cleanup_close_ int fd = open(dev, O_RDONLY | O_EXCL | O_CLOEXEC);
-	if (fd < 0 && errno == EBUSY)
-		return log_error_errno(-EBUSY,
-				       "The persistent partition %s is in use (mounted?): not wiping it. Reboot into "
-				       "recovery, where nothing mounts it, and retry",
-				       dev);
-	if (fd < 0)
-		return log_error_errno(negative_errno(), "Failed to open the persistent partition %s: %m", dev);
-	close(TAKE_FD(fd));
-	fault_point("wipe");
-	char *argv[] = {"mkfs.ext4", "-q", "-F", "-L", (char *)label, (char *)dev, NULL};
-	int r = run_program(argv);
-	if (r < 0)
-		return log_error_errno(r, "Failed to recreate the persistent partition %s; nothing was committed, "
-					  "recovery boots again: retry the reset",
-				       dev);
-	log_info("Persistent partition %s (%s) recreated: its data is gone", dev, label);
-	return 0;
+	return persistent_wipe_partition(sd, a->persistent_dev, label ? label : "COS_PERSISTENT", LABEL_WAIT_MS);
 }
-
-static void pull_freep(struct pull **p) { pull_free(*p); }
 
 /* The image that becomes active, on the state partition: id gets its id. */
 static int place_image(const struct reset_args *a, const struct state_context *ctx, char id[IMAGE_ID_LEN + 1],
 		       const char **source_name)
 {
-	_cleanup_free_ char *dst = NULL, *meta_path = NULL, *images_dir = NULL;
-	char now[32];
-	image_meta_now(now);
-
 	if (a->src.source) {
-		struct build_options build;
-		int r = source_args_build_options(&a->src, &build);
+		_cleanup_(image_install_done) struct image_install in = {0};
+		const char *booted = ctx->record.image[0] ? ctx->record.image : NULL;
+		int r = source_args_install_open(&a->src, &in);
+		if (r == 0)
+			r = image_install_prepare(&in, &ctx->dir, BOOT_SLOT_ACTIVE, true);
+		if (r == 0)
+			r = image_install_write(&in, &ctx->state, booted);
 		if (r < 0)
 			return r;
-		if (!build_options_grub_bootable(&build))
-			return log_error_errno(-EINVAL, "--compression %s would make an image GRUB cannot boot from; "
-							"use gzip[:LEVEL] or xz",
-					       a->src.compression);
-		build.require_boot = true;
-		_cleanup_(pull_freep) struct pull *img = NULL;
-		if ((r = pull_open(a->src.source, &a->src.pull, &img)) < 0)
-			return r;
-		snprintf(id, IMAGE_ID_LEN + 1, "%s", pull_digest(img) + strlen("sha256:"));
+		snprintf(id, IMAGE_ID_LEN + 1, "%s", in.id);
 		*source_name = a->src.source;
-		dst = state_dir_image_path(&ctx->dir, BOOT_SLOT_ACTIVE, id);
-		meta_path = state_dir_meta_path(&ctx->dir, BOOT_SLOT_ACTIVE, id);
-		if (!dst || !meta_path || asprintf(&images_dir, "%s/images", ctx->dir.path) < 0)
-			return -ENOMEM;
-		if (mkdir(images_dir, 0755) < 0 && errno != EEXIST)
-			return log_error_errno(negative_errno(), "Failed to create %s: %m", images_dir);
-		if (!file_exists(dst) && (r = pull_build(img, dst, &build, NULL)) < 0)
-			return r;
-		if (file_exists(meta_path))
-			return 0;
-		struct stat st;
-		struct image_meta meta = {.source = (char *)a->src.source, .digest = (char *)pull_digest(img),
-					  .size = stat(dst, &st) == 0 ? (uint64_t)st.st_size : 0, .installed = now};
-		return image_meta_write(meta_path, &meta);
+		return 0;
 	}
 
 	/* The recovery slot's image; with the map lost, the one that booted. */
@@ -361,6 +247,7 @@ static int place_image(const struct reset_args *a, const struct state_context *c
 				       ctx->dir.recovery_path);
 	snprintf(id, IMAGE_ID_LEN + 1, "%s", rid);
 	*source_name = "the recovery image";
+	_cleanup_free_ char *dst = NULL, *meta_path = NULL, *images_dir = NULL;
 	dst = state_dir_image_path(&ctx->dir, BOOT_SLOT_ACTIVE, id);
 	meta_path = state_dir_meta_path(&ctx->dir, BOOT_SLOT_ACTIVE, id);
 	if (!dst || !meta_path || asprintf(&images_dir, "%s/images", ctx->dir.path) < 0)
@@ -387,14 +274,9 @@ static int place_image(const struct reset_args *a, const struct state_context *c
 	_cleanup_free_ char *rmeta_path = state_dir_meta_path(&ctx->dir, BOOT_SLOT_RECOVERY, id);
 	struct image_meta rmeta = {0};
 	bool have = rmeta_path && image_meta_read(rmeta_path, &rmeta) == 0;
-	struct stat st;
 	char digest[80];
 	snprintf(digest, sizeof(digest), "sha256:%s", id);
-	struct image_meta meta = {.source = have && rmeta.source ? rmeta.source : (char *)"recovery",
-				  .digest = digest,
-				  .size = stat(dst, &st) == 0 ? (uint64_t)st.st_size : 0,
-				  .installed = now};
-	r = image_meta_write(meta_path, &meta);
+	r = image_meta_write_installed(meta_path, have && rmeta.source ? rmeta.source : "recovery", digest, dst);
 	if (have)
 		image_meta_done(&rmeta);
 	return r;

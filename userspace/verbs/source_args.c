@@ -73,3 +73,10 @@ int source_args_build_options(const struct source_args *a, struct build_options 
 	build_options_init(b);
 	return a->compression ? build_options_parse_compression(b, a->compression) : 0;
 }
+
+int source_args_install_open(const struct source_args *a, struct image_install *in)
+{
+	struct build_options b;
+	int r = source_args_build_options(a, &b);
+	return r < 0 ? r : image_install_open(in, a->source, &a->pull, &b, a->compression);
+}

@@ -7,6 +7,7 @@
 #include <getopt.h>
 
 #include "build_image.h"
+#include "install_image.h"
 #include "pull.h"
 
 struct source_args {
@@ -44,3 +45,5 @@ void source_args_init(struct source_args *a);
 int source_args_option(int c, const char *arg, struct source_args *a);
 /* The builder's options, with --compression applied. */
 int source_args_build_options(const struct source_args *a, struct build_options *b);
+/* image_install_open() of --source, with the builder's options (upgrade, reset). */
+int source_args_install_open(const struct source_args *a, struct image_install *in);

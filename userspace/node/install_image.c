@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "install_image.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "durable.h"
+#include "image_meta.h"
+#include "log.h"
+#include "util.h"
+
+/* squashfs at a fast zstd level comes out about the size of the gzipped
+ * layers; leave room for a worse ratio and the filesystem's own metadata. */
+#define SPACE_MARGIN_PERCENT 20
+#define SPACE_MARGIN_BYTES (16ULL << 20)
+
+static bool file_exists(const char *path) { return access(path, F_OK) == 0; }
+
+int image_install_open(struct image_install *in, const char *source, const struct pull_options *pull,
+		       const struct build_options *build, const char *compression)
+{
+	*in = (struct image_install){.source = source, .build = *build};
+	if (!build_options_grub_bootable(build))
+		return log_error_errno(-EINVAL, "--compression %s would make an image GRUB cannot boot from "
+						"(GRUB 2.06 reads gzip and xz squashfs only); use gzip[:LEVEL] or xz",
+				       compression);
+	in->build.require_boot = true;
+	int r = pull_open(source, pull, &in->img);
+	if (r < 0)
+		return r;
+	in->id = image_id_from_digest(pull_digest(in->img));
+	if (!in->id)
+		return log_error_errno(-EBADMSG, "The image's manifest digest is not sha256: cannot name the image");
+	return 0;
+}
+
+static void format_mib(uint64_t bytes, char buf[32]) { snprintf(buf, 32, "%.1f MiB", (double)bytes / 1048576.0); }
+
+/* Refuse before writing anything when the image cannot fit. */
+static int check_space(const char *dir, uint64_t layers_bytes)
+{
+	/* layers_bytes is the manifest's claim: saturate, a wrap would pass the check */
+	uint64_t need = add_sat_u64(add_sat_u64(layers_bytes, mul_sat_u64(layers_bytes / 100, SPACE_MARGIN_PERCENT)),
+				    SPACE_MARGIN_BYTES),
+		 free_bytes;
+	int r = state_dir_free_bytes(dir, &free_bytes);
+	if (r < 0)
+		return r;
+	if (free_bytes >= need)
+		return 0;
+	char n[32], f[32];
+	format_mib(need, n);
+	format_mib(free_bytes, f);
+	return log_error_errno(-ENOSPC,
+			       "Not enough space on the partition holding %s: the new image needs about %s, %s are "
+			       "free. Nothing was changed. Free space there (unused images are removed "
+			       "automatically) or use a smaller image",
+			       dir, n, f);
+}
+
+int image_install_prepare(struct image_install *in, const struct state_dir *sd, enum boot_slot slot, bool reuse)
+{
+	in->sd = sd;
+	in->reuse = reuse;
+	in->image_path = state_dir_image_path(sd, slot, in->id);
+	in->meta_path = state_dir_meta_path(sd, slot, in->id);
+	if (!in->image_path || !in->meta_path ||
+	    asprintf(&in->images_dir, "%s/images", slot == BOOT_SLOT_RECOVERY ? sd->recovery_path : sd->path) < 0)
+		return -ENOMEM;
+	if (mkdir(in->images_dir, 0755) < 0 && errno != EEXIST)
+		return log_error_errno(negative_errno(), "Failed to create %s: %m", in->images_dir);
+	if (reuse && file_exists(in->image_path))
+		return 0; /* nothing to build */
+	return check_space(in->images_dir, pull_layer_bytes(in->img));
+}
+
+/* The image may already be on its partition (--force of a slot's image, or
+ * passive's image made active again): the builder's rename replaces it
+ * before the commit. GRUB reads ext4 without replaying the journal, so after
+ * a power cut it may still see the old directory entry: the old file stays
+ * linked under a temporary name, its blocks never reused, until the journal
+ * is checkpointed (image_install_release()). */
+static int keep_old_image(struct image_install *in)
+{
+	if (access(in->image_path, F_OK) < 0)
+		return 0;
+	_cleanup_free_ char *keep = NULL;
+	if (asprintf(&keep, "%s/.tmp-keep-%s.squashfs", in->images_dir, in->id) < 0)
+		return -ENOMEM;
+	(void)unlink(keep);
+	fault_point("link");
+	int r = link(in->image_path, keep) < 0 ? negative_errno() : fsync_parent_dir(keep);
+	if (r < 0) {
+		(void)unlink(keep);
+		return log_error_errno(r, "Failed to keep %s until the commit: %m", in->image_path);
+	}
+	in->kept = TAKE_PTR(keep);
+	return 0;
+}
+
+int image_install_write(struct image_install *in, const struct boot_state *s, const char *keep_id)
+{
+	int r = 0;
+	if (!(in->reuse && file_exists(in->image_path))) {
+		r = keep_old_image(in);
+		if (r < 0)
+			return r;
+		r = pull_build(in->img, in->image_path, &in->build, NULL);
+		if (r == -ENOSPC)
+			log_error("The partition holding %s is full; nothing was changed and the partial image was "
+				  "removed. Free some space and retry",
+				  in->images_dir);
+	}
+	if (r == 0 && !(in->reuse && file_exists(in->meta_path)))
+		r = image_meta_write_installed(in->meta_path, in->source, pull_digest(in->img), in->image_path);
+	if (r < 0) {
+		/* Whatever the builder or the metadata left is unreferenced: drop it now. */
+		image_install_release(in);
+		(void)state_dir_clean(in->sd, s, keep_id);
+	}
+	return r;
+}
+
+void image_install_release(struct image_install *in)
+{
+	if (!in->kept)
+		return;
+	int r = checkpoint_for_bootloader(in->images_dir);
+	if (r < 0)
+		log_warning_errno(r, "Could not flush the journal of %s for GRUB (%m): a power cut in the next seconds "
+				     "may leave GRUB reading a replaced image",
+				  in->images_dir);
+	if (unlink(in->kept) < 0 && errno != ENOENT)
+		log_warning_errno(negative_errno(), "Failed to remove %s: %m (the next upgrade removes it)", in->kept);
+	free(in->kept);
+	in->kept = NULL;
+}
+
+void image_install_done(struct image_install *in)
+{
+	image_install_release(in);
+	pull_free(in->img);
+	free(in->images_dir);
+	free(in->image_path);
+	free(in->meta_path);
+	*in = (struct image_install){0};
+}

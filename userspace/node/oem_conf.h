@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* kairos.conf (OEM_CONF_FILE) on the OEM partition (COS_OEM), where an
+ * installer leaves the node's settings: read from a directory, or from the
+ * partition mounted read-only for the read only. */
+#pragma once
+
+#include <stddef.h>
+
+#include "state_dir.h"
+
+#define OEM_MOUNT_DIR "/run/kairos/oem"
+
+/* dir's kairos.conf into text (NUL-terminated, at most size - 1 bytes);
+ * dir NULL: the partition labelled label on this node's disk (waiting up to
+ * wait_ms), mounted on OEM_MOUNT_DIR. A negative errno when there is no
+ * such file (a mount failure is logged as a warning). */
+int oem_conf_read(const struct state_dir *sd, const char *dir, const char *label, unsigned wait_ms, char *text,
+		  size_t size);
