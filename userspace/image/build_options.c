@@ -69,3 +69,13 @@ int build_options_parse_compression(struct build_options *opts, const char *spec
 	return log_error_errno(-EINVAL, "Unknown compression '%s' (zstd[:LEVEL], xz, gzip[:LEVEL], lz4)",
 	                       spec);
 }
+
+int build_options_require_bootable(struct build_options *opts, const char *compression)
+{
+	if (!build_options_grub_bootable(opts))
+		return log_error_errno(-EINVAL, "--compression %s would make an image GRUB cannot boot from "
+						"(GRUB 2.06 reads gzip and xz squashfs only); use gzip[:LEVEL] or xz",
+				       compression);
+	opts->require_boot = true;
+	return 0;
+}

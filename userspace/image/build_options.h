@@ -37,6 +37,11 @@ void build_options_init(struct build_options *opts);
 /* Parse "zstd[:LEVEL]", "xz", "gzip[:LEVEL]" or "lz4" into opts.
  * Returns 0 or -EINVAL (logged). */
 int build_options_parse_compression(struct build_options *opts, const char *spec);
+/* An image a node boots (upgrade, reset, kairos-install, build-iso): refuse
+ * a compression GRUB cannot read (-EINVAL, logged naming compression, the
+ * option as given) and make the build refuse an image without a kernel and
+ * an initrd (require_boot). */
+int build_options_require_bootable(struct build_options *opts, const char *compression);
 /* GRUB 2.06 boots the kernel from inside the image: only gzip and xz work. */
 static inline bool build_options_grub_bootable(const struct build_options *opts)
 {

@@ -23,12 +23,10 @@ int image_install_open(struct image_install *in, const char *source, const struc
 		       const struct build_options *build, const char *compression)
 {
 	*in = (struct image_install){.source = source, .build = *build};
-	if (!build_options_grub_bootable(build))
-		return log_error_errno(-EINVAL, "--compression %s would make an image GRUB cannot boot from "
-						"(GRUB 2.06 reads gzip and xz squashfs only); use gzip[:LEVEL] or xz",
-				       compression);
-	in->build.require_boot = true;
-	int r = pull_open(source, pull, &in->img);
+	int r = build_options_require_bootable(&in->build, compression);
+	if (r < 0)
+		return r;
+	r = pull_open(source, pull, &in->img);
 	if (r < 0)
 		return r;
 	in->id = image_id_from_digest(pull_digest(in->img));

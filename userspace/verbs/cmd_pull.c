@@ -22,7 +22,10 @@
 struct pull_args {
 	struct source_args src;
 	const char *output;
+	bool bootable;
 };
+
+enum { PULL_ARG_BOOTABLE = 0x300 };
 
 static void pull_help(void)
 {
@@ -36,6 +39,10 @@ static void pull_help(void)
 	       "Options:\n"
 	       "%s"
 	       "  -o, --output FILE       the squashfs image to write (required)\n"
+	       "      --bootable          refuse an image a node cannot boot: one without\n"
+	       "                          /boot/vmlinuz and /boot/initrd, or a --compression\n"
+	       "                          GRUB cannot read (kairos-install and\n"
+	       "                          kairos-build-iso pass it)\n"
 	       "  -h, --help              show this help\n",
 	       source_options_help);
 }
@@ -45,6 +52,7 @@ static int parse_args(int argc, char **argv, struct pull_args *a)
 	static const struct option options[] = {
 		SOURCE_LONG_OPTIONS,
 		{ "output", required_argument, NULL, 'o' },
+		{ "bootable", no_argument, NULL, PULL_ARG_BOOTABLE },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -62,6 +70,9 @@ static int parse_args(int argc, char **argv, struct pull_args *a)
 			return 0;
 		case 'o':
 			a->output = optarg;
+			break;
+		case PULL_ARG_BOOTABLE:
+			a->bootable = true;
 			break;
 		default:
 			return -EINVAL;
@@ -104,6 +115,8 @@ int verb_pull(int argc, char **argv)
 		return r;
 	struct build_options build;
 	r = source_args_build_options(&a.src, &build);
+	if (r >= 0 && a.bootable)
+		r = build_options_require_bootable(&build, a.src.compression);
 	if (r < 0)
 		return r;
 
