@@ -215,7 +215,7 @@ int simple_signing_write(const char *docker_reference, const char *digest,
 		return -EINVAL;
 	/* Go writes a map's keys sorted (byte order). */
 	_cleanup_free_ const struct simple_signing_annotation **sorted =
-		calloc(n_annotations ? n_annotations : 1, sizeof(*sorted));
+		calloc(n_annotations ? n_annotations : 1, sizeof(const struct simple_signing_annotation *));
 	if (!sorted)
 		return -ENOMEM;
 	for (size_t i = 0; i < n_annotations; i++) {
@@ -223,7 +223,7 @@ int simple_signing_write(const char *docker_reference, const char *digest,
 			return -EINVAL;
 		sorted[i] = &annotations[i];
 	}
-	qsort(sorted, n_annotations, sizeof(*sorted), annotation_compare);
+	qsort(sorted, n_annotations, sizeof(const struct simple_signing_annotation *), annotation_compare);
 	for (size_t i = 1; i < n_annotations; i++)
 		if (streq(sorted[i - 1]->key, sorted[i]->key))
 			return -EINVAL;
