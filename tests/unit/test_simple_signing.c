@@ -247,6 +247,8 @@ static void test_bad_base64(void **state)
 		free(variants[i]);
 	}
 	assert_int_equal(simple_signing_verify(f->payload, f->size, "", f->key, DIGESTS(f->digest), NULL), -EKEYREJECTED);
+	/* A signature layer without the annotation. */
+	assert_int_equal(simple_signing_verify(f->payload, f->size, NULL, f->key, DIGESTS(f->digest), NULL), -EKEYREJECTED);
 }
 
 static void test_not_der(void **state)

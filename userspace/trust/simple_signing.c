@@ -121,6 +121,8 @@ int simple_signing_verify(const void *payload, size_t size, const char *signatur
 		return log_error_errno(-E2BIG, "Signature payload of %zu bytes refused (at most %u)", size,
 				       SIMPLE_SIGNING_PAYLOAD_MAX);
 
+	if (!signature_b64)
+		return -EKEYREJECTED;
 	size_t b64_size = strnlen(signature_b64, SIMPLE_SIGNING_SIGNATURE_B64_MAX + 1);
 	if (b64_size > SIMPLE_SIGNING_SIGNATURE_B64_MAX)
 		return log_debug_errno(-EKEYREJECTED, "Signature annotation longer than %zu chars",
