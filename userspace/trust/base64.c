@@ -11,17 +11,8 @@ static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv
 
 static int value_of(char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
+	const char *p = c ? strchr(alphabet, c) : NULL;
+	return p ? (int)(p - alphabet) : -1;
 }
 
 int base64_decode_strict(const char *s, size_t len, size_t max_out, unsigned char **ret, size_t *ret_size)

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "pem.h"
 #include "secretbox.h"
+#include "strict_json.h"
 
 static const char *const labels[] = { "ENCRYPTED SIGSTORE PRIVATE KEY", "ENCRYPTED COSIGN PRIVATE KEY", NULL };
 
@@ -70,16 +71,6 @@ static int get_param(json_t *params, const char *name, uint64_t max, uint64_t *r
 	return 0;
 }
 
-static bool has_exactly(json_t *o, const char *const *names, size_t n)
-{
-	if (!json_is_object(o) || json_object_size(o) != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!json_object_get(o, names[i]))
-			return false;
-	return true;
-}
-
 static void evp_kdf_freep(EVP_KDF **p)
 {
 	EVP_KDF_free(*p);
@@ -133,11 +124,11 @@ int cosign_key_decrypt(const void *pem, size_t size, const char *password, size_
 	static const char *const kdf_names[] = { "name", "params", "salt" };
 	static const char *const cipher_names[] = { "name", "nonce" };
 	static const char *const param_names[] = { "N", "r", "p" };
-	if (!has_exactly(root, top, ELEMENTSOF(top)))
+	if (!strict_json_has_exactly(root, top, ELEMENTSOF(top)))
 		return log_error_errno(-EBADMSG, "Encrypted key file: not an object of kdf, cipher and ciphertext");
 	json_t *kdf = json_object_get(root, "kdf"), *cipher = json_object_get(root, "cipher");
-	if (!has_exactly(kdf, kdf_names, ELEMENTSOF(kdf_names)) ||
-	    !has_exactly(cipher, cipher_names, ELEMENTSOF(cipher_names)))
+	if (!strict_json_has_exactly(kdf, kdf_names, ELEMENTSOF(kdf_names)) ||
+	    !strict_json_has_exactly(cipher, cipher_names, ELEMENTSOF(cipher_names)))
 		return log_error_errno(-EBADMSG, "Encrypted key file: kdf or cipher malformed");
 	const char *kdf_name = json_string_value(json_object_get(kdf, "name"));
 	const char *cipher_name = json_string_value(json_object_get(cipher, "name"));
@@ -147,7 +138,7 @@ int cosign_key_decrypt(const void *pem, size_t size, const char *password, size_
 
 	/* The cost is checked before anything is derived. */
 	json_t *params = json_object_get(kdf, "params");
-	if (!has_exactly(params, param_names, ELEMENTSOF(param_names)))
+	if (!strict_json_has_exactly(params, param_names, ELEMENTSOF(param_names)))
 		return log_error_errno(-EBADMSG, "Encrypted key file: scrypt params are not exactly N, r, p");
 	uint64_t n = 0, rr = 0, p = 0;
 	if ((r = get_param(params, "N", COSIGN_KEY_SCRYPT_N_MAX, &n)) < 0 ||

@@ -7,6 +7,7 @@
 
 #include "base64.h"
 #include "log.h"
+#include "strict_json.h"
 #include "util.h"
 
 void simple_signing_done(struct simple_signing *s)
@@ -36,18 +37,6 @@ static bool reference_is_valid(const char *s)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (s[i] <= 0x20 || s[i] >= 0x7f)
-			return false;
-	return true;
-}
-
-/* Whether object o has exactly the members in names (all of them), so a
- * member the signer meant to be critical is never ignored. */
-static bool has_exactly(json_t *o, const char *const *names, size_t n)
-{
-	if (!json_is_object(o) || json_object_size(o) != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!json_object_get(o, names[i]))
 			return false;
 	return true;
 }
@@ -84,7 +73,7 @@ int simple_signing_parse(const void *payload, size_t size, struct simple_signing
 
 	static const char *const critical_names[] = { "identity", "image", "type" };
 	json_t *critical = json_object_get(root, "critical");
-	if (!has_exactly(critical, critical_names, ELEMENTSOF(critical_names)))
+	if (!strict_json_has_exactly(critical, critical_names, ELEMENTSOF(critical_names)))
 		REFUSE("critical is not exactly identity, image and type");
 	const char *type = json_string_value(json_object_get(critical, "type"));
 	if (!type || !streq(type, SIMPLE_SIGNING_TYPE))
@@ -92,7 +81,7 @@ int simple_signing_parse(const void *payload, size_t size, struct simple_signing
 
 	static const char *const identity_names[] = { "docker-reference" };
 	json_t *identity = json_object_get(critical, "identity");
-	if (!has_exactly(identity, identity_names, 1))
+	if (!strict_json_has_exactly(identity, identity_names, 1))
 		REFUSE("identity is not exactly docker-reference");
 	const char *reference = json_string_value(json_object_get(identity, "docker-reference"));
 	if (!reference || !reference_is_valid(reference))
@@ -100,7 +89,7 @@ int simple_signing_parse(const void *payload, size_t size, struct simple_signing
 
 	static const char *const image_names[] = { "docker-manifest-digest" };
 	json_t *image = json_object_get(critical, "image");
-	if (!has_exactly(image, image_names, 1))
+	if (!strict_json_has_exactly(image, image_names, 1))
 		REFUSE("image is not exactly docker-manifest-digest");
 	const char *digest = json_string_value(json_object_get(image, "docker-manifest-digest"));
 	if (!digest || !simple_signing_digest_is_valid(digest))
