@@ -2,10 +2,13 @@
 /* Signing keys as cosign uses them: public keys from PEM "PUBLIC KEY"
  * (SubjectPublicKeyInfo), private keys from PEM "PRIVATE KEY" (PKCS#8) or
  * "EC PRIVATE KEY", or the PKCS#8 DER inside cosign's encrypted key file
- * (cosign_key.h). Accepted: ECDSA P-256 (cosign's default) with SHA-256,
- * ECDSA P-384 with SHA-384, RSA 2048..8192 bits with PKCS#1 v1.5 and
- * SHA-256 (what cosign does with an RSA key), Ed25519 (pure). ECDSA
- * signatures are ASN.1 DER, as cosign writes them. */
+ * (cosign_key.h). Accepted, with the hash sigstore's default for each
+ * (signature.LoadDefaultVerifier): ECDSA P-256 (cosign's default) with
+ * SHA-256, ECDSA P-384 with SHA-384, RSA 2048..8192 bits with PKCS#1 v1.5
+ * and SHA-256, Ed25519 pure. ECDSA signatures are ASN.1 DER, as cosign
+ * writes them. Not accepted: cosign before 2.x signed P-384 with SHA-256,
+ * and recent cosign signs with Ed25519 keys in Ed25519ph (prehashed), which
+ * OpenSSL 3.0 does not have (3.2 does). */
 #pragma once
 
 #include <stddef.h>
