@@ -1,0 +1,1 @@
+MEYCIQC1iKOdqJNiuaKKACdQkoujdkXwdOSLDFObb+lFzs6b+wIhAPnN8rt7RRBNyXVf+fln0sLBe9q9J3cJhK/ahj5KA5Ar

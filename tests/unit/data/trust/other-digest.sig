@@ -1,0 +1,1 @@
+MEUCIQDbYTwcjpgadBMyh22EXBY1imB1i49aeSI2cq6zhc+/VAIgbotwj5NijWNBuSRJ1cFcoBq9A1f/qUfE0fOswxkPA9A=

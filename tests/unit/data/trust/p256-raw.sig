@@ -1,0 +1,1 @@
+wvcQZxktlgPV7ydVRAvK3cHSoWQvgOwh/1uYnyVU40qIMuQTMhYEXrHHC11QqaQkrce+eH8iXdLMgRd1OSY/cw==

@@ -1,0 +1,1 @@
+MEQCIHUst72VeNYSWG3cQ/kDSeaDXAF8SpG7GncBjThMADobAiButTscr8/eoItbyL8sBh9eOYGo8SOyBn9qzorwYMbezQ==

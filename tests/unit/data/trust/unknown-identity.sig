@@ -1,0 +1,1 @@
+MEUCIQCLl07igD0hAMoU0Wm4ohougvbp5Vbcsu9ZQW8m+s2HiAIgFZ1us9iJEQ/eRgmSjmHgr+zRfbss40BlqHzZOUm23sc=
