@@ -9,13 +9,14 @@
 # archives are linked top layer first, so a call in the wrong direction does
 # not link.
 UPGRADE_PKGS := libcurl jansson libarchive libsquashfs1 libcrypto zlib libzstd blkid
-UPGRADE_LAYERS := verbs node oci image
+UPGRADE_LAYERS := verbs node oci trust image
 UPGRADE_LIBS := $(shell $(PKG_CONFIG) --libs $(UPGRADE_PKGS) 2>/dev/null) -lpthread
 EXTRA_CFLAGS_userspace := $(shell $(PKG_CONFIG) --cflags $(UPGRADE_PKGS) 2>/dev/null)
 
 # -I lists: image sees image; oci sees oci and image; and so on up.
 DIR_INCLUDES_userspace/image := -Iuserspace/image
-DIR_INCLUDES_userspace/oci := -Iuserspace/oci $(DIR_INCLUDES_userspace/image)
+DIR_INCLUDES_userspace/trust := -Iuserspace/trust $(DIR_INCLUDES_userspace/image)
+DIR_INCLUDES_userspace/oci := -Iuserspace/oci $(DIR_INCLUDES_userspace/trust)
 DIR_INCLUDES_userspace/node := -Iuserspace/node $(DIR_INCLUDES_userspace/oci)
 DIR_INCLUDES_userspace/verbs := -Iuserspace/verbs $(DIR_INCLUDES_userspace/node)
 # What tests, fuzz targets and tools outside userspace/ see: everything.
