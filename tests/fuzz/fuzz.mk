@@ -46,3 +46,9 @@ FUZZ_SRCS_fuzz_docker_archive := userspace/oci/docker_archive.c userspace/oci/ta
 	userspace/oci/manifest.c userspace/oci/digest.c
 FUZZ_CFLAGS_fuzz_docker_archive = $(shell $(PKG_CONFIG) --cflags libarchive jansson libcrypto 2>/dev/null)
 FUZZ_LIBS_fuzz_docker_archive = $(shell $(PKG_CONFIG) --libs libarchive jansson libcrypto 2>/dev/null)
+
+# The signature policy (containers-policy.json), signedIdentity matching and
+# the anti-downgrade facts (userspace/trust, pure; jansson for JSON).
+FUZZ_SRCS_fuzz_policy := userspace/trust/policy.c userspace/trust/identity.c userspace/trust/downgrade.c
+FUZZ_CFLAGS_fuzz_policy = $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
+FUZZ_LIBS_fuzz_policy = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
