@@ -454,6 +454,14 @@ static void test_bounds(void **unused)
 	assert_int_equal(policy_parse(s, strlen(s), "scopes.json", &p, &e), -E2BIG);
 	assert_non_null(strstr(e.message, "more than 4096 scopes"));
 
+	/* 65 transports. */
+	strcpy(s, "{\"default\": [{\"type\":\"reject\"}], \"transports\": {");
+	for (int i = 0; i < POLICY_TRANSPORTS_MAX + 1; i++)
+		sprintf(s + strlen(s), "%s\"t%d\":{}", i ? "," : "", i);
+	strcat(s, "}}");
+	assert_int_equal(policy_parse(s, strlen(s), "transports.json", &p, &e), -E2BIG);
+	assert_non_null(strstr(e.message, "$.transports: more than 64 transports"));
+
 	/* A keyData over 64 KiB once decoded. */
 	strcpy(s, "{\"default\": [{\"type\":\"sigstoreSigned\",\"keyData\":\"");
 	n = strlen(s);
