@@ -59,6 +59,9 @@ bundle REPO(:TAG|@DIGEST) --key FILE [--platform OS/ARCH] [faults]
     cosign 3's default (sigstore/protobuf-specs Bundle v0.3, protojson):
     {"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json",
      "verificationMaterial":{"publicKey":{"hint":B64(sha256(SPKI DER))}},
+     (the hint as sigstore-go's keypair derives it, from memory: the
+     corpus here did not show cosign's; @sigstore/sign takes any hint and
+     a verifier should not trust it, only the configured key)
      "dsseEnvelope":{"payload":B64(statement),"payloadType":
      "application/vnd.in-toto+json","signatures":[{"sig":B64}]}}
     no certificate, no tlog entries (key-based). The signature is over
@@ -81,6 +84,10 @@ bundle REPO(:TAG|@DIGEST) --key FILE [--platform OS/ARCH] [faults]
     at tag sha256-HEX listing each referrer manifest (mediaType, size,
     digest, artifactType, annotations), re-read and extended by each
     further `bundle`.
+
+Debian's docker-registry also takes a descriptor whose size is not the
+blob's (it checks that the blob exists, not its size): --big-layer-lie is
+served as written.
 
 Faults (flags of sign/bundle; each writes what its help says and nothing
 else changes): see FAULTS below or `--help`. A verifier must refuse each.
