@@ -18,6 +18,7 @@ mmdebstrap xorriso mtools dosfstools e2fsprogs fdisk util-linux
 zstd xz-utils gzip jq python3 python3-yaml python3-cryptography python3-nacl curl strace file
 systemd
 grub-emu
+python3-cryptography python3-nacl nodejs npm
 "
 
 # The Debian docker-registry service listens on :5000 for anyone, without
@@ -37,6 +38,8 @@ registry_enabled() {
 
 missing=""
 for p in $PACKAGES; do
+	# NodeSource's nodejs ships npm and conflicts with Debian's npm package
+	[ "$p" = npm ] && command -v npm >/dev/null && continue
 	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
 	[ "$status" = installed ] || missing="$missing $p"
 done
