@@ -18,7 +18,7 @@ mmdebstrap xorriso mtools dosfstools e2fsprogs fdisk util-linux
 zstd xz-utils gzip jq python3 python3-yaml python3-cryptography python3-nacl curl strace file
 systemd
 grub-emu
-python3-cryptography python3-nacl nodejs npm
+nodejs npm
 "
 
 # The Debian docker-registry service listens on :5000 for anyone, without
