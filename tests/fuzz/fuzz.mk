@@ -49,7 +49,7 @@ FUZZ_LIBS_fuzz_docker_archive = $(shell $(PKG_CONFIG) --libs libarchive jansson 
 
 # Signatures: cosign's payload parser, strict base64, key PEM parsing and
 # cosign's encrypted key files (tests/fuzz/fuzz_simple_signing.c).
-FUZZ_SRCS_fuzz_simple_signing := userspace/trust/simple_signing.c userspace/trust/base64.c userspace/trust/pem.c \
+FUZZ_SRCS_fuzz_simple_signing := userspace/trust/simple_signing.c userspace/trust/pem.c \
 	userspace/trust/key.c userspace/trust/cosign_key.c userspace/trust/secretbox.c
 FUZZ_CFLAGS_fuzz_simple_signing = $(shell $(PKG_CONFIG) --cflags jansson libcrypto 2>/dev/null)
 FUZZ_LIBS_fuzz_simple_signing = $(shell $(PKG_CONFIG) --libs jansson libcrypto 2>/dev/null)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "auth.h"
 
+#include "base64.h"
+
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -224,47 +226,6 @@ int auth_token_parse(const void *buf, size_t size, char **ret_token, long *ret_e
 	return 0;
 }
 
-static int base64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static int base64_decode(const char *s, char **ret)
-{
-	size_t len = strlen(s);
-	_cleanup_free_ char *out = malloc(len / 4 * 3 + 4);
-	if (!out)
-		return -ENOMEM;
-	size_t n = 0;
-	unsigned acc = 0, bits = 0;
-	for (const char *p = s; *p && *p != '='; p++) {
-		int v = base64_value(*p);
-		if (v < 0)
-			return -EBADMSG;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	out[n] = '\0';
-	if (memchr(out, '\0', n))
-		return -EBADMSG;
-	*ret = TAKE_PTR(out);
-	return 0;
-}
-
 /* Whether a config.json key names registry: "host", "https://host",
  * "https://host/v1/" all do; Docker Hub has its historical names. */
 static bool key_matches(const char *key, const char *registry)
@@ -303,12 +264,15 @@ static int entry_credentials(json_t *entry, struct credentials *ret)
 {
 	const char *auth = json_string_value(json_object_get(entry, "auth"));
 	if (auth && *auth) {
-		char *decoded = NULL;
-		int r = base64_decode(auth, &decoded);
+		/* As Docker writes it, padded; tools that drop the '=' exist. */
+		unsigned char *decoded = NULL;
+		size_t size = 0;
+		int r = base64_decode(auth, strlen(auth), BASE64_UNPADDED_OK | BASE64_NONCANONICAL_OK, strlen(auth),
+				      &decoded, &size);
 		if (r < 0)
-			return r;
-		r = credentials_from_string(decoded, ret);
-		OPENSSL_cleanse(decoded, strlen(decoded));
+			return r == -ENOMEM ? r : -EBADMSG;
+		r = memchr(decoded, '\0', size) ? -EBADMSG : credentials_from_string((char *)decoded, ret);
+		OPENSSL_cleanse(decoded, size);
 		free(decoded);
 		return r == -EINVAL ? -EBADMSG : r;
 	}

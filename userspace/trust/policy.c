@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "policy.h"
 
+#include "base64.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -114,63 +116,6 @@ static int get_string(struct parse_ctx *c, json_t *obj, const char *key, const c
 	return 0;
 }
 
-static int base64_value(char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
-/* Standard base64 with padding, as Go's encoding/json decodes []byte
- * (CR and LF skipped). -EBADMSG for anything else. */
-static int base64_decode(const char *s, unsigned char **ret, size_t *ret_size)
-{
-	size_t len = strlen(s);
-	_cleanup_free_ unsigned char *out = malloc(len / 4 * 3 + 3);
-	if (!out)
-		return -ENOMEM;
-	size_t n = 0, quad = 0, pad = 0;
-	unsigned acc = 0;
-	const char *p = s;
-	for (; *p && !(pad > 0 && quad == 0); p++) {
-		if (*p == '\r' || *p == '\n')
-			continue;
-		int v = base64_value(*p);
-		if (*p == '=') {
-			/* Padding: only the last one or two characters of a quad. */
-			if (quad < 2)
-				return -EBADMSG;
-			pad++;
-			v = 0;
-		} else if (v < 0 || pad > 0)
-			return -EBADMSG;
-		acc = acc << 6 | (unsigned)v;
-		if (++quad == 4) {
-			out[n++] = acc >> 16 & 0xff;
-			if (pad < 2)
-				out[n++] = acc >> 8 & 0xff;
-			if (pad < 1)
-				out[n++] = acc & 0xff;
-			quad = 0;
-			acc = 0;
-		}
-	}
-	/* Whole quads only, and nothing after the padding but line breaks. */
-	if (quad != 0 || n == 0 || p[strspn(p, "\r\n")] != '\0')
-		return -EBADMSG;
-	*ret = TAKE_PTR(out);
-	*ret_size = n;
-	return 0;
-}
-
 static int add_key_path(struct parse_ctx *c, struct policy_requirement *req, json_t *v)
 {
 	if (!json_is_string(v))
@@ -198,9 +143,15 @@ static int add_key_data(struct parse_ctx *c, struct policy_requirement *req, jso
 		return fail(c, -E2BIG, "over %d bytes once decoded", POLICY_KEY_DATA_MAX);
 	unsigned char *pem = NULL;
 	size_t size = 0;
-	int r = base64_decode(s, &pem, &size);
+	/* As Go's encoding/json decodes []byte: padded, line breaks skipped. */
+	int r = base64_decode(s, strlen(s), BASE64_SKIP_LINE_BREAKS | BASE64_NONCANONICAL_OK, POLICY_KEY_DATA_MAX,
+			      &pem, &size);
 	if (r == -ENOMEM)
 		return r;
+	if (r == 0 && size == 0) {
+		free(pem);
+		r = -EBADMSG;
+	}
 	if (r < 0)
 		return fail(c, r, "not valid base64");
 	/* The crypto layer parses the key; this only catches a keyData that is

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -15,8 +17,40 @@ static int value_of(char c)
 	return p ? (int)(p - alphabet) : -1;
 }
 
-int base64_decode_strict(const char *s, size_t len, size_t max_out, unsigned char **ret, size_t *ret_size)
+/* The text with the looseness flags allow undone: line breaks dropped, the
+ * padding written out. NULL text (-ENOMEM) or -EBADMSG. */
+static int normalize(const char *s, size_t len, unsigned flags, char **ret, size_t *ret_len)
 {
+	if (len > SIZE_MAX - 4)
+		return -E2BIG;
+	_cleanup_free_ char *t = malloc(len + 4);
+	if (!t)
+		return -ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		if (!((flags & BASE64_SKIP_LINE_BREAKS) && (s[i] == '\r' || s[i] == '\n')))
+			t[n++] = s[i];
+	if ((flags & BASE64_UNPADDED_OK) && n % 4 != 0 && !memchr(t, '=', n)) {
+		if (n % 4 == 1)
+			return -EBADMSG; /* 6 bits: not a byte */
+		while (n % 4 != 0)
+			t[n++] = '=';
+	}
+	t[n] = '\0';
+	*ret_len = n;
+	*ret = TAKE_PTR(t);
+	return 0;
+}
+
+int base64_decode(const char *s, size_t len, unsigned flags, size_t max_out, unsigned char **ret, size_t *ret_size)
+{
+	_cleanup_free_ char *normal = NULL;
+	if (flags & (BASE64_SKIP_LINE_BREAKS | BASE64_UNPADDED_OK)) {
+		int r = normalize(s, len, flags, &normal, &len);
+		if (r < 0)
+			return r;
+		s = normal;
+	}
 	if (len % 4 != 0)
 		return -EBADMSG;
 	size_t pad = 0;
@@ -42,7 +76,7 @@ int base64_decode_strict(const char *s, size_t len, size_t max_out, unsigned cha
 		unsigned char b[3] = { (unsigned char)(acc >> 16), (unsigned char)(acc >> 8), (unsigned char)acc };
 		size_t take = last ? 3 - pad : 3;
 		/* The bits a padded group leaves over must be zero (canonical form). */
-		if (last && ((pad == 1 && b[2] != 0) || (pad == 2 && b[1] != 0)))
+		if (last && !(flags & BASE64_NONCANONICAL_OK) && ((pad == 1 && b[2] != 0) || (pad == 2 && b[1] != 0)))
 			return -EBADMSG;
 		memcpy(out + n, b, take);
 		n += take;
