@@ -21,7 +21,7 @@ int path_printf(char *buf, size_t size, const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = vsnprintf(buf, size, fmt, ap);
 	va_end(ap);
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }
 
 int mount_stack_mount(struct mount_stack *st, const char *source, const char *target, const char *fstype,
@@ -164,8 +164,8 @@ static int mount_persistent_bind(struct mount_stack *st, const char *target, con
 	return mount_stack_mount(st, source, target, NULL, MS_BIND, NULL);
 }
 
-int assemble_root(struct mount_stack *st, const struct mount_plan *plan, const char *newroot,
-		  const char *overlay_dir, const char *persistent_dir, enum step_result *results)
+int assemble_root(struct mount_stack *st, const struct mount_plan *plan, const char *newroot, const char *overlay_dir,
+		  const char *persistent_dir, enum step_result *results)
 {
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct mount_step *step = &plan->steps[i];
@@ -176,7 +176,8 @@ int assemble_root(struct mount_stack *st, const struct mount_plan *plan, const c
 		if (r == -EROFS || r == -ENOENT || r == -ELOOP || r == -ENOTDIR) {
 			/* The image decides its layout (e.g. /home -> var/home): boot
 			 * without this mount rather than not at all. */
-			log_warning("Not mounting %s on %s: %s in the image", mount_kind_to_string(step->kind), step->path,
+			log_warning("Not mounting %s on %s: %s in the image", mount_kind_to_string(step->kind),
+				    step->path,
 				    r == -ELOOP     ? "it goes through a symlink"
 				    : r == -ENOTDIR ? "it is not a directory"
 						    : "there is no such directory");
@@ -194,13 +195,13 @@ int assemble_root(struct mount_stack *st, const struct mount_plan *plan, const c
 		if (r < 0)
 			return r;
 		results[i] = seeded ? STEP_SEEDED : STEP_MOUNTED;
-		log_info("%s %s%s", step->kind == MOUNT_OVERLAY ? "tmpfs overlay on" : "persistent bind on",
-			 step->path, seeded ? " (seeded from the image)" : "");
+		log_info("%s %s%s", step->kind == MOUNT_OVERLAY ? "tmpfs overlay on" : "persistent bind on", step->path,
+			 seeded ? " (seeded from the image)" : "");
 	}
 	return 0;
 }
 
-_Static_assert(ELEMENTSOF(((struct mount_plan *)0)->steps) <= BOOT_RECORD_MOUNTS_MAX, "a plan fits the record");
+_Static_assert(ELEMENTSOF(((struct mount_plan *) 0)->steps) <= BOOT_RECORD_MOUNTS_MAX, "a plan fits the record");
 _Static_assert(BOOT_PATH_MAX <= BOOT_RECORD_PATH_MAX, "a planned path fits the record");
 
 void assemble_root_record(const struct mount_plan *plan, const enum step_result *results, struct boot_record *rec)
@@ -208,11 +209,11 @@ void assemble_root_record(const struct mount_plan *plan, const enum step_result 
 	rec->n_mounts = 0;
 	for (size_t i = 0; i < plan->n; i++) {
 		enum step_result result = results ? results[i] : STEP_PENDING;
-		(void)boot_record_add_mount(rec, plan->steps[i].kind == MOUNT_BIND, plan->steps[i].path,
-					    result == STEP_MOUNTED   ? BOOT_RECORD_MOUNT_MOUNTED
-					    : result == STEP_SEEDED  ? BOOT_RECORD_MOUNT_SEEDED
-					    : result == STEP_SKIPPED ? BOOT_RECORD_MOUNT_SKIPPED
-								     : BOOT_RECORD_MOUNT_NOT_MOUNTED);
+		(void) boot_record_add_mount(rec, plan->steps[i].kind == MOUNT_BIND, plan->steps[i].path,
+					     result == STEP_MOUNTED   ? BOOT_RECORD_MOUNT_MOUNTED
+					     : result == STEP_SEEDED  ? BOOT_RECORD_MOUNT_SEEDED
+					     : result == STEP_SKIPPED ? BOOT_RECORD_MOUNT_SKIPPED
+								      : BOOT_RECORD_MOUNT_NOT_MOUNTED);
 	}
 }
 

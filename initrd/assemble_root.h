@@ -42,8 +42,8 @@ enum step_result {
 /* Carry out plan on the image mounted at newroot. Overlay upper and work
  * directories go to overlay_dir (a tmpfs); persistent data lives at
  * persistent_dir/.state/NAME. results[i] says what became of step i. */
-int assemble_root(struct mount_stack *st, const struct mount_plan *plan, const char *newroot,
-		  const char *overlay_dir, const char *persistent_dir, enum step_result *results);
+int assemble_root(struct mount_stack *st, const struct mount_plan *plan, const char *newroot, const char *overlay_dir,
+		  const char *persistent_dir, enum step_result *results);
 
 /* The record's mounts: what became of each step of plan (results as
  * assemble_root() left them). */

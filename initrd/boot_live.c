@@ -29,9 +29,8 @@ int boot_live(struct boot *b)
 	if (r < 0 || (r = path_printf(image, sizeof(image), "%s%s", medium, LIVE_IMAGE)) < 0)
 		return boot_fail(b, r, "Run directory %s is too long", a->run_dir);
 	/* Read-only: an ISO is, and a USB stick written with it must stay intact. */
-	if (!a->live_dir &&
-	    (r = boot_mount_partition(b, b->opts.live_label, b->opts.wait_seconds * 1000U, medium,
-				      MS_RDONLY | NOEXEC_DATA_FLAGS, device, sizeof(device))) < 0)
+	if (!a->live_dir && (r = boot_mount_partition(b, b->opts.live_label, b->opts.wait_seconds * 1000U, medium,
+						      MS_RDONLY | NOEXEC_DATA_FLAGS, device, sizeof(device))) < 0)
 		return boot_fail(b, r, "Live medium %s not found or not mountable", b->opts.live_label);
 
 	if ((r = boot_open_scratch(b)) < 0)

@@ -12,14 +12,14 @@
 
 void boot_options_init(struct boot_options *o)
 {
-	*o = (struct boot_options){.wait_seconds = BOOT_DEFAULT_WAIT_SECONDS, .grub_slot = BOOT_SLOT_NONE};
+	*o = (struct boot_options){ .wait_seconds = BOOT_DEFAULT_WAIT_SECONDS, .grub_slot = BOOT_SLOT_NONE };
 	snprintf(o->state_label, sizeof(o->state_label), "COS_STATE");
 	snprintf(o->recovery_label, sizeof(o->recovery_label), "COS_RECOVERY");
 	snprintf(o->persistent_label, sizeof(o->persistent_label), "COS_PERSISTENT");
 	snprintf(o->init, sizeof(o->init), "/sbin/init");
 	/* The defaults are valid by construction. */
-	(void)path_list_parse(BOOT_DEFAULT_OVERLAY, &o->overlay);
-	(void)path_list_parse(BOOT_DEFAULT_PERSISTENT, &o->persistent);
+	(void) path_list_parse(BOOT_DEFAULT_OVERLAY, &o->overlay);
+	(void) path_list_parse(BOOT_DEFAULT_PERSISTENT, &o->persistent);
 }
 
 bool boot_path_is_valid(const char *path)
@@ -33,7 +33,7 @@ bool boot_path_is_valid(const char *path)
 	/* Walk the components: each must be a real name. */
 	for (const char *p = path + 1;;) {
 		const char *slash = strchr(p, '/');
-		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		size_t n = slash ? (size_t) (slash - p) : strlen(p);
 		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
 			return false;
 		if (!slash)
@@ -52,11 +52,11 @@ bool path_list_contains(const struct path_list *list, const char *path)
 
 int path_list_parse(const char *text, struct path_list *list)
 {
-	struct path_list out = {0};
+	struct path_list out = { 0 };
 	const char *p = text;
 	while (*p) {
 		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		size_t n = comma ? (size_t) (comma - p) : strlen(p);
 		char path[BOOT_PATH_MAX];
 		if (n >= sizeof(path))
 			return -EINVAL;
@@ -103,8 +103,8 @@ static int set_paths(struct path_list *dst, const char *key, const char *value)
 {
 	int r = path_list_parse(value, dst);
 	if (r < 0)
-		return log_error_errno(r, "Ignoring %s=%s: not a list of absolute paths (at most %d)", key,
-				       value, BOOT_PATHS_MAX);
+		return log_error_errno(r, "Ignoring %s=%s: not a list of absolute paths (at most %d)", key, value,
+				       BOOT_PATHS_MAX);
 	return 0;
 }
 
@@ -154,7 +154,7 @@ int boot_options_from_cmdline(struct boot_options *o, const struct cmdline *c)
 			ret = log_error_errno(-EINVAL, "Ignoring kairos.wait=%s: not 0..%d seconds", v,
 					      BOOT_WAIT_SECONDS_MAX);
 		else
-			o->wait_seconds = (unsigned)s;
+			o->wait_seconds = (unsigned) s;
 	}
 
 	if ((v = cmdline_get(c, "kairos.slot"))) {
@@ -188,7 +188,9 @@ int boot_options_from_cmdline(struct boot_options *o, const struct cmdline *c)
 		else if (streq(v, "last-resort"))
 			o->via = BOOT_VIA_LAST_RESORT;
 		else
-			ret = log_error_errno(-EINVAL, "Ignoring kairos.via=%s: not rules, one-shot, fallback, menu or last-resort", v);
+			ret = log_error_errno(
+				-EINVAL, "Ignoring kairos.via=%s: not rules, one-shot, fallback, menu or last-resort",
+				v);
 	}
 
 	if ((v = cmdline_get(c, "init"))) {
@@ -229,7 +231,7 @@ static void apply_conf_line(const char *key, const char *value, void *userdata)
 
 int boot_options_apply_conf(struct boot_options *o, const char *text)
 {
-	struct apply_conf c = {.options = o};
+	struct apply_conf c = { .options = o };
 	int r = keyvalue_parse(text, apply_conf_line, &c);
 	return r < 0 ? r : c.ret;
 }

@@ -25,11 +25,11 @@ struct path_list {
 
 /* kairos.via=: how GRUB came to boot kairos.slot (docs/DESIGN.md). */
 enum boot_via {
-	BOOT_VIA_UNKNOWN,  /* absent (an older grub.cfg, a direct kernel boot) */
-	BOOT_VIA_RULES,    /* GRUB's rules chose active */
-	BOOT_VIA_ONE_SHOT, /* the one-shot choice */
-	BOOT_VIA_FALLBACK, /* the rules fell back past active, or the entry did not load */
-	BOOT_VIA_MENU,     /* a person picked the entry */
+	BOOT_VIA_UNKNOWN,     /* absent (an older grub.cfg, a direct kernel boot) */
+	BOOT_VIA_RULES,       /* GRUB's rules chose active */
+	BOOT_VIA_ONE_SHOT,    /* the one-shot choice */
+	BOOT_VIA_FALLBACK,    /* the rules fell back past active, or the entry did not load */
+	BOOT_VIA_MENU,        /* a person picked the entry */
 	BOOT_VIA_LAST_RESORT, /* every slot the rules allow failed (boot_state_fallback) */
 };
 
@@ -47,8 +47,8 @@ struct boot_options {
 
 	enum boot_slot grub_slot; /* kairos.slot=, BOOT_SLOT_NONE if absent */
 	char grub_image[IMAGE_ID_LEN + 1];
-	bool counted; /* kairos.counted=1: GRUB decided and spent the try */
-	enum boot_via via; /* kairos.via= */
+	bool counted;             /* kairos.counted=1: GRUB decided and spent the try */
+	enum boot_via via;        /* kairos.via= */
 	char init[BOOT_PATH_MAX]; /* init=, default /sbin/init */
 };
 

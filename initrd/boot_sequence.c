@@ -61,7 +61,7 @@ int boot_fail(struct boot *b, int r, const char *fmt, ...)
 	b->rec.slot = BOOT_SLOT_NONE;
 	b->rec.live = false;
 	b->rec.n_mounts = 0;
-	(void)boot_record_write(&b->rec, b->args->record);
+	(void) boot_record_write(&b->rec, b->args->record);
 	return r;
 }
 
@@ -75,7 +75,7 @@ static void read_options(struct boot *b)
 		return;
 	}
 	/* Bad values are logged and keep their defaults: still boot. */
-	(void)boot_options_from_cmdline(&b->opts, &c);
+	(void) boot_options_from_cmdline(&b->opts, &c);
 	cmdline_free(&c);
 }
 
@@ -89,20 +89,20 @@ int boot_mount_partition(struct boot *b, const char *label, unsigned wait_ms, co
 {
 	struct partition part;
 	bool is_state = streq(label, b->opts.state_label), is_live = streq(label, b->opts.live_label);
-	struct partition_rules rules = {.uuid = is_state ? b->opts.state_uuid : NULL,
-					.disks = is_state || is_live ? NULL : b->state_disk,
-					.fstype = is_live ? "iso9660" : NULL};
+	struct partition_rules rules = { .uuid = is_state ? b->opts.state_uuid : NULL,
+					 .disks = is_state || is_live ? NULL : b->state_disk,
+					 .fstype = is_live ? "iso9660" : NULL };
 	int r = find_partition_by_label(label, wait_ms, &rules, &part);
 	if (r == -EXDEV || r == -ENOTUNIQ)
 		boot_record_add_warning(&b->rec, "label %s: %s refused (%s)", label, part.others,
-					r == -ENOTUNIQ	 ? "more than one could be ours"
-					: is_state	 ? "not the filesystem GRUB read"
-							 : "not on the state partition's disk");
+					r == -ENOTUNIQ ? "more than one could be ours"
+					: is_state     ? "not the filesystem GRUB read"
+						       : "not on the state partition's disk");
 	if (r < 0)
 		return r;
 	if (part.found > 1)
-		boot_record_add_warning(&b->rec, "label %s is on %u filesystems: %s used, %s ignored", label, part.found,
-					part.devnode, part.others);
+		boot_record_add_warning(&b->rec, "label %s is on %u filesystems: %s used, %s ignored", label,
+					part.found, part.devnode, part.others);
 	if ((r = mkdir_parents(where, 0755)) < 0)
 		return r;
 	if ((r = mount_stack_mount(&b->mounts, part.devnode, where, part.fstype, flags, NULL)) < 0)
@@ -207,7 +207,8 @@ static int open_recovery(struct boot *b)
 	if (b->recovery_dir[0])
 		return 0;
 	if (a->recovery_dir || a->state_dir) {
-		snprintf(b->recovery_dir, sizeof(b->recovery_dir), "%s", a->recovery_dir ? a->recovery_dir : a->state_dir);
+		snprintf(b->recovery_dir, sizeof(b->recovery_dir), "%s",
+			 a->recovery_dir ? a->recovery_dir : a->state_dir);
 		return 0;
 	}
 	char where[PATH_MAX];
@@ -335,10 +336,10 @@ static int mount_slot(struct boot *b, enum boot_slot slot, char *image, char *er
 static int fall_back(struct boot *b, struct boot_decision *d, const char *image, const char *error, int r)
 {
 	log_error("The %s slot cannot boot: %s", boot_slot_to_string(d->slot), error);
-	(void)boot_record_add_failure(&b->rec, d->slot, image, error);
+	(void) boot_record_add_failure(&b->rec, d->slot, image, error);
 	b->tried[d->slot] = true;
 	if (d->slot != BOOT_SLOT_RECOVERY && boot_state_mark_bad(&b->state, d->slot, error) == 0)
-		(void)boot_state_save(b->state_dir, &b->state); /* logged; boot on regardless */
+		(void) boot_state_save(b->state_dir, &b->state); /* logged; boot on regardless */
 	boot_state_fallback(&b->state, b->tried, d);
 	if (d->slot == BOOT_SLOT_NONE)
 		return boot_fail(b, r, "No slot can boot: every image failed (the last: %s)", error);
@@ -392,7 +393,7 @@ void boot_read_boot_conf(struct boot *b)
 		return;
 	}
 	text[len] = '\0';
-	(void)boot_options_apply_conf(&b->opts, text);
+	(void) boot_options_apply_conf(&b->opts, text);
 }
 
 /* The persistent partition is optional: without it the node boots on tmpfs
@@ -418,7 +419,8 @@ static bool open_persistent(struct boot *b)
 		return false;
 	}
 	int r = boot_mount_partition(b, b->opts.persistent_label, OTHER_PARTITION_WAIT_MS, b->persistent_dir,
-				     MS_NOATIME | DATA_FLAGS, b->rec.persistent_device, sizeof(b->rec.persistent_device));
+				     MS_NOATIME | DATA_FLAGS, b->rec.persistent_device,
+				     sizeof(b->rec.persistent_device));
 	if (r == -EXDEV || r == -ENOTUNIQ) {
 		/* A stick labelled COS_PERSISTENT would otherwise be bound over
 		 * /root, /etc/ssh and /home: root over SSH for whoever plugs it in. */
@@ -445,7 +447,10 @@ static bool open_persistent(struct boot *b)
 }
 
 /* Errors a damaged image gives while it is read (squashfs: EIO, EUCLEAN). */
-static bool is_image_error(int r) { return r == -EIO || r == -EUCLEAN || r == -EBADMSG; }
+static bool is_image_error(int r)
+{
+	return r == -EIO || r == -EUCLEAN || r == -EBADMSG;
+}
 
 /* The mount plan (overlays, and persistent binds when persistent) on newroot. */
 static int assemble(struct boot *b, bool persistent)
@@ -504,7 +509,7 @@ int boot_finish_root(struct boot *b, bool persistent)
 	else
 		log_info("Root of the %s slot (image %s) is on %s after %lld ms", boot_slot_to_string(b->rec.slot),
 			 b->rec.image, b->args->root, b->rec.start_to_root_ms);
-	(void)boot_record_write(&b->rec, b->args->record); /* the boot goes on without it */
+	(void) boot_record_write(&b->rec, b->args->record); /* the boot goes on without it */
 	return 0;
 }
 

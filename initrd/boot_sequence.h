@@ -42,7 +42,7 @@ struct boot_args {
  * the stack. */
 struct boot {
 	const struct boot_args *args;
-	struct timespec start; /* the timings in the record count from here */
+	struct timespec start;                  /* the timings in the record count from here */
 	struct boot_options opts, opts_cmdline; /* opts_cmdline: before an image's boot.conf */
 	struct boot_state state;
 	struct boot_record rec;
@@ -52,9 +52,10 @@ struct boot {
 	bool tried[BOOT_SLOT_COUNT];
 	size_t persistent_depth; /* the mount stack before the persistent partition */
 	size_t slot_depth;       /* the mount stack before the slot's image */
-	char state_disk[256]; /* the disk of the state partition (and --node-disks): recovery and persistent only there */
+	char state_disk
+		[256]; /* the disk of the state partition (and --node-disks): recovery and persistent only there */
 	struct mount_plan plan;
-	enum step_result step_results[ELEMENTSOF(((struct mount_plan *)0)->steps)];
+	enum step_result step_results[ELEMENTSOF(((struct mount_plan *) 0)->steps)];
 };
 
 /* The whole boot, from command line to a finished root on args->root (a

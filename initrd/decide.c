@@ -15,7 +15,7 @@ void boot_decide(const struct boot_state *s, const struct boot_options *o, struc
 		 * passive or recovery. Its kernel runs: use its root, and clear
 		 * a one-shot choice GRUB could not. */
 		struct boot_decision rules;
-		bool failed[BOOT_SLOT_COUNT] = {0};
+		bool failed[BOOT_SLOT_COUNT] = { 0 };
 		struct boot_state dropped = *s;
 		dropped.boot_next = BOOT_SLOT_NONE;
 		dropped.tries_left = 0;
@@ -24,7 +24,7 @@ void boot_decide(const struct boot_state *s, const struct boot_options *o, struc
 		    o->via == BOOT_VIA_LAST_RESORT) {
 			*d = rules;
 			d->slot = o->grub_slot;
-			d->reason = o->via == BOOT_VIA_MENU	      ? BOOT_REASON_MENU
+			d->reason = o->via == BOOT_VIA_MENU          ? BOOT_REASON_MENU
 				    : o->via == BOOT_VIA_LAST_RESORT ? BOOT_REASON_LAST_RESORT
 				    : rules.slot == o->grub_slot     ? rules.reason
 								     : BOOT_REASON_FALLBACK;
@@ -46,16 +46,16 @@ void boot_decide(const struct boot_state *s, const struct boot_options *o, struc
 	 * has cleared the one-shot choice already). Automated recovery acts on
 	 * fallbacks only. */
 	if (o->via == BOOT_VIA_MENU || o->via == BOOT_VIA_ONE_SHOT || o->via == BOOT_VIA_LAST_RESORT) {
-		*d = (struct boot_decision){.slot = grub,
-					    .reason = o->via == BOOT_VIA_MENU	      ? BOOT_REASON_MENU
-						      : o->via == BOOT_VIA_ONE_SHOT ? BOOT_REASON_ONE_SHOT
-										    : BOOT_REASON_LAST_RESORT,
-					    .tries_left = s->tries_left};
+		*d = (struct boot_decision){ .slot = grub,
+					     .reason = o->via == BOOT_VIA_MENU       ? BOOT_REASON_MENU
+						       : o->via == BOOT_VIA_ONE_SHOT ? BOOT_REASON_ONE_SHOT
+										     : BOOT_REASON_LAST_RESORT,
+					     .tries_left = s->tries_left };
 		boot_decision_describe(d, why, size);
 		return;
 	}
 	if (o->via == BOOT_VIA_FALLBACK && d->slot != grub && grub != BOOT_SLOT_ACTIVE) {
-		*d = (struct boot_decision){.slot = grub, .reason = BOOT_REASON_FALLBACK};
+		*d = (struct boot_decision){ .slot = grub, .reason = BOOT_REASON_FALLBACK };
 		snprintf(why, size, "fallback to %s: chosen by GRUB (the slot before it did not load)",
 			 boot_slot_to_string(grub));
 		return;
@@ -64,14 +64,14 @@ void boot_decide(const struct boot_state *s, const struct boot_options *o, struc
 		if (grub == BOOT_SLOT_ACTIVE) {
 			/* e.g. GRUB spent the last try: we now see none left. */
 			bool good = s->slots[grub].status == SLOT_STATUS_GOOD;
-			*d = (struct boot_decision){.slot = grub,
-						    .reason = good ? BOOT_REASON_CONFIRMED : BOOT_REASON_TRYING,
-						    .tries_left = s->tries_left};
+			*d = (struct boot_decision){ .slot = grub,
+						     .reason = good ? BOOT_REASON_CONFIRMED : BOOT_REASON_TRYING,
+						     .tries_left = s->tries_left };
 			boot_decision_describe(d, why, size);
 		} else {
 			/* A one-shot choice GRUB has cleared since, or GRUB could not
 			 * load the slot it chose and fell through to this one. */
-			*d = (struct boot_decision){.slot = grub, .reason = BOOT_REASON_FALLBACK};
+			*d = (struct boot_decision){ .slot = grub, .reason = BOOT_REASON_FALLBACK };
 			snprintf(why, size, "%s: chosen by GRUB (a one-shot choice, or a slot before it did not load)",
 				 boot_slot_to_string(grub));
 		}

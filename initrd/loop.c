@@ -34,10 +34,10 @@ static int open_loop_node(int nr, char *devnode, size_t size)
 static int configure(int loop_fd, int file_fd, const char *file)
 {
 	struct loop_config config = {
-		.fd = (unsigned)file_fd,
+		.fd = (unsigned) file_fd,
 		.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR,
 	};
-	snprintf((char *)config.info.lo_file_name, sizeof(config.info.lo_file_name), "%s", file);
+	snprintf((char *) config.info.lo_file_name, sizeof(config.info.lo_file_name), "%s", file);
 	if (ioctl(loop_fd, LOOP_CONFIGURE, &config) == 0)
 		return 0;
 	if (errno != EINVAL && errno != ENOTTY)
@@ -47,7 +47,7 @@ static int configure(int loop_fd, int file_fd, const char *file)
 		return negative_errno();
 	if (ioctl(loop_fd, LOOP_SET_STATUS64, &config.info) < 0) {
 		int r = negative_errno();
-		(void)ioctl(loop_fd, LOOP_CLR_FD, 0);
+		(void) ioctl(loop_fd, LOOP_CLR_FD, 0);
 		return r;
 	}
 	return 0;

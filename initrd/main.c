@@ -34,12 +34,12 @@ static struct args {
 	bool help;
 	struct boot_args boot; /* mount and init: where the boot finds and puts things */
 } arg = {
-	.boot = {.cmdline = "/proc/cmdline", .run_dir = "/run/kairos", .record = "/run/kairos/boot.json"},
+	.boot = { .cmdline = "/proc/cmdline", .run_dir = "/run/kairos", .record = "/run/kairos/boot.json" },
 };
 
 /* Everything one boot touches (boot_sequence.h). Static: the mount plan is
  * large. */
-static struct boot boot = {.args = &arg.boot};
+static struct boot boot = { .args = &arg.boot };
 
 static int verb_mount(void)
 {
@@ -81,7 +81,7 @@ static int verb_init(void)
 
 	if (!arg.boot.root)
 		arg.boot.root = SYSROOT;
-	(void)mkdir(arg.boot.root, 0755);
+	(void) mkdir(arg.boot.root, 0755);
 	if ((r = boot_mount(&boot)) < 0)
 		return r;
 	return switch_root(arg.boot.root, boot.opts.init);
@@ -106,7 +106,7 @@ static int verb_decide(void)
 	/* --failed: what a boot does when those slots do not load, as GRUB's
 	 * kairos_boot does it (tests/boot/grub-parity): the decision's
 	 * counter change, then boot_state_fallback until a slot loads. */
-	bool failed[BOOT_SLOT_COUNT] = {0};
+	bool failed[BOOT_SLOT_COUNT] = { 0 };
 	_cleanup_free_ char *list = strdup(arg.failed);
 	char *save = NULL;
 	for (char *w = list ? strtok_r(list, ",", &save) : NULL; w; w = strtok_r(NULL, ",", &save)) {
@@ -115,11 +115,11 @@ static int verb_decide(void)
 			return log_error_errno(-EINVAL, "--failed: unknown slot '%s'", w);
 		failed[slot] = true;
 	}
-	(void)boot_state_apply(&s, &d);
+	(void) boot_state_apply(&s, &d);
 	bool fell = false;
 	for (int n = 0; n < BOOT_SLOT_COUNT + 2 && d.slot != BOOT_SLOT_NONE && failed[d.slot]; n++) {
 		boot_state_fallback(&s, failed, &d);
-		(void)boot_state_apply(&s, &d);
+		(void) boot_state_apply(&s, &d);
 		fell = true;
 	}
 	if (d.slot != BOOT_SLOT_NONE && failed[d.slot])
@@ -176,23 +176,34 @@ static void help(void)
 
 static int parse_argv(int argc, char **argv)
 {
-	enum { ARG_CMDLINE = 0x100, ARG_STATE_DIR, ARG_RECOVERY_DIR, ARG_PERSISTENT_DIR, ARG_LIVE_DIR, ARG_ROOT,
-	       ARG_RUN_DIR, ARG_RECORD, ARG_NO_REBOOT, ARG_NODE_DISKS, ARG_FAILED };
+	enum {
+		ARG_CMDLINE = 0x100,
+		ARG_STATE_DIR,
+		ARG_RECOVERY_DIR,
+		ARG_PERSISTENT_DIR,
+		ARG_LIVE_DIR,
+		ARG_ROOT,
+		ARG_RUN_DIR,
+		ARG_RECORD,
+		ARG_NO_REBOOT,
+		ARG_NODE_DISKS,
+		ARG_FAILED
+	};
 	static const struct option options[] = {
-		{"cmdline", required_argument, NULL, ARG_CMDLINE},
-		{"state-dir", required_argument, NULL, ARG_STATE_DIR},
-		{"recovery-dir", required_argument, NULL, ARG_RECOVERY_DIR},
-		{"persistent-dir", required_argument, NULL, ARG_PERSISTENT_DIR},
-		{"live-dir", required_argument, NULL, ARG_LIVE_DIR},
-		{"node-disks", required_argument, NULL, ARG_NODE_DISKS},
-		{"root", required_argument, NULL, ARG_ROOT},
-		{"newroot", required_argument, NULL, ARG_ROOT},
-		{"run-dir", required_argument, NULL, ARG_RUN_DIR},
-		{"record", required_argument, NULL, ARG_RECORD},
-		{"no-reboot", no_argument, NULL, ARG_NO_REBOOT},
-		{"failed", required_argument, NULL, ARG_FAILED},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{ "cmdline", required_argument, NULL, ARG_CMDLINE },
+		{ "state-dir", required_argument, NULL, ARG_STATE_DIR },
+		{ "recovery-dir", required_argument, NULL, ARG_RECOVERY_DIR },
+		{ "persistent-dir", required_argument, NULL, ARG_PERSISTENT_DIR },
+		{ "live-dir", required_argument, NULL, ARG_LIVE_DIR },
+		{ "node-disks", required_argument, NULL, ARG_NODE_DISKS },
+		{ "root", required_argument, NULL, ARG_ROOT },
+		{ "newroot", required_argument, NULL, ARG_ROOT },
+		{ "run-dir", required_argument, NULL, ARG_RUN_DIR },
+		{ "record", required_argument, NULL, ARG_RECORD },
+		{ "no-reboot", no_argument, NULL, ARG_NO_REBOOT },
+		{ "failed", required_argument, NULL, ARG_FAILED },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
@@ -251,9 +262,9 @@ static const struct verb {
 	int (*run)(void);
 	bool reboot_on_failure;
 } verbs[] = {
-	{"mount", verb_mount, true},
-	{"init", verb_init, true},
-	{"decide", verb_decide, false},
+	{ "mount", verb_mount, true },
+	{ "init", verb_init, true },
+	{ "decide", verb_decide, false },
 };
 
 int main(int argc, char **argv)

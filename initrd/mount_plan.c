@@ -7,7 +7,10 @@
 
 #include "util.h"
 
-const char *mount_kind_to_string(enum mount_kind kind) { return kind == MOUNT_OVERLAY ? "overlay" : "bind"; }
+const char *mount_kind_to_string(enum mount_kind kind)
+{
+	return kind == MOUNT_OVERLAY ? "overlay" : "bind";
+}
 
 int path_escape(const char *path, char *buf, size_t size)
 {
@@ -20,7 +23,7 @@ int path_escape(const char *path, char *buf, size_t size)
 		else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.')
 			snprintf(tmp, sizeof(tmp), "%c", ch);
 		else
-			snprintf(tmp, sizeof(tmp), "_%02x", (unsigned char)ch);
+			snprintf(tmp, sizeof(tmp), "_%02x", (unsigned char) ch);
 		size_t len = strlen(tmp);
 		if (n + len >= size)
 			return -ENAMETOOLONG;
@@ -61,7 +64,7 @@ static int add_step(struct mount_plan *plan, enum mount_kind kind, const char *p
 	if (plan->n == ELEMENTSOF(plan->steps))
 		return -E2BIG;
 	struct mount_step *st = &plan->steps[plan->n];
-	*st = (struct mount_step){.kind = kind};
+	*st = (struct mount_step){ .kind = kind };
 	snprintf(st->path, sizeof(st->path), "%s", path);
 	int r = path_escape(path, st->name, sizeof(st->name));
 	if (r < 0)
@@ -70,10 +73,9 @@ static int add_step(struct mount_plan *plan, enum mount_kind kind, const char *p
 	return 0;
 }
 
-int mount_plan_build(const struct boot_options *o, enum boot_slot slot, bool have_persistent,
-		     struct mount_plan *plan)
+int mount_plan_build(const struct boot_options *o, enum boot_slot slot, bool have_persistent, struct mount_plan *plan)
 {
-	*plan = (struct mount_plan){.persistent = have_persistent && slot != BOOT_SLOT_RECOVERY};
+	*plan = (struct mount_plan){ .persistent = have_persistent && slot != BOOT_SLOT_RECOVERY };
 	int r;
 
 	for (size_t i = 0; i < o->overlay.n; i++) {

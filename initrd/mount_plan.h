@@ -15,7 +15,7 @@ enum mount_kind {
 
 struct mount_step {
 	enum mount_kind kind;
-	char path[BOOT_PATH_MAX];  /* where, inside the new root */
+	char path[BOOT_PATH_MAX];     /* where, inside the new root */
 	char name[BOOT_PATH_MAX * 4]; /* path escaped into one file name (upper dirs, /.state/NAME) */
 };
 
@@ -31,8 +31,7 @@ struct mount_plan {
  * the overlay and persistent lists is a bind when persistent is used.
  * Steps are ordered parents first, so a bind on /var/log lands on top of
  * the /var overlay and is not hidden by it. */
-int mount_plan_build(const struct boot_options *o, enum boot_slot slot, bool have_persistent,
-		     struct mount_plan *plan);
+int mount_plan_build(const struct boot_options *o, enum boot_slot slot, bool have_persistent, struct mount_plan *plan);
 
 /* "/var/log" -> "var-log": '/' becomes '-', anything but [A-Za-z0-9.]
  * becomes _NN (hex), so distinct paths get distinct names, and the names

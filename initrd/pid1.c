@@ -31,13 +31,13 @@ int pid1_mount_kernel_filesystems(void)
 		const char *what, *where, *type, *data;
 		unsigned long flags;
 	} fs[] = {
-		{"proc", "/proc", "proc", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC},
-		{"sysfs", "/sys", "sysfs", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC},
-		{"devtmpfs", "/dev", "devtmpfs", "mode=0755", MS_NOSUID},
-		{"tmpfs", "/run", "tmpfs", "mode=0755", MS_NOSUID | MS_NODEV},
+		{ "proc", "/proc", "proc", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC },
+		{ "sysfs", "/sys", "sysfs", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC },
+		{ "devtmpfs", "/dev", "devtmpfs", "mode=0755", MS_NOSUID },
+		{ "tmpfs", "/run", "tmpfs", "mode=0755", MS_NOSUID | MS_NODEV },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(fs); i++) {
-		(void)mkdir(fs[i].where, 0755);
+		(void) mkdir(fs[i].where, 0755);
 		if (mount(fs[i].what, fs[i].where, fs[i].type, fs[i].flags, fs[i].data) < 0 && errno != EBUSY)
 			return log_error_errno(negative_errno(), "Failed to mount %s on %s: %m", fs[i].type,
 					       fs[i].where);
@@ -47,7 +47,7 @@ int pid1_mount_kernel_filesystems(void)
 		int fd = open("/dev/console", O_RDWR | O_NOCTTY); /* no CLOEXEC: it may be 0..2 itself */
 		if (fd >= 0) {
 			for (int i = 0; i < 3; i++)
-				(void)dup2(fd, i);
+				(void) dup2(fd, i);
 			if (fd > 2)
 				close(fd);
 		}
@@ -69,14 +69,14 @@ static bool path_is_module(const char *path, size_t len, const char *name)
 	for (size_t i = 0; i < len; i++)
 		if (path[i] == '/')
 			base = path + i + 1;
-	size_t base_len = len - (size_t)(base - path);
+	size_t base_len = len - (size_t) (base - path);
 	const char *ko = NULL;
 	for (size_t i = 0; i + 3 <= base_len; i++)
 		if (strncmp(base + i, ".ko", 3) == 0)
 			ko = base + i;
 	if (!ko)
 		return false;
-	size_t n = (size_t)(ko - base);
+	size_t n = (size_t) (ko - base);
 	if (n != strlen(name))
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -91,9 +91,9 @@ int modules_dep_resolve(const char *dep_text, const char *name, char ***ret_path
 {
 	for (const char *line = dep_text; line && *line;) {
 		const char *end = strchr(line, '\n');
-		size_t len = end ? (size_t)(end - line) : strlen(line);
+		size_t len = end ? (size_t) (end - line) : strlen(line);
 		const char *colon = memchr(line, ':', len);
-		if (colon && path_is_module(line, (size_t)(colon - line), name)) {
+		if (colon && path_is_module(line, (size_t) (colon - line), name)) {
 			/* "mod: a b c": modprobe loads c, b, a, then mod. */
 			char **paths = calloc(len / 2 + 2, sizeof(char *));
 			size_t n = 0;
@@ -104,14 +104,14 @@ int modules_dep_resolve(const char *dep_text, const char *name, char ***ret_path
 				const char *word_end = p;
 				while (p > colon + 1 && p[-1] != ' ' && p[-1] != '\t')
 					p--;
-				if (word_end > p && !(paths[n++] = strndup(p, (size_t)(word_end - p)))) {
+				if (word_end > p && !(paths[n++] = strndup(p, (size_t) (word_end - p)))) {
 					strv_free_n(paths, n);
 					return -ENOMEM;
 				}
 				while (p > colon + 1 && (p[-1] == ' ' || p[-1] == '\t'))
 					p--;
 			}
-			if (!(paths[n++] = strndup(line, (size_t)(colon - line)))) {
+			if (!(paths[n++] = strndup(line, (size_t) (colon - line)))) {
 				strv_free_n(paths, n);
 				return -ENOMEM;
 			}
@@ -206,7 +206,7 @@ int load_modules(const char *list_path, const char *moddir)
 
 int switch_root(const char *newroot, const char *init)
 {
-	static const char *const moves[] = {"/dev", "/proc", "/sys", "/run"};
+	static const char *const moves[] = { "/dev", "/proc", "/sys", "/run" };
 	for (size_t i = 0; i < ELEMENTSOF(moves); i++) {
 		char target[PATH_MAX];
 		snprintf(target, sizeof(target), "%s%s", newroot, moves[i]);
@@ -214,7 +214,7 @@ int switch_root(const char *newroot, const char *init)
 			/* The new root's own (read-only) tree decides; without /run
 			 * the record is lost, without /dev init copes. */
 			log_warning("Failed to move %s to %s: %m, unmounting it", moves[i], target);
-			(void)umount2(moves[i], MNT_DETACH);
+			(void) umount2(moves[i], MNT_DETACH);
 		}
 	}
 	if (chdir(newroot) < 0)
@@ -227,7 +227,7 @@ int switch_root(const char *newroot, const char *init)
 		return log_error_errno(negative_errno(), "Failed to change root to %s: %m", newroot);
 
 	log_info("Handing over to %s", init);
-	execl(init, init, (char *)NULL);
+	execl(init, init, (char *) NULL);
 	return log_error_errno(negative_errno(), "Failed to execute %s: %m", init);
 }
 
@@ -235,7 +235,7 @@ void reboot_now(void)
 {
 	log_error("Rebooting, so that the next boot tries the next slot");
 	sync();
-	(void)reboot(RB_AUTOBOOT);
+	(void) reboot(RB_AUTOBOOT);
 	/* Only reached without CAP_SYS_BOOT; PID 1 must not exit (panic). */
 	for (;;)
 		pause();

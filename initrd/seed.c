@@ -35,7 +35,7 @@ static int copy_file_data(const char *from, const char *to, const struct stat *s
 		if (n == 0)
 			break;
 		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(out, buf + done, (size_t)(n - done));
+			ssize_t w = write(out, buf + done, (size_t) (n - done));
 			if (w < 0)
 				return negative_errno();
 			done += w;
@@ -46,9 +46,9 @@ static int copy_file_data(const char *from, const char *to, const struct stat *s
 
 static int copy_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
-	(void)ftw;
+	(void) ftw;
 	char to[PATH_MAX];
-	if ((size_t)snprintf(to, sizeof(to), "%s%s", walk_dst, path + strlen(walk_src)) >= sizeof(to))
+	if ((size_t) snprintf(to, sizeof(to), "%s%s", walk_dst, path + strlen(walk_src)) >= sizeof(to))
 		return -ENAMETOOLONG;
 
 	int r = 0;
@@ -75,24 +75,24 @@ static int copy_entry(const char *path, const struct stat *st, int type, struct 
 	if (type != FTW_SL && chmod(to, st->st_mode & 07777) < 0) /* umask and chown cleared bits */
 		return log_error_errno(negative_errno(), "Failed to set mode of %s: %m", to);
 	if (type != FTW_D) {
-		struct timespec times[2] = {st->st_atim, st->st_mtim};
-		(void)utimensat(AT_FDCWD, to, times, AT_SYMLINK_NOFOLLOW);
+		struct timespec times[2] = { st->st_atim, st->st_mtim };
+		(void) utimensat(AT_FDCWD, to, times, AT_SYMLINK_NOFOLLOW);
 	}
 	return 0;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
-	(void)st;
-	(void)type;
-	(void)ftw;
+	(void) st;
+	(void) type;
+	(void) ftw;
 	return remove(path) < 0 && errno != ENOENT ? negative_errno() : 0;
 }
 
 int seed_directory(const char *src, const char *dst)
 {
 	char tmp[PATH_MAX];
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.seeding", dst) >= sizeof(tmp))
+	if ((size_t) snprintf(tmp, sizeof(tmp), "%s.seeding", dst) >= sizeof(tmp))
 		return -ENAMETOOLONG;
 
 	/* What a boot interrupted while seeding left behind. */
@@ -108,7 +108,7 @@ int seed_directory(const char *src, const char *dst)
 		walk_src = walk_dst = NULL;
 		if (r != 0) {
 			/* A full partition: give back what the partial copy took. */
-			(void)nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+			(void) nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 			return r < 0 ? r : -EIO;
 		}
 	} else if (mkdir(tmp, 0755) < 0)

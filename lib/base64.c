@@ -14,7 +14,7 @@ static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv
 static int value_of(char c)
 {
 	const char *p = c ? strchr(alphabet, c) : NULL;
-	return p ? (int)(p - alphabet) : -1;
+	return p ? (int) (p - alphabet) : -1;
 }
 
 /* The text with the looseness flags allow undone: line breaks dropped, the
@@ -71,9 +71,9 @@ int base64_decode(const char *s, size_t len, unsigned flags, size_t max_out, uns
 			/* '=' only as the last one or two chars of the whole text. */
 			if (v < 0 && !(last && s[i + j] == '=' && j >= 4 - pad))
 				return -EBADMSG;
-			acc = (acc << 6) | (uint32_t)(v < 0 ? 0 : v);
+			acc = (acc << 6) | (uint32_t) (v < 0 ? 0 : v);
 		}
-		unsigned char b[3] = { (unsigned char)(acc >> 16), (unsigned char)(acc >> 8), (unsigned char)acc };
+		unsigned char b[3] = { (unsigned char) (acc >> 16), (unsigned char) (acc >> 8), (unsigned char) acc };
 		size_t take = last ? 3 - pad : 3;
 		/* The bits a padded group leaves over must be zero (canonical form). */
 		if (last && !(flags & BASE64_NONCANONICAL_OK) && ((pad == 1 && b[2] != 0) || (pad == 2 && b[1] != 0)))
@@ -98,7 +98,8 @@ int base64_encode(const void *data, size_t size, char **ret)
 	size_t n = 0;
 	for (size_t i = 0; i < size; i += 3) {
 		size_t left = size - i;
-		uint32_t acc = (uint32_t)p[i] << 16 | (left > 1 ? (uint32_t)p[i + 1] << 8 : 0) | (left > 2 ? p[i + 2] : 0);
+		uint32_t acc =
+			(uint32_t) p[i] << 16 | (left > 1 ? (uint32_t) p[i + 1] << 8 : 0) | (left > 2 ? p[i + 2] : 0);
 		out[n++] = alphabet[(acc >> 18) & 63];
 		out[n++] = alphabet[(acc >> 12) & 63];
 		out[n++] = left > 1 ? alphabet[(acc >> 6) & 63] : '=';

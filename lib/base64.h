@@ -20,8 +20,7 @@ enum {
  * decoded bytes with -E2BIG before allocating; bad text gives -EBADMSG. */
 int base64_decode(const char *s, size_t len, unsigned flags, size_t max_out, unsigned char **ret, size_t *ret_size);
 
-static inline int base64_decode_strict(const char *s, size_t len, size_t max_out, unsigned char **ret,
-				       size_t *ret_size)
+static inline int base64_decode_strict(const char *s, size_t len, size_t max_out, unsigned char **ret, size_t *ret_size)
 {
 	return base64_decode(s, len, 0, max_out, ret, ret_size);
 }

@@ -65,7 +65,7 @@ static const char *const boot_reason_names[] = {
 
 const char *boot_reason_to_string(enum boot_reason reason)
 {
-	if ((size_t)reason < ELEMENTSOF(boot_reason_names) && boot_reason_names[reason])
+	if ((size_t) reason < ELEMENTSOF(boot_reason_names) && boot_reason_names[reason])
 		return boot_reason_names[reason];
 	return "unknown";
 }
@@ -74,7 +74,7 @@ int boot_reason_from_string(const char *s, enum boot_reason *ret)
 {
 	for (size_t i = 0; s && i < ELEMENTSOF(boot_reason_names); i++)
 		if (boot_reason_names[i] && streq(s, boot_reason_names[i])) {
-			*ret = (enum boot_reason)i;
+			*ret = (enum boot_reason) i;
 			return 0;
 		}
 	return -EINVAL;
@@ -98,22 +98,22 @@ static const char *lookup(const char *s, const char *const *names, size_t n)
 
 const char *boot_record_counted_by_from_string(const char *s)
 {
-	static const char *const names[] = {BOOT_RECORD_COUNTED_BY_GRUB, BOOT_RECORD_COUNTED_BY_HELPER};
+	static const char *const names[] = { BOOT_RECORD_COUNTED_BY_GRUB, BOOT_RECORD_COUNTED_BY_HELPER };
 	return lookup(s, names, ELEMENTSOF(names));
 }
 
 const char *boot_record_persistent_from_string(const char *s)
 {
-	static const char *const names[] = {BOOT_RECORD_PERSISTENT_MOUNTED, BOOT_RECORD_PERSISTENT_MISSING,
-					    BOOT_RECORD_PERSISTENT_FAILED, BOOT_RECORD_PERSISTENT_REFUSED,
-					    BOOT_RECORD_PERSISTENT_NOT_USED};
+	static const char *const names[] = { BOOT_RECORD_PERSISTENT_MOUNTED, BOOT_RECORD_PERSISTENT_MISSING,
+					     BOOT_RECORD_PERSISTENT_FAILED, BOOT_RECORD_PERSISTENT_REFUSED,
+					     BOOT_RECORD_PERSISTENT_NOT_USED };
 	return lookup(s, names, ELEMENTSOF(names));
 }
 
 const char *boot_record_mount_status_from_string(const char *s)
 {
-	static const char *const names[] = {BOOT_RECORD_MOUNT_MOUNTED, BOOT_RECORD_MOUNT_SEEDED,
-					    BOOT_RECORD_MOUNT_SKIPPED, BOOT_RECORD_MOUNT_NOT_MOUNTED};
+	static const char *const names[] = { BOOT_RECORD_MOUNT_MOUNTED, BOOT_RECORD_MOUNT_SEEDED,
+					     BOOT_RECORD_MOUNT_SKIPPED, BOOT_RECORD_MOUNT_NOT_MOUNTED };
 	return lookup(s, names, ELEMENTSOF(names));
 }
 
@@ -123,7 +123,10 @@ bool boot_record_is_fallback(const struct boot_record *rec)
 }
 
 /* Strings here come from disks (labels, state files, errors naming them). */
-static void put_string(FILE *f, const char *s) { sanitize_json_string(f, s); }
+static void put_string(FILE *f, const char *s)
+{
+	sanitize_json_string(f, s);
+}
 
 static void put_key(FILE *f, const char *key, bool first)
 {
@@ -133,7 +136,10 @@ static void put_key(FILE *f, const char *key, bool first)
 	fputc(':', f);
 }
 
-static const char *slot_or_null(enum boot_slot slot) { return slot == BOOT_SLOT_NONE ? NULL : boot_slot_to_string(slot); }
+static const char *slot_or_null(enum boot_slot slot)
+{
+	return slot == BOOT_SLOT_NONE ? NULL : boot_slot_to_string(slot);
+}
 
 static void put_mounts(FILE *f, const struct boot_record *rec, bool bind)
 {

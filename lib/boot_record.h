@@ -68,8 +68,8 @@
 #define BOOT_RECORD_MOUNT_NOT_MOUNTED "not mounted"
 
 #define BOOT_RECORD_FAILED_MAX BOOT_SLOT_COUNT
-#define BOOT_RECORD_MOUNTS_MAX 64    /* a mount plan's steps (initrd/mount_plan.h asserts it fits) */
-#define BOOT_RECORD_PATH_MAX 256     /* a mounted path, as initrd/boot_options.h bounds it */
+#define BOOT_RECORD_MOUNTS_MAX 64 /* a mount plan's steps (initrd/mount_plan.h asserts it fits) */
+#define BOOT_RECORD_PATH_MAX 256  /* a mounted path, as initrd/boot_options.h bounds it */
 #define BOOT_RECORD_WARNINGS_MAX 4
 #define BOOT_RECORD_REASON_MAX 32
 

@@ -13,7 +13,7 @@
 #include "durable.h"
 #include "util.h"
 
-static const char *const slot_names[BOOT_SLOT_COUNT] = {"active", "passive", "recovery"};
+static const char *const slot_names[BOOT_SLOT_COUNT] = { "active", "passive", "recovery" };
 static const char *const status_names[] = {
 	[SLOT_STATUS_NEW] = "new",
 	[SLOT_STATUS_GOOD] = "good",
@@ -29,11 +29,14 @@ enum boot_slot boot_slot_from_string(const char *s)
 {
 	for (int i = 0; i < BOOT_SLOT_COUNT; i++)
 		if (s && streq(s, slot_names[i]))
-			return (enum boot_slot)i;
+			return (enum boot_slot) i;
 	return BOOT_SLOT_NONE;
 }
 
-const char *slot_status_to_string(enum slot_status status) { return status_names[status]; }
+const char *slot_status_to_string(enum slot_status status)
+{
+	return status_names[status];
+}
 
 const char *slot_skip_cause_to_string(enum slot_skip_cause cause)
 {
@@ -78,7 +81,10 @@ void boot_state_init(struct boot_state *s)
 	};
 }
 
-static bool has_image(const struct slot_state *slot) { return slot->image[0] != '\0'; }
+static bool has_image(const struct slot_state *slot)
+{
+	return slot->image[0] != '\0';
+}
 
 static enum slot_skip_cause active_skip_cause(const struct boot_state *s)
 {
@@ -106,7 +112,7 @@ static enum slot_skip_cause passive_skip_cause(const struct boot_state *s)
 
 void boot_state_choose_slot(const struct boot_state *s, struct boot_decision *d)
 {
-	*d = (struct boot_decision){.slot = BOOT_SLOT_NONE, .tries_left = s->tries_left};
+	*d = (struct boot_decision){ .slot = BOOT_SLOT_NONE, .tries_left = s->tries_left };
 
 	if (s->boot_next != BOOT_SLOT_NONE) {
 		d->clear_boot_next = true;
@@ -139,7 +145,9 @@ void boot_state_choose_slot(const struct boot_state *s, struct boot_decision *d)
 
 void boot_state_fallback(const struct boot_state *s, const bool failed[BOOT_SLOT_COUNT], struct boot_decision *d)
 {
-	*d = (struct boot_decision){.slot = BOOT_SLOT_NONE, .reason = BOOT_REASON_FALLBACK, .tries_left = s->tries_left};
+	*d = (struct boot_decision){ .slot = BOOT_SLOT_NONE,
+				     .reason = BOOT_REASON_FALLBACK,
+				     .tries_left = s->tries_left };
 	d->active_skipped = failed[BOOT_SLOT_ACTIVE] ? SKIP_BAD : active_skip_cause(s);
 	d->passive_skipped = failed[BOOT_SLOT_PASSIVE] ? SKIP_BAD : passive_skip_cause(s);
 	if (d->active_skipped == SKIP_NONE) {
@@ -212,8 +220,8 @@ void boot_decision_describe(const struct boot_decision *d, char *buf, size_t siz
 		if (d->slot == BOOT_SLOT_NONE)
 			snprintf(buf, size, "none: every image failed, nothing left to boot");
 		else
-			snprintf(buf, size, "%s: LAST RESORT, every slot the rules allow failed (the other one next boot)",
-				 slot);
+			snprintf(buf, size,
+				 "%s: LAST RESORT, every slot the rules allow failed (the other one next boot)", slot);
 		break;
 	case BOOT_REASON_FALLBACK:
 		if (d->slot == BOOT_SLOT_PASSIVE)
@@ -227,7 +235,10 @@ void boot_decision_describe(const struct boot_decision *d, char *buf, size_t siz
 	}
 }
 
-static bool slot_is_valid(enum boot_slot slot) { return slot >= 0 && slot < BOOT_SLOT_COUNT; }
+static bool slot_is_valid(enum boot_slot slot)
+{
+	return slot >= 0 && slot < BOOT_SLOT_COUNT;
+}
 
 int boot_state_install_active(struct boot_state *s, const char *image_id)
 {
@@ -238,7 +249,7 @@ int boot_state_install_active(struct boot_state *s, const char *image_id)
 	if (!streq(s->slots[BOOT_SLOT_ACTIVE].image, image_id))
 		s->slots[BOOT_SLOT_PASSIVE] = s->slots[BOOT_SLOT_ACTIVE];
 	struct slot_state *a = &s->slots[BOOT_SLOT_ACTIVE];
-	*a = (struct slot_state){.status = SLOT_STATUS_NEW, .gen = ++s->gen};
+	*a = (struct slot_state){ .status = SLOT_STATUS_NEW, .gen = ++s->gen };
 	memcpy(a->image, image_id, IMAGE_ID_LEN + 1);
 	/* The counter now counts for an older generation: fresh tries. */
 	s->tries_left = s->tries_max;
@@ -250,7 +261,7 @@ int boot_state_install_recovery(struct boot_state *s, const char *image_id)
 	if (!image_id_is_valid(image_id))
 		return -EINVAL;
 	struct slot_state *r = &s->slots[BOOT_SLOT_RECOVERY];
-	*r = (struct slot_state){.status = SLOT_STATUS_GOOD, .gen = ++s->gen};
+	*r = (struct slot_state){ .status = SLOT_STATUS_GOOD, .gen = ++s->gen };
 	memcpy(r->image, image_id, IMAGE_ID_LEN + 1);
 	return 0;
 }
@@ -305,9 +316,9 @@ int boot_state_reset(struct boot_state *s, const char *image_id, bool automated)
 	if (!image_id_is_valid(image_id))
 		return -EINVAL;
 	struct slot_state *a = &s->slots[BOOT_SLOT_ACTIVE];
-	*a = (struct slot_state){.status = SLOT_STATUS_NEW, .gen = ++s->gen};
+	*a = (struct slot_state){ .status = SLOT_STATUS_NEW, .gen = ++s->gen };
 	memcpy(a->image, image_id, IMAGE_ID_LEN + 1);
-	s->slots[BOOT_SLOT_PASSIVE] = (struct slot_state){0};
+	s->slots[BOOT_SLOT_PASSIVE] = (struct slot_state){ 0 };
 	s->tries_left = s->tries_max; /* the counter counts for an older generation now */
 	s->boot_next = BOOT_SLOT_NONE;
 	s->auto_resets = automated ? s->auto_resets + 1 : 0;
@@ -348,7 +359,7 @@ static const char *get_value(const struct grubenv *env, const char *key)
 static int key_name(char *buf, size_t size, enum boot_slot slot, const char *suffix)
 {
 	int n = snprintf(buf, size, "kairos_%s%s", slot_names[slot], suffix);
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }
 
 static int load_slot(const char *path, const struct grubenv *env, enum boot_slot slot, struct slot_state *st)
@@ -399,7 +410,7 @@ static int load_slots(const char *path, struct boot_state *s)
 		if (parse_ulong(text, BOOT_TRIES_LIMIT, &v) < 0 || v == 0)
 			r = log_error_errno(-EBADMSG, "%s: kairos_tries_max must be 1..%d", path, BOOT_TRIES_LIMIT);
 		else
-			s->tries_max = (unsigned)v;
+			s->tries_max = (unsigned) v;
 	}
 	text = get_value(&env, "kairos_gen");
 	if (r == 0 && text) {
@@ -413,14 +424,15 @@ static int load_slots(const char *path, struct boot_state *s)
 	text = get_value(&env, "kairos_auto_resets");
 	if (r == 0 && text) {
 		if (parse_ulong(text, RESET_AUTO_MAX, &v) < 0) {
-			log_warning("%s: kairos_auto_resets=%s is not a count of 0..%d: taken as %d (no automated reset)",
-				    path, text, RESET_AUTO_MAX, RESET_AUTO_MAX);
+			log_warning(
+				"%s: kairos_auto_resets=%s is not a count of 0..%d: taken as %d (no automated reset)",
+				path, text, RESET_AUTO_MAX, RESET_AUTO_MAX);
 			v = RESET_AUTO_MAX;
 		}
-		s->auto_resets = (unsigned)v;
+		s->auto_resets = (unsigned) v;
 	}
 	for (int i = 0; r == 0 && i < BOOT_SLOT_COUNT; i++)
-		r = load_slot(path, &env, (enum boot_slot)i, &s->slots[i]);
+		r = load_slot(path, &env, (enum boot_slot) i, &s->slots[i]);
 	grubenv_free(&env);
 	return r;
 }
@@ -445,7 +457,7 @@ static int load_counter(const char *path, struct boot_state *s)
 		return -EBADMSG;
 	}
 	if (tries_text && gen_text && tries_gen == s->slots[BOOT_SLOT_ACTIVE].gen)
-		s->tries_left = (unsigned)tries;
+		s->tries_left = (unsigned) tries;
 	s->boot_next = next && *next ? boot_slot_from_string(next) : BOOT_SLOT_NONE;
 	grubenv_free(&env);
 	return 0;
@@ -502,16 +514,16 @@ static int format_slots(const struct boot_state *s, struct grubenv *env)
 	for (int i = 0; r == 0 && i < BOOT_SLOT_COUNT; i++) {
 		const struct slot_state *st = &s->slots[i];
 		char key[64];
-		key_name(key, sizeof(key), (enum boot_slot)i, "");
+		key_name(key, sizeof(key), (enum boot_slot) i, "");
 		r = grubenv_set(env, key, st->image);
 		if (r < 0 || !has_image(st))
 			continue;
-		key_name(key, sizeof(key), (enum boot_slot)i, "_status");
+		key_name(key, sizeof(key), (enum boot_slot) i, "_status");
 		r = grubenv_set(env, key, slot_status_to_string(st->status));
-		key_name(key, sizeof(key), (enum boot_slot)i, "_gen");
+		key_name(key, sizeof(key), (enum boot_slot) i, "_gen");
 		if (r == 0)
 			r = set_ulong(env, key, st->gen);
-		key_name(key, sizeof(key), (enum boot_slot)i, "_reason");
+		key_name(key, sizeof(key), (enum boot_slot) i, "_reason");
 		if (r == 0 && st->reason[0])
 			r = grubenv_set(env, key, st->reason);
 	}
@@ -523,7 +535,7 @@ int boot_state_save(const char *dir, const struct boot_state *s)
 	_cleanup_free_ char *path = path_join(dir, BOOT_STATE_FILE);
 	if (!path)
 		return -ENOMEM;
-	struct grubenv env = {0};
+	struct grubenv env = { 0 };
 	int r = format_slots(s, &env);
 	if (r == 0)
 		r = grubenv_write_file_atomic(path, &env);
@@ -533,8 +545,10 @@ int boot_state_save(const char *dir, const struct boot_state *s)
 	/* Committed; now make GRUB see it (and the images it names) too. */
 	r = checkpoint_for_bootloader(dir);
 	if (r < 0)
-		log_warning_errno(r, "Committed, but could not flush the journal of %s for GRUB (%m): "
-				     "a power cut in the next seconds may make GRUB boot the previous state", dir);
+		log_warning_errno(r,
+				  "Committed, but could not flush the journal of %s for GRUB (%m): "
+				  "a power cut in the next seconds may make GRUB boot the previous state",
+				  dir);
 	return 0;
 }
 
@@ -543,7 +557,7 @@ int boot_state_save_counter(const char *dir, const struct boot_state *s)
 	_cleanup_free_ char *path = path_join(dir, BOOT_COUNTER_FILE);
 	if (!path)
 		return -ENOMEM;
-	struct grubenv env = {0};
+	struct grubenv env = { 0 };
 	int r = set_ulong(&env, "kairos_tries", s->tries_left);
 	if (r == 0)
 		r = set_ulong(&env, "kairos_tries_gen", s->slots[BOOT_SLOT_ACTIVE].gen);

@@ -62,7 +62,7 @@ struct slot_state {
 struct boot_state {
 	struct slot_state slots[BOOT_SLOT_COUNT];
 	unsigned tries_max;
-	unsigned long gen; /* last generation handed out */
+	unsigned long gen;    /* last generation handed out */
 	unsigned auto_resets; /* automated resets since an active was last confirmed */
 
 	/* From counter.env. tries_left is already resolved against the active
@@ -73,11 +73,11 @@ struct boot_state {
 };
 
 enum boot_reason {
-	BOOT_REASON_CONFIRMED, /* active, confirmed good */
-	BOOT_REASON_TRYING,    /* active, new, spending a try */
-	BOOT_REASON_FALLBACK,  /* active unusable: passive or recovery */
-	BOOT_REASON_ONE_SHOT,  /* boot-next choice */
-	BOOT_REASON_MENU,      /* a person picked the entry in GRUB's menu */
+	BOOT_REASON_CONFIRMED,   /* active, confirmed good */
+	BOOT_REASON_TRYING,      /* active, new, spending a try */
+	BOOT_REASON_FALLBACK,    /* active unusable: passive or recovery */
+	BOOT_REASON_ONE_SHOT,    /* boot-next choice */
+	BOOT_REASON_MENU,        /* a person picked the entry in GRUB's menu */
 	BOOT_REASON_LAST_RESORT, /* every slot the rules allow failed: a bad or spent image, loudly */
 };
 

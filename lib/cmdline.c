@@ -11,7 +11,10 @@
 /* The kernel caps its command line at a few KiB; refuse anything far larger. */
 #define CMDLINE_MAX 65536
 
-static bool is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r'; }
+static bool is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
 
 static int add_word(struct cmdline *c, const char *word)
 {
@@ -22,7 +25,7 @@ static int add_word(struct cmdline *c, const char *word)
 
 	const char *eq = strchr(word, '=');
 	struct cmdline_arg a = {
-		.key = eq ? strndup(word, (size_t)(eq - word)) : strdup(word),
+		.key = eq ? strndup(word, (size_t) (eq - word)) : strdup(word),
 		.value = eq ? strdup(eq + 1) : NULL,
 	};
 	if (!a.key || (eq && !a.value)) {
@@ -36,7 +39,7 @@ static int add_word(struct cmdline *c, const char *word)
 
 int cmdline_parse(const char *text, struct cmdline *c)
 {
-	*c = (struct cmdline){0};
+	*c = (struct cmdline){ 0 };
 	size_t len = strlen(text);
 	if (len > CMDLINE_MAX)
 		return -E2BIG;
@@ -78,7 +81,7 @@ int cmdline_read_file(const char *path, struct cmdline *c)
 {
 	_cleanup_free_ char *buf = malloc(CMDLINE_MAX + 1);
 	size_t len = 0;
-	*c = (struct cmdline){0};
+	*c = (struct cmdline){ 0 };
 	if (!buf)
 		return -ENOMEM;
 	int r = read_file_bounded(path, buf, CMDLINE_MAX + 1, &len);
@@ -99,7 +102,7 @@ void cmdline_free(struct cmdline *c)
 		free(c->args[i].value);
 	}
 	free(c->args);
-	*c = (struct cmdline){0};
+	*c = (struct cmdline){ 0 };
 }
 
 const char *cmdline_next(const struct cmdline *c, const char *key, size_t *pos)

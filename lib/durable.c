@@ -46,7 +46,7 @@ static int write_all(int fd, const void *data, size_t len)
 			return negative_errno();
 		}
 		p += n;
-		len -= (size_t)n;
+		len -= (size_t) n;
 	}
 	return 0;
 }
@@ -150,7 +150,7 @@ int copy_file_atomic(const char *from, const char *to, mode_t mode)
 		else if (n == 0)
 			break;
 		else
-			r = write_all(out, buf, (size_t)n);
+			r = write_all(out, buf, (size_t) n);
 	}
 	if (r == 0) {
 		fault_point("fsync");
@@ -168,8 +168,8 @@ int write_file_in_place(const char *path, const void *data, size_t len)
 {
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != len ||
-	    (size_t)st.st_blocks * 512 < len) {
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t) st.st_size != len ||
+	    (size_t) st.st_blocks * 512 < len) {
 		/* Missing, wrong size or sparse: GRUB could not write it either.
 		 * A new file under the name: GRUB, which does not replay the
 		 * journal, must find the new inode, not the freed blocks of the
@@ -181,13 +181,13 @@ int write_file_in_place(const char *path, const void *data, size_t len)
 	fault_point("write");
 	size_t done = 0;
 	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)data + done, len - done, (off_t)done);
+		ssize_t n = pwrite(fd, (const char *) data + done, len - done, (off_t) done);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return negative_errno();
 		}
-		done += (size_t)n;
+		done += (size_t) n;
 	}
 	fault_point("fsync");
 	if (fsync(fd) < 0)
@@ -202,7 +202,7 @@ int read_file_bounded(const char *path, void *buf, size_t size, size_t *len)
 		return negative_errno();
 	size_t done = 0;
 	while (done < size) {
-		ssize_t n = read(fd, (char *)buf + done, size - done);
+		ssize_t n = read(fd, (char *) buf + done, size - done);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -210,7 +210,7 @@ int read_file_bounded(const char *path, void *buf, size_t size, size_t *len)
 		}
 		if (n == 0)
 			break;
-		done += (size_t)n;
+		done += (size_t) n;
 	}
 	*len = done;
 	return 0;
@@ -255,7 +255,7 @@ int checkpoint_for_bootloader(const char *path)
 int mkdir_parents(const char *path, unsigned mode)
 {
 	char buf[PATH_MAX];
-	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
+	if ((size_t) snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
 		return -ENAMETOOLONG;
 	for (char *p = buf + 1;; p++) {
 		if (*p != '/' && *p != '\0')

@@ -23,7 +23,7 @@ static unsigned long long now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)ts.tv_nsec / 1000000ULL;
+	return (unsigned long long) ts.tv_sec * 1000ULL + (unsigned long long) ts.tv_nsec / 1000000ULL;
 }
 
 /* /dev/NAME may be missing on a static /dev: make the node from major:minor. */
@@ -64,7 +64,7 @@ void disk_from_sysfs_target(const char *target, char *disk, size_t size)
 {
 	char buf[PATH_MAX];
 	disk[0] = '\0';
-	if ((size_t)snprintf(buf, sizeof(buf), "%s", target) >= sizeof(buf))
+	if ((size_t) snprintf(buf, sizeof(buf), "%s", target) >= sizeof(buf))
 		return;
 	char *last = strrchr(buf, '/');
 	if (!last)
@@ -133,8 +133,7 @@ static void append_word(char *buf, size_t size, const char *word)
 	snprintf(buf + len, size - len, "%s%s", len ? " " : "", word);
 }
 
-int partition_choose(const struct partition *cand, size_t n, const struct partition_rules *rules,
-		     struct partition *ret)
+int partition_choose(const struct partition *cand, size_t n, const struct partition_rules *rules, struct partition *ret)
 {
 	size_t taken = n, passing = 0;
 	for (size_t i = 0; i < n; i++)
@@ -143,8 +142,8 @@ int partition_choose(const struct partition *cand, size_t n, const struct partit
 	if (passing == 1)
 		*ret = cand[taken];
 	else
-		*ret = (struct partition){0};
-	ret->found = (unsigned)n;
+		*ret = (struct partition){ 0 };
+	ret->found = (unsigned) n;
 	ret->others[0] = '\0';
 	for (size_t i = 0; i < n; i++)
 		if (passing != 1 || i != taken)
@@ -195,16 +194,16 @@ static int scan_once(const char *label, const struct partition_rules *rules, str
 		if (!*p || strchr(p, '/') || strlen(p) > 64)
 			continue;
 		char devnode[DEVNODE_MAX];
-		c = (struct partition){0};
-		if (ensure_node(p, (unsigned)nr[0], (unsigned)nr[1], devnode, sizeof(devnode)) < 0 ||
+		c = (struct partition){ 0 };
+		if (ensure_node(p, (unsigned) nr[0], (unsigned) nr[1], devnode, sizeof(devnode)) < 0 ||
 		    !probe_label(devnode, label, &c))
 			continue;
-		disk_of_devnum((unsigned)nr[0], (unsigned)nr[1], c.disk, sizeof(c.disk));
+		disk_of_devnum((unsigned) nr[0], (unsigned) nr[1], c.disk, sizeof(c.disk));
 		total++;
 		partition_candidates_add(cand, &n, ELEMENTSOF(cand), &c, rules);
 	}
 	int r = partition_choose(cand, n, rules, ret);
-	ret->found = (unsigned)total;
+	ret->found = (unsigned) total;
 	return r;
 }
 
@@ -221,27 +220,30 @@ int find_partition_by_label(const char *label, unsigned timeout_ms, const struct
 			log_info("Found %s on %s (%s)", label, ret->devnode, ret->fstype);
 			if (ret->found > 1)
 				log_warning("The label %s is on %u filesystems: using %s%s, not %s", label, ret->found,
-					    ret->devnode, uuid ? " (the one GRUB read)" : " (on the disk of the state partition)",
+					    ret->devnode,
+					    uuid ? " (the one GRUB read)" : " (on the disk of the state partition)",
 					    ret->others);
 			return 0;
 		}
 		/* Two that pass will not become one by waiting. */
 		if (r == -ENOTUNIQ)
-			return log_error_errno(r,
-					       "The label %s is on %u filesystems that could each be ours (%s): refusing to "
-					       "guess; unplug the other disk%s",
-					       label, ret->found, ret->others,
-					       uuid ? " (a clone: the same filesystem UUID)" : "");
+			return log_error_errno(
+				r,
+				"The label %s is on %u filesystems that could each be ours (%s): refusing to "
+				"guess; unplug the other disk%s",
+				label, ret->found, ret->others, uuid ? " (a clone: the same filesystem UUID)" : "");
 		if (r != -ENOENT && r != -EXDEV)
 			return log_error_errno(r, "Failed to read /proc/partitions: %m");
 		if (now_ms() >= deadline) {
 			if (r == -EXDEV && uuid)
-				return log_error_errno(r, "The filesystem GRUB read (UUID %s) did not appear in %u ms; %s "
-							  "labelled %s is another one: refusing it",
+				return log_error_errno(r,
+						       "The filesystem GRUB read (UUID %s) did not appear in %u ms; %s "
+						       "labelled %s is another one: refusing it",
 						       uuid, timeout_ms, ret->others, label);
 			if (r == -EXDEV && disks)
-				return log_error_errno(r, "%s labelled %s is not on %s, the disk of the state partition "
-							  "(another node's disk, a USB stick?): refusing it",
+				return log_error_errno(r,
+						       "%s labelled %s is not on %s, the disk of the state partition "
+						       "(another node's disk, a USB stick?): refusing it",
 						       ret->others, label, disks);
 			if (r == -EXDEV)
 				return log_error_errno(r, "%s labelled %s is not %s: refusing it", ret->others, label,
@@ -251,6 +253,6 @@ int find_partition_by_label(const char *label, unsigned timeout_ms, const struct
 		if (first)
 			log_info("Waiting up to %u ms for %s labelled %s", timeout_ms,
 				 uuid ? "the filesystem GRUB read," : "a filesystem", label);
-		nanosleep(&(struct timespec){.tv_nsec = POLL_INTERVAL_MS * 1000000L}, NULL);
+		nanosleep(&(struct timespec){ .tv_nsec = POLL_INTERVAL_MS * 1000000L }, NULL);
 	}
 }

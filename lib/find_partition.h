@@ -27,8 +27,8 @@ struct partition {
  * Exactly one filesystem may pass: two (a cloned disk, the label twice on
  * our disk) are refused rather than guessed between (docs/DESIGN.md). */
 struct partition_rules {
-	const char *uuid;  /* only the filesystem with this UUID (the state partition GRUB read) */
-	const char *disks; /* only one on these disks, space separated (recovery and persistent:
+	const char *uuid;   /* only the filesystem with this UUID (the state partition GRUB read) */
+	const char *disks;  /* only one on these disks, space separated (recovery and persistent:
 			    * the state partition's disk) */
 	const char *fstype; /* only this type (the live medium: a hybrid ISO on a stick also
 			     * shows its label on an HFS+ partition) */

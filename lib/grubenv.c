@@ -40,7 +40,7 @@ int grubenv_parse(const char *buf, size_t len, struct grubenv *env)
 {
 	static const size_t header_len = sizeof(GRUBENV_HEADER) - 1;
 
-	*env = (struct grubenv){0};
+	*env = (struct grubenv){ 0 };
 	if (len <= header_len || len > GRUBENV_READ_MAX)
 		return -EMSGSIZE;
 	if (memcmp(buf, GRUBENV_HEADER, header_len) != 0)
@@ -63,8 +63,8 @@ int grubenv_parse(const char *buf, size_t len, struct grubenv *env)
 			if (p >= end)
 				break;
 			/* GRUB keeps names and values as C strings: a NUL ends them. */
-			_cleanup_free_ char *key = strndup(name, (size_t)(name_end - name));
-			_cleanup_free_ char *val = unescape(value, (size_t)(p - value));
+			_cleanup_free_ char *key = strndup(name, (size_t) (name_end - name));
+			_cleanup_free_ char *val = unescape(value, (size_t) (p - value));
 			if (!key || !val) {
 				grubenv_free(env);
 				return -ENOMEM;
@@ -130,7 +130,7 @@ int grubenv_format(const struct grubenv *env, char out[GRUBENV_SIZE])
 		}
 		*o++ = '\n';
 	}
-	memset(o, '#', (size_t)(out + GRUBENV_SIZE - o));
+	memset(o, '#', (size_t) (out + GRUBENV_SIZE - o));
 	return 0;
 }
 
@@ -169,7 +169,7 @@ int grubenv_set(struct grubenv *env, const char *key, const char *value)
 		free(copy);
 		return -ENOMEM;
 	}
-	vars[env->n_vars++] = (struct grubenv_var){.key = kcopy, .value = copy};
+	vars[env->n_vars++] = (struct grubenv_var){ .key = kcopy, .value = copy };
 	env->vars = vars;
 	return 0;
 }
@@ -181,7 +181,7 @@ int grubenv_unset(struct grubenv *env, const char *key)
 		return 0;
 	free(v->key);
 	free(v->value);
-	size_t i = (size_t)(v - env->vars);
+	size_t i = (size_t) (v - env->vars);
 	memmove(v, v + 1, (env->n_vars - i - 1) * sizeof(*v));
 	env->n_vars--;
 	return 0;
@@ -194,13 +194,13 @@ void grubenv_free(struct grubenv *env)
 		free(env->vars[i].value);
 	}
 	free(env->vars);
-	*env = (struct grubenv){0};
+	*env = (struct grubenv){ 0 };
 }
 
 int grubenv_read_file(const char *path, struct grubenv *env)
 {
 	size_t len = 0;
-	*env = (struct grubenv){0};
+	*env = (struct grubenv){ 0 };
 	_cleanup_free_ char *buf = malloc(GRUBENV_READ_MAX + 1);
 	if (!buf)
 		return -ENOMEM;

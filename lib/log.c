@@ -13,9 +13,18 @@ static const char *program = "kairos";
 static enum log_level max_level = LOG_LEVEL_INFO;
 static int kmsg_fd = -1;
 
-void log_set_program(const char *name) { program = name; }
-void log_set_max_level(enum log_level level) { max_level = level; }
-void log_set_kmsg_fd(int fd) { kmsg_fd = fd; }
+void log_set_program(const char *name)
+{
+	program = name;
+}
+void log_set_max_level(enum log_level level)
+{
+	max_level = level;
+}
+void log_set_kmsg_fd(int fd)
+{
+	kmsg_fd = fd;
+}
 
 int log_full_errno(enum log_level level, int error, const char *fmt, ...)
 {
@@ -38,7 +47,7 @@ int log_full_errno(enum log_level level, int error, const char *fmt, ...)
 	const char *prefix = level <= LOG_LEVEL_ERROR ? "error: " : level == LOG_LEVEL_WARNING ? "warning: " : "";
 	fprintf(stderr, "%s: %s%s\n", program, prefix, msg);
 	if (kmsg_fd >= 0)
-		dprintf(kmsg_fd, "<%d>%s: %s%s\n", (int)level, program, prefix, msg);
+		dprintf(kmsg_fd, "<%d>%s: %s%s\n", (int) level, program, prefix, msg);
 
 	errno = saved;
 	return error < 0 ? error : -error;

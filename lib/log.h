@@ -15,8 +15,7 @@ void log_set_max_level(enum log_level level);
 /* Also copy every message to this fd (e.g. /dev/kmsg); -1 to stop. */
 void log_set_kmsg_fd(int fd);
 
-int log_full_errno(enum log_level level, int error, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int log_full_errno(enum log_level level, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define log_error(...) log_full_errno(LOG_LEVEL_ERROR, 0, __VA_ARGS__)
 #define log_warning(...) log_full_errno(LOG_LEVEL_WARNING, 0, __VA_ARGS__)

@@ -51,17 +51,20 @@ size_t sanitize_to(char *dst, size_t size, const char *src)
 {
 	size_t len = 0, written = 0;
 	bool fits = size > 0;
-	for (const unsigned char *s = (const unsigned char *)src; *s;) {
+	for (const unsigned char *s = (const unsigned char *) src; *s;) {
 		char piece[16];
 		size_t piece_len;
 		uint32_t cp = 0;
 		size_t n = utf8_decode(s, &cp);
 		if (n == 0) {
-			piece_len = (size_t)snprintf(piece, sizeof(piece), "\\x%02x", *s);
+			piece_len = (size_t) snprintf(piece, sizeof(piece), "\\x%02x", *s);
 			n = 1;
 		} else if (codepoint_is_control(cp))
-			piece_len = (size_t)snprintf(piece, sizeof(piece),
-						     cp < 0x80 ? "\\x%02x" : cp < 0x10000 ? "\\u%04x" : "\\U%08x", (unsigned)cp);
+			piece_len = (size_t) snprintf(piece, sizeof(piece),
+						      cp < 0x80      ? "\\x%02x"
+						      : cp < 0x10000 ? "\\u%04x"
+								     : "\\U%08x",
+						      (unsigned) cp);
 		else {
 			memcpy(piece, s, n);
 			piece_len = n;

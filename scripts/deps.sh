@@ -8,7 +8,7 @@ PACKAGES="
 build-essential pkg-config
 libsquashfs-dev libarchive-dev libcurl4-openssl-dev libjansson-dev libssl-dev
 libblkid-dev libzstd-dev zlib1g-dev liblzma-dev
-libcmocka-dev clang libclang-rt-14-dev cppcheck clang-tidy
+libcmocka-dev clang libclang-rt-14-dev cppcheck clang-tidy clang-format
 grub-common grub2-common grub-pc-bin grub-efi-amd64-bin ovmf
 qemu-system-x86 qemu-utils
 docker-registry umoci skopeo apache2-utils openssl buildah

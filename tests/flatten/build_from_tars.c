@@ -15,15 +15,13 @@
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "layer", required_argument, NULL, 'l' },
-		{ "compression", required_argument, NULL, 'c' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "no-prescan", no_argument, NULL, 'n' },
-		{ "stats", no_argument, NULL, 's' },
-		{}
-	};
+	static const struct option options[] = { { "output", required_argument, NULL, 'o' },
+						 { "layer", required_argument, NULL, 'l' },
+						 { "compression", required_argument, NULL, 'c' },
+						 { "threads", required_argument, NULL, 't' },
+						 { "no-prescan", no_argument, NULL, 'n' },
+						 { "stats", no_argument, NULL, 's' },
+						 {} };
 	struct build_options opts;
 	struct build_stats stats;
 	struct image_source *src;
@@ -74,10 +72,9 @@ int main(int argc, char **argv)
 	if (r < 0)
 		return EXIT_FAILURE;
 	if (print_stats)
-		printf("layer_bytes=%" PRIu64 " tar_bytes=%" PRIu64 " output_bytes=%" PRIu64
-		       " entries=%" PRIu64 " skipped_bytes=%" PRIu64 " wasted_bytes=%" PRIu64
-		       " seconds=%.3f\n",
-		       stats.layer_bytes, stats.tar_bytes, stats.output_bytes, stats.entries,
-		       stats.skipped_bytes, stats.wasted_bytes, stats.seconds);
+		printf("layer_bytes=%" PRIu64 " tar_bytes=%" PRIu64 " output_bytes=%" PRIu64 " entries=%" PRIu64
+		       " skipped_bytes=%" PRIu64 " wasted_bytes=%" PRIu64 " seconds=%.3f\n",
+		       stats.layer_bytes, stats.tar_bytes, stats.output_bytes, stats.entries, stats.skipped_bytes,
+		       stats.wasted_bytes, stats.seconds);
 	return EXIT_SUCCESS;
 }

@@ -56,6 +56,7 @@ FUZZ_LIBS_fuzz_simple_signing = $(shell $(PKG_CONFIG) --libs jansson libcrypto 2
 
 # The signature policy (containers-policy.json), signedIdentity matching and
 # the anti-downgrade facts (userspace/trust, pure; jansson for JSON).
-FUZZ_SRCS_fuzz_policy := userspace/trust/policy.c userspace/trust/identity.c userspace/trust/downgrade.c
+FUZZ_SRCS_fuzz_policy := userspace/trust/policy.c userspace/trust/policy_json.c userspace/trust/policy_requirement.c \
+	userspace/trust/identity.c userspace/trust/downgrade.c
 FUZZ_CFLAGS_fuzz_policy = $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
 FUZZ_LIBS_fuzz_policy = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cmdline_parse(text, &c) == 0) {
 		for (size_t i = 0; i < c.n_args; i++) {
 			assert(c.args[i].key[0] != '\0' || c.args[i].value);
-			(void)cmdline_get(&c, c.args[i].key);
+			(void) cmdline_get(&c, c.args[i].key);
 		}
 		size_t pos = 0;
 		while (cmdline_next(&c, "kairos.slot", &pos))

@@ -17,9 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int discard(void *userdata, const void *buf, size_t size)
 {
-	(void)userdata;
-	(void)buf;
-	(void)size;
+	(void) userdata;
+	(void) buf;
+	(void) size;
 	return 0;
 }
 
@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	log_set_max_level(LOG_LEVEL_ERROR - 1);
 	int fd = memfd_create("archive", MFD_CLOEXEC);
-	if (fd < 0 || write(fd, data, size) != (ssize_t)size)
+	if (fd < 0 || write(fd, data, size) != (ssize_t) size)
 		abort();
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);

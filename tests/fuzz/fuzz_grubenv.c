@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct grubenv env, again;
-	if (grubenv_parse((const char *)data, size, &env) < 0)
+	if (grubenv_parse((const char *) data, size, &env) < 0)
 		return 0;
 
 	char block[GRUBENV_SIZE];

@@ -21,7 +21,7 @@ static void check_trimmed(const char *s)
 
 static void check_line(const char *key, const char *value, void *userdata)
 {
-	(void)userdata;
+	(void) userdata;
 	check_trimmed(key);
 	if (value) {
 		assert(!strchr(key, '='));
@@ -34,10 +34,10 @@ static void check_line(const char *key, const char *value, void *userdata)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* The text ends at a NUL, as the callers' does. */
-	char *text = strndup((const char *)data, size);
+	char *text = strndup((const char *) data, size);
 	if (!text)
 		return 0;
-	(void)keyvalue_parse(text, check_line, NULL);
+	(void) keyvalue_parse(text, check_line, NULL);
 	free(text);
 	return 0;
 }

@@ -29,12 +29,12 @@ static ssize_t mem_read(struct layer_stream *ls, void *buf, size_t size)
 	size_t n = m->size - m->pos < size ? m->size - m->pos : size;
 	memcpy(buf, m->data + m->pos, n);
 	m->pos += n;
-	return (ssize_t)n;
+	return (ssize_t) n;
 }
 
 static void mem_close(struct layer_stream *ls)
 {
-	(void)ls;
+	(void) ls;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 	}
 	if (r == 0 && read <= READ_MAX)
-		(void)layer_reader_finish(lr);
+		(void) layer_reader_finish(lr);
 	layer_reader_free(lr);
 	return 0;
 }

@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct platform want;
 		size_t i;
 		if (platform_parse("linux/amd64", &want) == 0) {
-			(void)manifest_choose_platform(&m, &want, &i);
+			(void) manifest_choose_platform(&m, &want, &i);
 			platform_done(&want);
 		}
 		free(manifest_list_platforms(&m));

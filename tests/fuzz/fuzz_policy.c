@@ -48,9 +48,10 @@ static void fuzz_policy(const uint8_t *data, size_t size)
 	struct policy_error e;
 	if (policy_parse(data, size, "fuzz.json", &p, &e) < 0)
 		return;
-	static const char *const images[] = {"quay.io/a/b:1", "busybox:latest", "localhost:5000/x/y@sha256:"
-					     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-					     "a.b.example.com:5000/ns/repo:tag"};
+	static const char *const images[] = { "quay.io/a/b:1", "busybox:latest",
+					      "localhost:5000/x/y@sha256:"
+					      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+					      "a.b.example.com:5000/ns/repo:tag" };
 	for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++) {
 		struct identity_ref image;
 		if (identity_ref_parse(images[i], &image) < 0)
@@ -58,9 +59,9 @@ static void fuzz_policy(const uint8_t *data, size_t size)
 		const struct policy_requirements *reqs = policy_lookup_docker(p, &image);
 		bool need;
 		const char *why;
-		(void)policy_requirements_check(reqs, &need, &why);
+		(void) policy_requirements_check(reqs, &need, &why);
 		for (size_t k = 0; k < reqs->n_items; k++)
-			(void)identity_matches(&reqs->items[k].signed_identity, &image, images[i]);
+			(void) identity_matches(&reqs->items[k].signed_identity, &image, images[i]);
 	}
 	policy_free(p);
 }
@@ -82,11 +83,11 @@ static void fuzz_identity(const uint8_t *data, size_t size)
 		if (strcmp(a, b) != 0)
 			abort();
 	}
-	(void)identity_scope_is_valid(s[0]);
-	(void)identity_prefix_is_valid(s[2]);
+	(void) identity_scope_is_valid(s[0]);
+	(void) identity_prefix_is_valid(s[2]);
 	bool result[_IDENTITY_RULE_TYPE_MAX];
 	for (int t = 0; t < _IDENTITY_RULE_TYPE_MAX; t++) {
-		struct identity_rule rule = {.type = t, .value = s[2], .prefix = s[2], .signed_prefix = s[3]};
+		struct identity_rule rule = { .type = t, .value = s[2], .prefix = s[2], .signed_prefix = s[3] };
 		result[t] = identity_matches(&rule, have_image ? &image : NULL, s[1]);
 	}
 	if (result[IDENTITY_MATCH_EXACT] &&
@@ -94,13 +95,16 @@ static void fuzz_identity(const uint8_t *data, size_t size)
 		abort();
 	struct identity_ref parts;
 	if (have_image)
-		(void)identity_ref_from_parts(image.domain, image.path, image.tag[0] ? image.tag : NULL,
-					      image.digest[0] ? image.digest : NULL, &parts);
-	(void)identity_ref_from_parts(s[0], s[1], s[2], s[3], &parts);
+		(void) identity_ref_from_parts(image.domain, image.path, image.tag[0] ? image.tag : NULL,
+					       image.digest[0] ? image.digest : NULL, &parts);
+	(void) identity_ref_from_parts(s[0], s[1], s[2], s[3], &parts);
 	free(copy);
 }
 
-static int sign(int c) { return c < 0 ? -1 : c > 0; }
+static int sign(int c)
+{
+	return c < 0 ? -1 : c > 0;
+}
 
 static void fuzz_downgrade(const uint8_t *data, size_t size)
 {
@@ -108,9 +112,10 @@ static void fuzz_downgrade(const uint8_t *data, size_t size)
 	char *copy = split(data, size, s);
 	if (!copy)
 		return;
-	struct image_age active = {.created = s[0], .version = s[1]}, candidate = {.created = s[2], .version = s[3]};
+	struct image_age active = { .created = s[0], .version = s[1] },
+			 candidate = { .created = s[2], .version = s[3] };
 	char why[256];
-	(void)downgrade_decide(&active, &candidate, why, sizeof(why));
+	(void) downgrade_decide(&active, &candidate, why, sizeof(why));
 	int e1, e2;
 	int c1 = version_compare(s[1], s[3], &e1), c2 = version_compare(s[3], s[1], &e2);
 	if (e1 != e2 || (e1 == 0 && sign(c1) != -sign(c2)))

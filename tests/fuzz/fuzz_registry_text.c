@@ -47,13 +47,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			credentials_done(&cred);
 		if (auth_config_lookup(body, len, "docker.io", &cred) == 0)
 			credentials_done(&cred);
-		(void)auth_config_uses_helper(body, len, "docker.io");
+		(void) auth_config_uses_helper(body, len, "docker.io");
 		break;
 	}
 	case 3: {
 		struct image_reference ref;
 		if (reference_parse(text, &ref) == 0) {
-			(void)reference_object(&ref);
+			(void) reference_object(&ref);
 			reference_done(&ref);
 		}
 		break;

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (clean) {
 		size_t len = strlen(clean);
 		for (size_t i = 0; i < len; i++)
-			if ((unsigned char)clean[i] < 0x20 || clean[i] == 0x7f)
+			if ((unsigned char) clean[i] < 0x20 || clean[i] == 0x7f)
 				abort();
 		char *again = sanitize_strdup(clean);
 		if (again && strcmp(again, clean) != 0)

@@ -43,7 +43,7 @@ static void base64_round_trip(const uint8_t *data, size_t size)
 {
 	unsigned char *out = NULL;
 	size_t out_size = 0;
-	if (base64_decode_strict((const char *)data, size, 4096, &out, &out_size) < 0)
+	if (base64_decode_strict((const char *) data, size, 4096, &out, &out_size) < 0)
 		return;
 	char *text = NULL;
 	if (base64_encode(out, out_size, &text) < 0 || strlen(text) != size || memcmp(text, data, size) != 0)
@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 2: {
 		struct trust_key *key = NULL;
 		if (trust_key_from_pem(data, size, &key) == 0) {
-			(void)trust_key_verify(key, data, size, data, size < 64 ? size : 64);
+			(void) trust_key_verify(key, data, size, data, size < 64 ? size : 64);
 			trust_key_free(key);
 		}
 		struct trust_private_key *priv = NULL;
@@ -86,10 +86,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct trust_key *key = NULL;
 		if (trust_key_from_pem(key_pem, strlen(key_pem), &key) < 0)
 			abort();
-		char *sig = strndup((const char *)nul + 1, size - (size_t)(nul + 1 - data));
-		const char *const digests[] = { "sha256:0000000000000000000000000000000000000000000000000000000000000000",
-						NULL };
-		if (sig && simple_signing_verify(data, (size_t)(nul - data), sig, key, digests, NULL) == 0)
+		char *sig = strndup((const char *) nul + 1, size - (size_t) (nul + 1 - data));
+		const char *const digests[] = {
+			"sha256:0000000000000000000000000000000000000000000000000000000000000000", NULL
+		};
+		if (sig && simple_signing_verify(data, (size_t) (nul - data), sig, key, digests, NULL) == 0)
 			abort(); /* nobody here has the private key */
 		free(sig);
 		trust_key_free(key);

@@ -58,11 +58,11 @@ static void write_tar(const struct entry *e, size_t n)
 			size = 0;
 		} else {
 			archive_entry_set_filetype(ae, AE_IFREG);
-			archive_entry_set_size(ae, (la_int64_t)size);
+			archive_entry_set_size(ae, (la_int64_t) size);
 		}
 		assert_int_equal(archive_write_header(a, ae), ARCHIVE_OK);
 		if (size)
-			assert_int_equal(archive_write_data(a, data, size), (la_ssize_t)size);
+			assert_int_equal(archive_write_data(a, data, size), (la_ssize_t) size);
 		archive_entry_free(ae);
 	}
 	assert_int_equal(archive_write_free(a), ARCHIVE_OK);
@@ -73,23 +73,26 @@ static char manifest_json[512];
 
 static int setup(void **state)
 {
-	(void)state;
+	(void) state;
 	log_set_max_level(LOG_LEVEL_ERROR + 10 * !!getenv("VERBOSE"));
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/image.tar", dir);
 	for (size_t i = 0; i < sizeof(layer); i++)
-		layer[i] = (char)(i * 13);
+		layer[i] = (char) (i * 13);
 	assert_int_equal(digest_buffer(layer, sizeof(layer), layer_digest), 0);
-	snprintf(config, sizeof(config), "{\"os\":\"linux\",\"architecture\":\"riscv64\",\"rootfs\":{\"type\":\"layers\","
-					 "\"diff_ids\":[\"%s\"]}}", layer_digest);
+	snprintf(config, sizeof(config),
+		 "{\"os\":\"linux\",\"architecture\":\"riscv64\",\"rootfs\":{\"type\":\"layers\","
+		 "\"diff_ids\":[\"%s\"]}}",
+		 layer_digest);
 	snprintf(manifest_json, sizeof(manifest_json),
-		 "[{\"Config\":\"config.json\",\"RepoTags\":[\"docker.io/library/os:v1\"],\"Layers\":[\"l/layer.tar\"]}]");
+		 "[{\"Config\":\"config.json\",\"RepoTags\":[\"docker.io/library/os:v1\"],\"Layers\":[\"l/"
+		 "layer.tar\"]}]");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	(void)state;
+	(void) state;
 	unlink(path);
 	return rmdir(dir);
 }
@@ -115,11 +118,11 @@ static int pull_docker(const char *spec)
 		ssize_t n;
 		size_t total = 0;
 		while ((n = ls->read(ls, buf, sizeof(buf))) > 0) {
-			assert_memory_equal(buf, layer + total, (size_t)n);
-			total += (size_t)n;
+			assert_memory_equal(buf, layer + total, (size_t) n);
+			total += (size_t) n;
 		}
 		ls->close(ls);
-		r = (int)n;
+		r = (int) n;
 		if (r == 0)
 			assert_int_equal(total, sizeof(layer));
 	}
@@ -130,7 +133,7 @@ static int pull_docker(const char *spec)
 
 static void test_docker_archive(void **state)
 {
-	(void)state;
+	(void) state;
 	const struct entry good[] = {
 		{ "manifest.json", manifest_json, 0, F_REG },
 		{ "./config.json", config, 0, F_REG },
@@ -148,7 +151,7 @@ static void test_docker_archive(void **state)
 
 static void test_docker_archive_from_pipe(void **state)
 {
-	(void)state;
+	(void) state;
 	write_tar((struct entry[]){ { "manifest.json", manifest_json, 0, F_REG },
 				    { "config.json", config, 0, F_REG },
 				    { "l/layer.tar", NULL, 0, F_REG } },
@@ -164,7 +167,7 @@ static void test_docker_archive_from_pipe(void **state)
 			int fd = open(path, O_RDONLY);
 			ssize_t n;
 			while ((n = read(fd, buf, sizeof(buf))) > 0)
-				if (write(p[1], buf, (size_t)n) != n)
+				if (write(p[1], buf, (size_t) n) != n)
 					_exit(1);
 			_exit(0);
 		}
@@ -188,7 +191,7 @@ static void test_docker_archive_from_pipe(void **state)
 /* Each archive is refused when it is opened or read, with its reason. */
 static void test_docker_archive_hostile(void **state)
 {
-	(void)state;
+	(void) state;
 	static char big[MANIFEST_SIZE_MAX + 100];
 	char bad_config[512], missing[256], twolayers[256];
 	snprintf(bad_config, sizeof(bad_config), "{\"rootfs\":{\"diff_ids\":[\"sha256:%064d\"]}}", 0);
@@ -207,15 +210,15 @@ static void test_docker_archive_hostile(void **state)
 		{ { M, C, L, { "../escape", "x", 0, F_REG } }, 4, -EBADMSG },
 		{ { M, C, L, { "/etc/passwd", "x", 0, F_REG } }, 4, -EBADMSG },
 		{ { M, C, L, { "a/../../b", "x", 0, F_REG } }, 4, -EBADMSG },
-		{ { C, L }, 2, -ENOENT },                                                  /* no manifest.json */
-		{ { { "manifest.json", missing, 0, F_REG }, C, L }, 3, -ENOENT },          /* layer not in the tar */
-		{ { M, { "config.json", bad_config, 0, F_REG }, L }, 3, -EBADMSG },        /* diff_id mismatch */
-		{ { { "manifest.json", big, sizeof(big), F_REG }, C, L }, 3, -EFBIG },     /* huge manifest.json */
+		{ { C, L }, 2, -ENOENT },                                              /* no manifest.json */
+		{ { { "manifest.json", missing, 0, F_REG }, C, L }, 3, -ENOENT },      /* layer not in the tar */
+		{ { M, { "config.json", bad_config, 0, F_REG }, L }, 3, -EBADMSG },    /* diff_id mismatch */
+		{ { { "manifest.json", big, sizeof(big), F_REG }, C, L }, 3, -EFBIG }, /* huge manifest.json */
 		{ { { "manifest.json", twolayers, 0, F_REG }, C, { "link", "", 1, F_LINK } }, 3, -ELOOP },
-		{ { M, C, L, { "dev", "", 1, F_DEV } }, 4, -EBADMSG },                     /* a device */
-		{ { M, C, L, L }, 4, -EBADMSG },                                           /* twice the same name */
+		{ { M, C, L, { "dev", "", 1, F_DEV } }, 4, -EBADMSG }, /* a device */
+		{ { M, C, L, L }, 4, -EBADMSG },                       /* twice the same name */
 		{ { M, M, C, L }, 4, -EBADMSG },
-		{ { { "manifest.json", "{\"a\":1}", 0, F_REG }, C, L }, 3, -EBADMSG },     /* not a list */
+		{ { { "manifest.json", "{\"a\":1}", 0, F_REG }, C, L }, 3, -EBADMSG }, /* not a list */
 	};
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
 		write_tar(cases[i].e, cases[i].n);
@@ -239,7 +242,7 @@ static void test_docker_archive_hostile(void **state)
  * count and size before they cost time or memory. */
 static void test_archive_bounds(void **state)
 {
-	(void)state;
+	(void) state;
 	struct archive *a = archive_write_new();
 	archive_write_set_format_pax_restricted(a);
 	assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
@@ -280,17 +283,19 @@ static void test_archive_bounds(void **state)
 
 static void test_oci_archive(void **state)
 {
-	(void)state;
+	(void) state;
 	char oconfig_digest[DIGEST_STRING_MAX], manifest_digest[DIGEST_STRING_MAX], manifest[1024], index[1024];
 	char lname[128], cname[128], mname[128];
 	const char *oconfig = "{\"os\":\"linux\",\"architecture\":\"riscv64\"}";
 	assert_int_equal(digest_buffer(oconfig, strlen(oconfig), oconfig_digest), 0);
 	int n = snprintf(manifest, sizeof(manifest),
 			 "{\"schemaVersion\":2,\"mediaType\":\"" MEDIA_TYPE_OCI_MANIFEST "\","
-			 "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
-			 "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu}]}",
+			 "\"config\":{\"mediaType\":\"application/"
+			 "vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
+			 "\"layers\":[{\"mediaType\":\"application/"
+			 "vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu}]}",
 			 oconfig_digest, strlen(oconfig), layer_digest, sizeof(layer));
-	assert_int_equal(digest_buffer(manifest, (size_t)n, manifest_digest), 0);
+	assert_int_equal(digest_buffer(manifest, (size_t) n, manifest_digest), 0);
 	snprintf(index, sizeof(index),
 		 "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"" MEDIA_TYPE_OCI_MANIFEST "\",\"digest\":\"%s\","
 		 "\"size\":%d,\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}}]}",
@@ -306,9 +311,9 @@ static void test_oci_archive(void **state)
 		{ lname, NULL, 0, F_REG },
 	};
 	for (int tamper = 0; tamper < 2; tamper++) {
-		layer[100] ^= (char)tamper;
+		layer[100] ^= (char) tamper;
 		write_tar(e, ELEMENTSOF(e));
-		layer[100] ^= (char)tamper;
+		layer[100] ^= (char) tamper;
 		char spec[700];
 		snprintf(spec, sizeof(spec), "%s:v1", path);
 		struct manifest_store store = {};

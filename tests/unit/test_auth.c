@@ -10,10 +10,13 @@
 
 static void test_bearer(void **state)
 {
-	(void)state;
+	(void) state;
 	struct auth_challenge c;
-	assert_int_equal(auth_challenge_parse("Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
-					      "scope=\"repository:library/debian:pull\"", &c), 0);
+	assert_int_equal(
+		auth_challenge_parse("Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
+				     "scope=\"repository:library/debian:pull\"",
+				     &c),
+		0);
 	assert_int_equal(c.scheme, AUTH_SCHEME_BEARER);
 	assert_string_equal(c.realm, "https://auth.docker.io/token");
 	assert_string_equal(c.service, "registry.docker.io");
@@ -22,7 +25,9 @@ static void test_bearer(void **state)
 
 	/* Case, spacing, unquoted values, escapes, unknown parameters. */
 	assert_int_equal(auth_challenge_parse("bearer  Realm = https://h/t , error=\"insufficient_scope\", "
-					      "scope=\"a\\\"b\"", &c), 0);
+					      "scope=\"a\\\"b\"",
+					      &c),
+			 0);
 	assert_string_equal(c.realm, "https://h/t");
 	assert_null(c.service);
 	assert_string_equal(c.scope, "a\"b");
@@ -37,7 +42,7 @@ static void test_bearer(void **state)
 
 static void test_basic_and_bad(void **state)
 {
-	(void)state;
+	(void) state;
 	struct auth_challenge c;
 	assert_int_equal(auth_challenge_parse("Basic realm=\"Registry Realm\"", &c), 0);
 	assert_int_equal(c.scheme, AUTH_SCHEME_BASIC);
@@ -53,7 +58,7 @@ static void test_basic_and_bad(void **state)
 
 static void test_token(void **state)
 {
-	(void)state;
+	(void) state;
 	char *token = NULL;
 	long expires = 0;
 	const char *a = "{\"token\":\"abc\",\"expires_in\":300}";
@@ -68,15 +73,20 @@ static void test_token(void **state)
 	assert_int_equal(expires, 60);
 	free(token);
 
-	static const char *const bad[] = { "{}", "[]", "{\"token\":\"\"}", "{\"token\":\"a\\nb\"}",
-					    "{\"token\":1}", "nope", "{\"token\":\"a\",\"token\":\"b\"}" };
+	static const char *const bad[] = { "{}",
+					   "[]",
+					   "{\"token\":\"\"}",
+					   "{\"token\":\"a\\nb\"}",
+					   "{\"token\":1}",
+					   "nope",
+					   "{\"token\":\"a\",\"token\":\"b\"}" };
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
 		assert_int_equal(auth_token_parse(bad[i], strlen(bad[i]), &token, &expires), -EBADMSG);
 }
 
 static void test_config(void **state)
 {
-	(void)state;
+	(void) state;
 	/* "dXNlcjpwYTpzcw==" is "user:pa:ss". */
 	const char *cfg = "{\"auths\":{"
 			  "\"https://index.docker.io/v1/\":{\"auth\":\"dXNlcjpwYTpzcw==\"},"
@@ -106,7 +116,7 @@ static void test_config(void **state)
 
 static void test_helpers(void **state)
 {
-	(void)state;
+	(void) state;
 	const char *a = "{\"credHelpers\":{\"quay.io\":\"secretservice\"}}";
 	assert_true(auth_config_uses_helper(a, strlen(a), "quay.io"));
 	assert_false(auth_config_uses_helper(a, strlen(a), "docker.io"));
@@ -117,7 +127,7 @@ static void test_helpers(void **state)
 
 static void test_creds_string(void **state)
 {
-	(void)state;
+	(void) state;
 	struct credentials c;
 	assert_int_equal(credentials_from_string("a:b:c", &c), 0);
 	assert_string_equal(c.username, "a");
@@ -129,7 +139,7 @@ static void test_creds_string(void **state)
 
 static void test_origins(void **state)
 {
-	(void)state;
+	(void) state;
 	char *o = auth_url_origin("HTTPS://Registry.Example:443/v2/x?y#z");
 	assert_string_equal(o, "https://registry.example:443");
 	free(o);
@@ -157,7 +167,7 @@ static void test_origins(void **state)
 
 static void test_realm_check(void **state)
 {
-	(void)state;
+	(void) state;
 	/* A realm on another host is fine when the registry names it. */
 	assert_int_equal(auth_realm_check("https://registry-1.docker.io", "https://auth.docker.io/token"), 0);
 	assert_int_equal(auth_realm_check("http://127.0.0.1:5000", "http://127.0.0.3:8080/token"), 0);
@@ -173,9 +183,8 @@ static void test_realm_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bearer), cmocka_unit_test(test_basic_and_bad),
-		cmocka_unit_test(test_token),  cmocka_unit_test(test_config),
-		cmocka_unit_test(test_creds_string), cmocka_unit_test(test_helpers),
+		cmocka_unit_test(test_bearer),  cmocka_unit_test(test_basic_and_bad), cmocka_unit_test(test_token),
+		cmocka_unit_test(test_config),  cmocka_unit_test(test_creds_string),  cmocka_unit_test(test_helpers),
 		cmocka_unit_test(test_origins), cmocka_unit_test(test_realm_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

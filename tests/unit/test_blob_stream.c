@@ -20,13 +20,13 @@ struct fake {
 static int produce(void *ctx, const struct descriptor *d, blob_sink_t sink, void *sink_ctx)
 {
 	struct fake *f = ctx;
-	(void)d;
+	(void) d;
 	static char chunk[70000];
 	size_t done = 0;
 	while (done < TOTAL) {
 		size_t n = TOTAL - done < sizeof(chunk) ? TOTAL - done : sizeof(chunk);
 		for (size_t i = 0; i < n; i++)
-			chunk[i] = (char)((done + i) % 251);
+			chunk[i] = (char) ((done + i) % 251);
 		int r = sink(sink_ctx, chunk, n);
 		if (r < 0) {
 			f->sink_result = r;
@@ -38,8 +38,9 @@ static int produce(void *ctx, const struct descriptor *d, blob_sink_t sink, void
 	return f->result;
 }
 
-static const struct descriptor desc = { .media_type = (char *)"application/vnd.oci.image.layer.v1.tar",
-					.digest = (char *)D64, .size = TOTAL };
+static const struct descriptor desc = { .media_type = (char *) "application/vnd.oci.image.layer.v1.tar",
+					.digest = (char *) D64,
+					.size = TOTAL };
 
 static ssize_t read_all(struct layer_stream *ls, size_t *total)
 {
@@ -48,16 +49,16 @@ static ssize_t read_all(struct layer_stream *ls, size_t *total)
 	*total = 0;
 	while ((n = ls->read(ls, buf, sizeof(buf))) > 0) {
 		for (ssize_t i = 0; i < n; i++)
-			if (buf[i] != (char)((*total + (size_t)i) % 251))
-				fail_msg("byte %zu differs", *total + (size_t)i);
-		*total += (size_t)n;
+			if (buf[i] != (char) ((*total + (size_t) i) % 251))
+				fail_msg("byte %zu differs", *total + (size_t) i);
+		*total += (size_t) n;
 	}
 	return n;
 }
 
 static void test_whole_blob(void **state)
 {
-	(void)state;
+	(void) state;
 	struct fake f = { 0, 0, 0 };
 	struct layer_stream *ls;
 	assert_int_equal(blob_stream_new(&desc, produce, &f, &ls), 0);
@@ -74,7 +75,7 @@ static void test_whole_blob(void **state)
 
 static void test_failure_is_the_verdict(void **state)
 {
-	(void)state;
+	(void) state;
 	struct fake f = { -EBADMSG, 0, 0 };
 	struct layer_stream *ls;
 	assert_int_equal(blob_stream_new(&desc, produce, &f, &ls), 0);
@@ -86,7 +87,7 @@ static void test_failure_is_the_verdict(void **state)
 
 static void test_early_close_drains_a_small_rest(void **state)
 {
-	(void)state;
+	(void) state;
 	struct fake f = { 0, 0, 0 };
 	struct layer_stream *ls;
 	assert_int_equal(blob_stream_new(&desc, produce, &f, &ls), 0);
@@ -99,7 +100,7 @@ static void test_early_close_drains_a_small_rest(void **state)
 
 static void test_early_close_cancels_a_big_rest(void **state)
 {
-	(void)state;
+	(void) state;
 	struct fake f = { 0, 0, 0 };
 	struct descriptor big = desc;
 	big.size = 1ull << 32; /* what the stream believes is left */

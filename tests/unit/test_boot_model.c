@@ -52,9 +52,9 @@ enum up { DOWN, UP };
 struct ms {
 	uint8_t img[BOOT_SLOT_COUNT], st[BOOT_SLOT_COUNT], gen[BOOT_SLOT_COUNT];
 	uint8_t tries_left, boot_next, auto_resets;
-	uint8_t file[NIMG];  /* on the state partition, by image id */
-	uint8_t rfile;       /* the recovery slot's image on the recovery partition */
-	uint8_t grub_wfail;  /* GRUB's save_env fails (e.g. a file moved since install) */
+	uint8_t file[NIMG]; /* on the state partition, by image id */
+	uint8_t rfile;      /* the recovery slot's image on the recovery partition */
+	uint8_t grub_wfail; /* GRUB's save_env fails (e.g. a file moved since install) */
 	uint8_t policy_auto;
 	uint8_t up, booted_slot, booted_img, kernel_img, reason; /* reason: enum boot_reason */
 	uint8_t auto_reboots; /* automated-recovery reboots since an active was confirmed */
@@ -66,7 +66,10 @@ static void fill_id(char *buf, unsigned id)
 	buf[IMAGE_ID_LEN] = '\0';
 }
 
-static unsigned id_of(const char *image) { return image[0] ? (unsigned)(image[0] - '0') : 0; }
+static unsigned id_of(const char *image)
+{
+	return image[0] ? (unsigned) (image[0] - '0') : 0;
+}
 
 static void to_bs(const struct ms *m, struct boot_state *s)
 {
@@ -76,14 +79,14 @@ static void to_bs(const struct ms *m, struct boot_state *s)
 		if (!m->img[i])
 			continue;
 		fill_id(s->slots[i].image, m->img[i]);
-		s->slots[i].status = (enum slot_status)m->st[i];
+		s->slots[i].status = (enum slot_status) m->st[i];
 		s->slots[i].gen = m->gen[i];
 		if (m->gen[i] > maxgen)
 			maxgen = m->gen[i];
 	}
 	s->gen = maxgen;
 	s->tries_left = m->tries_left;
-	s->boot_next = m->boot_next == 0xff ? BOOT_SLOT_NONE : (enum boot_slot)m->boot_next;
+	s->boot_next = m->boot_next == 0xff ? BOOT_SLOT_NONE : (enum boot_slot) m->boot_next;
 	s->auto_resets = m->auto_resets;
 }
 
@@ -91,8 +94,8 @@ static void to_bs(const struct ms *m, struct boot_state *s)
 static void from_bs(struct ms *m, const struct boot_state *s)
 {
 	for (int i = 0; i < BOOT_SLOT_COUNT; i++) {
-		m->img[i] = (uint8_t)id_of(s->slots[i].image);
-		m->st[i] = m->img[i] ? (uint8_t)s->slots[i].status : 0;
+		m->img[i] = (uint8_t) id_of(s->slots[i].image);
+		m->st[i] = m->img[i] ? (uint8_t) s->slots[i].status : 0;
 		m->gen[i] = 0;
 	}
 	for (int i = 0; i < BOOT_SLOT_COUNT; i++) {
@@ -102,11 +105,11 @@ static void from_bs(struct ms *m, const struct boot_state *s)
 		for (int j = 0; j < BOOT_SLOT_COUNT; j++)
 			if (m->img[j] && s->slots[j].gen < s->slots[i].gen)
 				rank++;
-		m->gen[i] = (uint8_t)rank;
+		m->gen[i] = (uint8_t) rank;
 	}
-	m->tries_left = (uint8_t)s->tries_left;
-	m->boot_next = s->boot_next == BOOT_SLOT_NONE ? 0xff : (uint8_t)s->boot_next;
-	m->auto_resets = (uint8_t)s->auto_resets;
+	m->tries_left = (uint8_t) s->tries_left;
+	m->boot_next = s->boot_next == BOOT_SLOT_NONE ? 0xff : (uint8_t) s->boot_next;
+	m->auto_resets = (uint8_t) s->auto_resets;
 }
 
 /* The fault of the file a slot's image is read from. */
@@ -117,10 +120,19 @@ static enum fault slot_file(const struct ms *m, enum boot_slot slot)
 	return (enum fault)(slot == BOOT_SLOT_RECOVERY ? m->rfile : m->file[m->img[slot]]);
 }
 
-static bool grub_loads(enum fault f) { return f != FT_ABSENT && f != FT_NOGRUB; }
-static bool linux_mounts(enum fault f) { return grub_loads(f) && f != FT_NOMOUNT; }
+static bool grub_loads(enum fault f)
+{
+	return f != FT_ABSENT && f != FT_NOGRUB;
+}
+static bool linux_mounts(enum fault f)
+{
+	return grub_loads(f) && f != FT_NOMOUNT;
+}
 /* A file that would boot to a healthy system by its own kernel. */
-static bool bootable(enum fault f) { return f == FT_OK; }
+static bool bootable(enum fault f)
+{
+	return f == FT_OK;
+}
 
 /* Images no slot names leave the state partition (state_dir_clean). */
 static void clean_files(struct ms *m)
@@ -134,14 +146,24 @@ static void clean_files(struct ms *m)
 
 #define TRACE_MAX 16
 static const char *inv_names[] = {
-	"keep-confirmed", "no-reboot-loop", "grub-c-parity", "one-try-per-trying-boot", "loop-guard-bound",
-	"something-boots", "own-kernel-confirmed", "verdict-kept",
+	"keep-confirmed",   "no-reboot-loop",  "grub-c-parity",        "one-try-per-trying-boot",
+	"loop-guard-bound", "something-boots", "own-kernel-confirmed", "verdict-kept",
 };
-enum inv { INV_KEEP, INV_LOOP, INV_PARITY, INV_TRIES, INV_GUARD, INV_SOMETHING, INV_OWN_KERNEL, INV_VERDICT, INV_COUNT };
+enum inv {
+	INV_KEEP,
+	INV_LOOP,
+	INV_PARITY,
+	INV_TRIES,
+	INV_GUARD,
+	INV_SOMETHING,
+	INV_OWN_KERNEL,
+	INV_VERDICT,
+	INV_COUNT
+};
 static unsigned long violations[INV_COUNT];
 static char first_trace[INV_COUNT][1024];
 static char cur_event[256];
-static unsigned liveness_boot; /* > 0 while check_liveness() boots alone */
+static unsigned liveness_boot;          /* > 0 while check_liveness() boots alone */
 static unsigned long traces_wanted = 1; /* MODEL_TRACES=N: print the first N counterexamples of each */
 
 struct node {
@@ -163,7 +185,7 @@ static void trace_of(uint32_t idx, char *buf, size_t size)
 	size_t o = 0;
 	buf[0] = '\0';
 	while (n-- > 0 && o < size)
-		o += (size_t)snprintf(buf + o, size - o, "%s%s", chain[n], n ? " > " : "");
+		o += (size_t) snprintf(buf + o, size - o, "%s%s", chain[n], n ? " > " : "");
 }
 
 static void violate(enum inv inv, const char *fmt, ...)
@@ -205,14 +227,15 @@ static enum boot_slot grub_boot(struct ms *m, struct boot_state *s, enum boot_sl
 {
 	struct boot_decision d;
 	struct boot_state g = *s;
-	bool failed[BOOT_SLOT_COUNT] = {0};
+	bool failed[BOOT_SLOT_COUNT] = { 0 };
 	boot_state_choose_slot(s, &d);
 	if (!menu)
 		entry = d.slot;
 	o->counted = true;
-	o->via = menu ? BOOT_VIA_MENU : d.reason == BOOT_REASON_ONE_SHOT ? BOOT_VIA_ONE_SHOT
-			  : d.reason == BOOT_REASON_FALLBACK            ? BOOT_VIA_FALLBACK
-									: BOOT_VIA_RULES;
+	o->via = menu                               ? BOOT_VIA_MENU
+		 : d.reason == BOOT_REASON_ONE_SHOT ? BOOT_VIA_ONE_SHOT
+		 : d.reason == BOOT_REASON_FALLBACK ? BOOT_VIA_FALLBACK
+						    : BOOT_VIA_RULES;
 	if (!menu && (d.spend_try || d.clear_boot_next)) {
 		if (m->grub_wfail) { /* boot only what needs no write */
 			o->counted = false;
@@ -223,8 +246,8 @@ static enum boot_slot grub_boot(struct ms *m, struct boot_state *s, enum boot_sl
 				o->via = d.reason == BOOT_REASON_LAST_RESORT ? BOOT_VIA_LAST_RESORT : BOOT_VIA_FALLBACK;
 			entry = d.slot;
 		} else {
-			(void)boot_state_apply(s, &d);
-			(void)boot_state_apply(&g, &d);
+			(void) boot_state_apply(s, &d);
+			(void) boot_state_apply(&g, &d);
 		}
 	}
 	for (int n = 0; n < 5 && entry != BOOT_SLOT_NONE; n++) {
@@ -238,8 +261,8 @@ static enum boot_slot grub_boot(struct ms *m, struct boot_state *s, enum boot_sl
 			g.tries_left = 0;
 			boot_state_fallback(&g, failed, &d);
 		} else if ((d.spend_try || d.alternate) && !m->grub_wfail) {
-			(void)boot_state_apply(s, &d);
-			(void)boot_state_apply(&g, &d);
+			(void) boot_state_apply(s, &d);
+			(void) boot_state_apply(&g, &d);
 		}
 		if (d.reason == BOOT_REASON_LAST_RESORT)
 			o->via = BOOT_VIA_LAST_RESORT;
@@ -256,14 +279,14 @@ static enum boot_slot grub_boot(struct ms *m, struct boot_state *s, enum boot_sl
 static enum boot_slot kairos_boot_mount(struct ms *m, struct boot_state *s, struct boot_decision *d, bool *cut,
 					int cut_at, int *step)
 {
-	bool tried[BOOT_SLOT_COUNT] = {0};
+	bool tried[BOOT_SLOT_COUNT] = { 0 };
 	for (;;) {
 		enum fault f = slot_file(m, d->slot);
 		if (linux_mounts(f) && f != FT_EIO)
 			return d->slot;
 		tried[d->slot] = true;
 		if (d->slot != BOOT_SLOT_RECOVERY) {
-			(void)boot_state_mark_bad(s, d->slot, "model");
+			(void) boot_state_mark_bad(s, d->slot, "model");
 			if ((*step)++ == cut_at) {
 				*cut = true;
 				return BOOT_SLOT_NONE;
@@ -272,7 +295,7 @@ static enum boot_slot kairos_boot_mount(struct ms *m, struct boot_state *s, stru
 		boot_state_fallback(s, tried, d);
 		if (d->slot == BOOT_SLOT_NONE)
 			return BOOT_SLOT_NONE;
-		(void)boot_state_apply(s, d);
+		(void) boot_state_apply(s, d);
 	}
 }
 
@@ -291,7 +314,7 @@ static void check_tries(const struct boot_decision *d, unsigned before, const st
  * reset_entry: the "reset from recovery" entry. */
 static struct boot_outcome boot(struct ms *m, enum boot_slot menu_entry, bool reset_entry, int cut_at)
 {
-	struct boot_outcome out = {0};
+	struct boot_outcome out = { 0 };
 	struct boot_state s;
 	to_bs(m, &s);
 	m->up = DOWN;
@@ -342,10 +365,10 @@ static struct boot_outcome boot(struct ms *m, enum boot_slot menu_entry, bool re
 		return out;
 
 	m->up = UP;
-	m->booted_slot = (uint8_t)root;
+	m->booted_slot = (uint8_t) root;
 	m->booted_img = m->img[root];
-	m->kernel_img = (uint8_t)kernel_img;
-	m->reason = (uint8_t)d.reason;
+	m->kernel_img = (uint8_t) kernel_img;
+	m->reason = (uint8_t) d.reason;
 	out.up = true;
 	if (root != BOOT_SLOT_RECOVERY)
 		return out;
@@ -371,16 +394,17 @@ static struct boot_outcome boot(struct ms *m, enum boot_slot menu_entry, bool re
 	fill_id(id, rid);
 	if (automated || !boot_state_is_reset_to(&s, id)) {
 		struct ms before = *m;
-		(void)boot_state_reset(&s, id, automated);
+		(void) boot_state_reset(&s, id, automated);
 		from_bs(m, &s);
 		if (!automated)
 			m->auto_reboots = 0; /* a person's reset: the count starts over */
 		/* A confirmed image that would still boot is not the automation's to delete. */
 		for (int i = 0; i < 2; i++)
-			if (before.img[i] && before.st[i] == SLOT_STATUS_GOOD && bootable(slot_file(&before, (enum boot_slot)i)) &&
-			    automated && m->img[BOOT_SLOT_ACTIVE] != before.img[i])
+			if (before.img[i] && before.st[i] == SLOT_STATUS_GOOD &&
+			    bootable(slot_file(&before, (enum boot_slot) i)) && automated &&
+			    m->img[BOOT_SLOT_ACTIVE] != before.img[i])
 				violate(INV_KEEP, "automated reset deleted the confirmed, bootable %s image",
-					boot_slot_to_string((enum boot_slot)i));
+					boot_slot_to_string((enum boot_slot) i));
 		if (step++ == cut_at)
 			goto rebooted;
 		clean_files(m);
@@ -403,13 +427,13 @@ static void mark_good(struct ms *m, bool lock_busy)
 	to_bs(m, &s);
 	/* lock_busy: an upgrade holds the state lock; mark-good waits for it
 	 * (state_dir_lock_wait), so it goes on all the same. */
-	(void)lock_busy;
+	(void) lock_busy;
 	enum boot_slot slot = BOOT_SLOT_NONE;
 	for (int i = 0; i < BOOT_SLOT_COUNT; i++)
 		if (m->img[i] == m->booted_img && (slot == BOOT_SLOT_NONE || i == m->booted_slot))
-			slot = (enum boot_slot)i;
+			slot = (enum boot_slot) i;
 	if (slot != BOOT_SLOT_NONE && s.slots[slot].status == SLOT_STATUS_NEW && m->kernel_img == m->booted_img) {
-		(void)boot_state_mark_good(&s, slot);
+		(void) boot_state_mark_good(&s, slot);
 		from_bs(m, &s);
 		if (slot == BOOT_SLOT_ACTIVE)
 			m->auto_reboots = 0;
@@ -420,11 +444,13 @@ static void mark_good(struct ms *m, bool lock_busy)
 			continue;
 		if (before.st[i] == SLOT_STATUS_BAD && m->st[i] != SLOT_STATUS_BAD)
 			violate(INV_VERDICT, "mark-good turned the %s slot's bad verdict into good",
-				boot_slot_to_string((enum boot_slot)i));
-		if (before.st[i] != SLOT_STATUS_GOOD && m->st[i] == SLOT_STATUS_GOOD && before.kernel_img != before.booted_img)
+				boot_slot_to_string((enum boot_slot) i));
+		if (before.st[i] != SLOT_STATUS_GOOD && m->st[i] == SLOT_STATUS_GOOD &&
+		    before.kernel_img != before.booted_img)
 			violate(INV_OWN_KERNEL, "mark-good confirmed image %u, but the kernel of image %u ran",
 				before.booted_img, before.kernel_img);
-		if (before.st[i] == SLOT_STATUS_NEW && before.kernel_img == before.booted_img && m->st[i] != SLOT_STATUS_GOOD)
+		if (before.st[i] == SLOT_STATUS_NEW && before.kernel_img == before.booted_img &&
+		    m->st[i] != SLOT_STATUS_GOOD)
 			violate(INV_VERDICT, "a healthy boot of image %u under its own kernel was not confirmed%s",
 				before.booted_img, lock_busy ? " (an upgrade held the lock)" : "");
 	}
@@ -435,7 +461,7 @@ static void mark_good(struct ms *m, bool lock_busy)
 static bool some_image_boots(const struct ms *m)
 {
 	for (int i = 0; i < BOOT_SLOT_COUNT; i++)
-		if (bootable(slot_file(m, (enum boot_slot)i)))
+		if (bootable(slot_file(m, (enum boot_slot) i)))
 			return true;
 	return false;
 }
@@ -450,7 +476,7 @@ static void check_liveness(const struct ms *start)
 		struct boot_outcome o = boot(&m, BOOT_SLOT_NONE, false, -1);
 		liveness_boot = 0;
 		if (o.up) {
-			enum fault f = slot_file(&m, (enum boot_slot)m.booted_slot);
+			enum fault f = slot_file(&m, (enum boot_slot) m.booted_slot);
 			if (f != FT_UNHEALTHY) {
 				mark_good(&m, false);
 				return; /* healthy and up */
@@ -475,7 +501,7 @@ static uint64_t *table; /* open addressing: hash << 32 | (node index + 1) */
 static uint64_t hash_ms(const struct ms *m)
 {
 	uint64_t h = 1469598103934665603ULL;
-	const uint8_t *p = (const uint8_t *)m;
+	const uint8_t *p = (const uint8_t *) m;
 	for (size_t i = 0; i < sizeof(*m); i++)
 		h = (h ^ p[i]) * 1099511628211ULL;
 	return h;
@@ -492,18 +518,19 @@ static bool add_state(const struct ms *m, uint32_t parent, const char *event, ui
 				assert_non_null(nodes);
 			}
 			assert_true(n_nodes < (1U << HASH_BITS) * 3 / 4);
-			nodes[n_nodes] = (struct node){.m = *m, .parent = parent, .depth = depth};
+			nodes[n_nodes] = (struct node){ .m = *m, .parent = parent, .depth = depth };
 			snprintf(nodes[n_nodes].event, sizeof(nodes[n_nodes].event), "%s", event);
 			table[i] = (h >> 32) << 32 | ++n_nodes;
 			return true;
 		}
 		/* the stored half of the hash spares most visits to the node */
-		if (table[i] >> 32 == h >> 32 && memcmp(&nodes[(uint32_t)table[i] - 1].m, m, sizeof(*m)) == 0)
+		if (table[i] >> 32 == h >> 32 && memcmp(&nodes[(uint32_t) table[i] - 1].m, m, sizeof(*m)) == 0)
 			return false;
 	}
 }
 
-static const char *fault_names[FT_COUNT] = {"absent", "ok", "nogrub", "nomount", "eio", "panic", "initexit", "unhealthy"};
+static const char *fault_names[FT_COUNT] = { "absent", "ok",    "nogrub",   "nomount",
+					     "eio",    "panic", "initexit", "unhealthy" };
 
 /* One step: the event is applied to a copy of the state, the invariants
  * that belong to a step are checked, and the result is queued. */
@@ -526,7 +553,7 @@ static void step(const struct ms *from, const char *event, struct ms *to)
 		}
 	if (to->auto_resets > RESET_AUTO_MAX)
 		violate(INV_GUARD, "auto_resets %u > %d", to->auto_resets, RESET_AUTO_MAX);
-	if (add_state(to, cur_node, event, (uint8_t)(nodes[cur_node].depth + 1)))
+	if (add_state(to, cur_node, event, (uint8_t) (nodes[cur_node].depth + 1)))
 		check_liveness(to);
 }
 
@@ -554,8 +581,8 @@ static void check_parity(const struct ms *m, enum boot_slot menu_entry)
 	boot_options_init(&o);
 	boot_decide(&s, &o, &d, why, sizeof(why));
 	if (menu_entry != BOOT_SLOT_NONE)
-		d = (struct boot_decision){.slot = menu_entry, .reason = BOOT_REASON_MENU};
-	(void)boot_state_apply(&s, &d);
+		d = (struct boot_decision){ .slot = menu_entry, .reason = BOOT_REASON_MENU };
+	(void) boot_state_apply(&s, &d);
 	bool cut = false;
 	int st = 0;
 	enum boot_slot cs = kairos_boot_mount(&c, &s, &d, &cut, -1, &st);
@@ -575,7 +602,9 @@ static void explore_from(uint32_t idx)
 	if (m0.up == DOWN) {
 		check_parity(&m0, BOOT_SLOT_NONE);
 		for (int e = -1; e < BOOT_SLOT_COUNT + 1; e++) {
-			enum boot_slot entry = e < 0 ? BOOT_SLOT_NONE : e == BOOT_SLOT_COUNT ? BOOT_SLOT_RECOVERY : (enum boot_slot)e;
+			enum boot_slot entry = e < 0                  ? BOOT_SLOT_NONE
+					       : e == BOOT_SLOT_COUNT ? BOOT_SLOT_RECOVERY
+								      : (enum boot_slot) e;
 			if (e >= 0) {
 				if (!m0.img[entry] && entry != BOOT_SLOT_RECOVERY)
 					continue;
@@ -583,9 +612,16 @@ static void explore_from(uint32_t idx)
 			}
 			for (int cut = -1; cut < 4; cut++) {
 				m = m0;
-				snprintf(ev, sizeof(ev), "%s%s%s", e < 0 ? "boot" : e == BOOT_SLOT_COUNT ? "user:menu reset" : "user:menu ",
+				snprintf(ev, sizeof(ev), "%s%s%s",
+					 e < 0                  ? "boot"
+					 : e == BOOT_SLOT_COUNT ? "user:menu reset"
+								: "user:menu ",
 					 e < 0 || e == BOOT_SLOT_COUNT ? "" : boot_slot_to_string(entry),
-					 cut < 0 ? "" : cut == 0 ? " cut@1" : cut == 1 ? " cut@2" : cut == 2 ? " cut@3" : " cut@4");
+					 cut < 0    ? ""
+					 : cut == 0 ? " cut@1"
+					 : cut == 1 ? " cut@2"
+					 : cut == 2 ? " cut@3"
+						    : " cut@4");
 				snprintf(cur_event, sizeof(cur_event), "%s", ev);
 				struct boot_outcome o = boot(&m, entry, e == BOOT_SLOT_COUNT, cut);
 				if (o.nothing && some_image_boots(&m0))
@@ -595,7 +631,7 @@ static void explore_from(uint32_t idx)
 		}
 	} else {
 		/* the health check passes (kairos-mark-good.service) */
-		if (slot_file(&m0, (enum boot_slot)m0.booted_slot) != FT_UNHEALTHY) {
+		if (slot_file(&m0, (enum boot_slot) m0.booted_slot) != FT_UNHEALTHY) {
 			for (int busy = 0; busy < 2; busy++) {
 				m = m0;
 				snprintf(ev, sizeof(ev), busy ? "health ok, lock busy" : "health ok");
@@ -614,7 +650,7 @@ static void explore_from(uint32_t idx)
 			if (f == FT_NOMOUNT || f == FT_EIO)
 				continue; /* damage of a copy, below */
 			/* a new image: not one in a slot, nor the one running */
-			static const unsigned os_ids[] = {2, 3, 4, 6};
+			static const unsigned os_ids[] = { 2, 3, 4, 6 };
 			unsigned id = 0;
 			for (size_t c = 0; c < ELEMENTSOF(os_ids) && !id; c++)
 				if (m0.img[BOOT_SLOT_ACTIVE] != os_ids[c] && m0.img[BOOT_SLOT_PASSIVE] != os_ids[c] &&
@@ -624,9 +660,9 @@ static void explore_from(uint32_t idx)
 			to_bs(&m, &s);
 			char hex[IMAGE_ID_LEN + 1];
 			fill_id(hex, id);
-			(void)boot_state_install_active(&s, hex);
+			(void) boot_state_install_active(&s, hex);
 			from_bs(&m, &s);
-			m.file[id] = (uint8_t)f;
+			m.file[id] = (uint8_t) f;
 			clean_files(&m);
 			snprintf(ev, sizeof(ev), "user:upgrade(%s)", fault_names[f]);
 			snprintf(cur_event, sizeof(cur_event), "%s", ev);
@@ -641,9 +677,9 @@ static void explore_from(uint32_t idx)
 			unsigned id = m.img[BOOT_SLOT_RECOVERY] == 1 ? 5 : 1;
 			char hex[IMAGE_ID_LEN + 1];
 			fill_id(hex, id);
-			(void)boot_state_install_recovery(&s, hex);
+			(void) boot_state_install_recovery(&s, hex);
 			from_bs(&m, &s);
-			m.rfile = (uint8_t)f;
+			m.rfile = (uint8_t) f;
 			clean_files(&m);
 			snprintf(ev, sizeof(ev), "user:upgrade --recovery(%s)", fault_names[f]);
 			snprintf(cur_event, sizeof(cur_event), "%s", ev);
@@ -658,7 +694,7 @@ static void explore_from(uint32_t idx)
 		m = m0;
 		to_bs(&m, &s);
 		if (m.booted_slot != BOOT_SLOT_RECOVERY && m.img[m.booted_slot] == m.booted_img &&
-		    boot_state_mark_bad(&s, (enum boot_slot)m.booted_slot, "user") == 0) {
+		    boot_state_mark_bad(&s, (enum boot_slot) m.booted_slot, "user") == 0) {
 			from_bs(&m, &s);
 			step(&m0, "user:mark-bad", &m);
 		}
@@ -666,8 +702,8 @@ static void explore_from(uint32_t idx)
 			if (i != BOOT_SLOT_RECOVERY && !m0.img[i])
 				continue;
 			m = m0;
-			m.boot_next = (uint8_t)i;
-			snprintf(ev, sizeof(ev), "user:boot-next %s", boot_slot_to_string((enum boot_slot)i));
+			m.boot_next = (uint8_t) i;
+			snprintf(ev, sizeof(ev), "user:boot-next %s", boot_slot_to_string((enum boot_slot) i));
 			step(&m0, ev, &m);
 		}
 		if (m0.booted_slot == BOOT_SLOT_RECOVERY) {
@@ -676,7 +712,7 @@ static void explore_from(uint32_t idx)
 			char hex[IMAGE_ID_LEN + 1];
 			fill_id(hex, m.img[BOOT_SLOT_RECOVERY]);
 			if (!boot_state_is_reset_to(&s, hex)) {
-				(void)boot_state_reset(&s, hex, false);
+				(void) boot_state_reset(&s, hex, false);
 				from_bs(&m, &s);
 			}
 			if (m.file[m.img[BOOT_SLOT_ACTIVE]] == FT_ABSENT)
@@ -692,14 +728,16 @@ static void explore_from(uint32_t idx)
 		if (!m0.img[slot])
 			continue;
 		for (int f = FT_NOGRUB; f <= FT_EIO; f++) {
-			if (slot_file(&m0, (enum boot_slot)slot) == FT_ABSENT || (int)slot_file(&m0, (enum boot_slot)slot) == f)
+			if (slot_file(&m0, (enum boot_slot) slot) == FT_ABSENT ||
+			    (int) slot_file(&m0, (enum boot_slot) slot) == f)
 				continue;
 			m = m0;
 			if (slot == BOOT_SLOT_RECOVERY)
-				m.rfile = (uint8_t)f;
+				m.rfile = (uint8_t) f;
 			else
-				m.file[m.img[slot]] = (uint8_t)f;
-			snprintf(ev, sizeof(ev), "damage %s copy: %s", boot_slot_to_string((enum boot_slot)slot), fault_names[f]);
+				m.file[m.img[slot]] = (uint8_t) f;
+			snprintf(ev, sizeof(ev), "damage %s copy: %s", boot_slot_to_string((enum boot_slot) slot),
+				 fault_names[f]);
 			step(&m0, ev, &m);
 		}
 	}
@@ -716,15 +754,15 @@ static void initial(struct ms *m, bool upgraded, bool policy_auto)
 	char hex[IMAGE_ID_LEN + 1];
 	boot_state_init(&s);
 	fill_id(hex, 1);
-	(void)boot_state_install_recovery(&s, hex);
+	(void) boot_state_install_recovery(&s, hex);
 	fill_id(hex, 2);
-	(void)boot_state_install_active(&s, hex);
+	(void) boot_state_install_active(&s, hex);
 	if (upgraded) { /* a confirmed image in passive, a new one in active */
-		(void)boot_state_mark_good(&s, BOOT_SLOT_ACTIVE);
+		(void) boot_state_mark_good(&s, BOOT_SLOT_ACTIVE);
 		fill_id(hex, 3);
-		(void)boot_state_install_active(&s, hex);
+		(void) boot_state_install_active(&s, hex);
 	}
-	*m = (struct ms){.rfile = FT_OK, .policy_auto = policy_auto};
+	*m = (struct ms){ .rfile = FT_OK, .policy_auto = policy_auto };
 	from_bs(m, &s);
 	m->file[2] = FT_OK;
 	if (upgraded)
@@ -733,8 +771,8 @@ static void initial(struct ms *m, bool upgraded, bool policy_auto)
 
 static void test_model(void **unused)
 {
-	(void)unused;
-	log_set_max_level((enum log_level)0); /* the cores log every refusal: millions here */
+	(void) unused;
+	log_set_max_level((enum log_level) 0); /* the cores log every refusal: millions here */
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	const char *want = getenv("MODEL_TRACES");
@@ -746,10 +784,10 @@ static void test_model(void **unused)
 		for (int pol = 0; pol < 2; pol++) {
 			struct ms m;
 			initial(&m, up, pol);
-			(void)add_state(&m, UINT32_MAX,
-					up ? (pol ? "start(upgraded, auto)" : "start(upgraded, manual)")
-					   : (pol ? "start(fresh, auto)" : "start(fresh, manual)"),
-					0);
+			(void) add_state(&m, UINT32_MAX,
+					 up ? (pol ? "start(upgraded, auto)" : "start(upgraded, manual)")
+					    : (pol ? "start(fresh, auto)" : "start(fresh, manual)"),
+					 0);
 		}
 	for (uint32_t i = 0; i < n_nodes; i++)
 		if (nodes[i].depth < MODEL_DEPTH)
@@ -762,7 +800,7 @@ static void test_model(void **unused)
 			printf("# VIOLATED %s (%lu times), first: %s\n", inv_names[i], violations[i], first_trace[i]);
 	}
 	printf("# boot model: %u states explored (every sequence of %d events), %.1f s\n", n_nodes, MODEL_DEPTH,
-	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	       (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	free(table);
 	free(nodes);
 	assert_int_equal(total, 0);

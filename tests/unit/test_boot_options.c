@@ -16,13 +16,13 @@ static void parse(struct boot_options *o, const char *text)
 	struct cmdline c;
 	assert_int_equal(cmdline_parse(text, &c), 0);
 	boot_options_init(o);
-	(void)boot_options_from_cmdline(o, &c);
+	(void) boot_options_from_cmdline(o, &c);
 	cmdline_free(&c);
 }
 
 static void test_defaults(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_options o;
 	parse(&o, "root=kairos quiet");
 	assert_string_equal(o.state_label, "COS_STATE");
@@ -42,7 +42,7 @@ static void test_defaults(void **unused)
 
 static void test_cmdline_values(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_options o;
 	parse(&o, "kairos.state=MY_STATE kairos.recovery_label=REC kairos.persistent_label=P "
 		  "kairos.wait=5 kairos.overlay=/etc,/var/lib,,/etc kairos.persistent= "
@@ -64,7 +64,7 @@ static void test_cmdline_values(void **unused)
 
 static void test_bad_values_keep_defaults(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_options o;
 	parse(&o, "kairos.state= kairos.wait=-1 kairos.overlay=/etc,../x kairos.persistent=/home,/ "
 		  "kairos.slot=sideways kairos.image=../../etc/passwd init=sbin/init");
@@ -87,8 +87,8 @@ static void test_bad_values_keep_defaults(void **unused)
 	/* The state UUID GRUB passes: anything but hex and dashes is ignored. */
 	parse(&o, "kairos.state_uuid=ab53cac9-4171-48ee-b4cc-2a5ce94ea128");
 	assert_string_equal(o.state_uuid, "ab53cac9-4171-48ee-b4cc-2a5ce94ea128");
-	const char *bad[] = {"kairos.state_uuid=", "kairos.state_uuid=../../dev/sda", "kairos.state_uuid=ab\\x",
-			     "kairos.state_uuid=0123456789012345678901234567890123456789012345678901234567890123"};
+	const char *bad[] = { "kairos.state_uuid=", "kairos.state_uuid=../../dev/sda", "kairos.state_uuid=ab\\x",
+			      "kairos.state_uuid=0123456789012345678901234567890123456789012345678901234567890123" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		parse(&o, bad[i]);
 		assert_string_equal(o.state_uuid, "");
@@ -97,7 +97,7 @@ static void test_bad_values_keep_defaults(void **unused)
 
 static void test_live_label(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_options o;
 	parse(&o, "root=kairos");
 	assert_string_equal(o.live_label, ""); /* not a live boot unless asked */
@@ -111,8 +111,8 @@ static void test_live_label(void **unused)
 	assert_string_equal(o.state_label, "COS_STATE"); /* the other labels are untouched */
 
 	/* Unusable labels are refused, and the boot is then not a live one. */
-	const char *bad[] = {"kairos.live=", "kairos.live=a/b",
-			     "kairos.live=0123456789012345678901234567890123456789012345678901234567890123"};
+	const char *bad[] = { "kairos.live=", "kairos.live=a/b",
+			      "kairos.live=0123456789012345678901234567890123456789012345678901234567890123" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(cmdline_parse(bad[i], &c), 0);
 		boot_options_init(&o);
@@ -127,7 +127,7 @@ static void test_live_label(void **unused)
 
 static void test_path_validation(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	assert_true(boot_path_is_valid("/etc"));
 	assert_true(boot_path_is_valid("/var/lib/rancher"));
 	assert_true(boot_path_is_valid("/a.b/c-d_e"));
@@ -156,7 +156,7 @@ static void test_path_validation(void **unused)
 
 static void test_boot_conf_and_precedence(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_options o;
 	/* boot.conf applies where the command line said nothing... */
 	parse(&o, "root=kairos");

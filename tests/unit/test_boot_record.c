@@ -24,20 +24,21 @@ static struct mount_plan plan;
 
 static void test_fallback_record(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_options o;
 	boot_options_init(&o);
 	assert_int_equal(path_list_parse("/etc", &o.overlay), 0);
 	assert_int_equal(path_list_parse("/home", &o.persistent), 0);
 	assert_int_equal(mount_plan_build(&o, BOOT_SLOT_PASSIVE, true, &plan), 0);
-	enum step_result results[2] = {STEP_MOUNTED, STEP_SEEDED};
+	enum step_result results[2] = { STEP_MOUNTED, STEP_SEEDED };
 
 	struct boot_record rec;
 	boot_record_init(&rec);
 	rec.slot = BOOT_SLOT_PASSIVE;
 	memcpy(rec.image, ID_B, sizeof(rec.image));
-	rec.decision = (struct boot_decision){.slot = BOOT_SLOT_PASSIVE, .reason = BOOT_REASON_FALLBACK,
-					      .active_skipped = SKIP_BAD};
+	rec.decision = (struct boot_decision){ .slot = BOOT_SLOT_PASSIVE,
+					       .reason = BOOT_REASON_FALLBACK,
+					       .active_skipped = SKIP_BAD };
 	boot_decision_describe(&rec.decision, rec.why, sizeof(rec.why));
 	rec.counted_by = "helper";
 	rec.fallback_from = BOOT_SLOT_ACTIVE;
@@ -58,9 +59,11 @@ static void test_fallback_record(void **unused)
 		text,
 		"{\"slot\":\"passive\",\"image\":\"" ID_B "\",\"reason\":\"fallback\","
 		"\"why\":\"fallback to passive: active is marked bad\",\"tries_left\":null,\"counted_by\":\"helper\","
-		"\"fallback_from\":\"active\",\"kernel_image\":null,\"failed\":[{\"slot\":\"active\",\"image\":\"" ID_A "\","
+		"\"fallback_from\":\"active\",\"kernel_image\":null,\"failed\":[{\"slot\":\"active\",\"image\":\"" ID_A
+		"\","
 		"\"error\":\"image does not mount: \\\"bad\\\"\\\\x0a\"}],\"state_device\":\"/dev/vda4\","
-		"\"persistent\":{\"status\":\"mounted\",\"device\":null,\"error\":null,\"binds\":[{\"path\":\"/home\",\"status\":\"seeded\"}]},"
+		"\"persistent\":{\"status\":\"mounted\",\"device\":null,\"error\":null,\"binds\":[{\"path\":\"/"
+		"home\",\"status\":\"seeded\"}]},"
 		"\"overlays\":[{\"path\":\"/etc\",\"status\":\"mounted\"}],"
 		"\"warnings\":[\"label COS_STATE is on 2 filesystems\",\"second \\\"quoted\\\"\",\"more\",\"more\"],"
 		"\"timings_ms\":{\"start_to_state\":12,\"start_to_root\":48},\"error\":null}\n");
@@ -69,12 +72,13 @@ static void test_fallback_record(void **unused)
 
 static void test_trying_and_failure_records(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_record rec;
 	boot_record_init(&rec);
 	rec.slot = BOOT_SLOT_ACTIVE;
 	memcpy(rec.image, ID_A, sizeof(rec.image));
-	rec.decision = (struct boot_decision){.slot = BOOT_SLOT_ACTIVE, .reason = BOOT_REASON_TRYING, .tries_left = 2};
+	rec.decision =
+		(struct boot_decision){ .slot = BOOT_SLOT_ACTIVE, .reason = BOOT_REASON_TRYING, .tries_left = 2 };
 	snprintf(rec.why, sizeof(rec.why), "x");
 	rec.counted_by = "grub";
 	char *text = NULL;
@@ -90,7 +94,8 @@ static void test_trying_and_failure_records(void **unused)
 	snprintf(rec.error, sizeof(rec.error), "No slot can boot");
 	assert_int_equal(boot_record_format(&rec, &text), 0);
 	assert_non_null(strstr(text, "{\"slot\":null,\"image\":null,\"reason\":null,\"why\":null,"));
-	assert_non_null(strstr(text, "\"warnings\":[],\"timings_ms\":{\"start_to_state\":3,\"start_to_root\":null},\"error\":\"No slot can boot\"}"));
+	assert_non_null(strstr(text, "\"warnings\":[],\"timings_ms\":{\"start_to_state\":3,\"start_to_root\":null},"
+				     "\"error\":\"No slot can boot\"}"));
 	free(text);
 
 	/* At most one failure per slot. */
@@ -101,13 +106,13 @@ static void test_trying_and_failure_records(void **unused)
 
 static void test_live_record(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_options o;
 	boot_options_init(&o);
 	assert_int_equal(path_list_parse("/etc", &o.overlay), 0);
 	assert_int_equal(path_list_parse("/home", &o.persistent), 0);
 	assert_int_equal(mount_plan_build(&o, BOOT_SLOT_NONE, false, &plan), 0);
-	enum step_result results[2] = {STEP_MOUNTED, STEP_MOUNTED};
+	enum step_result results[2] = { STEP_MOUNTED, STEP_MOUNTED };
 
 	struct boot_record rec;
 	boot_record_init(&rec);
@@ -123,7 +128,8 @@ static void test_live_record(void **unused)
 	assert_string_equal(
 		text,
 		"{\"slot\":\"live\",\"image\":\"" ID_A "\",\"reason\":\"live\","
-		"\"why\":\"live: /kairos/os.squashfs on /dev/sr0 (KAIROS_LIVE)\",\"tries_left\":null,\"counted_by\":null,"
+		"\"why\":\"live: /kairos/os.squashfs on /dev/sr0 "
+		"(KAIROS_LIVE)\",\"tries_left\":null,\"counted_by\":null,"
 		"\"fallback_from\":null,\"kernel_image\":null,\"failed\":[],\"state_device\":null,"
 		"\"persistent\":{\"status\":\"not-used\",\"device\":null,\"error\":null,\"binds\":[]},"
 		"\"overlays\":[{\"path\":\"/etc\",\"status\":\"mounted\"},{\"path\":\"/home\",\"status\":\"mounted\"}],"
@@ -138,7 +144,7 @@ static void test_live_record(void **unused)
 
 static void test_write_creates_directory(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char dir[] = "/tmp/test_boot_record.XXXXXX", path[128], buf[4096];
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/kairos/boot.json", dir);
@@ -208,12 +214,12 @@ static void round_trip(const struct boot_record *rec, struct boot_record *back)
 
 static void test_round_trip_every_field(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_record rec, back;
 	boot_record_init(&rec);
 	rec.slot = BOOT_SLOT_PASSIVE;
 	memcpy(rec.image, ID_B, sizeof(rec.image));
-	rec.decision = (struct boot_decision){.slot = BOOT_SLOT_PASSIVE, .reason = BOOT_REASON_FALLBACK};
+	rec.decision = (struct boot_decision){ .slot = BOOT_SLOT_PASSIVE, .reason = BOOT_REASON_FALLBACK };
 	snprintf(rec.why, sizeof(rec.why), "fallback to passive: active is marked bad");
 	rec.counted_by = BOOT_RECORD_COUNTED_BY_GRUB;
 	rec.fallback_from = BOOT_SLOT_ACTIVE;
@@ -263,10 +269,10 @@ static void test_round_trip_every_field(void **unused)
 	const struct {
 		bool bind;
 		const char *path, *status;
-	} mounts[] = {{true, "/home", BOOT_RECORD_MOUNT_SEEDED},
-		      {true, "/var/log", BOOT_RECORD_MOUNT_SKIPPED},
-		      {false, "/var", BOOT_RECORD_MOUNT_MOUNTED},
-		      {false, "/etc", BOOT_RECORD_MOUNT_NOT_MOUNTED}};
+	} mounts[] = { { true, "/home", BOOT_RECORD_MOUNT_SEEDED },
+		       { true, "/var/log", BOOT_RECORD_MOUNT_SKIPPED },
+		       { false, "/var", BOOT_RECORD_MOUNT_MOUNTED },
+		       { false, "/etc", BOOT_RECORD_MOUNT_NOT_MOUNTED } };
 	for (size_t i = 0; i < ELEMENTSOF(mounts); i++) {
 		assert_int_equal(back.mounts[i].bind, mounts[i].bind);
 		assert_string_equal(back.mounts[i].path, mounts[i].path);
@@ -281,34 +287,35 @@ static void test_round_trip_every_field(void **unused)
 
 	/* Every value of every enumerated field. */
 	for (int reason = BOOT_REASON_CONFIRMED; reason <= BOOT_REASON_LAST_RESORT; reason++) {
-		rec.decision = (struct boot_decision){.slot = BOOT_SLOT_ACTIVE, .reason = (enum boot_reason)reason,
-						      .tries_left = 2};
+		rec.decision = (struct boot_decision){ .slot = BOOT_SLOT_ACTIVE,
+						       .reason = (enum boot_reason) reason,
+						       .tries_left = 2 };
 		rec.slot = BOOT_SLOT_ACTIVE;
 		round_trip(&rec, &back);
 		assert_int_equal(back.decision.reason, reason);
-		assert_string_equal(back.reason, boot_reason_to_string((enum boot_reason)reason));
+		assert_string_equal(back.reason, boot_reason_to_string((enum boot_reason) reason));
 		enum boot_reason parsed;
 		assert_int_equal(boot_reason_from_string(back.reason, &parsed), 0);
 		assert_int_equal(parsed, reason);
 		assert_int_equal(back.decision.tries_left, reason == BOOT_REASON_TRYING ? 2 : 0);
 		assert_false(boot_record_is_fallback(&back));
 	}
-	const char *const counted[] = {BOOT_RECORD_COUNTED_BY_GRUB, BOOT_RECORD_COUNTED_BY_HELPER, NULL};
+	const char *const counted[] = { BOOT_RECORD_COUNTED_BY_GRUB, BOOT_RECORD_COUNTED_BY_HELPER, NULL };
 	for (size_t i = 0; i < ELEMENTSOF(counted); i++) {
 		rec.counted_by = counted[i];
 		round_trip(&rec, &back);
 		assert_value(back.counted_by, counted[i]);
 	}
-	const char *const persistent[] = {BOOT_RECORD_PERSISTENT_MOUNTED, BOOT_RECORD_PERSISTENT_MISSING,
-					  BOOT_RECORD_PERSISTENT_FAILED,  BOOT_RECORD_PERSISTENT_REFUSED,
-					  BOOT_RECORD_PERSISTENT_NOT_USED, NULL};
+	const char *const persistent[] = { BOOT_RECORD_PERSISTENT_MOUNTED,  BOOT_RECORD_PERSISTENT_MISSING,
+					   BOOT_RECORD_PERSISTENT_FAILED,   BOOT_RECORD_PERSISTENT_REFUSED,
+					   BOOT_RECORD_PERSISTENT_NOT_USED, NULL };
 	for (size_t i = 0; i < ELEMENTSOF(persistent); i++) {
 		rec.persistent = persistent[i];
 		round_trip(&rec, &back);
 		assert_value(back.persistent, persistent[i]);
 	}
 	for (int slot = BOOT_SLOT_NONE; slot < BOOT_SLOT_COUNT; slot++) {
-		rec.slot = rec.fallback_from = (enum boot_slot)slot;
+		rec.slot = rec.fallback_from = (enum boot_slot) slot;
 		round_trip(&rec, &back);
 		assert_int_equal(back.slot, slot);
 		assert_int_equal(back.fallback_from, slot);
@@ -338,7 +345,7 @@ static void test_round_trip_every_field(void **unused)
  * back as that form: the reader never sees the raw bytes. */
 static void test_round_trip_hostile_strings(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_record rec, back;
 	boot_record_init(&rec);
 	rec.slot = BOOT_SLOT_ACTIVE;
@@ -363,9 +370,9 @@ static void read_bytes(const char *data, size_t len, struct boot_record *rec)
 
 static void test_damaged_record(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_record rec;
-	json_t *json = (json_t *)&rec; /* must be reset */
+	json_t *json = (json_t *) &rec; /* must be reset */
 
 	/* Missing: no record, no error. */
 	assert_int_equal(boot_record_read_json("/nonexistent/boot.json", &rec, &json), 0);
@@ -395,8 +402,14 @@ static void test_damaged_record(void **unused)
 	free(text);
 
 	/* Not an object; binary; a NUL inside; a duplicate key. */
-	static const char *const bad[] = {"[1,2]", "\"active\"", "null", "42", "", "\xff\xfe{}",
-					  "{\"slot\":\"active\",\"slot\":\"passive\"}", "{\"slot\":\"act\\u0000ive\"}"};
+	static const char *const bad[] = { "[1,2]",
+					   "\"active\"",
+					   "null",
+					   "42",
+					   "",
+					   "\xff\xfe{}",
+					   "{\"slot\":\"active\",\"slot\":\"passive\"}",
+					   "{\"slot\":\"act\\u0000ive\"}" };
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
 		read_bytes(bad[i], strlen(bad[i]), &rec);
 		assert_int_equal(rec.slot, BOOT_SLOT_NONE);

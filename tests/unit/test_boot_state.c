@@ -38,55 +38,55 @@ struct row {
 
 static const struct row rows[] = {
 	/* confirmed active: never spends */
-	{"good active boots, spends nothing", GOOD, GOOD, 3, BOOT_SLOT_NONE,
-	 BOOT_SLOT_ACTIVE, BOOT_REASON_CONFIRMED, 3, false, SKIP_NONE, SKIP_NONE},
-	{"good active with exhausted counter still boots", GOOD, GOOD, 0, BOOT_SLOT_NONE,
-	 BOOT_SLOT_ACTIVE, BOOT_REASON_CONFIRMED, 0, false, SKIP_NONE, SKIP_NONE},
-	{"good active, empty passive", GOOD, E, 3, BOOT_SLOT_NONE,
-	 BOOT_SLOT_ACTIVE, BOOT_REASON_CONFIRMED, 3, false, SKIP_NONE, SKIP_NONE},
+	{ "good active boots, spends nothing", GOOD, GOOD, 3, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE, BOOT_REASON_CONFIRMED,
+	  3, false, SKIP_NONE, SKIP_NONE },
+	{ "good active with exhausted counter still boots", GOOD, GOOD, 0, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE,
+	  BOOT_REASON_CONFIRMED, 0, false, SKIP_NONE, SKIP_NONE },
+	{ "good active, empty passive", GOOD, E, 3, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE, BOOT_REASON_CONFIRMED, 3, false,
+	  SKIP_NONE, SKIP_NONE },
 	/* new active: spends one try per boot */
-	{"new active, 3 tries: spends to 2", NEW, GOOD, 3, BOOT_SLOT_NONE,
-	 BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 2, true, SKIP_NONE, SKIP_NONE},
-	{"new active, 2 tries: spends to 1", NEW, GOOD, 2, BOOT_SLOT_NONE,
-	 BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 1, true, SKIP_NONE, SKIP_NONE},
-	{"new active, last try: spends to 0", NEW, GOOD, 1, BOOT_SLOT_NONE,
-	 BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 0, true, SKIP_NONE, SKIP_NONE},
-	{"new active, 9 tries: spends to 8", NEW, GOOD, 9, BOOT_SLOT_NONE,
-	 BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 8, true, SKIP_NONE, SKIP_NONE},
-	{"new active, empty passive, tries left", NEW, E, 1, BOOT_SLOT_NONE,
-	 BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 0, true, SKIP_NONE, SKIP_NONE},
+	{ "new active, 3 tries: spends to 2", NEW, GOOD, 3, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 2,
+	  true, SKIP_NONE, SKIP_NONE },
+	{ "new active, 2 tries: spends to 1", NEW, GOOD, 2, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 1,
+	  true, SKIP_NONE, SKIP_NONE },
+	{ "new active, last try: spends to 0", NEW, GOOD, 1, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 0,
+	  true, SKIP_NONE, SKIP_NONE },
+	{ "new active, 9 tries: spends to 8", NEW, GOOD, 9, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 8,
+	  true, SKIP_NONE, SKIP_NONE },
+	{ "new active, empty passive, tries left", NEW, E, 1, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 0,
+	  true, SKIP_NONE, SKIP_NONE },
 	/* exhausted or bad active: fallback */
-	{"new active exhausted -> good passive", NEW, GOOD, 0, BOOT_SLOT_NONE,
-	 BOOT_SLOT_PASSIVE, BOOT_REASON_FALLBACK, 0, false, SKIP_TRIES_EXHAUSTED, SKIP_NONE},
-	{"new active exhausted, new passive -> recovery", NEW, NEW, 0, BOOT_SLOT_NONE,
-	 BOOT_SLOT_RECOVERY, BOOT_REASON_FALLBACK, 0, false, SKIP_TRIES_EXHAUSTED, SKIP_NOT_CONFIRMED},
-	{"new active exhausted, bad passive -> recovery", NEW, BAD, 0, BOOT_SLOT_NONE,
-	 BOOT_SLOT_RECOVERY, BOOT_REASON_FALLBACK, 0, false, SKIP_TRIES_EXHAUSTED, SKIP_BAD},
-	{"new active exhausted, empty passive -> recovery", NEW, E, 0, BOOT_SLOT_NONE,
-	 BOOT_SLOT_RECOVERY, BOOT_REASON_FALLBACK, 0, false, SKIP_TRIES_EXHAUSTED, SKIP_EMPTY},
-	{"bad active -> good passive", BAD, GOOD, 3, BOOT_SLOT_NONE,
-	 BOOT_SLOT_PASSIVE, BOOT_REASON_FALLBACK, 3, false, SKIP_BAD, SKIP_NONE},
-	{"bad active, bad passive -> recovery", BAD, BAD, 3, BOOT_SLOT_NONE,
-	 BOOT_SLOT_RECOVERY, BOOT_REASON_FALLBACK, 3, false, SKIP_BAD, SKIP_BAD},
-	{"empty active -> good passive", E, GOOD, 3, BOOT_SLOT_NONE,
-	 BOOT_SLOT_PASSIVE, BOOT_REASON_FALLBACK, 3, false, SKIP_EMPTY, SKIP_NONE},
-	{"nothing installed -> recovery", E, E, 3, BOOT_SLOT_NONE,
-	 BOOT_SLOT_RECOVERY, BOOT_REASON_FALLBACK, 3, false, SKIP_EMPTY, SKIP_EMPTY},
+	{ "new active exhausted -> good passive", NEW, GOOD, 0, BOOT_SLOT_NONE, BOOT_SLOT_PASSIVE, BOOT_REASON_FALLBACK,
+	  0, false, SKIP_TRIES_EXHAUSTED, SKIP_NONE },
+	{ "new active exhausted, new passive -> recovery", NEW, NEW, 0, BOOT_SLOT_NONE, BOOT_SLOT_RECOVERY,
+	  BOOT_REASON_FALLBACK, 0, false, SKIP_TRIES_EXHAUSTED, SKIP_NOT_CONFIRMED },
+	{ "new active exhausted, bad passive -> recovery", NEW, BAD, 0, BOOT_SLOT_NONE, BOOT_SLOT_RECOVERY,
+	  BOOT_REASON_FALLBACK, 0, false, SKIP_TRIES_EXHAUSTED, SKIP_BAD },
+	{ "new active exhausted, empty passive -> recovery", NEW, E, 0, BOOT_SLOT_NONE, BOOT_SLOT_RECOVERY,
+	  BOOT_REASON_FALLBACK, 0, false, SKIP_TRIES_EXHAUSTED, SKIP_EMPTY },
+	{ "bad active -> good passive", BAD, GOOD, 3, BOOT_SLOT_NONE, BOOT_SLOT_PASSIVE, BOOT_REASON_FALLBACK, 3, false,
+	  SKIP_BAD, SKIP_NONE },
+	{ "bad active, bad passive -> recovery", BAD, BAD, 3, BOOT_SLOT_NONE, BOOT_SLOT_RECOVERY, BOOT_REASON_FALLBACK,
+	  3, false, SKIP_BAD, SKIP_BAD },
+	{ "empty active -> good passive", E, GOOD, 3, BOOT_SLOT_NONE, BOOT_SLOT_PASSIVE, BOOT_REASON_FALLBACK, 3, false,
+	  SKIP_EMPTY, SKIP_NONE },
+	{ "nothing installed -> recovery", E, E, 3, BOOT_SLOT_NONE, BOOT_SLOT_RECOVERY, BOOT_REASON_FALLBACK, 3, false,
+	  SKIP_EMPTY, SKIP_EMPTY },
 	/* one-shot: wins once, spends nothing, is cleared */
-	{"one-shot recovery over good active", GOOD, GOOD, 3, BOOT_SLOT_RECOVERY,
-	 BOOT_SLOT_RECOVERY, BOOT_REASON_ONE_SHOT, 3, true, SKIP_NONE, SKIP_NONE},
-	{"one-shot passive over new active spends nothing", NEW, GOOD, 2, BOOT_SLOT_PASSIVE,
-	 BOOT_SLOT_PASSIVE, BOOT_REASON_ONE_SHOT, 2, true, SKIP_NONE, SKIP_NONE},
-	{"one-shot active when exhausted boots it once", NEW, GOOD, 0, BOOT_SLOT_ACTIVE,
-	 BOOT_SLOT_ACTIVE, BOOT_REASON_ONE_SHOT, 0, true, SKIP_NONE, SKIP_NONE},
-	{"one-shot bad passive: a person's choice wins", GOOD, BAD, 3, BOOT_SLOT_PASSIVE,
-	 BOOT_SLOT_PASSIVE, BOOT_REASON_ONE_SHOT, 3, true, SKIP_NONE, SKIP_NONE},
-	{"one-shot of empty passive is dropped, normal rules", GOOD, E, 3, BOOT_SLOT_PASSIVE,
-	 BOOT_SLOT_ACTIVE, BOOT_REASON_CONFIRMED, 3, true, SKIP_NONE, SKIP_NONE},
-	{"one-shot of empty passive dropped, new active spends", NEW, E, 2, BOOT_SLOT_PASSIVE,
-	 BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 1, true, SKIP_NONE, SKIP_NONE},
-	{"one-shot recovery with nothing installed", E, E, 3, BOOT_SLOT_RECOVERY,
-	 BOOT_SLOT_RECOVERY, BOOT_REASON_ONE_SHOT, 3, true, SKIP_NONE, SKIP_NONE},
+	{ "one-shot recovery over good active", GOOD, GOOD, 3, BOOT_SLOT_RECOVERY, BOOT_SLOT_RECOVERY,
+	  BOOT_REASON_ONE_SHOT, 3, true, SKIP_NONE, SKIP_NONE },
+	{ "one-shot passive over new active spends nothing", NEW, GOOD, 2, BOOT_SLOT_PASSIVE, BOOT_SLOT_PASSIVE,
+	  BOOT_REASON_ONE_SHOT, 2, true, SKIP_NONE, SKIP_NONE },
+	{ "one-shot active when exhausted boots it once", NEW, GOOD, 0, BOOT_SLOT_ACTIVE, BOOT_SLOT_ACTIVE,
+	  BOOT_REASON_ONE_SHOT, 0, true, SKIP_NONE, SKIP_NONE },
+	{ "one-shot bad passive: a person's choice wins", GOOD, BAD, 3, BOOT_SLOT_PASSIVE, BOOT_SLOT_PASSIVE,
+	  BOOT_REASON_ONE_SHOT, 3, true, SKIP_NONE, SKIP_NONE },
+	{ "one-shot of empty passive is dropped, normal rules", GOOD, E, 3, BOOT_SLOT_PASSIVE, BOOT_SLOT_ACTIVE,
+	  BOOT_REASON_CONFIRMED, 3, true, SKIP_NONE, SKIP_NONE },
+	{ "one-shot of empty passive dropped, new active spends", NEW, E, 2, BOOT_SLOT_PASSIVE, BOOT_SLOT_ACTIVE,
+	  BOOT_REASON_TRYING, 1, true, SKIP_NONE, SKIP_NONE },
+	{ "one-shot recovery with nothing installed", E, E, 3, BOOT_SLOT_RECOVERY, BOOT_SLOT_RECOVERY,
+	  BOOT_REASON_ONE_SHOT, 3, true, SKIP_NONE, SKIP_NONE },
 };
 
 static void make_state(const struct row *row, struct boot_state *s)
@@ -95,12 +95,12 @@ static void make_state(const struct row *row, struct boot_state *s)
 	s->gen = 2;
 	if (row->active != E) {
 		strcpy(s->slots[BOOT_SLOT_ACTIVE].image, A);
-		s->slots[BOOT_SLOT_ACTIVE].status = (enum slot_status)row->active;
+		s->slots[BOOT_SLOT_ACTIVE].status = (enum slot_status) row->active;
 		s->slots[BOOT_SLOT_ACTIVE].gen = 2;
 	}
 	if (row->passive != E) {
 		strcpy(s->slots[BOOT_SLOT_PASSIVE].image, B);
-		s->slots[BOOT_SLOT_PASSIVE].status = (enum slot_status)row->passive;
+		s->slots[BOOT_SLOT_PASSIVE].status = (enum slot_status) row->passive;
 		s->slots[BOOT_SLOT_PASSIVE].gen = 1;
 	}
 	strcpy(s->slots[BOOT_SLOT_RECOVERY].image, R);
@@ -134,10 +134,10 @@ static void test_transition(void **state)
  * falls back for good; a confirmed one never spends across many boots. */
 static void test_boot_sequences(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_state s;
 	struct boot_decision d;
-	const struct row start = {.active = GOOD, .passive = E, .tries_left = 3, .boot_next = BOOT_SLOT_NONE};
+	const struct row start = { .active = GOOD, .passive = E, .tries_left = 3, .boot_next = BOOT_SLOT_NONE };
 	make_state(&start, &s);
 
 	assert_int_equal(boot_state_install_active(&s, B), 0);
@@ -175,9 +175,9 @@ static void test_boot_sequences(void **unused)
 
 static void test_rollback_and_marks(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_state s;
-	const struct row start = {.active = NEW, .passive = GOOD, .tries_left = 3, .boot_next = BOOT_SLOT_NONE};
+	const struct row start = { .active = NEW, .passive = GOOD, .tries_left = 3, .boot_next = BOOT_SLOT_NONE };
 	make_state(&start, &s);
 
 	assert_int_equal(boot_state_rollback(&s), 0);
@@ -199,14 +199,16 @@ static void test_rollback_and_marks(void **unused)
 	assert_int_equal(boot_state_rollback(&s), -ENOENT);
 	assert_int_equal(boot_state_mark_good(&s, BOOT_SLOT_PASSIVE), -ENOENT);
 	assert_int_equal(boot_state_install_active(&s, "../../etc/passwd"), -EINVAL);
-	assert_int_equal(boot_state_install_active(&s, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), -EINVAL);
+	assert_int_equal(
+		boot_state_install_active(&s, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+		-EINVAL);
 }
 
 static void test_slot_names(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	for (int i = 0; i < BOOT_SLOT_COUNT; i++)
-		assert_int_equal(boot_slot_from_string(boot_slot_to_string((enum boot_slot)i)), i);
+		assert_int_equal(boot_slot_from_string(boot_slot_to_string((enum boot_slot) i)), i);
 	assert_int_equal(boot_slot_from_string("Active"), BOOT_SLOT_NONE);
 	assert_int_equal(boot_slot_from_string(NULL), BOOT_SLOT_NONE);
 	assert_true(image_id_is_valid(A));
@@ -226,7 +228,7 @@ static void test_slot_names(void **unused)
  * cleared when an active image is confirmed. */
 static void test_reset(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_state s;
 	boot_state_init(&s);
 	assert_int_equal(boot_state_install_recovery(&s, R), 0);
@@ -282,9 +284,9 @@ static void test_reset(void **unused)
 
 static void test_menu_reason(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char why[128];
-	struct boot_decision d = {.slot = BOOT_SLOT_RECOVERY, .reason = BOOT_REASON_MENU};
+	struct boot_decision d = { .slot = BOOT_SLOT_RECOVERY, .reason = BOOT_REASON_MENU };
 	boot_decision_describe(&d, why, sizeof(why));
 	assert_string_equal(why, "recovery: chosen in the GRUB menu");
 }
@@ -293,7 +295,7 @@ static void test_menu_reason(void **unused)
  * then the last resort, which alternates active and passive (issue 18 #2, #6). */
 static void test_fallback(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_state s;
 	struct boot_decision d;
 	boot_state_init(&s);
@@ -304,7 +306,7 @@ static void test_fallback(void **unused)
 	assert_int_equal(boot_state_mark_good(&s, BOOT_SLOT_ACTIVE), 0);
 	/* A one-shot choice of passive did not load: the good active, as
 	 * kairos-boot always did and grub.cfg now does too. */
-	bool failed[BOOT_SLOT_COUNT] = {[BOOT_SLOT_PASSIVE] = true};
+	bool failed[BOOT_SLOT_COUNT] = { [BOOT_SLOT_PASSIVE] = true };
 	boot_state_fallback(&s, failed, &d);
 	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
 	assert_false(d.spend_try || d.alternate);
@@ -356,15 +358,12 @@ int main(void)
 		transitions[i] = (struct CMUnitTest){
 			.name = rows[i].name,
 			.test_func = test_transition,
-			.initial_state = (void *)&rows[i],
+			.initial_state = (void *) &rows[i],
 		};
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_boot_sequences),
-		cmocka_unit_test(test_rollback_and_marks),
-		cmocka_unit_test(test_slot_names),
-		cmocka_unit_test(test_reset),
-		cmocka_unit_test(test_menu_reason),
-		cmocka_unit_test(test_fallback),
+		cmocka_unit_test(test_boot_sequences), cmocka_unit_test(test_rollback_and_marks),
+		cmocka_unit_test(test_slot_names),     cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_menu_reason),    cmocka_unit_test(test_fallback),
 	};
 	int failed = _cmocka_run_group_tests("transitions", transitions, ELEMENTSOF(transitions), NULL, NULL);
 	return failed + cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,13 +22,13 @@ static char dir[] = "/tmp/test-boot-state-XXXXXX";
 
 static int setup(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	return mkdtemp(dir) ? 0 : -1;
 }
 
 static int teardown(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return system(cmd);
@@ -55,7 +55,7 @@ static void installed_state(struct boot_state *s)
 
 static void test_roundtrip(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_state s, back;
 	installed_state(&s);
 	assert_int_equal(boot_state_mark_bad(&s, BOOT_SLOT_RECOVERY, "test reason"), 0);
@@ -84,7 +84,7 @@ static void test_roundtrip(void **unused)
 
 static void test_stale_counter_means_fresh_tries(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_state s, back;
 	installed_state(&s);
 	s.tries_left = 0;
@@ -98,14 +98,15 @@ static void test_stale_counter_means_fresh_tries(void **unused)
 	assert_int_equal(back.tries_left, BOOT_TRIES_DEFAULT);
 
 	/* GRUB's in-place edits are read back. */
-	shell("grub-editenv %s/counter.env set kairos_tries=1 kairos_tries_gen=%lu", dir, s.slots[BOOT_SLOT_ACTIVE].gen);
+	shell("grub-editenv %s/counter.env set kairos_tries=1 kairos_tries_gen=%lu", dir,
+	      s.slots[BOOT_SLOT_ACTIVE].gen);
 	assert_int_equal(boot_state_load(dir, &back), 0);
 	assert_int_equal(back.tries_left, 1);
 }
 
 static void test_damaged_counter_keeps_slot_map(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_state s, back;
 	installed_state(&s);
 	assert_int_equal(boot_state_save(dir, &s), 0);
@@ -115,7 +116,8 @@ static void test_damaged_counter_keeps_slot_map(void **unused)
 		"head -c 300 /dev/zero > %s/counter.env",
 		"grub-editenv %s/counter.env create && grub-editenv %s/counter.env set kairos_tries=-4",
 		"grub-editenv %s/counter.env create && grub-editenv %s/counter.env set kairos_boot_next=../x",
-		"grub-editenv %s/counter.env create && grub-editenv %s/counter.env set kairos_tries=12345678901234567890123",
+		"grub-editenv %s/counter.env create && grub-editenv %s/counter.env set "
+		"kairos_tries=12345678901234567890123",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(damage); i++) {
 		shell(damage[i], dir, dir);
@@ -135,7 +137,7 @@ static void test_damaged_counter_keeps_slot_map(void **unused)
  * map without it is written without it (byte-identical to older writers). */
 static void test_auto_resets(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_state s, back;
 	installed_state(&s);
 	assert_int_equal(boot_state_save(dir, &s), 0);
@@ -155,7 +157,7 @@ static void test_auto_resets(void **unused)
 
 static void test_damaged_state(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_state s, back;
 	installed_state(&s);
 
@@ -210,7 +212,7 @@ static void test_damaged_state(void **unused)
 
 static void test_counter_rewritten_in_place(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_state s;
 	char path[256];
 	struct stat before, after;

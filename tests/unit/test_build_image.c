@@ -67,8 +67,11 @@ static int mem_open(struct image_source *src, size_t i, struct layer_stream **ou
 	struct mem_stream *s = calloc(1, sizeof(*s));
 	assert_non_null(s);
 	s->layer = &m->layers[i];
-	s->base = (struct layer_stream){ .digest = "sha256:mem", .media_type = m->layers[i].media_type,
-		                         .size = m->layers[i].claimed ?: m->layers[i].size, .read = mem_read, .close = mem_close };
+	s->base = (struct layer_stream){ .digest = "sha256:mem",
+					 .media_type = m->layers[i].media_type,
+					 .size = m->layers[i].claimed ?: m->layers[i].size,
+					 .read = mem_read,
+					 .close = mem_close };
 	*out = &s->base;
 	return 0;
 }
@@ -87,9 +90,10 @@ static uint64_t mem_size(struct image_source *src, size_t i)
 
 static struct mem_source mem_source_of(struct mem_layer *layers, size_t n)
 {
-	return (struct mem_source){ .base = { .n_layers = n, .open_layer = mem_open,
-		                              .layer_digest = mem_digest, .layer_size = mem_size },
-		                    .layers = layers };
+	return (struct mem_source){
+		.base = { .n_layers = n, .open_layer = mem_open, .layer_digest = mem_digest, .layer_size = mem_size },
+		.layers = layers
+	};
 }
 
 /* A tar (gzip when asked) with a few entries; names are "path:type". */
@@ -135,8 +139,7 @@ static void make_layer(struct mem_layer *l, bool gzip, const char *const *entrie
 	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
 	archive_write_free(a);
 	l->size = used;
-	l->media_type = gzip ? "application/vnd.oci.image.layer.v1.tar+gzip"
-	                     : "application/vnd.oci.image.layer.v1.tar";
+	l->media_type = gzip ? "application/vnd.oci.image.layer.v1.tar+gzip" : "application/vnd.oci.image.layer.v1.tar";
 	l->fail_at = -1;
 	l->claimed = 0;
 }
@@ -178,8 +181,7 @@ static void cleanup_dir(const char *dir)
 static void test_build_and_read_back(void **state)
 {
 	(void) state;
-	static const char *const l0[] = { "etc:d", "etc/a:f", "etc/b:f", "gone:d", "gone/x:f",
-		                          "lnk:l", NULL };
+	static const char *const l0[] = { "etc:d", "etc/a:f", "etc/b:f", "gone:d", "gone/x:f", "lnk:l", NULL };
 	static const char *const l1[] = { ".wh.gone:f", "etc/c:f", NULL };
 	struct mem_layer layers[2];
 	make_layer(&layers[0], true, l0);
@@ -307,7 +309,10 @@ static void tar_header(uint8_t *h, const char *name, char type, uint64_t size)
 	snprintf((char *) h + 124, 12, "%011llo", (unsigned long long) size);
 	snprintf((char *) h + 136, 12, "%011o", 0);
 	h[156] = (uint8_t) type;
-	memcpy(h + 257, "ustar\0" "00", 8);
+	memcpy(h + 257,
+	       "ustar\0"
+	       "00",
+	       8);
 	memset(h + 148, ' ', 8);
 	unsigned sum = 0;
 	for (int i = 0; i < 512; i++)

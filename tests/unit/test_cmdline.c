@@ -14,7 +14,7 @@
 
 static void test_words_and_values(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct cmdline c;
 	assert_int_equal(cmdline_parse("BOOT_IMAGE=/boot/vmlinuz root=kairos  ro\tquiet\n"
 				       "kairos.slot=passive kairos.overlay=/etc,/var empty=",
@@ -35,7 +35,7 @@ static void test_words_and_values(void **unused)
 
 static void test_quotes(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct cmdline c;
 	assert_int_equal(cmdline_parse("a=\"two words\" \"b=quoted whole\" c=x\"y z\"w d=\"unterminated tail", &c), 0);
 	assert_int_equal(c.n_args, 4);
@@ -53,7 +53,7 @@ static void test_quotes(void **unused)
 
 static void test_repeated_keys(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct cmdline c;
 	assert_int_equal(cmdline_parse("console=tty0 console=ttyS0,115200 kairos.slot=active kairos.slot=recovery", &c),
 			 0);
@@ -70,7 +70,7 @@ static void test_repeated_keys(void **unused)
 
 static void test_init_args_are_not_ours(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct cmdline c;
 	assert_int_equal(cmdline_parse("root=kairos -- kairos.slot=passive single", &c), 0);
 	assert_int_equal(c.n_args, 1);
@@ -80,7 +80,7 @@ static void test_init_args_are_not_ours(void **unused)
 
 static void test_empty_and_files(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct cmdline c;
 	assert_int_equal(cmdline_parse("", &c), 0);
 	assert_int_equal(c.n_args, 0);
@@ -93,7 +93,7 @@ static void test_empty_and_files(void **unused)
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	const char text[] = "root=kairos kairos.state=MY_STATE\n";
-	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t) sizeof(text) - 1);
 	close(fd);
 	assert_int_equal(cmdline_read_file(path, &c), 0);
 	assert_string_equal(cmdline_get(&c, "kairos.state"), "MY_STATE");
@@ -111,10 +111,8 @@ static void test_empty_and_files(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_words_and_values),
-		cmocka_unit_test(test_quotes),
-		cmocka_unit_test(test_repeated_keys),
-		cmocka_unit_test(test_init_args_are_not_ours),
+		cmocka_unit_test(test_words_and_values), cmocka_unit_test(test_quotes),
+		cmocka_unit_test(test_repeated_keys),    cmocka_unit_test(test_init_args_are_not_ours),
 		cmocka_unit_test(test_empty_and_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

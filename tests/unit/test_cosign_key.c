@@ -17,14 +17,14 @@ static size_t unhex(const char *s, size_t len, uint8_t *out)
 	for (size_t i = 0; i + 1 < len + 1 && i < len; i += 2) {
 		unsigned v = 0;
 		assert_int_equal(sscanf(s + i, "%2x", &v), 1);
-		out[i / 2] = (uint8_t)v;
+		out[i / 2] = (uint8_t) v;
 	}
 	return len / 2;
 }
 
 static void test_secretbox_vectors(void **state)
 {
-	(void)state;
+	(void) state;
 	_cleanup_free_ char *text = vector_read("secretbox.txt", NULL);
 	size_t cases = 0;
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
@@ -98,7 +98,7 @@ static void expect_loads(const char *file, const char *fingerprint_file)
 
 static void test_decrypt(void **state)
 {
-	(void)state;
+	(void) state;
 	expect_loads("cosign.key", "p256.fingerprint");
 	expect_loads("cosign-legacy.key", "p256.fingerprint");
 	expect_loads("cosign-ed25519.key", "ed25519.fingerprint");
@@ -117,7 +117,7 @@ static void expect_refused(const char *file, const char *pw, int error)
 
 static void test_wrong_password(void **state)
 {
-	(void)state;
+	(void) state;
 	_cleanup_free_ char *pw = password(NULL);
 	expect_refused("cosign.key", "", -EKEYREJECTED);
 	expect_refused("cosign.key", "kairos test passwore", -EKEYREJECTED);
@@ -129,7 +129,7 @@ static void test_wrong_password(void **state)
  * (OpenSSL's own limit would say -EIO after allocating, not -E2BIG). */
 static void test_hostile_scrypt(void **state)
 {
-	(void)state;
+	(void) state;
 	_cleanup_free_ char *pw = password(NULL);
 	expect_refused("cosign-hostile-n.key", pw, -E2BIG);
 	expect_refused("cosign-hostile-r.key", pw, -E2BIG);
@@ -140,7 +140,7 @@ static void test_hostile_scrypt(void **state)
 
 static void test_malformed(void **state)
 {
-	(void)state;
+	(void) state;
 	_cleanup_free_ char *pw = password(NULL);
 	expect_refused("cosign-argon.key", pw, -EPROTONOSUPPORT);
 	expect_refused("cosign-aes.key", pw, -EPROTONOSUPPORT);
@@ -172,7 +172,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_secretbox_vectors), cmocka_unit_test(test_decrypt),
-		cmocka_unit_test(test_wrong_password),	  cmocka_unit_test(test_hostile_scrypt),
+		cmocka_unit_test(test_wrong_password),    cmocka_unit_test(test_hostile_scrypt),
 		cmocka_unit_test(test_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

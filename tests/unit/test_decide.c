@@ -36,7 +36,7 @@ static void options(struct boot_options *o, const char *slot, bool counted)
 
 static void test_helper_decides(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_state s;
 	struct boot_options o;
 	struct boot_decision d;
@@ -51,7 +51,7 @@ static void test_helper_decides(void **unused)
 
 static void test_grub_counted_same_slot(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_state s;
 	struct boot_options o;
 	struct boot_decision d;
@@ -70,7 +70,7 @@ static void test_grub_counted_same_slot(void **unused)
 
 static void test_grub_spent_the_last_try(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_state s;
 	struct boot_options o;
 	struct boot_decision d;
@@ -87,7 +87,7 @@ static void test_grub_spent_the_last_try(void **unused)
 
 static void test_grub_chose_another_slot(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_state s;
 	struct boot_options o;
 	struct boot_decision d;
@@ -113,7 +113,7 @@ static void test_grub_chose_another_slot(void **unused)
 
 static void test_not_counted_ignores_grub_slot(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_state s;
 	struct boot_options o;
 	struct boot_decision d;
@@ -156,7 +156,7 @@ static void test_not_counted_ignores_grub_slot(void **unused)
  * whatever the rules would choose now; GRUB's fall-through is. */
 static void test_grub_says_how(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_state s;
 	struct boot_options o;
 	struct boot_decision d;
@@ -200,10 +200,10 @@ static void test_grub_says_how(void **unused)
 
 static void test_via_parsed(void **unused)
 {
-	(void)unused;
-	const char *words[] = {"rules", "one-shot", "fallback", "menu", "last-resort"};
-	const enum boot_via want[] = {BOOT_VIA_RULES, BOOT_VIA_ONE_SHOT, BOOT_VIA_FALLBACK, BOOT_VIA_MENU,
-				      BOOT_VIA_LAST_RESORT};
+	(void) unused;
+	const char *words[] = { "rules", "one-shot", "fallback", "menu", "last-resort" };
+	const enum boot_via want[] = { BOOT_VIA_RULES, BOOT_VIA_ONE_SHOT, BOOT_VIA_FALLBACK, BOOT_VIA_MENU,
+				       BOOT_VIA_LAST_RESORT };
 	for (size_t i = 0; i < ELEMENTSOF(words); i++) {
 		char text[64];
 		struct cmdline c;

@@ -12,7 +12,7 @@
 
 static void test_rfc3339(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	int64_t sec;
 	uint32_t nsec;
 	assert_int_equal(rfc3339_parse("1970-01-01T00:00:00Z", &sec, &nsec), 0);
@@ -28,11 +28,25 @@ static void test_rfc3339(void **unused)
 	assert_int_equal(rfc3339_parse("1969-12-31T23:59:59Z", &sec, &nsec), 0);
 	assert_int_equal(sec, -1);
 	static const char *const bad[] = {
-		"", "2024-05-01", "2024-05-01T12:00:00", "2024-05-01 12:00:00Z", "2023-02-29T00:00:00Z",
-		"2024-13-01T00:00:00Z", "2024-00-01T00:00:00Z", "2024-04-31T00:00:00Z", "2024-05-01T24:00:00Z",
-		"2024-05-01T12:60:00Z", "2024-05-01T12:00:61Z", "2024-05-01T12:00:00.Z", "2024-05-01T12:00:00.1234567890Z",
-		"2024-05-01T12:00:00+2:00", "2024-05-01T12:00:00+02:00x", "2024-05-01T12:00:00Zx", "+2024-05-01T12:00:00Z",
-		"2024-05-01T12:00:00+24:00", "2024-5-01T12:00:00Z",
+		"",
+		"2024-05-01",
+		"2024-05-01T12:00:00",
+		"2024-05-01 12:00:00Z",
+		"2023-02-29T00:00:00Z",
+		"2024-13-01T00:00:00Z",
+		"2024-00-01T00:00:00Z",
+		"2024-04-31T00:00:00Z",
+		"2024-05-01T24:00:00Z",
+		"2024-05-01T12:60:00Z",
+		"2024-05-01T12:00:61Z",
+		"2024-05-01T12:00:00.Z",
+		"2024-05-01T12:00:00.1234567890Z",
+		"2024-05-01T12:00:00+2:00",
+		"2024-05-01T12:00:00+02:00x",
+		"2024-05-01T12:00:00Zx",
+		"+2024-05-01T12:00:00Z",
+		"2024-05-01T12:00:00+24:00",
+		"2024-5-01T12:00:00Z",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (rfc3339_parse(bad[i], &sec, &nsec) != -EINVAL)
@@ -50,7 +64,7 @@ static int cmp(const char *a, const char *b)
 
 static void test_versions(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	assert_true(cmp("1.2.3", "1.2.4") < 0);
 	assert_true(cmp("v1.10.0", "v1.9.9") > 0);
 	assert_int_equal(cmp("1.2", "1.2.0"), 0);
@@ -66,8 +80,21 @@ static void test_versions(void **unused)
 	assert_true(cmp("2024.05.1", "2024.5.0") > 0);
 	assert_true(cmp("1.2.0-rc.0002", "1.2.0-rc.10") < 0);
 
-	static const char *const bad[] = {"", "latest", "v", "1.", ".1", "1..2", "1.2.x", "1.2-", "1.2+", "1.2-a..b",
-					  "1.2-a_b", "1.2 ", "2024-05", "1234567890123456789", "1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17"};
+	static const char *const bad[] = { "",
+					   "latest",
+					   "v",
+					   "1.",
+					   ".1",
+					   "1..2",
+					   "1.2.x",
+					   "1.2-",
+					   "1.2+",
+					   "1.2-a..b",
+					   "1.2-a_b",
+					   "1.2 ",
+					   "2024-05",
+					   "1234567890123456789",
+					   "1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int error;
 		version_compare(bad[i], "1.0", &error);
@@ -81,13 +108,13 @@ static void test_versions(void **unused)
 
 static enum downgrade_verdict decide(const char *ac, const char *av, const char *cc, const char *cv, char *why)
 {
-	struct image_age active = {.created = ac, .version = av}, candidate = {.created = cc, .version = cv};
+	struct image_age active = { .created = ac, .version = av }, candidate = { .created = cc, .version = cv };
 	return downgrade_decide(&active, &candidate, why, 256);
 }
 
 static void test_decide(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char why[256];
 	const char *t1 = "2024-01-01T00:00:00Z", *t2 = "2024-06-01T00:00:00Z";
 
@@ -118,7 +145,8 @@ static void test_decide(void **unused)
 	assert_int_equal(decide("yesterday", "x", "today", "y", why), DOWNGRADE_UNKNOWN);
 	assert_int_equal(decide(t2, NULL, NULL, "9.9", why), DOWNGRADE_UNKNOWN);
 	/* An active image with no facts at all. */
-	assert_int_equal(downgrade_decide(NULL, &(struct image_age){.created = t1}, why, sizeof(why)), DOWNGRADE_UNKNOWN);
+	assert_int_equal(downgrade_decide(NULL, &(struct image_age){ .created = t1 }, why, sizeof(why)),
+			 DOWNGRADE_UNKNOWN);
 	/* A hostile version is shown sanitized. */
 	assert_int_equal(decide(t1, "2.0", t1, "1.0-\x1b", why), DOWNGRADE_SAME);
 	assert_null(strchr(why, '\x1b'));

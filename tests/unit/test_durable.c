@@ -31,10 +31,10 @@
  * EXT4_IOC_CHECKPOINT (before 5.13) can be played on any host. */
 #define EXT4_IOC_CHECKPOINT _IOW('f', 43, __u32)
 static struct {
-	bool on;             /* fake; else pass everything through */
+	bool on;              /* fake; else pass everything through */
 	int checkpoint_errno; /* 0: the checkpoint succeeds */
 	int freeze_errno;
-	long f_type;         /* what fstatfs says the filesystem is */
+	long f_type; /* what fstatfs says the filesystem is */
 	unsigned checkpoints, freezes, thaws;
 } kernel;
 
@@ -58,12 +58,12 @@ int ioctl(int fd, unsigned long request, ...)
 		kernel.thaws++;
 		return 0;
 	}
-	return (int)syscall(SYS_ioctl, fd, request, argp);
+	return (int) syscall(SYS_ioctl, fd, request, argp);
 }
 
 int fstatfs(int fd, struct statfs *buf)
 {
-	int r = (int)syscall(SYS_fstatfs, fd, buf);
+	int r = (int) syscall(SYS_fstatfs, fd, buf);
 	if (r == 0 && kernel.on)
 		buf->f_type = kernel.f_type;
 	return r;
@@ -71,20 +71,20 @@ int fstatfs(int fd, struct statfs *buf)
 
 static void fake_kernel(int checkpoint_errno, long f_type)
 {
-	kernel = (typeof(kernel)){.on = true, .checkpoint_errno = checkpoint_errno, .f_type = f_type};
+	kernel = (typeof(kernel)){ .on = true, .checkpoint_errno = checkpoint_errno, .f_type = f_type };
 }
 
 static char tmpdir[] = "/tmp/test-durable-XXXXXX";
 
 static int setup(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	return mkdtemp(tmpdir) ? 0 : -1;
 }
 
 static int teardown(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	return system(cmd);
@@ -110,7 +110,7 @@ static void read_back(const char *path, char *buf, size_t size)
 
 static void test_atomic_write(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char path[256], buf[64];
 	snprintf(path, sizeof(path), "%s/file", tmpdir);
 	assert_int_equal(write_file_atomic(path, "first", 5, 0600), 0);
@@ -129,7 +129,7 @@ static void test_atomic_write(void **unused)
  * a missing source leaves the destination as it was. */
 static void test_copy(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char src[256], dst[300], sub[256], buf[64];
 	snprintf(src, sizeof(src), "%s/src", tmpdir);
 	snprintf(sub, sizeof(sub), "%s/copy", tmpdir);
@@ -157,7 +157,7 @@ static void test_copy(void **unused)
 
 static void test_bounded_read(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char path[256], buf[4];
 	size_t len;
 	snprintf(path, sizeof(path), "%s/long", tmpdir);
@@ -187,7 +187,7 @@ static bool write_killed_at(const char *path, unsigned n, const char *data)
 
 static void test_kill_at_every_point(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char path[256], buf[64];
 	snprintf(path, sizeof(path), "%s/state", tmpdir);
 	unsigned points = 0;
@@ -215,7 +215,7 @@ static void test_kill_at_every_point(void **unused)
 
 static void test_in_place(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char path[256], buf[64];
 	struct stat before, after;
 	snprintf(path, sizeof(path), "%s/block", tmpdir);
@@ -239,14 +239,14 @@ static void test_in_place(void **unused)
  * caller hears that it was not: never a silent success on ext4. */
 static void test_checkpoint_without_the_ioctl(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	fake_kernel(0, EXT4_SUPER_MAGIC);
 	assert_int_equal(checkpoint_for_bootloader(tmpdir), 0);
 	assert_int_equal(kernel.checkpoints + kernel.freezes, 1);
 
 	/* Linux before 5.13 answers ENOTTY (EINVAL, EOPNOTSUPP from some
 	 * paths): freeze and thaw, which flushes the journal. */
-	const int unsupported[] = {ENOTTY, EINVAL, EOPNOTSUPP};
+	const int unsupported[] = { ENOTTY, EINVAL, EOPNOTSUPP };
 	for (size_t i = 0; i < ELEMENTSOF(unsupported); i++) {
 		fake_kernel(unsupported[i], EXT4_SUPER_MAGIC);
 		assert_int_equal(checkpoint_for_bootloader(tmpdir), 0);
@@ -280,7 +280,7 @@ static void test_checkpoint_without_the_ioctl(void **unused)
  * rewrite in place changes no metadata and needs none. */
 static void test_in_place_fallback_is_checkpointed(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char path[256];
 	snprintf(path, sizeof(path), "%s/counter", tmpdir);
 	fake_kernel(0, EXT4_SUPER_MAGIC);
@@ -304,7 +304,7 @@ static void test_in_place_fallback_is_checkpointed(void **unused)
 
 static void test_fault_trace(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char path[256];
 	snprintf(path, sizeof(path), "%s/traced", tmpdir);
 	/* Tracing must not change the result. */

@@ -222,8 +222,13 @@ static void test_xattrs_filtered(void **state)
 		{ "system.posix_acl_access", "x", 1 },
 		{ "user.a", "b", 1 },
 	};
-	struct flatten_entry e = { .path = "bin/ping", .mode = REG, .xattrs = xs, .n_xattrs = 3,
-		                   .mtime = (int64_t) 1 << 40, .uid = 7, .gid = 8 };
+	struct flatten_entry e = { .path = "bin/ping",
+				   .mode = REG,
+				   .xattrs = xs,
+				   .n_xattrs = 3,
+				   .mtime = (int64_t) 1 << 40,
+				   .uid = 7,
+				   .gid = 8 };
 	struct fs_inode *inode;
 	assert_int_equal(flatten_apply_entry(&f->ctx, &e, &inode), 0);
 	assert_non_null(inode);

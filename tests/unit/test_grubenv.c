@@ -18,13 +18,13 @@ static char tmpdir[] = "/tmp/test-grubenv-XXXXXX";
 
 static int setup(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	return mkdtemp(tmpdir) ? 0 : -1;
 }
 
 static int teardown(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	return system(cmd);
@@ -57,8 +57,8 @@ static char *run(const char *fmt, ...)
 
 static void test_roundtrip(void **unused)
 {
-	(void)unused;
-	struct grubenv env = {0}, back;
+	(void) unused;
+	struct grubenv env = { 0 }, back;
 	char block[GRUBENV_SIZE];
 
 	assert_int_equal(grubenv_set(&env, "kairos_active", "abc"), 0);
@@ -85,8 +85,8 @@ static void test_roundtrip(void **unused)
 
 static void test_refuses_bad_names(void **unused)
 {
-	(void)unused;
-	struct grubenv env = {0};
+	(void) unused;
+	struct grubenv env = { 0 };
 	assert_int_equal(grubenv_set(&env, "", "x"), -EINVAL);
 	assert_int_equal(grubenv_set(&env, "a=b", "x"), -EINVAL);
 	assert_int_equal(grubenv_set(&env, "a\nb", "x"), -EINVAL);
@@ -96,8 +96,8 @@ static void test_refuses_bad_names(void **unused)
 
 static void test_never_more_than_a_block(void **unused)
 {
-	(void)unused;
-	struct grubenv env = {0};
+	(void) unused;
+	struct grubenv env = { 0 };
 	char block[GRUBENV_SIZE + 16];
 	char value[600];
 	memset(value, 'v', sizeof(value) - 1);
@@ -128,8 +128,8 @@ static void test_never_more_than_a_block(void **unused)
 
 static void test_damaged_blocks(void **unused)
 {
-	(void)unused;
-	struct grubenv env = {0}, back;
+	(void) unused;
+	struct grubenv env = { 0 }, back;
 	char block[GRUBENV_SIZE], bad[GRUBENV_SIZE];
 	assert_int_equal(grubenv_set(&env, "a", "1"), 0);
 	assert_int_equal(grubenv_format(&env, block), 0);
@@ -148,7 +148,7 @@ static void test_damaged_blocks(void **unused)
 	assert_int_equal(grubenv_parse(bad, sizeof(bad), &back), -EBADMSG);
 	/* garbage everywhere */
 	for (size_t i = 0; i < sizeof(bad); i++)
-		bad[i] = (char)(i * 7 + 3);
+		bad[i] = (char) (i * 7 + 3);
 	assert_int_equal(grubenv_parse(bad, sizeof(bad), &back), -EBADMSG);
 	/* a NUL byte ends a value, as in GRUB's C strings */
 	memcpy(bad, block, sizeof(bad));
@@ -203,9 +203,9 @@ static void test_damaged_blocks(void **unused)
 
 static void test_grub_editenv_reads_ours(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	_cleanup_free_ char *path = path_in_tmp("ours.env");
-	struct grubenv env = {0};
+	struct grubenv env = { 0 };
 	assert_int_equal(grubenv_set(&env, "kairos_active", "0123"), 0);
 	assert_int_equal(grubenv_set(&env, "with_space", "a b"), 0);
 	assert_int_equal(grubenv_set(&env, "esc", "x\\y"), 0);
@@ -226,7 +226,7 @@ static void test_grub_editenv_reads_ours(void **unused)
 
 static void test_we_read_grub_editenv(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	_cleanup_free_ char *path = path_in_tmp("theirs.env");
 	free(run("grub-editenv %s create && grub-editenv %s set a=1 b='two words' c= && "
 		 "grub-editenv %s set a=3 && grub-editenv %s unset b",
@@ -255,7 +255,7 @@ static void test_we_read_grub_editenv(void **unused)
 
 static void test_in_place_replaces_sparse_or_resized(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	_cleanup_free_ char *path = path_in_tmp("sparse.env");
 	char cmd[512];
 	/* A sparse 1024-byte file: GRUB could not write into it; we must replace it. */
@@ -264,7 +264,7 @@ static void test_in_place_replaces_sparse_or_resized(void **unused)
 	struct stat before, after;
 	assert_int_equal(stat(path, &before), 0);
 
-	struct grubenv env = {0};
+	struct grubenv env = { 0 };
 	assert_int_equal(grubenv_set(&env, "a", "1"), 0);
 	assert_int_equal(grubenv_write_file_in_place(path, &env), 0);
 	assert_int_equal(stat(path, &after), 0);

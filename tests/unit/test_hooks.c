@@ -36,7 +36,7 @@ static void read_log(char *buf, size_t size)
 
 static void test_hooks(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	assert_non_null(mkdtemp(dir));
 	char sub[256], log_line[256], buf[1024];
 	snprintf(sub, sizeof(sub), "%s/before-upgrade.d", dir);
@@ -49,7 +49,7 @@ static void test_hooks(void **unused)
 	hook("20-second", log_line, 0755);
 	hook("10-first", log_line, 0755);
 	hook("15-disabled", "exit 1", 0644); /* not executable: skipped */
-	char *env[] = {"KAIROS_TEST=hello", NULL};
+	char *env[] = { "KAIROS_TEST=hello", NULL };
 	assert_int_equal(hooks_run(dir, "before-upgrade", env), 0);
 	read_log(buf, sizeof(buf));
 	char want[2048];

@@ -37,14 +37,14 @@ static void calls_done(struct calls *c)
 		free(c->key[i]);
 		free(c->value[i]);
 	}
-	*c = (struct calls){0};
+	*c = (struct calls){ 0 };
 }
 
 /* Parse text and check the calls against want (key, value pairs; a NULL
  * value is a line without '='). */
 static void check(const char *text, const char *const want[][2], size_t n_want)
 {
-	struct calls c = {0};
+	struct calls c = { 0 };
 	assert_int_equal(keyvalue_parse(text, record, &c), 0);
 	assert_int_equal(c.n, n_want);
 	for (size_t i = 0; i < n_want; i++) {
@@ -59,38 +59,38 @@ static void check(const char *text, const char *const want[][2], size_t n_want)
 
 static void test_lines(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	check("", NULL, 0);
 	check("\n\n\t \n", NULL, 0);
 	check("# comment\n   # indented comment\n", NULL, 0);
 
 	static const char *const want[][2] = {
-		{"a", "1"}, {"b", "2"}, {"junk line", NULL}, {"", "x"},
-		{"d", "=e"}, {"f", ""}, {"g", "h # not a comment"},
+		{ "a", "1" },  { "b", "2" }, { "junk line", NULL },        { "", "x" },
+		{ "d", "=e" }, { "f", "" },  { "g", "h # not a comment" },
 	};
 	check("# c\n\n  a = 1 \t\nb=2\n junk line \n=x\nd==e\nf=\ng=h # not a comment\n", want, ELEMENTSOF(want));
 }
 
 static void test_hostile(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	/* No newline at the end. */
-	static const char *const last[][2] = {{"a", "1"}, {"k", "v"}};
+	static const char *const last[][2] = { { "a", "1" }, { "k", "v" } };
 	check("a=1\nk=v", last, ELEMENTSOF(last));
-	static const char *const bare[][2] = {{"k", NULL}};
+	static const char *const bare[][2] = { { "k", NULL } };
 	check("k", bare, ELEMENTSOF(bare));
 
 	/* CRLF: the \r goes with the trailing blanks; a line of just \r is blank. */
-	static const char *const crlf[][2] = {{"a", "1"}, {"b", "2"}, {"c", NULL}};
+	static const char *const crlf[][2] = { { "a", "1" }, { "b", "2" }, { "c", NULL } };
 	check("a=1\r\nb = 2 \r\n\r\n#x\r\nc\r\n", crlf, ELEMENTSOF(crlf));
 
 	/* A NUL ends the text (the callers read C strings). */
 	static const char nul[] = "a=1\nb=2\0c=3\n";
-	static const char *const before_nul[][2] = {{"a", "1"}, {"b", "2"}};
+	static const char *const before_nul[][2] = { { "a", "1" }, { "b", "2" } };
 	check(nul, before_nul, ELEMENTSOF(before_nul));
 
 	/* Control bytes and high bytes are the value's business, passed as they are. */
-	static const char *const bytes[][2] = {{"k\x1b", "\x7f\xff\x01"}};
+	static const char *const bytes[][2] = { { "k\x1b", "\x7f\xff\x01" } };
 	check("k\x1b=\x7f\xff\x01\n", bytes, ELEMENTSOF(bytes));
 
 	/* Very long lines: whole, whatever their length. */
@@ -100,7 +100,7 @@ static void test_hostile(void **unused)
 	memcpy(text, "key=", 4);
 	memset(text + 4, 'v', long_len);
 	strcpy(text + 4 + long_len, "\nnext");
-	struct calls c = {0};
+	struct calls c = { 0 };
 	assert_int_equal(keyvalue_parse(text, record, &c), 0);
 	assert_int_equal(c.n, 2);
 	assert_string_equal(c.key[0], "key");

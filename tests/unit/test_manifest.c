@@ -8,33 +8,45 @@
 #include "manifest.h"
 #include "util.h"
 
-#define D(c) "sha256:" c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
-	c c c c c c c c c c c c c c c c c c c c c c c c
+#define D(c)                                                                                                          \
+	"sha256:" c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
+		c c c c c c c c c c c c c c
 
 static const char oci_manifest[] =
 	"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-	"\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" D("a") "\",\"size\":10},"
-	"\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" D("b") "\",\"size\":20},"
-	"{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+zstd\",\"digest\":\"" D("c") "\",\"size\":30}]}";
+	"\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" D(
+		"a") "\",\"size\":10},"
+		     "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" D(
+			     "b") "\",\"size\":20},"
+				  "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+zstd\",\"digest\":\"" D(
+					  "c") "\",\"size\":30}]}";
 
 static const char docker_list[] =
 	"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker.distribution.manifest.list.v2+json\","
 	"\"manifests\":["
-	"{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\",\"digest\":\"" D("1") "\",\"size\":1,"
-	"\"platform\":{\"os\":\"unknown\",\"architecture\":\"unknown\"}},"
-	"{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\",\"digest\":\"" D("2") "\",\"size\":2,"
-	"\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v7\"}},"
-	"{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\",\"digest\":\"" D("3") "\",\"size\":3,"
-	"\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\"}},"
-	"{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\",\"digest\":\"" D("4") "\",\"size\":4,"
-	"\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}}]}";
+	"{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\",\"digest\":\"" D(
+		"1") "\",\"size\":1,"
+		     "\"platform\":{\"os\":\"unknown\",\"architecture\":\"unknown\"}},"
+		     "{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\",\"digest\":\"" D(
+			     "2") "\",\"size\":2,"
+				  "\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v7\"}},"
+				  "{\"mediaType\":\"application/"
+				  "vnd.docker.distribution.manifest.v2+json\",\"digest\":\"" D(
+					  "3") "\",\"size\":3,"
+					       "\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\"}},"
+					       "{\"mediaType\":\"application/"
+					       "vnd.docker.distribution.manifest.v2+json\",\"digest\":\"" D(
+						       "4") "\",\"size\":4,"
+							    "\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}"
+							    "}]}";
 
 static void test_image(void **state)
 {
-	(void)state;
+	(void) state;
 	struct manifest m;
 	assert_int_equal(manifest_parse(oci_manifest, strlen(oci_manifest),
-					"application/vnd.oci.image.manifest.v1+json; charset=utf-8", &m), 0);
+					"application/vnd.oci.image.manifest.v1+json; charset=utf-8", &m),
+			 0);
 	assert_int_equal(m.kind, MANIFEST_IMAGE);
 	assert_string_equal(m.config.digest, D("a"));
 	assert_int_equal(m.n_entries, 2);
@@ -55,20 +67,25 @@ static void test_image(void **state)
 
 static void test_refused(void **state)
 {
-	(void)state;
+	(void) state;
 	struct manifest m;
 	const char *schema1 = "{\"schemaVersion\":1,\"name\":\"x\",\"fsLayers\":[]}";
 	assert_int_equal(manifest_parse(schema1, strlen(schema1), NULL, &m), -EPROTONOSUPPORT);
-	assert_int_equal(manifest_parse(schema1, strlen(schema1), MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED, &m), -EPROTONOSUPPORT);
+	assert_int_equal(manifest_parse(schema1, strlen(schema1), MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED, &m),
+			 -EPROTONOSUPPORT);
 	char *t = manifest_detect_media_type(schema1, strlen(schema1), "application/json");
 	assert_string_equal(t, MEDIA_TYPE_DOCKER_SCHEMA1);
 	free(t);
 
 	static const char *const bad[] = {
-		"", "[]", "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\"}",
+		"",
+		"[]",
+		"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\"}",
 		"{\"schemaVersion\":2,\"layers\":[],\"config\":{\"digest\":\"sha256:x\",\"size\":1}}",
-		"{\"schemaVersion\":2,\"layers\":[{\"digest\":\"" D("b") "\",\"size\":-1}],\"config\":{\"digest\":\"" D("a") "\",\"size\":1}}",
-		"{\"schemaVersion\":2,\"layers\":[{\"digest\":\"" D("b") "\"}],\"config\":{\"digest\":\"" D("a") "\",\"size\":1}}",
+		"{\"schemaVersion\":2,\"layers\":[{\"digest\":\"" D("b") "\",\"size\":-1}],\"config\":{\"digest\":\"" D(
+			"a") "\",\"size\":1}}",
+		"{\"schemaVersion\":2,\"layers\":[{\"digest\":\"" D("b") "\"}],\"config\":{\"digest\":\"" D(
+			"a") "\",\"size\":1}}",
 		"{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"" D("b") "\",\"size\":1,\"platform\":[]}]}",
 		"{\"schemaVersion\":2,\"schemaVersion\":2,\"manifests\":[]}",
 		"{\"schemaVersion\":3,\"manifests\":[]}",
@@ -81,7 +98,7 @@ static void test_refused(void **state)
 
 static void test_platforms(void **state)
 {
-	(void)state;
+	(void) state;
 	struct manifest m;
 	assert_int_equal(manifest_parse(docker_list, strlen(docker_list), MEDIA_TYPE_DOCKER_LIST, &m), 0);
 	assert_int_equal(m.kind, MANIFEST_INDEX);
@@ -131,7 +148,7 @@ static void test_platforms(void **state)
 
 static void test_media_type_strip(void **state)
 {
-	(void)state;
+	(void) state;
 	char *s = media_type_strip(" application/json ; charset=utf-8");
 	assert_string_equal(s, "application/json");
 	free(s);

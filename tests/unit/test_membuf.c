@@ -13,7 +13,7 @@
 
 static void test_within_limit(void **state)
 {
-	(void)state;
+	(void) state;
 	struct membuf m = MEMBUF_INIT(10);
 	assert_int_equal(membuf_append(&m, "hello", 5), 0);
 	assert_int_equal(membuf_sink(&m, "world", 5), 0); /* exactly the limit */
@@ -30,7 +30,7 @@ static void test_within_limit(void **state)
 
 static void test_past_limit(void **state)
 {
-	(void)state;
+	(void) state;
 	struct membuf m = MEMBUF_INIT(4);
 	assert_int_equal(membuf_append(&m, "abc", 3), 0);
 	/* refused whole: nothing of it is kept */
@@ -47,7 +47,7 @@ static void test_past_limit(void **state)
 
 static void test_growth_and_reset(void **state)
 {
-	(void)state;
+	(void) state;
 	char chunk[1000];
 	memset(chunk, 'x', sizeof(chunk));
 	struct membuf m = MEMBUF_INIT(1000 * 1000);
@@ -64,7 +64,7 @@ static void test_growth_and_reset(void **state)
 
 static void test_steal_empty(void **state)
 {
-	(void)state;
+	(void) state;
 	struct membuf m = MEMBUF_INIT(0);
 	assert_int_equal(membuf_append(&m, "a", 1), -EFBIG);
 	size_t size = 1;

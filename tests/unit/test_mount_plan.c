@@ -22,7 +22,7 @@ static void expect_step(size_t i, enum mount_kind kind, const char *path, const 
 
 static void test_active_with_persistent(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_options o;
 	boot_options_init(&o);
 	assert_int_equal(mount_plan_build(&o, BOOT_SLOT_ACTIVE, true, &plan), 0);
@@ -43,7 +43,7 @@ static void test_active_with_persistent(void **unused)
 
 static void test_recovery_is_tmpfs_only(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_options o;
 	boot_options_init(&o);
 	assert_int_equal(mount_plan_build(&o, BOOT_SLOT_RECOVERY, true, &plan), 0);
@@ -63,7 +63,7 @@ static void test_recovery_is_tmpfs_only(void **unused)
 
 static void test_missing_persistent_is_like_recovery(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_options o;
 	boot_options_init(&o);
 	assert_int_equal(mount_plan_build(&o, BOOT_SLOT_PASSIVE, false, &plan), 0);
@@ -74,7 +74,7 @@ static void test_missing_persistent_is_like_recovery(void **unused)
 
 static void test_path_in_both_lists_is_a_bind(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct boot_options o;
 	boot_options_init(&o);
 	assert_int_equal(path_list_parse("/var/lib/x,/etc,/var", &o.overlay), 0);
@@ -95,7 +95,7 @@ static void test_path_in_both_lists_is_a_bind(void **unused)
 
 static void test_escape(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char buf[64];
 	assert_int_equal(path_escape("/var/log", buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "var-log");

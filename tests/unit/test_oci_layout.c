@@ -40,7 +40,7 @@ static void write_blob(const void *data, size_t size, char out[static DIGEST_STR
 
 static int setup(void **state)
 {
-	(void)state;
+	(void) state;
 	log_set_max_level(LOG_LEVEL_ERROR);
 	assert_non_null(mkdtemp(dir));
 	char path[512];
@@ -51,7 +51,7 @@ static int setup(void **state)
 	write_file("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", 30);
 
 	for (size_t i = 0; i < sizeof(layer_bytes); i++)
-		layer_bytes[i] = (char)(i * 7);
+		layer_bytes[i] = (char) (i * 7);
 	write_blob(layer_bytes, sizeof(layer_bytes), layer_digest);
 	char config_digest[DIGEST_STRING_MAX], manifest_digest[DIGEST_STRING_MAX], index_digest[DIGEST_STRING_MAX];
 	const char *config = "{\"os\":\"linux\",\"architecture\":\"riscv64\"}";
@@ -60,17 +60,20 @@ static int setup(void **state)
 	char manifest[1024];
 	int n = snprintf(manifest, sizeof(manifest),
 			 "{\"schemaVersion\":2,\"mediaType\":\"" MEDIA_TYPE_OCI_MANIFEST "\","
-			 "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
-			 "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu}]}",
+			 "\"config\":{\"mediaType\":\"application/"
+			 "vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
+			 "\"layers\":[{\"mediaType\":\"application/"
+			 "vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu}]}",
 			 config_digest, strlen(config), layer_digest, sizeof(layer_bytes));
-	write_blob(manifest, (size_t)n, manifest_digest);
+	write_blob(manifest, (size_t) n, manifest_digest);
 
 	char index[1024];
-	int m = snprintf(index, sizeof(index),
-			 "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"" MEDIA_TYPE_OCI_MANIFEST "\","
-			 "\"digest\":\"%s\",\"size\":%d,\"platform\":{\"os\":\"linux\",\"architecture\":\"riscv64\"}}]}",
-			 manifest_digest, n);
-	write_blob(index, (size_t)m, index_digest);
+	int m = snprintf(
+		index, sizeof(index),
+		"{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"" MEDIA_TYPE_OCI_MANIFEST "\","
+		"\"digest\":\"%s\",\"size\":%d,\"platform\":{\"os\":\"linux\",\"architecture\":\"riscv64\"}}]}",
+		manifest_digest, n);
+	write_blob(index, (size_t) m, index_digest);
 
 	char top[2048];
 	int k = snprintf(top, sizeof(top),
@@ -80,13 +83,13 @@ static int setup(void **state)
 			 "{\"mediaType\":\"" MEDIA_TYPE_OCI_INDEX "\",\"digest\":\"%s\",\"size\":%d,"
 			 "\"annotations\":{\"org.opencontainers.image.ref.name\":\"multi\"}}]}",
 			 manifest_digest, n, index_digest, m);
-	write_file("index.json", top, (size_t)k);
+	write_file("index.json", top, (size_t) k);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	(void)state;
+	(void) state;
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
@@ -115,8 +118,8 @@ static ssize_t read_layer(struct image_source *src, size_t *total)
 	ssize_t n;
 	*total = 0;
 	while ((n = ls->read(ls, buf, sizeof(buf))) > 0) {
-		assert_memory_equal(buf, layer_bytes + *total, (size_t)n);
-		*total += (size_t)n;
+		assert_memory_equal(buf, layer_bytes + *total, (size_t) n);
+		*total += (size_t) n;
 	}
 	ls->close(ls);
 	return n;
@@ -124,7 +127,7 @@ static ssize_t read_layer(struct image_source *src, size_t *total)
 
 static void test_by_tag_and_index(void **state)
 {
-	(void)state;
+	(void) state;
 	static const char *const tags[] = { "img", "multi" };
 	for (size_t i = 0; i < ELEMENTSOF(tags); i++) {
 		struct image_source *src;
@@ -144,7 +147,7 @@ static void test_by_tag_and_index(void **state)
 
 static void test_wrong_platform_and_tag(void **state)
 {
-	(void)state;
+	(void) state;
 	struct image_source *src;
 	struct manifest_store store;
 	char digest[DIGEST_STRING_MAX];
@@ -158,7 +161,7 @@ static void test_wrong_platform_and_tag(void **state)
 
 static void test_tampered_layer(void **state)
 {
-	(void)state;
+	(void) state;
 	char name[128];
 	snprintf(name, sizeof(name), "blobs/sha256/%s", layer_digest + 7);
 	layer_bytes[4000] ^= 1;

@@ -29,25 +29,25 @@ static void expect(const char *name, size_t n, const char *const *want)
 
 static void test_dependencies_first(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	/* modules.dep lists the deepest dependency last: load it first. */
 	expect("ext4", 4,
-	       (const char *const[]){"kernel/fs/jbd2/jbd2.ko", "kernel/fs/mbcache.ko", "kernel/lib/crc16.ko",
-				     "kernel/fs/ext4/ext4.ko"});
+	       (const char *const[]){ "kernel/fs/jbd2/jbd2.ko", "kernel/fs/mbcache.ko", "kernel/lib/crc16.ko",
+				      "kernel/fs/ext4/ext4.ko" });
 	expect("virtio_blk", 3,
-	       (const char *const[]){"kernel/drivers/virtio/virtio_ring.ko", "kernel/drivers/virtio/virtio.ko",
-				     "kernel/drivers/block/virtio_blk.ko"});
-	expect("squashfs", 1, (const char *const[]){"kernel/fs/squashfs/squashfs.ko.xz"});
+	       (const char *const[]){ "kernel/drivers/virtio/virtio_ring.ko", "kernel/drivers/virtio/virtio.ko",
+				      "kernel/drivers/block/virtio_blk.ko" });
+	expect("squashfs", 1, (const char *const[]){ "kernel/fs/squashfs/squashfs.ko.xz" });
 }
 
 static void test_names(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	/* '-' and '_' are the same in module names; the last line has no newline. */
-	expect("nls_cp437", 1, (const char *const[]){"kernel/fs/nls/nls-cp437.ko.zst"});
+	expect("nls_cp437", 1, (const char *const[]){ "kernel/fs/nls/nls-cp437.ko.zst" });
 	expect("virtio-blk", 3,
-	       (const char *const[]){"kernel/drivers/virtio/virtio_ring.ko", "kernel/drivers/virtio/virtio.ko",
-				     "kernel/drivers/block/virtio_blk.ko"});
+	       (const char *const[]){ "kernel/drivers/virtio/virtio_ring.ko", "kernel/drivers/virtio/virtio.ko",
+				      "kernel/drivers/block/virtio_blk.ko" });
 	char **paths = NULL;
 	size_t n = 0;
 	assert_int_equal(modules_dep_resolve(dep, "ext", &paths, &n), -ENOENT);

@@ -66,7 +66,8 @@ static void assert_scope(const struct policy *p, const char *ref, const char *sc
 {
 	const struct policy_requirements *reqs = lookup(p, ref);
 	if (!streq_ptr(reqs->scope, scope))
-		fail_msg("%s: scope %s, want %s", ref, reqs->scope ? reqs->scope : "(default)", scope ? scope : "(default)");
+		fail_msg("%s: scope %s, want %s", ref, reqs->scope ? reqs->scope : "(default)",
+			 scope ? scope : "(default)");
 }
 
 /* containers-policy.json(5), "A reasonably locked-down system", without
@@ -90,7 +91,8 @@ static const char man_page[] =
 	"     {'type': 'signedBy', 'keyType': 'GPGKeys', 'keyPath': '/path/to/official-pubkey.gpg'}],"
 	"   'hostname:5000/vendor/product': ["
 	"     {'type': 'signedBy', 'keyType': 'GPGKeys', 'keyPath': '/path/to/vendor-pubkey.gpg',"
-	"      'signedIdentity': {'type': 'exactRepository', 'dockerRepository': 'vendor-hostname/product/repository'}},"
+	"      'signedIdentity': {'type': 'exactRepository', 'dockerRepository': "
+	"'vendor-hostname/product/repository'}},"
 	"     {'type': 'signedBy', 'keyType': 'GPGKeys', 'keyPath': '/path/to/reviewer-pubkey.gpg'}],"
 	"   'private-mirror:5000/vendor-mirror': ["
 	"     {'type': 'signedBy', 'keyType': 'GPGKeys', 'keyPath': '/path/to/vendor-pubkey.gpg',"
@@ -102,7 +104,7 @@ static const char man_page[] =
 
 static void test_man_page_example(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct policy *p = parse_ok(man_page);
 	assert_int_equal(p->n_docker, 5);
 	assert_int_equal(p->n_ignored_transports, 2);
@@ -116,7 +118,8 @@ static void test_man_page_example(void **unused)
 	assert_scope(p, "temporary-project.example.com/x:1", NULL);
 	assert_scope(p, "quay.io/x/y:1", NULL);
 
-	const struct policy_requirements *reqs = lookup(p, "hostname:5000/myns/sigstore-signed-with-full-references:v1");
+	const struct policy_requirements *reqs =
+		lookup(p, "hostname:5000/myns/sigstore-signed-with-full-references:v1");
 	assert_int_equal(reqs->n_items, 1);
 	assert_int_equal(reqs->items[0].type, POLICY_SIGSTORE_SIGNED);
 	assert_int_equal(reqs->items[0].n_keys, 1);
@@ -150,20 +153,22 @@ static void test_man_page_example(void **unused)
  * stock Fedora/RHEL GPG entries plus a sigstore key for the OS image. */
 static void test_bootc_example(void **unused)
 {
-	(void)unused;
-	struct policy *p = parse_ok(
-		"{'default': [{'type': 'insecureAcceptAnything'}],"
-		" 'transports': {"
-		"  'docker': {"
-		"   'registry.access.redhat.com': [{'type': 'signedBy', 'keyType': 'GPGKeys',"
-		"     'keyPaths': ['/etc/pki/rpm-gpg/RPM-GPG-KEY-redhat-release', '/etc/pki/rpm-gpg/RPM-GPG-KEY-redhat-beta']}],"
-		"   'registry.redhat.io': [{'type': 'signedBy', 'keyType': 'GPGKeys',"
-		"     'keyPaths': ['/etc/pki/rpm-gpg/RPM-GPG-KEY-redhat-release', '/etc/pki/rpm-gpg/RPM-GPG-KEY-redhat-beta']}],"
-		"   'quay.io/rh-ee-mskoett/bootc-signed': [{'type': 'sigstoreSigned', 'keyPath': '/usr/local/etc/bootc-demo.pub'}]"
-		"  },"
-		"  'docker-daemon': {'': [{'type': 'insecureAcceptAnything'}]}"
-		" }"
-		"}");
+	(void) unused;
+	struct policy *p = parse_ok("{'default': [{'type': 'insecureAcceptAnything'}],"
+				    " 'transports': {"
+				    "  'docker': {"
+				    "   'registry.access.redhat.com': [{'type': 'signedBy', 'keyType': 'GPGKeys',"
+				    "     'keyPaths': ['/etc/pki/rpm-gpg/RPM-GPG-KEY-redhat-release', "
+				    "'/etc/pki/rpm-gpg/RPM-GPG-KEY-redhat-beta']}],"
+				    "   'registry.redhat.io': [{'type': 'signedBy', 'keyType': 'GPGKeys',"
+				    "     'keyPaths': ['/etc/pki/rpm-gpg/RPM-GPG-KEY-redhat-release', "
+				    "'/etc/pki/rpm-gpg/RPM-GPG-KEY-redhat-beta']}],"
+				    "   'quay.io/rh-ee-mskoett/bootc-signed': [{'type': 'sigstoreSigned', 'keyPath': "
+				    "'/usr/local/etc/bootc-demo.pub'}]"
+				    "  },"
+				    "  'docker-daemon': {'': [{'type': 'insecureAcceptAnything'}]}"
+				    " }"
+				    "}");
 	bool need;
 	const char *why;
 	const struct policy_requirements *reqs = lookup(p, "quay.io/rh-ee-mskoett/bootc-signed:latest");
@@ -190,25 +195,28 @@ static void test_bootc_example(void **unused)
 	policy_free(p);
 }
 
-#define PEM_B64                                                                                                    \
-	"LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0KTUZrd0V3WUhLb1pJemowQ0FRWUlLb1pJemowREFRY0RRZ0FFCi0tLS0tRU5EIFBVQkxJQyBLR" \
+#define PEM_B64                                                                                                        \
+	"LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0KTUZrd0V3WUhLb1pJemowQ0FRWUlLb1pJemowREFRY0RRZ0FFCi0tLS0tRU5EIFBVQkxJQyBL" \
+	"R"                                                                                                            \
 	"VktLS0tLQo="
 
 static void test_keys_and_identities(void **unused)
 {
-	(void)unused;
-	struct policy *p = parse_ok(
-		"{'default': [{'type': 'sigstoreSigned', 'keyData': '" PEM_B64 "'}],"
-		" 'transports': {'docker': {"
-		"  'localhost:5000/a': [{'type': 'sigstoreSigned', 'keyPaths': ['/k1.pub', '/k2.pub'],"
-		"     'signedIdentity': {'type': 'exactReference', 'dockerReference': 'quay.io/a/b:1'}}],"
-		"  'localhost:5000/b': [{'type': 'sigstoreSigned', 'keyDatas': ['" PEM_B64 "', '" PEM_B64 "'],"
-		"     'signedIdentity': {'type': 'exactRepository', 'dockerRepository': 'quay.io/a/b'}}],"
-		"  'localhost:5000/c': [{'type': 'sigstoreSigned', 'keyPath': '/k.pub',"
-		"     'signedIdentity': {'type': 'remapIdentity', 'prefix': 'localhost:5000', 'signedPrefix': 'quay.io/org'}},"
-		"     {'type': 'insecureAcceptAnything'}],"
-		"  'localhost:5000/d': [{'type': 'sigstoreSigned', 'keyPath': '/k.pub', 'signedIdentity': {'type': 'matchExact'}}]"
-		" }}}");
+	(void) unused;
+	struct policy *p =
+		parse_ok("{'default': [{'type': 'sigstoreSigned', 'keyData': '" PEM_B64 "'}],"
+			 " 'transports': {'docker': {"
+			 "  'localhost:5000/a': [{'type': 'sigstoreSigned', 'keyPaths': ['/k1.pub', '/k2.pub'],"
+			 "     'signedIdentity': {'type': 'exactReference', 'dockerReference': 'quay.io/a/b:1'}}],"
+			 "  'localhost:5000/b': [{'type': 'sigstoreSigned', 'keyDatas': ['" PEM_B64 "', '" PEM_B64 "'],"
+			 "     'signedIdentity': {'type': 'exactRepository', 'dockerRepository': 'quay.io/a/b'}}],"
+			 "  'localhost:5000/c': [{'type': 'sigstoreSigned', 'keyPath': '/k.pub',"
+			 "     'signedIdentity': {'type': 'remapIdentity', 'prefix': 'localhost:5000', 'signedPrefix': "
+			 "'quay.io/org'}},"
+			 "     {'type': 'insecureAcceptAnything'}],"
+			 "  'localhost:5000/d': [{'type': 'sigstoreSigned', 'keyPath': '/k.pub', 'signedIdentity': "
+			 "{'type': 'matchExact'}}]"
+			 " }}}");
 	const struct policy_requirements *reqs = lookup(p, "quay.io/x:1");
 	assert_null(reqs->scope);
 	assert_int_equal(reqs->items[0].n_keys, 1);
@@ -238,12 +246,13 @@ static void test_keys_and_identities(void **unused)
 	policy_free(p);
 
 	/* Keyless, Rekor, signedBaseLayer: parsed, then refuse their images. */
-	p = parse_ok("{'default': [{'type': 'reject'}], 'transports': {'docker': {"
-		     " 'a.example/x': [{'type': 'sigstoreSigned', 'fulcio': {'caPath': '/ca.pem', 'oidcIssuer': 'https://o',"
-		     "   'subjectEmail': 'me@example.com'}, 'rekorPublicKeyPath': '/rekor.pub'}],"
-		     " 'a.example/y': [{'type': 'sigstoreSigned', 'keyPath': '/k.pub', 'rekorPublicKeyData': 'eA=='}],"
-		     " 'a.example/z': [{'type': 'signedBaseLayer', 'baseLayerIdentity': {'type': 'matchRepository'}}]"
-		     "}}}");
+	p = parse_ok(
+		"{'default': [{'type': 'reject'}], 'transports': {'docker': {"
+		" 'a.example/x': [{'type': 'sigstoreSigned', 'fulcio': {'caPath': '/ca.pem', 'oidcIssuer': 'https://o',"
+		"   'subjectEmail': 'me@example.com'}, 'rekorPublicKeyPath': '/rekor.pub'}],"
+		" 'a.example/y': [{'type': 'sigstoreSigned', 'keyPath': '/k.pub', 'rekorPublicKeyData': 'eA=='}],"
+		" 'a.example/z': [{'type': 'signedBaseLayer', 'baseLayerIdentity': {'type': 'matchRepository'}}]"
+		"}}}");
 	bool need;
 	const char *why;
 	assert_int_equal(policy_requirements_check(lookup(p, "a.example/x:1"), &need, &why), -EOPNOTSUPP);
@@ -264,16 +273,23 @@ static void test_keys_and_identities(void **unused)
 /* The most specific scope wins, as containers/image searches them. */
 static void test_lookup_order(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	static const char *const scopes[] = {
-		"", "*.com", "*.example.com", "r.example.com", "r.example.com:5000", "r.example.com/ns",
-		"r.example.com/ns/sub", "r.example.com/ns/sub/repo", "r.example.com/ns/sub/repo:tag",
+		"",
+		"*.com",
+		"*.example.com",
+		"r.example.com",
+		"r.example.com:5000",
+		"r.example.com/ns",
+		"r.example.com/ns/sub",
+		"r.example.com/ns/sub/repo",
+		"r.example.com/ns/sub/repo:tag",
 		"r.example.com/ns/sub/repo@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 	};
 	char text[4096] = "{'default': [{'type': 'reject'}], 'transports': {'docker': {";
 	for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++)
-		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s'%s': [{'type': 'insecureAcceptAnything'}]",
-			 i ? ", " : "", scopes[i]);
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+			 "%s'%s': [{'type': 'insecureAcceptAnything'}]", i ? ", " : "", scopes[i]);
 	strcat(text, "}}}");
 	struct policy *p = parse_ok(text);
 #define D "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -296,107 +312,119 @@ static void test_lookup_order(void **unused)
 
 static void test_refused(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	static const struct {
 		const char *json;
 		int r;
 		const char *message;
 	} cases[] = {
 		/* Not JSON, or not the shape. */
-		{"", -EBADMSG, "$: not valid JSON"},
-		{"{'default': [{'type': 'reject'}]} x", -EBADMSG, "not valid JSON"},
-		{"[]", -EBADMSG, "$: an array, not an object"},
-		{"{}", -EBADMSG, "$: \"default\" is missing"},
-		{"{'default': null}", -EBADMSG, "$.default: null, not an array"},
-		{"{'default': {'type': 'reject'}}", -EBADMSG, "$.default: an object, not an array"},
-		{"{'default': []}", -EBADMSG, "$.default: empty"},
-		{"{'default': ['reject']}", -EBADMSG, "$.default[0]: a string, not an object"},
-		{"{'default': [{'type': 1}]}", -EBADMSG, "$.default[0].type: a number, not a string"},
-		{"{'default': [{}]}", -EBADMSG, "$.default[0]: \"type\" is missing"},
-		{"{'default': [{'type': 'reject'}], 'transports': []}", -EBADMSG, "$.transports: an array"},
-		{"{'default': [{'type': 'reject'}], 'transports': null}", -EBADMSG, "$.transports: null"},
-		{"{'default': [{'type': 'reject'}], 'transports': {'docker': []}}", -EBADMSG,
-		 "$.transports.docker: an array, not an object of scopes"},
-		{"{'default': [{'type': 'reject'}], 'transports': {'docker': {'quay.io': []}}}", -EBADMSG,
-		 "$.transports.docker[\"quay.io\"]: empty"},
-		{"{'default': [{'type': 'reject'}], 'transports': {'dir': {'': []}}}", -EBADMSG,
-		 "$.transports.dir[\"\"]: empty"},
-		{"{'default': [{'type': 'reject', 'x': 1}]}", -EBADMSG, "$.default[0].x: unknown field"},
-		{"{'default': [{'type': 'reject'}], 'Default': []}", -EBADMSG, "$.Default: unknown field"},
-		{"{'default': [{'type': 'rejectt'}]}", -EBADMSG, "unknown requirement type \"rejectt\""},
-		{"{'default': [{'type': 'Reject'}]}", -EBADMSG, "unknown requirement type"},
+		{ "", -EBADMSG, "$: not valid JSON" },
+		{ "{'default': [{'type': 'reject'}]} x", -EBADMSG, "not valid JSON" },
+		{ "[]", -EBADMSG, "$: an array, not an object" },
+		{ "{}", -EBADMSG, "$: \"default\" is missing" },
+		{ "{'default': null}", -EBADMSG, "$.default: null, not an array" },
+		{ "{'default': {'type': 'reject'}}", -EBADMSG, "$.default: an object, not an array" },
+		{ "{'default': []}", -EBADMSG, "$.default: empty" },
+		{ "{'default': ['reject']}", -EBADMSG, "$.default[0]: a string, not an object" },
+		{ "{'default': [{'type': 1}]}", -EBADMSG, "$.default[0].type: a number, not a string" },
+		{ "{'default': [{}]}", -EBADMSG, "$.default[0]: \"type\" is missing" },
+		{ "{'default': [{'type': 'reject'}], 'transports': []}", -EBADMSG, "$.transports: an array" },
+		{ "{'default': [{'type': 'reject'}], 'transports': null}", -EBADMSG, "$.transports: null" },
+		{ "{'default': [{'type': 'reject'}], 'transports': {'docker': []}}", -EBADMSG,
+		  "$.transports.docker: an array, not an object of scopes" },
+		{ "{'default': [{'type': 'reject'}], 'transports': {'docker': {'quay.io': []}}}", -EBADMSG,
+		  "$.transports.docker[\"quay.io\"]: empty" },
+		{ "{'default': [{'type': 'reject'}], 'transports': {'dir': {'': []}}}", -EBADMSG,
+		  "$.transports.dir[\"\"]: empty" },
+		{ "{'default': [{'type': 'reject', 'x': 1}]}", -EBADMSG, "$.default[0].x: unknown field" },
+		{ "{'default': [{'type': 'reject'}], 'Default': []}", -EBADMSG, "$.Default: unknown field" },
+		{ "{'default': [{'type': 'rejectt'}]}", -EBADMSG, "unknown requirement type \"rejectt\"" },
+		{ "{'default': [{'type': 'Reject'}]}", -EBADMSG, "unknown requirement type" },
 		/* Duplicate keys, anywhere. */
-		{"{'default': [{'type': 'insecureAcceptAnything'}], 'default': [{'type': 'reject'}]}", -EBADMSG,
-		 "duplicate"},
-		{"{'default': [{'type': 'reject', 'type': 'insecureAcceptAnything'}]}", -EBADMSG, "duplicate"},
-		{"{'default': [{'type': 'reject'}], 'transports': {'docker': {'quay.io': [{'type': 'reject'}],"
-		 " 'quay.io': [{'type': 'insecureAcceptAnything'}]}}}",
-		 -EBADMSG, "duplicate"},
+		{ "{'default': [{'type': 'insecureAcceptAnything'}], 'default': [{'type': 'reject'}]}", -EBADMSG,
+		  "duplicate" },
+		{ "{'default': [{'type': 'reject', 'type': 'insecureAcceptAnything'}]}", -EBADMSG, "duplicate" },
+		{ "{'default': [{'type': 'reject'}], 'transports': {'docker': {'quay.io': [{'type': 'reject'}],"
+		  " 'quay.io': [{'type': 'insecureAcceptAnything'}]}}}",
+		  -EBADMSG, "duplicate" },
 		/* sigstoreSigned's keys. */
-		{"{'default': [{'type': 'sigstoreSigned'}]}", -EBADMSG, "$.default[0]: none of keyPath"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'keyData': '" PEM_B64 "'}]}", -EBADMSG,
-		 "more than one of keyPath"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'keyPaths': ['/b']}]}", -EBADMSG,
-		 "more than one of keyPath"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPath': 'cosign.pub'}]}", -EBADMSG,
-		 "$.default[0].keyPath: not an absolute path"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPath': ['/a']}]}", -EBADMSG, "keyPath: an array, not a string"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPaths': '/a'}]}", -EBADMSG, "keyPaths: a string, not an array"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPaths': []}]}", -EBADMSG, "keyPaths: empty"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPaths': ['/a', 2]}]}", -EBADMSG,
-		 "keyPaths[1]: a number, not a string"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPth': '/a'}]}", -EBADMSG, "$.default[0].keyPth: unknown field"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyData': '!!!!'}]}", -EBADMSG, "keyData: not valid base64"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyData': 'bm90IGEgcGVt'}]}", -EBADMSG,
-		 "keyData: not a base64-encoded PEM public key"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyData': 'bm90IGEgcGV'}]}", -EBADMSG, "not valid base64"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyData': 'YQ==YQ=='}]}", -EBADMSG, "not valid base64"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyData': 'Y==='}]}", -EBADMSG, "not valid base64"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyData': ''}]}", -EBADMSG, "not valid base64"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyDatas': ['" PEM_B64 "', 'x']}]}", -EBADMSG,
-		 "keyDatas[1]: not valid base64"},
+		{ "{'default': [{'type': 'sigstoreSigned'}]}", -EBADMSG, "$.default[0]: none of keyPath" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'keyData': '" PEM_B64 "'}]}", -EBADMSG,
+		  "more than one of keyPath" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'keyPaths': ['/b']}]}", -EBADMSG,
+		  "more than one of keyPath" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPath': 'cosign.pub'}]}", -EBADMSG,
+		  "$.default[0].keyPath: not an absolute path" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPath': ['/a']}]}", -EBADMSG,
+		  "keyPath: an array, not a string" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPaths': '/a'}]}", -EBADMSG,
+		  "keyPaths: a string, not an array" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPaths': []}]}", -EBADMSG, "keyPaths: empty" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPaths': ['/a', 2]}]}", -EBADMSG,
+		  "keyPaths[1]: a number, not a string" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPth': '/a'}]}", -EBADMSG,
+		  "$.default[0].keyPth: unknown field" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyData': '!!!!'}]}", -EBADMSG,
+		  "keyData: not valid base64" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyData': 'bm90IGEgcGVt'}]}", -EBADMSG,
+		  "keyData: not a base64-encoded PEM public key" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyData': 'bm90IGEgcGV'}]}", -EBADMSG, "not valid base64" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyData': 'YQ==YQ=='}]}", -EBADMSG, "not valid base64" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyData': 'Y==='}]}", -EBADMSG, "not valid base64" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyData': ''}]}", -EBADMSG, "not valid base64" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyDatas': ['" PEM_B64 "', 'x']}]}", -EBADMSG,
+		  "keyDatas[1]: not valid base64" },
 		/* Keyless mixed with a key, malformed keyless fields. */
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'fulcio': {}}]}", -EBADMSG,
-		 "a public key and a certificate authority"},
-		{"{'default': [{'type': 'sigstoreSigned', 'fulcio': 'x'}]}", -EBADMSG, "fulcio: a string, not an object"},
-		{"{'default': [{'type': 'sigstoreSigned', 'fulcio': {}, 'pki': {}}]}", -EBADMSG, "both fulcio and pki"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'rekorPublicKeyPaths': '/r'}]}", -EBADMSG,
-		 "rekorPublicKeyPaths: a string, not an array"},
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'fulcio': {}}]}", -EBADMSG,
+		  "a public key and a certificate authority" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'fulcio': 'x'}]}", -EBADMSG,
+		  "fulcio: a string, not an object" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'fulcio': {}, 'pki': {}}]}", -EBADMSG,
+		  "both fulcio and pki" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'rekorPublicKeyPaths': '/r'}]}", -EBADMSG,
+		  "rekorPublicKeyPaths: a string, not an array" },
 		/* signedBy: its shape is still checked. */
-		{"{'default': [{'type': 'signedBy', 'keyType': 'PGP', 'keyPath': '/a'}]}", -EBADMSG, "unknown keyType \"PGP\""},
-		{"{'default': [{'type': 'signedBy', 'keyPath': '/a'}]}", -EBADMSG, "\"keyType\" is missing"},
-		{"{'default': [{'type': 'signedBy', 'keyType': 'GPGKeys'}]}", -EBADMSG, "exactly one of keyPath"},
+		{ "{'default': [{'type': 'signedBy', 'keyType': 'PGP', 'keyPath': '/a'}]}", -EBADMSG,
+		  "unknown keyType \"PGP\"" },
+		{ "{'default': [{'type': 'signedBy', 'keyPath': '/a'}]}", -EBADMSG, "\"keyType\" is missing" },
+		{ "{'default': [{'type': 'signedBy', 'keyType': 'GPGKeys'}]}", -EBADMSG, "exactly one of keyPath" },
 		/* signedIdentity. */
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'signedIdentity': 'matchExact'}]}", -EBADMSG,
-		 "$.default[0].signedIdentity: a string, not an object"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'signedIdentity': {}}]}", -EBADMSG,
-		 "signedIdentity: \"type\" is missing"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'signedIdentity': {'type': 'matchAnything'}}]}",
-		 -EBADMSG, "unknown signedIdentity type \"matchAnything\""},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'signedIdentity': {'type': 'matchExact', 'x': 1}}]}",
-		 -EBADMSG, "signedIdentity.x: unknown field"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'signedIdentity': {'type': 'exactReference',"
-		 " 'dockerReference': 'quay.io/a/b'}}]}",
-		 -EBADMSG, "dockerReference is not a reference with a tag or digest"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'signedIdentity': {'type': 'exactRepository'}}]}",
-		 -EBADMSG, "\"dockerRepository\" is missing"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'signedIdentity': {'type': 'remapIdentity',"
-		 " 'prefix': 'quay.io/a:tag', 'signedPrefix': 'quay.io'}}]}",
-		 -EBADMSG, "prefix is not host[:port]"},
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'signedIdentity': {'type': 'remapIdentity',"
-		 " 'prefix': 'quay.io'}}]}",
-		 -EBADMSG, "\"signedPrefix\" is missing"},
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'signedIdentity': 'matchExact'}]}",
+		  -EBADMSG, "$.default[0].signedIdentity: a string, not an object" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'signedIdentity': {}}]}", -EBADMSG,
+		  "signedIdentity: \"type\" is missing" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'signedIdentity': {'type': "
+		  "'matchAnything'}}]}",
+		  -EBADMSG, "unknown signedIdentity type \"matchAnything\"" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'signedIdentity': {'type': 'matchExact', "
+		  "'x': 1}}]}",
+		  -EBADMSG, "signedIdentity.x: unknown field" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'signedIdentity': {'type': "
+		  "'exactReference',"
+		  " 'dockerReference': 'quay.io/a/b'}}]}",
+		  -EBADMSG, "dockerReference is not a reference with a tag or digest" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'signedIdentity': {'type': "
+		  "'exactRepository'}}]}",
+		  -EBADMSG, "\"dockerRepository\" is missing" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'signedIdentity': {'type': 'remapIdentity',"
+		  " 'prefix': 'quay.io/a:tag', 'signedPrefix': 'quay.io'}}]}",
+		  -EBADMSG, "prefix is not host[:port]" },
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a', 'signedIdentity': {'type': 'remapIdentity',"
+		  " 'prefix': 'quay.io'}}]}",
+		  -EBADMSG, "\"signedPrefix\" is missing" },
 		/* Scopes that would never match. */
-		{"{'default': [{'type': 'reject'}], 'transports': {'docker': {'busybox': [{'type': 'reject'}]}}}", -EBADMSG,
-		 "$.transports.docker.busybox: not a scope"},
-		{"{'default': [{'type': 'reject'}], 'transports': {'docker': {'Quay.io/Org': [{'type': 'reject'}]}}}",
-		 -EBADMSG, "not a scope"},
-		{"{'default': [{'type': 'reject'}], 'transports': {'docker': {'https://quay.io': [{'type': 'reject'}]}}}",
-		 -EBADMSG, "not a scope"},
-		{"{'default': [{'type': 'reject'}], 'transports': {'docker': {'quay.io/': [{'type': 'reject'}]}}}", -EBADMSG,
-		 "not a scope"},
+		{ "{'default': [{'type': 'reject'}], 'transports': {'docker': {'busybox': [{'type': 'reject'}]}}}",
+		  -EBADMSG, "$.transports.docker.busybox: not a scope" },
+		{ "{'default': [{'type': 'reject'}], 'transports': {'docker': {'Quay.io/Org': [{'type': 'reject'}]}}}",
+		  -EBADMSG, "not a scope" },
+		{ "{'default': [{'type': 'reject'}], 'transports': {'docker': {'https://quay.io': [{'type': "
+		  "'reject'}]}}}",
+		  -EBADMSG, "not a scope" },
+		{ "{'default': [{'type': 'reject'}], 'transports': {'docker': {'quay.io/': [{'type': 'reject'}]}}}",
+		  -EBADMSG, "not a scope" },
 		/* A NUL inside a string. */
-		{"{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a\\u0000b'}]}", -EBADMSG, "not valid JSON"},
+		{ "{'default': [{'type': 'sigstoreSigned', 'keyPath': '/a\\u0000b'}]}", -EBADMSG, "not valid JSON" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		parse_refused(cases[i].json, cases[i].r, cases[i].message);
@@ -405,7 +433,7 @@ static void test_refused(void **unused)
 /* Sizes, depth and counts: each bound refuses before the work. */
 static void test_bounds(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	struct policy *p = NULL;
 	struct policy_error e;
 
@@ -473,7 +501,8 @@ static void test_bounds(void **unused)
 	/* Long and hostile names in the path are shown cut and sanitized. */
 	char text[1024];
 	snprintf(text, sizeof(text),
-		 "{\"default\": [{\"type\":\"reject\"}], \"transports\": {\"docker\": {\"\\u001b[31m%0300d\": []}}}", 7);
+		 "{\"default\": [{\"type\":\"reject\"}], \"transports\": {\"docker\": {\"\\u001b[31m%0300d\": []}}}",
+		 7);
 	assert_int_equal(policy_parse(text, strlen(text), "esc.json", &p, &e), -EBADMSG);
 	assert_null(strchr(e.message, '\x1b'));
 	assert_true(strlen(e.message) < sizeof(e.message));
@@ -481,7 +510,7 @@ static void test_bounds(void **unused)
 
 static void test_load(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char dir[] = "/tmp/test_policy.XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	char path[256];

@@ -24,7 +24,7 @@ static enum recovery_policy from_cmdline(const char *text, int want_r)
 
 static void test_policy_from_cmdline(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	assert_int_equal(from_cmdline("root=kairos", 0), RECOVERY_POLICY_UNSET);
 	assert_int_equal(from_cmdline("root=kairos kairos.recovery=auto", 1), RECOVERY_POLICY_AUTO);
 	assert_int_equal(from_cmdline("kairos.recovery=auto kairos.recovery=off", 1), RECOVERY_POLICY_MANUAL);
@@ -35,7 +35,7 @@ static void test_policy_from_cmdline(void **unused)
 
 static void test_policy_from_conf(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	enum recovery_policy p = RECOVERY_POLICY_UNSET;
 	assert_int_equal(recovery_policy_from_conf("", &p), 0);
 	assert_int_equal(recovery_policy_from_conf("# recovery=auto\nother=1\n", &p), 0);
@@ -55,14 +55,18 @@ static void test_policy_from_conf(void **unused)
 static enum recovery_action decide(enum boot_slot booted, const char *reason, bool requested,
 				   enum recovery_policy policy, unsigned auto_resets, char *why)
 {
-	struct recovery_facts f = {.booted = booted, .reason = reason, .reset_requested = requested,
-				   .policy = policy, .policy_source = "test", .auto_resets = auto_resets};
+	struct recovery_facts f = { .booted = booted,
+				    .reason = reason,
+				    .reset_requested = requested,
+				    .policy = policy,
+				    .policy_source = "test",
+				    .auto_resets = auto_resets };
 	return recovery_decide(&f, why, 512);
 }
 
 static void test_decide(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char why[512];
 	const enum boot_slot rec = BOOT_SLOT_RECOVERY;
 

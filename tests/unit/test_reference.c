@@ -11,8 +11,8 @@
 
 #define D64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-static void expect_ref(const char *s, const char *registry, const char *api, const char *repo,
-		       const char *tag, const char *digest)
+static void expect_ref(const char *s, const char *registry, const char *api, const char *repo, const char *tag,
+		       const char *digest)
 {
 	struct image_reference ref;
 	assert_int_equal(reference_parse(s, &ref), 0);
@@ -32,7 +32,7 @@ static void expect_ref(const char *s, const char *registry, const char *api, con
 
 static void test_hub_short_names(void **state)
 {
-	(void)state;
+	(void) state;
 	expect_ref("debian", "docker.io", "registry-1.docker.io", "library/debian", "latest", NULL);
 	expect_ref("debian:12", "docker.io", "registry-1.docker.io", "library/debian", "12", NULL);
 	expect_ref("kairos/core:v1.2-x", "docker.io", "registry-1.docker.io", "kairos/core", "v1.2-x", NULL);
@@ -42,7 +42,7 @@ static void test_hub_short_names(void **state)
 
 static void test_hosts(void **state)
 {
-	(void)state;
+	(void) state;
 	expect_ref("localhost/os", "localhost", "localhost", "os", "latest", NULL);
 	expect_ref("localhost:5000/os:1", "localhost:5000", "localhost:5000", "os", "1", NULL);
 	expect_ref("127.0.0.1:5000/a/b/c:t", "127.0.0.1:5000", "127.0.0.1:5000", "a/b/c", "t", NULL);
@@ -51,17 +51,29 @@ static void test_hosts(void **state)
 
 static void test_digests(void **state)
 {
-	(void)state;
+	(void) state;
 	expect_ref("quay.io/x@sha256:" D64, "quay.io", "quay.io", "x", NULL, "sha256:" D64);
 	expect_ref("quay.io/x:t@sha256:" D64, "quay.io", "quay.io", "x", "t", "sha256:" D64);
 }
 
 static void test_invalid(void **state)
 {
-	(void)state;
+	(void) state;
 	static const char *const bad[] = {
-		"", "UPPER/case", "a//b", "/a", "a/", "a:", "a:-x", "a@sha256:abc",
-		"a@sha256:" D64 "0", "a@md5:" D64, "host:5000/", "a b", "a/../b", "a:t\n",
+		"",
+		"UPPER/case",
+		"a//b",
+		"/a",
+		"a/",
+		"a:",
+		"a:-x",
+		"a@sha256:abc",
+		"a@sha256:" D64 "0",
+		"a@md5:" D64,
+		"host:5000/",
+		"a b",
+		"a/../b",
+		"a:t\n",
 		"x@sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
@@ -73,7 +85,7 @@ static void test_invalid(void **state)
 
 static void test_digest_validation(void **state)
 {
-	(void)state;
+	(void) state;
 	assert_true(digest_is_valid("sha256:" D64));
 	assert_false(digest_is_valid(NULL));
 	assert_false(digest_is_valid("sha256:"));
@@ -91,8 +103,8 @@ static void test_digest_validation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hub_short_names), cmocka_unit_test(test_hosts),
-		cmocka_unit_test(test_digests),         cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_hub_short_names),   cmocka_unit_test(test_hosts),
+		cmocka_unit_test(test_digests),           cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_digest_validation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,7 +17,10 @@
 
 static char tmp[] = "/tmp/test_seed.XXXXXX";
 
-static void path(char *buf, size_t size, const char *rel) { snprintf(buf, size, "%s/%s", tmp, rel); }
+static void path(char *buf, size_t size, const char *rel)
+{
+	snprintf(buf, size, "%s/%s", tmp, rel);
+}
 
 static void write_text(const char *rel, const char *text)
 {
@@ -31,7 +34,7 @@ static void write_text(const char *rel, const char *text)
 
 static void test_copies_tree(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char src[256], dst[256], p[256], buf[64], link[64];
 	path(src, sizeof(src), "src");
 	path(dst, sizeof(dst), "dst");
@@ -74,7 +77,7 @@ static void test_copies_tree(void **unused)
 
 static void test_missing_source_gives_empty_dir(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char src[256], dst[256];
 	path(src, sizeof(src), "nothing");
 	path(dst, sizeof(dst), "empty");
@@ -86,7 +89,7 @@ static void test_missing_source_gives_empty_dir(void **unused)
 
 static int teardown(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
 	return system(cmd) == 0 ? 0 : -1;

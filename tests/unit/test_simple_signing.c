@@ -62,7 +62,8 @@ static void test_valid(void **state)
 		snprintf(name, sizeof(name), "%s.sig", kinds[i]);
 		_cleanup_free_ char *sig = vector_read(name, NULL);
 		_cleanup_(simple_signing_done) struct simple_signing signed_for = {};
-		assert_int_equal(simple_signing_verify(f->payload, f->size, sig, key, DIGESTS(f->digest), &signed_for), 0);
+		assert_int_equal(simple_signing_verify(f->payload, f->size, sig, key, DIGESTS(f->digest), &signed_for),
+				 0);
 		assert_string_equal(signed_for.docker_reference, f->reference);
 		assert_string_equal(signed_for.digest, f->digest);
 	}
@@ -97,10 +98,12 @@ static void test_altered_payload(void **state)
 				 -EKEYREJECTED);
 		f->payload[at] ^= 0x01;
 	}
-	assert_int_equal(simple_signing_verify(f->payload, f->size - 1, f->sig, f->key, DIGESTS(f->digest), NULL), -EKEYREJECTED);
+	assert_int_equal(simple_signing_verify(f->payload, f->size - 1, f->sig, f->key, DIGESTS(f->digest), NULL),
+			 -EKEYREJECTED);
 	_cleanup_free_ char *longer = NULL;
 	assert_true(asprintf(&longer, "%s ", f->payload) > 0);
-	assert_int_equal(simple_signing_verify(longer, f->size + 1, f->sig, f->key, DIGESTS(f->digest), NULL), -EKEYREJECTED);
+	assert_int_equal(simple_signing_verify(longer, f->size + 1, f->sig, f->key, DIGESTS(f->digest), NULL),
+			 -EKEYREJECTED);
 }
 
 static void test_other_digest(void **state)
@@ -122,7 +125,7 @@ static void test_other_digest(void **state)
 static void test_refused_payloads(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const cases[] = { "unknown-critical", "unknown-identity", "unknown-top", "wrong-type",
+	static const char *const cases[] = { "unknown-critical", "unknown-identity",   "unknown-top",     "wrong-type",
 					     "duplicate-digest", "duplicate-optional", "uppercase-digest" };
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
 		char name[64];
@@ -133,10 +136,12 @@ static void test_refused_payloads(void **state)
 		_cleanup_free_ char *sig = vector_read(name, NULL);
 		struct simple_signing reference = {};
 		print_message("# %s\n", cases[i]);
-		assert_int_equal(simple_signing_verify(payload, n, sig, f->key, DIGESTS(f->digest), &reference), -EBADMSG);
+		assert_int_equal(simple_signing_verify(payload, n, sig, f->key, DIGESTS(f->digest), &reference),
+				 -EBADMSG);
 		assert_null(reference.docker_reference);
 		/* The other digest of duplicate-digest must not win either. */
-		assert_int_equal(simple_signing_verify(payload, n, sig, f->key, DIGESTS(f->other_digest), NULL), -EBADMSG);
+		assert_int_equal(simple_signing_verify(payload, n, sig, f->key, DIGESTS(f->other_digest), NULL),
+				 -EBADMSG);
 	}
 }
 
@@ -157,7 +162,7 @@ static void expect_parse_refused(const char *json)
 
 static void test_parse(void **state)
 {
-	(void)state;
+	(void) state;
 	static const char *const good[] = {
 		"{\"critical\":{" IDENT "," IMAGE "," TYPE "},\"optional\":null}",
 		"{\"critical\":{" IDENT "," IMAGE "," TYPE "}}",
@@ -172,7 +177,13 @@ static void test_parse(void **state)
 		simple_signing_done(&parsed);
 	}
 	static const char *const bad[] = {
-		"", "null", "[]", "\"x\"", "{}", "{\"critical\":null}", "{\"critical\":[]}",
+		"",
+		"null",
+		"[]",
+		"\"x\"",
+		"{}",
+		"{\"critical\":null}",
+		"{\"critical\":[]}",
 		"{\"critical\":{" IDENT "," IMAGE "," TYPE "},\"optional\":[]}",
 		"{\"critical\":{" IDENT "," IMAGE "," TYPE "},\"optional\":\"x\"}",
 		"{\"critical\":{" IDENT "," IMAGE "," TYPE "}} {}",
@@ -223,7 +234,7 @@ static void test_bad_base64(void **state)
 	 * alphabet; then nonsense and too long. */
 	size_t n = strlen(f->sig);
 	char *variants[6] = {};
-	assert_true(asprintf(&variants[0], "%.*s\n%s", (int)(n / 2), f->sig, f->sig + n / 2) > 0);
+	assert_true(asprintf(&variants[0], "%.*s\n%s", (int) (n / 2), f->sig, f->sig + n / 2) > 0);
 	assert_true(asprintf(&variants[1], " %s", f->sig) > 0);
 	assert_true(asprintf(&variants[2], "%s\n", f->sig) > 0);
 	variants[3] = strdup(f->sig);
@@ -242,20 +253,24 @@ static void test_bad_base64(void **state)
 		/* variants[3] stays valid only if the signature had none of +/=. */
 		if (i == 3 && streq(variants[3], f->sig))
 			continue;
-		assert_int_equal(simple_signing_verify(f->payload, f->size, variants[i], f->key, DIGESTS(f->digest), NULL),
-				 -EKEYREJECTED);
+		assert_int_equal(
+			simple_signing_verify(f->payload, f->size, variants[i], f->key, DIGESTS(f->digest), NULL),
+			-EKEYREJECTED);
 		free(variants[i]);
 	}
-	assert_int_equal(simple_signing_verify(f->payload, f->size, "", f->key, DIGESTS(f->digest), NULL), -EKEYREJECTED);
+	assert_int_equal(simple_signing_verify(f->payload, f->size, "", f->key, DIGESTS(f->digest), NULL),
+			 -EKEYREJECTED);
 	/* A signature layer without the annotation. */
-	assert_int_equal(simple_signing_verify(f->payload, f->size, NULL, f->key, DIGESTS(f->digest), NULL), -EKEYREJECTED);
+	assert_int_equal(simple_signing_verify(f->payload, f->size, NULL, f->key, DIGESTS(f->digest), NULL),
+			 -EKEYREJECTED);
 }
 
 static void test_not_der(void **state)
 {
 	struct fixture *f = *state;
 	_cleanup_free_ char *raw = vector_read("p256-raw.sig", NULL);
-	assert_int_equal(simple_signing_verify(f->payload, f->size, raw, f->key, DIGESTS(f->digest), NULL), -EKEYREJECTED);
+	assert_int_equal(simple_signing_verify(f->payload, f->size, raw, f->key, DIGESTS(f->digest), NULL),
+			 -EKEYREJECTED);
 }
 
 static void test_oversized(void **state)
@@ -266,7 +281,7 @@ static void test_oversized(void **state)
 	size_t size = SIMPLE_SIGNING_PAYLOAD_MAX + 1;
 	_cleanup_free_ char *big = malloc(size + 1);
 	int n = snprintf(big, size + 1, "{\"critical\":{" IDENT "," IMAGE "," TYPE "},\"optional\":{\"x\":\"");
-	memset(big + n, 'a', size - (size_t)n - 3);
+	memset(big + n, 'a', size - (size_t) n - 3);
 	memcpy(big + size - 3, "\"}}", 3);
 	big[size] = '\0';
 	assert_int_equal(simple_signing_verify(big, size, f->sig, f->key, DIGESTS(f->digest), NULL), -E2BIG);
@@ -290,8 +305,11 @@ static void test_write_matches_cosign(void **state)
 	/* Annotations: sorted by key, Go's escapes for <, &, >, U+2028. */
 	size_t n = 0;
 	_cleanup_free_ char *want = vector_read("annotations.payload", &n);
-	static const struct simple_signing_annotation a[] = {
-		{ "tag", "v1<&>" }, { "build", "42" }, { "a\xe2\x80\xa8" "b", "\xc3\xa9" } };
+	static const struct simple_signing_annotation a[] = { { "tag", "v1<&>" },
+							      { "build", "42" },
+							      { "a\xe2\x80\xa8"
+								"b",
+								"\xc3\xa9" } };
 	_cleanup_free_ char *with = NULL;
 	assert_int_equal(simple_signing_write(f->reference, f->digest, a, ELEMENTSOF(a), &with, &size), 0);
 	assert_int_equal(size, n);
@@ -329,7 +347,8 @@ static void test_sign_and_verify(void **state)
 		assert_int_equal(simple_signing_write(f->reference, f->other_digest, NULL, 0, &payload, &size), 0);
 		assert_int_equal(simple_signing_sign(priv, payload, size, &sig), 0);
 		_cleanup_(simple_signing_done) struct simple_signing signed_for = {};
-		assert_int_equal(simple_signing_verify(payload, size, sig, pub, DIGESTS(f->other_digest), &signed_for), 0);
+		assert_int_equal(simple_signing_verify(payload, size, sig, pub, DIGESTS(f->other_digest), &signed_for),
+				 0);
 		assert_string_equal(signed_for.docker_reference, f->reference);
 		assert_int_equal(simple_signing_verify(payload, size, sig, pub, DIGESTS(f->digest), NULL), -EXDEV);
 	}

@@ -43,7 +43,7 @@ static bool exists(const char *name)
  * holds it; the recovery partition's own image stays. */
 static void test_clean_recovery_copy(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char rdir[] = "/tmp/test-state-dir-rec-XXXXXX", path[512];
 	assert_non_null(mkdtemp(dir));
 	assert_non_null(mkdtemp(rdir));
@@ -78,14 +78,16 @@ static void test_clean_recovery_copy(void **unused)
 
 static void test_clean(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	assert_non_null(mkdtemp(dir));
 	char images[512];
 	snprintf(images, sizeof(images), "%s/images", dir);
 	assert_int_equal(mkdir(images, 0755), 0);
 
-	const char *keep[] = {A ".squashfs", A ".json", B ".squashfs", BOOTED ".squashfs", "README", "notes.squashfs"};
-	const char *gone[] = {OLD ".squashfs", OLD ".json", ".tmp-build-123", "." A ".json.tmpXyZ12"};
+	const char *keep[] = {
+		A ".squashfs", A ".json", B ".squashfs", BOOTED ".squashfs", "README", "notes.squashfs"
+	};
+	const char *gone[] = { OLD ".squashfs", OLD ".json", ".tmp-build-123", "." A ".json.tmpXyZ12" };
 	for (size_t i = 0; i < ELEMENTSOF(keep); i++)
 		touch(keep[i]);
 	for (size_t i = 0; i < ELEMENTSOF(gone); i++)
@@ -98,7 +100,7 @@ static void test_clean(void **unused)
 	strcpy(s.slots[BOOT_SLOT_ACTIVE].image, A);
 	strcpy(s.slots[BOOT_SLOT_RECOVERY].image, B);
 
-	assert_int_equal(state_dir_clean(&sd, &s, BOOTED), (int)ELEMENTSOF(gone));
+	assert_int_equal(state_dir_clean(&sd, &s, BOOTED), (int) ELEMENTSOF(gone));
 	for (size_t i = 0; i < ELEMENTSOF(keep); i++)
 		assert_true(exists(keep[i]));
 	for (size_t i = 0; i < ELEMENTSOF(gone); i++)
@@ -118,7 +120,7 @@ static void test_clean(void **unused)
 
 static void test_lock(void **unused)
 {
-	(void)unused;
+	(void) unused;
 	char d[] = "/tmp/test-state-lock-XXXXXX";
 	assert_non_null(mkdtemp(d));
 	struct state_dir one, two;

@@ -37,7 +37,7 @@ static unsigned char *load_sig(const char *name, size_t *ret_size)
 
 static void test_valid_each_type(void **state)
 {
-	(void)state;
+	(void) state;
 	static const enum trust_key_type types[] = { TRUST_KEY_ECDSA_P256, TRUST_KEY_ECDSA_P384, TRUST_KEY_RSA,
 						     TRUST_KEY_RSA, TRUST_KEY_ED25519 };
 	size_t size = 0;
@@ -76,7 +76,7 @@ static void test_valid_each_type(void **state)
 
 static void test_wrong_key(void **state)
 {
-	(void)state;
+	(void) state;
 	size_t size = 0, sig_size = 0;
 	_cleanup_free_ char *payload = vector_read("payload", &size);
 	_cleanup_free_ unsigned char *sig = load_sig("p256.sig", &sig_size);
@@ -94,7 +94,7 @@ static void test_wrong_key(void **state)
 
 static void test_not_der(void **state)
 {
-	(void)state;
+	(void) state;
 	size_t size = 0, sig_size = 0;
 	_cleanup_free_ char *payload = vector_read("payload", &size);
 	_cleanup_(trust_key_freep) struct trust_key *key = load_pub("p256");
@@ -123,7 +123,7 @@ static void expect_key_refused(const char *pem, int error)
 
 static void test_malformed_key_files(void **state)
 {
-	(void)state;
+	(void) state;
 	_cleanup_free_ char *good = vector_read("p256.pub", NULL);
 	_cleanup_(trust_key_freep) struct trust_key *ok = NULL;
 	/* Blanks around the block are fine. */
@@ -159,7 +159,8 @@ static void test_malformed_key_files(void **state)
 	assert_true(asprintf(&twice, "%s%s", good, good) > 0);
 	expect_key_refused(twice, -EBADMSG);
 	free(twice);
-	assert_true(asprintf(&twice, "-----BEGIN PUBLIC KEY-----\nProc-Type: 4,ENCRYPTED\n%s", strchr(good, '\n') + 1) > 0);
+	assert_true(asprintf(&twice, "-----BEGIN PUBLIC KEY-----\nProc-Type: 4,ENCRYPTED\n%s", strchr(good, '\n') + 1) >
+		    0);
 	expect_key_refused(twice, -EBADMSG);
 	free(twice);
 	bad = strdup(good);
@@ -178,7 +179,7 @@ static void test_malformed_key_files(void **state)
 
 static void test_refused_kinds(void **state)
 {
-	(void)state;
+	(void) state;
 	_cleanup_free_ char *small = vector_read("rsa1024.pub", NULL);
 	expect_key_refused(small, -EPROTONOSUPPORT);
 	_cleanup_free_ char *p521 = vector_read("p521.pub", NULL);
@@ -187,7 +188,7 @@ static void test_refused_kinds(void **state)
 
 static void test_sign_round_trip(void **state)
 {
-	(void)state;
+	(void) state;
 	static const char *const privs[] = { "p256.key", "p256-sec1.key", "p384.key", "rsa2048.key", "ed25519.key" };
 	static const char *const pubs[] = { "p256", "p256", "p384", "rsa2048", "ed25519" };
 	static const char data[] = "some bytes";
@@ -224,7 +225,7 @@ static void expect_b64(const char *s, int error)
 
 static void test_base64(void **state)
 {
-	(void)state;
+	(void) state;
 	static const char *const good[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "+/+/" };
 	static const char *const plain[] = { "", "f", "fo", "foo", "foob", "\xfb\xff\xbf" };
 	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
@@ -241,8 +242,8 @@ static void test_base64(void **state)
 	}
 	/* No padding, extra padding, '=' inside, URL alphabet, blanks, line
 	 * ends, NUL, non-zero padding bits (Zh== decodes like Zg== loosely). */
-	static const char *const bad[] = { "Zg", "Zg=", "Zg===", "Z===", "Zg==Zg==", "Z=g=", "-_-_", "Zm9 v",
-					   "Zm9v\n", "Zm9v\r\n", "Zh==", "Zm9=", "====", "Zm\x80v" };
+	static const char *const bad[] = { "Zg",    "Zg=",    "Zg===",    "Z===", "Zg==Zg==", "Z=g=", "-_-_",
+					   "Zm9 v", "Zm9v\n", "Zm9v\r\n", "Zh==", "Zm9=",     "====", "Zm\x80v" };
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
 		expect_b64(bad[i], -EBADMSG);
 	unsigned char *out = NULL;
@@ -254,9 +255,9 @@ static void test_base64(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_each_type),	   cmocka_unit_test(test_wrong_key),
-		cmocka_unit_test(test_not_der),		   cmocka_unit_test(test_malformed_key_files),
-		cmocka_unit_test(test_refused_kinds),	   cmocka_unit_test(test_sign_round_trip),
+		cmocka_unit_test(test_valid_each_type), cmocka_unit_test(test_wrong_key),
+		cmocka_unit_test(test_not_der),         cmocka_unit_test(test_malformed_key_files),
+		cmocka_unit_test(test_refused_kinds),   cmocka_unit_test(test_sign_round_trip),
 		cmocka_unit_test(test_base64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

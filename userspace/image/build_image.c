@@ -197,7 +197,7 @@ static int revive_entry(struct layer_walk *w, const struct flatten_entry *e)
 		return log_error_errno(-EBADMSG, "Layer %s changed between reads at '%s'", w->ls->digest, e->path);
 	int r = write_entry_data(p->b->writer, w->lr, inodes[p->k]);
 	for (p->k++; r >= 0 && p->k < p->n && inodes[p->k]->data_entry_index == w->ordinal &&
-	             inodes[p->k]->data_layer == p->layer;
+		     inodes[p->k]->data_layer == p->layer;
 	     p->k++)
 		;
 	if (r < 0)
@@ -229,13 +229,11 @@ static int write_revived_data(struct build *b)
 		for (size_t j = k; j < l.n && inodes[j]->data_layer == layer; j++)
 			n_here++;
 		log_info("Reading layer %s again for %zu file(s) the pre-scan skipped but a hard "
-		         "link keeps",
-		         b->src->layer_digest(b->src, layer), n_here);
+			 "link keeps",
+			 b->src->layer_digest(b->src, layer), n_here);
 		/* Layers the main pass read whole, within its budget. */
 		struct revive_pass p = { .b = b, .inodes = inodes, .n = l.n, .k = k, .layer = layer };
-		struct layer_walk w = {
-			.entry = revive_entry, .archive_end = revive_archive_end, .userdata = &p
-		};
+		struct layer_walk w = { .entry = revive_entry, .archive_end = revive_archive_end, .userdata = &p };
 		r = layer_walk(b->src, layer, &w);
 		if (r < 0)
 			return r;
@@ -278,7 +276,7 @@ static int maybe_prescan(struct build *b, const struct build_options *opts)
  * 40 of them as the kernel allows; NULL when it does not resolve. */
 #define MAX_LINK_HOPS 40
 static const struct fs_node *resolve_in_tree(const struct fs_tree *t, const struct fs_node *dir, const char *path,
-                                             unsigned *hops)
+					     unsigned *hops)
 {
 	const struct fs_node *n = path[0] == '/' ? t->root : dir;
 
@@ -320,10 +318,13 @@ static int check_bootable(const struct fs_tree *t)
 		const struct fs_node *n = resolve_in_tree(t, t->root, need[i], &hops);
 		if (!n || !S_ISREG(n->inode->mode) || n->inode->size == 0)
 			return log_error_errno(-ENOEXEC,
-			                       "The image has no %s (%s): GRUB boots the kernel and the initrd from "
-			                       "inside the image, so this image cannot boot. Was it removed in a "
-			                       "derived image's Dockerfile? Nothing was changed",
-			                       need[i], !n ? "missing" : !S_ISREG(n->inode->mode) ? "not a file" : "empty");
+					       "The image has no %s (%s): GRUB boots the kernel and the initrd from "
+					       "inside the image, so this image cannot boot. Was it removed in a "
+					       "derived image's Dockerfile? Nothing was changed",
+					       need[i],
+					       !n                         ? "missing"
+					       : !S_ISREG(n->inode->mode) ? "not a file"
+									  : "empty");
 	}
 	return 0;
 }
@@ -353,7 +354,7 @@ static int build(struct build *b, int fd, const char *tmp_path, const struct bui
 		return r;
 	if (b->stats.wasted_bytes > 0)
 		log_info("%" PRIu64 " bytes of file data were written but are hidden by upper layers",
-		         b->stats.wasted_bytes);
+			 b->stats.wasted_bytes);
 	r = sqfs_writer_finish(b->writer, b->tree, &b->stats.entries);
 	if (r < 0)
 		return r;
@@ -361,8 +362,8 @@ static int build(struct build *b, int fd, const char *tmp_path, const struct bui
 	return 0;
 }
 
-int build_image_squashfs(struct image_source *src, const char *output_path,
-                         const struct build_options *opts, struct build_stats *stats)
+int build_image_squashfs(struct image_source *src, const char *output_path, const struct build_options *opts,
+			 struct build_stats *stats)
 {
 	struct build_options defaults;
 	struct build b = { .src = src };
@@ -406,7 +407,7 @@ int build_image_squashfs(struct image_source *src, const char *output_path,
 		r = negative_errno();
 		if (r == -ENOSPC || r == -EDQUOT)
 			log_error_errno(r, "Disk full writing %s: %" PRIu64 " bytes written", tmp_path,
-			                b.stats.output_bytes);
+					b.stats.output_bytes);
 		else
 			log_error_errno(r, "Cannot fsync %s: %m", tmp_path);
 	}

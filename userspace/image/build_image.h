@@ -12,13 +12,13 @@
 #include "image_source.h"
 
 struct build_stats {
-	uint64_t layer_bytes;  /* stored (compressed) layer bytes read, pre-scan excluded */
-	uint64_t tar_bytes;    /* regular file data bytes seen in the tar streams */
-	uint64_t output_bytes; /* size of the squashfs image */
-	uint64_t entries;      /* inodes in the image */
-	uint64_t skipped_bytes;/* data never written because an upper layer shadows it */
-	uint64_t wasted_bytes; /* data written but shadowed later (pre-scan could not tell) */
-	double seconds;        /* wall time of build_image_squashfs() */
+	uint64_t layer_bytes;   /* stored (compressed) layer bytes read, pre-scan excluded */
+	uint64_t tar_bytes;     /* regular file data bytes seen in the tar streams */
+	uint64_t output_bytes;  /* size of the squashfs image */
+	uint64_t entries;       /* inodes in the image */
+	uint64_t skipped_bytes; /* data never written because an upper layer shadows it */
+	uint64_t wasted_bytes;  /* data written but shadowed later (pre-scan could not tell) */
+	double seconds;         /* wall time of build_image_squashfs() */
 };
 
 /* Build output_path from src. The image is written to a ".tmp-" file in the
@@ -30,5 +30,5 @@ struct build_stats {
  * full (logged naming the path and the bytes written), -ENOEXEC when
  * opts->require_boot and the image lacks /boot/vmlinuz or /boot/initrd
  * (logged), others as they come. */
-int build_image_squashfs(struct image_source *src, const char *output_path,
-                         const struct build_options *opts, struct build_stats *stats);
+int build_image_squashfs(struct image_source *src, const char *output_path, const struct build_options *opts,
+			 struct build_stats *stats);

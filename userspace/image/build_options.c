@@ -57,8 +57,7 @@ int build_options_parse_compression(struct build_options *opts, const char *spec
 			errno = 0;
 			long l = strtol(colon + 1, &end, 10);
 			long max = table[i].c == BUILD_COMPRESSOR_GZIP ? 9 : 22;
-			if (errno || end == colon + 1 || *end || l < 1 || l > max ||
-			    table[i].c == BUILD_COMPRESSOR_LZ4)
+			if (errno || end == colon + 1 || *end || l < 1 || l > max || table[i].c == BUILD_COMPRESSOR_LZ4)
 				return log_error_errno(-EINVAL, "Invalid compression level in '%s'", spec);
 			level = (int) l;
 		}
@@ -66,15 +65,15 @@ int build_options_parse_compression(struct build_options *opts, const char *spec
 		opts->level = level;
 		return 0;
 	}
-	return log_error_errno(-EINVAL, "Unknown compression '%s' (zstd[:LEVEL], xz, gzip[:LEVEL], lz4)",
-	                       spec);
+	return log_error_errno(-EINVAL, "Unknown compression '%s' (zstd[:LEVEL], xz, gzip[:LEVEL], lz4)", spec);
 }
 
 int build_options_require_bootable(struct build_options *opts, const char *compression)
 {
 	if (!build_options_grub_bootable(opts))
-		return log_error_errno(-EINVAL, "--compression %s would make an image GRUB cannot boot from "
-						"(GRUB 2.06 reads gzip and xz squashfs only); use gzip[:LEVEL] or xz",
+		return log_error_errno(-EINVAL,
+				       "--compression %s would make an image GRUB cannot boot from "
+				       "(GRUB 2.06 reads gzip and xz squashfs only); use gzip[:LEVEL] or xz",
 				       compression);
 	opts->require_boot = true;
 	return 0;

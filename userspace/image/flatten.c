@@ -60,12 +60,11 @@ static uint32_t clamp_u32(int64_t v)
 /* squashfs can only store xattrs in the user, trusted and security namespaces. */
 static bool xattr_fits_squashfs(const char *key)
 {
-	return strncmp(key, "user.", 5) == 0 || strncmp(key, "trusted.", 8) == 0 ||
-	       strncmp(key, "security.", 9) == 0;
+	return strncmp(key, "user.", 5) == 0 || strncmp(key, "trusted.", 8) == 0 || strncmp(key, "security.", 9) == 0;
 }
 
-static int set_attributes(struct flatten_context *ctx, struct fs_inode *inode,
-                          const struct flatten_entry *e, const char *path)
+static int set_attributes(struct flatten_context *ctx, struct fs_inode *inode, const struct flatten_entry *e,
+			  const char *path)
 {
 	inode->mode = e->mode;
 	inode->uid = (uint32_t) e->uid;
@@ -77,9 +76,9 @@ static int set_attributes(struct flatten_context *ctx, struct fs_inode *inode,
 		if (!xattr_fits_squashfs(x->key)) {
 			if (!ctx->warned_xattr)
 				log_warning("Layer %s: dropping xattr %s of %s (squashfs stores only "
-				            "user., trusted. and security. xattrs; further ones dropped "
-				            "silently)",
-				            ctx->layer_digest, x->key, path);
+					    "user., trusted. and security. xattrs; further ones dropped "
+					    "silently)",
+					    ctx->layer_digest, x->key, path);
 			ctx->warned_xattr = true;
 			continue;
 		}
@@ -92,15 +91,15 @@ static int set_attributes(struct flatten_context *ctx, struct fs_inode *inode,
 
 /* Link a new name, within the image's bound on names: each costs memory
  * until the build ends, and one tar entry may imply many directories. */
-static int add_name(struct flatten_context *ctx, struct fs_node *dir, const char *name,
-                    struct fs_inode *inode, struct fs_node **ret)
+static int add_name(struct flatten_context *ctx, struct fs_node *dir, const char *name, struct fs_inode *inode,
+		    struct fs_node **ret)
 {
 	uint64_t max = ctx->max_entries ? ctx->max_entries : FLATTEN_ENTRIES_MAX;
 	if (ctx->tree->n_names_created >= max)
 		return log_error_errno(-EFBIG,
-		                       "Layer %s: the image has over %" PRIu64 " entries (tar entries and "
-		                       "the directories their paths imply): refusing it",
-		                       ctx->layer_digest, max);
+				       "Layer %s: the image has over %" PRIu64 " entries (tar entries and "
+				       "the directories their paths imply): refusing it",
+				       ctx->layer_digest, max);
 	int r = fs_node_add_child(dir, name, inode, ctx->layer, ret);
 	if (r >= 0)
 		ctx->tree->n_names_created++;
@@ -113,7 +112,7 @@ static int add_name(struct flatten_context *ctx, struct fs_node *dir, const char
  * symlink on the way would place the entry outside the root, a file makes
  * the tar unusable. On success *ret_name points into path. */
 static int resolve_parent(struct flatten_context *ctx, char *path, const char *what, bool create,
-                          struct fs_node **ret_dir, const char **ret_name)
+			  struct fs_node **ret_dir, const char **ret_name)
 {
 	struct fs_node *dir = ctx->tree->root;
 	char *p = path;
@@ -140,15 +139,15 @@ static int resolve_parent(struct flatten_context *ctx, char *path, const char *w
 		} else if (S_ISLNK(child->inode->mode)) {
 			*slash = '/';
 			return log_error_errno(-EBADMSG,
-			                       "Layer %s: %s '%s' goes through the symlink '%.*s': "
-			                       "refusing to place it outside the root",
-			                       ctx->layer_digest, what, path, (int) (slash - path), path);
+					       "Layer %s: %s '%s' goes through the symlink '%.*s': "
+					       "refusing to place it outside the root",
+					       ctx->layer_digest, what, path, (int) (slash - path), path);
 		} else if (!fs_node_is_dir(child)) {
 			*slash = '/';
 			return log_error_errno(-EBADMSG,
-			                       "Layer %s: %s '%s' goes through '%.*s', which is not a "
-			                       "directory",
-			                       ctx->layer_digest, what, path, (int) (slash - path), path);
+					       "Layer %s: %s '%s' goes through '%.*s', which is not a "
+					       "directory",
+					       ctx->layer_digest, what, path, (int) (slash - path), path);
 		}
 		*slash = '/';
 		dir = child;
@@ -159,15 +158,13 @@ static int resolve_parent(struct flatten_context *ctx, char *path, const char *w
 	return 0;
 }
 
-static int lookup_hardlink_target(struct flatten_context *ctx, const struct flatten_entry *e,
-                                  struct fs_inode **ret)
+static int lookup_hardlink_target(struct flatten_context *ctx, const struct flatten_entry *e, struct fs_inode **ret)
 {
 	char target[FLATTEN_PATH_MAX];
 	int r = flatten_normalize_path(e->hardlink_target, target, sizeof(target));
 	if (r < 0 || target[0] == '\0')
-		return log_error_errno(-EBADMSG,
-		                       "Layer %s: hard link '%s' points to '%s', outside the root",
-		                       ctx->layer_digest, e->path, e->hardlink_target);
+		return log_error_errno(-EBADMSG, "Layer %s: hard link '%s' points to '%s', outside the root",
+				       ctx->layer_digest, e->path, e->hardlink_target);
 
 	struct fs_node *dir = NULL;
 	const char *name = NULL;
@@ -176,18 +173,16 @@ static int lookup_hardlink_target(struct flatten_context *ctx, const struct flat
 		return r;
 	struct fs_node *n = dir ? fs_node_lookup_child(dir, name) : NULL;
 	if (!n)
-		return log_error_errno(-EBADMSG, "Layer %s: hard link '%s' points to missing '%s'",
-		                       ctx->layer_digest, e->path, e->hardlink_target);
+		return log_error_errno(-EBADMSG, "Layer %s: hard link '%s' points to missing '%s'", ctx->layer_digest,
+				       e->path, e->hardlink_target);
 	if (fs_node_is_dir(n))
-		return log_error_errno(-EBADMSG,
-		                       "Layer %s: hard link '%s' points to the directory '%s'",
-		                       ctx->layer_digest, e->path, e->hardlink_target);
+		return log_error_errno(-EBADMSG, "Layer %s: hard link '%s' points to the directory '%s'",
+				       ctx->layer_digest, e->path, e->hardlink_target);
 	*ret = n->inode;
 	return 0;
 }
 
-static int apply_whiteout(struct flatten_context *ctx, struct fs_node *dir, const char *name,
-                          const char *path)
+static int apply_whiteout(struct flatten_context *ctx, struct fs_node *dir, const char *name, const char *path)
 {
 	if (streq(name, WHITEOUT_OPAQUE)) {
 		fs_node_prune_children_lower(dir, ctx->layer);
@@ -198,8 +193,7 @@ static int apply_whiteout(struct flatten_context *ctx, struct fs_node *dir, cons
 
 	const char *victim = name + strlen(WHITEOUT_PREFIX);
 	if (victim[0] == '\0' || streq(victim, ".") || streq(victim, ".."))
-		return log_error_errno(-EBADMSG, "Layer %s: malformed whiteout '%s'",
-		                       ctx->layer_digest, path);
+		return log_error_errno(-EBADMSG, "Layer %s: malformed whiteout '%s'", ctx->layer_digest, path);
 	struct fs_node *n = fs_node_lookup_child(dir, victim);
 	if (n)
 		(void) fs_node_prune_lower(n, ctx->layer);
@@ -217,8 +211,7 @@ static bool path_in_aufs_meta_dir(const char *path)
 	return false;
 }
 
-int flatten_apply_entry(struct flatten_context *ctx, const struct flatten_entry *e,
-                        struct fs_inode **ret_data_inode)
+int flatten_apply_entry(struct flatten_context *ctx, const struct flatten_entry *e, struct fs_inode **ret_data_inode)
 {
 	char path[FLATTEN_PATH_MAX];
 	struct fs_node *dir = NULL, *existing;
@@ -228,18 +221,16 @@ int flatten_apply_entry(struct flatten_context *ctx, const struct flatten_entry 
 	*ret_data_inode = NULL;
 	r = flatten_normalize_path(e->path, path, sizeof(path));
 	if (r == -EINVAL)
-		return log_error_errno(-EBADMSG,
-		                       "Layer %s: entry '%s' is absolute or contains '..': refusing it",
-		                       ctx->layer_digest, e->path);
+		return log_error_errno(-EBADMSG, "Layer %s: entry '%s' is absolute or contains '..': refusing it",
+				       ctx->layer_digest, e->path);
 	if (r < 0)
 		return log_error_errno(-EBADMSG,
-		                       "Layer %s: entry '%s' has a name component over %d bytes or is "
-		                       "too long",
-		                       ctx->layer_digest, e->path, FLATTEN_NAME_MAX);
+				       "Layer %s: entry '%s' has a name component over %d bytes or is "
+				       "too long",
+				       ctx->layer_digest, e->path, FLATTEN_NAME_MAX);
 	if (e->uid < 0 || e->uid > UINT32_MAX || e->gid < 0 || e->gid > UINT32_MAX)
 		return log_error_errno(-EBADMSG, "Layer %s: entry '%s' has owner %lld:%lld out of range",
-		                       ctx->layer_digest, e->path, (long long) e->uid,
-		                       (long long) e->gid);
+				       ctx->layer_digest, e->path, (long long) e->uid, (long long) e->gid);
 
 	ctx->entries_applied++;
 	if (path[0] == '\0') {
@@ -248,8 +239,8 @@ int flatten_apply_entry(struct flatten_context *ctx, const struct flatten_entry 
 			fs_node_touch(ctx->tree->root, ctx->layer);
 			return set_attributes(ctx, ctx->tree->root->inode, e, "/");
 		}
-		return log_error_errno(-EBADMSG, "Layer %s: entry '%s' would replace the root",
-		                       ctx->layer_digest, e->path);
+		return log_error_errno(-EBADMSG, "Layer %s: entry '%s' would replace the root", ctx->layer_digest,
+				       e->path);
 	}
 	if (path_in_aufs_meta_dir(path))
 		return 0;
@@ -298,8 +289,8 @@ int flatten_apply_entry(struct flatten_context *ctx, const struct flatten_entry 
 	case S_IFSOCK:
 		break;
 	default:
-		return log_error_errno(-EBADMSG, "Layer %s: entry '%s' has unknown type 0%o",
-		                       ctx->layer_digest, e->path, (unsigned) (e->mode & S_IFMT));
+		return log_error_errno(-EBADMSG, "Layer %s: entry '%s' has unknown type 0%o", ctx->layer_digest,
+				       e->path, (unsigned) (e->mode & S_IFMT));
 	}
 
 	struct fs_inode *inode = fs_inode_new(ctx->tree, e->mode);

@@ -32,8 +32,8 @@ struct flatten_entry {
 	mode_t mode; /* type and permission bits */
 	int64_t uid, gid, mtime;
 	dev_t rdev;
-	const char *symlink_target; /* S_IFLNK */
-	const char *hardlink_target;/* a hard link to this path (mode is then ignored) */
+	const char *symlink_target;  /* S_IFLNK */
+	const char *hardlink_target; /* a hard link to this path (mode is then ignored) */
 	uint64_t size;
 	const struct flatten_xattr *xattrs;
 	size_t n_xattrs;
@@ -45,7 +45,7 @@ struct flatten_context {
 	const char *layer_digest; /* for messages */
 	bool warned_xattr;        /* one warning per build for dropped xattrs */
 	uint64_t entries_applied;
-	uint64_t max_entries;     /* names the image may create; 0: FLATTEN_ENTRIES_MAX */
+	uint64_t max_entries; /* names the image may create; 0: FLATTEN_ENTRIES_MAX */
 };
 
 /* Normalize a tar path into out: strip "./" and "/" runs, reject absolute
@@ -62,5 +62,4 @@ bool flatten_is_whiteout_name(const char *name);
  * Returns 0, or -EBADMSG for an entry that must be rejected (logged, naming
  * the layer and the entry), -EFBIG past the image's bound on entries
  * (logged), -ENOMEM. */
-int flatten_apply_entry(struct flatten_context *ctx, const struct flatten_entry *e,
-                        struct fs_inode **ret_data_inode);
+int flatten_apply_entry(struct flatten_context *ctx, const struct flatten_entry *e, struct fs_inode **ret_data_inode);

@@ -27,23 +27,23 @@ static void hash_key_init(void)
 	}
 }
 
-#define ROTL(x, b) (uint64_t) (((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                                   \
-	do {                                                                                       \
-		v0 += v1;                                                                          \
-		v1 = ROTL(v1, 13);                                                                 \
-		v1 ^= v0;                                                                          \
-		v0 = ROTL(v0, 32);                                                                 \
-		v2 += v3;                                                                          \
-		v3 = ROTL(v3, 16);                                                                 \
-		v3 ^= v2;                                                                          \
-		v0 += v3;                                                                          \
-		v3 = ROTL(v3, 21);                                                                 \
-		v3 ^= v0;                                                                          \
-		v2 += v1;                                                                          \
-		v1 = ROTL(v1, 17);                                                                 \
-		v1 ^= v2;                                                                          \
-		v2 = ROTL(v2, 32);                                                                 \
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                   \
+	do {                       \
+		v0 += v1;          \
+		v1 = ROTL(v1, 13); \
+		v1 ^= v0;          \
+		v0 = ROTL(v0, 32); \
+		v2 += v3;          \
+		v3 = ROTL(v3, 16); \
+		v3 ^= v2;          \
+		v0 += v3;          \
+		v3 = ROTL(v3, 21); \
+		v3 ^= v0;          \
+		v2 += v1;          \
+		v1 = ROTL(v1, 17); \
+		v1 ^= v2;          \
+		v2 = ROTL(v2, 32); \
 	} while (0)
 
 uint64_t fs_hash_bytes(const void *data, size_t len)
@@ -282,7 +282,7 @@ void fs_node_touch(struct fs_node *node, unsigned layer)
 }
 
 int fs_node_add_child(struct fs_node *dir, const char *name, struct fs_inode *inode, unsigned layer,
-                      struct fs_node **ret)
+		      struct fs_node **ret)
 {
 	if (fs_node_lookup_child(dir, name))
 		return -EEXIST;
@@ -358,8 +358,7 @@ void fs_node_prune_children_lower(struct fs_node *dir, unsigned layer)
 	dir->pruned_layer = layer + 1;
 }
 
-int fs_tree_walk_post_order(struct fs_node *node, int (*fn)(struct fs_node *n, void *userdata),
-                            void *userdata)
+int fs_tree_walk_post_order(struct fs_node *node, int (*fn)(struct fs_node *n, void *userdata), void *userdata)
 {
 	fs_node_sort_children(node);
 	for (size_t i = 0; i < node->n_children; i++) {

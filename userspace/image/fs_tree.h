@@ -33,7 +33,7 @@ struct fs_inode {
 	uint64_t size;
 	sqfs_inode_generic_t *sqfs_inode;
 	bool data_written;
-	bool data_skipped; /* shadowed per the pre-scan: data not written (yet) */
+	bool data_skipped;  /* shadowed per the pre-scan: data not written (yet) */
 	bool revive_listed; /* in build_image's list of files to read again */
 	unsigned data_layer;
 	uint64_t data_entry_index; /* ordinal of its tar entry in data_layer */
@@ -50,7 +50,7 @@ struct fs_node {
 	char *name;
 	uint64_t hash; /* of name, for the parent's index */
 	struct fs_node *parent;
-	size_t slot;   /* index in parent->children */
+	size_t slot; /* index in parent->children */
 	struct fs_inode *inode;
 	unsigned layer;         /* layer that created, replaced or last updated this entry */
 	unsigned subtree_layer; /* highest layer of this entry or anything below it */
@@ -102,7 +102,7 @@ struct fs_node *fs_node_lookup_child(const struct fs_node *dir, const char *name
 void fs_node_sort_children(struct fs_node *dir);
 /* Link inode under dir as name (which must not exist yet). */
 int fs_node_add_child(struct fs_node *dir, const char *name, struct fs_inode *inode, unsigned layer,
-                      struct fs_node **ret);
+		      struct fs_node **ret);
 /* Unlink node and free its subtree (inodes stay owned by the tree). */
 void fs_node_remove(struct fs_node *node);
 /* Record that layer touched node: sets its layer and the ancestors' subtree_layer. */
@@ -119,5 +119,4 @@ void fs_node_prune_children_lower(struct fs_node *dir, unsigned layer);
 /* Every node in post-order (children before their directory, children in
  * byte order: each directory is sorted on the way). Stops at and returns
  * the first negative return of fn. */
-int fs_tree_walk_post_order(struct fs_node *node, int (*fn)(struct fs_node *n, void *userdata),
-                            void *userdata);
+int fs_tree_walk_post_order(struct fs_node *node, int (*fn)(struct fs_node *n, void *userdata), void *userdata);

@@ -125,8 +125,7 @@ int shadow_set_record(struct shadow_set *s, unsigned layer, const char *path, bo
 		return 0;
 	/* ".wh.X" in D: X and all below it */
 	char victim[FLATTEN_PATH_MAX];
-	int n = snprintf(victim, sizeof(victim), "%.*s%s%s", (int) dir_len, path, slash ? "/" : "",
-	                 name + 4);
+	int n = snprintf(victim, sizeof(victim), "%.*s%s%s", (int) dir_len, path, slash ? "/" : "", name + 4);
 	if (n < 0 || (size_t) n >= sizeof(victim))
 		return -ENAMETOOLONG;
 	return mark(s, victim, (size_t) n, layer, true);

@@ -81,7 +81,7 @@ struct layer_reader {
 	pthread_cond_t cond;
 	size_t lens[PIPE_BUFFERS];
 	unsigned head, count;
-	int status;    /* 0: the stream ended cleanly, else a negative errno (logged) */
+	int status; /* 0: the stream ended cleanly, else a negative errno (logged) */
 	bool thread_started;
 	bool holding;
 	bool done;     /* the thread has finished: status says how */
@@ -96,8 +96,7 @@ static uint64_t expansion_limit(uint64_t received)
 {
 	if (received > UINT64_MAX / EXPANSION_RATIO_MAX)
 		return UINT64_MAX;
-	return received * EXPANSION_RATIO_MAX > EXPANSION_FLOOR ? received * EXPANSION_RATIO_MAX
-	                                                        : EXPANSION_FLOOR;
+	return received * EXPANSION_RATIO_MAX > EXPANSION_FLOOR ? received * EXPANSION_RATIO_MAX : EXPANSION_FLOOR;
 }
 
 /* Charge bytes to the budget: true while it holds; the limit and what was
@@ -131,9 +130,10 @@ static ssize_t stream_read(struct layer_reader *r, void *buf, size_t size)
 	r->stream_bytes += (uint64_t) n;
 	/* Cut off a blob longer than its descriptor at once, whatever the source. */
 	if (r->stream_bytes > r->ls->size) {
-		r->stream_error = log_error_errno(-EBADMSG, "Size mismatch for layer %s: the blob is longer "
-		                                  "than the %" PRIu64 " bytes the manifest says; refusing it",
-		                                  r->ls->digest, r->ls->size);
+		r->stream_error = log_error_errno(-EBADMSG,
+						  "Size mismatch for layer %s: the blob is longer "
+						  "than the %" PRIu64 " bytes the manifest says; refusing it",
+						  r->ls->digest, r->ls->size);
 		return r->stream_error;
 	}
 	pthread_mutex_lock(&r->lock);
@@ -161,8 +161,8 @@ static int decompress_step(struct layer_reader *r, uint8_t *out, size_t size, si
 		if (z == Z_STREAM_END)
 			r->gz_member_done = true;
 		else if (z != Z_OK && z != Z_BUF_ERROR)
-			return log_error_errno(-EBADMSG, "Layer %s: corrupt gzip data: %s",
-			                       r->ls->digest, r->gz.msg ?: "inflate failed");
+			return log_error_errno(-EBADMSG, "Layer %s: corrupt gzip data: %s", r->ls->digest,
+					       r->gz.msg ?: "inflate failed");
 		return 0;
 	}
 	/* A finished frame with no input left: calling again would start
@@ -176,7 +176,7 @@ static int decompress_step(struct layer_reader *r, uint8_t *out, size_t size, si
 	size_t z = ZSTD_decompressStream(r->zstd, &o, &in);
 	if (ZSTD_isError(z))
 		return log_error_errno(-EBADMSG, "Layer %s: corrupt zstd data: %s", r->ls->digest,
-		                       ZSTD_getErrorName(z));
+				       ZSTD_getErrorName(z));
 	r->in_pos = in.pos;
 	r->zstd_hint = z;
 	*produced = o.pos;
@@ -208,18 +208,19 @@ static ssize_t layer_reader_decompress(struct layer_reader *r, uint8_t *out, siz
 		if (produced > 0) {
 			uint64_t max, received;
 			if (!budget_charge(r, produced, &max, &received))
-				return log_error_errno(-EFBIG, "Layer %s: the image's layers expand past %" PRIu64
-				                       " bytes from %" PRIu64 " received, more than %dx or 1 GiB: "
-				                       "refusing it as a decompression bomb",
-				                       r->ls->digest, max, received, EXPANSION_RATIO_MAX);
+				return log_error_errno(-EFBIG,
+						       "Layer %s: the image's layers expand past %" PRIu64
+						       " bytes from %" PRIu64 " received, more than %dx or 1 GiB: "
+						       "refusing it as a decompression bomb",
+						       r->ls->digest, max, received, EXPANSION_RATIO_MAX);
 			return (ssize_t) produced;
 		}
 		if (r->in_pos == r->in_len && r->in_eof) {
-			bool complete = r->any_input && (r->codec == CODEC_GZIP ? r->gz_member_done
-			                                                        : r->zstd_hint == 0);
+			bool complete =
+				r->any_input && (r->codec == CODEC_GZIP ? r->gz_member_done : r->zstd_hint == 0);
 			if (!complete)
 				return log_error_errno(-EBADMSG, "Layer %s: compressed stream is truncated",
-				                       r->ls->digest);
+						       r->ls->digest);
 			return 0;
 		}
 	}
@@ -317,10 +318,11 @@ static ssize_t read_callback(struct archive *a, void *userdata, const void **buf
 		r->header_bytes += (uint64_t) n;
 		if (r->header_bytes > HEADER_BYTES_MAX) {
 			/* (the last entry's name is gone: libarchive cleared it) */
-			r->header_error = log_error_errno(-EFBIG, "Layer %s: the headers of entry %" PRIu64
-			                                  " (pax headers, long names, sparse map) take over "
-			                                  "%u bytes: refusing them as a memory bomb",
-			                                  r->ls->digest, r->n_entries + 1, HEADER_BYTES_MAX);
+			r->header_error = log_error_errno(-EFBIG,
+							  "Layer %s: the headers of entry %" PRIu64
+							  " (pax headers, long names, sparse map) take over "
+							  "%u bytes: refusing them as a memory bomb",
+							  r->ls->digest, r->n_entries + 1, HEADER_BYTES_MAX);
 			archive_set_error(a, EFBIG, "headers too big");
 			return -1;
 		}
@@ -352,7 +354,7 @@ static int archive_failure(struct layer_reader *r, const char *what)
 	if (r->header_error < 0)
 		return r->header_error; /* logged by read_callback */
 	return log_error_errno(-EBADMSG, "Layer %s: %s: %s", r->ls->digest, what,
-	                       archive_error_string(r->archive) ?: "unknown error");
+			       archive_error_string(r->archive) ?: "unknown error");
 }
 
 int layer_reader_open(struct layer_stream *ls, struct expansion_budget *budget, struct layer_reader **ret)
@@ -382,8 +384,7 @@ int layer_reader_open(struct layer_stream *ls, struct expansion_budget *budget, 
 		r->codec = CODEC_ZSTD;
 	} else if (!ends_with(mt, ".tar"))
 		// cppcheck-suppress memleak ; freed by its _cleanup_ attribute
-		return log_error_errno(-EPROTONOSUPPORT, "Layer %s: unsupported media type '%s'",
-		                       ls->digest, mt);
+		return log_error_errno(-EPROTONOSUPPORT, "Layer %s: unsupported media type '%s'", ls->digest, mt);
 	/* Only POSIX/GNU tar: archive_read_support_format_all would accept
 	 * formats no image builder produces. */
 	archive_read_support_format_tar(r->archive);
@@ -440,15 +441,13 @@ int layer_reader_next(struct layer_reader *r, struct flatten_entry *e)
 	e->gid = archive_entry_gid(ae);
 	e->mtime = archive_entry_mtime(ae);
 	e->rdev = archive_entry_rdev(ae);
-	e->size = archive_entry_size_is_set(ae) && archive_entry_size(ae) > 0
-	                  ? (uint64_t) archive_entry_size(ae)
-	                  : 0;
+	e->size = archive_entry_size_is_set(ae) && archive_entry_size(ae) > 0 ? (uint64_t) archive_entry_size(ae) : 0;
 	e->hardlink_target = archive_entry_hardlink(ae) ?: archive_entry_hardlink_utf8(ae);
 	if (S_ISLNK(e->mode)) {
 		e->symlink_target = archive_entry_symlink(ae) ?: archive_entry_symlink_utf8(ae);
 		if (!e->symlink_target)
-			return log_error_errno(-EBADMSG, "Layer %s: symlink '%s' has no target",
-			                       r->ls->digest, e->path);
+			return log_error_errno(-EBADMSG, "Layer %s: symlink '%s' has no target", r->ls->digest,
+					       e->path);
 	}
 
 	size_t n = 0;
@@ -458,8 +457,8 @@ int layer_reader_next(struct layer_reader *r, struct flatten_entry *e)
 	archive_entry_xattr_reset(ae);
 	while (archive_entry_xattr_next(ae, &key, &value, &size) == ARCHIVE_OK) {
 		if (n == MAX_XATTRS)
-			return log_error_errno(-EBADMSG, "Layer %s: entry '%s' has over %d xattrs",
-			                       r->ls->digest, e->path, MAX_XATTRS);
+			return log_error_errno(-EBADMSG, "Layer %s: entry '%s' has over %d xattrs", r->ls->digest,
+					       e->path, MAX_XATTRS);
 		r->xattrs[n++] = (struct flatten_xattr){ .key = key, .value = value, .size = size };
 	}
 	e->xattrs = r->xattrs;
@@ -495,11 +494,11 @@ static int charge_hole(struct layer_reader *r, uint64_t end)
 	int k = stream_failure(r); /* a blob that failed its digest is that, not a bomb */
 	if (k < 0)
 		return k;
-	return log_error_errno(-EFBIG, "Layer %s: '%s' is a sparse file of %" PRIu64 " bytes: with its "
-	                       "holes the image's layers expand past %" PRIu64 " bytes from %" PRIu64
-	                       " received, more than %dx or 1 GiB: refusing it as a decompression bomb",
-	                       r->ls->digest, r->entry_path, r->entry_size, max, received,
-	                       EXPANSION_RATIO_MAX);
+	return log_error_errno(-EFBIG,
+			       "Layer %s: '%s' is a sparse file of %" PRIu64 " bytes: with its "
+			       "holes the image's layers expand past %" PRIu64 " bytes from %" PRIu64
+			       " received, more than %dx or 1 GiB: refusing it as a decompression bomb",
+			       r->ls->digest, r->entry_path, r->entry_size, max, received, EXPANSION_RATIO_MAX);
 }
 
 int layer_reader_read_data(struct layer_reader *r, const void **buf, size_t *size, int64_t *offset)
@@ -513,10 +512,9 @@ int layer_reader_read_data(struct layer_reader *r, const void **buf, size_t *siz
 	}
 	if (a != ARCHIVE_OK && a != ARCHIVE_WARN)
 		return archive_failure(r, "cannot read file data");
-	if (off < 0 || (uint64_t) off < r->entry_pos || *size > r->entry_size ||
-	    (uint64_t) off > r->entry_size - *size)
-		return log_error_errno(-EBADMSG, "Layer %s: data of '%s' out of order or past its size",
-		                       r->ls->digest, r->entry_path);
+	if (off < 0 || (uint64_t) off < r->entry_pos || *size > r->entry_size || (uint64_t) off > r->entry_size - *size)
+		return log_error_errno(-EBADMSG, "Layer %s: data of '%s' out of order or past its size", r->ls->digest,
+				       r->entry_path);
 	int k = charge_hole(r, (uint64_t) off);
 	if (k < 0)
 		return k;

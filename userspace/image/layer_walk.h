@@ -26,7 +26,7 @@ struct layer_walk {
 	void *userdata;
 
 	/* Set by layer_walk() for the callbacks. */
-	size_t index;          /* the layer */
+	size_t index; /* the layer */
 	struct layer_stream *ls;
 	struct layer_reader *lr;
 	uint64_t ordinal;      /* of the entry among the layer's entries, from 0 */

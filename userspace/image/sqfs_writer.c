@@ -131,8 +131,8 @@ static int writer_fail(struct sqfs_writer *w, int sqfs_error, const char *what)
 		r = -w->file.error;
 		if (r == -ENOSPC || r == -EDQUOT) {
 			if (!w->failed)
-				log_error_errno(r, "Disk full writing %s: %" PRIu64 " bytes written (%s)",
-				                w->path, w->file.size, what);
+				log_error_errno(r, "Disk full writing %s: %" PRIu64 " bytes written (%s)", w->path,
+						w->file.size, what);
 			w->failed = true;
 			return r;
 		}
@@ -152,8 +152,7 @@ static int writer_fail(struct sqfs_writer *w, int sqfs_error, const char *what)
 			r = -EIO;
 		}
 	if (!w->failed)
-		log_error_errno(r, "Failed to write %s: %s (libsquashfs error %d): %m", w->path, what,
-		                sqfs_error);
+		log_error_errno(r, "Failed to write %s: %s (libsquashfs error %d): %m", w->path, what, sqfs_error);
 	w->failed = true;
 	return r;
 }
@@ -175,12 +174,11 @@ static int compressor_config(const struct build_options *opts, sqfs_compressor_c
 			continue;
 		if (sqfs_compressor_config_init(cfg, table[i].id, opts->block_size, 0) != 0)
 			return log_error_errno(-EINVAL, "Cannot configure the %s compressor",
-			                       sqfs_compressor_name_from_id(table[i].id));
+					       sqfs_compressor_name_from_id(table[i].id));
 		if (opts->level != 0) {
 			if (opts->level < table[i].min || opts->level > table[i].max)
-				return log_error_errno(-EINVAL, "Compression level %d out of range for %s",
-				                       opts->level,
-				                       sqfs_compressor_name_from_id(table[i].id));
+				return log_error_errno(-EINVAL, "Compression level %d out of range for %s", opts->level,
+						       sqfs_compressor_name_from_id(table[i].id));
 			cfg->level = (sqfs_u32) opts->level;
 		}
 		return 0;
@@ -188,8 +186,7 @@ static int compressor_config(const struct build_options *opts, sqfs_compressor_c
 	return log_error_errno(-EINVAL, "Unknown compressor %d", (int) opts->compressor);
 }
 
-int sqfs_writer_new(int fd, const char *path, const struct build_options *opts,
-                    struct sqfs_writer **ret)
+int sqfs_writer_new(int fd, const char *path, const struct build_options *opts, struct sqfs_writer **ret)
 {
 	_cleanup_(sqfs_writer_freep) struct sqfs_writer *w = calloc(1, sizeof(*w));
 	sqfs_compressor_config_t cfg;
@@ -200,10 +197,10 @@ int sqfs_writer_new(int fd, const char *path, const struct build_options *opts,
 	w->path = path;
 	w->file = (struct fd_file){
 		.base = { .base = { .destroy = fd_file_destroy },
-		          .read_at = fd_file_read_at,
-		          .write_at = fd_file_write_at,
-		          .get_size = fd_file_get_size,
-		          .truncate = fd_file_truncate },
+			  .read_at = fd_file_read_at,
+			  .write_at = fd_file_write_at,
+			  .get_size = fd_file_get_size,
+			  .truncate = fd_file_truncate },
 		.fd = fd,
 	};
 
@@ -238,8 +235,7 @@ int sqfs_writer_new(int fd, const char *path, const struct build_options *opts,
 	w->dir_meta = sqfs_meta_writer_create(&w->file.base, w->cmp, SQFS_META_WRITER_KEEP_IN_MEMORY);
 	if (w->dir_meta)
 		w->dir_writer = sqfs_dir_writer_create(w->dir_meta, 0);
-	if (!w->block_writer || !w->frag_table || !w->ids || !w->xattrs || !w->inode_meta ||
-	    !w->dir_writer)
+	if (!w->block_writer || !w->frag_table || !w->ids || !w->xattrs || !w->inode_meta || !w->dir_writer)
 		return -ENOMEM;
 
 	unsigned threads = opts->threads;
@@ -249,8 +245,8 @@ int sqfs_writer_new(int fd, const char *path, const struct build_options *opts,
 	}
 	/* The backlog bounds memory: each block in flight holds up to two
 	 * block-sized buffers. */
-	w->proc = sqfs_block_processor_create(opts->block_size, w->cmp, threads, 8 * threads,
-	                                      w->block_writer, w->frag_table);
+	w->proc = sqfs_block_processor_create(opts->block_size, w->cmp, threads, 8 * threads, w->block_writer,
+					      w->frag_table);
 	if (!w->proc)
 		return log_error_errno(-ENOMEM, "Cannot create the squashfs block processor");
 	*ret = TAKE_PTR(w);
@@ -303,7 +299,7 @@ static int inode_xattr_index(struct sqfs_writer *w, const struct fs_inode *inode
 	int r = sqfs_xattr_writer_begin(w->xattrs, 0);
 	for (size_t i = 0; r == 0 && i < inode->n_xattrs; i++)
 		r = sqfs_xattr_writer_add(w->xattrs, inode->xattrs[i].key, inode->xattrs[i].value,
-		                          inode->xattrs[i].size);
+					  inode->xattrs[i].size);
 	if (r == 0)
 		r = sqfs_xattr_writer_end(w->xattrs, ret);
 	return r != 0 ? writer_fail(w, r, "recording xattrs") : 0;
@@ -398,7 +394,7 @@ static int write_leaf_inode(struct sqfs_writer *w, struct fs_inode *inode)
 	ino = inode->sqfs_inode;
 	if (!ino)
 		return log_error_errno(-EIO, "Internal error: file inode %" PRIu32 " in the image has no data",
-		                       inode->inode_number);
+				       inode->inode_number);
 	if (inode->nlink > 1 || xattr != NO_XATTR) {
 		r = sqfs_inode_make_extended(ino);
 		if (r != 0)
@@ -438,8 +434,8 @@ static int write_directory(struct sqfs_writer *w, struct fs_node *dir, sqfs_u32 
 		return writer_fail(w, r, "starting a directory");
 	for (size_t i = 0; i < dir->n_children; i++) {
 		struct fs_inode *ci = dir->children[i]->inode;
-		r = sqfs_dir_writer_add_entry(w->dir_writer, dir->children[i]->name, ci->inode_number,
-		                              ci->inode_ref, (sqfs_u16) (ci->mode & 0xFFFF));
+		r = sqfs_dir_writer_add_entry(w->dir_writer, dir->children[i]->name, ci->inode_number, ci->inode_ref,
+					      (sqfs_u16) (ci->mode & 0xFFFF));
 		if (r != 0)
 			return writer_fail(w, r, "adding a directory entry");
 	}

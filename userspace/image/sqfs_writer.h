@@ -14,8 +14,7 @@ struct sqfs_writer;
 /* Start an image on fd (an empty file opened for writing and reading);
  * path is only for messages. Writes the superblock placeholder and the
  * compressor options. */
-int sqfs_writer_new(int fd, const char *path, const struct build_options *opts,
-                    struct sqfs_writer **ret);
+int sqfs_writer_new(int fd, const char *path, const struct build_options *opts, struct sqfs_writer **ret);
 /* The data of one regular file, in order; the block processor fills in
  * inode->sqfs_inode. */
 int sqfs_writer_begin_file(struct sqfs_writer *w, struct fs_inode *inode);

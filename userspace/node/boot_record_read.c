@@ -9,7 +9,10 @@
 #include "log.h"
 #include "util.h"
 
-static const char *get_string(json_t *o, const char *key) { return json_string_value(json_object_get(o, key)); }
+static const char *get_string(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
 
 /* The string at key, cut to size; "" when it is absent, null or not a string. */
 static void copy_string(json_t *o, const char *key, char *dst, size_t size)
@@ -29,14 +32,15 @@ static void copy_image(json_t *o, const char *key, char dst[IMAGE_ID_LEN + 1])
 static long long get_ms(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
-	return json_is_integer(v) && json_integer_value(v) >= 0 ? (long long)json_integer_value(v) : -1;
+	return json_is_integer(v) && json_integer_value(v) >= 0 ? (long long) json_integer_value(v) : -1;
 }
 
 static void read_mounts(json_t *array, bool bind, struct boot_record *rec)
 {
 	size_t i;
 	json_t *m;
-	json_array_foreach(array, i, m) {
+	json_array_foreach(array, i, m)
+	{
 		const char *path = get_string(m, BOOT_RECORD_KEY_PATH);
 		const char *status = boot_record_mount_status_from_string(get_string(m, BOOT_RECORD_KEY_STATUS));
 		if (path && boot_record_add_mount(rec, bind, path, status) < 0)
@@ -53,10 +57,10 @@ static void read_fields(json_t *root, struct boot_record *rec)
 
 	copy_string(root, BOOT_RECORD_KEY_REASON, rec->reason, sizeof(rec->reason));
 	rec->decision.slot = rec->slot;
-	(void)boot_reason_from_string(rec->reason, &rec->decision.reason);
+	(void) boot_reason_from_string(rec->reason, &rec->decision.reason);
 	json_t *tries = json_object_get(root, BOOT_RECORD_KEY_TRIES_LEFT);
 	if (json_is_integer(tries) && json_integer_value(tries) >= 0 && json_integer_value(tries) <= UINT_MAX)
-		rec->decision.tries_left = (unsigned)json_integer_value(tries);
+		rec->decision.tries_left = (unsigned) json_integer_value(tries);
 	copy_string(root, BOOT_RECORD_KEY_WHY, rec->why, sizeof(rec->why));
 	rec->counted_by = boot_record_counted_by_from_string(get_string(root, BOOT_RECORD_KEY_COUNTED_BY));
 	rec->fallback_from = boot_slot_from_string(get_string(root, BOOT_RECORD_KEY_FALLBACK_FROM));
@@ -64,7 +68,8 @@ static void read_fields(json_t *root, struct boot_record *rec)
 
 	size_t i;
 	json_t *item;
-	json_array_foreach(json_object_get(root, BOOT_RECORD_KEY_FAILED), i, item) {
+	json_array_foreach(json_object_get(root, BOOT_RECORD_KEY_FAILED), i, item)
+	{
 		const char *error = get_string(item, BOOT_RECORD_KEY_ERROR);
 		char image[IMAGE_ID_LEN + 1];
 		copy_image(item, BOOT_RECORD_KEY_IMAGE, image);
@@ -81,9 +86,8 @@ static void read_fields(json_t *root, struct boot_record *rec)
 	read_mounts(json_object_get(persistent, BOOT_RECORD_KEY_BINDS), true, rec);
 	read_mounts(json_object_get(root, BOOT_RECORD_KEY_OVERLAYS), false, rec);
 
-	json_array_foreach(json_object_get(root, BOOT_RECORD_KEY_WARNINGS), i, item)
-		if (json_is_string(item))
-			boot_record_add_warning(rec, "%s", json_string_value(item));
+	json_array_foreach(json_object_get(root, BOOT_RECORD_KEY_WARNINGS), i, item) if (json_is_string(item))
+		boot_record_add_warning(rec, "%s", json_string_value(item));
 
 	json_t *timings = json_object_get(root, BOOT_RECORD_KEY_TIMINGS);
 	rec->start_to_state_ms = get_ms(timings, BOOT_RECORD_KEY_START_TO_STATE);
@@ -117,4 +121,7 @@ int boot_record_read_json(const char *path, struct boot_record *rec, json_t **re
 	return 0;
 }
 
-int boot_record_read(const char *path, struct boot_record *rec) { return boot_record_read_json(path, rec, NULL); }
+int boot_record_read(const char *path, struct boot_record *rec)
+{
+	return boot_record_read_json(path, rec, NULL);
+}

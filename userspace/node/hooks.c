@@ -20,7 +20,7 @@ static int run_one(const char *path, char *const env[])
 	if (pid == 0) {
 		for (size_t i = 0; env && env[i]; i++)
 			putenv(env[i]);
-		execl(path, path, (char *)NULL);
+		execl(path, path, (char *) NULL);
 		log_error_errno(negative_errno(), "Failed to run hook %s: %m", path);
 		_exit(127);
 	}
@@ -35,7 +35,10 @@ static int run_one(const char *path, char *const env[])
 	return log_error_errno(-ECANCELED, "Hook %s failed with exit status %d", path, WEXITSTATUS(status));
 }
 
-static int only_hooks(const struct dirent *e) { return e->d_name[0] != '.'; }
+static int only_hooks(const struct dirent *e)
+{
+	return e->d_name[0] != '.';
+}
 
 int hooks_run(const char *hooks_dir, const char *phase, char *const env[])
 {

@@ -23,7 +23,7 @@ void image_meta_now(char buf[32])
 int image_meta_write(const char *path, const struct image_meta *meta)
 {
 	json_t *o = json_pack("{s:s?, s:s?, s:I, s:s?}", "source", meta->source, "digest", meta->digest, "size",
-			      (json_int_t)meta->size, "installed", meta->installed);
+			      (json_int_t) meta->size, "installed", meta->installed);
 	if (!o)
 		return -ENOMEM;
 	_cleanup_free_ char *text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -42,9 +42,9 @@ int image_meta_write_installed(const char *path, const char *source, const char 
 	char now[32];
 	image_meta_now(now);
 	struct image_meta meta = {
-		.source = (char *)source,
-		.digest = (char *)digest,
-		.size = stat(image_path, &st) == 0 ? (uint64_t)st.st_size : 0,
+		.source = (char *) source,
+		.digest = (char *) digest,
+		.size = stat(image_path, &st) == 0 ? (uint64_t) st.st_size : 0,
 		.installed = now,
 	};
 	return image_meta_write(path, &meta);
@@ -58,7 +58,7 @@ static char *dup_string(json_t *o, const char *key)
 
 int image_meta_read(const char *path, struct image_meta *meta)
 {
-	*meta = (struct image_meta){0};
+	*meta = (struct image_meta){ 0 };
 	json_error_t err;
 	json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
 	if (!o)
@@ -67,7 +67,7 @@ int image_meta_read(const char *path, struct image_meta *meta)
 	meta->digest = dup_string(o, "digest");
 	meta->installed = dup_string(o, "installed");
 	json_int_t size = json_integer_value(json_object_get(o, "size"));
-	meta->size = size > 0 ? (uint64_t)size : 0;
+	meta->size = size > 0 ? (uint64_t) size : 0;
 	json_decref(o);
 	return 0;
 }
@@ -77,5 +77,5 @@ void image_meta_done(struct image_meta *meta)
 	free(meta->source);
 	free(meta->digest);
 	free(meta->installed);
-	*meta = (struct image_meta){0};
+	*meta = (struct image_meta){ 0 };
 }

@@ -17,12 +17,15 @@
 #define SPACE_MARGIN_PERCENT 20
 #define SPACE_MARGIN_BYTES (16ULL << 20)
 
-static bool file_exists(const char *path) { return access(path, F_OK) == 0; }
+static bool file_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
 
 int image_install_open(struct image_install *in, const char *source, const struct pull_options *pull,
 		       const struct build_options *build, const char *compression)
 {
-	*in = (struct image_install){.source = source, .build = *build};
+	*in = (struct image_install){ .source = source, .build = *build };
 	int r = build_options_require_bootable(&in->build, compression);
 	if (r < 0)
 		return r;
@@ -35,7 +38,10 @@ int image_install_open(struct image_install *in, const char *source, const struc
 	return 0;
 }
 
-static void format_mib(uint64_t bytes, char buf[32]) { snprintf(buf, 32, "%.1f MiB", (double)bytes / 1048576.0); }
+static void format_mib(uint64_t bytes, char buf[32])
+{
+	snprintf(buf, 32, "%.1f MiB", (double) bytes / 1048576.0);
+}
 
 /* Refuse before writing anything when the image cannot fit. */
 static int check_space(const char *dir, uint64_t layers_bytes)
@@ -88,11 +94,11 @@ static int keep_old_image(struct image_install *in)
 	_cleanup_free_ char *keep = NULL;
 	if (asprintf(&keep, "%s/.tmp-keep-%s.squashfs", in->images_dir, in->id) < 0)
 		return -ENOMEM;
-	(void)unlink(keep);
+	(void) unlink(keep);
 	fault_point("link");
 	int r = link(in->image_path, keep) < 0 ? negative_errno() : fsync_parent_dir(keep);
 	if (r < 0) {
-		(void)unlink(keep);
+		(void) unlink(keep);
 		return log_error_errno(r, "Failed to keep %s until the commit: %m", in->image_path);
 	}
 	in->kept = TAKE_PTR(keep);
@@ -117,7 +123,7 @@ int image_install_write(struct image_install *in, const struct boot_state *s, co
 	if (r < 0) {
 		/* Whatever the builder or the metadata left is unreferenced: drop it now. */
 		image_install_release(in);
-		(void)state_dir_clean(in->sd, s, keep_id);
+		(void) state_dir_clean(in->sd, s, keep_id);
 	}
 	return r;
 }
@@ -128,8 +134,9 @@ void image_install_release(struct image_install *in)
 		return;
 	int r = checkpoint_for_bootloader(in->images_dir);
 	if (r < 0)
-		log_warning_errno(r, "Could not flush the journal of %s for GRUB (%m): a power cut in the next seconds "
-				     "may leave GRUB reading a replaced image",
+		log_warning_errno(r,
+				  "Could not flush the journal of %s for GRUB (%m): a power cut in the next seconds "
+				  "may leave GRUB reading a replaced image",
 				  in->images_dir);
 	if (unlink(in->kept) < 0 && errno != ENOENT)
 		log_warning_errno(negative_errno(), "Failed to remove %s: %m (the next upgrade removes it)", in->kept);
@@ -144,5 +151,5 @@ void image_install_done(struct image_install *in)
 	free(in->images_dir);
 	free(in->image_path);
 	free(in->meta_path);
-	*in = (struct image_install){0};
+	*in = (struct image_install){ 0 };
 }

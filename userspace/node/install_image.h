@@ -21,7 +21,7 @@ struct image_install {
 	const char *source;         /* as given: the metadata's source */
 	struct build_options build; /* with require_boot */
 	struct pull *img;
-	const char *id;             /* inside pull_digest(img) */
+	const char *id; /* inside pull_digest(img) */
 	const struct state_dir *sd;
 	char *images_dir, *image_path, *meta_path;
 	bool reuse;

@@ -34,7 +34,7 @@ int oem_conf_read(const struct state_dir *sd, const char *dir, const char *label
 	int r = state_dir_find_partition(sd, label, wait_ms, &dev);
 	if (r < 0)
 		return r; /* no COS_OEM (or not ours for sure): no file */
-	(void)mkdir(OEM_MOUNT_DIR, 0700);
+	(void) mkdir(OEM_MOUNT_DIR, 0700);
 	if (mount(dev, OEM_MOUNT_DIR, "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
 		r = negative_errno();
 		log_warning("Cannot mount %s read-only on %s (%m): no policy from " OEM_CONF_FILE, dev, OEM_MOUNT_DIR);

@@ -17,7 +17,7 @@
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-	(void)st;
+	(void) st;
 	if (ftw->level == 0)
 		return 0; /* the directory itself stays */
 	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0)
@@ -81,11 +81,12 @@ int persistent_wipe_partition(const struct state_dir *sd, const char *dev, const
 		return log_error_errno(negative_errno(), "Failed to open the persistent partition %s: %m", dev);
 	close(TAKE_FD(fd));
 	fault_point("wipe");
-	char *argv[] = {"mkfs.ext4", "-q", "-F", "-L", (char *)label, (char *)dev, NULL};
+	char *argv[] = { "mkfs.ext4", "-q", "-F", "-L", (char *) label, (char *) dev, NULL };
 	int r = run_program(argv);
 	if (r < 0)
-		return log_error_errno(r, "Failed to recreate the persistent partition %s; nothing was committed, "
-					  "recovery boots again: retry the reset",
+		return log_error_errno(r,
+				       "Failed to recreate the persistent partition %s; nothing was committed, "
+				       "recovery boots again: retry the reset",
 				       dev);
 	log_info("Persistent partition %s (%s) recreated: its data is gone", dev, label);
 	return 0;

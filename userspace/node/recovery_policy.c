@@ -50,7 +50,7 @@ static void policy_conf_line(const char *key, const char *value, void *userdata)
 
 int recovery_policy_from_conf(const char *text, enum recovery_policy *policy)
 {
-	struct policy_conf c = {.policy = policy};
+	struct policy_conf c = { .policy = policy };
 	int r = keyvalue_parse(text, policy_conf_line, &c);
 	return r < 0 ? r : c.ret;
 }
@@ -76,8 +76,9 @@ enum recovery_action recovery_decide(const struct recovery_facts *f, char *why, 
 		return RECOVERY_NOT_IN_RECOVERY;
 	}
 	if (f->reset_requested) {
-		snprintf(why, size, "reset requested on the kernel command line (kairos.reset=1, GRUB's \"reset from "
-				    "recovery\" entry)");
+		snprintf(why, size,
+			 "reset requested on the kernel command line (kairos.reset=1, GRUB's \"reset from "
+			 "recovery\" entry)");
 		return RECOVERY_RESET_REQUESTED;
 	}
 	if (f->policy != RECOVERY_POLICY_AUTO) {
@@ -103,7 +104,8 @@ enum recovery_action recovery_decide(const struct recovery_facts *f, char *why, 
 			 f->auto_resets, RESET_AUTO_MAX);
 		return RECOVERY_DECLINE;
 	}
-	snprintf(why, size, "recovery reached by fallback with kairos.recovery=auto (%s): automated reset %u of at most %d",
+	snprintf(why, size,
+		 "recovery reached by fallback with kairos.recovery=auto (%s): automated reset %u of at most %d",
 		 f->policy_source, f->auto_resets + 1, RESET_AUTO_MAX);
 	return RECOVERY_RESET_AUTO;
 }

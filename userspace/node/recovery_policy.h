@@ -27,9 +27,9 @@ int recovery_policy_from_cmdline(const struct cmdline *c, enum recovery_policy *
 int recovery_policy_from_conf(const char *text, enum recovery_policy *policy);
 
 struct recovery_facts {
-	enum boot_slot booted;     /* from the boot record */
-	const char *reason;        /* the record's reason: "fallback", "one-shot", "menu", ... */
-	bool reset_requested;      /* kairos.reset=1 (GRUB's "reset from recovery") */
+	enum boot_slot booted; /* from the boot record */
+	const char *reason;    /* the record's reason: "fallback", "one-shot", "menu", ... */
+	bool reset_requested;  /* kairos.reset=1 (GRUB's "reset from recovery") */
 	enum recovery_policy policy;
 	const char *policy_source; /* where the policy came from, for messages */
 	unsigned auto_resets;      /* from state.env */

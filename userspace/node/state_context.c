@@ -6,7 +6,7 @@
 
 int state_context_open(struct state_context *ctx, const struct state_options *o, bool lock)
 {
-	*ctx = (struct state_context)STATE_CONTEXT_INIT;
+	*ctx = (struct state_context) STATE_CONTEXT_INIT;
 	const char *recovery = o->recovery_dir ? o->recovery_dir : o->state_dir ? NULL : RECOVERY_DIR_DEFAULT;
 	int r = state_dir_open(&ctx->dir, o->state_dir ? o->state_dir : STATE_DIR_DEFAULT, recovery);
 	if (r < 0)
@@ -19,8 +19,9 @@ int state_context_open(struct state_context *ctx, const struct state_options *o,
 		return log_error_errno(r, "No boot state in %s (missing %s): install the node first", ctx->dir.path,
 				       BOOT_STATE_FILE);
 	if (r < 0)
-		return log_error_errno(r, "The boot state in %s is damaged; the node boots recovery. "
-					  "Reinstall from recovery to repair it",
+		return log_error_errno(r,
+				       "The boot state in %s is damaged; the node boots recovery. "
+				       "Reinstall from recovery to repair it",
 				       ctx->dir.path);
 	return boot_record_read_json(o->boot_record, &ctx->record, &ctx->record_json);
 }

@@ -30,7 +30,10 @@ struct state_context {
 
 /* Open the state directory, load the state (it must exist: a node without
  * one has not been installed) and the boot record; lock when changing. */
-#define STATE_CONTEXT_INIT {.dir.lock_fd = -1, .record.slot = BOOT_SLOT_NONE}
+#define STATE_CONTEXT_INIT                                       \
+	{                                                        \
+		.dir.lock_fd = -1, .record.slot = BOOT_SLOT_NONE \
+	}
 int state_context_open(struct state_context *ctx, const struct state_options *o, bool lock);
 /* Takes a pointer so it can be a cleanup: _cleanup_(state_context_close). */
 void state_context_close(struct state_context *ctx);

@@ -23,11 +23,12 @@
 
 int state_dir_open(struct state_dir *sd, const char *path, const char *recovery_path)
 {
-	*sd = (struct state_dir){.lock_fd = -1};
+	*sd = (struct state_dir){ .lock_fd = -1 };
 	struct stat st;
 	if (stat(path, &st) < 0)
 		return log_error_errno(negative_errno(),
-				       "State directory %s: %m (is the state partition mounted? use --state-dir)", path);
+				       "State directory %s: %m (is the state partition mounted? use --state-dir)",
+				       path);
 	if (!S_ISDIR(st.st_mode))
 		return log_error_errno(-ENOTDIR, "%s is not a directory", path);
 
@@ -45,10 +46,13 @@ void state_dir_close(struct state_dir *sd)
 	free(sd->path);
 	free(sd->recovery_path);
 	closep(&sd->lock_fd);
-	*sd = (struct state_dir){.lock_fd = -1};
+	*sd = (struct state_dir){ .lock_fd = -1 };
 }
 
-int state_dir_lock(struct state_dir *sd) { return state_dir_lock_wait(sd, 0); }
+int state_dir_lock(struct state_dir *sd)
+{
+	return state_dir_lock_wait(sd, 0);
+}
 
 int state_dir_lock_wait(struct state_dir *sd, unsigned wait_ms)
 {
@@ -66,7 +70,7 @@ int state_dir_lock_wait(struct state_dir *sd, unsigned wait_ms)
 		if (waited == 0)
 			log_info("Another kairos-upgrade is changing %s: waiting up to %u s for it", sd->path,
 				 wait_ms / 1000);
-		(void)usleep(LOCK_POLL_MS * 1000);
+		(void) usleep(LOCK_POLL_MS * 1000);
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK)
@@ -75,14 +79,14 @@ int state_dir_lock_wait(struct state_dir *sd, unsigned wait_ms)
 		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
 		pid[n > 0 ? n : 0] = '\0';
 		pid[strcspn(pid, "\n")] = '\0';
-		return log_error_errno(-EBUSY,
-				       "Another kairos-upgrade (pid %s) is changing %s; wait for it to finish and retry",
-				       pid[0] ? pid : "unknown", sd->path);
+		return log_error_errno(
+			-EBUSY, "Another kairos-upgrade (pid %s) is changing %s; wait for it to finish and retry",
+			pid[0] ? pid : "unknown", sd->path);
 	}
 	/* The pid is only a hint for the message above; the lock is the flock. */
 	char pid[32];
-	int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+	int len = snprintf(pid, sizeof(pid), "%d\n", (int) getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t) len, 0) != len)
 		log_debug("could not record our pid in %s", path);
 	sd->lock_fd = TAKE_FD(fd);
 	return 0;
@@ -137,11 +141,11 @@ static int clean_images(const char *dir, unsigned slots, const struct boot_state
 	for (struct dirent *e; (e = readdir(d));) {
 		const char *name = e->d_name, *dot = strchr(name, '.');
 		bool ours_unreferenced = dot && dot != name && (streq(dot, ".squashfs") || streq(dot, ".json")) &&
-					 !is_referenced(s, slots, name, (size_t)(dot - name)) &&
-					 !(keep_id && strncmp(name, keep_id, (size_t)(dot - name)) == 0 &&
-					   strlen(keep_id) == (size_t)(dot - name));
+					 !is_referenced(s, slots, name, (size_t) (dot - name)) &&
+					 !(keep_id && strncmp(name, keep_id, (size_t) (dot - name)) == 0 &&
+					   strlen(keep_id) == (size_t) (dot - name));
 		if (ours_unreferenced) {
-			_cleanup_free_ char *id = strndup(name, (size_t)(dot - name));
+			_cleanup_free_ char *id = strndup(name, (size_t) (dot - name));
 			ours_unreferenced = id && image_id_is_valid(id);
 		}
 		if (!is_temporary(name) && !ours_unreferenced)
@@ -178,7 +182,7 @@ int state_dir_free_bytes(const char *path, uint64_t *free_bytes)
 	struct statvfs sv;
 	if (statvfs(path, &sv) < 0)
 		return log_error_errno(negative_errno(), "Failed to stat the filesystem of %s: %m", path);
-	*free_bytes = (uint64_t)sv.f_bavail * sv.f_frsize;
+	*free_bytes = (uint64_t) sv.f_bavail * sv.f_frsize;
 	return 0;
 }
 
@@ -195,14 +199,15 @@ static bool is_mount_point(const char *path)
 /* The device of COS_RECOVERY (or kairos.recovery_label= from cmdline_path). */
 static int recovery_device(const struct state_dir *sd, const char *cmdline_path, char **ret)
 {
-	_cleanup_(cmdline_free) struct cmdline c = {0};
+	_cleanup_(cmdline_free) struct cmdline c = { 0 };
 	const char *label = "COS_RECOVERY";
 	if (cmdline_read_file(cmdline_path, &c) == 0 && cmdline_get(&c, "kairos.recovery_label"))
 		label = cmdline_get(&c, "kairos.recovery_label");
 	int r = state_dir_find_partition(sd, label, RECOVERY_WAIT_MS, ret);
 	if (r == -ENOENT)
-		return log_error_errno(r, "No partition labelled %s: is this an installed node? (or mount the recovery "
-					  "partition yourself and pass --recovery-dir)",
+		return log_error_errno(r,
+				       "No partition labelled %s: is this an installed node? (or mount the recovery "
+				       "partition yourself and pass --recovery-dir)",
 				       label);
 	return r;
 }
@@ -249,22 +254,22 @@ int state_dir_read_meta(const struct state_dir *sd, enum boot_slot slot, const c
 	/* Read-only and noload: nothing, not even a journal replay, writes to it. */
 	if (mount(dev, dir, "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "noload") < 0) {
 		r = log_debug_errno(negative_errno(), "Cannot mount %s read-only on %s: %m", dev, dir);
-		(void)rmdir(dir);
+		(void) rmdir(dir);
 		return r;
 	}
 	_cleanup_free_ char *at = NULL;
 	r = asprintf(&at, "%s/images/%s.json", dir, id) < 0 ? -ENOMEM : image_meta_read(at, meta);
-	(void)umount2(dir, MNT_DETACH);
-	(void)rmdir(dir);
+	(void) umount2(dir, MNT_DETACH);
+	(void) rmdir(dir);
 	return r;
 }
 
 int state_dir_find_partition(const struct state_dir *sd, const char *label, unsigned wait_ms, char **ret)
 {
 	char disk[DISK_MAX];
-	(void)partition_disk_of_path(sd->path, disk, sizeof(disk)); /* "" when not on a disk: no preference */
+	(void) partition_disk_of_path(sd->path, disk, sizeof(disk)); /* "" when not on a disk: no preference */
 	struct partition part;
-	int r = find_partition_by_label(label, wait_ms, &(struct partition_rules){.disks = disk}, &part);
+	int r = find_partition_by_label(label, wait_ms, &(struct partition_rules){ .disks = disk }, &part);
 	if (r < 0)
 		return r; /* logged, the refused ones named */
 	*ret = strdup(part.devnode);

@@ -13,7 +13,7 @@
 
 #define STATE_DIR_DEFAULT "/run/kairos/state"       /* kairos-boot leaves COS_STATE mounted here */
 #define RECOVERY_DIR_DEFAULT "/run/kairos/recovery" /* COS_RECOVERY, when mounted */
-#define BOOT_RECORD_DEFAULT BOOT_RECORD_PATH      /* kairos-boot writes it */
+#define BOOT_RECORD_DEFAULT BOOT_RECORD_PATH        /* kairos-boot writes it */
 #define LOCK_FILE ".kairos-upgrade.lock"
 
 struct state_dir {

@@ -43,14 +43,14 @@ void disk_closep(struct disk *d)
 static bool join(char *buf, size_t size, const char *dir, const char *name)
 {
 	int n = snprintf(buf, size, "%s/%s", dir, name);
-	return n >= 0 && (size_t)n < size;
+	return n >= 0 && (size_t) n < size;
 }
 
 /* Printable ASCII only: model and serial strings come from the device. */
 static void sanitize(char *s)
 {
 	for (; *s; s++)
-		if (!isprint((unsigned char)*s))
+		if (!isprint((unsigned char) *s))
 			*s = '?';
 }
 
@@ -123,9 +123,8 @@ static int disk_classify(const char *target, const struct stat *st, struct disk 
 				       target, slash ? slash + 1 : parent, slash ? slash + 1 : parent);
 	}
 	if (sysfs_has(d->sys, "dm"))
-		return log_error_errno(-EINVAL,
-				       "%s is a device-mapper device (LVM, dm-crypt, multipath): give a whole disk",
-				       target);
+		return log_error_errno(
+			-EINVAL, "%s is a device-mapper device (LVM, dm-crypt, multipath): give a whole disk", target);
 	if (sysfs_has(d->sys, "md"))
 		return log_error_errno(-EINVAL, "%s is a software RAID (md) device: give a whole disk", target);
 	char value[64];
@@ -167,13 +166,13 @@ static int for_each_partition(const struct disk *d, int (*f)(const struct disk *
 		return log_error_errno(negative_errno(), "%s: %m", d->sys);
 	struct dirent *e;
 	while ((e = readdir(dir))) {
-		struct partition p = {.name = e->d_name};
+		struct partition p = { .name = e->d_name };
 		char number[16];
 		if (e->d_name[0] == '.' || !join(p.sys, sizeof(p.sys), d->sys, e->d_name) ||
 		    !sysfs_has(p.sys, "partition") || !join(p.node, sizeof(p.node), "/dev", e->d_name))
 			continue;
 		sysfs_read(p.sys, "partition", number, sizeof(number));
-		p.number = (int)strtol(number, NULL, 10);
+		p.number = (int) strtol(number, NULL, 10);
 		int r = f(d, &p, userdata);
 		if (r < 0)
 			return r;
@@ -184,7 +183,7 @@ static int for_each_partition(const struct disk *d, int (*f)(const struct disk *
 /* Holders, and an O_EXCL open just to see whether anyone claims it. */
 static int check_partition(const struct disk *d, const struct partition *p, void *userdata)
 {
-	(void)userdata;
+	(void) userdata;
 	char holders[256], dev[32], node_dev[32];
 	struct stat st;
 	holders_of(p->sys, holders, sizeof(holders));
@@ -214,9 +213,9 @@ static int check_partition(const struct disk *d, const struct partition *p, void
  * view fails with EBUSY while it is open, which is what we want to know. */
 static int delete_partition(const struct disk *d, const struct partition *p, void *userdata)
 {
-	(void)userdata;
-	struct blkpg_partition part = {.pno = p->number};
-	struct blkpg_ioctl_arg arg = {.op = BLKPG_DEL_PARTITION, .datalen = sizeof(part), .data = &part};
+	(void) userdata;
+	struct blkpg_partition part = { .pno = p->number };
+	struct blkpg_ioctl_arg arg = { .op = BLKPG_DEL_PARTITION, .datalen = sizeof(part), .data = &part };
 	if (ioctl(d->fd, BLKPG, &arg) < 0 && errno != ENXIO)
 		return log_error_errno(negative_errno(),
 				       "%s: its partition %s is open (mounted, or used by a program, maybe in "
@@ -261,7 +260,7 @@ static int disk_hold(struct disk *d)
 
 static void human_size(uint64_t bytes, char *buf, size_t size)
 {
-	snprintf(buf, size, "%.1f GiB", (double)bytes / (double)(MIB * 1024));
+	snprintf(buf, size, "%.1f GiB", (double) bytes / (double) (MIB * 1024));
 }
 
 /* "gpt partition table; sdb1: ext4 "data"" from blkid, best effort. */
@@ -275,9 +274,9 @@ static void describe_probe(const char *node, const char *prefix, char *buf, size
 	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_LABEL | BLKID_SUBLKS_TYPE);
 	const char *pttype = NULL, *type = NULL, *label = NULL;
 	if (blkid_do_safeprobe(pr) == 0) {
-		(void)blkid_probe_lookup_value(pr, "PTTYPE", &pttype, NULL);
-		(void)blkid_probe_lookup_value(pr, "TYPE", &type, NULL);
-		(void)blkid_probe_lookup_value(pr, "LABEL", &label, NULL);
+		(void) blkid_probe_lookup_value(pr, "PTTYPE", &pttype, NULL);
+		(void) blkid_probe_lookup_value(pr, "TYPE", &type, NULL);
+		(void) blkid_probe_lookup_value(pr, "LABEL", &label, NULL);
 	}
 	char item[256] = "";
 	if (pttype)
@@ -294,7 +293,7 @@ static void describe_probe(const char *node, const char *prefix, char *buf, size
 
 static int describe_partition(const struct disk *d, const struct partition *p, void *found)
 {
-	(void)d;
+	(void) d;
 	char prefix[NAME_MAX + 4];
 	snprintf(prefix, sizeof(prefix), "%s: ", p->name);
 	describe_probe(p->node, prefix, found, FOUND_SIZE);
@@ -319,10 +318,12 @@ void disk_describe(const struct disk *d)
 	sysfs_read(d->sys, "loop/backing_file", backing, sizeof(backing));
 	human_size(d->size, size, sizeof(size));
 	describe_probe(d->path, "", found, sizeof(found));
-	(void)for_each_partition(d, describe_partition, found);
+	(void) for_each_partition(d, describe_partition, found);
 	fprintf(stderr, "%s: %s%s, serial %s, %s (%" PRIu64 " bytes)\n", d->path,
-		model[0] ? model : backing[0] ? "loop device of " : "model unknown", model[0] ? "" : backing,
-		serial[0] ? serial : "unknown", size, d->size);
+		model[0]     ? model
+		: backing[0] ? "loop device of "
+			     : "model unknown",
+		model[0] ? "" : backing, serial[0] ? serial : "unknown", size, d->size);
 	fprintf(stderr, "  on it now: %s\n", found[0] ? found : "no partition table or filesystem found");
 }
 
@@ -334,10 +335,9 @@ void disk_identity(const struct disk *d, char *buf, size_t size)
 	char serial[DISK_SERIAL_SIZE];
 	disk_serial(d, serial);
 	for (char *c = serial; *c; c++)
-		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.')
+		if (!isalnum((unsigned char) *c) && *c != '-' && *c != '.')
 			*c = '_';
-	snprintf(buf, size, "%u:%u:%s:%" PRIu64, major(d->devnum), minor(d->devnum), serial[0] ? serial : "-",
-		 d->size);
+	snprintf(buf, size, "%u:%u:%s:%" PRIu64, major(d->devnum), minor(d->devnum), serial[0] ? serial : "-", d->size);
 }
 
 int target_disk_open(const char *target, struct disk *d)
@@ -361,19 +361,19 @@ int target_disk_open(const char *target, struct disk *d)
 		ssize_t n = readlink(target, to, sizeof(to) - 1);
 		to[n > 0 ? n : 0] = '\0';
 		sanitize(to);
-		return log_error_errno(-ENODEV, "%s is a link to %s, which does not exist (a disk unplugged?)",
-				       target, to);
+		return log_error_errno(-ENODEV, "%s is a link to %s, which does not exist (a disk unplugged?)", target,
+				       to);
 	}
 	if (S_ISREG(st.st_mode))
 		return 1;
 	if (S_ISCHR(st.st_mode))
 		return log_error_errno(-ENOTBLK, "%s is a character device, not a disk%s", target,
-				       strstr(target, "nvme") ? " (an NVMe controller: its disks are /dev/nvmeXnY)" : "");
+				       strstr(target, "nvme") ? " (an NVMe controller: its disks are /dev/nvmeXnY)"
+							      : "");
 	if (S_ISDIR(st.st_mode))
 		return log_error_errno(-EISDIR, "%s is a directory: give a disk or an image file's name", target);
 	if (!S_ISBLK(st.st_mode))
-		return log_error_errno(-ENOTBLK,
-				       "%s is neither a disk nor an image file (a socket, a pipe?)", target);
+		return log_error_errno(-ENOTBLK, "%s is neither a disk nor an image file (a socket, a pipe?)", target);
 	int r = disk_classify(target, &st, d);
 	if (r < 0)
 		return r;
@@ -383,14 +383,14 @@ int target_disk_open(const char *target, struct disk *d)
 static int write_all_at(int fd, const char *buf, size_t len, uint64_t off)
 {
 	while (len > 0) {
-		ssize_t n = pwrite(fd, buf, len, (off_t)off);
+		ssize_t n = pwrite(fd, buf, len, (off_t) off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return n < 0 ? negative_errno() : -EIO;
 		buf += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
+		len -= (size_t) n;
+		off += (uint64_t) n;
 	}
 	return 0;
 }
@@ -401,28 +401,28 @@ static int copy_range(int disk_fd, int img_fd, uint64_t from, uint64_t to, char 
 {
 	uint64_t off = from;
 	while (off < to) {
-		off_t data = lseek(img_fd, (off_t)off, SEEK_DATA);
-		uint64_t data_start = data < 0 ? to : (uint64_t)data < to ? (uint64_t)data : to;
+		off_t data = lseek(img_fd, (off_t) off, SEEK_DATA);
+		uint64_t data_start = data < 0 ? to : (uint64_t) data < to ? (uint64_t) data : to;
 		if (data < 0 && errno != ENXIO)
 			return negative_errno();
 		if (data_start > off) {
-			uint64_t range[2] = {off, data_start - off};
+			uint64_t range[2] = { off, data_start - off };
 			if (ioctl(disk_fd, BLKZEROOUT, range) < 0)
 				return negative_errno();
 			off = data_start;
 			continue;
 		}
-		off_t hole = lseek(img_fd, (off_t)off, SEEK_HOLE);
-		uint64_t end = hole < 0 ? to : (uint64_t)hole < to ? (uint64_t)hole : to;
+		off_t hole = lseek(img_fd, (off_t) off, SEEK_HOLE);
+		uint64_t end = hole < 0 ? to : (uint64_t) hole < to ? (uint64_t) hole : to;
 		while (off < end) {
-			size_t n = (size_t)(end - off < CHUNK ? end - off : CHUNK);
-			ssize_t got = pread(img_fd, buf, n, (off_t)off);
+			size_t n = (size_t) (end - off < CHUNK ? end - off : CHUNK);
+			ssize_t got = pread(img_fd, buf, n, (off_t) off);
 			if (got <= 0)
 				return got < 0 ? negative_errno() : -EIO;
-			int r = write_all_at(disk_fd, buf, (size_t)got, off);
+			int r = write_all_at(disk_fd, buf, (size_t) got, off);
 			if (r < 0)
 				return r;
-			off += (uint64_t)got;
+			off += (uint64_t) got;
 			fault_point("write-disk: chunk");
 		}
 	}
@@ -437,7 +437,7 @@ int disk_write_image(struct disk *d, const char *image)
 	struct stat st;
 	if (fstat(img_fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return log_error_errno(-EINVAL, "%s is not a regular file", image);
-	uint64_t size = (uint64_t)st.st_size;
+	uint64_t size = (uint64_t) st.st_size;
 	if (size > d->size)
 		return log_error_errno(-EFBIG, "%s (%" PRIu64 " bytes) does not fit on %s (%" PRIu64 " bytes)", image,
 				       size, d->path, d->size);
@@ -448,7 +448,7 @@ int disk_write_image(struct disk *d, const char *image)
 		return -ENOMEM;
 
 	/* Both ends first: the disk stops being what it was. */
-	uint64_t head[2] = {0, MIB}, tail[2] = {d->size - MIB, MIB};
+	uint64_t head[2] = { 0, MIB }, tail[2] = { d->size - MIB, MIB };
 	int r = 0;
 	if (ioctl(d->fd, BLKZEROOUT, head) < 0 || ioctl(d->fd, BLKZEROOUT, tail) < 0 || fsync(d->fd) < 0)
 		r = negative_errno();
@@ -469,7 +469,6 @@ int disk_write_image(struct disk *d, const char *image)
 				       d->path);
 	/* Load the new table: we hold the disk, so the kernel allows it. */
 	if (ioctl(d->fd, BLKRRPART) < 0 && errno != EINVAL)
-		log_warning_errno(negative_errno(), "%s: the kernel did not re-read its partition table: %m",
-				  d->path);
+		log_warning_errno(negative_errno(), "%s: the kernel did not re-read its partition table: %m", d->path);
 	return 0;
 }

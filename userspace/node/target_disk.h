@@ -34,7 +34,10 @@ struct disk {
 	uint64_t size;
 	int fd; /* O_EXCL, held until the write is done */
 };
-#define DISK_INIT {.fd = -1}
+#define DISK_INIT        \
+	{                \
+		.fd = -1 \
+	}
 /* Closes the held disk; a cleanup: _cleanup_(disk_closep). */
 void disk_closep(struct disk *d);
 

@@ -30,7 +30,7 @@ void auth_challenge_done(struct auth_challenge *c)
 static bool is_token_char(char c)
 {
 	/* c != 0 first: strchr() finds the terminator too. */
-	return c != '\0' && (isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~/", c));
+	return c != '\0' && (isalnum((unsigned char) c) || strchr("!#$%&'*+-.^_`|~/", c));
 }
 
 static const char *skip_space(const char *p)
@@ -180,7 +180,7 @@ char *auth_url_origin(const char *url)
 	curl_free(port);
 	curl_url_cleanup(u);
 	for (char *p = origin; p && *p; p++)
-		*p = (char)tolower((unsigned char)*p);
+		*p = (char) tolower((unsigned char) *p);
 	return origin;
 }
 
@@ -222,7 +222,7 @@ int auth_token_parse(const void *buf, size_t size, char **ret_token, long *ret_e
 		return -ENOMEM;
 	*ret_token = copy;
 	if (ret_expires_in)
-		*ret_expires_in = expires_in > 0 && expires_in < 86400 * 365 ? (long)expires_in : 60;
+		*ret_expires_in = expires_in > 0 && expires_in < 86400 * 365 ? (long) expires_in : 60;
 	return 0;
 }
 
@@ -271,7 +271,7 @@ static int entry_credentials(json_t *entry, struct credentials *ret)
 				      &decoded, &size);
 		if (r < 0)
 			return r == -ENOMEM ? r : -EBADMSG;
-		r = memchr(decoded, '\0', size) ? -EBADMSG : credentials_from_string((char *)decoded, ret);
+		r = memchr(decoded, '\0', size) ? -EBADMSG : credentials_from_string((char *) decoded, ret);
 		OPENSSL_cleanse(decoded, size);
 		free(decoded);
 		return r == -EINVAL ? -EBADMSG : r;
@@ -303,7 +303,8 @@ int auth_config_lookup(const void *buf, size_t size, const char *registry, struc
 		if (entry)
 			r = entry_credentials(entry, ret);
 		const char *key;
-		json_object_foreach(auths, key, entry) {
+		json_object_foreach(auths, key, entry)
+		{
 			if (r != -ENOENT)
 				break;
 			if (key_matches(key, registry))
@@ -321,7 +322,8 @@ bool auth_config_uses_helper(const void *buf, size_t size, const char *registry)
 	bool uses = json_is_string(json_object_get(root, "credsStore"));
 	const char *key;
 	json_t *v;
-	json_object_foreach(json_object_get(root, "credHelpers"), key, v) {
+	json_object_foreach(json_object_get(root, "credHelpers"), key, v)
+	{
 		if (key_matches(key, registry))
 			uses = true;
 	}

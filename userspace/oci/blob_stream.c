@@ -101,7 +101,7 @@ static ssize_t blob_stream_read(struct layer_stream *ls, void *buf, size_t size)
 		bs->used -= n;
 		bs->consumed += n;
 		pthread_cond_broadcast(&bs->changed);
-		r = (ssize_t)n;
+		r = (ssize_t) n;
 	}
 	pthread_mutex_unlock(&bs->lock);
 	return r;

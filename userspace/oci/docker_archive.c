@@ -41,12 +41,15 @@ static void docker_archive_free(struct docker_archive *d)
 	free(d->blobs);
 	free(d);
 }
-static inline void docker_archive_freep(struct docker_archive **d) { docker_archive_free(*d); }
+static inline void docker_archive_freep(struct docker_archive **d)
+{
+	docker_archive_free(*d);
+}
 
 static int fetch_manifest(void *ctx, const char *object, char **ret_body, size_t *ret_size, char **ret_media_type,
 			  char ret_digest[static DIGEST_STRING_MAX])
 {
-	(void)object;
+	(void) object;
 	struct docker_archive *d = ctx;
 	*ret_body = malloc(d->manifest_size + 1);
 	*ret_media_type = strdup(MEDIA_TYPE_DOCKER_MANIFEST);
@@ -79,9 +82,11 @@ static int produce_blob(void *ctx, const struct descriptor *desc, blob_sink_t si
 	if (r >= 0)
 		r = digest_final(&h.md, got);
 	if (r >= 0 && !streq(got, desc->digest))
-		r = log_error_errno(-EBADMSG, "Digest mismatch for %s in %s: its bytes hash to %s, the image config "
-					      "says %s%s",
-				    f == d->blobs ? "the config" : "a layer", tar_archive_name(d->tar), got, desc->digest,
+		r = log_error_errno(-EBADMSG,
+				    "Digest mismatch for %s in %s: its bytes hash to %s, the image config "
+				    "says %s%s",
+				    f == d->blobs ? "the config" : "a layer", tar_archive_name(d->tar), got,
+				    desc->digest,
 				    f == d->blobs ? "" : " (its rootfs.diff_id; layers must be uncompressed tars)");
 	digest_done(&h.md);
 	return r;
@@ -119,7 +124,8 @@ static bool has_tag(json_t *image, const char *ref)
 	size_t i;
 	json_t *t;
 	/* docker and skopeo write Docker Hub names in full. */
-	json_array_foreach(json_object_get(image, "RepoTags"), i, t) {
+	json_array_foreach(json_object_get(image, "RepoTags"), i, t)
+	{
 		const char *s = json_string_value(t);
 		if (!s)
 			continue;
@@ -142,9 +148,11 @@ static char *list_tags(json_t *images)
 		return NULL;
 	size_t i, j;
 	json_t *image, *t;
-	json_array_foreach(images, i, image) {
+	json_array_foreach(images, i, image)
+	{
 		json_t *tags = json_object_get(image, "RepoTags");
-		json_array_foreach(tags, j, t) {
+		json_array_foreach(tags, j, t)
+		{
 			if (json_string_value(t))
 				fprintf(f, "%s%s", ftell(f) ? ", " : "", json_string_value(t));
 		}
@@ -161,7 +169,8 @@ static int choose_image(struct docker_archive *d, json_t *images, const char *re
 	*ret = !ref && json_array_size(images) == 1 ? json_array_get(images, 0) : NULL;
 	size_t i;
 	json_t *image;
-	json_array_foreach(images, i, image) {
+	json_array_foreach(images, i, image)
+	{
 		if (!*ret && ref && has_tag(image, ref))
 			*ret = image;
 	}
@@ -210,10 +219,11 @@ static int make_manifest(struct docker_archive *d, json_t *image)
 	json_t *m = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:[]}", "schemaVersion", 2, "mediaType",
 			      MEDIA_TYPE_DOCKER_MANIFEST, "config", "mediaType",
 			      "application/vnd.docker.container.image.v1+json", "digest", config_digest, "size",
-			      (json_int_t)config_size, "layers");
+			      (json_int_t) config_size, "layers");
 	if (!json_is_array(diff_ids) || json_array_size(diff_ids) != json_array_size(layers))
-		r = log_error_errno(-EBADMSG, "The config of %s has %zu rootfs.diff_ids for %zu layers in manifest.json",
-				    name, json_array_size(diff_ids), json_array_size(layers));
+		r = log_error_errno(-EBADMSG,
+				    "The config of %s has %zu rootfs.diff_ids for %zu layers in manifest.json", name,
+				    json_array_size(diff_ids), json_array_size(layers));
 	else if (!m)
 		r = -ENOMEM;
 	for (size_t i = 0; r >= 0 && i < json_array_size(layers); i++) {
@@ -224,12 +234,13 @@ static int make_manifest(struct docker_archive *d, json_t *image)
 			r = log_error_errno(-EBADMSG, "Layer %zu of %s has no valid path or rootfs.diff_id", i, name);
 		else if ((r = tar_archive_find(d->tar, path, &size)) < 0)
 			r = log_error_errno(r, "Layer %zu of %s, which manifest.json lists, %s", i, name,
-					    r == -ELOOP ? "is a link, which is never followed" : "is not in the archive");
+					    r == -ELOOP ? "is a link, which is never followed"
+							: "is not in the archive");
 		else if ((r = add_blob(d, diff_id, path)) >= 0)
 			r = json_array_append_new(json_object_get(m, "layers"),
 						  json_pack("{s:s, s:s, s:I}", "mediaType",
 							    "application/vnd.docker.image.rootfs.diff.tar", "digest",
-							    diff_id, "size", (json_int_t)size)) < 0
+							    diff_id, "size", (json_int_t) size)) < 0
 				    ? -ENOMEM
 				    : 0;
 	}

@@ -117,7 +117,7 @@ static char *header_value(const char *line, size_t size, const char *name)
 static size_t on_header(char *line, size_t one, size_t size, void *userdata)
 {
 	struct http_exchange *x = userdata;
-	(void)one;
+	(void) one;
 	if (size >= 5 && strncmp(line, "HTTP/", 5) == 0) {
 		exchange_reset_headers(x);
 		return size;
@@ -126,10 +126,8 @@ static size_t on_header(char *line, size_t one, size_t size, void *userdata)
 		const char *name;
 		char **slot;
 	} wanted[] = {
-		{ "content-type", &x->resp->content_type },
-		{ "www-authenticate", &x->resp->www_authenticate },
-		{ "content-range", &x->content_range },
-		{ "retry-after", &x->retry_after },
+		{ "content-type", &x->resp->content_type }, { "www-authenticate", &x->resp->www_authenticate },
+		{ "content-range", &x->content_range },     { "retry-after", &x->retry_after },
 		{ x->rq->header_name, &x->resp->header },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(wanted); i++) {
@@ -156,7 +154,8 @@ static int check_response(struct http_exchange *x)
 	resp->resumed_from = 0;
 	if (x->resume && x->resp->status == 206) {
 		/* "bytes START-END/TOTAL": START must be where we stopped. */
-		const char *p = x->content_range && strncmp(x->content_range, "bytes ", 6) == 0 ? x->content_range + 6 : NULL;
+		const char *p =
+			x->content_range && strncmp(x->content_range, "bytes ", 6) == 0 ? x->content_range + 6 : NULL;
 		char *end = NULL;
 		unsigned long long start = p ? strtoull(p, &end, 10) : 0;
 		if (!p || end == p || *end != '-' || start != x->resume->delivered)
@@ -178,7 +177,7 @@ static int deliver(struct http_exchange *x, const char *data, size_t size)
 	}
 	struct resume *rs = x->resume;
 	if (rs) {
-		size_t drop = MIN_SIZE((uint64_t)size, rs->skip);
+		size_t drop = MIN_SIZE((uint64_t) size, rs->skip);
 		data += drop;
 		size -= drop;
 		rs->skip -= drop;
@@ -195,7 +194,7 @@ static size_t on_body(char *data, size_t one, size_t size, void *userdata)
 {
 	struct http_exchange *x = userdata;
 	struct http_response *resp = x->resp;
-	(void)one;
+	(void) one;
 	if (!x->body_started) {
 		x->body_started = true;
 		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -243,12 +242,12 @@ static int exchange_setup(struct http_exchange *x, struct curl_slist *headers, c
 		  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protocols(cl)) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, protocols(cl)) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) == CURLE_OK &&
-		  curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)MAX_REDIRECTS) == CURLE_OK &&
+		  curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long) MAX_REDIRECTS) == CURLE_OK &&
 		  /* The digest covers the bytes as stored: never let curl decode them. */
 		  curl_easy_setopt(c, CURLOPT_HTTP_CONTENT_DECODING, 0L) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L) == CURLE_OK &&
-		  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, (long)STALL_BYTES_PER_SECOND) == CURLE_OK &&
-		  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)cl->stall_seconds) == CURLE_OK &&
+		  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, (long) STALL_BYTES_PER_SECOND) == CURLE_OK &&
+		  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long) cl->stall_seconds) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_USERAGENT, "kairos-upgrade") == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_SHARE, cl->share) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
@@ -257,9 +256,10 @@ static int exchange_setup(struct http_exchange *x, struct curl_slist *headers, c
 		  curl_easy_setopt(c, CURLOPT_WRITEDATA, x) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) == CURLE_OK;
 	if (ok && rq->max_size > 0)
-		ok = curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)rq->max_size) == CURLE_OK;
+		ok = curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) rq->max_size) == CURLE_OK;
 	if (ok && rq->document)
-		ok = curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)(cl->stall_seconds * DOCUMENT_STALL_PERIODS)) == CURLE_OK;
+		ok = curl_easy_setopt(c, CURLOPT_TIMEOUT, (long) (cl->stall_seconds * DOCUMENT_STALL_PERIODS)) ==
+		     CURLE_OK;
 	if (ok && cl->insecure)
 		ok = curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L) == CURLE_OK &&
 		     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L) == CURLE_OK;
@@ -274,7 +274,7 @@ static int exchange_setup(struct http_exchange *x, struct curl_slist *headers, c
 	if (ok)
 		ok = curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L) == CURLE_OK;
 	if (ok && rq->username)
-		ok = curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) == CURLE_OK &&
+		ok = curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC) == CURLE_OK &&
 		     curl_easy_setopt(c, CURLOPT_USERNAME, rq->username) == CURLE_OK &&
 		     curl_easy_setopt(c, CURLOPT_PASSWORD, rq->password) == CURLE_OK;
 	return ok ? 0 : -EINVAL;
@@ -283,10 +283,10 @@ static int exchange_setup(struct http_exchange *x, struct curl_slist *headers, c
 void http_exchange_set_auth(struct http_exchange *x, const struct http_auth *auth)
 {
 	if (auth->bearer) {
-		curl_easy_setopt(x->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+		curl_easy_setopt(x->curl, CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);
 		curl_easy_setopt(x->curl, CURLOPT_XOAUTH2_BEARER, auth->bearer);
 	} else if (auth->username) {
-		curl_easy_setopt(x->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(x->curl, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
 		curl_easy_setopt(x->curl, CURLOPT_USERNAME, auth->username);
 		curl_easy_setopt(x->curl, CURLOPT_PASSWORD, auth->password);
 	}
@@ -300,7 +300,7 @@ static void before_attempt(struct http_exchange *x)
 		rs->delivered_at_attempt = rs->delivered;
 		if (rs->delivered > 0) {
 			char range[64];
-			snprintf(range, sizeof(range), "%llu-", (unsigned long long)rs->delivered);
+			snprintf(range, sizeof(range), "%llu-", (unsigned long long) rs->delivered);
 			curl_easy_setopt(x->curl, CURLOPT_RANGE, range);
 		}
 	}
@@ -364,9 +364,9 @@ static void backoff(unsigned attempt, const char *retry_after)
 		errno = 0;
 		unsigned long seconds = strtoul(retry_after, &end, 10);
 		if (errno == 0 && end != retry_after && *end == '\0' && seconds <= 60)
-			ms = (unsigned)seconds * 1000u;
+			ms = (unsigned) seconds * 1000u;
 	}
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
 }
 
@@ -422,7 +422,9 @@ int http_get(struct http_client *c, const struct http_request *rq, struct http_r
 		exchange_done(&x);
 		http_response_done(resp);
 		*resp = (struct http_response){ .content_length = -1 };
-		x = (struct http_exchange){ .client = c, .rq = rq, .resp = resp, .resume = rq->resume ? &resume : NULL };
+		x = (struct http_exchange){
+			.client = c, .rq = rq, .resp = resp, .resume = rq->resume ? &resume : NULL
+		};
 		r = exchange_setup(&x, headers, errbuf);
 		if (r < 0)
 			break;
@@ -448,15 +450,15 @@ int http_get(struct http_client *c, const struct http_request *rq, struct http_r
 			if (curl_error_is_transient(code)) {
 				r = code == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EHOSTUNREACH;
 				if (!rq->quiet)
-					log_debug("Fetching %s from %s failed (%s), attempt %u of %u", rq->what, c->peer,
-						  detail, attempt + 1, attempts);
+					log_debug("Fetching %s from %s failed (%s), attempt %u of %u", rq->what,
+						  c->peer, detail, attempt + 1, attempts);
 				retry = true;
 			} else if (code == CURLE_FILESIZE_EXCEEDED) {
 				r = -EFBIG;
 				if (!rq->quiet)
 					log_error("Registry %s announced %s bigger than the %lld bytes we accept: "
 						  "refusing it",
-						  c->peer, rq->what, (long long)rq->max_size);
+						  c->peer, rq->what, (long long) rq->max_size);
 				break;
 			} else {
 				const char *hint;
@@ -482,7 +484,9 @@ int http_get(struct http_client *c, const struct http_request *rq, struct http_r
 					  resp->status, attempt + 1, attempts);
 			retry = true;
 		} else {
-			r = resp->status == 404 ? -ENOENT : resp->status == 401 || resp->status == 403 ? -EACCES : -EPROTO;
+			r = resp->status == 404                          ? -ENOENT
+			    : resp->status == 401 || resp->status == 403 ? -EACCES
+									 : -EPROTO;
 			resp->refused = true;
 			break;
 		}
@@ -546,15 +550,15 @@ int http_get_document(struct http_client *c, const struct http_request *rq, stru
 static void share_lock(CURL *c, curl_lock_data data, curl_lock_access access, void *userdata)
 {
 	struct http_client *cl = userdata;
-	(void)c;
-	(void)access;
+	(void) c;
+	(void) access;
 	pthread_mutex_lock(&cl->share_locks[data]);
 }
 
 static void share_unlock(CURL *c, curl_lock_data data, void *userdata)
 {
 	struct http_client *cl = userdata;
-	(void)c;
+	(void) c;
 	pthread_mutex_unlock(&cl->share_locks[data]);
 }
 

@@ -40,7 +40,7 @@ struct http_response {
 	 * other than 200 and 206 that has a body): not retried and not logged,
 	 * for the caller to say what it means. */
 	bool refused;
-	char *error_body; /* of such an answer, at most 64 KiB, NUL-terminated */
+	char *error_body;           /* of such an answer, at most 64 KiB, NUL-terminated */
 	char error[HTTP_ERROR_MAX]; /* libcurl's words for the last failure, "" if none */
 };
 void http_response_done(struct http_response *resp);

@@ -14,12 +14,9 @@
 #define MANIFEST_ENTRIES_MAX 4096
 
 static const char *const layer_media_types[] = {
-	"application/vnd.oci.image.layer.v1.tar",
-	"application/vnd.oci.image.layer.v1.tar+gzip",
-	"application/vnd.oci.image.layer.v1.tar+zstd",
-	"application/vnd.docker.image.rootfs.diff.tar.gzip",
-	"application/vnd.docker.image.rootfs.diff.tar",
-	"application/vnd.docker.image.rootfs.diff.tar.zstd",
+	"application/vnd.oci.image.layer.v1.tar",       "application/vnd.oci.image.layer.v1.tar+gzip",
+	"application/vnd.oci.image.layer.v1.tar+zstd",  "application/vnd.docker.image.rootfs.diff.tar.gzip",
+	"application/vnd.docker.image.rootfs.diff.tar", "application/vnd.docker.image.rootfs.diff.tar.zstd",
 };
 
 bool layer_media_type_is_supported(const char *media_type)
@@ -125,7 +122,7 @@ static int descriptor_parse(json_t *obj, struct descriptor *d)
 	json_t *size = json_object_get(obj, "size");
 	if (!digest_is_valid(digest) || !json_is_integer(size) || json_integer_value(size) < 0)
 		return -EBADMSG;
-	d->size = (uint64_t)json_integer_value(size);
+	d->size = (uint64_t) json_integer_value(size);
 	d->digest = strdup(digest);
 	/* Docker's schema2 always names it; old OCI manifests may not. */
 	d->media_type = media_type ? strdup(media_type) : NULL;
@@ -183,7 +180,8 @@ static int parse_root(json_t *root, const char *media_type, struct manifest *m)
 		return -ENOMEM;
 	size_t i;
 	json_t *e;
-	json_array_foreach(entries, i, e) {
+	json_array_foreach(entries, i, e)
+	{
 		r = descriptor_parse(e, &m->entries[i]);
 		m->n_entries = i + 1;
 		if (r < 0)
@@ -243,8 +241,8 @@ int platform_native(struct platform *ret)
 	static const struct {
 		const char *machine, *arch, *variant;
 	} map[] = {
-		{ "x86_64", "amd64", NULL },   { "aarch64", "arm64", NULL },  { "armv7l", "arm", "v7" },
-		{ "armv6l", "arm", "v6" },     { "i686", "386", NULL },       { "i386", "386", NULL },
+		{ "x86_64", "amd64", NULL },    { "aarch64", "arm64", NULL }, { "armv7l", "arm", "v7" },
+		{ "armv6l", "arm", "v6" },      { "i686", "386", NULL },      { "i386", "386", NULL },
 		{ "ppc64le", "ppc64le", NULL }, { "s390x", "s390x", NULL },   { "riscv64", "riscv64", NULL },
 	};
 	struct utsname u;
@@ -269,8 +267,8 @@ int platform_native(struct platform *ret)
 char *platform_to_string(const struct platform *p)
 {
 	char *s;
-	if (asprintf(&s, "%s/%s%s%s", p->os ?: "?", p->architecture ?: "?", p->variant ? "/" : "",
-		     p->variant ?: "") < 0)
+	if (asprintf(&s, "%s/%s%s%s", p->os ?: "?", p->architecture ?: "?", p->variant ? "/" : "", p->variant ?: "") <
+	    0)
 		return NULL;
 	return s;
 }

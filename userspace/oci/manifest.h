@@ -16,9 +16,8 @@
 #define MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED "application/vnd.docker.distribution.manifest.v1+prettyjws"
 
 /* What we ask registries for; never schema1. */
-#define MANIFEST_ACCEPT                                                                            \
-	MEDIA_TYPE_OCI_INDEX ", " MEDIA_TYPE_OCI_MANIFEST ", " MEDIA_TYPE_DOCKER_LIST              \
-			     ", " MEDIA_TYPE_DOCKER_MANIFEST
+#define MANIFEST_ACCEPT \
+	MEDIA_TYPE_OCI_INDEX ", " MEDIA_TYPE_OCI_MANIFEST ", " MEDIA_TYPE_DOCKER_LIST ", " MEDIA_TYPE_DOCKER_MANIFEST
 
 /* Registries cap manifests far below this; a bigger body is an attack. */
 #define MANIFEST_SIZE_MAX (4u * 1024 * 1024)
@@ -41,7 +40,7 @@ struct descriptor {
 struct manifest {
 	enum manifest_kind kind;
 	char *media_type;
-	struct descriptor config; /* images only */
+	struct descriptor config;   /* images only */
 	struct descriptor *entries; /* layers (image, bottom first) or manifests (index) */
 	size_t n_entries;
 };

@@ -8,9 +8,9 @@
 #include <stddef.h>
 
 struct membuf {
-	char *data;  /* NUL-terminated; NULL until something was appended */
+	char *data; /* NUL-terminated; NULL until something was appended */
 	size_t size;
-	size_t max;  /* appends past this many bytes fail with -EFBIG */
+	size_t max; /* appends past this many bytes fail with -EFBIG */
 	size_t allocated;
 };
 

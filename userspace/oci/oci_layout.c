@@ -34,20 +34,20 @@ static int read_small(struct oci_layout *l, const char *path, size_t max, char *
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max)
+	if (!S_ISREG(st.st_mode) || (uint64_t) st.st_size > max)
 		return log_error_errno(-EFBIG, "%s in OCI layout %s is not a regular file of at most %zu bytes", path,
 				       l->dir, max);
-	_cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
+	_cleanup_free_ char *buf = malloc((size_t) st.st_size + 1);
 	if (!buf)
 		return -ENOMEM;
 	size_t n = 0;
-	while (n < (size_t)st.st_size) {
-		ssize_t k = read(fd, buf + n, (size_t)st.st_size - n);
+	while (n < (size_t) st.st_size) {
+		ssize_t k = read(fd, buf + n, (size_t) st.st_size - n);
 		if (k < 0)
 			return log_error_errno(-errno, "Cannot read %s in OCI layout %s: %m", path, l->dir);
 		if (k == 0)
 			break;
-		n += (size_t)k;
+		n += (size_t) k;
 	}
 	buf[n] = '\0';
 	*ret = TAKE_PTR(buf);
@@ -76,8 +76,8 @@ static int read_manifest_blob(struct oci_layout *l, const char *digest, char **r
 		return r;
 	r = digest_buffer(*ret_body, *ret_size, ret_digest);
 	if (r >= 0 && !streq(ret_digest, digest))
-		r = log_error_errno(-EBADMSG, "Digest mismatch for manifest %s in %s: its bytes hash to %s",
-				    digest, l->name, ret_digest);
+		r = log_error_errno(-EBADMSG, "Digest mismatch for manifest %s in %s: its bytes hash to %s", digest,
+				    l->name, ret_digest);
 	if (r < 0) {
 		free(*ret_body);
 		*ret_body = NULL;
@@ -99,8 +99,10 @@ static int find_tag(struct oci_layout *l, const char *index, size_t size, const 
 	_cleanup_free_ char *tags = NULL;
 	size_t tags_size = 0;
 	FILE *f = open_memstream(&tags, &tags_size);
-	json_array_foreach(manifests, i, d) {
-		const char *name = json_string_value(json_object_get(json_object_get(d, "annotations"), REF_NAME_ANNOTATION));
+	json_array_foreach(manifests, i, d)
+	{
+		const char *name =
+			json_string_value(json_object_get(json_object_get(d, "annotations"), REF_NAME_ANNOTATION));
 		if (f && name)
 			fprintf(f, "%s%s", ftell(f) ? ", " : "", name);
 		if (r == -ENOENT && streq_ptr(name, tag)) {
@@ -115,8 +117,7 @@ static int find_tag(struct oci_layout *l, const char *index, size_t size, const 
 		fclose(f);
 	json_decref(root);
 	if (r == -ENOENT)
-		log_error("Tag %s not found in %s; it has: %s", tag, l->name,
-			  tags && *tags ? tags : "(no tags)");
+		log_error("Tag %s not found in %s; it has: %s", tag, l->name, tags && *tags ? tags : "(no tags)");
 	else if (r == -EBADMSG)
 		log_error("index.json of %s is malformed", l->name);
 	return r;
@@ -191,25 +192,26 @@ static int produce_file(struct oci_layout *l, const char *path, const struct des
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != d->size)
-		return log_error_errno(-EBADMSG, "Size mismatch for blob %s in OCI layout %s: %lld bytes, the manifest "
-						 "says %llu",
-				       d->digest, l->dir, (long long)st.st_size, (unsigned long long)d->size);
+	if (!S_ISREG(st.st_mode) || (uint64_t) st.st_size != d->size)
+		return log_error_errno(-EBADMSG,
+				       "Size mismatch for blob %s in OCI layout %s: %lld bytes, the manifest "
+				       "says %llu",
+				       d->digest, l->dir, (long long) st.st_size, (unsigned long long) d->size);
 	_cleanup_free_ char *buf = malloc(READ_CHUNK);
 	if (!buf)
 		return -ENOMEM;
 	uint64_t left = d->size;
 	int r = 0;
 	while (left > 0 && r >= 0) {
-		ssize_t n = read(fd, buf, left < READ_CHUNK ? (size_t)left : READ_CHUNK);
+		ssize_t n = read(fd, buf, left < READ_CHUNK ? (size_t) left : READ_CHUNK);
 		if (n < 0)
 			r = log_error_errno(-errno, "Cannot read blob %s in OCI layout %s: %m", d->digest, l->dir);
 		else if (n == 0)
 			r = log_error_errno(-EBADMSG, "Blob %s in OCI layout %s is shorter than its %llu bytes",
-					    d->digest, l->dir, (unsigned long long)d->size);
+					    d->digest, l->dir, (unsigned long long) d->size);
 		else {
-			left -= (uint64_t)n;
-			r = sink(sink_ctx, buf, (size_t)n);
+			left -= (uint64_t) n;
+			r = sink(sink_ctx, buf, (size_t) n);
 		}
 	}
 	return r;

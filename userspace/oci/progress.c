@@ -39,7 +39,7 @@ int progress_mode_from_string(const char *s, enum progress_mode *ret)
 	static const char *const names[] = { "auto", "none", "tty", "json" };
 	for (size_t i = 0; i < ELEMENTSOF(names); i++)
 		if (streq(s, names[i])) {
-			*ret = (enum progress_mode)i;
+			*ret = (enum progress_mode) i;
 			return 0;
 		}
 	return -EINVAL;
@@ -83,37 +83,36 @@ static void format_bytes(char *buf, size_t size, double bytes)
 static void render(struct progress *p, bool final)
 {
 	long long now = now_ns();
-	double seconds = (double)(now - p->start_ns) / 1e9;
-	double rate = seconds > 0 ? (double)p->bytes / seconds : 0;
+	double seconds = (double) (now - p->start_ns) / 1e9;
+	double rate = seconds > 0 ? (double) p->bytes / seconds : 0;
 	uint64_t left = p->total_bytes > p->bytes ? p->total_bytes - p->bytes : 0;
 	/* left comes from the manifest's claimed sizes: no ETA past ~30000 years
 	 * (a double past LONG_MAX does not convert) */
-	double eta_s = rate > 0 ? (double)left / rate + 0.5 : -1;
-	long eta = eta_s < 1e12 ? (long)eta_s : -1;
+	double eta_s = rate > 0 ? (double) left / rate + 0.5 : -1;
+	long eta = eta_s < 1e12 ? (long) eta_s : -1;
 
 	if (p->mode == PROGRESS_JSON) {
 		printf("{\"event\":\"progress\",\"layers_done\":%zu,\"layers_total\":%zu,\"bytes\":%llu,"
 		       "\"bytes_total\":%llu,\"bytes_per_second\":%.0f,\"eta_seconds\":%ld}\n",
-		       p->layers_done, p->n_layers, (unsigned long long)p->bytes,
-		       (unsigned long long)p->total_bytes, rate, final ? 0 : eta);
+		       p->layers_done, p->n_layers, (unsigned long long) p->bytes, (unsigned long long) p->total_bytes,
+		       rate, final ? 0 : eta);
 		fflush(stdout);
 		return;
 	}
 	char got[32], total[32], speed[32];
-	format_bytes(got, sizeof(got), (double)p->bytes);
-	format_bytes(total, sizeof(total), (double)p->total_bytes);
+	format_bytes(got, sizeof(got), (double) p->bytes);
+	format_bytes(total, sizeof(total), (double) p->total_bytes);
 	format_bytes(speed, sizeof(speed), rate);
 	char eta_text[32] = "";
 	if (!final && eta >= 0)
 		snprintf(eta_text, sizeof(eta_text), ", ETA %ld:%02ld", eta / 60, eta % 60);
-	fprintf(stderr, "\r\033[KLayers %zu/%zu, %s of %s, %s/s%s", p->layers_done, p->n_layers, got, total,
-		speed, eta_text);
+	fprintf(stderr, "\r\033[KLayers %zu/%zu, %s of %s, %s/s%s", p->layers_done, p->n_layers, got, total, speed,
+		eta_text);
 	p->line_open = true;
 	fflush(stderr);
 }
 
-void progress_begin(struct progress *p, const char *image, const char *digest, size_t n_layers,
-		    uint64_t total_bytes)
+void progress_begin(struct progress *p, const char *image, const char *digest, size_t n_layers, uint64_t total_bytes)
 {
 	if (!p)
 		return;
@@ -129,8 +128,7 @@ void progress_begin(struct progress *p, const char *image, const char *digest, s
 		sanitize_json_string(stdout, image);
 		fputs(",\"digest\":", stdout);
 		sanitize_json_string(stdout, digest);
-		printf(",\"layers_total\":%zu,\"bytes_total\":%llu}\n", n_layers,
-		       (unsigned long long)total_bytes);
+		printf(",\"layers_total\":%zu,\"bytes_total\":%llu}\n", n_layers, (unsigned long long) total_bytes);
 		fflush(stdout);
 	}
 	if (p->mode != PROGRESS_NONE)

@@ -17,8 +17,7 @@ int progress_mode_from_string(const char *s, enum progress_mode *ret);
 struct progress *progress_new(enum progress_mode mode);
 struct progress *progress_free(struct progress *p);
 
-void progress_begin(struct progress *p, const char *image, const char *digest, size_t n_layers,
-		    uint64_t total_bytes);
+void progress_begin(struct progress *p, const char *image, const char *digest, size_t n_layers, uint64_t total_bytes);
 void progress_add_bytes(struct progress *p, uint64_t bytes);
 /* Counts each layer once, however often it is read. */
 void progress_layer_done(struct progress *p, size_t index);

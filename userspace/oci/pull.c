@@ -52,7 +52,8 @@ static int open_store(struct pull *p, const char *source, const struct registry_
 	}
 	if (strncmp(source, "oci:", 4) != 0) {
 		log_error("Unknown source '%s': use oci:REF, oci-layout:DIR[:TAG], oci-archive:FILE[:TAG] or "
-			  "docker-archive:FILE[:REF]", source);
+			  "docker-archive:FILE[:REF]",
+			  source);
 		return -EINVAL;
 	}
 
@@ -129,9 +130,18 @@ struct pull *pull_free(struct pull *p)
 	return NULL;
 }
 
-const char *pull_digest(const struct pull *p) { return p->digest; }
-const char *pull_name(const struct pull *p) { return p->name; }
-size_t pull_n_layers(const struct pull *p) { return p->src->n_layers; }
+const char *pull_digest(const struct pull *p)
+{
+	return p->digest;
+}
+const char *pull_name(const struct pull *p)
+{
+	return p->name;
+}
+size_t pull_n_layers(const struct pull *p)
+{
+	return p->src->n_layers;
+}
 
 uint64_t pull_layer_bytes(const struct pull *p)
 {

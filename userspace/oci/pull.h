@@ -22,7 +22,10 @@ struct pull;
 /* Resolves source; errors are logged with what to do about them. */
 int pull_open(const char *source, const struct pull_options *opts, struct pull **ret);
 struct pull *pull_free(struct pull *p);
-static inline void pull_freep(struct pull **p) { pull_free(*p); }
+static inline void pull_freep(struct pull **p)
+{
+	pull_free(*p);
+}
 
 /* "sha256:<hex>" of the image manifest: the image id. */
 const char *pull_digest(const struct pull *p);
@@ -33,5 +36,4 @@ uint64_t pull_layer_bytes(const struct pull *p);
 
 /* Streams the layers into output_path through build_image_squashfs()
  * (nothing is left behind on failure). opts and stats may be NULL. */
-int pull_build(struct pull *p, const char *output_path, const struct build_options *opts,
-	       struct build_stats *stats);
+int pull_build(struct pull *p, const char *output_path, const struct build_options *opts, struct build_stats *stats);

@@ -35,7 +35,7 @@ static ssize_t counted_read(struct layer_stream *ls, void *buf, size_t size)
 	struct counted_stream *cs = ls->userdata;
 	ssize_t n = cs->inner->read(cs->inner, buf, size);
 	if (n > 0)
-		progress_add_bytes(cs->ps->progress, (uint64_t)n);
+		progress_add_bytes(cs->ps->progress, (uint64_t) n);
 	else if (n == 0)
 		progress_layer_done(cs->ps->progress, cs->index);
 	return n;
@@ -90,10 +90,10 @@ static int parse_fetched(const struct manifest_store *store, const char *object,
 	if (r == -EPROTONOSUPPORT) {
 		_cleanup_free_ char *t = manifest_detect_media_type(body, size, media_type);
 		bool schema1 = t && (streq(t, MEDIA_TYPE_DOCKER_SCHEMA1) || streq(t, MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED));
-		return log_error_errno(r, "Manifest %s in %s has unsupported media type %s%s", object, store->name,
-				       t ?: "(unknown)",
-				       schema1 ? ": Docker schema 1 is deprecated; re-push the image with a current tool"
-					       : ": expected an OCI or Docker schema 2 manifest or index");
+		return log_error_errno(
+			r, "Manifest %s in %s has unsupported media type %s%s", object, store->name, t ?: "(unknown)",
+			schema1 ? ": Docker schema 1 is deprecated; re-push the image with a current tool"
+				: ": expected an OCI or Docker schema 2 manifest or index");
 	}
 	if (r == -EBADMSG)
 		return log_error_errno(r, "Manifest %s in %s is malformed (invalid JSON, descriptor or digest)", object,
@@ -111,9 +111,9 @@ static int check_config_platform(const struct manifest_store *store, const struc
 {
 	if (m->config.size > CONFIG_SIZE_MAX)
 		return log_error_errno(-EFBIG, "Image config %s is %llu bytes, more than we accept", m->config.digest,
-				       (unsigned long long)m->config.size);
+				       (unsigned long long) m->config.size);
 	/* Producers stop at the descriptor's size already: the limit is a backstop. */
-	struct membuf config = MEMBUF_INIT((size_t)m->config.size);
+	struct membuf config = MEMBUF_INIT((size_t) m->config.size);
 	int r = store->produce_blob(store->ctx, &m->config, membuf_sink, &config);
 	if (r < 0) {
 		membuf_done(&config);
@@ -123,11 +123,13 @@ static int check_config_platform(const struct manifest_store *store, const struc
 	json_t *root = json_loadb(config.data ?: "", config.size, 0, &error);
 	membuf_done(&config);
 	struct platform have = {
-		.os = (char *)json_string_value(json_object_get(root, "os")),
-		.architecture = (char *)json_string_value(json_object_get(root, "architecture")),
-		.variant = (char *)json_string_value(json_object_get(root, "variant")),
+		.os = (char *) json_string_value(json_object_get(root, "os")),
+		.architecture = (char *) json_string_value(json_object_get(root, "architecture")),
+		.variant = (char *) json_string_value(json_object_get(root, "variant")),
 	};
-	struct manifest one = { .kind = MANIFEST_INDEX, .entries = &(struct descriptor){ .platform = have }, .n_entries = 1 };
+	struct manifest one = { .kind = MANIFEST_INDEX,
+				.entries = &(struct descriptor){ .platform = have },
+				.n_entries = 1 };
 	size_t unused;
 	r = 0;
 	if (have.os && have.architecture && manifest_choose_platform(&one, want, &unused) < 0) {
@@ -136,7 +138,8 @@ static int check_config_platform(const struct manifest_store *store, const struc
 			r = log_error_errno(-ENOENT, "Image in %s is for platform %s, not %s", store->name, h ?: "?",
 					    w ?: "?");
 		else
-			log_warning("Image in %s is for platform %s, this machine is %s", store->name, h ?: "?", w ?: "?");
+			log_warning("Image in %s is for platform %s, this machine is %s", store->name, h ?: "?",
+				    w ?: "?");
 	}
 	json_decref(root);
 	return r;
@@ -160,8 +163,9 @@ static int resolve(const struct manifest_store *store, const char *object, const
 			return r;
 		const char *what = next ?: "(default)";
 		if (by_descriptor && size != next_size)
-			return log_error_errno(-EBADMSG, "Size mismatch for manifest %s: %zu bytes, the index says %llu",
-					       what, size, (unsigned long long)next_size);
+			return log_error_errno(-EBADMSG,
+					       "Size mismatch for manifest %s: %zu bytes, the index says %llu", what,
+					       size, (unsigned long long) next_size);
 
 		struct manifest m = {};
 		r = parse_fetched(store, what, body, size, served_type ?: next_type, &m);
@@ -183,8 +187,9 @@ static int resolve(const struct manifest_store *store, const char *object, const
 			_cleanup_free_ char *want = platform_to_string(platform);
 			_cleanup_free_ char *have = manifest_list_platforms(&m);
 			manifest_done(&m);
-			return log_error_errno(-ENOENT, "Image %s in %s has no variant for platform %s; it has: %s "
-							"(choose one with --platform)",
+			return log_error_errno(-ENOENT,
+					       "Image %s in %s has no variant for platform %s; it has: %s "
+					       "(choose one with --platform)",
 					       what, store->name, want ?: "?", have ?: "?");
 		}
 		free(next);
@@ -201,7 +206,8 @@ static int resolve(const struct manifest_store *store, const char *object, const
 }
 
 int pull_source_new(const struct manifest_store *store, const char *object, const struct platform *platform,
-		    bool platform_explicit, struct progress *progress, struct image_source **ret, char ret_digest[static DIGEST_STRING_MAX])
+		    bool platform_explicit, struct progress *progress, struct image_source **ret,
+		    char ret_digest[static DIGEST_STRING_MAX])
 {
 	struct pull_source *ps = calloc(1, sizeof(*ps));
 	if (!ps)
@@ -218,8 +224,9 @@ int pull_source_new(const struct manifest_store *store, const char *object, cons
 	for (size_t i = 0; i < ps->manifest.n_entries; i++) {
 		const struct descriptor *d = &ps->manifest.entries[i];
 		if (!layer_media_type_is_supported(d->media_type)) {
-			r = log_error_errno(-EPROTONOSUPPORT, "Layer %s has unsupported media type %s (supported: tar "
-							      "layers, plain, gzip or zstd)",
+			r = log_error_errno(-EPROTONOSUPPORT,
+					    "Layer %s has unsupported media type %s (supported: tar "
+					    "layers, plain, gzip or zstd)",
 					    d->digest, d->media_type ?: "(none)");
 			pull_source_free(&ps->src);
 			return r;
@@ -246,9 +253,8 @@ struct image_source *pull_source_free(struct image_source *src)
 {
 	if (!src)
 		return NULL;
-	struct pull_source *ps = (struct pull_source *)src;
+	struct pull_source *ps = (struct pull_source *) src;
 	manifest_done(&ps->manifest);
 	free(ps);
 	return NULL;
 }
-

@@ -19,8 +19,8 @@ struct manifest_store {
 	 * ret_digest is the sha256 of its raw bytes, verified when object is a
 	 * digest. ret_media_type: the served type or the referring descriptor's
 	 * (may be NULL). */
-	int (*fetch_manifest)(void *ctx, const char *object, char **ret_body, size_t *ret_size,
-			      char **ret_media_type, char ret_digest[static DIGEST_STRING_MAX]);
+	int (*fetch_manifest)(void *ctx, const char *object, char **ret_body, size_t *ret_size, char **ret_media_type,
+			      char ret_digest[static DIGEST_STRING_MAX]);
 	blob_producer_t produce_blob;
 	void *ctx;
 };
@@ -30,5 +30,6 @@ struct manifest_store {
  * another platform is refused if platform_explicit, else warned about.
  * progress may be NULL. The store must outlive the source. */
 int pull_source_new(const struct manifest_store *store, const char *object, const struct platform *platform,
-		    bool platform_explicit, struct progress *progress, struct image_source **ret, char ret_digest[static DIGEST_STRING_MAX]);
+		    bool platform_explicit, struct progress *progress, struct image_source **ret,
+		    char ret_digest[static DIGEST_STRING_MAX]);
 struct image_source *pull_source_free(struct image_source *src);

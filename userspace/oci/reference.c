@@ -10,7 +10,10 @@
 #define DOCKER_HUB "docker.io"
 #define DOCKER_HUB_API "registry-1.docker.io"
 
-static bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+static bool is_lower_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 /* Path components: lowercase alphanumerics joined by '.', '_', "__" or
  * runs of '-' (the distribution grammar, slightly more permissive). */
@@ -108,8 +111,7 @@ int reference_parse(const char *s, struct image_reference *ret)
 		ref.repository = strdup(name);
 	ref.tag = tag ? strdup(tag) : digest ? NULL : strdup("latest");
 	ref.digest = digest ? strdup(digest) : NULL;
-	if (!ref.registry || !ref.api_host || !ref.repository || (!ref.tag && !digest) ||
-	    (digest && !ref.digest)) {
+	if (!ref.registry || !ref.api_host || !ref.repository || (!ref.tag && !digest) || (digest && !ref.digest)) {
 		reference_done(&ref);
 		return -ENOMEM;
 	}

@@ -17,10 +17,10 @@
 #define ERROR_BODY_MAX (64 * 1024)
 
 struct registry {
-	char *registry;   /* as the user named it, for messages */
-	char *name;       /* "registry HOST" */
+	char *registry; /* as the user named it, for messages */
+	char *name;     /* "registry HOST" */
 	char *repository;
-	char *base;       /* "https://host" */
+	char *base; /* "https://host" */
 	bool insecure;
 	struct http_client *http;
 	struct registry_auth auth;
@@ -62,7 +62,10 @@ static int registry_get(struct registry *reg, const struct http_request *rq, str
 	else if (r == -EACCES)
 		log_error("Registry %s refused access to %s (%s): check --creds or the "
 			  "credentials file ($REGISTRY_AUTH_FILE, ~/.docker/config.json)",
-			  reg->registry, rq->what, text ?: resp->status == 401 ? "HTTP 401" : "HTTP 403");
+			  reg->registry, rq->what,
+			  text
+				  ?: resp->status == 401 ? "HTTP 401"
+							 : "HTTP 403");
 	else
 		log_error("Registry %s answered HTTP %ld for %s%s%s", reg->registry, resp->status, rq->what,
 			  text ? ": " : "", text ?: "");
@@ -97,14 +100,17 @@ static int probe(struct registry *reg, bool quiet)
 		if (status == 404)
 			return log_error_errno(-EPROTO, "%s is not an OCI registry (no /v2/ API)", reg->registry);
 		if (status)
-			return log_error_errno(r, "Registry %s answered HTTP %ld to the API probe", reg->registry, status);
+			return log_error_errno(r, "Registry %s answered HTTP %ld to the API probe", reg->registry,
+					       status);
 		if (r == -ECONNABORTED)
-			return log_error_errno(r, "TLS handshake with registry %s failed (%s): if it speaks plain HTTP, "
-						  "use --insecure",
+			return log_error_errno(r,
+					       "TLS handshake with registry %s failed (%s): if it speaks plain HTTP, "
+					       "use --insecure",
 					       reg->registry, error);
 		if (r == -EPERM)
-			return log_error_errno(r, "TLS with registry %s failed (%s): for a private CA use --ca-file; "
-						  "--insecure skips verification",
+			return log_error_errno(r,
+					       "TLS with registry %s failed (%s): for a private CA use --ca-file; "
+					       "--insecure skips verification",
 					       reg->registry, error);
 		return log_error_errno(r, "Cannot reach registry %s (%s): check the address and that it is up%s",
 				       reg->registry, error,
@@ -223,8 +229,9 @@ int registry_fetch_manifest(struct registry *reg, const char *object, char **ret
 				    object, ret_digest);
 	const char *said = resp.header; /* Docker-Content-Digest */
 	if (r >= 0 && said && digest_is_valid(said) && !streq(said, ret_digest))
-		r = log_error_errno(-EBADMSG, "Digest mismatch for manifest %s: the registry says %s, its bytes hash "
-					      "to %s; refusing it",
+		r = log_error_errno(-EBADMSG,
+				    "Digest mismatch for manifest %s: the registry says %s, its bytes hash "
+				    "to %s; refusing it",
 				    object, said, ret_digest);
 	if (r >= 0) {
 		*ret_content_type = TAKE_PTR(resp.content_type);
@@ -254,10 +261,11 @@ static int blob_check_response(void *ctx, const struct http_response *resp)
 	struct blob_transfer *b = ctx;
 	/* The descriptor's size is authoritative. */
 	uint64_t expected = resp->status == 206 ? b->size - resp->resumed_from : b->size;
-	if (resp->content_length >= 0 && (uint64_t)resp->content_length != expected)
-		return log_error_errno(-EBADMSG, "Size mismatch for %s: the registry announces %lld bytes, the "
-						 "manifest says %llu; refusing it",
-				       b->what, (long long)resp->content_length, (unsigned long long)expected);
+	if (resp->content_length >= 0 && (uint64_t) resp->content_length != expected)
+		return log_error_errno(-EBADMSG,
+				       "Size mismatch for %s: the registry announces %lld bytes, the "
+				       "manifest says %llu; refusing it",
+				       b->what, (long long) resp->content_length, (unsigned long long) expected);
 	return 0;
 }
 
@@ -265,9 +273,10 @@ static int blob_payload(void *ctx, const void *data, size_t size)
 {
 	struct blob_transfer *b = ctx;
 	if (size > b->size - b->received)
-		return log_error_errno(-EBADMSG, "Size mismatch for %s: the registry sends more than the %llu "
-						 "bytes the manifest says; refusing it",
-				       b->what, (unsigned long long)b->size);
+		return log_error_errno(-EBADMSG,
+				       "Size mismatch for %s: the registry sends more than the %llu "
+				       "bytes the manifest says; refusing it",
+				       b->what, (unsigned long long) b->size);
 	int r = digest_update(&b->md, data, size);
 	if (r < 0)
 		return r;
@@ -306,13 +315,14 @@ static int fetch_blob(struct registry *reg, const char *digest, uint64_t size, c
 	http_response_done(&resp);
 	if (r >= 0 && b.received != size)
 		r = log_error_errno(-EBADMSG, "Size mismatch for %s: got %llu of %llu bytes; refusing it", what,
-				    (unsigned long long)b.received, (unsigned long long)size);
+				    (unsigned long long) b.received, (unsigned long long) size);
 	char got[DIGEST_STRING_MAX];
 	if (r >= 0)
 		r = digest_final(&b.md, got);
 	if (r >= 0 && !streq(got, digest))
-		r = log_error_errno(-EBADMSG, "Digest mismatch for %s: its bytes hash to %s; the registry "
-					      "or something on the way corrupted it",
+		r = log_error_errno(-EBADMSG,
+				    "Digest mismatch for %s: its bytes hash to %s; the registry "
+				    "or something on the way corrupted it",
 				    what, got);
 	digest_done(&b.md);
 	return r;
@@ -322,8 +332,8 @@ int registry_fetch_blob(struct registry *reg, const char *digest, uint64_t size,
 	return fetch_blob(reg, digest, size, NULL, sink, userdata);
 }
 
-static int store_fetch_manifest(void *ctx, const char *object, char **ret_body, size_t *ret_size,
-				char **ret_media_type, char ret_digest[static DIGEST_STRING_MAX])
+static int store_fetch_manifest(void *ctx, const char *object, char **ret_body, size_t *ret_size, char **ret_media_type,
+				char ret_digest[static DIGEST_STRING_MAX])
 {
 	if (!object)
 		return -EINVAL;

@@ -17,19 +17,18 @@
 #include "reference.h"
 
 struct registry_options {
-	bool insecure;           /* plain HTTP or unverified TLS */
-	const char *ca_file;     /* extra trust anchors, NULL for the system's */
-	const char *creds;       /* "USER:PASS" from --creds, or NULL to look in files */
-	unsigned attempts;       /* per request; 0 means the default (5) */
-	unsigned stall_seconds;  /* abort a transfer this long without progress; 0: 30 */
+	bool insecure;          /* plain HTTP or unverified TLS */
+	const char *ca_file;    /* extra trust anchors, NULL for the system's */
+	const char *creds;      /* "USER:PASS" from --creds, or NULL to look in files */
+	unsigned attempts;      /* per request; 0 means the default (5) */
+	unsigned stall_seconds; /* abort a transfer this long without progress; 0: 30 */
 };
 
 struct registry;
 
 /* Connects to the registry of ref and authenticates for pulling its
  * repository. Errors are logged with what to do about them. */
-int registry_open(const struct image_reference *ref, const struct registry_options *opts,
-		  struct registry **ret);
+int registry_open(const struct image_reference *ref, const struct registry_options *opts, struct registry **ret);
 struct registry *registry_free(struct registry *reg);
 
 /* Fetches a manifest by tag or digest into memory (at most
@@ -43,8 +42,7 @@ int registry_fetch_manifest(struct registry *reg, const char *object, char **ret
  * d->size as it goes and its sha256 at the end; interrupted transfers are
  * resumed with a Range request. Returns 0 only when every byte arrived and
  * the digest matched; -EBADMSG on a mismatch (logged, naming the digest). */
-int registry_fetch_blob(struct registry *reg, const char *digest, uint64_t size, blob_sink_t sink,
-			void *userdata);
+int registry_fetch_blob(struct registry *reg, const char *digest, uint64_t size, blob_sink_t sink, void *userdata);
 
 struct manifest_store;
 /* A manifest store (see pull_source.h) reading from reg, which must

@@ -38,8 +38,8 @@ unsigned registry_auth_apply(struct http_exchange *x, void *auth)
 	if (a->scheme == AUTH_SCHEME_BEARER && a->token)
 		http_exchange_set_auth(x, &(struct http_auth){ .bearer = a->token });
 	else if (a->scheme == AUTH_SCHEME_BASIC && a->creds.username)
-		http_exchange_set_auth(x, &(struct http_auth){ .username = a->creds.username,
-								.password = a->creds.password });
+		http_exchange_set_auth(
+			x, &(struct http_auth){ .username = a->creds.username, .password = a->creds.password });
 	pthread_mutex_unlock(&a->lock);
 	return generation;
 }
@@ -53,8 +53,8 @@ static char *token_url(const struct auth_challenge *c, const char *default_scope
 	char *service = c->service ? curl_easy_escape(esc, c->service, 0) : NULL;
 	char *scope = curl_easy_escape(esc, c->scope ?: default_scope, 0);
 	char *url = NULL;
-	if (asprintf(&url, "%s%c%s%s%sscope=%s", c->realm, strchr(c->realm, '?') ? '&' : '?',
-		     service ? "service=" : "", service ?: "", service ? "&" : "", scope ?: "") < 0)
+	if (asprintf(&url, "%s%c%s%s%sscope=%s", c->realm, strchr(c->realm, '?') ? '&' : '?', service ? "service=" : "",
+		     service ?: "", service ? "&" : "", scope ?: "") < 0)
 		url = NULL;
 	curl_free(service);
 	curl_free(scope);
@@ -69,10 +69,11 @@ static int fetch_token(struct registry_auth *a, const struct auth_challenge *c)
 	int r = auth_realm_check(a->base, c->realm);
 	/* -EACCES: refusals, not reasons to try the registry over plain http. */
 	if (r == -EPROTO)
-		return log_error_errno(-EACCES,
-				       "Registry %s, reached over HTTPS, wants tokens from a plain-HTTP realm; refusing to "
-				       "send %s there",
-				       a->registry, a->creds.username ? "the credentials" : "a token request");
+		return log_error_errno(
+			-EACCES,
+			"Registry %s, reached over HTTPS, wants tokens from a plain-HTTP realm; refusing to "
+			"send %s there",
+			a->registry, a->creds.username ? "the credentials" : "a token request");
 	if (r < 0)
 		return log_error_errno(-EACCES, "Registry %s names a token service that is not an http(s) URL",
 				       a->registry);
@@ -127,9 +128,10 @@ int registry_auth_answer(void *auth, const struct http_response *resp, const cha
 	 * the registry, never to that host. */
 	if (!auth_same_origin(resp->url, a->base)) {
 		_cleanup_free_ char *origin = auth_url_origin(resp->url);
-		return log_error_errno(-EACCES, "%s, where registry %s redirected %s, asks for authentication: refusing "
-						"to answer it (the registry's credentials and tokens go only to the "
-						"registry and the token service it names)",
+		return log_error_errno(-EACCES,
+				       "%s, where registry %s redirected %s, asks for authentication: refusing "
+				       "to answer it (the registry's credentials and tokens go only to the "
+				       "registry and the token service it names)",
 				       origin ?: "another host", a->registry, what);
 	}
 	pthread_mutex_lock(&a->lock);
@@ -146,12 +148,14 @@ int registry_auth_answer(void *auth, const struct http_response *resp, const cha
 	}
 	if (c.scheme == AUTH_SCHEME_BASIC) {
 		if (!a->creds.username)
-			r = log_error_errno(-EACCES, "Registry %s requires credentials: pass --creds USER:PASS or "
-						     "log in with docker/podman",
+			r = log_error_errno(-EACCES,
+					    "Registry %s requires credentials: pass --creds USER:PASS or "
+					    "log in with docker/podman",
 					    a->registry);
 		else if (a->scheme == AUTH_SCHEME_BASIC)
-			r = log_error_errno(-EACCES, "Registry %s refused the credentials: check --creds or the "
-						     "credentials file",
+			r = log_error_errno(-EACCES,
+					    "Registry %s refused the credentials: check --creds or the "
+					    "credentials file",
 					    a->registry);
 		else
 			a->scheme = AUTH_SCHEME_BASIC;

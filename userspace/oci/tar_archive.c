@@ -61,7 +61,7 @@ static la_ssize_t reader_read(struct archive *a, void *userdata, const void **bu
 		}
 		ssize_t n = pread(r->fd, r->buf, sizeof(r->buf), r->pos);
 		if (n >= 0) {
-			r->header_bytes += (uint64_t)n;
+			r->header_bytes += (uint64_t) n;
 			r->pos += n;
 			*buf = r->buf;
 			return n;
@@ -75,7 +75,7 @@ static la_ssize_t reader_read(struct archive *a, void *userdata, const void **bu
 
 static la_int64_t reader_skip(struct archive *a, void *userdata, la_int64_t request)
 {
-	(void)a;
+	(void) a;
 	struct tar_reader *r = userdata;
 	if (request < 0)
 		return 0;
@@ -93,7 +93,10 @@ static void tar_reader_free(struct tar_reader *r)
 		archive_read_free(r->a);
 	free(r);
 }
-static inline void tar_reader_freep(struct tar_reader **r) { tar_reader_free(*r); }
+static inline void tar_reader_freep(struct tar_reader **r)
+{
+	tar_reader_free(*r);
+}
 
 static int tar_reader_new(const struct tar_archive *t, struct tar_reader **ret)
 {
@@ -183,7 +186,7 @@ static int check_entry(struct tar_archive *t, struct archive_entry *e, char **re
 
 static int compare_files(const void *a, const void *b)
 {
-	return strcmp(((const struct tar_file *)a)->name, ((const struct tar_file *)b)->name);
+	return strcmp(((const struct tar_file *) a)->name, ((const struct tar_file *) b)->name);
 }
 
 static int scan(struct tar_archive *t)
@@ -224,8 +227,9 @@ static int scan(struct tar_archive *t)
 				return -ENOMEM;
 			t->files = f;
 		}
-		t->files[t->n_files++] = (struct tar_file){ TAKE_PTR(name), k == 1 ? (uint64_t)archive_entry_size(e) : 0,
-							    ordinal, k == 2 };
+		t->files[t->n_files++] =
+			(struct tar_file){ TAKE_PTR(name), k == 1 ? (uint64_t) archive_entry_size(e) : 0, ordinal,
+					   k == 2 };
 	}
 	/* Sorted by name: lookups are a binary search and a name twice (which
 	 * of the two would be meant?) sits next to itself. */
@@ -234,8 +238,8 @@ static int scan(struct tar_archive *t)
 	for (size_t i = 1; i < t->n_files; i++)
 		if (streq(t->files[i - 1].name, t->files[i].name)) {
 			char b[256];
-			return log_error_errno(-EBADMSG, "%s: '%s' appears twice; refusing the ambiguous archive", t->name,
-					       printable(t->files[i].name, b));
+			return log_error_errno(-EBADMSG, "%s: '%s' appears twice; refusing the ambiguous archive",
+					       t->name, printable(t->files[i].name, b));
 		}
 	return 0;
 }
@@ -260,12 +264,12 @@ static int spool(int in, const char *what, uint64_t max, int *ret_fd)
 			return log_error_errno(-errno, "Cannot read %s: %m", what);
 		if (n == 0)
 			break;
-		total += (uint64_t)n;
+		total += (uint64_t) n;
 		if (total > max)
 			return log_error_errno(-EFBIG, "%s is larger than %llu bytes; refusing it", what,
-					       (unsigned long long)max);
+					       (unsigned long long) max);
 		for (ssize_t w = 0; w < n;) {
-			ssize_t k = write(fd, buf + w, (size_t)(n - w));
+			ssize_t k = write(fd, buf + w, (size_t) (n - w));
 			if (k < 0 && errno == EINTR)
 				continue;
 			if (k < 0)
@@ -308,8 +312,9 @@ int tar_archive_open_budget(const char *path, const char *what, uint64_t spool_m
 	uint8_t magic[4] = {};
 	if (pread(t->fd, magic, sizeof(magic), 0) >= 4 &&
 	    ((magic[0] == 0x1f && magic[1] == 0x8b) || (magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f)))
-		return log_error_errno(-EPROTONOSUPPORT, "%s is compressed; decompress it first (an image archive is "
-							 "a plain tar)",
+		return log_error_errno(-EPROTONOSUPPORT,
+				       "%s is compressed; decompress it first (an image archive is "
+				       "a plain tar)",
 				       t->name);
 	int r = scan(t);
 	if (r < 0)
@@ -337,13 +342,16 @@ struct tar_archive *tar_archive_free(struct tar_archive *t)
 	return NULL;
 }
 
-const char *tar_archive_name(const struct tar_archive *t) { return t->name; }
+const char *tar_archive_name(const struct tar_archive *t)
+{
+	return t->name;
+}
 
 static const struct tar_file *find(const struct tar_archive *t, const char *path)
 {
 	while (path[0] == '.' && path[1] == '/')
 		path += 2;
-	const struct tar_file key = { .name = (char *)path };
+	const struct tar_file key = { .name = (char *) path };
 	return t->n_files ? bsearch(&key, t->files, t->n_files, sizeof(*t->files), compare_files) : NULL;
 }
 
@@ -369,7 +377,8 @@ int tar_archive_produce(struct tar_archive *t, const char *path, uint64_t size, 
 				       printable(path, b), t->name);
 	if (f->size != size)
 		return log_error_errno(-EBADMSG, "Size mismatch for '%s' in %s: %llu bytes, expected %llu",
-				       printable(path, b), t->name, (unsigned long long)f->size, (unsigned long long)size);
+				       printable(path, b), t->name, (unsigned long long) f->size,
+				       (unsigned long long) size);
 	_cleanup_(tar_reader_freep) struct tar_reader *r = NULL;
 	int k = tar_reader_new(t, &r);
 	if (k < 0)
@@ -382,7 +391,7 @@ int tar_archive_produce(struct tar_archive *t, const char *path, uint64_t size, 
 					       archive_error_string(r->a));
 	r->in_header = false;
 	_cleanup_free_ char *name = normalize_name(archive_entry_pathname(e));
-	if (!streq_ptr(name, f->name) || (uint64_t)archive_entry_size(e) != f->size)
+	if (!streq_ptr(name, f->name) || (uint64_t) archive_entry_size(e) != f->size)
 		return log_error_errno(-EBADMSG, "%s changed while being read", t->name);
 	_cleanup_free_ char *buf = malloc(READ_CHUNK);
 	if (!buf)
@@ -395,14 +404,14 @@ int tar_archive_produce(struct tar_archive *t, const char *path, uint64_t size, 
 					       archive_error_string(r->a));
 		if (n == 0)
 			break;
-		done += (uint64_t)n;
-		k = sink(sink_ctx, buf, (size_t)n);
+		done += (uint64_t) n;
+		k = sink(sink_ctx, buf, (size_t) n);
 		if (k < 0)
 			return k;
 	}
 	if (done != size)
 		return log_error_errno(-EBADMSG, "'%s' in %s is truncated: %llu of %llu bytes", printable(path, b),
-				       t->name, (unsigned long long)done, (unsigned long long)size);
+				       t->name, (unsigned long long) done, (unsigned long long) size);
 	return 0;
 }
 
@@ -418,8 +427,8 @@ int tar_archive_read_small(struct tar_archive *t, const char *path, size_t max, 
 		return log_error_errno(r, "%s has no %s", t->name, printable(path, b));
 	if (size > max)
 		return log_error_errno(-EFBIG, "%s in %s is %llu bytes, more than the %zu accepted", printable(path, b),
-				       t->name, (unsigned long long)size, max);
-	struct membuf m = MEMBUF_INIT((size_t)size);
+				       t->name, (unsigned long long) size, max);
+	struct membuf m = MEMBUF_INIT((size_t) size);
 	r = tar_archive_produce(t, path, size, membuf_sink, &m);
 	if (r < 0) {
 		membuf_done(&m);

@@ -27,7 +27,10 @@ int tar_archive_open(const char *path, const char *what, struct tar_archive **re
 /* As above with an explicit spool budget, for tests. */
 int tar_archive_open_budget(const char *path, const char *what, uint64_t spool_max, struct tar_archive **ret);
 struct tar_archive *tar_archive_free(struct tar_archive *t);
-static inline void tar_archive_freep(struct tar_archive **t) { tar_archive_free(*t); }
+static inline void tar_archive_freep(struct tar_archive **t)
+{
+	tar_archive_free(*t);
+}
 
 /* "docker-archive /x.tar", for messages. */
 const char *tar_archive_name(const struct tar_archive *t);

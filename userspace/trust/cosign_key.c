@@ -33,7 +33,7 @@ bool cosign_key_is_encrypted(const void *pem, size_t size)
 	for (size_t i = 0; labels[i]; i++) {
 		char line[64];
 		int n = snprintf(line, sizeof(line), "-----BEGIN %s-----", labels[i]);
-		if (n > 0 && size - skip >= (size_t)n && memcmp(p + skip, line, (size_t)n) == 0)
+		if (n > 0 && size - skip >= (size_t) n && memcmp(p + skip, line, (size_t) n) == 0)
 			return true;
 	}
 	return false;
@@ -51,8 +51,7 @@ static int get_b64(json_t *o, const char *name, size_t want, size_t max, unsigne
 				       max);
 	if (want > 0 && *ret_size != want) {
 		free(TAKE_PTR(*ret));
-		return log_error_errno(-EBADMSG, "Encrypted key file: %s is %zu bytes, not %zu", name, *ret_size,
-				       want);
+		return log_error_errno(-EBADMSG, "Encrypted key file: %s is %zu bytes, not %zu", name, *ret_size, want);
 	}
 	return 0;
 }
@@ -64,10 +63,10 @@ static int get_param(json_t *params, const char *name, uint64_t max, uint64_t *r
 	if (!json_is_integer(v) || json_integer_value(v) < 1)
 		return log_error_errno(-EBADMSG, "Encrypted key file: scrypt parameter %s is not a positive integer",
 				       name);
-	if ((uint64_t)json_integer_value(v) > max)
+	if ((uint64_t) json_integer_value(v) > max)
 		return log_error_errno(-E2BIG, "Encrypted key file: scrypt parameter %s=%lld over the limit of %llu",
-				       name, (long long)json_integer_value(v), (unsigned long long)max);
-	*ret = (uint64_t)json_integer_value(v);
+				       name, (long long) json_integer_value(v), (unsigned long long) max);
+	*ret = (uint64_t) json_integer_value(v);
 	return 0;
 }
 
@@ -80,19 +79,19 @@ static void evp_kdf_ctx_freep(EVP_KDF_CTX **p)
 	EVP_KDF_CTX_free(*p);
 }
 
-static int scrypt(const char *password, size_t password_size, const unsigned char *salt, size_t salt_size,
-		  uint64_t n, uint64_t r, uint64_t p, uint8_t out[static SECRETBOX_KEY_SIZE])
+static int scrypt(const char *password, size_t password_size, const unsigned char *salt, size_t salt_size, uint64_t n,
+		  uint64_t r, uint64_t p, uint8_t out[static SECRETBOX_KEY_SIZE])
 {
 	_cleanup_(evp_kdf_freep) EVP_KDF *kdf = EVP_KDF_fetch(NULL, "SCRYPT", NULL);
 	_cleanup_(evp_kdf_ctx_freep) EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
 	if (!ctx)
 		return -ENOMEM;
-	uint32_t r32 = (uint32_t)r, p32 = (uint32_t)p;
+	uint32_t r32 = (uint32_t) r, p32 = (uint32_t) p;
 	/* OpenSSL's own memory cap, a second fence behind ours. */
 	uint64_t maxmem = COSIGN_KEY_SCRYPT_MEM_MAX * 2ull;
 	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)password, password_size),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_size),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *) password, password_size),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *) salt, salt_size),
 		OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n),
 		OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r32),
 		OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p32),
@@ -119,7 +118,7 @@ int cosign_key_decrypt(const void *pem, size_t size, const char *password, size_
 		return log_error_errno(r, "Not a cosign encrypted key file (one PEM block \"%s\")", labels[0]);
 
 	json_error_t error;
-	json_auto_t *root = json_loadb((const char *)text, text_size, JSON_REJECT_DUPLICATES, &error);
+	json_auto_t *root = json_loadb((const char *) text, text_size, JSON_REJECT_DUPLICATES, &error);
 	static const char *const top[] = { "kdf", "cipher", "ciphertext" };
 	static const char *const kdf_names[] = { "name", "params", "salt" };
 	static const char *const cipher_names[] = { "name", "nonce" };
@@ -147,10 +146,11 @@ int cosign_key_decrypt(const void *pem, size_t size, const char *password, size_
 		return r;
 	if (n < 2 || (n & (n - 1)) != 0)
 		return log_error_errno(-EBADMSG, "Encrypted key file: scrypt N=%llu is not a power of two",
-				       (unsigned long long)n);
+				       (unsigned long long) n);
 	if (128 * n * rr > COSIGN_KEY_SCRYPT_MEM_MAX)
 		return log_error_errno(-E2BIG, "Encrypted key file: scrypt N=%llu r=%llu needs more than %u MiB",
-				       (unsigned long long)n, (unsigned long long)rr, COSIGN_KEY_SCRYPT_MEM_MAX >> 20);
+				       (unsigned long long) n, (unsigned long long) rr,
+				       COSIGN_KEY_SCRYPT_MEM_MAX >> 20);
 
 	_cleanup_free_ unsigned char *salt = NULL, *nonce = NULL, *box = NULL;
 	size_t salt_size = 0, nonce_size = 0, box_size = 0;
@@ -168,7 +168,8 @@ int cosign_key_decrypt(const void *pem, size_t size, const char *password, size_
 	r = secretbox_open(box, box_size, nonce, key, &plain, &plain_size);
 	OPENSSL_cleanse(key, sizeof(key));
 	if (r == -EBADMSG)
-		return log_error_errno(-EKEYREJECTED, "Wrong password for the encrypted key file (or the file was altered)");
+		return log_error_errno(-EKEYREJECTED,
+				       "Wrong password for the encrypted key file (or the file was altered)");
 	if (r < 0)
 		return log_error_errno(r, "Failed to decrypt the key file: %m");
 	*ret = plain;

@@ -13,7 +13,10 @@
 /* 2000-01-01T00:00:00Z: earlier "created" times are placeholders. */
 #define CREATED_MEANINGFUL_FROM 946684800
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
 
 /* n digits at s into *ret; false if any is not a digit. */
 static bool digits(const char *s, size_t n, int *ret)
@@ -28,7 +31,10 @@ static bool digits(const char *s, size_t n, int *ret)
 	return true;
 }
 
-static bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+static bool is_leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's days_from_civil). */
 static int64_t days_from_civil(int y, int m, int d)
@@ -43,7 +49,7 @@ static int64_t days_from_civil(int y, int m, int d)
 
 int rfc3339_parse(const char *s, int64_t *ret_sec, uint32_t *ret_nsec)
 {
-	static const int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const int month_days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	int y, mo, d, h, mi, se;
 	if (!s || strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
 	    !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) || s[13] != ':' ||
@@ -60,7 +66,7 @@ int rfc3339_parse(const char *s, int64_t *ret_sec, uint32_t *ret_nsec)
 		if (n == 0 || n > 9)
 			return -EINVAL;
 		for (size_t i = 0; i < 9; i++)
-			nsec = nsec * 10 + (i < n ? (uint32_t)(p[i] - '0') : 0);
+			nsec = nsec * 10 + (i < n ? (uint32_t) (p[i] - '0') : 0);
 		p += n;
 	}
 	int offset = 0;
@@ -100,7 +106,7 @@ static int version_parse(const char *s, struct version *v)
 			return -EINVAL;
 		uint64_t x = 0;
 		for (size_t i = 0; i < n; i++)
-			x = x * 10 + (uint64_t)(s[i] - '0');
+			x = x * 10 + (uint64_t) (s[i] - '0');
 		v->parts[v->n_parts++] = x;
 		s += n;
 		if (*s != '.')
@@ -134,7 +140,10 @@ static int version_parse(const char *s, struct version *v)
 	return 0;
 }
 
-static int cmp_u64(uint64_t a, uint64_t b) { return a < b ? -1 : a > b; }
+static int cmp_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? -1 : a > b;
+}
 
 /* Semver's pre-release order: identifier by identifier, numbers below
  * words, numbers numerically, a shorter list first when it is a prefix. */
@@ -210,8 +219,8 @@ static void explain(char *why, size_t size, const char *fmt, const char *candida
 	snprintf(why, size, fmt, c, a);
 }
 
-enum downgrade_verdict downgrade_decide(const struct image_age *active, const struct image_age *candidate,
-					char *why, size_t size)
+enum downgrade_verdict downgrade_decide(const struct image_age *active, const struct image_age *candidate, char *why,
+					size_t size)
 {
 	if (why && size > 0)
 		why[0] = '\0';
@@ -222,7 +231,8 @@ enum downgrade_verdict downgrade_decide(const struct image_age *active, const st
 		versions = error == 0;
 	}
 	if (versions && c != 0) {
-		explain(why, size, c < 0 ? "version %s is older than the active %s" : "version %s is newer than the active %s",
+		explain(why, size,
+			c < 0 ? "version %s is older than the active %s" : "version %s is newer than the active %s",
 			candidate->version, active->version);
 		return c < 0 ? DOWNGRADE_OLDER : DOWNGRADE_NEWER;
 	}
@@ -234,7 +244,8 @@ enum downgrade_verdict downgrade_decide(const struct image_age *active, const st
 		int t = cs != as ? (cs < as ? -1 : 1) : cn != an ? (cn < an ? -1 : 1) : 0;
 		if (t != 0) {
 			explain(why, size,
-				t < 0 ? "created %s, before the active image (%s)" : "created %s, after the active image (%s)",
+				t < 0 ? "created %s, before the active image (%s)"
+				      : "created %s, after the active image (%s)",
 				candidate->created, active->created);
 			return t < 0 ? DOWNGRADE_OLDER : DOWNGRADE_NEWER;
 		}

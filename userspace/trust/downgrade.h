@@ -55,8 +55,8 @@ enum downgrade_verdict {
 /* The verdict for candidate against active; why (size bytes, may be NULL)
  * says which fact decided, for the log and status ("version 1.2.0 is older
  * than the active 1.3.0"). Strings shown in it are sanitized. */
-enum downgrade_verdict downgrade_decide(const struct image_age *active, const struct image_age *candidate,
-					char *why, size_t size);
+enum downgrade_verdict downgrade_decide(const struct image_age *active, const struct image_age *candidate, char *why,
+					size_t size);
 const char *downgrade_verdict_to_string(enum downgrade_verdict v);
 
 /* The pieces, for tests and the fuzz target. */

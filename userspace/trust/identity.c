@@ -9,10 +9,22 @@
 
 #define DOCKER_DOMAIN "docker.io"
 
-static bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-static bool is_alnum(char c) { return is_lower_alnum(c) || (c >= 'A' && c <= 'Z'); }
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-static bool is_lower_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
+static bool is_lower_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+static bool is_alnum(char c)
+{
+	return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
+}
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+static bool is_lower_hex(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f');
+}
 
 /* Copies n bytes of s into dst (size bytes); false when it does not fit. */
 static bool copy_part(char *dst, size_t size, const char *s, size_t n)
@@ -121,7 +133,7 @@ static bool digest_is_valid(const char *s)
 	static const struct {
 		const char *name;
 		size_t hex;
-	} algorithms[] = {{"sha256:", 64}, {"sha384:", 96}, {"sha512:", 128}};
+	} algorithms[] = { { "sha256:", 64 }, { "sha384:", 96 }, { "sha512:", 128 } };
 	for (size_t a = 0; a < ELEMENTSOF(algorithms); a++) {
 		size_t prefix = strlen(algorithms[a].name);
 		if (strncmp(s, algorithms[a].name, prefix) != 0)
@@ -142,14 +154,14 @@ static bool digest_is_valid(const char *s)
 static int parse_rest(const char *rest, struct identity_ref *r)
 {
 	const char *at = strchr(rest, '@');
-	size_t name_end = at ? (size_t)(at - rest) : strlen(rest);
+	size_t name_end = at ? (size_t) (at - rest) : strlen(rest);
 	if (at) {
 		if (!digest_is_valid(at + 1) || !copy_part(r->digest, sizeof(r->digest), at + 1, strlen(at + 1)))
 			return -EINVAL;
 	}
 	/* The tag is after a ':' in the last path component (paths have none). */
 	const char *colon = memchr(rest, ':', name_end);
-	size_t path_len = colon ? (size_t)(colon - rest) : name_end;
+	size_t path_len = colon ? (size_t) (colon - rest) : name_end;
 	if (colon) {
 		if (!copy_part(r->tag, sizeof(r->tag), colon + 1, name_end - path_len - 1) || !tag_is_valid(r->tag))
 			return -EINVAL;
@@ -173,7 +185,7 @@ static int fill(const char *domain, size_t domain_len, const char *rest, struct 
 	if (streq(r.domain, DOCKER_DOMAIN) && !strchr(r.path, '/')) {
 		char path[sizeof(r.path)];
 		int n = snprintf(path, sizeof(path), "library/%s", r.path);
-		if (n < 0 || (size_t)n >= sizeof(path))
+		if (n < 0 || (size_t) n >= sizeof(path))
 			return -EINVAL;
 		memcpy(r.path, path, sizeof(path));
 	}
@@ -220,8 +232,8 @@ int identity_ref_parse_canonical(const char *s, struct identity_ref *ret)
 	return 0;
 }
 
-int identity_ref_from_parts(const char *registry, const char *repository, const char *tag,
-			    const char *digest, struct identity_ref *ret)
+int identity_ref_from_parts(const char *registry, const char *repository, const char *tag, const char *digest,
+			    struct identity_ref *ret)
 {
 	if (!registry || !repository)
 		return -EINVAL;
@@ -232,7 +244,7 @@ int identity_ref_from_parts(const char *registry, const char *repository, const 
 		return -EINVAL;
 	int n = snprintf(rest, sizeof(rest), "%s%s%s%s%s", repository, tag ? ":" : "", tag ? tag : "",
 			 digest ? "@" : "", digest ? digest : "");
-	if (n < 0 || (size_t)n >= sizeof(rest))
+	if (n < 0 || (size_t) n >= sizeof(rest))
 		return -EINVAL;
 	return fill(registry, strlen(registry), rest, ret);
 }
@@ -240,14 +252,14 @@ int identity_ref_from_parts(const char *registry, const char *repository, const 
 size_t identity_ref_name(const struct identity_ref *r, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "%s/%s", r->domain, r->path);
-	return n < 0 ? 0 : (size_t)n;
+	return n < 0 ? 0 : (size_t) n;
 }
 
 size_t identity_ref_format(const struct identity_ref *r, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "%s/%s%s%s%s%s", r->domain, r->path, r->tag[0] ? ":" : "", r->tag,
 			 r->digest[0] ? "@" : "", r->digest);
-	return n < 0 ? 0 : (size_t)n;
+	return n < 0 ? 0 : (size_t) n;
 }
 
 bool identity_prefix_is_valid(const char *s)
@@ -268,7 +280,7 @@ bool identity_scope_is_valid(const char *s)
 	if (strncmp(s, "*.", 2) == 0)
 		return !strchr(s, ':') && domain_is_valid(s + 2, strlen(s + 2));
 	const char *slash = strchr(s, '/');
-	size_t host_len = slash ? (size_t)(slash - s) : strlen(s);
+	size_t host_len = slash ? (size_t) (slash - s) : strlen(s);
 	bool looks_like_host = memchr(s, '.', host_len) || memchr(s, ':', host_len) ||
 			       (host_len == 9 && strncmp(s, "localhost", 9) == 0);
 	if (!looks_like_host || !domain_is_valid(s, host_len) ||
@@ -349,7 +361,7 @@ static bool match_remapped(const struct identity_rule *rule, const struct identi
 	identity_ref_format(image, full, sizeof(full));
 	char rewritten[sizeof(full) + IDENTITY_NAME_MAX + 1];
 	int n = snprintf(rewritten, sizeof(rewritten), "%s%s", rule->signed_prefix, full + strlen(rule->prefix));
-	if (n < 0 || (size_t)n >= sizeof(rewritten))
+	if (n < 0 || (size_t) n >= sizeof(rewritten))
 		return false;
 	/* The result must be a reference in its expanded form: a signedPrefix
 	 * that leaves "busybox:1" would otherwise mean docker.io by accident. */
@@ -359,8 +371,7 @@ static bool match_remapped(const struct identity_rule *rule, const struct identi
 	return match_repo_digest_or_exact(&remapped, sig);
 }
 
-bool identity_matches(const struct identity_rule *rule, const struct identity_ref *image,
-		      const char *signed_reference)
+bool identity_matches(const struct identity_rule *rule, const struct identity_ref *image, const char *signed_reference)
 {
 	struct identity_ref sig, want;
 	if (!rule || identity_ref_parse(signed_reference, &sig) < 0)

@@ -47,8 +47,8 @@ int identity_ref_parse_canonical(const char *s, struct identity_ref *ret);
 /* The image being pulled, from the parts oci/reference.h split it into
  * (registry "docker.io", repository "library/debian", tag and digest
  * NULL when absent), checked against the same grammar. -EINVAL otherwise. */
-int identity_ref_from_parts(const char *registry, const char *repository, const char *tag,
-			    const char *digest, struct identity_ref *ret);
+int identity_ref_from_parts(const char *registry, const char *repository, const char *tag, const char *digest,
+			    struct identity_ref *ret);
 
 static inline bool identity_ref_is_name_only(const struct identity_ref *r)
 {
@@ -100,5 +100,4 @@ int identity_rule_type_from_string(const char *s);
  * no tag), which only matchRepository and exactRepository accept; and that
  * does not stop a signed older image from being served under the tag (the
  * anti-downgrade rule in downgrade.h does). */
-bool identity_matches(const struct identity_rule *rule, const struct identity_ref *image,
-		      const char *signed_reference);
+bool identity_matches(const struct identity_rule *rule, const struct identity_ref *image, const char *signed_reference);

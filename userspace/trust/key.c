@@ -59,7 +59,8 @@ static int classify(EVP_PKEY *pkey, enum trust_key_type *ret)
 		/* A curve spelled out in explicit parameters is refused even if
 		 * it equals a named one (the CVE-2020-0601 class of trick). */
 		if (EVP_PKEY_get_group_name(pkey, group, sizeof(group), NULL) != 1 ||
-		    EVP_PKEY_get_int_param(pkey, OSSL_PKEY_PARAM_EC_DECODED_FROM_EXPLICIT_PARAMS, &explicit_params) != 1 ||
+		    EVP_PKEY_get_int_param(pkey, OSSL_PKEY_PARAM_EC_DECODED_FROM_EXPLICIT_PARAMS, &explicit_params) !=
+			    1 ||
 		    explicit_params != 0)
 			return -EPROTONOSUPPORT;
 		if (streq(group, "prime256v1") || streq(group, "P-256"))
@@ -106,14 +107,14 @@ static int key_from_der(const unsigned char *der, size_t size, struct trust_key 
 	if (size > KEY_DER_MAX)
 		return -E2BIG;
 	const unsigned char *p = der;
-	_cleanup_(evp_pkey_freep) EVP_PKEY *pkey = d2i_PUBKEY(NULL, &p, (long)size);
+	_cleanup_(evp_pkey_freep) EVP_PKEY *pkey = d2i_PUBKEY(NULL, &p, (long) size);
 	if (!pkey || p != der + size) {
 		ERR_clear_error();
 		return -EBADMSG;
 	}
 	unsigned char *again = NULL;
 	int again_size = i2d_PUBKEY(pkey, &again);
-	bool same = again_size == (int)size && memcmp(again, der, size) == 0;
+	bool same = again_size == (int) size && memcmp(again, der, size) == 0;
 	OPENSSL_free(again);
 	if (!same)
 		return -EBADMSG;
@@ -211,8 +212,8 @@ int trust_private_key_from_der(const void *der, size_t size, struct trust_privat
 	if (size > KEY_DER_MAX)
 		return -E2BIG;
 	const unsigned char *p = der;
-	PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)size);
-	if (!p8 || p != (const unsigned char *)der + size) {
+	PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long) size);
+	if (!p8 || p != (const unsigned char *) der + size) {
 		PKCS8_PRIV_KEY_INFO_free(p8);
 		ERR_clear_error();
 		return -EBADMSG;
@@ -241,7 +242,7 @@ int trust_private_key_from_pem(const void *pem, size_t size, struct trust_privat
 
 	/* SEC1 "EC PRIVATE KEY", what `openssl ecparam -genkey` writes. */
 	const unsigned char *p = der;
-	_cleanup_(evp_pkey_freep) EVP_PKEY *pkey = d2i_PrivateKey(EVP_PKEY_EC, NULL, &p, (long)der_size);
+	_cleanup_(evp_pkey_freep) EVP_PKEY *pkey = d2i_PrivateKey(EVP_PKEY_EC, NULL, &p, (long) der_size);
 	if (!pkey || p != der + der_size) {
 		ERR_clear_error();
 		return -EBADMSG;
@@ -265,7 +266,7 @@ int trust_private_key_public(const struct trust_private_key *key, struct trust_k
 		ERR_clear_error();
 		return -EIO;
 	}
-	int r = key_from_der(der, (size_t)size, ret);
+	int r = key_from_der(der, (size_t) size, ret);
 	OPENSSL_free(der);
 	return r;
 }

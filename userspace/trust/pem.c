@@ -18,7 +18,7 @@ static bool match_line(const char *p, const char *end, const char *what, const c
 {
 	char line[128];
 	int n = snprintf(line, sizeof(line), "-----%s %s-----", what, label);
-	if (n < 0 || (size_t)n >= sizeof(line) || (size_t)(end - p) < (size_t)n || memcmp(p, line, (size_t)n) != 0)
+	if (n < 0 || (size_t) n >= sizeof(line) || (size_t) (end - p) < (size_t) n || memcmp(p, line, (size_t) n) != 0)
 		return false;
 	p += n;
 	if (p < end && *p == '\r')
@@ -49,8 +49,8 @@ int pem_decode(const void *text, size_t size, const char *const *labels, size_t 
 	/* The END line is the last line; everything between is the body. */
 	char end_line[128];
 	int n = snprintf(end_line, sizeof(end_line), "-----END %s-----", labels[which]);
-	if (n < 0 || (size_t)n >= sizeof(end_line) || (size_t)(end - body) < (size_t)n ||
-	    memcmp(end - n, end_line, (size_t)n) != 0)
+	if (n < 0 || (size_t) n >= sizeof(end_line) || (size_t) (end - body) < (size_t) n ||
+	    memcmp(end - n, end_line, (size_t) n) != 0)
 		return -EBADMSG;
 	const char *body_end = end - n;
 	if (body_end <= body || body_end[-1] != '\n')
@@ -58,7 +58,7 @@ int pem_decode(const void *text, size_t size, const char *const *labels, size_t 
 
 	/* Base64 in lines: only line ends are dropped, so a header, a blank
 	 * or a second BEGIN inside fails the strict decoder. */
-	size_t body_size = (size_t)(body_end - body);
+	size_t body_size = (size_t) (body_end - body);
 	if (body_size / 4 * 3 > max_der + max_der / 2 + 64)
 		return -E2BIG;
 	_cleanup_free_ char *joined = malloc(body_size + 1);

@@ -46,11 +46,11 @@
 #include "identity.h"
 
 #define POLICY_SIZE_MAX (1024 * 1024)
-#define POLICY_DEPTH_MAX 16          /* the format needs 7 */
+#define POLICY_DEPTH_MAX 16 /* the format needs 7 */
 #define POLICY_TRANSPORTS_MAX 64
-#define POLICY_SCOPES_MAX 4096       /* per transport */
-#define POLICY_REQUIREMENTS_MAX 64   /* per scope */
-#define POLICY_KEYS_MAX 64           /* per requirement */
+#define POLICY_SCOPES_MAX 4096          /* per transport */
+#define POLICY_REQUIREMENTS_MAX 64      /* per scope */
+#define POLICY_KEYS_MAX 64              /* per requirement */
 #define POLICY_KEY_DATA_MAX (64 * 1024) /* one decoded keyData */
 
 enum policy_requirement_type {
@@ -82,7 +82,7 @@ struct policy_requirements {
 };
 
 struct policy {
-	char *file; /* as named in messages */
+	char *file;                          /* as named in messages */
 	struct policy_requirements fallback; /* "default" */
 	struct policy_requirements *docker;  /* transports.docker, in file order */
 	size_t n_docker;
@@ -99,8 +99,7 @@ struct policy_error {
 /* Parses size bytes of buf; file names the source in messages. 0 and
  * *ret on success; -EBADMSG (JSON, field, type, value), -E2BIG (over a
  * bound), -ENOMEM, and error->message says which and where. */
-int policy_parse(const void *buf, size_t size, const char *file, struct policy **ret,
-		 struct policy_error *error);
+int policy_parse(const void *buf, size_t size, const char *file, struct policy **ret, struct policy_error *error);
 /* Reads and parses path (a regular file, at most POLICY_SIZE_MAX bytes).
  * -ENOENT when there is none (the caller's "no policy": unsigned images,
  * as before), other errors as above. */

@@ -10,15 +10,15 @@
 
 static uint32_t load32(const uint8_t *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
 }
 
 static void store32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
+	p[0] = (uint8_t) v;
+	p[1] = (uint8_t) (v >> 8);
+	p[2] = (uint8_t) (v >> 16);
+	p[3] = (uint8_t) (v >> 24);
 }
 
 static uint32_t rotl(uint32_t v, int n)
@@ -87,7 +87,7 @@ void xsalsa20_xor(uint8_t *out, const uint8_t *in, size_t size, const uint8_t no
 	memcpy(block_in, nonce + 16, 8);
 	for (size_t off = 0; off < size; off += 64, counter++) {
 		for (int i = 0; i < 8; i++)
-			block_in[8 + i] = (uint8_t)(counter >> (8 * i));
+			block_in[8 + i] = (uint8_t) (counter >> (8 * i));
 		uint32_t x[16], start[16];
 		salsa20_setup(start, subkey, block_in);
 		memcpy(x, start, sizeof(x));

@@ -41,11 +41,11 @@ static bool reference_is_valid(const char *s)
 	return true;
 }
 
-#define REFUSE(why)                                                                                \
-	do {                                                                                       \
-		if (ret_reason)                                                                    \
-			*ret_reason = (why);                                                       \
-		return -EBADMSG;                                                                   \
+#define REFUSE(why)                          \
+	do {                                 \
+		if (ret_reason)              \
+			*ret_reason = (why); \
+		return -EBADMSG;             \
 	} while (0)
 
 int simple_signing_parse(const void *payload, size_t size, struct simple_signing *ret, const char **ret_reason)
@@ -115,7 +115,7 @@ int simple_signing_verify(const void *payload, size_t size, const char *signatur
 	size_t b64_size = strnlen(signature_b64, SIMPLE_SIGNING_SIGNATURE_B64_MAX + 1);
 	if (b64_size > SIMPLE_SIGNING_SIGNATURE_B64_MAX)
 		return log_debug_errno(-EKEYREJECTED, "Signature annotation longer than %zu chars",
-				       (size_t)SIMPLE_SIGNING_SIGNATURE_B64_MAX);
+				       (size_t) SIMPLE_SIGNING_SIGNATURE_B64_MAX);
 	_cleanup_free_ unsigned char *sig = NULL;
 	size_t sig_size = 0;
 	int r = base64_decode_strict(signature_b64, b64_size, TRUST_SIGNATURE_MAX, &sig, &sig_size);
@@ -155,7 +155,7 @@ static int write_go_string(FILE *f, const char *s)
 		return -EINVAL;
 	json_decref(check);
 	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
 		switch (*p) {
 		case '"':
 			fputs("\\\"", f);
@@ -193,8 +193,8 @@ static int write_go_string(FILE *f, const char *s)
 
 static int annotation_compare(const void *a, const void *b)
 {
-	const struct simple_signing_annotation *x = *(const struct simple_signing_annotation *const *)a;
-	const struct simple_signing_annotation *y = *(const struct simple_signing_annotation *const *)b;
+	const struct simple_signing_annotation *x = *(const struct simple_signing_annotation *const *) a;
+	const struct simple_signing_annotation *y = *(const struct simple_signing_annotation *const *) b;
 	return strcmp(x->key, y->key);
 }
 

@@ -76,4 +76,5 @@ int simple_signing_write(const char *docker_reference, const char *digest,
 			 size_t *ret_size);
 
 /* The annotation's value for payload: base64 of key's signature. */
-int simple_signing_sign(const struct trust_private_key *key, const void *payload, size_t size, char **ret_signature_b64);
+int simple_signing_sign(const struct trust_private_key *key, const void *payload, size_t size,
+			char **ret_signature_b64);

@@ -10,7 +10,10 @@
 #include "log.h"
 #include "util.h"
 
-void state_options_init(struct state_options *o) { *o = (struct state_options){.boot_record = BOOT_RECORD_DEFAULT}; }
+void state_options_init(struct state_options *o)
+{
+	*o = (struct state_options){ .boot_record = BOOT_RECORD_DEFAULT };
+}
 
 int state_options_option(int c, const char *arg, struct state_options *o)
 {
@@ -34,9 +37,9 @@ int state_options_parse(int argc, char **argv, const char *help_text, bool allow
 	enum { OPT_JSON = 0x100 };
 	static const struct option options[] = {
 		STATE_LONG_OPTIONS,
-		{"json", no_argument, NULL, OPT_JSON},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	state_options_init(o);
 	optind = 1;
@@ -67,7 +70,7 @@ int reboot_node(const char *into)
 	/* --no-block: this may run inside a unit of the boot transaction that
 	 * the reboot replaces (kairos-recovery.service), which would deadlock. */
 	if (access("/run/systemd/system", F_OK) == 0)
-		execl("/bin/systemctl", "systemctl", "--no-block", "reboot", (char *)NULL);
+		execl("/bin/systemctl", "systemctl", "--no-block", "reboot", (char *) NULL);
 	if (reboot(RB_AUTOBOOT) < 0)
 		return log_error_errno(negative_errno(), "Failed to reboot: %m");
 	return 0;

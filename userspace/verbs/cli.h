@@ -15,19 +15,21 @@ struct verb {
 	const char *summary;
 };
 
-#define STATE_OPTIONS_HELP                                                                                 \
+#define STATE_OPTIONS_HELP                                                                                   \
 	"  --state-dir DIR     work on DIR instead of the mounted state partition (" STATE_DIR_DEFAULT ")\n" \
-	"  --recovery-dir DIR  where recovery images live (default: the state directory's own\n"            \
-	"                      with --state-dir, else " RECOVERY_DIR_DEFAULT ")\n"                            \
+	"  --recovery-dir DIR  where recovery images live (default: the state directory's own\n"             \
+	"                      with --state-dir, else " RECOVERY_DIR_DEFAULT ")\n"                           \
 	"  --boot-record FILE  kairos-boot's record of this boot (" BOOT_RECORD_DEFAULT ")\n"
 
 /* The state options as getopt_long entries, for verbs with options of their
  * own (upgrade); state_options_option() takes one: 1 if ours, 0 if not. */
 enum { STATE_ARG_STATE_DIR = 0x200, STATE_ARG_RECOVERY_DIR, STATE_ARG_BOOT_RECORD };
-#define STATE_LONG_OPTIONS                                                      \
-	{"state-dir", required_argument, NULL, STATE_ARG_STATE_DIR},               \
-	{"recovery-dir", required_argument, NULL, STATE_ARG_RECOVERY_DIR},         \
-	{"boot-record", required_argument, NULL, STATE_ARG_BOOT_RECORD}
+#define STATE_LONG_OPTIONS                                                           \
+	{ "state-dir", required_argument, NULL, STATE_ARG_STATE_DIR },               \
+		{ "recovery-dir", required_argument, NULL, STATE_ARG_RECOVERY_DIR }, \
+	{                                                                            \
+		"boot-record", required_argument, NULL, STATE_ARG_BOOT_RECORD        \
+	}
 void state_options_init(struct state_options *o);
 int state_options_option(int c, const char *arg, struct state_options *o);
 

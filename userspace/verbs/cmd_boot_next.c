@@ -6,12 +6,11 @@
 #include "log.h"
 #include "util.h"
 
-static const char help_text[] =
-	"Usage: kairos-upgrade boot-next active|passive|recovery [OPTIONS]\n"
-	"\n"
-	"Boot SLOT at the next boot only (GRUB or kairos-boot clears the choice as it\n"
-	"uses it). A one-shot boot spends no tries.\n"
-	"\n" STATE_OPTIONS_HELP "  -h, --help          show this help\n";
+static const char help_text[] = "Usage: kairos-upgrade boot-next active|passive|recovery [OPTIONS]\n"
+				"\n"
+				"Boot SLOT at the next boot only (GRUB or kairos-boot clears the choice as it\n"
+				"uses it). A one-shot boot spends no tries.\n"
+				"\n" STATE_OPTIONS_HELP "  -h, --help          show this help\n";
 
 int verb_boot_next(int argc, char **argv)
 {

@@ -29,14 +29,15 @@ static int find_script(const char *exe, char *buf, size_t size)
 	char *slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
-	static const char *const places[] = {"../scripts", "../lib/kairos/scripts"};
+	static const char *const places[] = { "../scripts", "../lib/kairos/scripts" };
 	for (size_t i = 0; i < ELEMENTSOF(places); i++) {
 		int n = snprintf(buf, size, "%s/%s/%s", dir, places[i], BUILD_ISO_SCRIPT);
-		if (n > 0 && (size_t)n < size && access(buf, X_OK) == 0)
+		if (n > 0 && (size_t) n < size && access(buf, X_OK) == 0)
 			return 0;
 	}
-	return log_error_errno(-ENOENT, "%s not found beside %s (in ../scripts or ../lib/kairos/scripts); "
-					"set KAIROS_BUILD_ISO to its path",
+	return log_error_errno(-ENOENT,
+			       "%s not found beside %s (in ../scripts or ../lib/kairos/scripts); "
+			       "set KAIROS_BUILD_ISO to its path",
 			       BUILD_ISO_SCRIPT, exe);
 }
 

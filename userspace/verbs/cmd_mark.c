@@ -12,20 +12,18 @@
  * image takes minutes); kairos-mark-good.service allows for it. */
 #define MARK_GOOD_LOCK_WAIT_MS (15U * 60U * 1000U)
 
-static const char good_help[] =
-	"Usage: kairos-upgrade mark-good [OPTIONS]\n"
-	"\n"
-	"Confirm the image this node booted: it then boots without spending tries.\n"
-	"Run by kairos-mark-good.service once boot-complete.target is reached.\n"
-	"Idempotent: confirming a confirmed image changes nothing.\n"
-	"\n" STATE_OPTIONS_HELP "  -h, --help          show this help\n";
+static const char good_help[] = "Usage: kairos-upgrade mark-good [OPTIONS]\n"
+				"\n"
+				"Confirm the image this node booted: it then boots without spending tries.\n"
+				"Run by kairos-mark-good.service once boot-complete.target is reached.\n"
+				"Idempotent: confirming a confirmed image changes nothing.\n"
+				"\n" STATE_OPTIONS_HELP "  -h, --help          show this help\n";
 
-static const char bad_help[] =
-	"Usage: kairos-upgrade mark-bad [OPTIONS]\n"
-	"\n"
-	"Mark the image this node booted as failed, so that the next boot falls back\n"
-	"(active to passive, passive to recovery).\n"
-	"\n" STATE_OPTIONS_HELP "  -h, --help          show this help\n";
+static const char bad_help[] = "Usage: kairos-upgrade mark-bad [OPTIONS]\n"
+			       "\n"
+			       "Mark the image this node booted as failed, so that the next boot falls back\n"
+			       "(active to passive, passive to recovery).\n"
+			       "\n" STATE_OPTIONS_HELP "  -h, --help          show this help\n";
 
 /* The slot that holds the booted image. The boot record names the image, and
  * the slots may have rotated since boot (an upgrade committed, no reboot yet):
@@ -40,7 +38,7 @@ static enum boot_slot booted_image_slot(const struct state_context *ctx)
 		return slot;
 	for (int i = 0; i < BOOT_SLOT_COUNT; i++)
 		if (streq(ctx->state.slots[i].image, image))
-			return (enum boot_slot)i;
+			return (enum boot_slot) i;
 	return BOOT_SLOT_NONE;
 }
 
@@ -77,8 +75,9 @@ static int mark(int argc, char **argv, bool good)
 	/* A verdict stands: a rollback or mark-bad since this boot, or the
 	 * image failing at boot, is not undone by a health check. */
 	if (good && st->status == SLOT_STATUS_BAD)
-		return log_error_errno(-EPERM, "%s (image %.12s) is marked bad (%s): not confirming it; install or "
-					       "roll back to a good image",
+		return log_error_errno(-EPERM,
+				       "%s (image %.12s) is marked bad (%s): not confirming it; install or "
+				       "roll back to a good image",
 				       name, st->image, st->reason[0] ? st->reason : "no reason recorded");
 	/* The root came from this image, the kernel from another (GRUB loaded
 	 * a slot that then did not mount): its own kernel has never run. */
@@ -103,5 +102,11 @@ static int mark(int argc, char **argv, bool good)
 	return r;
 }
 
-int verb_mark_good(int argc, char **argv) { return mark(argc, argv, true); }
-int verb_mark_bad(int argc, char **argv) { return mark(argc, argv, false); }
+int verb_mark_good(int argc, char **argv)
+{
+	return mark(argc, argv, true);
+}
+int verb_mark_bad(int argc, char **argv)
+{
+	return mark(argc, argv, false);
+}

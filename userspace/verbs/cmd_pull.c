@@ -49,13 +49,11 @@ static void pull_help(void)
 
 static int parse_args(int argc, char **argv, struct pull_args *a)
 {
-	static const struct option options[] = {
-		SOURCE_LONG_OPTIONS,
-		{ "output", required_argument, NULL, 'o' },
-		{ "bootable", no_argument, NULL, PULL_ARG_BOOTABLE },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option options[] = { SOURCE_LONG_OPTIONS,
+						 { "output", required_argument, NULL, 'o' },
+						 { "bootable", no_argument, NULL, PULL_ARG_BOOTABLE },
+						 { "help", no_argument, NULL, 'h' },
+						 {} };
 	optind = 0;
 	int c, r;
 	while ((c = getopt_long(argc, argv, "hs:o:", options, NULL)) >= 0) {
@@ -89,7 +87,7 @@ static double now_seconds(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 /* FILE.json beside FILE.squashfs (FILE.img.json beside FILE.img): what the
@@ -100,15 +98,15 @@ static int write_meta_beside(const char *source, const char *digest, uint64_t si
 	if (len > ext && streq(output + len - ext, ".squashfs"))
 		len -= ext;
 	_cleanup_free_ char *path = NULL;
-	if (asprintf(&path, "%.*s.json", (int)len, output) < 0)
+	if (asprintf(&path, "%.*s.json", (int) len, output) < 0)
 		return -ENOMEM;
-	struct image_meta meta = {.source = (char *)source, .digest = (char *)digest, .size = size};
+	struct image_meta meta = { .source = (char *) source, .digest = (char *) digest, .size = size };
 	return image_meta_write(path, &meta);
 }
 
 int verb_pull(int argc, char **argv)
 {
-	struct pull_args a = {0};
+	struct pull_args a = { 0 };
 	source_args_init(&a.src);
 	int r = parse_args(argc, argv, &a);
 	if (r <= 0)
@@ -129,11 +127,11 @@ int verb_pull(int argc, char **argv)
 	r = pull_build(p, a.output, &build, &stats);
 	/* Without its .json the image cannot be installed: both, or neither. */
 	if (r >= 0 && (r = write_meta_beside(a.src.source, pull_digest(p), stats.output_bytes, a.output)) < 0)
-		(void)unlink(a.output);
+		(void) unlink(a.output);
 	if (r >= 0)
 		log_info("Pulled %s (%s): %zu layers, %.1f MiB fetched, %.1f MiB image %s, in %.1f s", pull_name(p),
-			 pull_digest(p), pull_n_layers(p), (double)pull_layer_bytes(p) / 1048576.0,
-			 (double)stats.output_bytes / 1048576.0, a.output, now_seconds() - start);
+			 pull_digest(p), pull_n_layers(p), (double) pull_layer_bytes(p) / 1048576.0,
+			 (double) stats.output_bytes / 1048576.0, a.output, now_seconds() - start);
 	else if (r == -ENOSPC)
 		log_error("Pull of %s stopped: the disk holding %s is full; the partial image was removed. Free "
 			  "some space and try again",

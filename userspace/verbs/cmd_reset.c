@@ -47,10 +47,10 @@
 struct reset_args {
 	struct source_args src;
 	struct state_options state;
-	const char *cmdline;         /* kernel command line file */
-	const char *oem_dir;         /* a directory holding kairos.conf instead of COS_OEM */
-	const char *persistent_dir;  /* wipe this directory's contents instead of the partition */
-	const char *persistent_dev;  /* the persistent partition's device */
+	const char *cmdline;        /* kernel command line file */
+	const char *oem_dir;        /* a directory holding kairos.conf instead of COS_OEM */
+	const char *persistent_dir; /* wipe this directory's contents instead of the partition */
+	const char *persistent_dev; /* the persistent partition's device */
 	bool wipe_persistent, reboot, automated;
 };
 
@@ -84,22 +84,29 @@ static void help(void)
 
 static int parse_args(int argc, char **argv, struct reset_args *a)
 {
-	enum { ARG_WIPE = SOURCE_ARG_LAST, ARG_REBOOT, ARG_AUTO, ARG_CMDLINE, ARG_OEM_DIR, ARG_PERSISTENT_DIR,
-	       ARG_PERSISTENT_DEV };
+	enum {
+		ARG_WIPE = SOURCE_ARG_LAST,
+		ARG_REBOOT,
+		ARG_AUTO,
+		ARG_CMDLINE,
+		ARG_OEM_DIR,
+		ARG_PERSISTENT_DIR,
+		ARG_PERSISTENT_DEV
+	};
 	static const struct option options[] = {
 		SOURCE_LONG_OPTIONS,
-		{"wipe-persistent", no_argument, NULL, ARG_WIPE},
-		{"reboot", no_argument, NULL, ARG_REBOOT},
-		{"auto", no_argument, NULL, ARG_AUTO},
-		{"cmdline", required_argument, NULL, ARG_CMDLINE},
-		{"oem-dir", required_argument, NULL, ARG_OEM_DIR},
-		{"persistent-dir", required_argument, NULL, ARG_PERSISTENT_DIR},
-		{"persistent-device", required_argument, NULL, ARG_PERSISTENT_DEV},
+		{ "wipe-persistent", no_argument, NULL, ARG_WIPE },
+		{ "reboot", no_argument, NULL, ARG_REBOOT },
+		{ "auto", no_argument, NULL, ARG_AUTO },
+		{ "cmdline", required_argument, NULL, ARG_CMDLINE },
+		{ "oem-dir", required_argument, NULL, ARG_OEM_DIR },
+		{ "persistent-dir", required_argument, NULL, ARG_PERSISTENT_DIR },
+		{ "persistent-device", required_argument, NULL, ARG_PERSISTENT_DEV },
 		STATE_LONG_OPTIONS,
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
-	*a = (struct reset_args){.cmdline = "/proc/cmdline"};
+	*a = (struct reset_args){ .cmdline = "/proc/cmdline" };
 	source_args_init(&a->src);
 	state_options_init(&a->state);
 	optind = 0;
@@ -144,7 +151,8 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
 	if (optind < argc)
 		return log_error_errno(-EINVAL, "Unexpected argument '%s' (see reset --help)", argv[optind]);
 	if (a->automated && a->wipe_persistent)
-		return log_error_errno(-EINVAL, "--auto never wipes persistent data; run reset --wipe-persistent by hand");
+		return log_error_errno(-EINVAL,
+				       "--auto never wipes persistent data; run reset --wipe-persistent by hand");
 	return 1;
 }
 
@@ -152,7 +160,7 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
  * recovery is for: start from an empty map (the reset writes a whole one). */
 static int open_context(struct state_context *ctx, const struct state_options *o, bool *state_lost)
 {
-	*ctx = (struct state_context)STATE_CONTEXT_INIT;
+	*ctx = (struct state_context) STATE_CONTEXT_INIT;
 	const char *recovery = o->recovery_dir ? o->recovery_dir : o->state_dir ? NULL : RECOVERY_DIR_DEFAULT;
 	int r = state_dir_open(&ctx->dir, o->state_dir ? o->state_dir : STATE_DIR_DEFAULT, recovery);
 	if (r < 0)
@@ -169,7 +177,10 @@ static int open_context(struct state_context *ctx, const struct state_options *o
 	return boot_record_read(o->boot_record, &ctx->record);
 }
 
-static bool file_exists(const char *path) { return access(path, F_OK) == 0; }
+static bool file_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
 
 /* The policy: the command line wins over kairos.conf on COS_OEM. */
 static void read_policy(const struct reset_args *a, const struct state_dir *sd, const struct cmdline *c,
@@ -196,7 +207,7 @@ static void write_outcome(const struct reset_args *a, const char *action, const 
 	_cleanup_free_ char *copy = strdup(a->state.boot_record), *path = NULL;
 	if (!copy || asprintf(&path, "%s/recovery.json", dirname(copy)) < 0)
 		return;
-	json_t *o = json_pack("{s:s, s:s, s:i, s:i}", "action", action, "why", why, "auto_resets", (int)auto_resets,
+	json_t *o = json_pack("{s:s, s:s, s:i, s:i}", "action", action, "why", why, "auto_resets", (int) auto_resets,
 			      "auto_resets_max", RESET_AUTO_MAX);
 	_cleanup_free_ char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
@@ -218,7 +229,7 @@ static int place_image(const struct reset_args *a, const struct state_context *c
 		       const char **source_name)
 {
 	if (a->src.source) {
-		_cleanup_(image_install_done) struct image_install in = {0};
+		_cleanup_(image_install_done) struct image_install in = { 0 };
 		const char *booted = ctx->record.image[0] ? ctx->record.image : NULL;
 		int r = source_args_install_open(&a->src, &in);
 		if (r == 0)
@@ -241,10 +252,11 @@ static int place_image(const struct reset_args *a, const struct state_context *c
 		src = rid[0] ? state_dir_image_path(&ctx->dir, BOOT_SLOT_RECOVERY, rid) : NULL;
 	}
 	if (!src || !file_exists(src))
-		return log_error_errno(-ENOENT,
-				       "No recovery image found in %s/images (neither the recovery slot's nor the booted "
-				       "one): reset from a registry with --source REF",
-				       ctx->dir.recovery_path);
+		return log_error_errno(
+			-ENOENT,
+			"No recovery image found in %s/images (neither the recovery slot's nor the booted "
+			"one): reset from a registry with --source REF",
+			ctx->dir.recovery_path);
 	snprintf(id, IMAGE_ID_LEN + 1, "%s", rid);
 	*source_name = "the recovery image";
 	_cleanup_free_ char *dst = NULL, *meta_path = NULL, *images_dir = NULL;
@@ -263,8 +275,9 @@ static int place_image(const struct reset_args *a, const struct state_context *c
 		log_info("Copying the recovery image %.12s to %s", id, images_dir);
 		r = copy_file_atomic(src, dst, 0644);
 		if (r == -ENOSPC)
-			return log_error_errno(r, "The state partition (%s) is full: nothing was changed. Remove "
-						  "files that are not images there, and retry",
+			return log_error_errno(r,
+					       "The state partition (%s) is full: nothing was changed. Remove "
+					       "files that are not images there, and retry",
 					       ctx->dir.path);
 		if (r < 0)
 			return log_error_errno(r, "Failed to copy %s to %s: %m", src, dst);
@@ -272,7 +285,7 @@ static int place_image(const struct reset_args *a, const struct state_context *c
 	if (file_exists(meta_path))
 		return 0;
 	_cleanup_free_ char *rmeta_path = state_dir_meta_path(&ctx->dir, BOOT_SLOT_RECOVERY, id);
-	struct image_meta rmeta = {0};
+	struct image_meta rmeta = { 0 };
 	bool have = rmeta_path && image_meta_read(rmeta_path, &rmeta) == 0;
 	char digest[80];
 	snprintf(digest, sizeof(digest), "sha256:%s", id);
@@ -282,11 +295,14 @@ static int place_image(const struct reset_args *a, const struct state_context *c
 	return r;
 }
 
-static void cmdline_donep(struct cmdline *c) { cmdline_free(c); }
+static void cmdline_donep(struct cmdline *c)
+{
+	cmdline_free(c);
+}
 
 static int reset(const struct reset_args *a)
 {
-	_cleanup_(cmdline_donep) struct cmdline c = {0};
+	_cleanup_(cmdline_donep) struct cmdline c = { 0 };
 	if (cmdline_read_file(a->cmdline, &c) < 0)
 		log_warning("Cannot read the kernel command line from %s: going by the defaults", a->cmdline);
 
@@ -294,7 +310,7 @@ static int reset(const struct reset_args *a)
 	 * taking the lock that kairos-mark-good.service needs at the same time. */
 	if (a->automated) {
 		struct boot_record rec;
-		(void)boot_record_read(a->state.boot_record, &rec);
+		(void) boot_record_read(a->state.boot_record, &rec);
 		bool in_recovery = rec.slot == BOOT_SLOT_RECOVERY;
 		if (!in_recovery)
 			return 0;
@@ -340,7 +356,7 @@ static int reset(const struct reset_args *a)
 	}
 
 	const char *booted = ctx.record.image[0] ? ctx.record.image : NULL;
-	(void)state_dir_clean(&ctx.dir, &ctx.state, booted); /* leftovers of an interrupted run; logged */
+	(void) state_dir_clean(&ctx.dir, &ctx.state, booted); /* leftovers of an interrupted run; logged */
 
 	char id[IMAGE_ID_LEN + 1];
 	const char *source_name = NULL;
@@ -348,39 +364,42 @@ static int reset(const struct reset_args *a)
 	if (r == 0 && a->wipe_persistent)
 		r = wipe_persistent(a, &ctx.dir, &c);
 	if (r < 0) {
-		(void)state_dir_clean(&ctx.dir, &ctx.state, booted);
+		(void) state_dir_clean(&ctx.dir, &ctx.state, booted);
 		if (a->automated)
-			write_outcome(a, "failed", "the reset failed before its commit: see the log", ctx.state.auto_resets);
+			write_outcome(a, "failed", "the reset failed before its commit: see the log",
+				      ctx.state.auto_resets);
 		return log_error_errno(r, "Reset failed before its commit: the node is unchanged and boots recovery");
 	}
 
 	bool repair_recovery = !ctx.state.slots[BOOT_SLOT_RECOVERY].image[0] && ctx.record.image[0];
 	if (repair_recovery)
-		(void)boot_state_install_recovery(&ctx.state, ctx.record.image);
+		(void) boot_state_install_recovery(&ctx.state, ctx.record.image);
 	/* An automated reset always commits, so the loop guard counts it: a
 	 * node that keeps falling back to recovery although the map already
 	 * says "reset" (its copy does not load) must not reboot uncounted. */
 	if (!automated && !state_lost && !repair_recovery && boot_state_is_reset_to(&ctx.state, id)) {
 		sanitize_print_line(stdout,
-				    "Active is already image %.12s (from %s) and passive is empty: nothing to commit%s", id,
-				    source_name, a->wipe_persistent ? " (persistent data wiped)" : "");
+				    "Active is already image %.12s (from %s) and passive is empty: nothing to commit%s",
+				    id, source_name, a->wipe_persistent ? " (persistent data wiped)" : "");
 	} else {
 		r = boot_state_reset(&ctx.state, id, automated);
 		if (r == 0)
 			r = boot_state_save(ctx.dir.path, &ctx.state); /* THE commit point */
 		if (r < 0)
-			return log_error_errno(r, "The reset was not committed; the node is unchanged and boots recovery");
+			return log_error_errno(r,
+					       "The reset was not committed; the node is unchanged and boots recovery");
 		/* A stale counter already means fresh tries; write it anyway, so a
 		 * counter left from another life of this generation never counts. */
 		if (boot_state_save_counter(ctx.dir.path, &ctx.state) < 0)
 			log_warning("The reset is committed, but the boot counter was not rewritten");
-		sanitize_print_line(stdout,
-				    "Reset: active is now image %.12s from %s, new with %u tries until it is confirmed; "
-				    "passive is empty; persistent data %s.%s",
-				    id, source_name, ctx.state.tries_max, a->wipe_persistent ? "wiped" : "kept",
-				    a->reboot ? "" : " Reboot to use it");
+		sanitize_print_line(
+			stdout,
+			"Reset: active is now image %.12s from %s, new with %u tries until it is confirmed; "
+			"passive is empty; persistent data %s.%s",
+			id, source_name, ctx.state.tries_max, a->wipe_persistent ? "wiped" : "kept",
+			a->reboot ? "" : " Reboot to use it");
 	}
-	(void)state_dir_clean(&ctx.dir, &ctx.state, booted);
+	(void) state_dir_clean(&ctx.dir, &ctx.state, booted);
 	if (a->automated)
 		write_outcome(a, "reset", automated ? "automated reset committed" : "reset (kairos.reset=1) committed",
 			      ctx.state.auto_resets);

@@ -6,13 +6,12 @@
 #include "log.h"
 #include "util.h"
 
-static const char help_text[] =
-	"Usage: kairos-upgrade rollback [OPTIONS]\n"
-	"\n"
-	"Make the passive image the active one again (it stays confirmed), and the\n"
-	"current active the passive one. Takes effect at the next boot.\n"
-	"Refused when passive is empty or not confirmed good.\n"
-	"\n" STATE_OPTIONS_HELP "  -h, --help          show this help\n";
+static const char help_text[] = "Usage: kairos-upgrade rollback [OPTIONS]\n"
+				"\n"
+				"Make the passive image the active one again (it stays confirmed), and the\n"
+				"current active the passive one. Takes effect at the next boot.\n"
+				"Refused when passive is empty or not confirmed good.\n"
+				"\n" STATE_OPTIONS_HELP "  -h, --help          show this help\n";
 
 int verb_rollback(int argc, char **argv)
 {

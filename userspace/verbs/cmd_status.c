@@ -16,22 +16,22 @@
 #include "util.h"
 #include "version.h"
 
-static const char help_text[] =
-	"Usage: kairos-upgrade status [--json] [OPTIONS]\n"
-	"\n"
-	"Show the booted slot and why, each slot's image, whether it is confirmed or\n"
-	"how many tries it has left, the one-shot choice, what the next boot would\n"
-	"choose, and the free space on the state partition. Booted from recovery:\n"
-	"how it was reached, and what automated recovery did (kairos-recovery.service).\n"
-	"On a live system (booted from a kairos-build-iso ISO), what booted and that\n"
-	"nothing is installed.\n"
-	"\n"
-	"  --json              one JSON object instead of text\n" STATE_OPTIONS_HELP "  -h, --help          show this help\n";
+static const char help_text[] = "Usage: kairos-upgrade status [--json] [OPTIONS]\n"
+				"\n"
+				"Show the booted slot and why, each slot's image, whether it is confirmed or\n"
+				"how many tries it has left, the one-shot choice, what the next boot would\n"
+				"choose, and the free space on the state partition. Booted from recovery:\n"
+				"how it was reached, and what automated recovery did (kairos-recovery.service).\n"
+				"On a live system (booted from a kairos-build-iso ISO), what booted and that\n"
+				"nothing is installed.\n"
+				"\n"
+				"  --json              one JSON object instead of text\n" STATE_OPTIONS_HELP
+				"  -h, --help          show this help\n";
 
 static void format_size(uint64_t bytes, char *buf, size_t size)
 {
-	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double v = (double)bytes;
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double) bytes;
 	size_t u = 0;
 	while (v >= 1024 && u + 1 < ELEMENTSOF(units)) {
 		v /= 1024;
@@ -56,15 +56,16 @@ static json_t *json_sanitized(json_t *v)
 	json_t *item;
 	size_t i;
 	if (json_is_object(v))
-		json_object_foreach(v, key, item) {
+		json_object_foreach(v, key, item)
+		{
 			_cleanup_free_ char *k = sanitize_strdup(key);
 			if (!k || json_object_set_new(copy, k, json_sanitized(item)) < 0)
 				return json_decref(copy), NULL;
 		}
 	else if (json_is_array(v))
-		json_array_foreach(v, i, item)
-			if (json_array_append_new(copy, json_sanitized(item)) < 0)
-				return json_decref(copy), NULL;
+		json_array_foreach(v, i, item) if (json_array_append_new(copy, json_sanitized(item)) <
+						   0) return json_decref(copy),
+			NULL;
 	return copy;
 }
 
@@ -98,9 +99,8 @@ static json_t *read_recovery_outcome(const char *boot_record)
 static json_t *recovery_json(const struct state_context *ctx, json_t *outcome)
 {
 	bool in_recovery = ctx->record.slot == BOOT_SLOT_RECOVERY;
-	return json_pack("{s:s?, s:O?, s:i, s:i}", "reached_by", in_recovery ? ctx->record.reason : NULL,
-			 "automation", outcome, "auto_resets", (int)ctx->state.auto_resets, "auto_resets_max",
-			 RESET_AUTO_MAX);
+	return json_pack("{s:s?, s:O?, s:i, s:i}", "reached_by", in_recovery ? ctx->record.reason : NULL, "automation",
+			 outcome, "auto_resets", (int) ctx->state.auto_resets, "auto_resets_max", RESET_AUTO_MAX);
 }
 
 static json_t *slot_json(const struct state_context *ctx, enum boot_slot slot)
@@ -113,9 +113,9 @@ static json_t *slot_json(const struct state_context *ctx, enum boot_slot slot)
 	/* Not UTF-8 perhaps (a state file): jansson would refuse it. */
 	_cleanup_free_ char *reason = st->reason[0] ? sanitize_strdup(st->reason) : NULL;
 	json_t *o = json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:I, s:s?}", "image", st->image, "status",
-			      slot_status_to_string(st->status), "generation", (json_int_t)st->gen, "source",
+			      slot_status_to_string(st->status), "generation", (json_int_t) st->gen, "source",
 			      have_meta ? meta.source : NULL, "installed", have_meta ? meta.installed : NULL, "size",
-			      (json_int_t)(have_meta ? meta.size : 0), "reason", reason);
+			      (json_int_t) (have_meta ? meta.size : 0), "reason", reason);
 	if (slot == BOOT_SLOT_ACTIVE && st->status == SLOT_STATUS_NEW)
 		json_object_set_new(o, "tries_left", json_integer(ctx->state.tries_left));
 	if (have_meta)
@@ -134,15 +134,14 @@ static int print_json(const struct state_context *ctx, const struct boot_decisio
 {
 	json_t *slots = json_object();
 	for (int i = 0; i < BOOT_SLOT_COUNT; i++)
-		json_object_set_new(slots, boot_slot_to_string((enum boot_slot)i), slot_json(ctx, (enum boot_slot)i));
-	json_t *o = json_pack(
-		"{s:O, s:{s:s, s:s}, s:o, s:i, s:i, s:s?, s:b, s:{s:s, s:I}}", "booted",
-		ctx->record_json ? ctx->record_json : json_null(), "next_boot", "slot", boot_slot_to_string(next->slot),
-		"why", next_why, "slots", slots, "tries_max", (int)ctx->state.tries_max, "tries_left",
-		(int)ctx->state.tries_left, "boot_next",
-		ctx->state.boot_next == BOOT_SLOT_NONE ? NULL : boot_slot_to_string(ctx->state.boot_next),
-		"counter_damaged", ctx->state.counter_damaged, "state", "path", ctx->dir.path, "free_bytes",
-		(json_int_t)free_bytes);
+		json_object_set_new(slots, boot_slot_to_string((enum boot_slot) i), slot_json(ctx, (enum boot_slot) i));
+	json_t *o = json_pack("{s:O, s:{s:s, s:s}, s:o, s:i, s:i, s:s?, s:b, s:{s:s, s:I}}", "booted",
+			      ctx->record_json ? ctx->record_json : json_null(), "next_boot", "slot",
+			      boot_slot_to_string(next->slot), "why", next_why, "slots", slots, "tries_max",
+			      (int) ctx->state.tries_max, "tries_left", (int) ctx->state.tries_left, "boot_next",
+			      ctx->state.boot_next == BOOT_SLOT_NONE ? NULL : boot_slot_to_string(ctx->state.boot_next),
+			      "counter_damaged", ctx->state.counter_damaged, "state", "path", ctx->dir.path,
+			      "free_bytes", (json_int_t) free_bytes);
 	if (!o)
 		return log_error_errno(-ENOMEM, "Failed to build the status JSON");
 	json_object_set_new(o, "recovery", recovery_json(ctx, outcome));
@@ -152,8 +151,7 @@ static int print_json(const struct state_context *ctx, const struct boot_decisio
 	return r;
 }
 
-static void print_text(const struct state_context *ctx, const char *next_why, uint64_t free_bytes,
-		       json_t *outcome)
+static void print_text(const struct state_context *ctx, const char *next_why, uint64_t free_bytes, json_t *outcome)
 {
 	const struct boot_record *rec = &ctx->record;
 	if (rec->slot != BOOT_SLOT_NONE) {
@@ -174,18 +172,20 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 		sanitize_print_line(stdout, "Automation: %s: %s", action ? action : "?", why ? why : "?");
 	}
 	if (ctx->state.auto_resets > 0)
-		printf("Auto reset: %u of at most %d since an active image was last confirmed\n", ctx->state.auto_resets,
-		       RESET_AUTO_MAX);
+		printf("Auto reset: %u of at most %d since an active image was last confirmed\n",
+		       ctx->state.auto_resets, RESET_AUTO_MAX);
 	printf("Next boot:  %s\n", next_why);
 	if (ctx->state.boot_next != BOOT_SLOT_NONE)
 		printf("One-shot:   %s (next boot only)\n", boot_slot_to_string(ctx->state.boot_next));
 	const char *pstatus = rec->persistent;
-	if (pstatus && (streq(pstatus, BOOT_RECORD_PERSISTENT_MISSING) ||
-			streq(pstatus, BOOT_RECORD_PERSISTENT_FAILED) || streq(pstatus, BOOT_RECORD_PERSISTENT_REFUSED)))
-		sanitize_print_line(stdout,
-				    "Warning:    persistent paths are on tmpfs and lost at reboot (persistent partition "
-				    "%s%s%s)",
-				    pstatus, rec->persistent_error[0] ? ": " : "", rec->persistent_error);
+	if (pstatus &&
+	    (streq(pstatus, BOOT_RECORD_PERSISTENT_MISSING) || streq(pstatus, BOOT_RECORD_PERSISTENT_FAILED) ||
+	     streq(pstatus, BOOT_RECORD_PERSISTENT_REFUSED)))
+		sanitize_print_line(
+			stdout,
+			"Warning:    persistent paths are on tmpfs and lost at reboot (persistent partition "
+			"%s%s%s)",
+			pstatus, rec->persistent_error[0] ? ": " : "", rec->persistent_error);
 	/* What booted anyway but needs a person: a refused partition from
 	 * another disk, a label found twice. */
 	for (size_t i = 0; i < rec->n_warnings; i++)
@@ -195,7 +195,7 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 	/* The status column is as wide as its longest text ("new, 3/3 tries
 	 * left"), so the columns after it line up. */
 	char status[BOOT_SLOT_COUNT][48];
-	int width = (int)strlen("STATUS");
+	int width = (int) strlen("STATUS");
 	for (int i = 0; i < BOOT_SLOT_COUNT; i++) {
 		const struct slot_state *st = &ctx->state.slots[i];
 		if (!st->image[0])
@@ -208,23 +208,23 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 				 ctx->state.tries_max);
 		else
 			snprintf(status[i], sizeof(status[i]), "%s", slot_status_to_string(st->status));
-		if ((int)strlen(status[i]) > width)
-			width = (int)strlen(status[i]);
+		if ((int) strlen(status[i]) > width)
+			width = (int) strlen(status[i]);
 	}
 	printf("\n%-9s %-*s %-14s %-10s %-20s %s\n", "SLOT", width, "STATUS", "IMAGE", "SIZE", "INSTALLED", "SOURCE");
 	for (int i = 0; i < BOOT_SLOT_COUNT; i++) {
 		const struct slot_state *st = &ctx->state.slots[i];
 		if (!st->image[0]) {
-			printf("%-9s %s\n", boot_slot_to_string((enum boot_slot)i), status[i]);
+			printf("%-9s %s\n", boot_slot_to_string((enum boot_slot) i), status[i]);
 			continue;
 		}
-		struct image_meta meta = {0};
-		(void)state_dir_read_meta(&ctx->dir, (enum boot_slot)i, st->image, &meta);
+		struct image_meta meta = { 0 };
+		(void) state_dir_read_meta(&ctx->dir, (enum boot_slot) i, st->image, &meta);
 		char size[32];
 		format_size(meta.size, size, sizeof(size));
-		sanitize_print_line(stdout, "%-9s %-*s %.12s   %-10s %-20s %s", boot_slot_to_string((enum boot_slot)i),
-				    width, status[i], st->image, meta.size ? size : "-", meta.installed ? meta.installed : "-",
-				    meta.source ? meta.source : "-");
+		sanitize_print_line(stdout, "%-9s %-*s %.12s   %-10s %-20s %s", boot_slot_to_string((enum boot_slot) i),
+				    width, status[i], st->image, meta.size ? size : "-",
+				    meta.installed ? meta.installed : "-", meta.source ? meta.source : "-");
 		if (st->reason[0])
 			sanitize_print_line(stdout, "%-9s        bad because: %s", "", st->reason);
 		image_meta_done(&meta);
@@ -240,8 +240,8 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 static int print_live(const struct boot_record *rec, json_t *rec_json, bool json)
 {
 	if (json) {
-		json_t *o = json_pack("{s:O, s:n, s:n, s:o}", "booted", rec_json, "next_boot", "slots", "kairos_upgrade",
-				      version_json());
+		json_t *o = json_pack("{s:O, s:n, s:n, s:o}", "booted", rec_json, "next_boot", "slots",
+				      "kairos_upgrade", version_json());
 		if (!o)
 			return log_error_errno(-ENOMEM, "Failed to build the status JSON");
 		int r = print_json_object(o);
@@ -264,7 +264,7 @@ int verb_status(int argc, char **argv)
 	if (!o.state_dir) {
 		struct boot_record rec;
 		json_t *rec_json = NULL;
-		(void)boot_record_read_json(o.boot_record, &rec, &rec_json);
+		(void) boot_record_read_json(o.boot_record, &rec, &rec_json);
 		bool live = streq(rec.reason, BOOT_RECORD_LIVE);
 		if (live)
 			r = print_live(&rec, rec_json, o.json);
@@ -282,7 +282,7 @@ int verb_status(int argc, char **argv)
 	char why[256];
 	boot_decision_describe(&next, why, sizeof(why));
 	uint64_t free_bytes = 0;
-	(void)state_dir_free_bytes(ctx.dir.path, &free_bytes);
+	(void) state_dir_free_bytes(ctx.dir.path, &free_bytes);
 
 	json_t *outcome = read_recovery_outcome(o.boot_record);
 	if (o.json)

@@ -53,8 +53,8 @@ static void help(void)
 	       "      --force             reinstall an image that is already in the slot, and\n"
 	       "                          upgrade even when booted from passive after a fallback\n"
 	       "      --reboot            reboot into the new image when done\n"
-	       "      --hooks-dir DIR     run DIR/{before,after}-upgrade.d/* (" HOOKS_DIR_DEFAULT ")\n"
-	       STATE_OPTIONS_HELP "  -h, --help              show this help\n",
+	       "      --hooks-dir DIR     run DIR/{before,after}-upgrade.d/* (" HOOKS_DIR_DEFAULT
+	       ")\n" STATE_OPTIONS_HELP "  -h, --help              show this help\n",
 	       source_options_help);
 }
 
@@ -63,15 +63,15 @@ static int parse_args(int argc, char **argv, struct upgrade_args *a)
 	enum { ARG_RECOVERY = SOURCE_ARG_LAST, ARG_FORCE, ARG_REBOOT, ARG_HOOKS_DIR };
 	static const struct option options[] = {
 		SOURCE_LONG_OPTIONS,
-		{"recovery", no_argument, NULL, ARG_RECOVERY},
-		{"force", no_argument, NULL, ARG_FORCE},
-		{"reboot", no_argument, NULL, ARG_REBOOT},
-		{"hooks-dir", required_argument, NULL, ARG_HOOKS_DIR},
+		{ "recovery", no_argument, NULL, ARG_RECOVERY },
+		{ "force", no_argument, NULL, ARG_FORCE },
+		{ "reboot", no_argument, NULL, ARG_REBOOT },
+		{ "hooks-dir", required_argument, NULL, ARG_HOOKS_DIR },
 		STATE_LONG_OPTIONS,
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
-	*a = (struct upgrade_args){.hooks_dir = HOOKS_DIR_DEFAULT};
+	*a = (struct upgrade_args){ .hooks_dir = HOOKS_DIR_DEFAULT };
 	source_args_init(&a->src);
 	state_options_init(&a->state);
 	optind = 0;
@@ -118,7 +118,7 @@ static int run_hooks(const struct upgrade_args *a, const char *phase, const stru
 	    asprintf(&e_digest, "KAIROS_DIGEST=%s", pull_digest(img)) < 0 ||
 	    asprintf(&e_slot, "KAIROS_SLOT=%s", boot_slot_to_string(slot)) < 0)
 		return -ENOMEM;
-	char *env[] = {e_source, e_digest, e_slot, NULL};
+	char *env[] = { e_source, e_digest, e_slot, NULL };
 	return hooks_run(a->hooks_dir, phase, env);
 }
 
@@ -146,7 +146,7 @@ static int upgrade(const struct upgrade_args *a)
 				       why ? why : "fallback");
 	}
 
-	_cleanup_(image_install_done) struct image_install in = {0};
+	_cleanup_(image_install_done) struct image_install in = { 0 };
 	r = source_args_install_open(&a->src, &in);
 	if (r < 0)
 		return r;
@@ -167,8 +167,9 @@ static int upgrade(const struct upgrade_args *a)
 	/* GRUB reads the recovery image from its own partition: flush that
 	 * partition's journal before the commit names the image. */
 	if (slot == BOOT_SLOT_RECOVERY && (r = checkpoint_for_bootloader(in.images_dir)) < 0)
-		log_warning_errno(r, "Could not flush the journal of %s for GRUB (%m): a power cut in the next "
-				     "seconds may leave GRUB unable to read the new recovery image",
+		log_warning_errno(r,
+				  "Could not flush the journal of %s for GRUB (%m): a power cut in the next "
+				  "seconds may leave GRUB unable to read the new recovery image",
 				  in.images_dir);
 	r = slot == BOOT_SLOT_RECOVERY ? boot_state_install_recovery(&ctx.state, in.id)
 				       : boot_state_install_active(&ctx.state, in.id);
@@ -176,7 +177,7 @@ static int upgrade(const struct upgrade_args *a)
 		r = boot_state_save(ctx.dir.path, &ctx.state); /* THE commit point */
 	image_install_release(&in); /* after the commit's checkpoint, or after a failed commit */
 	if (r < 0) {
-		(void)state_dir_clean(&ctx.dir, &ctx.state, booted);
+		(void) state_dir_clean(&ctx.dir, &ctx.state, booted);
 		return log_error_errno(r, "The new image was not committed; the node is unchanged");
 	}
 
@@ -189,7 +190,7 @@ static int upgrade(const struct upgrade_args *a)
 				    pull_name(in.img), pull_digest(in.img), ctx.state.tries_max,
 				    ctx.state.slots[BOOT_SLOT_PASSIVE].image);
 	/* The image that left the slots is now unreferenced (unless it is booted). */
-	(void)state_dir_clean(&ctx.dir, &ctx.state, booted);
+	(void) state_dir_clean(&ctx.dir, &ctx.state, booted);
 	if (run_hooks(a, "after-upgrade", in.img, slot) < 0)
 		log_warning("The upgrade is committed, but an after-upgrade hook failed");
 

@@ -56,24 +56,39 @@ static int confirm(const struct disk *d, bool yes)
 
 int verb_write_disk(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"check", required_argument, NULL, 'c'}, {"image", required_argument, NULL, 'i'},
-		{"disk", required_argument, NULL, 'd'},  {"expect", required_argument, NULL, 'e'},
-		{"yes", no_argument, NULL, 'y'},         {"help", no_argument, NULL, 'h'},
-		{}};
+	static const struct option options[] = { { "check", required_argument, NULL, 'c' },
+						 { "image", required_argument, NULL, 'i' },
+						 { "disk", required_argument, NULL, 'd' },
+						 { "expect", required_argument, NULL, 'e' },
+						 { "yes", no_argument, NULL, 'y' },
+						 { "help", no_argument, NULL, 'h' },
+						 {} };
 	const char *check = NULL, *image = NULL, *disk_path = NULL, *expect = NULL;
 	bool yes = false;
 	int c;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "hy", options, NULL)) >= 0)
 		switch (c) {
-		case 'c': check = optarg; break;
-		case 'i': image = optarg; break;
-		case 'd': disk_path = optarg; break;
-		case 'e': expect = optarg; break;
-		case 'y': yes = true; break;
-		case 'h': fputs(write_disk_help, stdout); return 0;
-		default: return -EINVAL;
+		case 'c':
+			check = optarg;
+			break;
+		case 'i':
+			image = optarg;
+			break;
+		case 'd':
+			disk_path = optarg;
+			break;
+		case 'e':
+			expect = optarg;
+			break;
+		case 'y':
+			yes = true;
+			break;
+		case 'h':
+			fputs(write_disk_help, stdout);
+			return 0;
+		default:
+			return -EINVAL;
 		}
 	if (optind < argc || !!check == !!(image || disk_path) || (!check && (!image || !disk_path)))
 		return log_error_errno(-EINVAL, "write-disk needs --check TARGET, or --image and --disk (see --help)");

@@ -12,16 +12,16 @@
 #include "version.h"
 
 static const struct verb verbs[] = {
-	{"upgrade", verb_upgrade, "install an image as the new active (or recovery) image"},
-	{"pull", verb_pull, "fetch an image (registry or OCI layout) into a squashfs file"},
-	{"status", verb_status, "show what booted, each slot's image, and the next boot"},
-	{"mark-good", verb_mark_good, "confirm the booted image (after a healthy boot)"},
-	{"mark-bad", verb_mark_bad, "mark the booted image failed; the next boot falls back"},
-	{"rollback", verb_rollback, "make passive the active image again"},
-	{"boot-next", verb_boot_next, "boot a slot once at the next boot"},
-	{"reset", verb_reset, "from recovery: re-create active from the recovery image"},
-	{"build-iso", verb_build_iso, "make a live ISO of an image (runs kairos-build-iso)"},
-	{"write-disk", verb_write_disk, "check a target disk, and write a disk image onto it (kairos-install)"},
+	{ "upgrade", verb_upgrade, "install an image as the new active (or recovery) image" },
+	{ "pull", verb_pull, "fetch an image (registry or OCI layout) into a squashfs file" },
+	{ "status", verb_status, "show what booted, each slot's image, and the next boot" },
+	{ "mark-good", verb_mark_good, "confirm the booted image (after a healthy boot)" },
+	{ "mark-bad", verb_mark_bad, "mark the booted image failed; the next boot falls back" },
+	{ "rollback", verb_rollback, "make passive the active image again" },
+	{ "boot-next", verb_boot_next, "boot a slot once at the next boot" },
+	{ "reset", verb_reset, "from recovery: re-create active from the recovery image" },
+	{ "build-iso", verb_build_iso, "make a live ISO of an image (runs kairos-build-iso)" },
+	{ "write-disk", verb_write_disk, "check a target disk, and write a disk image onto it (kairos-install)" },
 };
 
 static void help(void)

@@ -27,7 +27,10 @@ const char source_options_help[] =
 	"                          give up on a transfer slower than 1 KiB/s for this long\n"
 	"                          (default 30; each request is tried up to 5 times)\n";
 
-void source_args_init(struct source_args *a) { *a = (struct source_args){.pull.progress = PROGRESS_AUTO}; }
+void source_args_init(struct source_args *a)
+{
+	*a = (struct source_args){ .pull.progress = PROGRESS_AUTO };
+}
 
 int source_args_option(int c, const char *arg, struct source_args *a)
 {
@@ -60,7 +63,7 @@ int source_args_option(int c, const char *arg, struct source_args *a)
 		unsigned long s = strtoul(arg, &end, 10);
 		if (errno || end == arg || *end || arg[0] == '-' || s < 1 || s > 3600)
 			return log_error_errno(-EINVAL, "--stall-timeout wants seconds from 1 to 3600, not '%s'", arg);
-		a->pull.registry.stall_seconds = (unsigned)s;
+		a->pull.registry.stall_seconds = (unsigned) s;
 		return 1;
 	}
 	default:

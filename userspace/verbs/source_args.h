@@ -27,15 +27,16 @@ enum {
 	SOURCE_ARG_LAST, /* a verb numbers its own options from here */
 };
 
-#define SOURCE_LONG_OPTIONS                                                     \
-	{"source", required_argument, NULL, 's'},                                  \
-	{"platform", required_argument, NULL, SOURCE_ARG_PLATFORM},                \
-	{"creds", required_argument, NULL, SOURCE_ARG_CREDS},                      \
-	{"insecure", no_argument, NULL, SOURCE_ARG_INSECURE},                      \
-	{"ca-file", required_argument, NULL, SOURCE_ARG_CA_FILE},                  \
-	{"progress", required_argument, NULL, SOURCE_ARG_PROGRESS},                \
-	{"compression", required_argument, NULL, SOURCE_ARG_COMPRESSION},         \
-	{"stall-timeout", required_argument, NULL, SOURCE_ARG_STALL_TIMEOUT}
+#define SOURCE_LONG_OPTIONS                                                                                       \
+	{ "source", required_argument, NULL, 's' }, { "platform", required_argument, NULL, SOURCE_ARG_PLATFORM }, \
+		{ "creds", required_argument, NULL, SOURCE_ARG_CREDS },                                           \
+		{ "insecure", no_argument, NULL, SOURCE_ARG_INSECURE },                                           \
+		{ "ca-file", required_argument, NULL, SOURCE_ARG_CA_FILE },                                       \
+		{ "progress", required_argument, NULL, SOURCE_ARG_PROGRESS },                                     \
+		{ "compression", required_argument, NULL, SOURCE_ARG_COMPRESSION },                               \
+	{                                                                                                         \
+		"stall-timeout", required_argument, NULL, SOURCE_ARG_STALL_TIMEOUT                                \
+	}
 
 extern const char source_options_help[];
 
