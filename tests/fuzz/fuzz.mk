@@ -60,3 +60,9 @@ FUZZ_SRCS_fuzz_policy := userspace/trust/policy.c userspace/trust/policy_json.c 
 	userspace/trust/identity.c userspace/trust/downgrade.c
 FUZZ_CFLAGS_fuzz_policy = $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
 FUZZ_LIBS_fuzz_policy = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
+
+# What the anti-downgrade rule takes from an image config (created, the
+# version label), bounded and validated (oci/image_config.c).
+FUZZ_SRCS_fuzz_image_config := userspace/oci/image_config.c userspace/trust/downgrade.c
+FUZZ_CFLAGS_fuzz_image_config = $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
+FUZZ_LIBS_fuzz_image_config = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)

@@ -158,3 +158,13 @@ int pull_build(struct pull *p, const char *output_path, const struct build_optio
 	progress_end(p->progress, r);
 	return r;
 }
+
+const char *pull_created(const struct pull *p)
+{
+	return pull_source_created(p->src);
+}
+
+const char *pull_version(const struct pull *p)
+{
+	return pull_source_version(p->src);
+}

@@ -37,3 +37,10 @@ uint64_t pull_layer_bytes(const struct pull *p);
 /* Streams the layers into output_path through build_image_squashfs()
  * (nothing is left behind on failure). opts and stats may be NULL. */
 int pull_build(struct pull *p, const char *output_path, const struct build_options *opts, struct build_stats *stats);
+
+/* For the anti-downgrade rule (trust/downgrade.h): the image config's
+ * "created" (RFC 3339) and its org.opencontainers.image.version label, read
+ * before any layer; NULL when absent, or when bounded, printable, well-formed
+ * they are not (oci/image_config.h). */
+const char *pull_created(const struct pull *p);
+const char *pull_version(const struct pull *p);

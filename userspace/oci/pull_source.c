@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image_config.h"
 #include "log.h"
 #include "membuf.h"
 #include "util.h"
@@ -20,6 +21,7 @@ struct pull_source {
 	const struct manifest_store *store;
 	struct progress *progress;
 	struct manifest manifest;
+	char *created, *version; /* from the config (image_config.h), or NULL */
 };
 
 /* Counts what the builder reads; the end of a layer is its verdict. */
@@ -103,11 +105,13 @@ static int parse_fetched(const struct manifest_store *store, const char *object,
 	return 0;
 }
 
-/* An image that is not in an index says its platform only in its config.
- * Installing another architecture's OS is never what was meant: refuse it
- * when the platform was asked for, warn when it was the default. */
-static int check_config_platform(const struct manifest_store *store, const struct manifest *m,
-				 const struct platform *want, bool explicit)
+/* The config, read for every image before any layer: its age for the
+ * anti-downgrade rule (image_config.h), and for an image that is not in an
+ * index (check_platform) its platform, said only there. Installing another
+ * architecture's OS is never what was meant: refuse it when the platform
+ * was asked for, warn when it was the default. */
+static int read_config(const struct manifest_store *store, const struct manifest *m, const struct platform *want,
+		       bool explicit, bool check_platform, char **ret_created, char **ret_version)
 {
 	if (m->config.size > CONFIG_SIZE_MAX)
 		return log_error_errno(-EFBIG, "Image config %s is %llu bytes, more than we accept", m->config.digest,
@@ -122,6 +126,11 @@ static int check_config_platform(const struct manifest_store *store, const struc
 	json_error_t error;
 	json_t *root = json_loadb(config.data ?: "", config.size, 0, &error);
 	membuf_done(&config);
+	r = image_config_age(root, ret_created, ret_version);
+	if (r < 0 || !check_platform) {
+		json_decref(root);
+		return r;
+	}
 	struct platform have = {
 		.os = (char *) json_string_value(json_object_get(root, "os")),
 		.architecture = (char *) json_string_value(json_object_get(root, "architecture")),
@@ -146,7 +155,8 @@ static int check_config_platform(const struct manifest_store *store, const struc
 }
 
 static int resolve(const struct manifest_store *store, const char *object, const struct platform *platform,
-		   bool platform_explicit, struct manifest *ret, char ret_digest[static DIGEST_STRING_MAX])
+		   bool platform_explicit, struct manifest *ret, char ret_digest[static DIGEST_STRING_MAX],
+		   char **ret_created, char **ret_version)
 {
 	_cleanup_free_ char *next = object ? strdup(object) : NULL;
 	if (object && !next)
@@ -172,7 +182,8 @@ static int resolve(const struct manifest_store *store, const char *object, const
 		if (r < 0)
 			return r;
 		if (m.kind == MANIFEST_IMAGE) {
-			r = by_descriptor ? 0 : check_config_platform(store, &m, platform, platform_explicit);
+			r = read_config(store, &m, platform, platform_explicit, !by_descriptor, ret_created,
+					ret_version);
 			if (r < 0) {
 				manifest_done(&m);
 				return r;
@@ -214,8 +225,11 @@ int pull_source_new(const struct manifest_store *store, const char *object, cons
 		return -ENOMEM;
 	ps->store = store;
 	ps->progress = progress;
-	int r = resolve(store, object, platform, platform_explicit, &ps->manifest, ret_digest);
+	int r = resolve(store, object, platform, platform_explicit, &ps->manifest, ret_digest, &ps->created,
+			&ps->version);
 	if (r < 0) {
+		free(ps->created);
+		free(ps->version);
 		free(ps);
 		return r;
 	}
@@ -255,6 +269,18 @@ struct image_source *pull_source_free(struct image_source *src)
 		return NULL;
 	struct pull_source *ps = (struct pull_source *) src;
 	manifest_done(&ps->manifest);
+	free(ps->created);
+	free(ps->version);
 	free(ps);
 	return NULL;
+}
+
+const char *pull_source_created(const struct image_source *src)
+{
+	return ((const struct pull_source *) src)->created;
+}
+
+const char *pull_source_version(const struct image_source *src)
+{
+	return ((const struct pull_source *) src)->version;
 }

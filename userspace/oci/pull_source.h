@@ -33,3 +33,7 @@ int pull_source_new(const struct manifest_store *store, const char *object, cons
 		    bool platform_explicit, struct progress *progress, struct image_source **ret,
 		    char ret_digest[static DIGEST_STRING_MAX]);
 struct image_source *pull_source_free(struct image_source *src);
+/* The config's "created" and org.opencontainers.image.version label, each
+ * NULL when absent or invalid (image_config.h). */
+const char *pull_source_created(const struct image_source *src);
+const char *pull_source_version(const struct image_source *src);
