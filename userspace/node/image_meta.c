@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "durable.h"
+#include "image_config.h"
 #include "log.h"
 #include "util.h"
 
@@ -22,8 +23,9 @@ void image_meta_now(char buf[32])
 
 int image_meta_write(const char *path, const struct image_meta *meta)
 {
-	json_t *o = json_pack("{s:s?, s:s?, s:I, s:s?}", "source", meta->source, "digest", meta->digest, "size",
-			      (json_int_t) meta->size, "installed", meta->installed);
+	json_t *o = json_pack("{s:s?, s:s?, s:I, s:s?, s:s?, s:s?}", "source", meta->source, "digest", meta->digest,
+			      "size", (json_int_t) meta->size, "installed", meta->installed, "created", meta->created,
+			      "version", meta->version);
 	if (!o)
 		return -ENOMEM;
 	_cleanup_free_ char *text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -36,24 +38,39 @@ int image_meta_write(const char *path, const struct image_meta *meta)
 	return 0;
 }
 
-int image_meta_write_installed(const char *path, const char *source, const char *digest, const char *image_path)
+int image_meta_write_installed(const char *path, const struct image_meta *meta, const char *image_path)
 {
 	struct stat st;
 	char now[32];
 	image_meta_now(now);
-	struct image_meta meta = {
+	struct image_meta m = *meta;
+	m.size = stat(image_path, &st) == 0 ? (uint64_t) st.st_size : 0;
+	m.installed = now;
+	return image_meta_write(path, &m);
+}
+
+struct image_meta image_meta_from_pull(const struct pull *p, const char *source)
+{
+	return (struct image_meta){
 		.source = (char *) source,
-		.digest = (char *) digest,
-		.size = stat(image_path, &st) == 0 ? (uint64_t) st.st_size : 0,
-		.installed = now,
+		.digest = (char *) pull_digest(p),
+		.created = (char *) pull_created(p),
+		.version = (char *) pull_version(p),
 	};
-	return image_meta_write(path, &meta);
 }
 
 static char *dup_string(json_t *o, const char *key)
 {
 	const char *v = json_string_value(json_object_get(o, key));
 	return v ? strdup(v) : NULL;
+}
+
+/* Held to what pull accepts from a config: the anti-downgrade rule and
+ * status's columns rely on it. */
+static char *dup_valid(json_t *o, const char *key, bool (*valid)(const char *))
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v && valid(v) ? strdup(v) : NULL;
 }
 
 int image_meta_read(const char *path, struct image_meta *meta)
@@ -66,6 +83,8 @@ int image_meta_read(const char *path, struct image_meta *meta)
 	meta->source = dup_string(o, "source");
 	meta->digest = dup_string(o, "digest");
 	meta->installed = dup_string(o, "installed");
+	meta->created = dup_valid(o, "created", image_created_is_valid);
+	meta->version = dup_valid(o, "version", image_version_is_valid);
 	json_int_t size = json_integer_value(json_object_get(o, "size"));
 	meta->size = size > 0 ? (uint64_t) size : 0;
 	json_decref(o);
@@ -77,5 +96,7 @@ void image_meta_done(struct image_meta *meta)
 	free(meta->source);
 	free(meta->digest);
 	free(meta->installed);
+	free(meta->created);
+	free(meta->version);
 	*meta = (struct image_meta){ 0 };
 }

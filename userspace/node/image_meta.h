@@ -5,18 +5,29 @@
 
 #include <stdint.h>
 
+#include "pull.h"
+
 struct image_meta {
 	char *source;    /* "oci:registry/repo:tag" as given */
 	char *digest;    /* "sha256:<id>" of the manifest */
 	uint64_t size;   /* bytes of the squashfs image */
 	char *installed; /* UTC, ISO 8601 */
+	/* The anti-downgrade rule's facts (pull_created(), pull_version()):
+	 * NULL when the image has none; on reading, NULL when not valid
+	 * (oci/image_config.h): the file is on a disk. */
+	char *created; /* the OCI config's "created", RFC 3339 */
+	char *version; /* its org.opencontainers.image.version label */
 };
 
 int image_meta_write(const char *path, const struct image_meta *meta);
-/* The metadata of an image just installed at image_path: its size, now. */
-int image_meta_write_installed(const char *path, const char *source, const char *digest, const char *image_path);
+/* The metadata of an image just installed at image_path: meta's facts about
+ * the image (source, digest, created, version), with its size and now. */
+int image_meta_write_installed(const char *path, const struct image_meta *meta, const char *image_path);
 /* -ENOENT when missing; other fields NULL when absent. */
 int image_meta_read(const char *path, struct image_meta *meta);
 void image_meta_done(struct image_meta *meta);
 /* The current time as image_meta wants it. */
 void image_meta_now(char buf[32]);
+/* meta's facts about the image an install took from p: its source (as
+ * given), digest, created, version. Borrowed: valid while p is. */
+struct image_meta image_meta_from_pull(const struct pull *p, const char *source);

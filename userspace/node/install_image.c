@@ -118,8 +118,10 @@ int image_install_write(struct image_install *in, const struct boot_state *s, co
 				  "removed. Free some space and retry",
 				  in->images_dir);
 	}
-	if (r == 0 && !(in->reuse && file_exists(in->meta_path)))
-		r = image_meta_write_installed(in->meta_path, in->source, pull_digest(in->img), in->image_path);
+	if (r == 0 && !(in->reuse && file_exists(in->meta_path))) {
+		struct image_meta meta = image_meta_from_pull(in->img, in->source);
+		r = image_meta_write_installed(in->meta_path, &meta, in->image_path);
+	}
 	if (r < 0) {
 		/* Whatever the builder or the metadata left is unreferenced: drop it now. */
 		image_install_release(in);

@@ -33,8 +33,9 @@ static void pull_help(void)
 	       "\n"
 	       "Fetch an OS image, verify every byte against its digest, and build a squashfs\n"
 	       "image from its layers while they stream in. Nothing is staged on disk; FILE\n"
-	       "appears only when complete, with FILE.json beside it (source, digest, size:\n"
-	       "what kairos-install --image FILE reads; FILE.json for FILE.squashfs).\n"
+	       "appears only when complete, with FILE.json beside it (source, digest, size,\n"
+	       "created, version: what kairos-install --image FILE reads; FILE.json for\n"
+	       "FILE.squashfs).\n"
 	       "\n"
 	       "Options:\n"
 	       "%s"
@@ -92,7 +93,7 @@ static double now_seconds(void)
 
 /* FILE.json beside FILE.squashfs (FILE.img.json beside FILE.img): what the
  * image is, for kairos-install --image, which names the image by it. */
-static int write_meta_beside(const char *source, const char *digest, uint64_t size, const char *output)
+static int write_meta_beside(const struct pull *p, const char *source, uint64_t size, const char *output)
 {
 	size_t len = strlen(output), ext = strlen(".squashfs");
 	if (len > ext && streq(output + len - ext, ".squashfs"))
@@ -100,7 +101,8 @@ static int write_meta_beside(const char *source, const char *digest, uint64_t si
 	_cleanup_free_ char *path = NULL;
 	if (asprintf(&path, "%.*s.json", (int) len, output) < 0)
 		return -ENOMEM;
-	struct image_meta meta = { .source = (char *) source, .digest = (char *) digest, .size = size };
+	struct image_meta meta = image_meta_from_pull(p, source);
+	meta.size = size;
 	return image_meta_write(path, &meta);
 }
 
@@ -126,7 +128,7 @@ int verb_pull(int argc, char **argv)
 	struct build_stats stats = {};
 	r = pull_build(p, a.output, &build, &stats);
 	/* Without its .json the image cannot be installed: both, or neither. */
-	if (r >= 0 && (r = write_meta_beside(a.src.source, pull_digest(p), stats.output_bytes, a.output)) < 0)
+	if (r >= 0 && (r = write_meta_beside(p, a.src.source, stats.output_bytes, a.output)) < 0)
 		(void) unlink(a.output);
 	if (r >= 0)
 		log_info("Pulled %s (%s): %zu layers, %.1f MiB fetched, %.1f MiB image %s, in %.1f s", pull_name(p),

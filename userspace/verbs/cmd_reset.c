@@ -32,6 +32,7 @@
 #include "cmdline.h"
 #include "durable.h"
 #include "image_meta.h"
+#include "install_age.h"
 #include "install_image.h"
 #include "oem_conf.h"
 #include "persistent_wipe.h"
@@ -51,7 +52,7 @@ struct reset_args {
 	const char *oem_dir;        /* a directory holding kairos.conf instead of COS_OEM */
 	const char *persistent_dir; /* wipe this directory's contents instead of the partition */
 	const char *persistent_dev; /* the persistent partition's device */
-	bool wipe_persistent, reboot, automated;
+	bool wipe_persistent, reboot, automated, allow_downgrade;
 };
 
 static void help(void)
@@ -67,6 +68,8 @@ static void help(void)
 	       "\n"
 	       "      --wipe-persistent   recreate the persistent partition (all its data is lost)\n"
 	       "      --reboot            reboot into the healed active when done\n"
+	       "      --allow-downgrade   with --source: install it even when it is older than\n"
+	       "                          the active image it replaces\n"
 	       "      --auto              as kairos-recovery.service: reset only when recovery was\n"
 	       "                          reached by fallback with kairos.recovery=auto (or asked\n"
 	       "                          for with kairos.reset=1), at most %d times until an\n"
@@ -91,7 +94,8 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
 		ARG_CMDLINE,
 		ARG_OEM_DIR,
 		ARG_PERSISTENT_DIR,
-		ARG_PERSISTENT_DEV
+		ARG_PERSISTENT_DEV,
+		ARG_ALLOW_DOWNGRADE,
 	};
 	static const struct option options[] = {
 		SOURCE_LONG_OPTIONS,
@@ -102,6 +106,7 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
 		{ "oem-dir", required_argument, NULL, ARG_OEM_DIR },
 		{ "persistent-dir", required_argument, NULL, ARG_PERSISTENT_DIR },
 		{ "persistent-device", required_argument, NULL, ARG_PERSISTENT_DEV },
+		{ "allow-downgrade", no_argument, NULL, ARG_ALLOW_DOWNGRADE },
 		STATE_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -138,6 +143,9 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
 		case ARG_PERSISTENT_DIR:
 			a->persistent_dir = optarg;
 			break;
+		case ARG_ALLOW_DOWNGRADE:
+			a->allow_downgrade = true;
+			break;
 		case ARG_PERSISTENT_DEV:
 			a->persistent_dev = optarg;
 			break;
@@ -153,6 +161,9 @@ static int parse_args(int argc, char **argv, struct reset_args *a)
 	if (a->automated && a->wipe_persistent)
 		return log_error_errno(-EINVAL,
 				       "--auto never wipes persistent data; run reset --wipe-persistent by hand");
+	if (a->allow_downgrade && !a->src.source)
+		return log_error_errno(-EINVAL,
+				       "--allow-downgrade goes with --source: the recovery image is never refused");
 	return 1;
 }
 
@@ -232,6 +243,11 @@ static int place_image(const struct reset_args *a, const struct state_context *c
 		_cleanup_(image_install_done) struct image_install in = { 0 };
 		const char *booted = ctx->record.image[0] ? ctx->record.image : NULL;
 		int r = source_args_install_open(&a->src, &in);
+		/* Against the active image it replaces, not the recovery floor:
+		 * see docs/DESIGN.md, "Anti-downgrade". */
+		if (r == 0)
+			r = image_install_check_age(&in, &ctx->dir, BOOT_SLOT_ACTIVE,
+						    ctx->state.slots[BOOT_SLOT_ACTIVE].image, a->allow_downgrade);
 		if (r == 0)
 			r = image_install_prepare(&in, &ctx->dir, BOOT_SLOT_ACTIVE, true);
 		if (r == 0)
@@ -289,7 +305,14 @@ static int place_image(const struct reset_args *a, const struct state_context *c
 	bool have = rmeta_path && image_meta_read(rmeta_path, &rmeta) == 0;
 	char digest[80];
 	snprintf(digest, sizeof(digest), "sha256:%s", id);
-	r = image_meta_write_installed(meta_path, have && rmeta.source ? rmeta.source : "recovery", digest, dst);
+	/* The copy is the recovery image: its age goes with it (anti-downgrade). */
+	struct image_meta meta = {
+		.source = have && rmeta.source ? rmeta.source : "recovery",
+		.digest = digest,
+		.created = have ? rmeta.created : NULL,
+		.version = have ? rmeta.version : NULL,
+	};
+	r = image_meta_write_installed(meta_path, &meta, dst);
 	if (have)
 		image_meta_done(&rmeta);
 	return r;

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "image_meta.h"
+#include "install_age.h"
 #include "log.h"
 #include "sanitize.h"
 #include "util.h"
@@ -116,6 +117,11 @@ static json_t *slot_json(const struct state_context *ctx, enum boot_slot slot)
 			      slot_status_to_string(st->status), "generation", (json_int_t) st->gen, "source",
 			      have_meta ? meta.source : NULL, "installed", have_meta ? meta.installed : NULL, "size",
 			      (json_int_t) (have_meta ? meta.size : 0), "reason", reason);
+	/* The anti-downgrade rule's facts; age_unknown: it has nothing to compare. */
+	const char *created = have_meta ? meta.created : NULL, *version = have_meta ? meta.version : NULL;
+	json_object_set_new(o, "created", created ? json_string(created) : json_null());
+	json_object_set_new(o, "version", version ? json_string(version) : json_null());
+	json_object_set_new(o, "age_unknown", json_boolean(!have_meta || image_meta_age_unknown(&meta)));
 	if (slot == BOOT_SLOT_ACTIVE && st->status == SLOT_STATUS_NEW)
 		json_object_set_new(o, "tries_left", json_integer(ctx->state.tries_left));
 	if (have_meta)
@@ -211,23 +217,43 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 		if ((int) strlen(status[i]) > width)
 			width = (int) strlen(status[i]);
 	}
-	printf("\n%-9s %-*s %-14s %-10s %-20s %s\n", "SLOT", width, "STATUS", "IMAGE", "SIZE", "INSTALLED", "SOURCE");
+	/* VERSION and CREATED as wide as their longest value: image_meta_read()
+	 * keeps them short printable ASCII, so their length is their width. */
+	struct image_meta meta[BOOT_SLOT_COUNT] = {};
+	int vwidth = (int) strlen("VERSION"), cwidth = (int) strlen("CREATED");
+	for (int i = 0; i < BOOT_SLOT_COUNT; i++) {
+		const struct slot_state *st = &ctx->state.slots[i];
+		if (!st->image[0])
+			continue;
+		(void) state_dir_read_meta(&ctx->dir, (enum boot_slot) i, st->image, &meta[i]);
+		if (meta[i].version && (int) strlen(meta[i].version) > vwidth)
+			vwidth = (int) strlen(meta[i].version);
+		if (meta[i].created && (int) strlen(meta[i].created) > cwidth)
+			cwidth = (int) strlen(meta[i].created);
+	}
+	printf("\n%-9s %-*s %-14s %-10s %-20s %-*s %-*s %s\n", "SLOT", width, "STATUS", "IMAGE", "SIZE", "INSTALLED",
+	       vwidth, "VERSION", cwidth, "CREATED", "SOURCE");
 	for (int i = 0; i < BOOT_SLOT_COUNT; i++) {
 		const struct slot_state *st = &ctx->state.slots[i];
 		if (!st->image[0]) {
 			printf("%-9s %s\n", boot_slot_to_string((enum boot_slot) i), status[i]);
 			continue;
 		}
-		struct image_meta meta = { 0 };
-		(void) state_dir_read_meta(&ctx->dir, (enum boot_slot) i, st->image, &meta);
+		const struct image_meta *m = &meta[i];
 		char size[32];
-		format_size(meta.size, size, sizeof(size));
-		sanitize_print_line(stdout, "%-9s %-*s %.12s   %-10s %-20s %s", boot_slot_to_string((enum boot_slot) i),
-				    width, status[i], st->image, meta.size ? size : "-",
-				    meta.installed ? meta.installed : "-", meta.source ? meta.source : "-");
+		format_size(m->size, size, sizeof(size));
+		sanitize_print_line(stdout, "%-9s %-*s %.12s   %-10s %-20s %-*s %-*s %s",
+				    boot_slot_to_string((enum boot_slot) i), width, status[i], st->image,
+				    m->size ? size : "-", m->installed ? m->installed : "-", vwidth,
+				    m->version ? m->version : "-", cwidth, m->created ? m->created : "-",
+				    m->source ? m->source : "-");
 		if (st->reason[0])
 			sanitize_print_line(stdout, "%-9s        bad because: %s", "", st->reason);
-		image_meta_done(&meta);
+		if (image_meta_age_unknown(m))
+			printf("%-9s        age unknown: no version label or meaningful created time to compare an "
+			       "upgrade with (anti-downgrade)\n",
+			       "");
+		image_meta_done(&meta[i]);
 	}
 	char free_text[32];
 	format_size(free_bytes, free_text, sizeof(free_text));

@@ -5,7 +5,8 @@
  *
  * Order, and what a power cut at each step leaves:
  *   clean leftovers    temporaries of an earlier, interrupted run
- *   resolve            manifest only: a no-op upgrade fetches no layer
+ *   resolve            manifest and config only: a no-op upgrade fetches no layer
+ *   anti-downgrade     an image older than the slot's is refused (install_age.h)
  *   pre-flight space   refuse before writing anything
  *   before hooks       a failure aborts here, nothing written
  *   build the image    images/.tmp-* -> images/<id>.squashfs (node/install_image.c):
@@ -23,6 +24,7 @@
 
 #include "cli.h"
 #include "hooks.h"
+#include "install_age.h"
 #include "install_image.h"
 #include "durable.h"
 #include "log.h"
@@ -35,7 +37,7 @@ struct upgrade_args {
 	struct source_args src;
 	struct state_options state;
 	const char *hooks_dir;
-	bool recovery, force, reboot;
+	bool recovery, force, reboot, allow_downgrade;
 };
 
 static void help(void)
@@ -53,6 +55,8 @@ static void help(void)
 	       "      --force             reinstall an image that is already in the slot, and\n"
 	       "                          upgrade even when booted from passive after a fallback\n"
 	       "      --reboot            reboot into the new image when done\n"
+	       "      --allow-downgrade   install SOURCE even when it is older than the image\n"
+	       "                          it replaces (by its version label or created time)\n"
 	       "      --hooks-dir DIR     run DIR/{before,after}-upgrade.d/* (" HOOKS_DIR_DEFAULT
 	       ")\n" STATE_OPTIONS_HELP "  -h, --help              show this help\n",
 	       source_options_help);
@@ -60,13 +64,14 @@ static void help(void)
 
 static int parse_args(int argc, char **argv, struct upgrade_args *a)
 {
-	enum { ARG_RECOVERY = SOURCE_ARG_LAST, ARG_FORCE, ARG_REBOOT, ARG_HOOKS_DIR };
+	enum { ARG_RECOVERY = SOURCE_ARG_LAST, ARG_FORCE, ARG_REBOOT, ARG_HOOKS_DIR, ARG_ALLOW_DOWNGRADE };
 	static const struct option options[] = {
 		SOURCE_LONG_OPTIONS,
 		{ "recovery", no_argument, NULL, ARG_RECOVERY },
 		{ "force", no_argument, NULL, ARG_FORCE },
 		{ "reboot", no_argument, NULL, ARG_REBOOT },
 		{ "hooks-dir", required_argument, NULL, ARG_HOOKS_DIR },
+		{ "allow-downgrade", no_argument, NULL, ARG_ALLOW_DOWNGRADE },
 		STATE_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -96,6 +101,9 @@ static int parse_args(int argc, char **argv, struct upgrade_args *a)
 			break;
 		case ARG_HOOKS_DIR:
 			a->hooks_dir = optarg;
+			break;
+		case ARG_ALLOW_DOWNGRADE:
+			a->allow_downgrade = true;
 			break;
 		case 'h':
 			help();
@@ -156,7 +164,10 @@ static int upgrade(const struct upgrade_args *a)
 		return 0;
 	}
 
-	r = image_install_prepare(&in, &ctx.dir, slot, false);
+	/* Before any layer byte: a replayed older image is refused whole. */
+	r = image_install_check_age(&in, &ctx.dir, slot, ctx.state.slots[slot].image, a->allow_downgrade);
+	if (r == 0)
+		r = image_install_prepare(&in, &ctx.dir, slot, false);
 	if (r == 0)
 		r = run_hooks(a, "before-upgrade", in.img, slot);
 	if (r == 0)
