@@ -146,7 +146,9 @@ tap_check "  nothing written (state.env same inode and mtime)" test "$(stat -c '
 layer=$(jq -r '.layers[-1].digest' "$work/layout/blobs/sha256/$V2" | sed 's/sha256://')
 tap_check "  no layer blob opened" sh -c "! grep -q '$layer' '$work/noop.trace'"
 
-tap_expect "upgrade v2 -> v1 again rotates the slots" ok "Active image is now" ku upgrade --source "oci-layout:$work/layout:v1"
+# (v1 is older than v2: a downgrade, asked for; tests/signatures/downgrade.sh has the rule)
+tap_expect "upgrade v2 -> v1 again rotates the slots" ok "Active image is now" \
+	ku upgrade --source "oci-layout:$work/layout:v1" --allow-downgrade
 tap_check "  v1 active, v2 passive; no image left unreferenced" sh -c \
 	"test \"\$(ls '$S/images' | sort | tr '\n' ' ')\" = \"$(printf '%s\n' "$V1.json" "$V1.squashfs" "$V2.json" "$V2.squashfs" | sort | tr '\n' ' ')\""
 
@@ -283,7 +285,7 @@ sweep() {
 }
 no_setup() { :; }
 upgraded() { ku upgrade --source "oci-layout:$work/layout:v2" >/dev/null 2>&1; }
-upgraded_twice() { upgraded && ku upgrade --source "oci-layout:$work/layout:v1" >/dev/null 2>&1; } # v2 passive
+upgraded_twice() { upgraded && ku upgrade --source "oci-layout:$work/layout:v1" --allow-downgrade >/dev/null 2>&1; } # v2 passive
 # And kills at spread times while the image data streams in (between fault
 # points), on an image big enough to take a while.
 timed_failures=""
@@ -389,7 +391,7 @@ tap_expect "reset --source of an image without /boot/vmlinuz is refused, with wh
 tap_check "  state and images unchanged" test "$(ls -a "$S" "$S/images"; cat "$S/state.env")" = "$before"
 # The install path is upgrade's: the same pre-flight before anything is written.
 tap_expect "reset --source: an image that cannot fit is refused before writing" fail "Not enough space.*needs about" \
-	ku_reset --source "oci-layout:$work/layout:wrapped"
+	ku_reset --source "oci-layout:$work/layout:wrapped" --allow-downgrade
 tap_check "  state and images unchanged" test "$(ls -a "$S" "$S/images"; cat "$S/state.env")" = "$before"
 tap_expect "reset --source: active from a registry or layout instead" ok "active is now image .* from oci-layout" \
 	ku_reset --source "oci-layout:$work/layout:v2"
