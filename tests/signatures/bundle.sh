@@ -118,7 +118,7 @@ fault --wrong-payload-type malformed "payloadType application/json: malformed"
 fault --two-signatures malformed "envelope with two signatures (one valid): malformed"
 fault --malformed-json malformed "bundle cut in half: malformed"
 fault --bad-base64 malformed "signature not base64: malformed"
-fault --raw-signature key-rejected "ECDSA signature r||s, not DER: key-rejected"
+fault --raw-signature key-rejected "ECDSA signature as raw r and s, not DER: key-rejected"
 
 # other-identity verifies: the identity is the policy's to match (returned)
 d=$(push identity --seed 4)

@@ -284,7 +284,7 @@ static void test_statements(void **state)
 		"{\"_type\":\"" BUNDLE_STATEMENT_TYPE
 		"\",\"subject\":[{\"digest\":{\"sha256\":\"../x\"}}],\"predicateType\":\"" BUNDLE_PREDICATE_TYPE "\"}",
 		"{\"_type\":\"" BUNDLE_STATEMENT_TYPE "\",\"subject\":[{\"name\":\"a\\u001bb\",\"digest\":{\"sha1\":"
-						      "\"0\"}}],\"predicateType\":\"" BUNDLE_PREDICATE_TYPE "\"}",
+		"\"0\"}}],\"predicateType\":\"" BUNDLE_PREDICATE_TYPE "\"}",
 		"{\"_type\":\"" BUNDLE_STATEMENT_TYPE
 		"\",\"subject\":[{\"x\":1,\"digest\":{\"sha1\":\"0\"}}],\"predicateType\":\"" BUNDLE_PREDICATE_TYPE
 		"\"}",
