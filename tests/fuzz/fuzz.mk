@@ -66,3 +66,9 @@ FUZZ_LIBS_fuzz_policy = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
 FUZZ_SRCS_fuzz_image_config := userspace/oci/image_config.c userspace/trust/downgrade.c
 FUZZ_CFLAGS_fuzz_image_config = $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
 FUZZ_LIBS_fuzz_image_config = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
+# cosign 3's signatures: Sigstore bundles (DSSE, in-toto statements) and the
+# referrers index and manifests that point at them (tests/fuzz/fuzz_bundle.c).
+FUZZ_SRCS_fuzz_bundle := userspace/trust/bundle.c userspace/trust/simple_signing.c userspace/trust/pem.c \
+	userspace/trust/key.c userspace/oci/referrers_parse.c userspace/oci/digest.c
+FUZZ_CFLAGS_fuzz_bundle = $(shell $(PKG_CONFIG) --cflags jansson libcrypto 2>/dev/null)
+FUZZ_LIBS_fuzz_bundle = $(shell $(PKG_CONFIG) --libs jansson libcrypto 2>/dev/null)

@@ -332,6 +332,38 @@ int registry_fetch_blob(struct registry *reg, const char *digest, uint64_t size,
 	return fetch_blob(reg, digest, size, NULL, sink, userdata);
 }
 
+int registry_fetch_index(struct registry *reg, const char *path, char **ret_body, size_t *ret_size)
+{
+	_cleanup_free_ char *url = NULL;
+	if (asprintf(&url, "%s/v2/%s/%s", reg->base, reg->repository, path) < 0)
+		return -ENOMEM;
+	struct membuf body = MEMBUF_INIT(MANIFEST_SIZE_MAX);
+	struct http_response resp;
+	struct http_request rq = {
+		.what = path,
+		.url = url,
+		.accept = MEDIA_TYPE_OCI_INDEX,
+		.authorize = registry_auth_apply,
+		.unauthorized = registry_auth_answer,
+		.auth_ctx = &reg->auth,
+		.quiet = true,
+		.max_size = MANIFEST_SIZE_MAX,
+		.document = true,
+	};
+	int r = registry_get(reg, &rq, &resp, &body);
+	if (r < 0 && r != -ENOENT && r != -EFBIG) /* -EFBIG: logged */
+		log_error_errno(r, "Registry %s failed %s of %s (HTTP %ld%s%s)", reg->registry, path, reg->repository,
+				resp.status, *resp.error ? ": " : "", resp.error);
+	if (r >= 0) {
+		*ret_body = membuf_steal(&body, ret_size);
+		if (!*ret_body)
+			r = -ENOMEM;
+	}
+	membuf_done(&body);
+	http_response_done(&resp);
+	return r;
+}
+
 static int store_fetch_manifest(void *ctx, const char *object, char **ret_body, size_t *ret_size, char **ret_media_type,
 				char ret_digest[static DIGEST_STRING_MAX])
 {

@@ -44,6 +44,13 @@ int registry_fetch_manifest(struct registry *reg, const char *object, char **ret
  * the digest matched; -EBADMSG on a mismatch (logged, naming the digest). */
 int registry_fetch_blob(struct registry *reg, const char *digest, uint64_t size, blob_sink_t sink, void *userdata);
 
+/* A small JSON document of the repository's API, an OCI index: path is
+ * relative to /v2/NAME/ ("referrers/sha256:HEX", the OCI 1.1 referrers
+ * API, or "manifests/TAG"), at most MANIFEST_SIZE_MAX. -ENOENT (not
+ * logged): HTTP 404, an API the registry does not have or a tag that is
+ * not there, the caller's normal case; other failures are logged. */
+int registry_fetch_index(struct registry *reg, const char *path, char **ret_body, size_t *ret_size);
+
 struct manifest_store;
 /* A manifest store (see pull_source.h) reading from reg, which must
  * outlive it. */

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "referrers.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle.h"
+#include "log.h"
+#include "manifest.h"
+#include "membuf.h"
+#include "registry.h"
+#include "util.h"
+
+void referrer_bundles_done(struct referrer_bundles *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->items[i].data);
+	free(b->items);
+	*b = (struct referrer_bundles){};
+}
+
+/* One referrer: its manifest, then its bundle blob, appended to ret.
+ * -EBADMSG and the like: this referrer is skipped (logged). */
+static int fetch_one(struct registry *reg, const char *referrer, struct referrer_bundles *ret)
+{
+	_cleanup_free_ char *body = NULL, *content_type = NULL;
+	size_t size = 0;
+	char got[DIGEST_STRING_MAX];
+	int r = registry_fetch_manifest(reg, referrer, &body, &size, &content_type, got);
+	if (r < 0)
+		return r;
+	char layer[DIGEST_STRING_MAX];
+	uint64_t layer_size = 0;
+	const char *reason = NULL;
+	r = referrers_parse_manifest(body, size, layer, &layer_size, &reason);
+	if (r < 0)
+		return log_warning_errno(r, "Ignoring referrer %s: %s", referrer, reason);
+	struct membuf blob = MEMBUF_INIT(BUNDLE_SIZE_MAX);
+	r = registry_fetch_blob(reg, layer, layer_size, membuf_sink, &blob);
+	if (r < 0) {
+		membuf_done(&blob);
+		return r;
+	}
+	struct referrer_bundle *items = reallocarray(ret->items, ret->n + 1, sizeof(*items));
+	if (!items) {
+		membuf_done(&blob);
+		return -ENOMEM;
+	}
+	ret->items = items;
+	struct referrer_bundle *b = &items[ret->n];
+	*b = (struct referrer_bundle){};
+	memcpy(b->referrer, referrer, strlen(referrer) + 1);
+	b->data = membuf_steal(&blob, &b->size);
+	membuf_done(&blob);
+	if (!b->data)
+		return -ENOMEM;
+	ret->n++;
+	return 0;
+}
+
+static int fetch_for(struct registry *reg, const char *subject, struct referrer_bundles *ret)
+{
+	if (!digest_is_valid(subject))
+		return log_error_errno(-EINVAL, "Invalid digest '%s'", subject);
+	_cleanup_free_ char *api = NULL, *tag = NULL, *body = NULL;
+	if (asprintf(&api, "referrers/%s", subject) < 0 ||
+	    asprintf(&tag, "manifests/sha256-%s", subject + strlen(DIGEST_SHA256_PREFIX)) < 0)
+		return -ENOMEM;
+	size_t size = 0;
+	const char *from = api;
+	int r = registry_fetch_index(reg, api, &body, &size);
+	if (r == -ENOENT) { /* no referrers API: the tag schema */
+		from = tag;
+		r = registry_fetch_index(reg, tag, &body, &size);
+		if (r == -ENOENT)
+			return log_debug_errno(0, "No referrers of %s", subject);
+	}
+	if (r < 0)
+		return r;
+	_cleanup_free_ char(*list)[DIGEST_STRING_MAX] = NULL;
+	size_t n = 0;
+	const char *reason = NULL;
+	r = referrers_parse_index(body, size, &list, &n, &reason);
+	if (r == -ENOMEM)
+		return r;
+	if (r == -E2BIG)
+		return log_error_errno(r, "Referrers of %s (%s) refused: %s", subject, from, reason);
+	if (r < 0)
+		return log_warning_errno(0, "Ignoring the referrers of %s (%s): %s", subject, from, reason);
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < ret->n && !seen; j++)
+			seen = streq(ret->items[j].referrer, list[i]);
+		if (seen)
+			continue;
+		r = fetch_one(reg, list[i], ret);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			log_warning_errno(r, "Skipping signature bundle %s of %s", list[i], subject);
+	}
+	return 0;
+}
+
+int referrers_fetch_bundles(struct registry *reg, const char *const *subjects, struct referrer_bundles *ret)
+{
+	struct referrer_bundles got = {};
+	for (size_t i = 0; subjects && subjects[i]; i++) {
+		int r = fetch_for(reg, subjects[i], &got);
+		if (r < 0) {
+			referrer_bundles_done(&got);
+			return r;
+		}
+	}
+	*ret = got;
+	return 0;
+}
