@@ -53,6 +53,12 @@ class Checker:
     def ref(self, version):
         return f"oci:10.0.2.2:{self.port}/os:v{version}"
 
+    def upgrade(self, version):
+        """The upgrade command to release version. The matrix alternates
+        v1 and v2, so going back to v1 is a deliberate downgrade."""
+        back = " --allow-downgrade" if version == 1 else ""
+        return f"kairos-upgrade --source {self.ref(version)} --insecure --progress=none{back}"
+
     def consistent(self, version):
         """status --json agrees with what booted: the booted slot's source is
         the release that /etc/os-release names, and nothing is damaged."""
@@ -107,7 +113,7 @@ def main():
         for i, frac in enumerate(fractions(RUNS), 1):
             target = 1 if current == 2 else 2
             at = max(1.0, frac * length)
-            node.vm.send(f"kairos-upgrade --source {c.ref(target)} --insecure --progress=none --reboot")
+            node.vm.send(f"{c.upgrade(target)} --reboot")
             try:
                 node.vm.wait_exit(at)
                 ended = "rebooted before the cut"
@@ -120,7 +126,7 @@ def main():
             following = "not needed"
             if version == str(current):
                 # The following upgrade must succeed (and clean what the cut left).
-                st, out = node.run(f"kairos-upgrade --source {c.ref(target)} --insecure --progress=none", 900)
+                st, out = node.run(c.upgrade(target), 900)
                 following = "ok" if st == 0 else "FAILED"
                 detail += "\n" + out
                 node.vm.send("systemctl reboot")
@@ -141,7 +147,7 @@ def main():
         # Right after the commit: the upgrade says so, then cleans up and reboots.
         for i in range(AFTER_COMMIT_CUTS):
             target = 1 if current == 2 else 2
-            node.vm.send(f"kairos-upgrade --source {c.ref(target)} --insecure --progress=none --reboot")
+            node.vm.send(f"{c.upgrade(target)} --reboot")
             node.vm.expect(r"Active image is now", 900)
             node.close()
             version, ok_state, detail = c.boot_after_cut(target, outcomes)
@@ -156,7 +162,7 @@ def main():
         # GRUB writes counter.env when it spends a try on a new active.
         for i in range(GRUB_CUTS):
             target = 1 if current == 2 else 2
-            st, out = node.run(f"kairos-upgrade --source {c.ref(target)} --insecure --progress=none", 900)
+            st, out = node.run(c.upgrade(target), 900)
             node.vm.send("systemctl reboot")
             node.until_off(300)
             node.close()
@@ -176,7 +182,7 @@ def main():
         # mark-good runs when the boot completes: cut as the prompt appears.
         for i in range(MARK_CUTS):
             target = 1 if current == 2 else 2
-            node.run(f"kairos-upgrade --source {c.ref(target)} --insecure --progress=none", 900)
+            node.run(c.upgrade(target), 900)
             node.vm.send("systemctl reboot")
             node.until_off(300)
             node.close()
