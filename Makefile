@@ -55,6 +55,7 @@ include bench/bench.mk
 include tests/pull/pull.mk
 include tests/trust/trust.mk
 include tests/cosign/cosign.mk
+include tests/signatures/signatures.mk
 include tests/hostile/hostile.mk
 include tests/upgrade/upgrade.mk
 include tests/k8s/k8s.mk

@@ -22,8 +22,9 @@ void image_meta_now(char buf[32])
 
 int image_meta_write(const char *path, const struct image_meta *meta)
 {
-	json_t *o = json_pack("{s:s?, s:s?, s:I, s:s?}", "source", meta->source, "digest", meta->digest, "size",
-			      (json_int_t) meta->size, "installed", meta->installed);
+	json_t *o = json_pack("{s:s?, s:s?, s:I, s:s?, s:s?, s:s?, s:s?}", "source", meta->source, "digest",
+			      meta->digest, "size", (json_int_t) meta->size, "installed", meta->installed, "signed_by",
+			      meta->signed_by, "signature", meta->signature, "policy", meta->policy);
 	if (!o)
 		return -ENOMEM;
 	_cleanup_free_ char *text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -36,18 +37,15 @@ int image_meta_write(const char *path, const struct image_meta *meta)
 	return 0;
 }
 
-int image_meta_write_installed(const char *path, const char *source, const char *digest, const char *image_path)
+int image_meta_write_installed(const char *path, const struct image_meta *meta, const char *image_path)
 {
 	struct stat st;
 	char now[32];
 	image_meta_now(now);
-	struct image_meta meta = {
-		.source = (char *) source,
-		.digest = (char *) digest,
-		.size = stat(image_path, &st) == 0 ? (uint64_t) st.st_size : 0,
-		.installed = now,
-	};
-	return image_meta_write(path, &meta);
+	struct image_meta m = *meta;
+	m.size = stat(image_path, &st) == 0 ? (uint64_t) st.st_size : 0;
+	m.installed = now;
+	return image_meta_write(path, &m);
 }
 
 static char *dup_string(json_t *o, const char *key)
@@ -66,6 +64,9 @@ int image_meta_read(const char *path, struct image_meta *meta)
 	meta->source = dup_string(o, "source");
 	meta->digest = dup_string(o, "digest");
 	meta->installed = dup_string(o, "installed");
+	meta->signed_by = dup_string(o, "signed_by");
+	meta->signature = dup_string(o, "signature");
+	meta->policy = dup_string(o, "policy");
 	json_int_t size = json_integer_value(json_object_get(o, "size"));
 	meta->size = size > 0 ? (uint64_t) size : 0;
 	json_decref(o);
@@ -77,5 +78,8 @@ void image_meta_done(struct image_meta *meta)
 	free(meta->source);
 	free(meta->digest);
 	free(meta->installed);
+	free(meta->signed_by);
+	free(meta->signature);
+	free(meta->policy);
 	*meta = (struct image_meta){ 0 };
 }

@@ -10,11 +10,15 @@ struct image_meta {
 	char *digest;    /* "sha256:<id>" of the manifest */
 	uint64_t size;   /* bytes of the squashfs image */
 	char *installed; /* UTC, ISO 8601 */
+	char *signed_by; /* fingerprint of the key whose signature was verified, or NULL */
+	char *signature; /* "cosign", or NULL: unsigned */
+	char *policy;    /* the signature policy file in force, or NULL: none */
 };
 
 int image_meta_write(const char *path, const struct image_meta *meta);
-/* The metadata of an image just installed at image_path: its size, now. */
-int image_meta_write_installed(const char *path, const char *source, const char *digest, const char *image_path);
+/* The metadata of an image just installed at image_path: meta's fields,
+ * with its size and now. */
+int image_meta_write_installed(const char *path, const struct image_meta *meta, const char *image_path);
 /* -ENOENT when missing; other fields NULL when absent. */
 int image_meta_read(const char *path, struct image_meta *meta);
 void image_meta_done(struct image_meta *meta);

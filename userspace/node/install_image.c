@@ -119,7 +119,15 @@ int image_install_write(struct image_install *in, const struct boot_state *s, co
 				  in->images_dir);
 	}
 	if (r == 0 && !(in->reuse && file_exists(in->meta_path)))
-		r = image_meta_write_installed(in->meta_path, in->source, pull_digest(in->img), in->image_path);
+		r = image_meta_write_installed(in->meta_path,
+					       &(struct image_meta){
+						       .source = (char *) in->source,
+						       .digest = (char *) pull_digest(in->img),
+						       .signed_by = (char *) pull_signed_by(in->img),
+						       .signature = (char *) pull_signature_format(in->img),
+						       .policy = (char *) pull_policy_file(in->img),
+					       },
+					       in->image_path);
 	if (r < 0) {
 		/* Whatever the builder or the metadata left is unreferenced: drop it now. */
 		image_install_release(in);

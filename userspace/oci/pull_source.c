@@ -20,6 +20,7 @@ struct pull_source {
 	const struct manifest_store *store;
 	struct progress *progress;
 	struct manifest manifest;
+	char index_digest[DIGEST_STRING_MAX]; /* "" when not reached through an index */
 };
 
 /* Counts what the builder reads; the end of a layer is its verdict. */
@@ -146,7 +147,8 @@ static int check_config_platform(const struct manifest_store *store, const struc
 }
 
 static int resolve(const struct manifest_store *store, const char *object, const struct platform *platform,
-		   bool platform_explicit, struct manifest *ret, char ret_digest[static DIGEST_STRING_MAX])
+		   bool platform_explicit, struct manifest *ret, char ret_digest[static DIGEST_STRING_MAX],
+		   char ret_index_digest[static DIGEST_STRING_MAX])
 {
 	_cleanup_free_ char *next = object ? strdup(object) : NULL;
 	if (object && !next)
@@ -181,6 +183,8 @@ static int resolve(const struct manifest_store *store, const char *object, const
 			return 0;
 		}
 
+		if (depth == 0) /* what the reference named: a signature may name it */
+			memcpy(ret_index_digest, ret_digest, DIGEST_STRING_MAX);
 		size_t i;
 		r = manifest_choose_platform(&m, platform, &i);
 		if (r < 0) {
@@ -214,7 +218,7 @@ int pull_source_new(const struct manifest_store *store, const char *object, cons
 		return -ENOMEM;
 	ps->store = store;
 	ps->progress = progress;
-	int r = resolve(store, object, platform, platform_explicit, &ps->manifest, ret_digest);
+	int r = resolve(store, object, platform, platform_explicit, &ps->manifest, ret_digest, ps->index_digest);
 	if (r < 0) {
 		free(ps);
 		return r;
@@ -247,6 +251,12 @@ int pull_source_new(const struct manifest_store *store, const char *object, cons
 	};
 	*ret = &ps->src;
 	return 0;
+}
+
+const char *pull_source_index_digest(const struct image_source *src)
+{
+	const struct pull_source *ps = (const struct pull_source *) src;
+	return ps->index_digest[0] ? ps->index_digest : NULL;
 }
 
 struct image_source *pull_source_free(struct image_source *src)

@@ -33,3 +33,6 @@ int pull_source_new(const struct manifest_store *store, const char *object, cons
 		    bool platform_explicit, struct progress *progress, struct image_source **ret,
 		    char ret_digest[static DIGEST_STRING_MAX]);
 struct image_source *pull_source_free(struct image_source *src);
+/* The digest of the index the image was chosen from (the one the tag or
+ * digest named), NULL when the reference named the image itself. */
+const char *pull_source_index_digest(const struct image_source *src);

@@ -92,7 +92,7 @@ static double now_seconds(void)
 
 /* FILE.json beside FILE.squashfs (FILE.img.json beside FILE.img): what the
  * image is, for kairos-install --image, which names the image by it. */
-static int write_meta_beside(const char *source, const char *digest, uint64_t size, const char *output)
+static int write_meta_beside(const char *source, const struct pull *p, uint64_t size, const char *output)
 {
 	size_t len = strlen(output), ext = strlen(".squashfs");
 	if (len > ext && streq(output + len - ext, ".squashfs"))
@@ -100,13 +100,25 @@ static int write_meta_beside(const char *source, const char *digest, uint64_t si
 	_cleanup_free_ char *path = NULL;
 	if (asprintf(&path, "%.*s.json", (int) len, output) < 0)
 		return -ENOMEM;
-	struct image_meta meta = { .source = (char *) source, .digest = (char *) digest, .size = size };
+	struct image_meta meta = {
+		.source = (char *) source,
+		.digest = (char *) pull_digest(p),
+		.size = size,
+		.signed_by = (char *) pull_signed_by(p),
+		.signature = (char *) pull_signature_format(p),
+		.policy = (char *) pull_policy_file(p),
+	};
 	return image_meta_write(path, &meta);
+}
+
+static void pull_args_done(struct pull_args *a)
+{
+	source_args_done(&a->src);
 }
 
 int verb_pull(int argc, char **argv)
 {
-	struct pull_args a = { 0 };
+	_cleanup_(pull_args_done) struct pull_args a = { 0 };
 	source_args_init(&a.src);
 	int r = parse_args(argc, argv, &a);
 	if (r <= 0)
@@ -118,6 +130,10 @@ int verb_pull(int argc, char **argv)
 	if (r < 0)
 		return r;
 
+	/* A build host: no COS_OEM to look at. */
+	r = source_args_load_policy(&a.src, NULL, NULL);
+	if (r < 0)
+		return r;
 	double start = now_seconds();
 	struct pull *p = NULL;
 	r = pull_open(a.src.source, &a.src.pull, &p);
@@ -126,7 +142,7 @@ int verb_pull(int argc, char **argv)
 	struct build_stats stats = {};
 	r = pull_build(p, a.output, &build, &stats);
 	/* Without its .json the image cannot be installed: both, or neither. */
-	if (r >= 0 && (r = write_meta_beside(a.src.source, pull_digest(p), stats.output_bytes, a.output)) < 0)
+	if (r >= 0 && (r = write_meta_beside(a.src.source, p, stats.output_bytes, a.output)) < 0)
 		(void) unlink(a.output);
 	if (r >= 0)
 		log_info("Pulled %s (%s): %zu layers, %.1f MiB fetched, %.1f MiB image %s, in %.1f s", pull_name(p),
