@@ -250,9 +250,10 @@ int signature_check(const struct policy *policy, const struct manifest_store *st
 	if (r >= 0 && index_digest)
 		r = sig_set_load(store, index_digest, &set);
 	if (r < 0) {
-		log_error("Refusing %s (%s): its signatures could not be read (%s); the policy %s requires a "
+		/* What was wrong is logged above; -E2BIG's text would mislead. */
+		log_error("Refusing %s (%s): its signatures could not be read%s; the policy %s requires a "
 			  "signature for %s",
-			  name, digest, r == -E2BIG ? "over a bound" : strerror(-r), policy->file, scope);
+			  name, digest, r == -E2BIG ? " (over a bound)" : "", policy->file, scope);
 		return r == -E2BIG ? r : -EACCES;
 	}
 
@@ -270,9 +271,11 @@ int signature_check(const struct policy *policy, const struct manifest_store *st
 				"Refusing %s (%s): %s by a key the policy %s trusts for %s (sign it with "
 				"cosign sign --key, or see kairos-upgrade status)",
 				name, digest, miss_text(miss), policy->file, scope);
-		if (r < 0)
-			return log_error_errno(-EACCES, "Refusing %s (%s): a key of the policy %s cannot be used (%m)",
-					       name, digest, policy->file);
+		if (r < 0) {
+			log_error_errno(r, "Refusing %s (%s): a key of the policy %s cannot be used (%m)", name, digest,
+					policy->file);
+			return -EACCES;
+		}
 		if (!ret->signed_by[0])
 			memcpy(ret->signed_by, fp, sizeof(fp));
 	}
