@@ -26,14 +26,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)) failed=$((failed + 1))
-	echo "not ok $n - $1"
-	[ -f "$W/err" ] && sed 's/^/# /' "$W/err" | tail -8
+. "$LIB/tap.sh"
+# check NAME: the previous command's status says it (stderr of the last run shown on failure).
+check() {
+	if [ "$?" -eq 0 ]; then tap_ok "$1"; else tap_not_ok "$1" "$(tail -8 "$W/err" 2>/dev/null)"; fi
 }
-check() { if [ "$?" -eq 0 ]; then ok "$1"; else not_ok "$1"; fi; }
 expect_error() { # the last command's stderr matched REGEX
 	grep -Eq "$1" "$W/err" || { echo "# expected /$1/ in:"; sed 's/^/#   /' "$W/err" | tail -5; return 1; }
 }
@@ -41,7 +38,7 @@ expect_error() { # the last command's stderr matched REGEX
 cr() { /usr/bin/python3 "$HERE/../cosign/cosign_registry.py" "$@"; }
 fingerprint() { openssl pkey -pubin -in "$1" -outform DER 2>/dev/null | sha256sum | cut -c1-64; }
 
-registry_start "$W/registry" || { echo "not ok 1 - registry"; exit 1; }
+registry_start "$W/registry" || { tap_not_ok "start docker-registry"; tap_done; exit 1; }
 export REGISTRY
 for k in ecdsa rsa ed25519; do cr genkey --type "$k" --out "$W/$k" >/dev/null || exit 1; done
 cr badkeys "$W/bad" >/dev/null || exit 1
@@ -257,5 +254,4 @@ for f in bundle.sh downgrade.sh sign.sh; do
 	[ -f "$HERE/$f" ] && . "$HERE/$f"
 done
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

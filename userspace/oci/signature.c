@@ -223,6 +223,33 @@ out:
 	return r;
 }
 
+/* Every sigstoreSigned requirement of reqs by the signatures in set:
+ * 0 (ret->signed_by the first one's key), -EACCES (*miss says why), or
+ * another refusal already logged (a key that cannot be used). */
+static int check_requirements(const struct policy *policy, const struct policy_requirements *reqs,
+			      const struct manifest_store *store, struct sig_set *set, const struct identity_ref *image,
+			      const char *const *expected, struct signature_verdict *ret, enum miss *miss)
+{
+	ret->signed_by[0] = '\0';
+	for (size_t i = 0; i < reqs->n_items; i++) {
+		const struct policy_requirement *req = &reqs->items[i];
+		if (req->type != POLICY_SIGSTORE_SIGNED)
+			continue;
+		char fp[TRUST_FINGERPRINT_SIZE] = "";
+		int r = check_requirement(policy, req, store, set, image, expected, fp, miss);
+		if (r == -EACCES)
+			return r;
+		if (r < 0) {
+			log_error_errno(r, "A key of the policy %s cannot be used (%m): refusing every image it covers",
+					policy->file);
+			return -EKEYREJECTED;
+		}
+		if (!ret->signed_by[0])
+			memcpy(ret->signed_by, fp, sizeof(fp));
+	}
+	return 0;
+}
+
 int signature_check(const struct policy *policy, const struct manifest_store *store, const struct identity_ref *image,
 		    const char *name, const char *digest, const char *index_digest, struct signature_verdict *ret)
 {
@@ -241,43 +268,36 @@ int signature_check(const struct policy *policy, const struct manifest_store *st
 	if (!need)
 		return 0;
 
-	/* The signatures of the image and, when it came through an index, of
-	 * the index: cosign signs what it was given, either. */
+	/* The signatures of what the reference named first (the index, when
+	 * there is one: what `cosign sign REF` signs), then of the platform's
+	 * manifest only if those do not do: a signed image never looks up a
+	 * tag that is not there. */
 	_cleanup_(sig_set_done) struct sig_set set = { .root = json_array() };
 	if (!set.root)
 		return -ENOMEM;
-	r = sig_set_load(store, digest, &set);
-	if (r >= 0 && index_digest)
-		r = sig_set_load(store, index_digest, &set);
-	if (r < 0) {
-		/* What was wrong is logged above; -E2BIG's text would mislead. */
-		log_error("Refusing %s (%s): its signatures could not be read%s; the policy %s requires a "
-			  "signature for %s",
-			  name, digest, r == -E2BIG ? " (over a bound)" : "", policy->file, scope);
-		return r == -E2BIG ? r : -EACCES;
-	}
-
 	const char *expected[] = { digest, index_digest, NULL };
+	const char *order[] = { index_digest ?: digest, index_digest ? digest : NULL };
 	enum miss miss = MISS_NONE;
-	for (size_t i = 0; i < reqs->n_items; i++) {
-		const struct policy_requirement *req = &reqs->items[i];
-		if (req->type != POLICY_SIGSTORE_SIGNED)
-			continue;
-		char fp[TRUST_FINGERPRINT_SIZE] = "";
-		r = check_requirement(policy, req, store, &set, image, expected, fp, &miss);
-		if (r == -EACCES)
-			return log_error_errno(
-				r,
-				"Refusing %s (%s): %s by a key the policy %s trusts for %s (sign it with "
-				"cosign sign --key, or see kairos-upgrade status)",
-				name, digest, miss_text(miss), policy->file, scope);
+	for (size_t o = 0; o < ELEMENTSOF(order) && order[o]; o++) {
+		r = sig_set_load(store, order[o], &set);
 		if (r < 0) {
-			log_error_errno(r, "Refusing %s (%s): a key of the policy %s cannot be used (%m)", name, digest,
-					policy->file);
-			return -EACCES;
+			/* What was wrong is logged above; -E2BIG's text would mislead. */
+			log_error("Refusing %s (%s): its signatures could not be read%s; the policy %s requires a "
+				  "signature for %s",
+				  name, digest, r == -E2BIG ? " (over a bound)" : "", policy->file, scope);
+			return r == -E2BIG ? r : -EACCES;
 		}
-		if (!ret->signed_by[0])
-			memcpy(ret->signed_by, fp, sizeof(fp));
+		r = check_requirements(policy, reqs, store, &set, image, expected, ret, &miss);
+		if (r == 0)
+			break;
+		if (r != -EACCES)
+			return -EACCES; /* logged */
+		if (o + 1 < ELEMENTSOF(order) && order[o + 1])
+			continue;
+		return log_error_errno(r,
+				       "Refusing %s (%s): %s by a key the policy %s trusts for %s (sign it with cosign "
+				       "sign --key, or see kairos-upgrade status)",
+				       name, digest, miss_text(miss), policy->file, scope);
 	}
 	ret->format = "cosign";
 	log_info("%s (%s) is signed by key %.16s, as the policy %s requires", name, digest, ret->signed_by,
