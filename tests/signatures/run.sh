@@ -232,10 +232,15 @@ mkdir -p "$W/rec"
 	--boot-record "$W/rec-boot.json" --progress=none >/dev/null 2>"$W/err"
 [ $? -eq 1 ] && expect_error "Refusing .*os:v2" && unchanged
 check "V: reset --source of an unsigned image: refused, images/ and state.env byte-identical"
-ku upgrade --insecure --source "oci:$REGISTRY/os:v2" --policy "$W/p-accept.json" >/dev/null 2>"$W/err" &&
+ku upgrade --insecure --source "oci:$REGISTRY/os:v2" --recovery --recovery-dir "$W/rec" --policy "$W/p-ecdsa.json" \
+	>/dev/null 2>"$W/err"
+[ $? -eq 1 ] && expect_error "Refusing .*os:v2" && unchanged && [ -z "$(ls -A "$W/rec")" ]
+check "V: upgrade --recovery to an unsigned image: refused, nothing written in either partition"
+# --policy wins over COS_OEM's (which requires a signature).
+ku upgrade --insecure --source "oci:$REGISTRY/os:v2" --policy "$W/p-accept.json" --oem-dir "$W/oem" >/dev/null 2>"$W/err" &&
 	[ "$("$BIN" status --json --state-dir "$S" | jq -r .slots.active.signed_by)" = null ] &&
 	"$BIN" status --state-dir "$S" 2>/dev/null | grep -q "unsigned, accepted by policy $W/p-accept.json"
-check "V: upgrade under insecureAcceptAnything: status says unsigned and the policy"
+check "V: --policy over COS_OEM's, insecureAcceptAnything: upgraded, status says unsigned and the policy"
 
 # ---- local sources: the policy's default ------------------------------------
 DEFPOL=$W/p-default.json
