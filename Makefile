@@ -57,6 +57,7 @@ include tests/trust/trust.mk
 include tests/cosign/cosign.mk
 include tests/signatures/downgrade.mk
 include tests/signatures/bundle.mk
+include tests/signatures/signatures.mk
 include tests/hostile/hostile.mk
 include tests/upgrade/upgrade.mk
 include tests/k8s/k8s.mk

@@ -23,9 +23,10 @@ void image_meta_now(char buf[32])
 
 int image_meta_write(const char *path, const struct image_meta *meta)
 {
-	json_t *o = json_pack("{s:s?, s:s?, s:I, s:s?, s:s?, s:s?}", "source", meta->source, "digest", meta->digest,
-			      "size", (json_int_t) meta->size, "installed", meta->installed, "created", meta->created,
-			      "version", meta->version);
+	json_t *o = json_pack("{s:s?, s:s?, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "source", meta->source, "digest",
+			      meta->digest, "size", (json_int_t) meta->size, "installed", meta->installed, "created",
+			      meta->created, "version", meta->version, "signed_by", meta->signed_by, "signature",
+			      meta->signature, "policy", meta->policy);
 	if (!o)
 		return -ENOMEM;
 	_cleanup_free_ char *text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -56,6 +57,9 @@ struct image_meta image_meta_from_pull(const struct pull *p, const char *source)
 		.digest = (char *) pull_digest(p),
 		.created = (char *) pull_created(p),
 		.version = (char *) pull_version(p),
+		.signed_by = (char *) pull_signed_by(p),
+		.signature = (char *) pull_signature_format(p),
+		.policy = (char *) pull_policy_file(p),
 	};
 }
 
@@ -85,6 +89,9 @@ int image_meta_read(const char *path, struct image_meta *meta)
 	meta->installed = dup_string(o, "installed");
 	meta->created = dup_valid(o, "created", image_created_is_valid);
 	meta->version = dup_valid(o, "version", image_version_is_valid);
+	meta->signed_by = dup_string(o, "signed_by");
+	meta->signature = dup_string(o, "signature");
+	meta->policy = dup_string(o, "policy");
 	json_int_t size = json_integer_value(json_object_get(o, "size"));
 	meta->size = size > 0 ? (uint64_t) size : 0;
 	json_decref(o);
@@ -98,5 +105,8 @@ void image_meta_done(struct image_meta *meta)
 	free(meta->installed);
 	free(meta->created);
 	free(meta->version);
+	free(meta->signed_by);
+	free(meta->signature);
+	free(meta->policy);
 	*meta = (struct image_meta){ 0 };
 }

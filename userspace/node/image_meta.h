@@ -15,13 +15,17 @@ struct image_meta {
 	/* The anti-downgrade rule's facts (pull_created(), pull_version()):
 	 * NULL when the image has none; on reading, NULL when not valid
 	 * (oci/image_config.h): the file is on a disk. */
-	char *created; /* the OCI config's "created", RFC 3339 */
-	char *version; /* its org.opencontainers.image.version label */
+	char *created;   /* the OCI config's "created", RFC 3339 */
+	char *version;   /* its org.opencontainers.image.version label */
+	char *signed_by; /* fingerprint of the key whose signature was verified, or NULL */
+	char *signature; /* "cosign", or NULL: unsigned */
+	char *policy;    /* the signature policy file in force, or NULL: none */
 };
 
 int image_meta_write(const char *path, const struct image_meta *meta);
 /* The metadata of an image just installed at image_path: meta's facts about
- * the image (source, digest, created, version), with its size and now. */
+ * the image (source, digest, created, version, signature), with its size
+ * and now. */
 int image_meta_write_installed(const char *path, const struct image_meta *meta, const char *image_path);
 /* -ENOENT when missing; other fields NULL when absent. */
 int image_meta_read(const char *path, struct image_meta *meta);

@@ -24,11 +24,11 @@ static int read_conf(const char *dir, char *text, size_t size)
 	return 0;
 }
 
-int oem_conf_read(const struct state_dir *sd, const char *dir, const char *label, unsigned wait_ms, char *text,
-		  size_t size)
+int oem_with_dir(const struct state_dir *sd, const char *dir, const char *label, unsigned wait_ms,
+		 int (*fn)(const char *dir, void *userdata), void *userdata)
 {
 	if (dir)
-		return read_conf(dir, text, size);
+		return fn(dir, userdata);
 
 	_cleanup_free_ char *dev = NULL;
 	int r = state_dir_find_partition(sd, label, wait_ms, &dev);
@@ -37,11 +37,28 @@ int oem_conf_read(const struct state_dir *sd, const char *dir, const char *label
 	(void) mkdir(OEM_MOUNT_DIR, 0700);
 	if (mount(dev, OEM_MOUNT_DIR, "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
 		r = negative_errno();
-		log_warning("Cannot mount %s read-only on %s (%m): no policy from " OEM_CONF_FILE, dev, OEM_MOUNT_DIR);
+		log_warning("Cannot mount %s read-only on %s (%m): nothing read from COS_OEM", dev, OEM_MOUNT_DIR);
 		return r;
 	}
-	r = read_conf(OEM_MOUNT_DIR, text, size);
+	r = fn(OEM_MOUNT_DIR, userdata);
 	if (umount(OEM_MOUNT_DIR) < 0)
 		log_warning("Cannot unmount %s: %m", OEM_MOUNT_DIR);
 	return r;
+}
+
+struct conf_text {
+	char *text;
+	size_t size;
+};
+
+static int read_conf_cb(const char *dir, void *userdata)
+{
+	struct conf_text *t = userdata;
+	return read_conf(dir, t->text, t->size);
+}
+
+int oem_conf_read(const struct state_dir *sd, const char *dir, const char *label, unsigned wait_ms, char *text,
+		  size_t size)
+{
+	return oem_with_dir(sd, dir, label, wait_ms, read_conf_cb, &(struct conf_text){ text, size });
 }

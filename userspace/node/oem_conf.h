@@ -16,3 +16,9 @@
  * such file (a mount failure is logged as a warning). */
 int oem_conf_read(const struct state_dir *sd, const char *dir, const char *label, unsigned wait_ms, char *text,
 		  size_t size);
+
+/* Runs fn on dir, or (dir NULL) on the partition labelled label mounted
+ * read-only on OEM_MOUNT_DIR for the call; fn's result, or a negative
+ * errno when there is no such partition. */
+int oem_with_dir(const struct state_dir *sd, const char *dir, const char *label, unsigned wait_ms,
+		 int (*fn)(const char *dir, void *userdata), void *userdata);

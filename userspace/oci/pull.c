@@ -9,8 +9,10 @@
 #include "docker_archive.h"
 #include "log.h"
 #include "oci_layout.h"
+#include "policy.h"
 #include "pull_source.h"
 #include "reference.h"
+#include "signature.h"
 #include "util.h"
 
 struct pull {
@@ -24,6 +26,8 @@ struct pull {
 	struct progress *progress;
 	struct image_source *src;
 	char digest[DIGEST_STRING_MAX];
+	struct signature_verdict verdict;
+	char *policy_file;
 	bool curl_initialized;
 };
 
@@ -79,6 +83,23 @@ static int open_store(struct pull *p, const char *source, const struct registry_
 	return p->object && p->name ? 0 : -ENOMEM;
 }
 
+/* Before any layer byte: a refusal leaves nothing written. */
+static int check_signature(struct pull *p, const struct policy *policy)
+{
+	if (!policy)
+		return 0;
+	p->policy_file = strdup(policy->file);
+	if (!p->policy_file)
+		return -ENOMEM;
+	struct identity_ref image;
+	if (p->registry &&
+	    identity_ref_from_parts(p->ref.registry, p->ref.repository, p->ref.tag, p->ref.digest, &image) < 0)
+		return log_error_errno(-EACCES, "Refusing %s: its name is not one the policy %s can match", p->name,
+				       policy->file);
+	return signature_check(policy, &p->store, p->registry ? &image : NULL, p->name, p->digest,
+			       pull_source_index_digest(p->src), &p->verdict);
+}
+
 int pull_open(const char *source, const struct pull_options *opts, struct pull **ret)
 {
 	struct platform platform = {};
@@ -101,6 +122,8 @@ int pull_open(const char *source, const struct pull_options *opts, struct pull *
 		r = pull_source_new(&p->store, p->object, &platform, opts->platform != NULL, p->progress, &p->src,
 				    p->digest);
 	platform_done(&platform);
+	if (r >= 0)
+		r = check_signature(p, opts->policy);
 	if (r < 0) {
 		progress_end(p->progress, r); /* JSON readers get a verdict either way */
 		pull_free(p);
@@ -124,6 +147,7 @@ struct pull *pull_free(struct pull *p)
 	progress_free(p->progress);
 	free(p->object);
 	free(p->name);
+	free(p->policy_file);
 	if (p->curl_initialized)
 		curl_global_cleanup();
 	free(p);
@@ -137,6 +161,18 @@ const char *pull_digest(const struct pull *p)
 const char *pull_name(const struct pull *p)
 {
 	return p->name;
+}
+const char *pull_signed_by(const struct pull *p)
+{
+	return p->verdict.signed_by[0] ? p->verdict.signed_by : NULL;
+}
+const char *pull_signature_format(const struct pull *p)
+{
+	return p->verdict.format;
+}
+const char *pull_policy_file(const struct pull *p)
+{
+	return p->policy_file;
 }
 size_t pull_n_layers(const struct pull *p)
 {

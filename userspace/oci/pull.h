@@ -11,10 +11,15 @@
 #include "progress.h"
 #include "registry.h"
 
+struct policy;
+
 struct pull_options {
 	const char *platform; /* "OS/ARCH[/VARIANT]"; NULL: this machine */
 	enum progress_mode progress;
 	struct registry_options registry;
+	/* The signature policy (trust/policy.h), checked before any layer byte
+	 * is read; NULL: none, nothing checked, the image is unsigned. */
+	const struct policy *policy;
 };
 
 struct pull;
@@ -32,6 +37,13 @@ const char *pull_digest(const struct pull *p);
 /* The source as resolved, for messages: "quay.io/kairos/core:v1". */
 const char *pull_name(const struct pull *p);
 size_t pull_n_layers(const struct pull *p);
+/* Who signed it: the key's fingerprint (sha256 hex of its DER SPKI), NULL
+ * when no signature was checked. */
+const char *pull_signed_by(const struct pull *p);
+/* "cosign" when a signature was verified, else NULL. */
+const char *pull_signature_format(const struct pull *p);
+/* The policy file that was in force, NULL without a policy. */
+const char *pull_policy_file(const struct pull *p);
 uint64_t pull_layer_bytes(const struct pull *p);
 
 /* Streams the layers into output_path through build_image_squashfs()

@@ -21,7 +21,8 @@ struct pull_source {
 	const struct manifest_store *store;
 	struct progress *progress;
 	struct manifest manifest;
-	char *created, *version; /* from the config (image_config.h), or NULL */
+	char *created, *version;              /* from the config (image_config.h), or NULL */
+	char index_digest[DIGEST_STRING_MAX]; /* "" when not reached through an index */
 };
 
 /* Counts what the builder reads; the end of a layer is its verdict. */
@@ -156,7 +157,7 @@ static int read_config(const struct manifest_store *store, const struct manifest
 
 static int resolve(const struct manifest_store *store, const char *object, const struct platform *platform,
 		   bool platform_explicit, struct manifest *ret, char ret_digest[static DIGEST_STRING_MAX],
-		   char **ret_created, char **ret_version)
+		   char **ret_created, char **ret_version, char ret_index_digest[static DIGEST_STRING_MAX])
 {
 	_cleanup_free_ char *next = object ? strdup(object) : NULL;
 	if (object && !next)
@@ -192,6 +193,8 @@ static int resolve(const struct manifest_store *store, const char *object, const
 			return 0;
 		}
 
+		if (depth == 0) /* what the reference named: a signature may name it */
+			memcpy(ret_index_digest, ret_digest, DIGEST_STRING_MAX);
 		size_t i;
 		r = manifest_choose_platform(&m, platform, &i);
 		if (r < 0) {
@@ -226,7 +229,7 @@ int pull_source_new(const struct manifest_store *store, const char *object, cons
 	ps->store = store;
 	ps->progress = progress;
 	int r = resolve(store, object, platform, platform_explicit, &ps->manifest, ret_digest, &ps->created,
-			&ps->version);
+			&ps->version, ps->index_digest);
 	if (r < 0) {
 		free(ps->created);
 		free(ps->version);
@@ -261,6 +264,12 @@ int pull_source_new(const struct manifest_store *store, const char *object, cons
 	};
 	*ret = &ps->src;
 	return 0;
+}
+
+const char *pull_source_index_digest(const struct image_source *src)
+{
+	const struct pull_source *ps = (const struct pull_source *) src;
+	return ps->index_digest[0] ? ps->index_digest : NULL;
 }
 
 struct image_source *pull_source_free(struct image_source *src)

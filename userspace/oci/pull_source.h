@@ -37,3 +37,6 @@ struct image_source *pull_source_free(struct image_source *src);
  * NULL when absent or invalid (image_config.h). */
 const char *pull_source_created(const struct image_source *src);
 const char *pull_source_version(const struct image_source *src);
+/* The digest of the index the image was chosen from (the one the tag or
+ * digest named), NULL when the reference named the image itself. */
+const char *pull_source_index_digest(const struct image_source *src);

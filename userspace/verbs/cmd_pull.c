@@ -106,9 +106,14 @@ static int write_meta_beside(const struct pull *p, const char *source, uint64_t 
 	return image_meta_write(path, &meta);
 }
 
+static void pull_args_done(struct pull_args *a)
+{
+	source_args_done(&a->src);
+}
+
 int verb_pull(int argc, char **argv)
 {
-	struct pull_args a = { 0 };
+	_cleanup_(pull_args_done) struct pull_args a = { 0 };
 	source_args_init(&a.src);
 	int r = parse_args(argc, argv, &a);
 	if (r <= 0)
@@ -120,6 +125,10 @@ int verb_pull(int argc, char **argv)
 	if (r < 0)
 		return r;
 
+	/* A build host: no COS_OEM to look at. */
+	r = source_args_load_policy(&a.src, NULL, NULL);
+	if (r < 0)
+		return r;
 	double start = now_seconds();
 	struct pull *p = NULL;
 	r = pull_open(a.src.source, &a.src.pull, &p);

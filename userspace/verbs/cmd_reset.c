@@ -242,7 +242,10 @@ static int place_image(const struct reset_args *a, const struct state_context *c
 	if (a->src.source) {
 		_cleanup_(image_install_done) struct image_install in = { 0 };
 		const char *booted = ctx->record.image[0] ? ctx->record.image : NULL;
-		int r = source_args_install_open(&a->src, &in);
+		_cleanup_(source_args_done) struct source_args src = a->src;
+		int r = source_args_load_policy(&src, &ctx->dir, a->oem_dir);
+		if (r == 0)
+			r = source_args_install_open(&src, &in);
 		/* Against the active image it replaces, not the recovery floor:
 		 * see docs/DESIGN.md, "Anti-downgrade". */
 		if (r == 0)
@@ -305,14 +308,11 @@ static int place_image(const struct reset_args *a, const struct state_context *c
 	bool have = rmeta_path && image_meta_read(rmeta_path, &rmeta) == 0;
 	char digest[80];
 	snprintf(digest, sizeof(digest), "sha256:%s", id);
-	/* The copy is the recovery image: its age goes with it (anti-downgrade). */
-	struct image_meta meta = {
-		.source = have && rmeta.source ? rmeta.source : "recovery",
-		.digest = digest,
-		.created = have ? rmeta.created : NULL,
-		.version = have ? rmeta.version : NULL,
-	};
-	r = image_meta_write_installed(meta_path, &meta, dst);
+	/* The copy is the recovery image: its age and who signed it go with it. */
+	struct image_meta m = rmeta;
+	m.source = have && rmeta.source ? rmeta.source : (char *) "recovery";
+	m.digest = digest;
+	r = image_meta_write_installed(meta_path, &m, dst);
 	if (have)
 		image_meta_done(&rmeta);
 	return r;

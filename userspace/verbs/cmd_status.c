@@ -13,6 +13,7 @@
 #include "image_meta.h"
 #include "install_age.h"
 #include "log.h"
+#include "node_policy.h"
 #include "sanitize.h"
 #include "util.h"
 #include "version.h"
@@ -124,6 +125,10 @@ static json_t *slot_json(const struct state_context *ctx, enum boot_slot slot)
 	json_object_set_new(o, "age_unknown", json_boolean(!have_meta || image_meta_age_unknown(&meta)));
 	if (slot == BOOT_SLOT_ACTIVE && st->status == SLOT_STATUS_NEW)
 		json_object_set_new(o, "tries_left", json_integer(ctx->state.tries_left));
+	/* Missing in old metadata: unsigned, no policy. */
+	json_object_set_new(o, "signed_by", have_meta && meta.signed_by ? json_string(meta.signed_by) : json_null());
+	json_object_set_new(o, "signature", have_meta && meta.signature ? json_string(meta.signature) : json_null());
+	json_object_set_new(o, "policy", have_meta && meta.policy ? json_string(meta.policy) : json_null());
 	if (have_meta)
 		image_meta_done(&meta);
 	return o;
@@ -135,8 +140,29 @@ static json_t *version_json(void)
 	return json_pack("{s:s, s:s}", "version", kairos_version, "commit", kairos_commit);
 }
 
+/* The signature policy the next upgrade would use: its file, "none", or
+ * why it refuses everything. */
+struct policy_in_force {
+	char *file;
+	bool broken;
+};
+
+static void policy_in_force_read(const struct state_context *ctx, struct policy_in_force *ret)
+{
+	_cleanup_(policy_freep) struct policy *p = NULL;
+	*ret = (struct policy_in_force){};
+	int r = node_policy_load(&(struct node_policy_options){ .sd = &ctx->dir }, &p);
+	ret->broken = r < 0;
+	ret->file = p ? strdup(p->file) : NULL;
+}
+
+static json_t *policy_json(const struct policy_in_force *pf)
+{
+	return json_pack("{s:s?, s:b}", "file", pf->file, "refuses_everything", pf->broken);
+}
+
 static int print_json(const struct state_context *ctx, const struct boot_decision *next, const char *next_why,
-		      uint64_t free_bytes, json_t *outcome)
+		      uint64_t free_bytes, json_t *outcome, const struct policy_in_force *pf)
 {
 	json_t *slots = json_object();
 	for (int i = 0; i < BOOT_SLOT_COUNT; i++)
@@ -152,12 +178,14 @@ static int print_json(const struct state_context *ctx, const struct boot_decisio
 		return log_error_errno(-ENOMEM, "Failed to build the status JSON");
 	json_object_set_new(o, "recovery", recovery_json(ctx, outcome));
 	json_object_set_new(o, "kairos_upgrade", version_json());
+	json_object_set_new(o, "policy", policy_json(pf));
 	int r = print_json_object(o);
 	json_decref(o);
 	return r;
 }
 
-static void print_text(const struct state_context *ctx, const char *next_why, uint64_t free_bytes, json_t *outcome)
+static void print_text(const struct state_context *ctx, const char *next_why, uint64_t free_bytes, json_t *outcome,
+		       const struct policy_in_force *pf)
 {
 	const struct boot_record *rec = &ctx->record;
 	if (rec->slot != BOOT_SLOT_NONE) {
@@ -253,12 +281,23 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 			printf("%-9s        age unknown: no version label or meaningful created time to compare an "
 			       "upgrade with (anti-downgrade)\n",
 			       "");
+		if (m->signed_by)
+			sanitize_print_line(stdout, "%-9s        signed by %.16s (%s, policy %s)", "", m->signed_by,
+					    m->signature ? m->signature : "?", m->policy ? m->policy : "?");
+		else
+			sanitize_print_line(stdout, "%-9s        unsigned%s%s", "",
+					    m->policy ? ", accepted by policy " : "", m->policy ? m->policy : "");
 		image_meta_done(&meta[i]);
 	}
 	char free_text[32];
 	format_size(free_bytes, free_text, sizeof(free_text));
 	putchar('\n');
 	sanitize_print_line(stdout, "State:      %s (%s free)", ctx->dir.path, free_text);
+	if (pf->broken)
+		printf("Policy:     does not parse: every upgrade is refused (see the error above)\n");
+	else
+		sanitize_print_line(stdout, "Policy:     %s",
+				    pf->file ? pf->file : "none (signatures are not checked)");
 }
 
 /* A live system (kairos.live=, booted from kairos-build-iso's ISO) has no
@@ -311,10 +350,13 @@ int verb_status(int argc, char **argv)
 	(void) state_dir_free_bytes(ctx.dir.path, &free_bytes);
 
 	json_t *outcome = read_recovery_outcome(o.boot_record);
+	struct policy_in_force pf;
+	policy_in_force_read(&ctx, &pf);
 	if (o.json)
-		r = print_json(&ctx, &next, why, free_bytes, outcome);
+		r = print_json(&ctx, &next, why, free_bytes, outcome, &pf);
 	else
-		print_text(&ctx, why, free_bytes, outcome);
+		print_text(&ctx, why, free_bytes, outcome, &pf);
 	json_decref(outcome);
+	free(pf.file);
 	return r;
 }

@@ -37,6 +37,7 @@ struct upgrade_args {
 	struct source_args src;
 	struct state_options state;
 	const char *hooks_dir;
+	const char *oem_dir; /* a directory holding policy.json instead of COS_OEM */
 	bool recovery, force, reboot, allow_downgrade;
 };
 
@@ -57,14 +58,15 @@ static void help(void)
 	       "      --reboot            reboot into the new image when done\n"
 	       "      --allow-downgrade   install SOURCE even when it is older than the image\n"
 	       "                          it replaces (by its version label or created time)\n"
-	       "      --hooks-dir DIR     run DIR/{before,after}-upgrade.d/* (" HOOKS_DIR_DEFAULT
-	       ")\n" STATE_OPTIONS_HELP "  -h, --help              show this help\n",
+	       "      --hooks-dir DIR     run DIR/{before,after}-upgrade.d/* (" HOOKS_DIR_DEFAULT ")\n"
+	       "      --oem-dir DIR       read the signature policy.json from DIR instead of "
+	       "COS_OEM\n" STATE_OPTIONS_HELP "  -h, --help              show this help\n",
 	       source_options_help);
 }
 
 static int parse_args(int argc, char **argv, struct upgrade_args *a)
 {
-	enum { ARG_RECOVERY = SOURCE_ARG_LAST, ARG_FORCE, ARG_REBOOT, ARG_HOOKS_DIR, ARG_ALLOW_DOWNGRADE };
+	enum { ARG_RECOVERY = SOURCE_ARG_LAST, ARG_FORCE, ARG_REBOOT, ARG_HOOKS_DIR, ARG_ALLOW_DOWNGRADE, ARG_OEM_DIR };
 	static const struct option options[] = {
 		SOURCE_LONG_OPTIONS,
 		{ "recovery", no_argument, NULL, ARG_RECOVERY },
@@ -72,6 +74,7 @@ static int parse_args(int argc, char **argv, struct upgrade_args *a)
 		{ "reboot", no_argument, NULL, ARG_REBOOT },
 		{ "hooks-dir", required_argument, NULL, ARG_HOOKS_DIR },
 		{ "allow-downgrade", no_argument, NULL, ARG_ALLOW_DOWNGRADE },
+		{ "oem-dir", required_argument, NULL, ARG_OEM_DIR },
 		STATE_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -105,6 +108,9 @@ static int parse_args(int argc, char **argv, struct upgrade_args *a)
 		case ARG_ALLOW_DOWNGRADE:
 			a->allow_downgrade = true;
 			break;
+		case ARG_OEM_DIR:
+			a->oem_dir = optarg;
+			break;
 		case 'h':
 			help();
 			return 0;
@@ -130,7 +136,7 @@ static int run_hooks(const struct upgrade_args *a, const char *phase, const stru
 	return hooks_run(a->hooks_dir, phase, env);
 }
 
-static int upgrade(const struct upgrade_args *a)
+static int upgrade(struct upgrade_args *a)
 {
 	_cleanup_(state_context_close) struct state_context ctx = STATE_CONTEXT_INIT;
 	int r = state_context_open(&ctx, &a->state, true);
@@ -155,6 +161,9 @@ static int upgrade(const struct upgrade_args *a)
 	}
 
 	_cleanup_(image_install_done) struct image_install in = { 0 };
+	r = source_args_load_policy(&a->src, &ctx.dir, a->oem_dir);
+	if (r < 0)
+		return r;
 	r = source_args_install_open(&a->src, &in);
 	if (r < 0)
 		return r;
@@ -216,5 +225,7 @@ int verb_upgrade(int argc, char **argv)
 	int r = parse_args(argc, argv, &a);
 	if (r <= 0)
 		return r;
-	return upgrade(&a);
+	r = upgrade(&a);
+	source_args_done(&a.src);
+	return r;
 }

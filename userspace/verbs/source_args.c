@@ -22,6 +22,9 @@ const char source_options_help[] =
 	"      --compression ALG[:LEVEL]\n"
 	"                          squashfs compression: gzip, xz, zstd, lz4 (default gzip:1;\n"
 	"                          only gzip and xz images boot through GRUB)\n"
+	"      --policy FILE       the signature policy (containers-policy.json) instead of\n"
+	"                          policy.json on COS_OEM or /etc/containers/policy.json;\n"
+	"                          key-based cosign signatures only: no Fulcio, no Rekor\n"
 	"      --progress=MODE     auto (a line on terminals), none, tty, json (JSON lines on stdout)\n"
 	"      --stall-timeout SECONDS\n"
 	"                          give up on a transfer slower than 1 KiB/s for this long\n"
@@ -54,6 +57,9 @@ int source_args_option(int c, const char *arg, struct source_args *a)
 		if (progress_mode_from_string(arg, &a->pull.progress) < 0)
 			return log_error_errno(-EINVAL, "--progress wants auto, none, tty or json, not '%s'", arg);
 		return 1;
+	case SOURCE_ARG_POLICY:
+		a->policy_file = arg;
+		return 1;
 	case SOURCE_ARG_COMPRESSION:
 		a->compression = arg;
 		return 1;
@@ -69,6 +75,21 @@ int source_args_option(int c, const char *arg, struct source_args *a)
 	default:
 		return 0;
 	}
+}
+
+int source_args_load_policy(struct source_args *a, const struct state_dir *sd, const char *oem_dir)
+{
+	a->policy = policy_free(a->policy);
+	int r = node_policy_load(&(struct node_policy_options){ .file = a->policy_file, .sd = sd, .oem_dir = oem_dir },
+				 &a->policy);
+	a->pull.policy = a->policy;
+	return r;
+}
+
+void source_args_done(struct source_args *a)
+{
+	a->policy = policy_free(a->policy);
+	a->pull.policy = NULL;
 }
 
 int source_args_build_options(const struct source_args *a, struct build_options *b)

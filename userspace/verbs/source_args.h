@@ -8,11 +8,14 @@
 
 #include "build_image.h"
 #include "install_image.h"
+#include "node_policy.h"
 #include "pull.h"
 
 struct source_args {
 	const char *source;
 	const char *compression;
+	const char *policy_file; /* --policy */
+	struct policy *policy;   /* loaded by source_args_load_policy(), in pull.policy */
 	struct pull_options pull;
 };
 
@@ -24,6 +27,7 @@ enum {
 	SOURCE_ARG_PROGRESS,
 	SOURCE_ARG_COMPRESSION,
 	SOURCE_ARG_STALL_TIMEOUT,
+	SOURCE_ARG_POLICY,
 	SOURCE_ARG_LAST, /* a verb numbers its own options from here */
 };
 
@@ -34,6 +38,7 @@ enum {
 		{ "ca-file", required_argument, NULL, SOURCE_ARG_CA_FILE },                                       \
 		{ "progress", required_argument, NULL, SOURCE_ARG_PROGRESS },                                     \
 		{ "compression", required_argument, NULL, SOURCE_ARG_COMPRESSION },                               \
+		{ "policy", required_argument, NULL, SOURCE_ARG_POLICY },                                         \
 	{                                                                                                         \
 		"stall-timeout", required_argument, NULL, SOURCE_ARG_STALL_TIMEOUT                                \
 	}
@@ -44,6 +49,11 @@ void source_args_init(struct source_args *a);
 /* One option from getopt_long: 1 when it was one of ours, 0 when not, a
  * negative errno for a bad value (logged). */
 int source_args_option(int c, const char *arg, struct source_args *a);
+/* The signature policy in force (node_policy.h: --policy, then COS_OEM
+ * through sd or oem_dir when given, then /etc/containers/policy.json) into
+ * a->pull.policy; an error (logged) when it does not parse. */
+int source_args_load_policy(struct source_args *a, const struct state_dir *sd, const char *oem_dir);
+void source_args_done(struct source_args *a);
 /* The builder's options, with --compression applied. */
 int source_args_build_options(const struct source_args *a, struct build_options *b);
 /* image_install_open() of --source, with the builder's options (upgrade, reset). */

@@ -1,0 +1,266 @@
+#!/bin/bash
+# Signature verification on every fetch (issue 15): `pull`, `upgrade` and
+# `reset --source` against a real registry (Debian's docker-registry on
+# 127.0.0.1), cosign classic signatures written by
+# tests/cosign/cosign_registry.py with Python's cryptography (never by our C
+# code; Debian's skopeo has sigstore compiled out, so it cannot be the
+# reference). Each case names its exact outcome; every refusal leaves
+# nothing written. Prints TAP.
+#   tests/signatures/run.sh BINARY
+# Other helpers' cases live in their own files (bundle.sh, downgrade.sh,
+# sign.sh), sourced at the end when present, with this file's helpers.
+set -u
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+BIN=$(realpath "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+LIB=$HERE/../lib
+. "$LIB/registry.sh"
+export COSIGN_PASSWORD=kairos-test
+
+W=$(mktemp -d /tmp/kairos-signatures-test.XXXXXX)
+cleanup() {
+	registry_stop
+	[ -n "${KEEP_WORK:-}" ] || rm -rf "$W"
+}
+[ -n "${KEEP_WORK:-}" ] && echo "# work dir $W"
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+. "$LIB/tap.sh"
+# check NAME: the previous command's status says it (stderr of the last run shown on failure).
+check() {
+	if [ "$?" -eq 0 ]; then tap_ok "$1"; else tap_not_ok "$1" "$(tail -8 "$W/err" 2>/dev/null)"; fi
+}
+expect_error() { # the last command's stderr matched REGEX
+	grep -Eq "$1" "$W/err" || { echo "# expected /$1/ in:"; sed 's/^/#   /' "$W/err" | tail -5; return 1; }
+}
+
+cr() { /usr/bin/python3 "$HERE/../cosign/cosign_registry.py" "$@"; }
+fingerprint() { openssl pkey -pubin -in "$1" -outform DER 2>/dev/null | sha256sum | cut -c1-64; }
+
+registry_start "$W/registry" || { tap_not_ok "start docker-registry"; tap_done; exit 1; }
+export REGISTRY
+for k in ecdsa rsa ed25519; do cr genkey --type "$k" --out "$W/$k" >/dev/null || exit 1; done
+cr badkeys "$W/bad" >/dev/null || exit 1
+
+# policy FILE KEY [IDENTITY_TYPE] [EXTRA_IDENTITY_JSON]: this registry needs
+# a signature by KEY; everything else is rejected.
+policy() {
+	local file=$1 key=$2 ident=${3:-matchRepository}
+	cat >"$file" <<-J
+		{"default": [{"type": "reject"}],
+		 "transports": {"docker": {"$REGISTRY": [{"type": "sigstoreSigned", "keyPath": "$key",
+		   "signedIdentity": {"type": "$ident"}}]}}}
+	J
+}
+policy "$W/p-ecdsa.json" "$W/ecdsa.pub"
+policy "$W/p-rsa.json" "$W/rsa.pub"
+policy "$W/p-ed25519.json" "$W/ed25519.pub"
+policy "$W/p-exact.json" "$W/ecdsa.pub" matchRepoDigestOrExact
+policy "$W/p-badkey.json" "$W/bad/truncated.pub"
+echo '{"default": [{"type": "insecureAcceptAnything"}]}' >"$W/p-accept.json"
+echo '{"default": [{"type": "reject"}]}' >"$W/p-reject.json"
+# Valid JSON, an unknown field: the whole file is refused.
+echo '{"default": [{"type": "insecureAcceptAnything"}], "transports": {"docker": {"'"$REGISTRY"'": [{"type": "sigstoreSigned", "keyPath": "/k", "keyPth": 1}]}}}' >"$W/p-malformed.json"
+
+seed=0
+# image REPO [push-image options]: a tiny image at REPO:v1 (its own content).
+image() {
+	seed=$((seed + 1))
+	local repo=$1
+	shift
+	cr push-image "$repo:v1" --seed "$seed" "$@" >/dev/null
+}
+# pull REPO POLICY [options]: stderr to $W/err, output $W/out.squashfs.
+pull() {
+	local repo=$1 pol=$2
+	shift 2
+	rm -f "$W/out.squashfs" "$W/out.json"
+	local t0 st
+	t0=$(date +%s%N)
+	/usr/bin/time -o "$W/rss" -f %M "$BIN" pull --progress=none --insecure --source "oci:$REGISTRY/$repo:v1" \
+		--output "$W/out.squashfs" ${pol:+--policy "$pol"} "$@" 2>"$W/err" >/dev/null
+	st=$?
+	PULL_RSS=$(tail -1 "$W/rss")
+	# This pull alone, for the names of the bound cases (not a timed test).
+	PULL_MS=$((($(date +%s%N) - t0) / 1000000))
+	return $st
+}
+meta() { jq -r "$1" "$W/out.json"; }
+accepted() { # accepted KEY.pub: pulled, recorded as signed by KEY
+	[ -s "$W/out.squashfs" ] && [ "$(meta .signed_by)" = "$(fingerprint "$1")" ] &&
+		[ "$(meta .signature)" = cosign ] && [ "$(meta .policy)" != null ]
+}
+refused() { # refused REGEX: status 1, nothing written, the reason said
+	local st=$?
+	[ "$st" -eq 1 ] || { echo "# exit status $st, expected 1"; return 1; }
+	[ ! -e "$W/out.squashfs" ] && [ ! -e "$W/out.json" ] || { echo "# output written"; return 1; }
+	expect_error "$1"
+}
+sign() { cr sign "$@" >/dev/null; }
+
+# ---- valid signatures, each key type ---------------------------------------
+for k in ecdsa rsa ed25519; do
+	image "valid-$k" && sign "valid-$k:v1" --key "$W/$k.pem" && pull "valid-$k" "$W/p-$k.json"
+	accepted "$W/$k.pub"
+	check "V: $k signature by the policy's key: pulled, FILE.json signed_by its fingerprint"
+done
+
+# ---- refusals --------------------------------------------------------------
+NOKEY='no valid signature by a key the policy .* trusts for'
+hostile() { # hostile NAME REGEX SIGN-FLAGS...: a fresh image signed with a fault
+	local name=$1 re=$2
+	shift 2
+	image "$name" && sign "$name:v1" --key "$W/ecdsa.pem" "$@"
+	pull "$name" "$W/p-ecdsa.json"
+	refused "$re"
+}
+hostile wrong-key "$NOKEY" --wrong-key
+check "V: signed by another key: refused, nothing written"
+hostile altered "$NOKEY" --alter-payload
+check "V: payload altered after signing: refused"
+hostile other-digest "signatures for other images only" --other-digest
+check "V: signature over another image's digest: refused"
+hostile other-identity "signatures naming another repository only" --other-identity
+check "V: identity of another repository (matchRepository): refused"
+image exact-other && sign exact-other:v1 --key "$W/ecdsa.pem" --identity "$REGISTRY/other/repo:v1"
+pull exact-other "$W/p-exact.json"
+refused "signatures naming another repository only"
+check "V: identity of another repository (matchRepoDigestOrExact): refused"
+image exact-ok && sign exact-ok:v1 --key "$W/ecdsa.pem" --identity "$REGISTRY/exact-ok:v1" &&
+	pull exact-ok "$W/p-exact.json"
+accepted "$W/ecdsa.pub"
+check "V: exact identity under matchRepoDigestOrExact: pulled"
+hostile unknown-critical "malformed signature payload" --unknown-critical
+check "V: unknown key in critical: refused"
+hostile dup-keys "malformed signature payload" --duplicate-keys
+check "V: duplicate JSON keys in the payload: refused"
+image unsigned && pull unsigned "$W/p-ecdsa.json"
+refused "no signature by a key"
+check "V: no signature at all: refused"
+hostile many-layers "has 1000 signatures, more than the 64" --many-layers 1000
+check "V: signature manifest of 1000 layers: refused (count bound), in $PULL_MS ms, $((PULL_RSS / 1024)) MiB RSS"
+hostile big-real "claims 10485[0-9]{4} bytes, more than the 65536" --big-layer-real
+check "V: 100 MiB signature payload: refused before reading it, in $PULL_MS ms, $((PULL_RSS / 1024)) MiB RSS"
+hostile big-lie "claims 104857600 bytes" --big-layer-lie
+check "V: descriptor claiming 100 MiB: refused, in $PULL_MS ms, $((PULL_RSS / 1024)) MiB RSS"
+hostile bad-b64 "$NOKEY" --bad-base64
+check "V: signature not base64: refused"
+hostile raw-sig "$NOKEY" --raw-signature
+check "V: ECDSA signature as raw r||s, not DER: refused"
+hostile no-annotation "no signature by a key" --no-annotation
+check "V: signature layer without the signature annotation: refused"
+image badkey && sign badkey:v1 --key "$W/ecdsa.pem" && pull badkey "$W/p-badkey.json"
+refused "truncated.pub that the policy .* names is not a PEM public key"
+check "V: malformed key file in the policy: refused, the key file named"
+image decoys && sign decoys:v1 --key "$W/ecdsa.pem" --decoys 3 && pull decoys "$W/p-ecdsa.json"
+accepted "$W/ecdsa.pub"
+check "V: three signatures by other keys, then a valid one: pulled"
+
+# ---- index vs platform digest ----------------------------------------------
+image idx-index --platforms linux/amd64,linux/arm64 && sign idx-index:v1 --key "$W/ecdsa.pem" &&
+	pull idx-index "$W/p-ecdsa.json" --platform linux/arm64
+accepted "$W/ecdsa.pub"
+check "V: signature over the index digest: the platform's image pulled"
+image idx-plat --platforms linux/amd64,linux/arm64 &&
+	sign idx-plat:v1 --key "$W/ecdsa.pem" --platform linux/arm64 &&
+	pull idx-plat "$W/p-ecdsa.json" --platform linux/arm64
+accepted "$W/ecdsa.pub"
+check "V: signature over the platform manifest digest: pulled"
+pull idx-plat "$W/p-ecdsa.json" --platform linux/amd64
+refused "no signature by a key"
+check "V: signature of the arm64 manifest does not cover amd64: refused"
+
+# ---- policies --------------------------------------------------------------
+pull valid-ecdsa "$W/p-malformed.json"
+refused "does not parse: .*p-malformed.json: \\$\\.transports\\.docker.*keyPth"
+check "V: malformed policy: every fetch refused, naming the file and JSON path"
+pull unsigned "$W/p-accept.json"
+[ -s "$W/out.squashfs" ] && [ "$(meta .signed_by)" = null ] && [ "$(meta .policy)" = "$W/p-accept.json" ]
+check "V: insecureAcceptAnything: unsigned image pulled, recorded unsigned with the policy"
+pull valid-ecdsa "$W/p-reject.json"
+refused "rejects these images"
+check "V: reject: refused even when signed"
+# No policy file anywhere: /etc/containers hidden under an empty directory
+# in a mount namespace of this command only.
+mkdir -p "$W/empty-etc"
+rm -f "$W/out.squashfs" "$W/out.json"
+hide_etc=""
+[ -d /etc/containers ] && hide_etc="mount --bind '$W/empty-etc' /etc/containers &&"
+unshare -m sh -c "$hide_etc exec '$BIN' pull --progress=none --insecure --source 'oci:$REGISTRY/unsigned:v1' \
+	--output '$W/out.squashfs'" 2>"$W/err" >/dev/null
+[ -s "$W/out.squashfs" ] && [ "$(meta .signed_by)" = null ] && [ "$(meta .policy)" = null ]
+check "V: no policy anywhere: pulled as before, recorded unsigned, no policy"
+
+# ---- upgrade and reset --source: refusals write nothing ---------------------
+mkdir -p "$W/t/boot" "$W/t/etc"
+echo kernel >"$W/t/boot/vmlinuz"
+echo initrd >"$W/t/boot/initrd"
+for v in 1 2; do
+	echo "VERSION=\"$v\"" >"$W/t/etc/os-release"
+	image_new "$W/layout" "v$v" && image_add_layer "$W/layout" "v$v" "$W/t" || exit 1
+	push "$W/layout" "v$v" os >/dev/null || exit 1
+done
+sign os:v1 --key "$W/ecdsa.pem"
+S=$W/state
+ku() { "$BIN" "$@" --state-dir "$S" --boot-record "$W/boot.json" --progress=none; }
+rm -f "$W/boot.json"
+mkdir -p "$S" && grub-editenv "$S/state.env" create
+ku upgrade --insecure --source "oci:$REGISTRY/os:v1" --policy "$W/p-ecdsa.json" >/dev/null 2>"$W/err" &&
+	[ "$("$BIN" status --json --state-dir "$S" | jq -r .slots.active.signed_by)" = "$(fingerprint "$W/ecdsa.pub")" ] &&
+	"$BIN" status --state-dir "$S" 2>/dev/null | grep -q "signed by $(fingerprint "$W/ecdsa.pub" | cut -c1-16) (cosign"
+check "V: upgrade to a signed image: status and status --json say who signed it"
+
+snapshot() { (cd "$S" && find images state.env -print0 | sort -z | xargs -0 ls -ld --time-style=+%s.%N && find images state.env -type f -print0 | sort -z | xargs -0 sha256sum) >"$W/$1"; }
+unchanged() { snapshot after && cmp -s "$W/before" "$W/after"; }
+snapshot before
+ku upgrade --insecure --source "oci:$REGISTRY/os:v2" --policy "$W/p-ecdsa.json" >/dev/null 2>"$W/err"
+[ $? -eq 1 ] && expect_error "Refusing .*os:v2.*no signature by a key" && unchanged
+check "V: upgrade to an unsigned image: refused, images/ and state.env byte-identical"
+ku upgrade --insecure --source "oci:$REGISTRY/os:v2" --policy "$W/p-malformed.json" >/dev/null 2>"$W/err"
+[ $? -eq 1 ] && expect_error "does not parse" && unchanged
+check "V: upgrade under a malformed policy: refused, nothing written"
+mkdir -p "$W/oem"
+cp "$W/p-ecdsa.json" "$W/oem/policy.json"
+ku upgrade --insecure --source "oci:$REGISTRY/os:v2" --oem-dir "$W/oem" >/dev/null 2>"$W/err"
+[ $? -eq 1 ] && expect_error "policy $W/oem/policy.json" && unchanged
+check "V: policy.json on COS_OEM (--oem-dir) overrides /etc/containers/policy.json: unsigned upgrade refused"
+# reset runs when booted from recovery: a boot record saying so.
+echo '{"slot":"recovery","reason":"menu","image":"'"$(jq -r .slots.active.image <<<"$("$BIN" status --json --state-dir "$S")")"'","why":"test"}' >"$W/rec-boot.json"
+mkdir -p "$W/rec"
+"$BIN" reset --source "oci:$REGISTRY/os:v2" --insecure --policy "$W/p-ecdsa.json" --state-dir "$S" --recovery-dir "$W/rec" \
+	--boot-record "$W/rec-boot.json" --progress=none >/dev/null 2>"$W/err"
+[ $? -eq 1 ] && expect_error "Refusing .*os:v2" && unchanged
+check "V: reset --source of an unsigned image: refused, images/ and state.env byte-identical"
+ku upgrade --insecure --source "oci:$REGISTRY/os:v2" --recovery --recovery-dir "$W/rec" --policy "$W/p-ecdsa.json" \
+	>/dev/null 2>"$W/err"
+[ $? -eq 1 ] && expect_error "Refusing .*os:v2" && unchanged && [ -z "$(ls -A "$W/rec")" ]
+check "V: upgrade --recovery to an unsigned image: refused, nothing written in either partition"
+# --policy wins over COS_OEM's (which requires a signature).
+ku upgrade --insecure --source "oci:$REGISTRY/os:v2" --policy "$W/p-accept.json" --oem-dir "$W/oem" >/dev/null 2>"$W/err" &&
+	[ "$("$BIN" status --json --state-dir "$S" | jq -r .slots.active.signed_by)" = null ] &&
+	"$BIN" status --state-dir "$S" 2>/dev/null | grep -q "unsigned, accepted by policy $W/p-accept.json"
+check "V: --policy over COS_OEM's, insecureAcceptAnything: upgraded, status says unsigned and the policy"
+
+# ---- local sources: the policy's default ------------------------------------
+DEFPOL=$W/p-default.json
+echo '{"default": [{"type": "sigstoreSigned", "keyPath": "'"$W/ecdsa.pub"'"}]}' >"$DEFPOL"
+rm -f "$W/out.squashfs" "$W/out.json"
+"$BIN" pull --progress=none --source "oci-layout:$W/layout:v2" --output "$W/out.squashfs" --policy "$DEFPOL" \
+	2>"$W/err" >/dev/null
+refused "Refusing .*no signature by a key the policy .* trusts for local images"
+check "V: local OCI layout without a signature under a default that requires one: refused"
+d=$(cr sign os:v1 --key "$W/ecdsa.pem" --replace | jq -r .tag)
+skopeo copy -q --src-tls-verify=false "docker://$REGISTRY/os:$d" "oci:$W/layout:$d" >/dev/null 2>&1
+rm -f "$W/out.squashfs" "$W/out.json"
+"$BIN" pull --progress=none --source "oci-layout:$W/layout:v1" --output "$W/out.squashfs" --policy "$DEFPOL" \
+	2>"$W/err" >/dev/null
+accepted "$W/ecdsa.pub"
+check "V: local OCI layout with its sha256-HEX.sig (as cosign save writes it): pulled, signed_by recorded"
+
+for f in bundle.sh downgrade.sh sign.sh; do
+	# shellcheck source=/dev/null
+	[ -f "$HERE/$f" ] && . "$HERE/$f"
+done
+
+tap_done

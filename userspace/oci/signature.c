@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "signature.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "durable.h"
+#include "log.h"
+#include "membuf.h"
+#include "simple_signing.h"
+#include "util.h"
+
+/* One layer of the signature manifest: a signature and where its payload is. */
+struct sig_layer {
+	struct descriptor d;
+	const char *signature; /* the annotation, inside the manifest's JSON */
+	char *payload;         /* fetched on first use */
+	size_t size;
+	int fetched; /* 0: not yet, 1: payload holds it, <0: the fetch failed */
+};
+
+struct sig_set {
+	json_t *root;
+	struct sig_layer *layers;
+	size_t n;
+};
+
+static void sig_set_done(struct sig_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->layers[i].payload);
+	free(s->layers);
+	json_decref(s->root);
+	*s = (struct sig_set){};
+}
+
+/* Appends the layers of the manifest at sha256-<hex>.sig (none when there
+ * is no such tag): -E2BIG over a bound, -EBADMSG when it is not a manifest
+ * we can read. */
+static int sig_set_load(const struct manifest_store *store, const char *digest, struct sig_set *set)
+{
+	char tag[DIGEST_STRING_MAX + 8];
+	snprintf(tag, sizeof(tag), "sha256-%s.sig", digest + strlen("sha256:"));
+	_cleanup_free_ char *body = NULL, *type = NULL;
+	size_t size = 0;
+	char got[DIGEST_STRING_MAX];
+	int r = store->fetch_manifest(store->ctx, tag, &body, &size, &type, got);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+
+	json_error_t error;
+	json_t *root = json_loadb(body, size, JSON_REJECT_DUPLICATES, &error);
+	json_t *layers = json_object_get(root, "layers");
+	/* Kept for the strings the layers point into; freed with the set. */
+	if (root && json_array_append_new(set->root, root) < 0)
+		return -ENOMEM;
+	if (!json_is_array(layers))
+		return log_error_errno(-EBADMSG, "Signature manifest %s in %s is malformed (no layers)", tag,
+				       store->name);
+	size_t n = json_array_size(layers);
+	if (n > SIGNATURE_LAYERS_MAX)
+		return log_error_errno(-E2BIG,
+				       "Signature manifest %s in %s has %zu signatures, more than the %u we read", tag,
+				       store->name, n, SIGNATURE_LAYERS_MAX);
+	struct sig_layer *grown = realloc(set->layers, (set->n + n + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	set->layers = grown;
+	for (size_t i = 0; i < n; i++) {
+		json_t *l = json_array_get(layers, i);
+		struct sig_layer *s = &set->layers[set->n++];
+		*s = (struct sig_layer){};
+		const char *d = json_string_value(json_object_get(l, "digest"));
+		json_t *sz = json_object_get(l, "size");
+		if (!d || !digest_is_valid(d) || !json_is_integer(sz) || json_integer_value(sz) < 0)
+			return log_error_errno(-EBADMSG, "Signature manifest %s in %s: layer %zu is malformed", tag,
+					       store->name, i);
+		s->d.digest = (char *) d;
+		s->d.media_type = (char *) json_string_value(json_object_get(l, "mediaType"));
+		s->d.size = (uint64_t) json_integer_value(sz);
+		s->signature = json_string_value(
+			json_object_get(json_object_get(l, "annotations"), SIMPLE_SIGNING_ANNOTATION));
+		/* Refused whole, before any byte of it: judging an image on the
+		 * signatures that fit would let a big one hide a valid one. */
+		if (s->d.size > SIMPLE_SIGNING_PAYLOAD_MAX)
+			return log_error_errno(-E2BIG,
+					       "Signature manifest %s in %s: layer %s claims %llu bytes, more than the "
+					       "%u a signature payload may have",
+					       tag, store->name, d, (unsigned long long) s->d.size,
+					       SIMPLE_SIGNING_PAYLOAD_MAX);
+	}
+	return 0;
+}
+
+static int sig_layer_payload(const struct manifest_store *store, struct sig_layer *s)
+{
+	if (s->fetched)
+		return s->fetched < 0 ? s->fetched : 0;
+	struct membuf m = MEMBUF_INIT(SIMPLE_SIGNING_PAYLOAD_MAX);
+	int r = store->produce_blob(store->ctx, &s->d, membuf_sink, &m); /* verified by digest and size */
+	if (r < 0) {
+		membuf_done(&m);
+		s->fetched = r;
+		return r;
+	}
+	s->payload = membuf_steal(&m, &s->size);
+	s->fetched = s->payload ? 1 : -ENOMEM;
+	return s->fetched < 0 ? s->fetched : 0;
+}
+
+/* A key of the policy: inline (keyData) or a file (keyPath), read bounded. */
+static int load_key(const struct policy *policy, const struct policy_key *k, struct trust_key **ret)
+{
+	if (k->pem)
+		return trust_key_from_pem(k->pem, k->pem_size, ret);
+	_cleanup_free_ char *buf = malloc(TRUST_KEY_PEM_MAX + 1);
+	size_t len = 0;
+	if (!buf)
+		return -ENOMEM;
+	int r = read_file_bounded(k->path, buf, TRUST_KEY_PEM_MAX + 1, &len);
+	if (r < 0)
+		return log_error_errno(r, "Cannot read the key %s that the policy %s names: %m", k->path, policy->file);
+	if (len > TRUST_KEY_PEM_MAX)
+		return log_error_errno(-E2BIG, "The key %s that the policy %s names is too big to be a key", k->path,
+				       policy->file);
+	r = trust_key_from_pem(buf, len, ret);
+	if (r < 0)
+		log_error("The key %s that the policy %s names is not a PEM public key we accept (ECDSA P-256/P-384, "
+			  "RSA 2048-8192, Ed25519)",
+			  k->path, policy->file);
+	return r;
+}
+
+/* Why the best candidate failed, for the refusal: the most telling wins. */
+enum miss {
+	MISS_NONE,     /* no signature at all */
+	MISS_KEY,      /* signatures, none by a trusted key */
+	MISS_PAYLOAD,  /* a trusted key's signature over a malformed payload */
+	MISS_DIGEST,   /* signed, for another image */
+	MISS_IDENTITY, /* signed, for this image, under another name */
+};
+
+static void note(enum miss *m, enum miss seen)
+{
+	if (seen > *m)
+		*m = seen;
+}
+
+static const char *miss_text(enum miss m)
+{
+	switch (m) {
+	case MISS_NONE:
+		return "no signature";
+	case MISS_KEY:
+		return "no valid signature";
+	case MISS_PAYLOAD:
+		return "a malformed signature payload and no valid signature";
+	case MISS_DIGEST:
+		return "signatures for other images only, no signature of this one";
+	default:
+		return "signatures naming another repository only, no signature of this one";
+	}
+}
+
+/* One sigstoreSigned requirement: 0 and *fingerprint when a signature by
+ * one of its keys names this image. */
+static int check_requirement(const struct policy *policy, const struct policy_requirement *req,
+			     const struct manifest_store *store, struct sig_set *set, const struct identity_ref *image,
+			     const char *const *expected, char fingerprint[static TRUST_FINGERPRINT_SIZE],
+			     enum miss *miss)
+{
+	struct trust_key *keys[POLICY_KEYS_MAX] = {};
+	size_t n_keys = 0;
+	int r = 0;
+	for (size_t k = 0; k < req->n_keys && k < POLICY_KEYS_MAX; k++) {
+		r = load_key(policy, &req->keys[k], &keys[n_keys]);
+		if (r < 0)
+			goto out;
+		n_keys++;
+	}
+
+	r = -EACCES;
+	for (size_t i = 0; i < set->n && r < 0; i++) {
+		struct sig_layer *s = &set->layers[i];
+		if (!streq_ptr(s->d.media_type, SIMPLE_SIGNING_MEDIA_TYPE) || !s->signature)
+			continue;
+		note(miss, MISS_KEY);
+		if (sig_layer_payload(store, s) < 0)
+			continue; /* logged by the store */
+		for (size_t k = 0; k < n_keys; k++) {
+			struct simple_signing ss = {};
+			int v = simple_signing_verify(s->payload, s->size, s->signature, keys[k], expected, &ss);
+			if (v == -EBADMSG || v == -E2BIG)
+				note(miss, MISS_PAYLOAD);
+			else if (v == -EXDEV)
+				note(miss, MISS_DIGEST);
+			else if (v == 0 && image &&
+				 !identity_matches(&req->signed_identity, image, ss.docker_reference)) {
+				log_info(
+					"Signature %s names %s, which the policy's signedIdentity (%s) does not accept "
+					"for this image",
+					s->d.digest, ss.docker_reference,
+					identity_rule_type_to_string(req->signed_identity.type));
+				note(miss, MISS_IDENTITY);
+			} else if (v == 0) {
+				/* A local image has no repository to compare the signed one with. */
+				snprintf(fingerprint, TRUST_FINGERPRINT_SIZE, "%s", trust_key_fingerprint(keys[k]));
+				r = 0;
+			}
+			simple_signing_done(&ss);
+			if (r == 0)
+				break;
+		}
+	}
+out:
+	for (size_t k = 0; k < n_keys; k++)
+		trust_key_free(keys[k]);
+	return r;
+}
+
+/* Every sigstoreSigned requirement of reqs by the signatures in set:
+ * 0 (ret->signed_by the first one's key), -EACCES (*miss says why), or
+ * another refusal already logged (a key that cannot be used). */
+static int check_requirements(const struct policy *policy, const struct policy_requirements *reqs,
+			      const struct manifest_store *store, struct sig_set *set, const struct identity_ref *image,
+			      const char *const *expected, struct signature_verdict *ret, enum miss *miss)
+{
+	ret->signed_by[0] = '\0';
+	for (size_t i = 0; i < reqs->n_items; i++) {
+		const struct policy_requirement *req = &reqs->items[i];
+		if (req->type != POLICY_SIGSTORE_SIGNED)
+			continue;
+		char fp[TRUST_FINGERPRINT_SIZE] = "";
+		int r = check_requirement(policy, req, store, set, image, expected, fp, miss);
+		if (r == -EACCES)
+			return r;
+		if (r < 0) {
+			log_error_errno(r, "A key of the policy %s cannot be used (%m): refusing every image it covers",
+					policy->file);
+			return -EKEYREJECTED;
+		}
+		if (!ret->signed_by[0])
+			memcpy(ret->signed_by, fp, sizeof(fp));
+	}
+	return 0;
+}
+
+int signature_check(const struct policy *policy, const struct manifest_store *store, const struct identity_ref *image,
+		    const char *name, const char *digest, const char *index_digest, struct signature_verdict *ret)
+{
+	*ret = (struct signature_verdict){};
+	char scope[IDENTITY_REF_STRING_MAX] = "local images";
+	if (image)
+		identity_ref_name(image, scope, sizeof(scope));
+	/* A local source has no registry identity: the policy's default. */
+	const struct policy_requirements *reqs = image ? policy_lookup_docker(policy, image) : &policy->fallback;
+	bool need;
+	const char *why;
+	int r = policy_requirements_check(reqs, &need, &why);
+	if (r < 0)
+		return log_error_errno(-EACCES, "Refusing %s (%s): %s, says the policy %s for %s", name, digest,
+				       why ?: "refused", policy->file, scope);
+	if (!need)
+		return 0;
+
+	/* The signatures of what the reference named first (the index, when
+	 * there is one: what `cosign sign REF` signs), then of the platform's
+	 * manifest only if those do not do: a signed image never looks up a
+	 * tag that is not there. */
+	_cleanup_(sig_set_done) struct sig_set set = { .root = json_array() };
+	if (!set.root)
+		return -ENOMEM;
+	const char *expected[] = { digest, index_digest, NULL };
+	const char *order[] = { index_digest ?: digest, index_digest ? digest : NULL };
+	enum miss miss = MISS_NONE;
+	for (size_t o = 0; o < ELEMENTSOF(order) && order[o]; o++) {
+		r = sig_set_load(store, order[o], &set);
+		if (r < 0) {
+			/* What was wrong is logged above; -E2BIG's text would mislead. */
+			log_error("Refusing %s (%s): its signatures could not be read%s; the policy %s requires a "
+				  "signature for %s",
+				  name, digest, r == -E2BIG ? " (over a bound)" : "", policy->file, scope);
+			return r == -E2BIG ? r : -EACCES;
+		}
+		r = check_requirements(policy, reqs, store, &set, image, expected, ret, &miss);
+		if (r == 0)
+			break;
+		if (r != -EACCES)
+			return -EACCES; /* logged */
+		if (o + 1 < ELEMENTSOF(order) && order[o + 1])
+			continue;
+		return log_error_errno(r,
+				       "Refusing %s (%s): %s by a key the policy %s trusts for %s (sign it with cosign "
+				       "sign --key, or see kairos-upgrade status)",
+				       name, digest, miss_text(miss), policy->file, scope);
+	}
+	ret->format = "cosign";
+	log_info("%s (%s) is signed by key %.16s, as the policy %s requires", name, digest, ret->signed_by,
+		 policy->file);
+	return 0;
+}
