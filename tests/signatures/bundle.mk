@@ -1,7 +1,7 @@
 # tests/signatures/bundle.sh: cosign 3's Sigstore bundles (OCI 1.1
 # referrers, tag-schema fallback) fetched from a real docker-registry by
 # oci/referrers.c and verified by trust/bundle.c, through bundle-tool.
-# `make check-bundle`; the lead folds it into check-signatures.
+# `make check-bundle`, a suite of its own beside check-signatures.
 BUNDLE_TOOL := $(BUILD)/tests/bundle-tool
 
 $(BUNDLE_TOOL): $(BUILD)/obj/tests/signatures/bundle_tool.o $(LIBUPGRADE) $(LIBKAIROS)

@@ -1,7 +1,6 @@
 # tests/signatures/downgrade.sh: the anti-downgrade rule of issue 15 through
 # the real binary, on state directories, with OCI layouts built by umoci (no
-# registry). Until tests/signatures/run.sh (check-signatures) calls it, it
-# is a suite of its own; then this file and its line in the Makefile go.
+# registry). A suite of its own beside check-signatures.
 CHECK_SUITES += downgrade
 
 check-downgrade: deps $(BUILD)/kairos-upgrade

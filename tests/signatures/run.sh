@@ -7,8 +7,9 @@
 # reference). Each case names its exact outcome; every refusal leaves
 # nothing written. Prints TAP.
 #   tests/signatures/run.sh BINARY
-# Other helpers' cases live in their own files (bundle.sh, downgrade.sh,
-# sign.sh), sourced at the end when present, with this file's helpers.
+# Bundles, the anti-downgrade rule and the sign verb are suites of their own
+# beside this one (bundle.sh, downgrade.sh, sign.sh: check-bundle,
+# check-downgrade, check-sign).
 set -u
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 BIN=$(realpath "$1")
@@ -257,10 +258,5 @@ rm -f "$W/out.squashfs" "$W/out.json"
 	2>"$W/err" >/dev/null
 accepted "$W/ecdsa.pub"
 check "V: local OCI layout with its sha256-HEX.sig (as cosign save writes it): pulled, signed_by recorded"
-
-for f in bundle.sh downgrade.sh sign.sh; do
-	# shellcheck source=/dev/null
-	[ -f "$HERE/$f" ] && . "$HERE/$f"
-done
 
 tap_done
