@@ -22,6 +22,7 @@ struct registry_options {
 	const char *creds;      /* "USER:PASS" from --creds, or NULL to look in files */
 	unsigned attempts;      /* per request; 0 means the default (5) */
 	unsigned stall_seconds; /* abort a transfer this long without progress; 0: 30 */
+	bool push;              /* ask for tokens that may push too (registry_push.h) */
 };
 
 struct registry;
@@ -43,6 +44,22 @@ int registry_fetch_manifest(struct registry *reg, const char *object, char **ret
  * resumed with a Range request. Returns 0 only when every byte arrived and
  * the digest matched; -EBADMSG on a mismatch (logged, naming the digest). */
 int registry_fetch_blob(struct registry *reg, const char *digest, uint64_t size, blob_sink_t sink, void *userdata);
+
+/* What registry_push.c sends its requests with: reg's transport, its
+ * authorization (for http_request's authorize/unauthorized) and origin. */
+struct registry_auth;
+struct registry_endpoint {
+	struct http_client *http;
+	struct registry_auth *auth;
+	const char *base;       /* "https://host" or "http://host" */
+	const char *registry;   /* as the user named it */
+	const char *repository; /* "library/debian" */
+};
+void registry_endpoint(struct registry *reg, struct registry_endpoint *ret);
+struct http_response;
+/* "MANIFEST_UNKNOWN: manifest unknown" from a distribution error body,
+ * cut short (the logger shows it in its printable form); NULL if none. */
+char *registry_error_text(const struct http_response *resp);
 
 struct manifest_store;
 /* A manifest store (see pull_source.h) reading from reg, which must
