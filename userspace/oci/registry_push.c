@@ -13,13 +13,40 @@
 #include "registry_auth.h"
 #include "util.h"
 
-/* One request of a push; a refusal is logged with what to do about it
- * (other failures are logged by the transport or the authorization). */
-static int push_request(const struct registry_endpoint *e, struct http_request *rq, struct http_response *resp)
+/* A request to the registry's API, answered with its authorization. */
+static struct http_request api_request(const struct registry_endpoint *e, const char *what, const char *url,
+				       const char *method)
 {
-	rq->attempts = 0;
+	return (struct http_request){
+		.what = what,
+		.url = url,
+		.method = method,
+		.authorize = registry_auth_apply,
+		.unauthorized = registry_auth_answer,
+		.auth_ctx = e->auth,
+		.document = true,
+	};
+}
+
+static int manifest_url(const struct registry_endpoint *e, const char *tag, char **ret_url, char **ret_what)
+{
+	if (asprintf(ret_url, "%s/v2/%s/manifests/%s", e->base, e->repository, tag) < 0 ||
+	    asprintf(ret_what, "manifest %s", tag) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* One request of a push, to be answered with status expect; a refusal is
+ * logged with what to do about it (other failures are logged by the
+ * transport or the authorization). */
+static int push_request(const struct registry_endpoint *e, const struct http_request *rq, long expect,
+			struct http_response *resp)
+{
 	int r = http_get(e->http, rq, resp);
-	if (r >= 0 || !resp->refused || rq->quiet)
+	if (r >= 0 && resp->status != expect)
+		return log_error_errno(-EPROTO, "Registry %s answered HTTP %ld to the push of %s, not %ld", e->registry,
+				       resp->status, rq->what, expect);
+	if (r >= 0 || !resp->refused)
 		return r;
 	_cleanup_free_ char *text = registry_error_text(resp);
 	char status[32];
@@ -89,58 +116,33 @@ int registry_push_blob(struct registry *reg, const void *data, size_t size, cons
 	/* Already there (a second signature with the same payload, a config
 	 * shared with another signature image): nothing to send. */
 	struct http_response resp;
-	struct http_request head = {
-		.what = what,
-		.url = blob_url,
-		.method = "HEAD",
-		.authorize = registry_auth_apply,
-		.unauthorized = registry_auth_answer,
-		.auth_ctx = e.auth,
-		.quiet = true,
-		.attempts = 1,
-	};
-	r = http_get(e.http, &head, &resp);
+	struct http_request rq = api_request(&e, what, blob_url, "HEAD");
+	rq.quiet = true;
+	rq.attempts = 1;
+	r = http_get(e.http, &rq, &resp);
 	http_response_done(&resp);
 	if (r >= 0)
 		return 0;
 
-	struct http_request post = {
-		.what = what,
-		.url = uploads,
-		.method = "POST",
-		.header_name = "location",
-		.authorize = registry_auth_apply,
-		.unauthorized = registry_auth_answer,
-		.auth_ctx = e.auth,
-		.document = true,
-	};
-	r = push_request(&e, &post, &resp);
+	rq = api_request(&e, what, uploads, "POST");
+	rq.header_name = "location";
+	r = push_request(&e, &rq, 202, &resp);
 	bool same_origin = false;
-	if (r >= 0 && resp.status != 202)
-		r = log_error_errno(-EPROTO, "Registry %s answered HTTP %ld to starting the upload of %s, not 202",
-				    e.registry, resp.status, what);
 	if (r >= 0)
 		r = upload_url(&e, resp.header, ret_digest, &url, &same_origin);
 	http_response_done(&resp);
 	if (r < 0)
 		return r;
 
-	struct http_request put = {
-		.what = what,
-		.url = url,
-		.method = "PUT",
-		.upload = data,
-		.upload_size = size,
-		.upload_type = "application/octet-stream",
-		.authorize = same_origin ? registry_auth_apply : NULL,
-		.unauthorized = same_origin ? registry_auth_answer : NULL,
-		.auth_ctx = e.auth,
-		.document = true,
-	};
-	r = push_request(&e, &put, &resp);
-	if (r >= 0 && resp.status != 201)
-		r = log_error_errno(-EPROTO, "Registry %s answered HTTP %ld to the upload of %s, not 201", e.registry,
-				    resp.status, what);
+	rq = api_request(&e, what, url, "PUT");
+	rq.upload = data;
+	rq.upload_size = size;
+	rq.upload_type = "application/octet-stream";
+	if (!same_origin) { /* our token and credentials stay with the registry */
+		rq.authorize = NULL;
+		rq.unauthorized = NULL;
+	}
+	r = push_request(&e, &rq, 201, &resp);
 	http_response_done(&resp);
 	return r;
 }
@@ -150,21 +152,12 @@ int registry_has_manifest(struct registry *reg, const char *tag)
 	struct registry_endpoint e;
 	registry_endpoint(reg, &e);
 	_cleanup_free_ char *url = NULL, *what = NULL;
-	if (asprintf(&url, "%s/v2/%s/manifests/%s", e.base, e.repository, tag) < 0 ||
-	    asprintf(&what, "manifest %s", tag) < 0)
+	if (manifest_url(&e, tag, &url, &what) < 0)
 		return -ENOMEM;
 	struct http_response resp;
-	struct http_request head = {
-		.what = what,
-		.url = url,
-		.method = "HEAD",
-		.accept = MANIFEST_ACCEPT,
-		.authorize = registry_auth_apply,
-		.unauthorized = registry_auth_answer,
-		.auth_ctx = e.auth,
-		.document = true,
-	};
-	int r = http_get(e.http, &head, &resp);
+	struct http_request rq = api_request(&e, what, url, "HEAD");
+	rq.accept = MANIFEST_ACCEPT;
+	int r = http_get(e.http, &rq, &resp);
 	long status = resp.status;
 	bool refused = resp.refused;
 	http_response_done(&resp);
@@ -188,27 +181,15 @@ int registry_push_manifest(struct registry *reg, const char *tag, const void *bo
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *url = NULL, *what = NULL;
-	if (asprintf(&url, "%s/v2/%s/manifests/%s", e.base, e.repository, tag) < 0 ||
-	    asprintf(&what, "manifest %s", tag) < 0)
+	if (manifest_url(&e, tag, &url, &what) < 0)
 		return -ENOMEM;
 	struct http_response resp;
-	struct http_request put = {
-		.what = what,
-		.url = url,
-		.method = "PUT",
-		.upload = body,
-		.upload_size = size,
-		.upload_type = media_type,
-		.header_name = "docker-content-digest",
-		.authorize = registry_auth_apply,
-		.unauthorized = registry_auth_answer,
-		.auth_ctx = e.auth,
-		.document = true,
-	};
-	r = push_request(&e, &put, &resp);
-	if (r >= 0 && resp.status != 201)
-		r = log_error_errno(-EPROTO, "Registry %s answered HTTP %ld to the push of %s, not 201", e.registry,
-				    resp.status, what);
+	struct http_request rq = api_request(&e, what, url, "PUT");
+	rq.upload = body;
+	rq.upload_size = size;
+	rq.upload_type = media_type;
+	rq.header_name = "docker-content-digest";
+	r = push_request(&e, &rq, 201, &resp);
 	if (r >= 0 && resp.header && !streq(resp.header, digest))
 		r = log_error_errno(-EBADMSG, "Registry %s stored %s as %s, but its bytes hash to %s", e.registry, what,
 				    resp.header, digest);
