@@ -70,6 +70,7 @@ include tests/e2e/e2e.mk
 include tests/derived/derived.mk
 include tests/recovery/recovery.mk
 include tests/iso/iso.mk
+include tests/signatures/sign.mk
 include tests/check.mk
 
 # deps first: plain `make` on a new machine installs the -dev packages instead

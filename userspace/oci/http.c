@@ -255,6 +255,17 @@ static int exchange_setup(struct http_exchange *x, struct curl_slist *headers, c
 		  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_WRITEDATA, x) == CURLE_OK &&
 		  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers) == CURLE_OK;
+	if (ok && rq->method) {
+		/* A push is never redirected: the body goes where it was meant to. */
+		ok = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+		if (ok && streq(rq->method, "HEAD"))
+			ok = curl_easy_setopt(c, CURLOPT_NOBODY, 1L) == CURLE_OK;
+		else if (ok)
+			ok = curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method) == CURLE_OK &&
+			     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) rq->upload_size) ==
+				     CURLE_OK &&
+			     curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->upload ?: "") == CURLE_OK;
+	}
 	if (ok && rq->max_size > 0)
 		ok = curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) rq->max_size) == CURLE_OK;
 	if (ok && rq->document)
@@ -405,7 +416,8 @@ int http_get(struct http_client *c, const struct http_request *rq, struct http_r
 	unsigned attempts = rq->attempts ?: c->attempts;
 	unsigned auth_rounds = 0, total = 0;
 	struct curl_slist *headers = NULL;
-	_cleanup_free_ char *accept = NULL;
+	_cleanup_free_ char *accept = NULL, *upload_type = NULL;
+	int r;
 	*resp = (struct http_response){ .content_length = -1 };
 	if (rq->accept) {
 		if (asprintf(&accept, "Accept: %s", rq->accept) < 0)
@@ -414,9 +426,22 @@ int http_get(struct http_client *c, const struct http_request *rq, struct http_r
 		if (!headers)
 			return -ENOMEM;
 	}
+	if (rq->method && !streq(rq->method, "HEAD")) {
+		/* Not libcurl's form type; no "Expect: 100-continue" round trip. */
+		if (asprintf(&upload_type, "Content-Type: %s", rq->upload_type ?: "application/octet-stream") < 0)
+			upload_type = NULL;
+		const char *more[] = { upload_type, "Expect:" };
+		for (size_t i = 0; i < ELEMENTSOF(more); i++) {
+			struct curl_slist *h = more[i] ? curl_slist_append(headers, more[i]) : NULL;
+			if (!h) {
+				curl_slist_free_all(headers);
+				return -ENOMEM;
+			}
+			headers = h;
+		}
+	}
 	struct resume resume = {};
 	struct http_exchange x = { .client = c, .rq = rq, .resp = resp };
-	int r;
 	for (unsigned attempt = 0;; attempt++, total++) {
 		char errbuf[CURL_ERROR_SIZE] = "";
 		exchange_done(&x);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* HTTP(S) GETs from one server on libcurl: retries with backoff (5xx, 429,
+/* HTTP(S) requests (GETs; HEAD, POST and PUT of a small body for pushes)
+ * to one server on libcurl: retries with backoff (5xx, 429,
  * timeouts, dropped connections), stall detection, redirects, a bounded
  * error body, and a download resumed with a Range request where it broke
  * off. It knows nothing of what it fetches: the caller says what a request
@@ -59,6 +60,13 @@ void http_exchange_set_auth(struct http_exchange *x, const struct http_auth *aut
 struct http_request {
 	const char *what; /* for messages: "manifest 1.0", "blob sha256:..." */
 	const char *url;
+	/* NULL: GET. "HEAD", or "POST"/"PUT" sending upload[0..upload_size)
+	 * as upload_type. Those are never redirected (a body or a push is
+	 * not sent to where a redirect points): a 3xx is a refusal. */
+	const char *method;
+	const void *upload;
+	size_t upload_size;
+	const char *upload_type;
 	const char *accept;      /* the Accept header, or NULL */
 	const char *header_name; /* one more response header to keep, or NULL */
 	/* Basic credentials for the URL's origin (e.g. a token service). */
@@ -87,7 +95,7 @@ struct http_request {
 	void *ctx;
 };
 
-/* Runs rq until it succeeds (200 or 206), fails for good, or runs out of
+/* Runs rq until it succeeds (any 2xx), fails for good, or runs out of
  * attempts. Failures are logged (unless quiet) naming the cause, except
  * resp->refused ones (-ENOENT for 404, -EACCES for 401 and 403, -EPROTO
  * else). resp is the caller's to http_response_done(). */

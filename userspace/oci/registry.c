@@ -26,9 +26,7 @@ struct registry {
 	struct registry_auth auth;
 };
 
-/* "MANIFEST_UNKNOWN: manifest unknown" from a distribution error body,
- * cut short (the logger shows it in its printable form). */
-static char *registry_error_text(const struct http_response *resp)
+char *registry_error_text(const struct http_response *resp)
 {
 	if (!resp->error_body)
 		return NULL;
@@ -144,6 +142,7 @@ int registry_open(const struct image_reference *ref, const struct registry_optio
 	reg->auth.http = reg->http;
 	reg->auth.registry = reg->registry;
 	reg->auth.repository = reg->repository;
+	reg->auth.actions = opts->push ? "pull,push" : NULL;
 
 	int r;
 	if (opts->creds) {
@@ -362,6 +361,15 @@ int registry_fetch_index(struct registry *reg, const char *path, char **ret_body
 	membuf_done(&body);
 	http_response_done(&resp);
 	return r;
+}
+
+void registry_endpoint(struct registry *reg, struct registry_endpoint *ret)
+{
+	*ret = (struct registry_endpoint){ .http = reg->http,
+					   .auth = &reg->auth,
+					   .base = reg->base,
+					   .registry = reg->registry,
+					   .repository = reg->repository };
 }
 
 static int store_fetch_manifest(void *ctx, const char *object, char **ret_body, size_t *ret_size, char **ret_media_type,

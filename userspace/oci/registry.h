@@ -22,6 +22,7 @@ struct registry_options {
 	const char *creds;      /* "USER:PASS" from --creds, or NULL to look in files */
 	unsigned attempts;      /* per request; 0 means the default (5) */
 	unsigned stall_seconds; /* abort a transfer this long without progress; 0: 30 */
+	bool push;              /* ask for tokens that may push too (registry_push.h) */
 };
 
 struct registry;
@@ -50,6 +51,21 @@ int registry_fetch_blob(struct registry *reg, const char *digest, uint64_t size,
  * logged): HTTP 404, an API the registry does not have or a tag that is
  * not there, the caller's normal case; other failures are logged. */
 int registry_fetch_index(struct registry *reg, const char *path, char **ret_body, size_t *ret_size);
+/* What registry_push.c sends its requests with: reg's transport, its
+ * authorization (for http_request's authorize/unauthorized) and origin. */
+struct registry_auth;
+struct registry_endpoint {
+	struct http_client *http;
+	struct registry_auth *auth;
+	const char *base;       /* "https://host" or "http://host" */
+	const char *registry;   /* as the user named it */
+	const char *repository; /* "library/debian" */
+};
+void registry_endpoint(struct registry *reg, struct registry_endpoint *ret);
+struct http_response;
+/* "MANIFEST_UNKNOWN: manifest unknown" from a distribution error body,
+ * cut short (the logger shows it in its printable form); NULL if none. */
+char *registry_error_text(const struct http_response *resp);
 
 struct manifest_store;
 /* A manifest store (see pull_source.h) reading from reg, which must

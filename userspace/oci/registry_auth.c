@@ -79,7 +79,9 @@ static int fetch_token(struct registry_auth *a, const struct auth_challenge *c)
 				       a->registry);
 
 	_cleanup_free_ char *default_scope = NULL, *url = NULL;
-	if (asprintf(&default_scope, "repository:%s:pull", a->repository) < 0)
+	/* A challenge without a scope (the /v2/ probe's) gets ours: a token
+	 * for pushing must be asked for with push. */
+	if (asprintf(&default_scope, "repository:%s:%s", a->repository, a->actions ?: "pull") < 0)
 		return -ENOMEM;
 	url = token_url(c, default_scope);
 	if (!url)

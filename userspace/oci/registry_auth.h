@@ -14,6 +14,7 @@ struct registry_auth {
 	struct http_client *http; /* borrowed */
 	const char *registry;     /* as the user named it, for messages */
 	const char *repository;   /* the default token scope's */
+	const char *actions;      /* the default scope's actions: NULL "pull", or "pull,push" */
 	const char *base;         /* the registry's origin ("https://host"): set by its owner */
 	struct credentials creds; /* empty when anonymous */
 

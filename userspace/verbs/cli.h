@@ -51,3 +51,4 @@ int verb_boot_next(int argc, char **argv);
 int verb_upgrade(int argc, char **argv);
 int verb_reset(int argc, char **argv);
 int verb_write_disk(int argc, char **argv);
+int verb_sign(int argc, char **argv);

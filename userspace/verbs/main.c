@@ -22,6 +22,7 @@ static const struct verb verbs[] = {
 	{ "reset", verb_reset, "from recovery: re-create active from the recovery image" },
 	{ "build-iso", verb_build_iso, "make a live ISO of an image (runs kairos-build-iso)" },
 	{ "write-disk", verb_write_disk, "check a target disk, and write a disk image onto it (kairos-install)" },
+	{ "sign", verb_sign, "sign an image in a registry with a cosign key (cosign's classic format)" },
 };
 
 static void help(void)
