@@ -259,4 +259,51 @@ rm -f "$W/out.squashfs" "$W/out.json"
 accepted "$W/ecdsa.pub"
 check "V: local OCI layout with its sha256-HEX.sig (as cosign save writes it): pulled, signed_by recorded"
 
+# ---- cosign 3's Sigstore bundles (OCI referrers, tag schema here) -----------
+bundle() { cr bundle "$@" >/dev/null; }
+accepted_bundle() { # accepted_bundle KEY.pub: pulled, recorded as a bundle by KEY
+	[ -s "$W/out.squashfs" ] && [ "$(meta .signed_by)" = "$(fingerprint "$1")" ] &&
+		[ "$(meta .signature)" = bundle ] && [ "$(meta .policy)" != null ]
+}
+# No signedIdentity at all: matchRepoDigestOrExact, the default.
+echo '{"default": [{"type": "reject"}], "transports": {"docker": {"'"$REGISTRY"'": [{"type": "sigstoreSigned", "keyPath": "'"$W/ed25519.pub"'"}]}}}' >"$W/p-ed25519-default.json"
+image bundle-ecdsa && bundle bundle-ecdsa:v1 --key "$W/ecdsa.pem" --no-name && pull bundle-ecdsa "$W/p-exact.json"
+accepted_bundle "$W/ecdsa.pub"
+check "U: ECDSA bundle naming no repository, matchRepoDigestOrExact: pulled, FILE.json signature bundle, signed_by"
+image bundle-ed25519 && bundle bundle-ed25519:v1 --key "$W/ed25519.pem" --no-name &&
+	pull bundle-ed25519 "$W/p-ed25519-default.json"
+accepted_bundle "$W/ed25519.pub"
+check "U: Ed25519 bundle naming no repository, signedIdentity absent (the default): pulled as a bundle"
+image bundle-named && bundle bundle-named:v1 --key "$W/ecdsa.pem" && pull bundle-named "$W/p-exact.json"
+accepted_bundle "$W/ecdsa.pub"
+check "U: bundle naming this repository under matchRepoDigestOrExact (the digest pins the image): pulled"
+pull bundle-named "$W/p-ecdsa.json"
+accepted_bundle "$W/ecdsa.pub"
+check "U: bundle naming this repository under matchRepository: pulled"
+image bundle-idx --platforms linux/amd64,linux/arm64 &&
+	bundle bundle-idx:v1 --key "$W/ecdsa.pem" --platform linux/arm64 --no-name &&
+	pull bundle-idx "$W/p-exact.json" --platform linux/arm64
+accepted_bundle "$W/ecdsa.pub"
+check "U: bundle over the platform manifest digest: pulled"
+pull bundle-idx "$W/p-exact.json" --platform linux/amd64
+refused "no signature by a key"
+check "U: bundle of the arm64 manifest does not cover amd64: refused, nothing written"
+bhostile() { # bhostile NAME REGEX POLICY BUNDLE-FLAGS...: a fresh image with a faulty bundle
+	local name=$1 re=$2 pol=$3
+	shift 3
+	image "$name" && bundle "$name:v1" --key "$W/ecdsa.pem" "$@"
+	pull "$name" "$pol"
+	refused "$re"
+}
+bhostile b-wrong-key "$NOKEY" "$W/p-exact.json" --no-name --wrong-key
+check "U: bundle by another key: refused, nothing written"
+bhostile b-other-digest "signatures for other images only" "$W/p-exact.json" --no-name --other-digest
+check "U: bundle over another image's digest: refused, nothing written"
+bhostile b-other-identity "signatures naming another repository only" "$W/p-exact.json" --other-identity
+check "U: bundle naming another repository under matchRepoDigestOrExact: refused, nothing written"
+bhostile b-nameless "a bundle that names no repository \\(the policy's signedIdentity needs one\\)" "$W/p-ecdsa.json" --no-name
+check "U: bundle naming no repository under matchRepository: refused, nothing written"
+bhostile b-altered "$NOKEY" "$W/p-exact.json" --no-name --alter-payload
+check "U: bundle payload altered after signing: refused"
+
 tap_done
