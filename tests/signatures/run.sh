@@ -306,4 +306,31 @@ check "U: bundle naming no repository under matchRepository: refused, nothing wr
 bhostile b-altered "$NOKEY" "$W/p-exact.json" --no-name --alter-payload
 check "U: bundle payload altered after signing: refused"
 
+# A local OCI layout: the referrers tag schema copied in (index at tag
+# sha256-HEX, the referrer manifest, the bundle blob), as a copy of that
+# tag brings it.
+layout_blob() { # layout_blob FILE: into $W/layout's blobs, prints its digest
+	local d
+	d=$(sha256sum "$1" | cut -c1-64)
+	cp "$1" "$W/layout/blobs/sha256/$d"
+	echo "sha256:$d"
+}
+v2=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "v2") | .digest' "$W/layout/index.json")
+b=$(cr bundle "os@$v2" --key "$W/ecdsa.pem" --no-name)
+acc='Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json'
+curl -sf -H "$acc" "http://$REGISTRY/v2/os/manifests/$(jq -r .fallback_tag <<<"$b")" -o "$W/bidx" &&
+	curl -sf -H "$acc" "http://$REGISTRY/v2/os/manifests/$(jq -r .referrer_digest <<<"$b")" -o "$W/bman" &&
+	curl -sf "http://$REGISTRY/v2/os/blobs/$(jq -r .bundle_digest <<<"$b")" -o "$W/bblob" &&
+	layout_blob "$W/bman" >/dev/null && layout_blob "$W/bblob" >/dev/null &&
+	idx=$(layout_blob "$W/bidx") &&
+	jq --arg d "$idx" --arg t "$(jq -r .fallback_tag <<<"$b")" --argjson n "$(stat -c %s "$W/bidx")" \
+		'.manifests += [{"mediaType": "application/vnd.oci.image.index.v1+json", "digest": $d, "size": $n,
+		  "annotations": {"org.opencontainers.image.ref.name": $t}}]' "$W/layout/index.json" >"$W/index.new" &&
+	mv "$W/index.new" "$W/layout/index.json"
+rm -f "$W/out.squashfs" "$W/out.json"
+"$BIN" pull --progress=none --source "oci-layout:$W/layout:v2" --output "$W/out.squashfs" --policy "$DEFPOL" \
+	2>"$W/err" >/dev/null
+accepted_bundle "$W/ecdsa.pub"
+check "U: local OCI layout with a bundle under the referrers tag schema: pulled, recorded as a bundle"
+
 tap_done

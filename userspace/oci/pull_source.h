@@ -26,7 +26,8 @@ struct manifest_store {
 	blob_producer_t produce_blob;
 	/* The Sigstore bundles referring to subjects (NULL-terminated digests),
 	 * as referrers.h fetches them; NULL for a store that holds none. */
-	int (*fetch_bundles)(void *ctx, const char *const *subjects, struct referrer_bundles *ret);
+	int (*fetch_bundles)(const struct manifest_store *store, const char *const *subjects,
+			     struct referrer_bundles *ret);
 	void *ctx;
 };
 

@@ -381,9 +381,10 @@ static int store_produce_blob(void *ctx, const struct descriptor *d, blob_sink_t
 	return fetch_blob(ctx, d->digest, d->size, config ? "image config" : "layer", sink, sink_ctx);
 }
 
-static int store_fetch_bundles(void *ctx, const char *const *subjects, struct referrer_bundles *ret)
+static int store_fetch_bundles(const struct manifest_store *store, const char *const *subjects,
+			       struct referrer_bundles *ret)
 {
-	return referrers_fetch_bundles(ctx, subjects, ret);
+	return referrers_fetch_bundles(store->ctx, subjects, ret);
 }
 
 void registry_manifest_store(struct registry *reg, struct manifest_store *ret)

@@ -342,7 +342,7 @@ static int load_bundles(const struct manifest_store *store, const char *const or
 	if (!store->fetch_bundles)
 		return 0;
 	const char *subjects[] = { order[0], order[1], NULL };
-	return store->fetch_bundles(store->ctx, subjects, ret);
+	return store->fetch_bundles(store, subjects, ret);
 }
 
 /* What was wrong is logged by the reader; -E2BIG's text would mislead. */
