@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 
 #include "log.h"
-#include "referrers.h"
 #include "tar_archive.h"
 #include "util.h"
 
@@ -279,7 +278,6 @@ static int layout_new(const char *what, const char *path, int dir_fd, struct tar
 		.name = l->name,
 		.fetch_manifest = layout_fetch_manifest,
 		.produce_blob = layout_produce_blob,
-		.fetch_bundles = referrers_store_bundles,
 		.ctx = l,
 	};
 	return 0;

@@ -14,14 +14,6 @@
 #include "registry.h"
 #include "util.h"
 
-void referrer_bundles_done(struct referrer_bundles *b)
-{
-	for (size_t i = 0; i < b->n; i++)
-		free(b->items[i].data);
-	free(b->items);
-	*b = (struct referrer_bundles){};
-}
-
 /* One referrer: its manifest, then its bundle blob, appended to ret.
  * -EBADMSG and the like: this referrer is skipped (logged). */
 static int fetch_one(const struct manifest_store *store, const char *referrer, struct referrer_bundles *ret)
