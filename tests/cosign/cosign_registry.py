@@ -410,8 +410,9 @@ def simple_signing_payload(identity, digest, optional=None, unknown_critical=Fal
 
 
 def statement(identity, hexdigest, predicate_type=SIGN_PREDICATE):
+    subject = {"digest": {"sha256": hexdigest}} if identity is None else {"name": identity, "digest": {"sha256": hexdigest}}
     return go_json({"_type": STATEMENT_V1,
-                    "subject": [{"name": identity, "digest": {"sha256": hexdigest}}],
+                    "subject": [subject],
                     "predicateType": predicate_type, "predicate": {}})
 
 
@@ -509,6 +510,8 @@ def cmd_bundle(args):
         print(json.dumps(result))
         return
     identity = f"{reg.hostport}/other/repo" if args.other_identity else (args.identity or f"{reg.hostport}/{repo}")
+    if args.no_name:
+        identity = None
     named = other_digest() if args.other_digest else digest
     stmt = statement(identity, named.split(":", 1)[1], args.predicate_type)
     ptype = "application/json" if args.wrong_payload_type else INTOTO_TYPE
@@ -709,6 +712,8 @@ def main(argv=None):
         else:
             p.add_argument("--predicate-type", default=SIGN_PREDICATE)
             p.add_argument("--no-fallback", action="store_true", help="no referrers tag-schema index")
+            p.add_argument("--no-name", action="store_true",
+                           help="a subject without a name, as cosign 3 writes it (only the digest)")
         for fault, (where, helptext) in FAULTS.items():
             if name in where.split():
                 p.add_argument("--" + fault, action="store_true", help="FAULT: " + helptext)

@@ -75,6 +75,7 @@ FUZZ_LIBS_fuzz_bundle = $(shell $(PKG_CONFIG) --libs jansson libcrypto 2>/dev/nu
 # The signature manifest at sha256-HEX.sig and its payloads
 # (userspace/oci/signature.c) under a policy requiring a fixed key.
 FUZZ_SRCS_fuzz_signature := userspace/oci/signature.c userspace/oci/membuf.c userspace/oci/digest.c \
-	$(FUZZ_SRCS_fuzz_policy) userspace/trust/simple_signing.c userspace/trust/pem.c userspace/trust/key.c
+	$(FUZZ_SRCS_fuzz_policy) userspace/trust/simple_signing.c userspace/trust/pem.c userspace/trust/key.c \
+	userspace/trust/bundle.c userspace/oci/referrers_parse.c
 FUZZ_CFLAGS_fuzz_signature = $(shell $(PKG_CONFIG) --cflags jansson libcrypto 2>/dev/null)
 FUZZ_LIBS_fuzz_signature = $(shell $(PKG_CONFIG) --libs jansson libcrypto 2>/dev/null)

@@ -259,4 +259,78 @@ rm -f "$W/out.squashfs" "$W/out.json"
 accepted "$W/ecdsa.pub"
 check "V: local OCI layout with its sha256-HEX.sig (as cosign save writes it): pulled, signed_by recorded"
 
+# ---- cosign 3's Sigstore bundles (OCI referrers, tag schema here) -----------
+bundle() { cr bundle "$@" >/dev/null; }
+accepted_bundle() { # accepted_bundle KEY.pub: pulled, recorded as a bundle by KEY
+	[ -s "$W/out.squashfs" ] && [ "$(meta .signed_by)" = "$(fingerprint "$1")" ] &&
+		[ "$(meta .signature)" = bundle ] && [ "$(meta .policy)" != null ]
+}
+# No signedIdentity at all: matchRepoDigestOrExact, the default.
+echo '{"default": [{"type": "reject"}], "transports": {"docker": {"'"$REGISTRY"'": [{"type": "sigstoreSigned", "keyPath": "'"$W/ed25519.pub"'"}]}}}' >"$W/p-ed25519-default.json"
+image bundle-ecdsa && bundle bundle-ecdsa:v1 --key "$W/ecdsa.pem" --no-name && pull bundle-ecdsa "$W/p-exact.json"
+accepted_bundle "$W/ecdsa.pub"
+check "U: ECDSA bundle naming no repository, matchRepoDigestOrExact: pulled, FILE.json signature bundle, signed_by"
+image bundle-ed25519 && bundle bundle-ed25519:v1 --key "$W/ed25519.pem" --no-name &&
+	pull bundle-ed25519 "$W/p-ed25519-default.json"
+accepted_bundle "$W/ed25519.pub"
+check "U: Ed25519 bundle naming no repository, signedIdentity absent (the default): pulled as a bundle"
+image bundle-named && bundle bundle-named:v1 --key "$W/ecdsa.pem" && pull bundle-named "$W/p-exact.json"
+accepted_bundle "$W/ecdsa.pub"
+check "U: bundle naming this repository under matchRepoDigestOrExact (the digest pins the image): pulled"
+pull bundle-named "$W/p-ecdsa.json"
+accepted_bundle "$W/ecdsa.pub"
+check "U: bundle naming this repository under matchRepository: pulled"
+image bundle-idx --platforms linux/amd64,linux/arm64 &&
+	bundle bundle-idx:v1 --key "$W/ecdsa.pem" --platform linux/arm64 --no-name &&
+	pull bundle-idx "$W/p-exact.json" --platform linux/arm64
+accepted_bundle "$W/ecdsa.pub"
+check "U: bundle over the platform manifest digest: pulled"
+pull bundle-idx "$W/p-exact.json" --platform linux/amd64
+refused "no signature by a key"
+check "U: bundle of the arm64 manifest does not cover amd64: refused, nothing written"
+bhostile() { # bhostile NAME REGEX POLICY BUNDLE-FLAGS...: a fresh image with a faulty bundle
+	local name=$1 re=$2 pol=$3
+	shift 3
+	image "$name" && bundle "$name:v1" --key "$W/ecdsa.pem" "$@"
+	pull "$name" "$pol"
+	refused "$re"
+}
+bhostile b-wrong-key "$NOKEY" "$W/p-exact.json" --no-name --wrong-key
+check "U: bundle by another key: refused, nothing written"
+bhostile b-other-digest "signatures for other images only" "$W/p-exact.json" --no-name --other-digest
+check "U: bundle over another image's digest: refused, nothing written"
+bhostile b-other-identity "signatures naming another repository only" "$W/p-exact.json" --other-identity
+check "U: bundle naming another repository under matchRepoDigestOrExact: refused, nothing written"
+bhostile b-nameless "a bundle that names no repository \\(the policy's signedIdentity needs one\\)" "$W/p-ecdsa.json" --no-name
+check "U: bundle naming no repository under matchRepository: refused, nothing written"
+bhostile b-altered "$NOKEY" "$W/p-exact.json" --no-name --alter-payload
+check "U: bundle payload altered after signing: refused"
+
+# A local OCI layout: the referrers tag schema copied in (index at tag
+# sha256-HEX, the referrer manifest, the bundle blob), as a copy of that
+# tag brings it.
+layout_blob() { # layout_blob FILE: into $W/layout's blobs, prints its digest
+	local d
+	d=$(sha256sum "$1" | cut -c1-64)
+	cp "$1" "$W/layout/blobs/sha256/$d"
+	echo "sha256:$d"
+}
+v2=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "v2") | .digest' "$W/layout/index.json")
+b=$(cr bundle "os@$v2" --key "$W/ecdsa.pem" --no-name)
+acc='Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json'
+curl -sf -H "$acc" "http://$REGISTRY/v2/os/manifests/$(jq -r .fallback_tag <<<"$b")" -o "$W/bidx" &&
+	curl -sf -H "$acc" "http://$REGISTRY/v2/os/manifests/$(jq -r .referrer_digest <<<"$b")" -o "$W/bman" &&
+	curl -sf "http://$REGISTRY/v2/os/blobs/$(jq -r .bundle_digest <<<"$b")" -o "$W/bblob" &&
+	layout_blob "$W/bman" >/dev/null && layout_blob "$W/bblob" >/dev/null &&
+	idx=$(layout_blob "$W/bidx") &&
+	jq --arg d "$idx" --arg t "$(jq -r .fallback_tag <<<"$b")" --argjson n "$(stat -c %s "$W/bidx")" \
+		'.manifests += [{"mediaType": "application/vnd.oci.image.index.v1+json", "digest": $d, "size": $n,
+		  "annotations": {"org.opencontainers.image.ref.name": $t}}]' "$W/layout/index.json" >"$W/index.new" &&
+	mv "$W/index.new" "$W/layout/index.json"
+rm -f "$W/out.squashfs" "$W/out.json"
+"$BIN" pull --progress=none --source "oci-layout:$W/layout:v2" --output "$W/out.squashfs" --policy "$DEFPOL" \
+	2>"$W/err" >/dev/null
+accepted_bundle "$W/ecdsa.pub"
+check "U: local OCI layout with a bundle under the referrers tag schema: pulled, recorded as a bundle"
+
 tap_done

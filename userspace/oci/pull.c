@@ -12,6 +12,7 @@
 #include "policy.h"
 #include "pull_source.h"
 #include "reference.h"
+#include "referrers.h"
 #include "signature.h"
 #include "util.h"
 
@@ -51,6 +52,9 @@ static int open_store(struct pull *p, const char *source, const struct registry_
 			return r;
 		p->layout = !local[i].docker;
 		p->docker_archive = local[i].docker;
+		/* A layout holds bundles as the referrers tag schema; a docker-archive none. */
+		if (p->layout)
+			p->store.fetch_bundles = referrers_store_bundles;
 		p->name = strdup(source);
 		return p->name ? 0 : -ENOMEM;
 	}

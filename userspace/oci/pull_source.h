@@ -13,6 +13,8 @@
 #include "manifest.h"
 #include "progress.h"
 
+struct referrer_bundles;
+
 struct manifest_store {
 	const char *name; /* for messages: "registry 127.0.0.1:5000", "OCI layout /x" */
 	/* Fetches a manifest by tag or digest (NULL: the store's default);
@@ -22,6 +24,10 @@ struct manifest_store {
 	int (*fetch_manifest)(void *ctx, const char *object, char **ret_body, size_t *ret_size, char **ret_media_type,
 			      char ret_digest[static DIGEST_STRING_MAX]);
 	blob_producer_t produce_blob;
+	/* The Sigstore bundles referring to subjects (NULL-terminated digests),
+	 * as referrers.h fetches them; NULL for a store that holds none. */
+	int (*fetch_bundles)(const struct manifest_store *store, const char *const *subjects,
+			     struct referrer_bundles *ret);
 	void *ctx;
 };
 

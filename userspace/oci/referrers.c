@@ -10,25 +10,18 @@
 #include "log.h"
 #include "manifest.h"
 #include "membuf.h"
+#include "pull_source.h"
 #include "registry.h"
 #include "util.h"
 
-void referrer_bundles_done(struct referrer_bundles *b)
-{
-	for (size_t i = 0; i < b->n; i++)
-		free(b->items[i].data);
-	free(b->items);
-	*b = (struct referrer_bundles){};
-}
-
 /* One referrer: its manifest, then its bundle blob, appended to ret.
  * -EBADMSG and the like: this referrer is skipped (logged). */
-static int fetch_one(struct registry *reg, const char *referrer, struct referrer_bundles *ret)
+static int fetch_one(const struct manifest_store *store, const char *referrer, struct referrer_bundles *ret)
 {
 	_cleanup_free_ char *body = NULL, *content_type = NULL;
 	size_t size = 0;
 	char got[DIGEST_STRING_MAX];
-	int r = registry_fetch_manifest(reg, referrer, &body, &size, &content_type, got);
+	int r = store->fetch_manifest(store->ctx, referrer, &body, &size, &content_type, got);
 	if (r < 0)
 		return r;
 	char layer[DIGEST_STRING_MAX];
@@ -38,7 +31,8 @@ static int fetch_one(struct registry *reg, const char *referrer, struct referrer
 	if (r < 0)
 		return log_warning_errno(r, "Ignoring referrer %s: %s", referrer, reason);
 	struct membuf blob = MEMBUF_INIT(BUNDLE_SIZE_MAX);
-	r = registry_fetch_blob(reg, layer, layer_size, membuf_sink, &blob);
+	struct descriptor d = { .media_type = (char *) REFERRER_ARTIFACT_TYPE, .digest = layer, .size = layer_size };
+	r = store->produce_blob(store->ctx, &d, membuf_sink, &blob); /* verified by digest and size */
 	if (r < 0) {
 		membuf_done(&blob);
 		return r;
@@ -60,7 +54,18 @@ static int fetch_one(struct registry *reg, const char *referrer, struct referrer
 	return 0;
 }
 
-static int fetch_for(struct registry *reg, const char *subject, struct referrer_bundles *ret)
+/* The tag schema's index in a store without a referrers API. */
+static int store_fetch_tag(const struct manifest_store *store, const char *tag, char **ret_body, size_t *ret_size)
+{
+	_cleanup_free_ char *type = NULL;
+	char got[DIGEST_STRING_MAX];
+	return store->fetch_manifest(store->ctx, tag, ret_body, ret_size, &type, got);
+}
+
+/* reg: the registry behind store, whose referrers API is asked first;
+ * NULL for a store with the tag schema only (an OCI layout). */
+static int fetch_for(struct registry *reg, const struct manifest_store *store, const char *subject,
+		     struct referrer_bundles *ret)
 {
 	if (!digest_is_valid(subject))
 		return log_error_errno(-EINVAL, "Invalid digest '%s'", subject);
@@ -70,10 +75,11 @@ static int fetch_for(struct registry *reg, const char *subject, struct referrer_
 		return -ENOMEM;
 	size_t size = 0;
 	const char *from = api;
-	int r = registry_fetch_index(reg, api, &body, &size);
+	int r = reg ? registry_fetch_index(reg, api, &body, &size) : -ENOENT;
 	if (r == -ENOENT) { /* no referrers API: the tag schema */
 		from = tag;
-		r = registry_fetch_index(reg, tag, &body, &size);
+		r = reg ? registry_fetch_index(reg, tag, &body, &size)
+			: store_fetch_tag(store, tag + strlen("manifests/"), &body, &size);
 		if (r == -ENOENT)
 			return log_debug_errno(0, "No referrers of %s", subject);
 	}
@@ -95,7 +101,7 @@ static int fetch_for(struct registry *reg, const char *subject, struct referrer_
 			seen = streq(ret->items[j].referrer, list[i]);
 		if (seen)
 			continue;
-		r = fetch_one(reg, list[i], ret);
+		r = fetch_one(store, list[i], ret);
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0)
@@ -104,11 +110,12 @@ static int fetch_for(struct registry *reg, const char *subject, struct referrer_
 	return 0;
 }
 
-int referrers_fetch_bundles(struct registry *reg, const char *const *subjects, struct referrer_bundles *ret)
+static int fetch_all(struct registry *reg, const struct manifest_store *store, const char *const *subjects,
+		     struct referrer_bundles *ret)
 {
 	struct referrer_bundles got = {};
 	for (size_t i = 0; subjects && subjects[i]; i++) {
-		int r = fetch_for(reg, subjects[i], &got);
+		int r = fetch_for(reg, store, subjects[i], &got);
 		if (r < 0) {
 			referrer_bundles_done(&got);
 			return r;
@@ -116,4 +123,17 @@ int referrers_fetch_bundles(struct registry *reg, const char *const *subjects, s
 	}
 	*ret = got;
 	return 0;
+}
+
+int referrers_fetch_bundles(struct registry *reg, const char *const *subjects, struct referrer_bundles *ret)
+{
+	struct manifest_store store;
+	registry_manifest_store(reg, &store);
+	return fetch_all(reg, &store, subjects, ret);
+}
+
+int referrers_store_bundles(const struct manifest_store *store, const char *const *subjects,
+			    struct referrer_bundles *ret)
+{
+	return fetch_all(NULL, store, subjects, ret);
 }

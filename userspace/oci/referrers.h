@@ -15,6 +15,7 @@
 
 #include "digest.h"
 
+struct manifest_store;
 struct registry;
 
 /* More bundles than this for one digest: refused, not truncated. */
@@ -65,3 +66,7 @@ int referrers_parse_manifest(const void *buf, size_t size, char ret_digest[stati
  * REFERRERS_BUNDLES_MAX bundles for one subject; transport failures as
  * registry.h logs them. */
 int referrers_fetch_bundles(struct registry *reg, const char *const *subjects, struct referrer_bundles *ret);
+/* The same from a store without a referrers API (an OCI layout, as
+ * `cosign save` or a copy of the tag writes it): the tag schema only. */
+int referrers_store_bundles(const struct manifest_store *store, const char *const *subjects,
+			    struct referrer_bundles *ret);

@@ -19,6 +19,14 @@
 		return -EBADMSG;             \
 	} while (0)
 
+void referrer_bundles_done(struct referrer_bundles *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->items[i].data);
+	free(b->items);
+	*b = (struct referrer_bundles){};
+}
+
 static json_t *load(const void *buf, size_t size)
 {
 	json_error_t error;

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "membuf.h"
 #include "pull_source.h"
+#include "referrers.h"
 #include "registry_auth.h"
 #include "util.h"
 
@@ -388,12 +389,19 @@ static int store_produce_blob(void *ctx, const struct descriptor *d, blob_sink_t
 	return fetch_blob(ctx, d->digest, d->size, config ? "image config" : "layer", sink, sink_ctx);
 }
 
+static int store_fetch_bundles(const struct manifest_store *store, const char *const *subjects,
+			       struct referrer_bundles *ret)
+{
+	return referrers_fetch_bundles(store->ctx, subjects, ret);
+}
+
 void registry_manifest_store(struct registry *reg, struct manifest_store *ret)
 {
 	*ret = (struct manifest_store){
 		.name = reg->name,
 		.fetch_manifest = store_fetch_manifest,
 		.produce_blob = store_produce_blob,
+		.fetch_bundles = store_fetch_bundles,
 		.ctx = reg,
 	};
 }

@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle.h"
 #include "durable.h"
 #include "log.h"
 #include "membuf.h"
+#include "referrers.h"
 #include "simple_signing.h"
 #include "util.h"
 
@@ -143,6 +145,7 @@ enum miss {
 	MISS_PAYLOAD,  /* a trusted key's signature over a malformed payload */
 	MISS_DIGEST,   /* signed, for another image */
 	MISS_IDENTITY, /* signed, for this image, under another name */
+	MISS_NAMELESS, /* a bundle for this image, naming no repository, under a rule that needs one */
 };
 
 static void note(enum miss *m, enum miss seen)
@@ -162,17 +165,89 @@ static const char *miss_text(enum miss m)
 		return "a malformed signature payload and no valid signature";
 	case MISS_DIGEST:
 		return "signatures for other images only, no signature of this one";
-	default:
+	case MISS_IDENTITY:
 		return "signatures naming another repository only, no signature of this one";
+	default:
+		return "a bundle that names no repository (the policy's signedIdentity needs one) and no other "
+		       "signature";
 	}
 }
 
+/* Whether a verified bundle's subject name fits the image under rule, as a
+ * classic docker-reference would. The bundle binds the digest, so its
+ * subject reads as NAME@DIGEST, and the image counts as pulled by that
+ * digest for the rules that accept one (matchRepoDigestOrExact,
+ * remapIdentity). cosign 3 writes no name: the digest alone pins the
+ * image, enough for the default rule only (every other one names a
+ * repository to compare). */
+static bool bundle_identity_ok(const struct identity_rule *rule, const struct identity_ref *image,
+			       const struct bundle_result *b, const char *referrer, enum miss *miss)
+{
+	if (!image)
+		return true; /* a local image: no repository to compare, as for a classic signature */
+	const char *type = identity_rule_type_to_string(rule->type);
+	if (!b->identity) {
+		if (rule->type == IDENTITY_MATCH_REPO_DIGEST_OR_EXACT)
+			return true;
+		log_info("Bundle %s names no repository; the policy's signedIdentity (%s) needs one", referrer, type);
+		note(miss, MISS_NAMELESS);
+		return false;
+	}
+	/* The subject is a name and a digest: together, "NAME@DIGEST". */
+	char claimed[IDENTITY_REF_STRING_MAX];
+	struct identity_ref sig;
+	int n = snprintf(claimed, sizeof(claimed), "%s", b->identity);
+	if (identity_ref_parse(b->identity, &sig) >= 0 && identity_ref_is_name_only(&sig))
+		n = snprintf(claimed, sizeof(claimed), "%s@%s", b->identity, b->digest);
+	struct identity_ref pinned = *image;
+	if (rule->type == IDENTITY_MATCH_REPO_DIGEST_OR_EXACT || rule->type == IDENTITY_REMAP) {
+		pinned.tag[0] = '\0';
+		snprintf(pinned.digest, sizeof(pinned.digest), "%s", b->digest);
+	}
+	/* Cut short, it could read as another reference. */
+	if (n >= 0 && (size_t) n < sizeof(claimed) && identity_matches(rule, &pinned, claimed))
+		return true;
+	log_info("Bundle %s names %s, which the policy's signedIdentity (%s) does not accept for this image", referrer,
+		 b->identity, type);
+	note(miss, MISS_IDENTITY);
+	return false;
+}
+
+/* cosign 3's bundles for one requirement's keys: 0 and *fingerprint when
+ * one verifies and names this image. */
+static int check_bundles(const struct policy_requirement *req, const struct referrer_bundles *bundles,
+			 struct trust_key *const *keys, size_t n_keys, const struct identity_ref *image,
+			 const char *const *expected, char fingerprint[static TRUST_FINGERPRINT_SIZE], enum miss *miss)
+{
+	for (size_t i = 0; i < bundles->n; i++) {
+		const struct referrer_bundle *b = &bundles->items[i];
+		note(miss, MISS_KEY);
+		for (size_t k = 0; k < n_keys; k++) {
+			_cleanup_(bundle_result_done) struct bundle_result res = {};
+			int v = bundle_verify(b->data, b->size, keys[k], expected, &res);
+			if (v == -EBADMSG || v == -E2BIG)
+				note(miss, MISS_PAYLOAD);
+			else if (v == -EXDEV)
+				note(miss, MISS_DIGEST);
+			else if (v == 0 && bundle_identity_ok(&req->signed_identity, image, &res, b->referrer, miss)) {
+				snprintf(fingerprint, TRUST_FINGERPRINT_SIZE, "%s", trust_key_fingerprint(keys[k]));
+				return 0;
+			}
+			if (v != -EKEYREJECTED)
+				break; /* this key's: no other key makes it better */
+		}
+	}
+	return -EACCES;
+}
+
 /* One sigstoreSigned requirement: 0 and *fingerprint when a signature by
- * one of its keys names this image. */
+ * one of its keys names this image (*format says which kind); bundles
+ * (NULL: not looked at) after the classic signatures. */
 static int check_requirement(const struct policy *policy, const struct policy_requirement *req,
-			     const struct manifest_store *store, struct sig_set *set, const struct identity_ref *image,
+			     const struct manifest_store *store, struct sig_set *set,
+			     const struct referrer_bundles *bundles, const struct identity_ref *image,
 			     const char *const *expected, char fingerprint[static TRUST_FINGERPRINT_SIZE],
-			     enum miss *miss)
+			     const char **format, enum miss *miss)
 {
 	struct trust_key *keys[POLICY_KEYS_MAX] = {};
 	size_t n_keys = 0;
@@ -217,6 +292,11 @@ static int check_requirement(const struct policy *policy, const struct policy_re
 				break;
 		}
 	}
+	*format = "cosign";
+	if (r < 0 && bundles) {
+		r = check_bundles(req, bundles, keys, n_keys, image, expected, fingerprint, miss);
+		*format = "bundle";
+	}
 out:
 	for (size_t k = 0; k < n_keys; k++)
 		trust_key_free(keys[k]);
@@ -227,7 +307,8 @@ out:
  * 0 (ret->signed_by the first one's key), -EACCES (*miss says why), or
  * another refusal already logged (a key that cannot be used). */
 static int check_requirements(const struct policy *policy, const struct policy_requirements *reqs,
-			      const struct manifest_store *store, struct sig_set *set, const struct identity_ref *image,
+			      const struct manifest_store *store, struct sig_set *set,
+			      const struct referrer_bundles *bundles, const struct identity_ref *image,
 			      const char *const *expected, struct signature_verdict *ret, enum miss *miss)
 {
 	ret->signed_by[0] = '\0';
@@ -236,7 +317,8 @@ static int check_requirements(const struct policy *policy, const struct policy_r
 		if (req->type != POLICY_SIGSTORE_SIGNED)
 			continue;
 		char fp[TRUST_FINGERPRINT_SIZE] = "";
-		int r = check_requirement(policy, req, store, set, image, expected, fp, miss);
+		const char *format = NULL;
+		int r = check_requirement(policy, req, store, set, bundles, image, expected, fp, &format, miss);
 		if (r == -EACCES)
 			return r;
 		if (r < 0) {
@@ -244,10 +326,32 @@ static int check_requirements(const struct policy *policy, const struct policy_r
 					policy->file);
 			return -EKEYREJECTED;
 		}
-		if (!ret->signed_by[0])
+		if (!ret->signed_by[0]) {
 			memcpy(ret->signed_by, fp, sizeof(fp));
+			ret->format = format;
+		}
 	}
 	return 0;
+}
+
+/* The bundles referring to the digests in order (none when the store
+ * keeps none). */
+static int load_bundles(const struct manifest_store *store, const char *const order[static 2],
+			struct referrer_bundles *ret)
+{
+	if (!store->fetch_bundles)
+		return 0;
+	const char *subjects[] = { order[0], order[1], NULL };
+	return store->fetch_bundles(store, subjects, ret);
+}
+
+/* What was wrong is logged by the reader; -E2BIG's text would mislead. */
+static int refuse_unreadable(const char *what, int r, const struct policy *policy, const char *name, const char *digest,
+			     const char *scope)
+{
+	log_error("Refusing %s (%s): its %s could not be read%s; the policy %s requires a signature for %s", name,
+		  digest, what, r == -E2BIG ? " (over a bound)" : "", policy->file, scope);
+	return r == -E2BIG ? r : -EACCES;
 }
 
 int signature_check(const struct policy *policy, const struct manifest_store *store, const struct identity_ref *image,
@@ -278,29 +382,34 @@ int signature_check(const struct policy *policy, const struct manifest_store *st
 	const char *expected[] = { digest, index_digest, NULL };
 	const char *order[] = { index_digest ?: digest, index_digest ? digest : NULL };
 	enum miss miss = MISS_NONE;
+	_cleanup_(referrer_bundles_done) struct referrer_bundles bundles = {};
 	for (size_t o = 0; o < ELEMENTSOF(order) && order[o]; o++) {
 		r = sig_set_load(store, order[o], &set);
-		if (r < 0) {
-			/* What was wrong is logged above; -E2BIG's text would mislead. */
-			log_error("Refusing %s (%s): its signatures could not be read%s; the policy %s requires a "
-				  "signature for %s",
-				  name, digest, r == -E2BIG ? " (over a bound)" : "", policy->file, scope);
-			return r == -E2BIG ? r : -EACCES;
-		}
-		r = check_requirements(policy, reqs, store, &set, image, expected, ret, &miss);
+		if (r < 0)
+			return refuse_unreadable("signatures", r, policy, name, digest, scope);
+		r = check_requirements(policy, reqs, store, &set, NULL, image, expected, ret, &miss);
 		if (r == 0)
 			break;
 		if (r != -EACCES)
 			return -EACCES; /* logged */
 		if (o + 1 < ELEMENTSOF(order) && order[o + 1])
 			continue;
+		/* No classic signature does: cosign 3's bundles, looked up only
+		 * now, so an image signed the classic way costs no more requests. */
+		r = load_bundles(store, order, &bundles);
+		if (r < 0)
+			return refuse_unreadable("bundles", r, policy, name, digest, scope);
+		r = check_requirements(policy, reqs, store, &set, &bundles, image, expected, ret, &miss);
+		if (r == 0)
+			break;
+		if (r != -EACCES)
+			return -EACCES; /* logged */
 		return log_error_errno(r,
 				       "Refusing %s (%s): %s by a key the policy %s trusts for %s (sign it with cosign "
 				       "sign --key, or see kairos-upgrade status)",
 				       name, digest, miss_text(miss), policy->file, scope);
 	}
-	ret->format = "cosign";
-	log_info("%s (%s) is signed by key %.16s, as the policy %s requires", name, digest, ret->signed_by,
-		 policy->file);
+	log_info("%s (%s) is signed by key %.16s (%s), as the policy %s requires", name, digest, ret->signed_by,
+		 ret->format, policy->file);
 	return 0;
 }

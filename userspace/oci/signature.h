@@ -12,7 +12,11 @@
  * SIMPLE_SIGNING_PAYLOAD_MAX bytes (a descriptor claiming more is refused
  * before any byte of it is read, and the store stops a blob at its
  * descriptor's size). Over a bound the image is refused, never judged on
- * part of its signatures. */
+ * part of its signatures.
+ *
+ * When no classic signature does, cosign 3's Sigstore bundles (the store's
+ * fetch_bundles, referrers.h) are checked the same way (trust/bundle.h);
+ * a bundle naming no repository counts under matchRepoDigestOrExact only. */
 #pragma once
 
 #include <stdbool.h>
@@ -26,7 +30,7 @@
 
 struct signature_verdict {
 	char signed_by[TRUST_FINGERPRINT_SIZE]; /* "" when nothing was verified */
-	const char *format;                     /* "cosign", or NULL when unsigned */
+	const char *format;                     /* "cosign", "bundle", or NULL when unsigned */
 };
 
 /* Decides whether the image of digest (reached through index_digest when
