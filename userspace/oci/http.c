@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "http_retry.h"
 #include "log.h"
 #include "util.h"
 
@@ -319,68 +320,6 @@ static void before_attempt(struct http_exchange *x)
 		x->rq->before_attempt(x->rq->ctx);
 }
 
-static bool curl_error_is_transient(CURLcode code)
-{
-	switch (code) {
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_RECV_ERROR:
-	case CURLE_SEND_ERROR:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_GOT_NOTHING:
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* Final (non-transient) failures: an errno and a hint for the message.
- * A failed handshake is often a plain-HTTP server; a refused certificate
- * is a question of trust. */
-static int curl_error_to_errno(CURLcode code, const char **ret_hint)
-{
-	switch (code) {
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
-		*ret_hint = " (for a private CA use --ca-file; --insecure skips verification)";
-		return -EPERM;
-	case CURLE_SSL_CONNECT_ERROR:
-		*ret_hint = " (TLS handshake failed; a plain-HTTP registry needs --insecure)";
-		return -ECONNABORTED;
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_TOO_MANY_REDIRECTS:
-		*ret_hint = " (redirect refused: too many, or to a protocol not allowed)";
-		return -EPROTO;
-	default:
-		*ret_hint = "";
-		return -EIO;
-	}
-}
-
-static bool status_is_transient(long status)
-{
-	return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
-}
-
-/* Waits before the next attempt: what Retry-After asks (within reason),
- * else exponentially longer from half a second. */
-static void backoff(unsigned attempt, const char *retry_after)
-{
-	unsigned ms = 500u << MIN_SIZE(attempt, 4u);
-	if (retry_after) {
-		char *end;
-		errno = 0;
-		unsigned long seconds = strtoul(retry_after, &end, 10);
-		if (errno == 0 && end != retry_after && *end == '\0' && seconds <= 60)
-			ms = (unsigned) seconds * 1000u;
-	}
-	struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
 /* The last attempt failed for a reason worth retrying and none are left. */
 static void log_gave_up(const struct http_exchange *x, int r, unsigned tried, const char *errbuf)
 {
@@ -472,7 +411,7 @@ int http_get(struct http_client *c, const struct http_request *rq, struct http_r
 		}
 		if (code != CURLE_OK) {
 			const char *detail = *errbuf ? errbuf : curl_easy_strerror(code);
-			if (curl_error_is_transient(code)) {
+			if (http_curl_error_is_transient(code)) {
 				r = code == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EHOSTUNREACH;
 				if (!rq->quiet)
 					log_debug("Fetching %s from %s failed (%s), attempt %u of %u", rq->what,
@@ -487,7 +426,7 @@ int http_get(struct http_client *c, const struct http_request *rq, struct http_r
 				break;
 			} else {
 				const char *hint;
-				r = curl_error_to_errno(code, &hint);
+				r = http_curl_error_to_errno(code, &hint);
 				if (!rq->quiet)
 					log_error("Cannot fetch %s from %s: %s%s", rq->what, c->peer, detail, hint);
 				break;
@@ -502,7 +441,7 @@ int http_get(struct http_client *c, const struct http_request *rq, struct http_r
 				break;
 			attempt--; /* a new token is not a failed attempt */
 			continue;
-		} else if (status_is_transient(resp->status)) {
+		} else if (http_status_is_transient(resp->status)) {
 			r = -EAGAIN;
 			if (!rq->quiet)
 				log_debug("Fetching %s from %s: HTTP %ld, attempt %u of %u", rq->what, c->peer,
@@ -527,7 +466,7 @@ int http_get(struct http_client *c, const struct http_request *rq, struct http_r
 				r = -EPROTO;
 			break;
 		}
-		backoff(attempt, x.retry_after);
+		http_backoff(attempt, x.retry_after);
 	}
 	/* The response stays; the handle and the headers only we read go. */
 	free(x.content_range);
