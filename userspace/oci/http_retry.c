@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-
 bool http_curl_error_is_transient(CURLcode code)
 {
 	switch (code) {
