@@ -117,6 +117,20 @@ tap_check "by digest: REF@sha256:... signs that digest" \
 	bash -c "'$BIN' sign --insecure --key '$WORK/ed25519.pem' 'oci:$REGISTRY/os@$IMG2' 2>'$WORK/err' &&
 		'$PY' '$HERE/sign_check.py' '$REGISTRY' os '$IMG2' --pub '$WORK/ed25519.pub' --kind ed25519 --layers 3"
 
+# --identity (cosign's --sign-container-identity): nodes that pull through
+# another name (a mirror; a VM that sees the registry as 10.0.2.2).
+IMG5=$(cr push-image os:v5 --seed 6 | json digest)
+tap_check "--identity names another repository in the payload: cosign's bytes, openssl verifies" \
+	bash -c "'$BIN' sign --insecure --key '$WORK/ecdsa.pem' --identity 10.0.2.2:5000/os '$REGISTRY/os:v5' 2>'$WORK/err' &&
+		'$PY' '$HERE/sign_check.py' '$REGISTRY' os '$IMG5' --pub '$WORK/ecdsa.pub' --kind ecdsa --layers 1 --identity 10.0.2.2:5000/os"
+tap_check "--identity with a tag, a digest or no host is a usage error, nothing pushed" \
+	bash -c "before=\$(curl -s --noproxy '*' http://$REGISTRY/v2/os/tags/list)
+		for i in 10.0.2.2:5000/os:v1 10.0.2.2:5000/os@$IMG5 os; do
+			! '$BIN' sign --insecure --key '$WORK/ecdsa.pem' --identity \$i '$REGISTRY/os:v5' 2>'$WORK/err' &&
+				grep -q 'identity wants a repository' '$WORK/err' || exit 1
+		done
+		[ \"\$before\" = \"\$(curl -s --noproxy '*' http://$REGISTRY/v2/os/tags/list)\" ]"
+
 # Refusals: each leaves the registry as it was.
 before=$(snapshot)
 start=$(date +%s%N)

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 """sign_check REGISTRY REPO DIGEST --pub PUB --kind ecdsa|rsa|ed25519
-   --layers N [--layer I] [-a K=V]...
+   --layers N [--layer I] [-a K=V]... [--identity HOST/REPO]
 
 Checks a signature `kairos-upgrade sign` wrote, with nothing of ours: the
 signature image at tag sha256-HEX.sig is fetched with curl; its manifest,
@@ -48,6 +48,7 @@ def main():
     ap.add_argument("--layers", type=int, required=True)
     ap.add_argument("--layer", type=int, default=-1)
     ap.add_argument("-a", action="append", default=[])
+    ap.add_argument("--identity", help="the payload's docker-reference (default REGISTRY/REPO)")
     args = ap.parse_args()
 
     base = f"http://{args.registry}/v2/{args.repo}"
@@ -79,7 +80,7 @@ def main():
     lay = layers[args.layer]
     payload = curl(f"{base}/blobs/{lay['digest']}")
     optional = dict(a.split("=", 1) for a in args.a) or None
-    want = cr.simple_signing_payload(f"{args.registry}/{args.repo}", args.digest, optional)
+    want = cr.simple_signing_payload(args.identity or f"{args.registry}/{args.repo}", args.digest, optional)
     if payload != want:
         fail(f"payload differs from cosign's:\n{payload!r}\n{want!r}")
     if lay["size"] != len(payload) or lay["digest"] != "sha256:" + hashlib.sha256(payload).hexdigest():

@@ -45,12 +45,13 @@ struct sign_args {
 	struct source_args src; /* --platform, --creds, --insecure, --ca-file, --stall-timeout */
 	const char *key_file;
 	const char *ref;
+	const char *identity; /* --identity: the payload's docker-reference, if not REF's repository */
 	struct simple_signing_annotation annotations[SIGN_ANNOTATIONS_MAX];
 	char *annotation_buf[SIGN_ANNOTATIONS_MAX];
 	size_t n_annotations;
 };
 
-enum { SIGN_ARG_KEY = 0x400 };
+enum { SIGN_ARG_IDENTITY = 0x400 };
 
 static void sign_help(void)
 {
@@ -82,6 +83,11 @@ static void sign_help(void)
 	       "                          (repeatable)\n"
 	       "      --platform OS/ARCH[/VARIANT]\n"
 	       "                          sign this platform's manifest of an index, not the index\n"
+	       "      --identity HOST[:PORT]/PATH\n"
+	       "                          the repository the payload names (its docker-reference),\n"
+	       "                          when nodes pull through another name than the one signed\n"
+	       "                          through (a mirror, a proxy, a VM's view of the host), as\n"
+	       "                          cosign sign --sign-container-identity\n"
 	       "      --creds USER:PASS   registry credentials that may push (default:\n"
 	       "                          $REGISTRY_AUTH_FILE or ~/.docker/config.json)\n"
 	       "      --insecure          allow plain HTTP and unverified TLS for this registry\n"
@@ -121,11 +127,28 @@ static int add_annotation(struct sign_args *a, const char *arg)
 	return 0;
 }
 
+/* --identity is a repository: what matchRepository and remapIdentity
+ * compare on a node. A tag or digest in it would never match. */
+static int check_identity(const char *s)
+{
+	struct image_reference ref = {};
+	int r = reference_parse(s, &ref);
+	bool bare = r >= 0 && !ref.digest && !strchr(s + (strrchr(s, '/') ? strrchr(s, '/') - s : 0), ':');
+	reference_done(&ref);
+	if (r < 0 || !bare || !strchr(s, '/'))
+		return log_error_errno(-EINVAL,
+				       "--identity wants a repository, HOST[:PORT]/PATH without tag or digest, "
+				       "not '%s'",
+				       s);
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct sign_args *a)
 {
 	static const struct option options[] = {
 		{ "key", required_argument, NULL, 'k' },
 		{ "annotation", required_argument, NULL, 'a' },
+		{ "identity", required_argument, NULL, SIGN_ARG_IDENTITY },
 		{ "platform", required_argument, NULL, SOURCE_ARG_PLATFORM },
 		{ "creds", required_argument, NULL, SOURCE_ARG_CREDS },
 		{ "insecure", no_argument, NULL, SOURCE_ARG_INSECURE },
@@ -147,6 +170,11 @@ static int parse_args(int argc, char **argv, struct sign_args *a)
 		case 'a':
 			if ((r = add_annotation(a, optarg)) < 0)
 				return r;
+			break;
+		case SIGN_ARG_IDENTITY:
+			if ((r = check_identity(optarg)) < 0)
+				return r;
+			a->identity = optarg;
 			break;
 		default:
 			/* The options pull has, parsed as pull parses them. */
@@ -405,7 +433,7 @@ static int sign_image(struct registry *reg, const struct image_reference *ref, c
 			 "manifest)",
 			 ref->registry, ref->repository, ref->digest ? "@" : ":", reference_object(ref));
 
-	_cleanup_free_ char *identity = docker_reference(ref);
+	_cleanup_free_ char *identity = a->identity ? strdup(a->identity) : docker_reference(ref);
 	_cleanup_free_ char *payload = NULL, *signature = NULL, *config = NULL, *manifest = NULL, *tag = NULL;
 	size_t payload_size = 0, config_size = 0;
 	if (!identity || asprintf(&tag, "sha256-%s.sig", out->digest + strlen(DIGEST_SHA256_PREFIX)) < 0)
