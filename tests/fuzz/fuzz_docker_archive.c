@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n;
 		char digest[DIGEST_STRING_MAX];
 		struct manifest m = {};
-		if (store.fetch_manifest(store.ctx, NULL, &body, &n, &type, digest) == 0 &&
+		if (store.fetch_manifest(store.ctx, NULL, 0, &body, &n, &type, digest) == 0 &&
 		    manifest_parse(body, n, type, &m) == 0) {
 			store.produce_blob(store.ctx, &m.config, discard, NULL);
 			for (size_t i = 0; i < m.n_entries; i++)
@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char *body = NULL, *type = NULL;
 		size_t n;
 		char digest[DIGEST_STRING_MAX];
-		if (store.fetch_manifest(store.ctx, object, &body, &n, &type, digest) == 0) {
+		if (store.fetch_manifest(store.ctx, object, 0, &body, &n, &type, digest) == 0) {
 			free(body);
 			free(type);
 		}

@@ -27,9 +27,10 @@ struct input {
 	size_t manifest_size, blob_size;
 };
 
-static int fetch_manifest(void *ctx, const char *object, char **ret_body, size_t *ret_size, char **ret_media_type,
-			  char ret_digest[static DIGEST_STRING_MAX])
+static int fetch_manifest(void *ctx, const char *object, unsigned flags, char **ret_body, size_t *ret_size,
+			  char **ret_media_type, char ret_digest[static DIGEST_STRING_MAX])
 {
+	(void) flags;
 	const struct input *in = ctx;
 	(void) object;
 	*ret_body = malloc(in->manifest_size + 1);

@@ -52,9 +52,10 @@ static const struct entry *find(const struct fake_store *s, const char *name)
 	return NULL;
 }
 
-static int fetch_manifest(void *ctx, const char *object, char **ret_body, size_t *ret_size, char **ret_media_type,
-			  char ret_digest[static DIGEST_STRING_MAX])
+static int fetch_manifest(void *ctx, const char *object, unsigned flags, char **ret_body, size_t *ret_size,
+			  char **ret_media_type, char ret_digest[static DIGEST_STRING_MAX])
 {
+	(void) flags;
 	const struct entry *e = find(ctx, object);
 	if (!e)
 		return -ENOENT;

@@ -46,11 +46,17 @@ static inline void docker_archive_freep(struct docker_archive **d)
 	docker_archive_free(*d);
 }
 
-static int fetch_manifest(void *ctx, const char *object, char **ret_body, size_t *ret_size, char **ret_media_type,
-			  char ret_digest[static DIGEST_STRING_MAX])
+static int fetch_manifest(void *ctx, const char *object, unsigned flags, char **ret_body, size_t *ret_size,
+			  char **ret_media_type, char ret_digest[static DIGEST_STRING_MAX])
 {
-	(void) object;
 	struct docker_archive *d = ctx;
+	/* One image and nothing else: no signature tags, no other digest. */
+	if (object && !streq(object, d->manifest_digest)) {
+		if (!(flags & MANIFEST_MAY_BE_MISSING))
+			log_error("%s holds one image (%s), not %s", tar_archive_name(d->tar), d->manifest_digest,
+				  object);
+		return -ENOENT;
+	}
 	*ret_body = malloc(d->manifest_size + 1);
 	*ret_media_type = strdup(MEDIA_TYPE_DOCKER_MANIFEST);
 	if (!*ret_body || !*ret_media_type) {

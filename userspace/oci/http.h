@@ -80,6 +80,7 @@ struct http_request {
 	int (*unauthorized)(void *auth_ctx, const struct http_response *resp, const char *what, unsigned generation);
 	void *auth_ctx;
 	bool quiet;        /* a probe: the caller handles failures */
+	bool missing_ok;   /* a lookup: a 404 is an answer, not logged */
 	unsigned attempts; /* 0: the client's default */
 	int64_t max_size;  /* refuse bodies announced bigger; 0: no limit */
 	bool document;     /* small (a manifest, a token): all of it within a few stall periods */

@@ -87,8 +87,8 @@ static int read_manifest_blob(struct oci_layout *l, const char *digest, char **r
 
 /* index.json names images by tag in an annotation, which the generic
  * parser does not keep: find the descriptor here. */
-static int find_tag(struct oci_layout *l, const char *index, size_t size, const char *tag, char **ret_digest,
-		    char **ret_media_type)
+static int find_tag(struct oci_layout *l, const char *index, size_t size, const char *tag, unsigned flags,
+		    char **ret_digest, char **ret_media_type)
 {
 	json_error_t error;
 	json_t *root = json_loadb(index, size, JSON_REJECT_DUPLICATES, &error);
@@ -116,14 +116,14 @@ static int find_tag(struct oci_layout *l, const char *index, size_t size, const 
 	if (f)
 		fclose(f);
 	json_decref(root);
-	if (r == -ENOENT)
+	if (r == -ENOENT && !(flags & MANIFEST_MAY_BE_MISSING))
 		log_error("Tag %s not found in %s; it has: %s", tag, l->name, tags && *tags ? tags : "(no tags)");
 	else if (r == -EBADMSG)
 		log_error("index.json of %s is malformed", l->name);
 	return r;
 }
 
-static int layout_fetch_manifest(void *ctx, const char *object, char **ret_body, size_t *ret_size,
+static int layout_fetch_manifest(void *ctx, const char *object, unsigned flags, char **ret_body, size_t *ret_size,
 				 char **ret_media_type, char ret_digest[static DIGEST_STRING_MAX])
 {
 	struct oci_layout *l = ctx;
@@ -160,7 +160,7 @@ static int layout_fetch_manifest(void *ctx, const char *object, char **ret_body,
 
 	_cleanup_free_ char *digest = NULL, *media_type = NULL;
 	if (object)
-		r = find_tag(l, index, size, object, &digest, &media_type);
+		r = find_tag(l, index, size, object, flags, &digest, &media_type);
 	else {
 		json_error_t error;
 		json_t *root = json_loadb(index, size, 0, &error);

@@ -169,7 +169,7 @@ static int resolve(const struct manifest_store *store, const char *object, const
 	for (unsigned depth = 0; depth < INDEX_DEPTH_MAX; depth++) {
 		_cleanup_free_ char *body = NULL, *served_type = NULL;
 		size_t size = 0;
-		int r = store->fetch_manifest(store->ctx, next, &body, &size, &served_type, ret_digest);
+		int r = store->fetch_manifest(store->ctx, next, 0, &body, &size, &served_type, ret_digest);
 		if (r < 0)
 			return r;
 		const char *what = next ?: "(default)";

@@ -15,14 +15,19 @@
 
 struct referrer_bundles;
 
+/* fetch_manifest's flags. A lookup of a tag that may well be absent (a
+ * signature image, the referrers tag schema): -ENOENT is an answer, not
+ * logged. */
+#define MANIFEST_MAY_BE_MISSING 1u
+
 struct manifest_store {
 	const char *name; /* for messages: "registry 127.0.0.1:5000", "OCI layout /x" */
 	/* Fetches a manifest by tag or digest (NULL: the store's default);
 	 * ret_digest is the sha256 of its raw bytes, verified when object is a
 	 * digest. ret_media_type: the served type or the referring descriptor's
 	 * (may be NULL). */
-	int (*fetch_manifest)(void *ctx, const char *object, char **ret_body, size_t *ret_size, char **ret_media_type,
-			      char ret_digest[static DIGEST_STRING_MAX]);
+	int (*fetch_manifest)(void *ctx, const char *object, unsigned flags, char **ret_body, size_t *ret_size,
+			      char **ret_media_type, char ret_digest[static DIGEST_STRING_MAX]);
 	blob_producer_t produce_blob;
 	/* The Sigstore bundles referring to subjects (NULL-terminated digests),
 	 * as referrers.h fetches them; NULL for a store that holds none. */

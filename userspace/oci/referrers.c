@@ -21,7 +21,7 @@ static int fetch_one(const struct manifest_store *store, const char *referrer, s
 	_cleanup_free_ char *body = NULL, *content_type = NULL;
 	size_t size = 0;
 	char got[DIGEST_STRING_MAX];
-	int r = store->fetch_manifest(store->ctx, referrer, &body, &size, &content_type, got);
+	int r = store->fetch_manifest(store->ctx, referrer, 0, &body, &size, &content_type, got);
 	if (r < 0)
 		return r;
 	char layer[DIGEST_STRING_MAX];
@@ -59,7 +59,7 @@ static int store_fetch_tag(const struct manifest_store *store, const char *tag, 
 {
 	_cleanup_free_ char *type = NULL;
 	char got[DIGEST_STRING_MAX];
-	return store->fetch_manifest(store->ctx, tag, ret_body, ret_size, &type, got);
+	return store->fetch_manifest(store->ctx, tag, MANIFEST_MAY_BE_MISSING, ret_body, ret_size, &type, got);
 }
 
 /* reg: the registry behind store, whose referrers API is asked first;

@@ -51,7 +51,7 @@ static int registry_get(struct registry *reg, const struct http_request *rq, str
 			struct membuf *body)
 {
 	int r = body ? http_get_document(reg->http, rq, resp, body) : http_get(reg->http, rq, resp);
-	if (r >= 0 || !resp->refused || rq->quiet)
+	if (r >= 0 || !resp->refused || rq->quiet || (r == -ENOENT && rq->missing_ok))
 		return r;
 	_cleanup_free_ char *text = registry_error_text(resp);
 	if (r == -ENOENT)
@@ -197,7 +197,7 @@ struct registry *registry_free(struct registry *reg)
 	return NULL;
 }
 
-int registry_fetch_manifest(struct registry *reg, const char *object, char **ret_body, size_t *ret_size,
+int registry_fetch_manifest(struct registry *reg, const char *object, unsigned flags, char **ret_body, size_t *ret_size,
 			    char **ret_content_type, char ret_digest[static DIGEST_STRING_MAX])
 {
 	bool by_digest = strncmp(object, DIGEST_SHA256_PREFIX, strlen(DIGEST_SHA256_PREFIX)) == 0;
@@ -220,6 +220,7 @@ int registry_fetch_manifest(struct registry *reg, const char *object, char **ret
 		.auth_ctx = &reg->auth,
 		.max_size = MANIFEST_SIZE_MAX,
 		.document = true,
+		.missing_ok = flags & MANIFEST_MAY_BE_MISSING,
 	};
 	int r = registry_get(reg, &rq, &resp, &body);
 	if (r >= 0)
@@ -373,12 +374,12 @@ void registry_endpoint(struct registry *reg, struct registry_endpoint *ret)
 					   .repository = reg->repository };
 }
 
-static int store_fetch_manifest(void *ctx, const char *object, char **ret_body, size_t *ret_size, char **ret_media_type,
-				char ret_digest[static DIGEST_STRING_MAX])
+static int store_fetch_manifest(void *ctx, const char *object, unsigned flags, char **ret_body, size_t *ret_size,
+				char **ret_media_type, char ret_digest[static DIGEST_STRING_MAX])
 {
 	if (!object)
 		return -EINVAL;
-	return registry_fetch_manifest(ctx, object, ret_body, ret_size, ret_media_type, ret_digest);
+	return registry_fetch_manifest(ctx, object, flags, ret_body, ret_size, ret_media_type, ret_digest);
 }
 
 static int store_produce_blob(void *ctx, const struct descriptor *d, blob_sink_t sink, void *sink_ctx)

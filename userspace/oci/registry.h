@@ -36,7 +36,7 @@ struct registry *registry_free(struct registry *reg);
  * MANIFEST_SIZE_MAX). Its sha256 is computed over the raw bytes and
  * written to ret_digest; when object is a digest, it must match.
  * ret_content_type is the Content-Type as served (parameters included). */
-int registry_fetch_manifest(struct registry *reg, const char *object, char **ret_body, size_t *ret_size,
+int registry_fetch_manifest(struct registry *reg, const char *object, unsigned flags, char **ret_body, size_t *ret_size,
 			    char **ret_content_type, char ret_digest[static DIGEST_STRING_MAX]);
 
 /* Streams the blob of descriptor d into sink, checking its size against

@@ -49,7 +49,7 @@ static int sig_set_load(const struct manifest_store *store, const char *digest, 
 	_cleanup_free_ char *body = NULL, *type = NULL;
 	size_t size = 0;
 	char got[DIGEST_STRING_MAX];
-	int r = store->fetch_manifest(store->ctx, tag, &body, &size, &type, got);
+	int r = store->fetch_manifest(store->ctx, tag, MANIFEST_MAY_BE_MISSING, &body, &size, &type, got);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)

@@ -293,7 +293,7 @@ static int resolve_digest(struct registry *reg, const struct image_reference *re
 	_cleanup_free_ char *body = NULL, *content_type = NULL;
 	size_t size = 0;
 	char top[DIGEST_STRING_MAX];
-	int r = registry_fetch_manifest(reg, reference_object(ref), &body, &size, &content_type, top);
+	int r = registry_fetch_manifest(reg, reference_object(ref), 0, &body, &size, &content_type, top);
 	if (r < 0)
 		return r;
 	struct manifest m = {};
@@ -348,7 +348,7 @@ static int existing_layers(struct registry *reg, const char *tag, json_t **ret)
 	_cleanup_free_ char *body = NULL, *content_type = NULL;
 	size_t size = 0;
 	char digest[DIGEST_STRING_MAX];
-	r = registry_fetch_manifest(reg, tag, &body, &size, &content_type, digest);
+	r = registry_fetch_manifest(reg, tag, 0, &body, &size, &content_type, digest);
 	if (r < 0)
 		return r;
 	json_error_t error;
