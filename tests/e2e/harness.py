@@ -106,14 +106,32 @@ class Node:
             self.vm = None
 
 
-def push_reference_os(work, port, tags=("v1", "v2", "v3")):
-    """Build (or take from the cache) the reference OS layout and push tags."""
+def push_reference_os(work, port, tags=("v1", "v2", "v3"), signer="cosign_registry"):
+    """Build (or take from the cache) the reference OS layout, push tags, and
+    sign each with the layout's release key, as its publisher would: v2 and
+    later refuse unsigned upgrades (their /etc/containers/policy.json). The
+    payload names the repository as the VM sees it (10.0.2.2), as cosign's
+    --sign-container-identity does for a mirror. The tests sign with
+    tests/cosign/cosign_registry.py (Python cryptography: code we did not
+    write); the demo with `kairos-upgrade sign` (signer="kairos-upgrade")."""
     layout = os.path.join(work, "layout")
     sh("scripts/mk-os-image", layout)
+    key = os.path.join(layout, "keys", "release.pem")
     for tag in tags:
-        sh("skopeo", "copy", "-q", "--dest-tls-verify=false", f"oci:{layout}:{tag}",
-           f"docker://127.0.0.1:{port}/os:{tag}")
+        push(layout, port, tag)
+        if signer == "kairos-upgrade":
+            sh("build/kairos-upgrade", "sign", "--insecure", "--key", key, "--identity", f"10.0.2.2:{port}/os",
+               f"127.0.0.1:{port}/os:{tag}", env=dict(os.environ, COSIGN_PASSWORD=""), stderr=subprocess.DEVNULL)
+        else:
+            sh("/usr/bin/python3", "tests/cosign/cosign_registry.py", "sign", f"os:{tag}", "--key", key,
+               "--registry", f"127.0.0.1:{port}", "--identity", f"10.0.2.2:{port}/os", stdout=subprocess.DEVNULL)
     return layout
+
+
+def push(layout, port, tag, to=None):
+    """Push the layout's TAG to os:TO (default the same tag), unsigned."""
+    sh("skopeo", "copy", "-q", "--dest-tls-verify=false", f"oci:{layout}:{tag}",
+       f"docker://127.0.0.1:{port}/os:{to or tag}")
 
 
 def finish(work, node, registry):

@@ -7,7 +7,11 @@ and kairos-boot into systemd, which confirms it (kairos-mark-good.service);
 inside the VM kairos-upgrade pulls v2 from the host (10.0.2.2) and reboots
 into it; then the broken v3 spends its tries and the node falls back to v2
 by itself; rollback, a recovery upgrade and a one-shot recovery boot follow,
-with persistent data kept throughout. Prints TAP."""
+with persistent data kept throughout. Signatures (issue 15): v2 ships
+/etc/containers/policy.json requiring the release key; from v2 on, the node
+refuses an unsigned image pushed over a signed tag, from inside the VM,
+writing nothing, and accepts the signed ones. Prints TAP."""
+import hashlib
 import json
 import os
 import subprocess
@@ -16,13 +20,27 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (TOP, Node, boot_until_prompt, finish, in_vm_upgrade, push_reference_os,  # noqa: E402
+from harness import (TOP, Node, boot_until_prompt, finish, in_vm_upgrade, push, push_reference_os,  # noqa: E402
                      start_registry, summary, tap)
 
 
 def data_kept(node):
     st, out = node.run("cat /home/e2e-data")
     return st == 0 and "kept" in out
+
+
+def state_snapshot(node, s):
+    """state.env's bytes and images/' listing (names, sizes, times)."""
+    path = ((s or {}).get("state") or {}).get("path", "/nonexistent")
+    st, out = node.run(f"cd {path} && sha256sum state.env && ls -la --time-style=full-iso images/ | sha256sum")
+    return out if st == 0 else None
+
+
+def fingerprint(pub):
+    """What status calls a key: sha256 of its SubjectPublicKeyInfo DER (openssl)."""
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-in", pub, "-outform", "DER"], capture_output=True,
+                         check=True).stdout
+    return hashlib.sha256(der).hexdigest()
 
 
 def main():
@@ -32,8 +50,8 @@ def main():
     try:
         t = time.monotonic()
         registry, port = start_registry(work)
-        push_reference_os(work, port)
-        tap(True, f"reference OS image v1, v2, v3 built and pushed ({time.monotonic() - t:.0f} s, cached by recipe)")
+        layout = push_reference_os(work, port)
+        tap(True, f"reference OS image v1, v2, v3 built, pushed and signed ({time.monotonic() - t:.0f} s, cached by recipe)")
         disk = os.path.join(work, "disk.img")
         t = time.monotonic()
         r = subprocess.run(["scripts/kairos-install", "--source", f"oci:127.0.0.1:{port}/os:v1", "--insecure",
@@ -69,6 +87,20 @@ def main():
         tap(ok, f"boots v2 ({secs:.0f} s), confirmed; status: v2 active, v1 passive", json.dumps(s))
         tap(data_kept(node), "persistent data survives the upgrade")
 
+        # v2 turned signature checks on. Someone who can push but has no key
+        # puts v4 over os:v3: refused from inside the VM, nothing written.
+        pol = (s or {}).get("policy") or {}
+        tap(pol.get("file") == "/etc/containers/policy.json" and not pol.get("refuses_everything"),
+            "status: the policy in force is the running image's /etc/containers/policy.json", json.dumps(s))
+        push(layout, port, "v4", to="v3")
+        before = state_snapshot(node, s)
+        st, out = node.run(f"kairos-upgrade --source oci:10.0.2.2:{port}/os:v3 --insecure --progress=none")
+        tap(st != 0 and "no signature by a key the policy /etc/containers/policy.json trusts" in out
+            and before is not None and state_snapshot(node, s) == before,
+            "in the VM: an unsigned image pushed over os:v3 is refused before any layer; "
+            "images/ and state.env byte-identical", out)
+        push(layout, port, "v3")  # the publisher's v3 again: its signature is by digest
+
         in_vm_upgrade(node, f"oci:10.0.2.2:{port}/os:v3")
         outcomes = boot_until_prompt(node, 4)
         s = node.status()
@@ -77,6 +109,10 @@ def main():
         tap(ok, f"broken v3: {outcomes[:-1]}, then passive v2 by itself", json.dumps(s))
         why = (s or {}).get("booted", {}).get("why", "")
         tap("no tries left" in why, f"status says why: {why}", json.dumps(s))
+        active = ((s or {}).get("slots") or {}).get("active") or {}
+        want = fingerprint(os.path.join(layout, "keys", "release.pub"))
+        tap(active.get("signed_by") == want and active.get("policy") == "/etc/containers/policy.json",
+            f"the signed v3 was accepted under v2's policy: status shows it signed by {want[:16]}", json.dumps(s))
         st, out = node.run("kairos-upgrade --source oci:10.0.2.2:%d/os:v3 --insecure --progress=none" % port)
         tap(st != 0 and "running passive" in out, "a new upgrade on the fallen-back node is refused, with why", out)
 
