@@ -254,19 +254,42 @@ static void account_shadowed(struct build *b)
 	}
 }
 
-static int maybe_prescan(struct build *b, const struct build_options *opts)
+/* The stored bytes of the upper layers when they are pre-scanned (read
+ * twice), else 0. */
+static uint64_t prescan_bytes(struct image_source *src, const struct build_options *opts)
 {
 	uint64_t upper = 0;
-	if (opts->no_prescan || b->src->n_layers < 2)
+	if (opts->no_prescan || src->n_layers < 2)
 		return 0;
-	for (size_t i = 1; i < b->src->n_layers; i++)
-		upper = add_sat_u64(upper, b->src->layer_size(b->src, i));
-	if (upper > opts->prescan_limit) {
+	for (size_t i = 1; i < src->n_layers; i++)
+		upper = add_sat_u64(upper, src->layer_size(src, i));
+	uint64_t limit = opts->prescan_limit ?: BUILD_PRESCAN_LIMIT_DEFAULT;
+	if (upper > limit) {
 		log_debug("Upper layers hold %" PRIu64 " bytes: not pre-scanning them", upper);
 		return 0;
 	}
+	return upper;
+}
+
+uint64_t build_image_reread_bytes(struct image_source *src, const struct build_options *opts)
+{
+	struct build_options defaults;
+	if (!opts) {
+		build_options_init(&defaults);
+		opts = &defaults;
+	}
+	return src->keep_layers ? prescan_bytes(src, opts) : 0;
+}
+
+static int maybe_prescan(struct build *b, const struct build_options *opts)
+{
+	if (prescan_bytes(b->src, opts) == 0)
+		return 0;
 	int r = shadow_set_new(&b->shadow);
 	if (r < 0)
+		return r;
+	/* read again by the main pass: a registry source keeps them */
+	if (b->src->keep_layers && (r = b->src->keep_layers(b->src, 1)) < 0)
 		return r;
 	return shadow_set_scan(b->src, 1, b->shadow);
 }

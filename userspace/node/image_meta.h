@@ -11,6 +11,7 @@ struct image_meta {
 	char *source;    /* "oci:registry/repo:tag" as given */
 	char *digest;    /* "sha256:<id>" of the manifest */
 	uint64_t size;   /* bytes of the squashfs image */
+	uint64_t received; /* bytes the pull received (pull_bytes_received()), 0: unknown */
 	char *installed; /* UTC, ISO 8601 */
 	/* The anti-downgrade rule's facts (pull_created(), pull_version()):
 	 * NULL when the image has none; on reading, NULL when not valid
@@ -33,5 +34,6 @@ void image_meta_done(struct image_meta *meta);
 /* The current time as image_meta wants it. */
 void image_meta_now(char buf[32]);
 /* meta's facts about the image an install took from p: its source (as
- * given), digest, created, version. Borrowed: valid while p is. */
+ * given), digest, created, version, the bytes received. Borrowed: valid
+ * while p is. */
 struct image_meta image_meta_from_pull(const struct pull *p, const char *source);
