@@ -64,10 +64,9 @@ static int setup(void **state)
 	for (size_t i = 0; i < SIZE; i++)
 		f->store.data[i] = (char) (i * 7 % 253);
 	assert_int_equal(digest_buffer(f->store.data, SIZE, f->digest), 0);
-	f->ms = (struct manifest_store){ .name = "fake",
-					 .produce_blob = fake_produce,
-					 .bytes_received = fake_received,
-					 .ctx = &f->store };
+	f->ms = (struct manifest_store){
+		.name = "fake", .produce_blob = fake_produce, .bytes_received = fake_received, .ctx = &f->store
+	};
 	for (size_t i = 0; i < 2; i++)
 		f->layers[i] = (struct descriptor){ .media_type = (char *) "application/vnd.oci.image.layer.v1.tar",
 						    .digest = f->digest,

@@ -11,7 +11,6 @@ struct image_meta {
 	char *source;    /* "oci:registry/repo:tag" as given */
 	char *digest;    /* "sha256:<id>" of the manifest */
 	uint64_t size;   /* bytes of the squashfs image */
-	uint64_t received; /* bytes the pull received (pull_bytes_received()), 0: unknown */
 	char *installed; /* UTC, ISO 8601 */
 	/* The anti-downgrade rule's facts (pull_created(), pull_version()):
 	 * NULL when the image has none; on reading, NULL when not valid
@@ -21,6 +20,8 @@ struct image_meta {
 	char *signed_by; /* fingerprint of the key whose signature was verified, or NULL */
 	char *signature; /* "cosign", or NULL: unsigned */
 	char *policy;    /* the signature policy file in force, or NULL: none */
+	/* What the pull received (pull_bytes_received()); 0: unknown (older metadata). */
+	uint64_t received;
 };
 
 int image_meta_write(const char *path, const struct image_meta *meta);

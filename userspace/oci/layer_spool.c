@@ -102,8 +102,7 @@ int layer_spool_new(const char *dir, const struct manifest *m, size_t first, con
 		r = no_room(s, need, free_bytes);
 	/* Reserved now: a disk that fills while we download cannot fail the
 	 * spool half-way. */
-	else if (need > 0 && (r = -posix_fallocate(s->fd, 0, (off_t) need)) < 0 && r != -EOPNOTSUPP &&
-		 r != -EINVAL)
+	else if (need > 0 && (r = -posix_fallocate(s->fd, 0, (off_t) need)) < 0 && r != -EOPNOTSUPP && r != -EINVAL)
 		r = r == -ENOSPC || r == -EDQUOT ? no_room(s, need, free_bytes)
 						 : log_error_errno(r, "Cannot reserve space in %s: %m", dir);
 	else
@@ -188,13 +187,13 @@ static int kept_produce(void *ctx, const struct descriptor *d, blob_sink_t sink,
 {
 	struct spool_slot *slot = ctx;
 	const struct layer_spool *s = slot->spool;
-	_cleanup_free_ char *buf = malloc(READ_CHUNK);
-	if (!buf)
-		return -ENOMEM;
 	struct digest_sink h = { .next = sink, .next_userdata = sink_ctx };
 	int r = digest_init(&h.md);
 	if (r < 0)
 		return r;
+	_cleanup_free_ char *buf = malloc(READ_CHUNK);
+	if (!buf)
+		r = -ENOMEM;
 	for (uint64_t done = 0; r >= 0 && done < d->size;) {
 		size_t want = d->size - done < READ_CHUNK ? (size_t) (d->size - done) : READ_CHUNK;
 		ssize_t n = pread(s->fd, buf, want, (off_t) (slot->offset + done));
