@@ -88,8 +88,10 @@ image_new "$L" big && image_add_layer "$L" big "$WORK/big"
 # Whiteouts in upper layers, which the builder pre-scans before the build:
 # a base with a kernel (so an upgrade takes it), a layer that deletes a
 # file and empties a directory (opaque), one that deletes a file of the
-# base and adds its own. wh-big's upper layer is 8 MiB of noise.
+# base and adds its own, while a hard link in the base keeps that file (so
+# its data is needed after all). wh-big's upper layer is 8 MiB of noise.
 mk_tree "$WORK/w1" base
+ln "$WORK/w1/usr/bin/base" "$WORK/w1/usr/bin/base-link"
 mkdir -p "$WORK/w1/boot" "$WORK/w1/opt/d" "$WORK/w2/etc" "$WORK/w2/opt/d" "$WORK/w3/usr/bin"
 echo kernel >"$WORK/w1/boot/vmlinuz" && echo initrd >"$WORK/w1/boot/initrd"
 head -c 200000 /dev/urandom >"$WORK/w1/opt/d/x"
@@ -254,9 +256,10 @@ json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[s
 log_mark
 "$BIN" pull --progress=json --source "$R:wh" --output "$WORK/wh.squashfs" --insecure >"$WORK/wh.progress" 2>"$WORK/err"
 received=$(log_bytes) # before once's skopeo asks the registry too
-once wh && expect_paths "$WORK/wh.squashfs" etc/two usr/bin/three opt/d &&
+once wh && expect_paths "$WORK/wh.squashfs" etc/two usr/bin/three opt/d usr/bin/base-link &&
+	unsquashfs -cat "$WORK/wh.squashfs" usr/bin/base-link | cmp -s - "$WORK/w1/usr/bin/base" &&
 	! sqfs_paths "$WORK/wh.squashfs" | grep -qx 'etc/base\|usr/bin/base\|opt/d/x'
-check "pull: each blob of an image with whiteouts in its upper layers is fetched once (registry log)"
+check "pull: each blob of an image with whiteouts in its upper layers (and a hard link keeping a deleted file) is fetched once (registry log)"
 
 [ "$(json_field "$WORK/wh.json" received)" = "$received" ] &&
 	grep '"event":"progress"' "$WORK/wh.progress" | tail -1 | grep -q "\"bytes\":$received," &&

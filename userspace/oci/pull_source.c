@@ -89,9 +89,12 @@ static int keep_layers(struct image_source *src, size_t first)
 {
 	struct pull_source *ps = src->userdata;
 	/* a local store is read again cheaper than copied */
-	if (!ps->spool_dir || ps->spool || !ps->store->bytes_received)
+	if (!ps->spool_dir || !ps->store->bytes_received)
 		return 0;
-	return layer_spool_new(ps->spool_dir, &ps->manifest, first, ps->store, &ps->spool);
+	if (ps->spool)
+		return 1;
+	int r = layer_spool_new(ps->spool_dir, &ps->manifest, first, ps->store, &ps->spool);
+	return r < 0 ? r : 1;
 }
 
 static const char *layer_digest(struct image_source *src, size_t index)
