@@ -69,7 +69,7 @@ static int setup(void **state)
 }
 
 /* Keeps the layer's one file in dir as inode; returns the kept data. */
-static struct kept_data *keep(const char *dir, struct fs_inode *inode)
+static struct kept_data *keep(const char *dir, uint64_t reserve, struct fs_inode *inode)
 {
 	struct mem_stream s = { .base = { .digest = "sha256:mem",
 					  .media_type = "application/vnd.oci.image.layer.v1.tar",
@@ -79,7 +79,7 @@ static struct kept_data *keep(const char *dir, struct fs_inode *inode)
 	struct expansion_budget budget = {};
 	struct layer_reader *lr = NULL;
 	struct kept_data *k = NULL;
-	assert_int_equal(kept_data_new(dir, &k), 0);
+	assert_int_equal(kept_data_new(dir, reserve, &k), 0);
 	assert_int_equal(layer_reader_open(&s.base, &budget, &lr), 0);
 	struct flatten_entry e;
 	assert_int_equal(layer_reader_next(lr, &e), 1);
@@ -133,7 +133,7 @@ static void test_kept_and_changed(void **state)
 	char dir[] = "/tmp/test-kept-data.XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	struct fs_inode inode = { .mode = S_IFREG | 0644 }, other = { .mode = S_IFREG | 0644 };
-	struct kept_data *k = keep(dir, &inode);
+	struct kept_data *k = keep(dir, 0, &inode);
 
 	struct fs_inode *want[] = { &inode }, *missing[] = { &other };
 	assert_true(kept_data_has_all(k, want, 1));
@@ -152,10 +152,27 @@ static void test_kept_and_changed(void **state)
 	assert_int_equal(rmdir(dir), 0); /* nothing left with a name */
 }
 
+/* No room beyond what the image needs: nothing kept, not an error (the
+ * builder reads the layer again instead). */
+static void test_over_budget(void **state)
+{
+	(void) state;
+	char dir[] = "/tmp/test-kept-data.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct fs_inode inode = { .mode = S_IFREG | 0644 };
+	struct kept_data *k = keep(dir, UINT64_MAX, &inode);
+	struct fs_inode *want[] = { &inode };
+	assert_false(kept_data_has_all(k, want, 1));
+	assert_int_equal(kept_data_open(k, &inode), -ENOENT);
+	kept_data_free(k);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_kept_and_changed, setup, NULL),
+		cmocka_unit_test_setup_teardown(test_over_budget, setup, NULL),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

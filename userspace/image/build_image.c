@@ -322,8 +322,12 @@ static int maybe_prescan(struct build *b, const char *dir, const struct build_op
 	if (b->src->keep_layers && (r = b->src->keep_layers(b->src, 1)) < 0)
 		return r;
 	if (r > 0) {
+		/* the image is about the layers' size: leave that, and a fifth more */
+		uint64_t image = 0;
+		for (size_t i = 0; i < b->src->n_layers; i++)
+			image = add_sat_u64(image, b->src->layer_size(b->src, i));
 		b->kept_from = 1;
-		r = kept_data_new(dir, &b->kept);
+		r = kept_data_new(dir, add_sat_u64(image, image / 5), &b->kept);
 		if (r < 0)
 			return r;
 	}

@@ -42,7 +42,7 @@ struct kept_data {
 	char *buf;
 };
 
-int kept_data_new(const char *dir, struct kept_data **ret)
+int kept_data_new(const char *dir, uint64_t reserve, struct kept_data **ret)
 {
 	struct kept_data *k = calloc(1, sizeof(*k));
 	if (!k)
@@ -64,7 +64,8 @@ int kept_data_new(const char *dir, struct kept_data **ret)
 	}
 	struct statvfs st;
 	uint64_t free_bytes = fstatvfs(k->fd, &st) == 0 ? (uint64_t) st.f_bavail * st.f_frsize : 0;
-	k->budget = free_bytes / 2 < KEPT_DATA_MAX ? free_bytes / 2 : KEPT_DATA_MAX;
+	uint64_t spare = free_bytes > reserve ? (free_bytes - reserve) / 2 : 0;
+	k->budget = spare < KEPT_DATA_MAX ? spare : KEPT_DATA_MAX;
 	*ret = k;
 	return 0;
 }

@@ -4,7 +4,7 @@
  * after all, and reading the layer again for it would download the layer
  * again. Kept in an unnamed file on the output's file system (nothing to
  * clean after a kill or a power cut), within a budget (at most
- * KEPT_DATA_MAX and half the free space): past it, or when the disk fills,
+ * KEPT_DATA_MAX and half the free space the image leaves): past it, or when the disk fills,
  * files are no longer kept and such a file costs a read of its layer, as
  * before. Read back checked against the sha256 taken while keeping. */
 #pragma once
@@ -19,8 +19,10 @@
 
 struct kept_data;
 
-/* 0, or a negative errno (logged) when dir cannot hold a temporary file. */
-int kept_data_new(const char *dir, struct kept_data **ret);
+/* reserve: bytes of dir's free space left alone (for the image being
+ * built). 0, or a negative errno (logged) when dir cannot hold a temporary
+ * file. */
+int kept_data_new(const char *dir, uint64_t reserve, struct kept_data **ret);
 void kept_data_free(struct kept_data *k);
 
 /* The current entry's data (inode's), read from lr to its end; kept if the
