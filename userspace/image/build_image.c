@@ -392,11 +392,8 @@ static int check_bootable(const struct fs_tree *t)
 	return 0;
 }
 
-static int build(struct build *b, int fd, const char *tmp_path, const struct build_options *opts)
+static int build(struct build *b, int fd, const char *tmp_path, const char *dir, const struct build_options *opts)
 {
-	_cleanup_free_ char *dir_copy = strdup(tmp_path);
-	if (!dir_copy)
-		return -ENOMEM;
 	int r = sqfs_writer_new(fd, tmp_path, opts, &b->writer);
 	if (r < 0)
 		return r;
@@ -404,7 +401,7 @@ static int build(struct build *b, int fd, const char *tmp_path, const struct bui
 	if (r < 0)
 		return r;
 	b->max_entries = opts->max_entries;
-	r = maybe_prescan(b, dirname(dir_copy), opts);
+	r = maybe_prescan(b, dir, opts);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < b->src->n_layers; i++) {
@@ -451,8 +448,8 @@ int build_image_squashfs(struct image_source *src, const char *output_path, cons
 			defaults.prescan_limit = BUILD_PRESCAN_LIMIT_DEFAULT;
 		opts = &defaults;
 	}
-	if (!dir_copy || !base_copy ||
-	    asprintf(&tmp_path, "%s/.tmp-%s.XXXXXX", dirname(dir_copy), basename(base_copy)) < 0)
+	const char *dir = dir_copy ? dirname(dir_copy) : NULL;
+	if (!dir || !base_copy || asprintf(&tmp_path, "%s/.tmp-%s.XXXXXX", dir, basename(base_copy)) < 0)
 		return -ENOMEM;
 
 	fd = mkostemp(tmp_path, O_CLOEXEC);
@@ -461,7 +458,7 @@ int build_image_squashfs(struct image_source *src, const char *output_path, cons
 	if (fchmod(fd, 0644) < 0)
 		r = log_error_errno(negative_errno(), "Cannot chmod %s: %m", tmp_path);
 	else
-		r = build(&b, fd, tmp_path, opts);
+		r = build(&b, fd, tmp_path, dir, opts);
 	if (b.writer)
 		sqfs_writer_free(b.writer); /* joins the workers before the tree goes */
 	if (b.tree)
