@@ -318,50 +318,6 @@ else
 	ok "disk full: clear error, temp file removed # SKIP cannot mount tmpfs"
 fi
 
-# The kept layers need space on the destination: checked before the first
-# byte, with what is needed; nothing left. Then a pull killed while it keeps
-# them: their space comes back at once (the file has no name), and the next
-# pull works.
-if mount -t tmpfs -o size=2m tmpfs "$WORK/full" 2>/dev/null; then
-	fails --source "$R:wh-big" --output "$WORK/full/wh-big.squashfs" --insecure &&
-		expect_error "Not enough space in $WORK/full to keep the upper layers .*: they need 8\.[0-9] MiB, [0-9.]+ MiB are free" &&
-		[ -z "$(ls -A "$WORK/full")" ]
-	check "kept layers: a full disk is refused before they are fetched, naming what they need; nothing left"
-	umount "$WORK/full"
-else
-	ok "kept layers: a full disk is refused # SKIP cannot mount tmpfs"
-fi
-used_kib() { df -k --output=used "$1" | tail -1 | tr -d ' '; }
-if mount -t tmpfs -o size=32m tmpfs "$WORK/full" 2>/dev/null; then
-	python3 "$LIB/flaky_proxy.py" "$REGISTRY_PORT" "$WORK/slow.port" --rate 2000000 &
-	slow=$!
-	PIDS+=($slow)
-	for i in $(seq 50); do [ -s "$WORK/slow.port" ] && break; sleep 0.1; done
-	"$BIN" pull --progress=none --source "oci:127.0.0.1:$(cat "$WORK/slow.port")/os:wh-big" \
-		--output "$WORK/full/k.squashfs" --insecure 2>"$WORK/err" &
-	pull_pid=$!
-	kept=
-	for i in $(seq 100); do
-		kept=$(ls -l /proc/$pull_pid/fd 2>/dev/null | grep -a "$WORK/full/.*(deleted)")
-		[ -n "$kept" ] && break
-		sleep 0.05
-	done
-	sleep 1
-	during=$(used_kib "$WORK/full")
-	kill -9 "$pull_pid"
-	wait "$pull_pid" 2>/dev/null
-	after=$(used_kib "$WORK/full")
-	echo "# killed pull: ${during} KiB used on the destination while keeping, ${after} KiB after"
-	[ -n "$kept" ] && [ "$during" -ge 8192 ] && [ "$after" -lt 1024 ] &&
-		! ls -A "$WORK/full" | grep -q spool &&
-		pull --source "$R:wh-big" --output "$WORK/full/k.squashfs" --insecure && [ -s "$WORK/full/k.squashfs" ]
-	check "kept layers: a killed pull leaves nothing to clean (unnamed file, space back), the next pull works"
-	kill "$slow"
-	umount "$WORK/full"
-else
-	ok "kept layers: a killed pull leaves nothing # SKIP cannot mount tmpfs"
-fi
-
 # A retried 5xx: the proxy fails the first requests.
 python3 "$LIB/flaky_proxy.py" "$REGISTRY_PORT" "$WORK/proxy1.port" --fail-first 3 &
 PIDS+=($!)
@@ -380,6 +336,47 @@ start_proxy() {
 	for i in $(seq 50); do [ -s "$WORK/$name.port" ] && break; sleep 0.1; done
 	PROXY=127.0.0.1:$(cat "$WORK/$name.port")
 }
+
+# The kept layers need space on the destination: checked before the first
+# byte, with what is needed; nothing left. Then a pull killed while it keeps
+# them: their space comes back at once (the file has no name), and the next
+# pull works.
+if mount -t tmpfs -o size=2m tmpfs "$WORK/full" 2>/dev/null; then
+	fails --source "$R:wh-big" --output "$WORK/full/wh-big.squashfs" --insecure &&
+		expect_error "Not enough space in $WORK/full to keep the upper layers .*: they need 8\.[0-9] MiB, [0-9.]+ MiB are free" &&
+		[ -z "$(ls -A "$WORK/full")" ]
+	check "kept layers: a full disk is refused before they are fetched, naming what they need; nothing left"
+	umount "$WORK/full"
+else
+	ok "kept layers: a full disk is refused # SKIP cannot mount tmpfs"
+fi
+used_kib() { df -k --output=used "$1" | tail -1 | tr -d ' '; }
+if mount -t tmpfs -o size=32m tmpfs "$WORK/full" 2>/dev/null; then
+	start_proxy slow --rate 2000000
+	"$BIN" pull --progress=none --source "oci:$PROXY/os:wh-big" \
+		--output "$WORK/full/k.squashfs" --insecure 2>"$WORK/err" &
+	pull_pid=$!
+	kept=
+	for i in $(seq 100); do
+		kept=$(ls -l /proc/$pull_pid/fd 2>/dev/null | grep -a "$WORK/full/.*(deleted)")
+		[ -n "$kept" ] && break
+		sleep 0.05
+	done
+	sleep 1
+	during=$(used_kib "$WORK/full")
+	kill -9 "$pull_pid"
+	wait "$pull_pid" 2>/dev/null
+	after=$(used_kib "$WORK/full")
+	echo "# killed pull: ${during} KiB used on the destination while keeping, ${after} KiB after"
+	[ -n "$kept" ] && [ "$during" -ge 8192 ] && [ "$after" -lt 1024 ] &&
+		! ls -A "$WORK/full" | grep -q spool &&
+		pull --source "$R:wh-big" --output "$WORK/full/k.squashfs" --insecure && [ -s "$WORK/full/k.squashfs" ]
+	check "kept layers: a killed pull leaves nothing to clean (unnamed file, space back), the next pull works"
+	kill "$PROXY_PID"
+	umount "$WORK/full"
+else
+	ok "kept layers: a killed pull leaves nothing # SKIP cannot mount tmpfs"
+fi
 
 # Bearer tokens, anonymous, expiring after a few requests (refresh mid-pull),
 # with blobs redirected to another host name: no Authorization may follow.

@@ -10,7 +10,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 
 #include "kept_data.h"
 #include "layer_reader.h"
+#include "unlinked_fd.h"
 #include "util.h"
 
 #define SIZE (3u * 1024 * 1024 + 11) /* more than one piece */
@@ -107,26 +107,6 @@ static int read_back(struct kept_data *k, struct fs_inode *inode, uint8_t *out)
 	return r;
 }
 
-static int spool_fd(const char *dir)
-{
-	DIR *d = opendir("/proc/self/fd");
-	assert_non_null(d);
-	struct dirent *e;
-	int found = -1;
-	while ((e = readdir(d))) {
-		char link[300], target[512];
-		snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
-		ssize_t n = readlink(link, target, sizeof(target) - 1);
-		if (n <= 0)
-			continue;
-		target[n] = '\0';
-		if (strncmp(target, dir, strlen(dir)) == 0 && strstr(target, "(deleted)"))
-			found = atoi(e->d_name);
-	}
-	closedir(d);
-	return found;
-}
-
 static void test_kept_and_changed(void **state)
 {
 	(void) state;
@@ -142,7 +122,7 @@ static void test_kept_and_changed(void **state)
 	assert_int_equal(read_back(k, &inode, out), 0);
 	assert_memory_equal(out, content, SIZE);
 
-	int fd = spool_fd(dir);
+	int fd = unlinked_fd_in(dir);
 	assert_true(fd >= 0);
 	assert_int_equal(pwrite(fd, "X", 1, 100000), 1); /* the disk flips a byte */
 	assert_int_equal(read_back(k, &inode, out), -EBADMSG);

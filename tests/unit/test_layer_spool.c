@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 
 #include "digest.h"
 #include "layer_spool.h"
+#include "unlinked_fd.h"
 #include "util.h"
 
 #define SIZE (300u * 1024 + 7)
@@ -119,27 +119,6 @@ static void test_second_read_from_spool(void **state)
 	layer_spool_free(s);
 }
 
-/* The one file descriptor of this process open on an unlinked file in dir. */
-static int find_spool_fd(const char *dir)
-{
-	DIR *d = opendir("/proc/self/fd");
-	assert_non_null(d);
-	struct dirent *e;
-	int found = -1;
-	while ((e = readdir(d))) {
-		char link[300], target[512];
-		snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
-		ssize_t n = readlink(link, target, sizeof(target) - 1);
-		if (n <= 0)
-			continue;
-		target[n] = '\0';
-		if (strncmp(target, dir, strlen(dir)) == 0 && strstr(target, "(deleted)"))
-			found = atoi(e->d_name);
-	}
-	closedir(d);
-	return found;
-}
-
 static void test_changed_on_disk(void **state)
 {
 	struct fixture *f = *state;
@@ -150,7 +129,7 @@ static void test_changed_on_disk(void **state)
 	assert_int_equal(layer_spool_open(s, 1, &ls, &kept), 0);
 	assert_int_equal(drain(ls, NULL), 0);
 
-	int fd = find_spool_fd(f->dir);
+	int fd = unlinked_fd_in(f->dir);
 	assert_true(fd >= 0);
 	assert_int_equal(pwrite(fd, "X", 1, 1000), 1); /* the disk flips a byte */
 	assert_int_equal(layer_spool_open(s, 1, &ls, &kept), 0);
