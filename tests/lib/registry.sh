@@ -19,7 +19,13 @@ registry_start() {
 	mkdir -p "$dir/storage"
 	{
 		echo "version: 0.1"
-		echo "log: {level: error, accesslog: {disabled: true}}"
+		# REGISTRY_ACCESSLOG=1: one line per request in registry.log, to
+		# count what a pull fetched.
+		if [ -n "${REGISTRY_ACCESSLOG:-}" ]; then
+			echo "log: {level: error, accesslog: {disabled: false}}"
+		else
+			echo "log: {level: error, accesslog: {disabled: true}}"
+		fi
 		echo "storage:"
 		echo "  filesystem: {rootdirectory: $dir/storage}"
 		echo "  redirect: {disable: true}"

@@ -85,7 +85,26 @@ mkdir -p "$WORK/big/data"
 head -c $((24 * 1024 * 1024)) /dev/urandom >"$WORK/big/data/blob"
 image_new "$L" big && image_add_layer "$L" big "$WORK/big"
 
-registry_start "$WORK/reg" || { echo "not ok 1 - registry starts"; exit 1; }
+# Whiteouts in upper layers, which the builder pre-scans before the build:
+# a base with a kernel (so an upgrade takes it), a layer that deletes a
+# file and empties a directory (opaque), one that deletes a file of the
+# base and adds its own, while a hard link in the base keeps that file (so
+# its data is needed after all). wh-big's upper layer is 8 MiB of noise.
+mk_tree "$WORK/w1" base
+ln "$WORK/w1/usr/bin/base" "$WORK/w1/usr/bin/base-link"
+mkdir -p "$WORK/w1/boot" "$WORK/w1/opt/d" "$WORK/w2/etc" "$WORK/w2/opt/d" "$WORK/w3/usr/bin"
+echo kernel >"$WORK/w1/boot/vmlinuz" && echo initrd >"$WORK/w1/boot/initrd"
+head -c 200000 /dev/urandom >"$WORK/w1/opt/d/x"
+echo two >"$WORK/w2/etc/two" && touch "$WORK/w2/etc/.wh.base" "$WORK/w2/opt/d/.wh..wh..opq"
+head -c 100000 /dev/urandom >"$WORK/w3/usr/bin/three" && touch "$WORK/w3/usr/bin/.wh.base"
+image_new "$L" wh
+for l in w1 w2 w3; do image_add_layer "$L" wh "$WORK/$l"; done
+mkdir -p "$WORK/wbig/var"
+head -c $((8 * 1024 * 1024)) /dev/urandom >"$WORK/wbig/var/noise" && touch "$WORK/wbig/var/.wh.none"
+image_new "$L" wh-big && image_add_layer "$L" wh-big "$WORK/w1" && image_add_layer "$L" wh-big "$WORK/wbig"
+
+# The registry's access log counts what each pull fetched.
+REGISTRY_ACCESSLOG=1 registry_start "$WORK/reg" || { echo "not ok 1 - registry starts"; exit 1; }
 push "$L" multi os
 push "$L" multi os-docker --format v2s2
 push "$L" zstd os
@@ -93,6 +112,8 @@ push "$L" plain os --dest-oci-accept-uncompressed-layers
 push "$L" multiarch os --all
 push "$L" multiarch os-docker --all --format v2s2
 push "$L" big os
+push "$L" wh os
+push "$L" wh-big os
 R=oci:$REGISTRY/os
 
 # ---------------------------------------------------------------------------
@@ -214,6 +235,66 @@ check "--progress=json prints JSON lines"
 [ $? -eq 1 ] && tail -1 "$WORK/json" | grep -q '"result":"failed"'
 check "--progress=json ends with a failed done event"
 
+# Each blob crosses the network once, proven from the registry's own log:
+# log_mark before a pull, then log_gets / log_bytes over what came after.
+log_mark() { LOG_FROM=$(($(stat -c %s "$REGISTRY_DIR/registry.log") + 1)); }
+log_since() { tail -c +"$LOG_FROM" "$REGISTRY_DIR/registry.log" | grep -a '^127\.0\.0\.1 .*"GET /v2/'; }
+# "N DIGEST" for each blob GET, and the body bytes of every GET.
+log_gets() { log_since | grep -ao 'GET /v2/[^ ]*/blobs/sha256:[0-9a-f]*' | sed 's|.*/blobs/||' | sort | uniq -c; }
+log_bytes() { log_since | awk '{ s += $10 } END { print s + 0 }'; }
+# once: every layer and the config of image TAG fetched exactly once.
+once() {
+	local gets want
+	gets=$(log_gets)
+	want=$(skopeo inspect --tls-verify=false --raw "docker://$REGISTRY/os:$1" |
+		python3 -c 'import json,sys; m=json.load(sys.stdin); [print(d["digest"]) for d in [m["config"]] + m["layers"]]' | sort)
+	[ "$(awk '{ print $2 }' <<<"$gets" | sort)" = "$want" ] && ! awk '$1 != 1' <<<"$gets" | grep -q . ||
+		{ echo "# blob GETs (count digest):"; sed 's/^/#   /' <<<"$gets"; return 1; }
+}
+json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+
+log_mark
+"$BIN" pull --progress=json --source "$R:wh" --output "$WORK/wh.squashfs" --insecure >"$WORK/wh.progress" 2>"$WORK/err"
+received=$(log_bytes) # before once's skopeo asks the registry too
+once wh && expect_paths "$WORK/wh.squashfs" etc/two usr/bin/three opt/d usr/bin/base-link &&
+	unsquashfs -cat "$WORK/wh.squashfs" usr/bin/base-link | cmp -s - "$WORK/w1/usr/bin/base" &&
+	! sqfs_paths "$WORK/wh.squashfs" | grep -qx 'etc/base\|usr/bin/base\|opt/d/x'
+check "pull: each blob of an image with whiteouts in its upper layers (and a hard link keeping a deleted file) is fetched once (registry log)"
+
+[ "$(json_field "$WORK/wh.json" received)" = "$received" ] &&
+	grep '"event":"progress"' "$WORK/wh.progress" | tail -1 | grep -q "\"bytes\":$received," &&
+	grep -q "$(printf '%.1f' "$(echo "$received / 1048576" | bc -l)") MiB fetched" "$WORK/err" ||
+	{ echo "# the registry sent $received bytes; the .json, progress and summary say:"
+	  grep -h 'received\|"progress"\|fetched' "$WORK/wh.json" "$WORK/wh.progress" "$WORK/err" | tail -4 | sed 's/^/#   /'
+	  false; }
+check "pull: the .json, the progress and the summary report the bytes the registry sent"
+
+# The same image as from the layout, whose layers are read twice from disk
+# as before (nothing kept), and as main's binary builds it when given
+# (KAIROS_MAIN_BIN): byte for byte.
+"$BIN" pull --progress=none --source "oci-layout:$L:wh" --output "$WORK/wh-layout.squashfs" 2>"$WORK/err" &&
+	cmp "$WORK/wh.squashfs" "$WORK/wh-layout.squashfs" &&
+	{ [ -z "${KAIROS_MAIN_BIN:-}" ] || { "$KAIROS_MAIN_BIN" pull --progress=none --source "$R:wh" \
+		--output "$WORK/wh-main.squashfs" --insecure 2>"$WORK/err" &&
+		cmp "$WORK/wh.squashfs" "$WORK/wh-main.squashfs"; }; }
+check "pull: the image built from kept layers is byte-identical"
+
+# The upgrade path: the layers are kept on the state partition's images/.
+mkdir -p "$WORK/state" "$WORK/no-hooks"
+grub-editenv "$WORK/state/state.env" create
+upgrade() { "$BIN" upgrade --insecure --progress=none --state-dir "$WORK/state" \
+	--boot-record "$WORK/no-record.json" --hooks-dir "$WORK/no-hooks" "$@" >/dev/null 2>"$WORK/err"; }
+log_mark
+upgrade --source "$R:wh"
+received=$(log_bytes)
+once wh && id=$(basename "$(ls "$WORK"/state/images/*.squashfs)" .squashfs) &&
+	cmp "$WORK/state/images/$id.squashfs" "$WORK/wh.squashfs" &&
+	[ "$(json_field "$WORK/state/images/$id.json" received)" = "$received" ] &&
+	"$BIN" status --json --state-dir "$WORK/state" --boot-record "$WORK/no-record.json" |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["slots"]["active"]["received"])' | grep -qx "$received" &&
+	[ -z "$(ls -A "$WORK/state/images" | grep -v "^$id\.")" ]
+check "upgrade: each blob fetched once, the same image, status reports the bytes received, nothing else left"
+
 # Memory stays bounded whatever the layer size; time the big pull too.
 start=$(date +%s.%N)
 /usr/bin/time -f '%M' -o "$WORK/rss" "$BIN" pull --progress=none --source "$R:big" \
@@ -255,6 +336,47 @@ start_proxy() {
 	for i in $(seq 50); do [ -s "$WORK/$name.port" ] && break; sleep 0.1; done
 	PROXY=127.0.0.1:$(cat "$WORK/$name.port")
 }
+
+# The kept layers need space on the destination: checked before the first
+# byte, with what is needed; nothing left. Then a pull killed while it keeps
+# them: their space comes back at once (the file has no name), and the next
+# pull works.
+if mount -t tmpfs -o size=2m tmpfs "$WORK/full" 2>/dev/null; then
+	fails --source "$R:wh-big" --output "$WORK/full/wh-big.squashfs" --insecure &&
+		expect_error "Not enough space in $WORK/full to keep the upper layers .*: they need 8\.[0-9] MiB, [0-9.]+ MiB are free" &&
+		[ -z "$(ls -A "$WORK/full")" ]
+	check "kept layers: a full disk is refused before they are fetched, naming what they need; nothing left"
+	umount "$WORK/full"
+else
+	ok "kept layers: a full disk is refused # SKIP cannot mount tmpfs"
+fi
+used_kib() { df -k --output=used "$1" | tail -1 | tr -d ' '; }
+if mount -t tmpfs -o size=32m tmpfs "$WORK/full" 2>/dev/null; then
+	start_proxy slow --rate 2000000
+	"$BIN" pull --progress=none --source "oci:$PROXY/os:wh-big" \
+		--output "$WORK/full/k.squashfs" --insecure 2>"$WORK/err" &
+	pull_pid=$!
+	kept=
+	for i in $(seq 100); do
+		kept=$(ls -l /proc/$pull_pid/fd 2>/dev/null | grep -a "$WORK/full/.*(deleted)")
+		[ -n "$kept" ] && break
+		sleep 0.05
+	done
+	sleep 1
+	during=$(used_kib "$WORK/full")
+	kill -9 "$pull_pid"
+	wait "$pull_pid" 2>/dev/null
+	after=$(used_kib "$WORK/full")
+	echo "# killed pull: ${during} KiB used on the destination while keeping, ${after} KiB after"
+	[ -n "$kept" ] && [ "$during" -ge 8192 ] && [ "$after" -lt 1024 ] &&
+		! ls -A "$WORK/full" | grep -q spool &&
+		pull --source "$R:wh-big" --output "$WORK/full/k.squashfs" --insecure && [ -s "$WORK/full/k.squashfs" ]
+	check "kept layers: a killed pull leaves nothing to clean (unnamed file, space back), the next pull works"
+	kill "$PROXY_PID"
+	umount "$WORK/full"
+else
+	ok "kept layers: a killed pull leaves nothing # SKIP cannot mount tmpfs"
+fi
 
 # Bearer tokens, anonymous, expiring after a few requests (refresh mid-pull),
 # with blobs redirected to another host name: no Authorization may follow.

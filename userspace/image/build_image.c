@@ -16,6 +16,7 @@
 #include "durable.h"
 #include "flatten.h"
 #include "fs_tree.h"
+#include "kept_data.h"
 #include "layer_prescan.h"
 #include "layer_reader.h"
 #include "layer_walk.h"
@@ -45,7 +46,7 @@ static int write_zeros(struct sqfs_writer *w, struct layer_reader *lr, uint64_t 
 		if (r < 0)
 			return r;
 		done += k;
-		if (done % HOLE_CHECK_BYTES < k) {
+		if (lr && done % HOLE_CHECK_BYTES < k) {
 			r = layer_reader_check(lr);
 			if (r < 0)
 				return r;
@@ -54,9 +55,18 @@ static int write_zeros(struct sqfs_writer *w, struct layer_reader *lr, uint64_t 
 	return 0;
 }
 
-/* Copy the current entry's data into the block processor. Sparse holes and
- * a short tail become zeros, which the processor stores as sparse blocks. */
-static int write_entry_data(struct sqfs_writer *w, struct layer_reader *lr, struct fs_inode *inode)
+static int read_layer_piece(void *lr, const void **buf, size_t *size, int64_t *offset)
+{
+	return layer_reader_read_data(lr, buf, size, offset);
+}
+
+/* Copy a file's data, as pieces from read_piece(ctx) (the current entry of
+ * a layer, or data kept_data.h kept), into the block processor. Sparse
+ * holes and a short tail become zeros, which the processor stores as
+ * sparse blocks. lr: the layer being read, looked at while writing holes,
+ * or NULL. */
+static int write_pieces(struct sqfs_writer *w, int (*read_piece)(void *, const void **, size_t *, int64_t *), void *ctx,
+			struct layer_reader *lr, struct fs_inode *inode)
 {
 	uint64_t pos = 0;
 	int r;
@@ -69,7 +79,7 @@ static int write_entry_data(struct sqfs_writer *w, struct layer_reader *lr, stru
 		size_t size;
 		int64_t offset;
 		/* pieces come in order, within the entry's size, holes charged */
-		r = layer_reader_read_data(lr, &buf, &size, &offset);
+		r = read_piece(ctx, &buf, &size, &offset);
 		if (r < 0)
 			return r;
 		if (r == 0)
@@ -88,11 +98,20 @@ static int write_entry_data(struct sqfs_writer *w, struct layer_reader *lr, stru
 	return sqfs_writer_end_file(w);
 }
 
+static int write_entry_data(struct sqfs_writer *w, struct layer_reader *lr, struct fs_inode *inode)
+{
+	return write_pieces(w, read_layer_piece, lr, lr, inode);
+}
+
 struct build {
 	struct image_source *src;
 	struct sqfs_writer *writer;
 	struct fs_tree *tree;
 	struct shadow_set *shadow;
+	/* Hidden files' data of the layers below kept_from (those the source
+	 * does not keep), for a hard link that keeps one after all. */
+	struct kept_data *kept;
+	size_t kept_from;
 	struct build_stats stats;
 	bool warned_xattr;
 	struct expansion_budget budget; /* the main pass's */
@@ -121,7 +140,7 @@ static int apply_entry(struct layer_walk *w, const struct flatten_entry *e)
 		inode->data_skipped = true;
 		inode->data_layer = a->ctx.layer;
 		inode->data_entry_index = w->ordinal;
-		return 0;
+		return b->kept && a->ctx.layer < b->kept_from ? kept_data_save(b->kept, w->lr, inode) : 0;
 	}
 	return write_entry_data(b->writer, w->lr, inode);
 }
@@ -228,6 +247,16 @@ static int write_revived_data(struct build *b)
 		size_t n_here = 0;
 		for (size_t j = k; j < l.n && inodes[j]->data_layer == layer; j++)
 			n_here++;
+		if (b->kept && layer < b->kept_from && kept_data_has_all(b->kept, inodes + k, n_here)) {
+			for (; r >= 0 && k < l.n && inodes[k]->data_layer == layer; k++) {
+				r = kept_data_open(b->kept, inodes[k]);
+				if (r >= 0)
+					r = write_pieces(b->writer, kept_data_read_piece, b->kept, NULL, inodes[k]);
+			}
+			if (r < 0)
+				return r;
+			continue;
+		}
 		log_info("Reading layer %s again for %zu file(s) the pre-scan skipped but a hard "
 			 "link keeps",
 			 b->src->layer_digest(b->src, layer), n_here);
@@ -254,20 +283,54 @@ static void account_shadowed(struct build *b)
 	}
 }
 
-static int maybe_prescan(struct build *b, const struct build_options *opts)
+/* The stored bytes of the upper layers when they are pre-scanned (read
+ * twice), else 0. */
+static uint64_t prescan_bytes(struct image_source *src, const struct build_options *opts)
 {
 	uint64_t upper = 0;
-	if (opts->no_prescan || b->src->n_layers < 2)
+	if (opts->no_prescan || src->n_layers < 2)
 		return 0;
-	for (size_t i = 1; i < b->src->n_layers; i++)
-		upper = add_sat_u64(upper, b->src->layer_size(b->src, i));
-	if (upper > opts->prescan_limit) {
+	for (size_t i = 1; i < src->n_layers; i++)
+		upper = add_sat_u64(upper, src->layer_size(src, i));
+	uint64_t limit = opts->prescan_limit ?: BUILD_PRESCAN_LIMIT_DEFAULT;
+	if (upper > limit) {
 		log_debug("Upper layers hold %" PRIu64 " bytes: not pre-scanning them", upper);
 		return 0;
 	}
+	return upper;
+}
+
+uint64_t build_image_reread_bytes(struct image_source *src, const struct build_options *opts)
+{
+	struct build_options defaults;
+	if (!opts) {
+		build_options_init(&defaults);
+		opts = &defaults;
+	}
+	return src->keep_layers ? prescan_bytes(src, opts) : 0;
+}
+
+static int maybe_prescan(struct build *b, const char *dir, const struct build_options *opts)
+{
+	if (prescan_bytes(b->src, opts) == 0)
+		return 0;
 	int r = shadow_set_new(&b->shadow);
 	if (r < 0)
 		return r;
+	/* Read again by the main pass: a registry source keeps them, and the
+	 * hidden files of layer 0 are kept here (a read would download). */
+	if (b->src->keep_layers && (r = b->src->keep_layers(b->src, 1)) < 0)
+		return r;
+	if (r > 0) {
+		/* the image is about the layers' size: leave that, and a fifth more */
+		uint64_t image = 0;
+		for (size_t i = 0; i < b->src->n_layers; i++)
+			image = add_sat_u64(image, b->src->layer_size(b->src, i));
+		b->kept_from = 1;
+		r = kept_data_new(dir, add_sat_u64(image, image / 5), &b->kept);
+		if (r < 0)
+			return r;
+	}
 	return shadow_set_scan(b->src, 1, b->shadow);
 }
 
@@ -329,7 +392,7 @@ static int check_bootable(const struct fs_tree *t)
 	return 0;
 }
 
-static int build(struct build *b, int fd, const char *tmp_path, const struct build_options *opts)
+static int build(struct build *b, int fd, const char *tmp_path, const char *dir, const struct build_options *opts)
 {
 	int r = sqfs_writer_new(fd, tmp_path, opts, &b->writer);
 	if (r < 0)
@@ -338,7 +401,7 @@ static int build(struct build *b, int fd, const char *tmp_path, const struct bui
 	if (r < 0)
 		return r;
 	b->max_entries = opts->max_entries;
-	r = maybe_prescan(b, opts);
+	r = maybe_prescan(b, dir, opts);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < b->src->n_layers; i++) {
@@ -385,8 +448,8 @@ int build_image_squashfs(struct image_source *src, const char *output_path, cons
 			defaults.prescan_limit = BUILD_PRESCAN_LIMIT_DEFAULT;
 		opts = &defaults;
 	}
-	if (!dir_copy || !base_copy ||
-	    asprintf(&tmp_path, "%s/.tmp-%s.XXXXXX", dirname(dir_copy), basename(base_copy)) < 0)
+	const char *dir = dir_copy ? dirname(dir_copy) : NULL;
+	if (!dir || !base_copy || asprintf(&tmp_path, "%s/.tmp-%s.XXXXXX", dir, basename(base_copy)) < 0)
 		return -ENOMEM;
 
 	fd = mkostemp(tmp_path, O_CLOEXEC);
@@ -395,13 +458,14 @@ int build_image_squashfs(struct image_source *src, const char *output_path, cons
 	if (fchmod(fd, 0644) < 0)
 		r = log_error_errno(negative_errno(), "Cannot chmod %s: %m", tmp_path);
 	else
-		r = build(&b, fd, tmp_path, opts);
+		r = build(&b, fd, tmp_path, dir, opts);
 	if (b.writer)
 		sqfs_writer_free(b.writer); /* joins the workers before the tree goes */
 	if (b.tree)
 		fs_tree_free(b.tree);
 	if (b.shadow)
 		shadow_set_free(b.shadow);
+	kept_data_free(b.kept);
 
 	if (r >= 0 && fsync(fd) < 0) {
 		r = negative_errno();

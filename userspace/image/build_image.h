@@ -32,3 +32,7 @@ struct build_stats {
  * (logged), others as they come. */
 int build_image_squashfs(struct image_source *src, const char *output_path, const struct build_options *opts,
 			 struct build_stats *stats);
+/* The bytes src keeps (image_source.keep_layers) beside output_path during
+ * that build: the upper layers when they are pre-scanned, else 0. For a
+ * caller that checks the free space first. opts may be NULL. */
+uint64_t build_image_reread_bytes(struct image_source *src, const struct build_options *opts);

@@ -31,5 +31,10 @@ struct image_source {
 	int (*open_layer)(struct image_source *src, size_t index, struct layer_stream **out);
 	const char *(*layer_digest)(struct image_source *src, size_t index);
 	uint64_t (*layer_size)(struct image_source *src, size_t index);
+	/* Optional: layers first..n_layers-1 are about to be read once and
+	 * then again; a source whose reads cost a download keeps them so the
+	 * second read does not: 1 when it does, 0 when reading again is cheap,
+	 * or a negative errno, logged: the build stops. NULL: reads are cheap. */
+	int (*keep_layers)(struct image_source *src, size_t first);
 	void *userdata;
 };

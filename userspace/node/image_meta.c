@@ -29,6 +29,10 @@ int image_meta_write(const char *path, const struct image_meta *meta)
 			      meta->signature, "policy", meta->policy);
 	if (!o)
 		return -ENOMEM;
+	if (meta->received > 0 && json_object_set_new(o, "received", json_integer((json_int_t) meta->received)) < 0) {
+		json_decref(o);
+		return -ENOMEM;
+	}
 	_cleanup_free_ char *text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(o);
 	if (!text)
@@ -60,6 +64,7 @@ struct image_meta image_meta_from_pull(const struct pull *p, const char *source)
 		.signed_by = (char *) pull_signed_by(p),
 		.signature = (char *) pull_signature_format(p),
 		.policy = (char *) pull_policy_file(p),
+		.received = pull_bytes_received(p),
 	};
 }
 
@@ -94,6 +99,8 @@ int image_meta_read(const char *path, struct image_meta *meta)
 	meta->policy = dup_string(o, "policy");
 	json_int_t size = json_integer_value(json_object_get(o, "size"));
 	meta->size = size > 0 ? (uint64_t) size : 0;
+	json_int_t received = json_integer_value(json_object_get(o, "received"));
+	meta->received = received > 0 ? (uint64_t) received : 0;
 	json_decref(o);
 	return 0;
 }

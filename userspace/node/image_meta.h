@@ -20,6 +20,8 @@ struct image_meta {
 	char *signed_by; /* fingerprint of the key whose signature was verified, or NULL */
 	char *signature; /* "cosign", or NULL: unsigned */
 	char *policy;    /* the signature policy file in force, or NULL: none */
+	/* What the pull received (pull_bytes_received()); 0: unknown (older metadata). */
+	uint64_t received;
 };
 
 int image_meta_write(const char *path, const struct image_meta *meta);
@@ -33,5 +35,6 @@ void image_meta_done(struct image_meta *meta);
 /* The current time as image_meta wants it. */
 void image_meta_now(char buf[32]);
 /* meta's facts about the image an install took from p: its source (as
- * given), digest, created, version. Borrowed: valid while p is. */
+ * given), digest, created, version, the bytes received. Borrowed: valid
+ * while p is. */
 struct image_meta image_meta_from_pull(const struct pull *p, const char *source);

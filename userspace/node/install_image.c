@@ -43,12 +43,13 @@ static void format_mib(uint64_t bytes, char buf[32])
 	snprintf(buf, 32, "%.1f MiB", (double) bytes / 1048576.0);
 }
 
-/* Refuse before writing anything when the image cannot fit. */
-static int check_space(const char *dir, uint64_t layers_bytes)
+/* Refuse before writing anything when the image cannot fit, with the
+ * upper layers kept beside it while it is built (kept_bytes). */
+static int check_space(const char *dir, uint64_t layers_bytes, uint64_t kept_bytes)
 {
 	/* layers_bytes is the manifest's claim: saturate, a wrap would pass the check */
 	uint64_t need = add_sat_u64(add_sat_u64(layers_bytes, mul_sat_u64(layers_bytes / 100, SPACE_MARGIN_PERCENT)),
-				    SPACE_MARGIN_BYTES),
+				    add_sat_u64(SPACE_MARGIN_BYTES, kept_bytes)),
 		 free_bytes;
 	int r = state_dir_free_bytes(dir, &free_bytes);
 	if (r < 0)
@@ -78,7 +79,7 @@ int image_install_prepare(struct image_install *in, const struct state_dir *sd, 
 		return log_error_errno(negative_errno(), "Failed to create %s: %m", in->images_dir);
 	if (reuse && file_exists(in->image_path))
 		return 0; /* nothing to build */
-	return check_space(in->images_dir, pull_layer_bytes(in->img));
+	return check_space(in->images_dir, pull_layer_bytes(in->img), pull_reread_bytes(in->img, &in->build));
 }
 
 /* The image may already be on its partition (--force of a slot's image, or

@@ -43,6 +43,9 @@ struct http_client {
 	 * request, so a layer download does not pay a new handshake. */
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+	/* Body bytes of every response, as they come off the wire (error
+	 * bodies, resent bytes of a resume included): what the pull reports. */
+	_Atomic uint64_t received;
 };
 
 /* Where a resumable download stands, across attempts. */
@@ -196,6 +199,7 @@ static size_t on_body(char *data, size_t one, size_t size, void *userdata)
 	struct http_exchange *x = userdata;
 	struct http_response *resp = x->resp;
 	(void) one;
+	x->client->received += size;
 	if (!x->body_started) {
 		x->body_started = true;
 		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -562,6 +566,11 @@ int http_client_new(const struct http_client_options *opts, struct http_client *
 	}
 	*ret = c;
 	return 0;
+}
+
+uint64_t http_client_received(const struct http_client *c)
+{
+	return c->received;
 }
 
 struct http_client *http_client_free(struct http_client *c)

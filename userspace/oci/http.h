@@ -27,6 +27,8 @@ struct http_client_options {
 struct http_client;
 int http_client_new(const struct http_client_options *opts, struct http_client **ret);
 struct http_client *http_client_free(struct http_client *c);
+/* Response body bytes received so far by all of c's requests. */
+uint64_t http_client_received(const struct http_client *c);
 
 /* The last response of a request (a redirect chain's last hop). */
 struct http_response {

@@ -136,18 +136,31 @@ void progress_begin(struct progress *p, const char *image, const char *digest, s
 	pthread_mutex_unlock(&p->lock);
 }
 
-void progress_add_bytes(struct progress *p, uint64_t bytes)
+static void update_bytes(struct progress *p, uint64_t bytes, bool absolute)
 {
 	if (!p || p->mode == PROGRESS_NONE)
 		return;
 	pthread_mutex_lock(&p->lock);
-	p->bytes += bytes;
+	if (!absolute)
+		p->bytes += bytes;
+	else if (bytes > p->bytes)
+		p->bytes = bytes;
 	long long now = now_ns();
 	if (now - p->last_ns >= (p->mode == PROGRESS_JSON ? JSON_INTERVAL_NS : TTY_INTERVAL_NS)) {
 		p->last_ns = now;
 		render(p, false);
 	}
 	pthread_mutex_unlock(&p->lock);
+}
+
+void progress_add_bytes(struct progress *p, uint64_t bytes)
+{
+	update_bytes(p, bytes, false);
+}
+
+void progress_set_bytes(struct progress *p, uint64_t bytes)
+{
+	update_bytes(p, bytes, true);
 }
 
 void progress_layer_done(struct progress *p, size_t index)

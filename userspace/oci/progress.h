@@ -19,6 +19,9 @@ struct progress *progress_free(struct progress *p);
 
 void progress_begin(struct progress *p, const char *image, const char *digest, size_t n_layers, uint64_t total_bytes);
 void progress_add_bytes(struct progress *p, uint64_t bytes);
+/* The bytes received so far, as a counter elsewhere has them (never less
+ * than before). */
+void progress_set_bytes(struct progress *p, uint64_t bytes);
 /* Counts each layer once, however often it is read. */
 void progress_layer_done(struct progress *p, size_t index);
 /* Final line; error is a negative errno or 0. */

@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,10 +192,27 @@ uint64_t pull_layer_bytes(const struct pull *p)
 	return total;
 }
 
+uint64_t pull_reread_bytes(const struct pull *p, const struct build_options *opts)
+{
+	return p->registry ? build_image_reread_bytes(p->src, opts) : 0; /* only a registry's are kept */
+}
+
+uint64_t pull_bytes_received(const struct pull *p)
+{
+	return pull_source_bytes_received(p->src);
+}
+
 int pull_build(struct pull *p, const char *output_path, const struct build_options *opts, struct build_stats *stats)
 {
+	/* Layers read twice are kept beside the output: the same file system,
+	 * the temp space the caller already gave the build. */
+	_cleanup_free_ char *dir = strdup(output_path);
+	if (!dir || pull_source_spool_in(p->src, dirname(dir)) < 0)
+		return -ENOMEM;
 	progress_begin(p->progress, p->name, p->digest, p->src->n_layers, pull_layer_bytes(p));
 	int r = build_image_squashfs(p->src, output_path, opts, stats);
+	(void) pull_source_spool_in(p->src, NULL); /* its space back at once */
+	progress_set_bytes(p->progress, pull_bytes_received(p));
 	progress_end(p->progress, r);
 	return r;
 }

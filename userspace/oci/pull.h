@@ -45,9 +45,17 @@ const char *pull_signature_format(const struct pull *p);
 /* The policy file that was in force, NULL without a policy. */
 const char *pull_policy_file(const struct pull *p);
 uint64_t pull_layer_bytes(const struct pull *p);
+/* What crossed the network so far (pull_source_bytes_received()): each
+ * blob once, with the manifests and the config. */
+uint64_t pull_bytes_received(const struct pull *p);
+/* What pull_build() keeps beside its output meanwhile (build_image_reread_bytes()). */
+uint64_t pull_reread_bytes(const struct pull *p, const struct build_options *opts);
 
 /* Streams the layers into output_path through build_image_squashfs()
- * (nothing is left behind on failure). opts and stats may be NULL. */
+ * (nothing is left behind on failure). Upper layers the builder reads twice
+ * are kept, unnamed, in output_path's directory meanwhile
+ * (build_image_reread_bytes() of them: oci/layer_spool.h). opts and stats
+ * may be NULL. */
 int pull_build(struct pull *p, const char *output_path, const struct build_options *opts, struct build_stats *stats);
 
 /* For the anti-downgrade rule (trust/downgrade.h): the image config's

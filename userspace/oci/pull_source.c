@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "image_config.h"
+#include "layer_spool.h"
 #include "log.h"
 #include "membuf.h"
 #include "util.h"
@@ -23,6 +24,9 @@ struct pull_source {
 	struct manifest manifest;
 	char *created, *version;              /* from the config (image_config.h), or NULL */
 	char index_digest[DIGEST_STRING_MAX]; /* "" when not reached through an index */
+	char *spool_dir;                      /* where keep_layers() keeps them; NULL: nowhere */
+	struct layer_spool *spool;
+	_Atomic uint64_t store_bytes; /* read from a local store (no transport to count) */
 };
 
 /* Counts what the builder reads; the end of a layer is its verdict. */
@@ -31,15 +35,20 @@ struct counted_stream {
 	struct layer_stream *inner;
 	struct pull_source *ps;
 	size_t index;
+	bool kept; /* read back from the spool: nothing was received */
 };
 
 static ssize_t counted_read(struct layer_stream *ls, void *buf, size_t size)
 {
 	struct counted_stream *cs = ls->userdata;
+	struct pull_source *ps = cs->ps;
 	ssize_t n = cs->inner->read(cs->inner, buf, size);
-	if (n > 0)
-		progress_add_bytes(cs->ps->progress, (uint64_t) n);
-	else if (n == 0)
+	if (n > 0 && ps->store->bytes_received)
+		progress_set_bytes(ps->progress, ps->store->bytes_received(ps->store->ctx));
+	else if (n > 0 && !cs->kept) {
+		ps->store_bytes += (uint64_t) n;
+		progress_add_bytes(ps->progress, (uint64_t) n);
+	} else if (n == 0)
 		progress_layer_done(cs->ps->progress, cs->index);
 	return n;
 }
@@ -59,7 +68,9 @@ static int open_layer(struct image_source *src, size_t index, struct layer_strea
 	struct counted_stream *cs = calloc(1, sizeof(*cs));
 	if (!cs)
 		return -ENOMEM;
-	int r = blob_stream_new(&ps->manifest.entries[index], ps->store->produce_blob, ps->store->ctx, &cs->inner);
+	int r = layer_spool_open(ps->spool, index, &cs->inner, &cs->kept);
+	if (r >= 0 && !cs->inner)
+		r = blob_stream_new(&ps->manifest.entries[index], ps->store->produce_blob, ps->store->ctx, &cs->inner);
 	if (r < 0) {
 		free(cs);
 		return log_error_errno(r, "Failed to start reading layer %s: %m", ps->manifest.entries[index].digest);
@@ -72,6 +83,18 @@ static int open_layer(struct image_source *src, size_t index, struct layer_strea
 	cs->stream.userdata = cs;
 	*ret = &cs->stream;
 	return 0;
+}
+
+static int keep_layers(struct image_source *src, size_t first)
+{
+	struct pull_source *ps = src->userdata;
+	/* a local store is read again cheaper than copied */
+	if (!ps->spool_dir || !ps->store->bytes_received)
+		return 0;
+	if (ps->spool)
+		return 1;
+	int r = layer_spool_new(ps->spool_dir, &ps->manifest, first, ps->store, &ps->spool);
+	return r < 0 ? r : 1;
 }
 
 static const char *layer_digest(struct image_source *src, size_t index)
@@ -260,6 +283,7 @@ int pull_source_new(const struct manifest_store *store, const char *object, cons
 		.open_layer = open_layer,
 		.layer_digest = layer_digest,
 		.layer_size = layer_size,
+		.keep_layers = keep_layers,
 		.userdata = ps,
 	};
 	*ret = &ps->src;
@@ -277,6 +301,7 @@ struct image_source *pull_source_free(struct image_source *src)
 	if (!src)
 		return NULL;
 	struct pull_source *ps = (struct pull_source *) src;
+	pull_source_spool_in(src, NULL);
 	manifest_done(&ps->manifest);
 	free(ps->created);
 	free(ps->version);
@@ -292,4 +317,19 @@ const char *pull_source_created(const struct image_source *src)
 const char *pull_source_version(const struct image_source *src)
 {
 	return ((const struct pull_source *) src)->version;
+}
+
+int pull_source_spool_in(struct image_source *src, const char *dir)
+{
+	struct pull_source *ps = (struct pull_source *) src;
+	ps->spool = layer_spool_free(ps->spool);
+	free(ps->spool_dir);
+	ps->spool_dir = dir ? strdup(dir) : NULL;
+	return !dir || ps->spool_dir ? 0 : -ENOMEM;
+}
+
+uint64_t pull_source_bytes_received(const struct image_source *src)
+{
+	const struct pull_source *ps = (const struct pull_source *) src;
+	return ps->store->bytes_received ? ps->store->bytes_received(ps->store->ctx) : ps->store_bytes;
 }

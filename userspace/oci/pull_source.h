@@ -33,6 +33,9 @@ struct manifest_store {
 	 * as referrers.h fetches them; NULL for a store that holds none. */
 	int (*fetch_bundles)(const struct manifest_store *store, const char *const *subjects,
 			     struct referrer_bundles *ret);
+	/* What the transport has received so far (http.c counts it), NULL for
+	 * a store on a local disk. */
+	uint64_t (*bytes_received)(void *ctx);
 	void *ctx;
 };
 
@@ -51,3 +54,11 @@ const char *pull_source_version(const struct image_source *src);
 /* The digest of the index the image was chosen from (the one the tag or
  * digest named), NULL when the reference named the image itself. */
 const char *pull_source_index_digest(const struct image_source *src);
+/* Where keep_layers() keeps the layers the builder reads twice (the
+ * destination's directory), NULL: nowhere, they are read twice. Drops
+ * what was kept before. */
+int pull_source_spool_in(struct image_source *src, const char *dir);
+/* Bytes received: counted at the transport for a registry (manifests,
+ * configs, error bodies and retries included), the layer bytes read from
+ * the store for one on a local disk; never what came from the spool. */
+uint64_t pull_source_bytes_received(const struct image_source *src);

@@ -396,6 +396,12 @@ static int store_fetch_bundles(const struct manifest_store *store, const char *c
 	return referrers_fetch_bundles(store->ctx, subjects, ret);
 }
 
+static uint64_t store_bytes_received(void *ctx)
+{
+	const struct registry *reg = ctx;
+	return http_client_received(reg->http);
+}
+
 void registry_manifest_store(struct registry *reg, struct manifest_store *ret)
 {
 	*ret = (struct manifest_store){
@@ -403,6 +409,7 @@ void registry_manifest_store(struct registry *reg, struct manifest_store *ret)
 		.fetch_manifest = store_fetch_manifest,
 		.produce_blob = store_produce_blob,
 		.fetch_bundles = store_fetch_bundles,
+		.bytes_received = store_bytes_received,
 		.ctx = reg,
 	};
 }

@@ -141,7 +141,7 @@ int verb_pull(int argc, char **argv)
 		(void) unlink(a.output);
 	if (r >= 0)
 		log_info("Pulled %s (%s): %zu layers, %.1f MiB fetched, %.1f MiB image %s, in %.1f s", pull_name(p),
-			 pull_digest(p), pull_n_layers(p), (double) pull_layer_bytes(p) / 1048576.0,
+			 pull_digest(p), pull_n_layers(p), (double) pull_bytes_received(p) / 1048576.0,
 			 (double) stats.output_bytes / 1048576.0, a.output, now_seconds() - start);
 	else if (r == -ENOSPC)
 		log_error("Pull of %s stopped: the disk holding %s is full; the partial image was removed. Free "

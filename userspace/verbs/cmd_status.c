@@ -123,6 +123,9 @@ static json_t *slot_json(const struct state_context *ctx, enum boot_slot slot)
 	json_object_set_new(o, "created", created ? json_string(created) : json_null());
 	json_object_set_new(o, "version", version ? json_string(version) : json_null());
 	json_object_set_new(o, "age_unknown", json_boolean(!have_meta || image_meta_age_unknown(&meta)));
+	/* Missing in old metadata: unknown. */
+	json_object_set_new(o, "received",
+			    have_meta && meta.received ? json_integer((json_int_t) meta.received) : json_null());
 	if (slot == BOOT_SLOT_ACTIVE && st->status == SLOT_STATUS_NEW)
 		json_object_set_new(o, "tries_left", json_integer(ctx->state.tries_left));
 	/* Missing in old metadata: unsigned, no policy. */
