@@ -46,6 +46,7 @@ struct sqfs_writer {
 	const char *path;
 	sqfs_super_t super;
 	sqfs_compressor_t *cmp;
+	sqfs_compressor_t *uncmp; /* reads fragment blocks back to compare tails */
 	sqfs_block_writer_t *block_writer;
 	sqfs_frag_table_t *frag_table;
 	sqfs_block_processor_t *proc;
@@ -211,6 +212,11 @@ int sqfs_writer_new(int fd, const char *path, const struct build_options *opts, 
 	r = sqfs_compressor_create(&cfg, &w->cmp);
 	if (r != 0)
 		return writer_fail(w, r, "creating the compressor");
+	sqfs_compressor_config_t ucfg = cfg;
+	ucfg.flags |= SQFS_COMP_FLAG_UNCOMPRESS;
+	r = sqfs_compressor_create(&ucfg, &w->uncmp);
+	if (r != 0)
+		return writer_fail(w, r, "creating the decompressor");
 
 	r = sqfs_super_init(&w->super, opts->block_size, 0, cfg.id);
 	if (r != 0)
@@ -243,12 +249,28 @@ int sqfs_writer_new(int fd, const char *path, const struct build_options *opts, 
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = n > 0 ? (unsigned) n : 1;
 	}
-	/* The backlog bounds memory: each block in flight holds up to two
+	/* Duplicates are stored once by libsquashfs. The block writer shares a
+	 * file's blocks with an earlier identical run after comparing the
+	 * stored bytes. A tail that matches an earlier fragment's xxh32 and size
+	 * is shared too: with file and uncmp the processor reads that fragment
+	 * back and compares the bytes, without them it trusts the 32-bit hash,
+	 * which a layer can collide at will (tests/flatten: "xxh32 collision").
+	 * The backlog bounds memory: each block in flight holds up to two
 	 * block-sized buffers. */
-	w->proc = sqfs_block_processor_create(opts->block_size, w->cmp, threads, 8 * threads, w->block_writer,
-					      w->frag_table);
-	if (!w->proc)
-		return log_error_errno(-ENOMEM, "Cannot create the squashfs block processor");
+	sqfs_block_processor_desc_t desc = {
+		.size = sizeof(desc),
+		.max_block_size = opts->block_size,
+		.num_workers = threads,
+		.max_backlog = 8 * threads,
+		.cmp = w->cmp,
+		.wr = w->block_writer,
+		.tbl = w->frag_table,
+		.file = &w->file.base,
+		.uncmp = w->uncmp,
+	};
+	r = sqfs_block_processor_create_ex(&desc, &w->proc);
+	if (r != 0)
+		return writer_fail(w, r, "creating the block processor");
 	*ret = TAKE_PTR(w);
 	return 0;
 }
@@ -535,6 +557,7 @@ void sqfs_writer_free(struct sqfs_writer *w)
 	sqfs_destroy(w->ids);
 	sqfs_destroy(w->frag_table);
 	sqfs_destroy(w->block_writer);
+	sqfs_destroy(w->uncmp);
 	sqfs_destroy(w->cmp);
 	free(w);
 }
