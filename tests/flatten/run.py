@@ -334,6 +334,28 @@ def test_dedupe():
     tap(images[0] == images[1] == images[2], "dedupe: byte-identical images with 1, 2 and 3 threads")
 
 
+def test_small_files_in_tree_order():
+    """Files under a block are packed into fragments in tree order, whatever
+    the tar order (as mksquashfs packs them); a deleted one is never written."""
+    l1 = Layer()
+    names = [f"d{i % 7}/f{i:03d}" for i in range(300)]
+    for d in sorted({n.split("/")[0] for n in names}):
+        l1.dir(d)
+    for n in reversed(names):
+        l1.file(n, rnd(3000, n))
+    l1.file("gone", rnd(5000, "gone"))
+    l2 = Layer()
+    l2.whiteout("gone")
+    test_against_umoci("small-files", [l1.bytes(), l2.bytes()], [None], ["--no-prescan"],
+                       check_stats=lambda s: (int(s["skipped_bytes"]) == 5000 and int(s["wasted_bytes"]) == 0,
+                                              "a deleted small file is not written"))
+    image = os.path.join(WORK, "small-files-ours", "out.sqfs")
+    if os.path.exists(image):
+        locs = [data_location(image, n, ["Fragment index", "Fragment offset"]) for n in sorted(names)]
+        locs = [(int(i, 16), int(o)) for i, o in locs]
+        tap(locs == sorted(locs), "small-files: fragments in tree order", locs[:5])
+
+
 # ---------------------------------------------------------------- references
 def umoci_unpack(name, layer_bytes):
     d = os.path.join(WORK, name)
@@ -523,6 +545,7 @@ def main():
                                               "skip only what no name keeps alive"))
 
     test_dedupe()
+    test_small_files_in_tree_order()
 
     bad = Layer()
     bad.file("../evil", b"x")
@@ -568,6 +591,16 @@ def main():
             ok = (r.returncode != 0 and "Disk full" in r.stderr and "bytes written" in r.stderr
                   and os.listdir(mnt) == [])
             tap(ok, "disk full: clear error, nothing left behind", r.stderr + str(os.listdir(mnt)))
+            small = Layer()
+            for i in range(300):
+                small.file(f"s{i:03d}", rnd(10000, f"small{i}"))
+            p = os.path.join(WORK, "small-noise.tar")
+            write_layer(p, small.bytes(), None)
+            r = run([BUILDER, "--output", os.path.join(mnt, "out.sqfs"), "--layer", p])
+            ok = (r.returncode != 0 and "Disk full" in r.stderr and "set aside" in r.stderr
+                  and os.listdir(mnt) == [])
+            tap(ok, "disk full with small files set aside: clear error, nothing left behind",
+                r.stderr + str(os.listdir(mnt)))
         finally:
             run(["umount", mnt])
     else:
