@@ -348,8 +348,7 @@ static int spill_fail(struct sqfs_writer *w, int r, const char *what)
 static int spill_store(struct sqfs_writer *w, struct fs_inode *inode)
 {
 	uint8_t *out = w->spill_buf + w->block_size;
-	size_t n = ZSTD_compressCCtx(w->zc, out, w->spill_cap - w->block_size, w->spill_buf, w->spill_pos,
-				     SPILL_LEVEL);
+	size_t n = ZSTD_compressCCtx(w->zc, out, w->spill_cap - w->block_size, w->spill_buf, w->spill_pos, SPILL_LEVEL);
 	if (ZSTD_isError(n))
 		return log_error_errno(-EIO, "Cannot compress a small file: %s", ZSTD_getErrorName(n));
 	if (w->spill_size + n > SPILL_MAX) {
@@ -437,8 +436,8 @@ static int write_deferred(struct fs_node *n, void *userdata)
 	if (!S_ISREG(inode->mode) || !inode->data_deferred || inode->data_written)
 		return 0; /* not set aside, or another name of it came first */
 	for (size_t done = 0; done < inode->spill_size;) {
-		ssize_t k = pread(w->spill_fd, in + done, inode->spill_size - done,
-				  (off_t) (inode->spill_offset + done));
+		ssize_t k =
+			pread(w->spill_fd, in + done, inode->spill_size - done, (off_t) (inode->spill_offset + done));
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
