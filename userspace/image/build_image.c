@@ -278,7 +278,7 @@ static void account_shadowed(struct build *b)
 			continue;
 		if (i->data_written)
 			b->stats.wasted_bytes += i->size;
-		else if (i->data_skipped)
+		else if (i->data_skipped || i->data_deferred) /* a set-aside small file is never written */
 			b->stats.skipped_bytes += i->size;
 	}
 }

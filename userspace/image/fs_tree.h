@@ -35,6 +35,11 @@ struct fs_inode {
 	bool data_written;
 	bool data_skipped;  /* shadowed per the pre-scan: data not written (yet) */
 	bool revive_listed; /* in build_image's list of files to read again */
+	bool data_deferred; /* smaller than a block: in the writer's spill file
+	                     * (spill_size bytes at spill_offset, zstd) until
+	                     * written in tree order */
+	uint32_t spill_size;
+	uint64_t spill_offset;
 	unsigned data_layer;
 	uint64_t data_entry_index; /* ordinal of its tar entry in data_layer */
 

@@ -2,7 +2,9 @@
 /* Our own squashfs serializer over the public libsquashfs API (the library's
  * companion tools' writer and tree code are GPL: not used, not copied). */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,6 +24,7 @@
 #include <sqfs/meta_writer.h>
 #include <sqfs/super.h>
 #include <sqfs/xattr_writer.h>
+#include <zstd.h>
 
 #include "log.h"
 #include "sqfs_writer.h"
@@ -31,6 +34,16 @@
 /* Images are padded to this, as mksquashfs does, so loop devices and block
  * copies see whole blocks. */
 #define IMAGE_PAD 4096
+/* Files smaller than a block are set aside in an unlinked spill file beside
+ * the image (each compressed with zstd's fast level -5: ~2x smaller for
+ * ~1 s of CPU a GB; level 1 cost twice that),
+ * up to this many bytes on disk, and written last in tree order: their data
+ * all goes to fragment blocks, which compress better (and their inodes too)
+ * when neighbours in the tree are packed together, as mksquashfs packs them,
+ * than in tar order. A file deleted above is never written. Past the bound,
+ * small files are written as they come. */
+#define SPILL_MAX (256ull * 1024 * 1024)
+#define SPILL_LEVEL (-5)
 
 /* An sqfs_file_t over our fd, so a failed write keeps its errno (ENOSPC must
  * reach the user as "disk full", not as libsquashfs' generic I/O error). */
@@ -46,6 +59,7 @@ struct sqfs_writer {
 	const char *path;
 	sqfs_super_t super;
 	sqfs_compressor_t *cmp;
+	sqfs_compressor_t *uncmp; /* reads fragment blocks back to compare tails */
 	sqfs_block_writer_t *block_writer;
 	sqfs_frag_table_t *frag_table;
 	sqfs_block_processor_t *proc;
@@ -54,6 +68,14 @@ struct sqfs_writer {
 	sqfs_meta_writer_t *inode_meta, *dir_meta;
 	sqfs_dir_writer_t *dir_writer;
 	uint32_t n_inodes;
+	uint32_t block_size;
+	int spill_fd; /* -1 until the first small file */
+	uint64_t spill_size;
+	struct fs_inode *spilling; /* the small file being received */
+	uint8_t *spill_buf;        /* its data (under a block), then compressed data */
+	size_t spill_pos, spill_cap;
+	ZSTD_CCtx *zc;
+	ZSTD_DCtx *zd;
 	bool file_open;
 	bool data_finished;
 	bool failed; /* logged already */
@@ -195,6 +217,8 @@ int sqfs_writer_new(int fd, const char *path, const struct build_options *opts, 
 	if (!w)
 		return -ENOMEM;
 	w->path = path;
+	w->spill_fd = -1;
+	w->block_size = opts->block_size;
 	w->file = (struct fd_file){
 		.base = { .base = { .destroy = fd_file_destroy },
 			  .read_at = fd_file_read_at,
@@ -211,6 +235,11 @@ int sqfs_writer_new(int fd, const char *path, const struct build_options *opts, 
 	r = sqfs_compressor_create(&cfg, &w->cmp);
 	if (r != 0)
 		return writer_fail(w, r, "creating the compressor");
+	sqfs_compressor_config_t ucfg = cfg;
+	ucfg.flags |= SQFS_COMP_FLAG_UNCOMPRESS;
+	r = sqfs_compressor_create(&ucfg, &w->uncmp);
+	if (r != 0)
+		return writer_fail(w, r, "creating the decompressor");
 
 	r = sqfs_super_init(&w->super, opts->block_size, 0, cfg.id);
 	if (r != 0)
@@ -243,18 +272,124 @@ int sqfs_writer_new(int fd, const char *path, const struct build_options *opts, 
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = n > 0 ? (unsigned) n : 1;
 	}
-	/* The backlog bounds memory: each block in flight holds up to two
+	/* Duplicates are stored once by libsquashfs. The block writer shares a
+	 * file's blocks with an earlier identical run after comparing the
+	 * stored bytes. A tail that matches an earlier fragment's xxh32 and size
+	 * is shared too: with file and uncmp the processor reads that fragment
+	 * back and compares the bytes, without them it trusts the 32-bit hash,
+	 * which a layer can collide at will (tests/flatten: "xxh32 collision").
+	 * The backlog bounds memory: each block in flight holds up to two
 	 * block-sized buffers. */
-	w->proc = sqfs_block_processor_create(opts->block_size, w->cmp, threads, 8 * threads, w->block_writer,
-					      w->frag_table);
-	if (!w->proc)
-		return log_error_errno(-ENOMEM, "Cannot create the squashfs block processor");
+	sqfs_block_processor_desc_t desc = {
+		.size = sizeof(desc),
+		.max_block_size = opts->block_size,
+		.num_workers = threads,
+		.max_backlog = 8 * threads,
+		.cmp = w->cmp,
+		.wr = w->block_writer,
+		.tbl = w->frag_table,
+		.file = &w->file.base,
+		.uncmp = w->uncmp,
+	};
+	r = sqfs_block_processor_create_ex(&desc, &w->proc);
+	if (r != 0)
+		return writer_fail(w, r, "creating the block processor");
 	*ret = TAKE_PTR(w);
+	return 0;
+}
+
+/* The spill file: unlinked from the start, in the image's directory (the
+ * same filesystem, whose free space the build is already using). */
+static int spill_open(struct sqfs_writer *w)
+{
+	_cleanup_free_ char *copy = strdup(w->path);
+	if (!copy)
+		return -ENOMEM;
+	const char *dir = dirname(copy);
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		/* no O_TMPFILE here: a named file, unlinked at once */
+		_cleanup_free_ char *tmpl = NULL;
+		if (asprintf(&tmpl, "%s/.tmp-spill.XXXXXX", dir) < 0)
+			return -ENOMEM;
+		fd = mkostemp(tmpl, O_CLOEXEC);
+		if (fd >= 0)
+			(void) unlink(tmpl);
+	}
+	if (fd < 0)
+		return log_error_errno(negative_errno(), "Cannot create a temporary file in %s: %m", dir);
+	w->spill_fd = fd;
+	/* a block of data, then its compressed form after it */
+	w->spill_cap = w->block_size + ZSTD_compressBound(w->block_size);
+	w->spill_buf = malloc(w->spill_cap);
+	w->zc = ZSTD_createCCtx();
+	w->zd = ZSTD_createDCtx();
+	if (!w->spill_buf || !w->zc || !w->zd)
+		return -ENOMEM;
+	return 0;
+}
+
+static int spill_fail(struct sqfs_writer *w, int r, const char *what)
+{
+	if (!w->failed) {
+		if (r == -ENOSPC || r == -EDQUOT)
+			log_error_errno(r,
+					"Disk full writing %s: %" PRIu64 " bytes written, %" PRIu64
+					" bytes of small files set aside (%s)",
+					w->path, w->file.size, w->spill_size, what);
+		else
+			log_error_errno(r, "Cannot %s the small files set aside for %s: %m", what, w->path);
+	}
+	w->failed = true;
+	return r;
+}
+
+/* Compress the small file received and append it to the spill file; past
+ * the bound, hand it to the block processor now instead. */
+static int spill_store(struct sqfs_writer *w, struct fs_inode *inode)
+{
+	uint8_t *out = w->spill_buf + w->block_size;
+	size_t n = ZSTD_compressCCtx(w->zc, out, w->spill_cap - w->block_size, w->spill_buf, w->spill_pos, SPILL_LEVEL);
+	if (ZSTD_isError(n))
+		return log_error_errno(-EIO, "Cannot compress a small file: %s", ZSTD_getErrorName(n));
+	if (w->spill_size + n > SPILL_MAX) {
+		int r = sqfs_block_processor_begin_file(w->proc, &inode->sqfs_inode, NULL, 0);
+		if (r == 0)
+			r = sqfs_block_processor_append(w->proc, w->spill_buf, w->spill_pos);
+		if (r == 0)
+			r = sqfs_block_processor_end_file(w->proc);
+		if (r != 0)
+			return writer_fail(w, r, "writing file data");
+		inode->data_written = true;
+		return 0;
+	}
+	for (size_t done = 0; done < n;) {
+		ssize_t k = pwrite(w->spill_fd, out + done, n - done, (off_t) (w->spill_size + done));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return spill_fail(w, k < 0 ? negative_errno() : -ENOSPC, "write");
+		done += (size_t) k;
+	}
+	inode->data_deferred = true;
+	inode->spill_offset = w->spill_size;
+	inode->spill_size = (uint32_t) n;
+	w->spill_size += n;
 	return 0;
 }
 
 int sqfs_writer_begin_file(struct sqfs_writer *w, struct fs_inode *inode)
 {
+	if (inode->size > 0 && inode->size < w->block_size && w->spill_size < SPILL_MAX) {
+		if (w->spill_fd < 0) {
+			int r = spill_open(w);
+			if (r < 0)
+				return r;
+		}
+		w->spilling = inode;
+		w->spill_pos = 0;
+		return 0;
+	}
 	/* The processor keeps &inode->sqfs_inode and updates it until finish:
 	 * fs_inode lives as long as the tree. */
 	int r = sqfs_block_processor_begin_file(w->proc, &inode->sqfs_inode, NULL, 0);
@@ -267,15 +402,61 @@ int sqfs_writer_begin_file(struct sqfs_writer *w, struct fs_inode *inode)
 
 int sqfs_writer_append(struct sqfs_writer *w, const void *data, size_t size)
 {
+	if (w->spilling) {
+		if (size > w->spilling->size - w->spill_pos)
+			return log_error_errno(-EIO, "Internal error: more data than the file's size (%" PRIu64 ")",
+					       w->spilling->size);
+		memcpy(w->spill_buf + w->spill_pos, data, size);
+		w->spill_pos += size;
+		return 0;
+	}
 	int r = sqfs_block_processor_append(w->proc, data, size);
 	return r != 0 ? writer_fail(w, r, "writing file data") : 0;
 }
 
 int sqfs_writer_end_file(struct sqfs_writer *w)
 {
+	if (w->spilling) {
+		struct fs_inode *inode = TAKE_PTR(w->spilling);
+		if (w->spill_pos != inode->size)
+			return log_error_errno(-EIO, "Internal error: a file ended before its size");
+		return spill_store(w, inode);
+	}
 	int r = sqfs_block_processor_end_file(w->proc);
 	w->file_open = false;
 	return r != 0 ? writer_fail(w, r, "finishing a file") : 0;
+}
+
+/* A set-aside file still in the tree: its data, from the spill file. */
+static int write_deferred(struct fs_node *n, void *userdata)
+{
+	struct sqfs_writer *w = userdata;
+	struct fs_inode *inode = n->inode;
+	uint8_t *in = w->spill_buf + w->block_size;
+
+	if (!S_ISREG(inode->mode) || !inode->data_deferred || inode->data_written)
+		return 0; /* not set aside, or another name of it came first */
+	for (size_t done = 0; done < inode->spill_size;) {
+		ssize_t k =
+			pread(w->spill_fd, in + done, inode->spill_size - done, (off_t) (inode->spill_offset + done));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return spill_fail(w, k < 0 ? negative_errno() : -EIO, "read back");
+		done += (size_t) k;
+	}
+	size_t got = ZSTD_decompressDCtx(w->zd, w->spill_buf, w->block_size, in, inode->spill_size);
+	if (ZSTD_isError(got) || got != inode->size)
+		return log_error_errno(-EIO, "The small files set aside for %s changed on disk", w->path);
+	int r = sqfs_block_processor_begin_file(w->proc, &inode->sqfs_inode, NULL, 0);
+	if (r == 0)
+		r = sqfs_block_processor_append(w->proc, w->spill_buf, got);
+	if (r == 0)
+		r = sqfs_block_processor_end_file(w->proc);
+	if (r != 0)
+		return writer_fail(w, r, "writing file data");
+	inode->data_written = true;
+	return 0;
 }
 
 uint64_t sqfs_writer_bytes_written(const struct sqfs_writer *w)
@@ -464,6 +645,11 @@ int sqfs_writer_finish(struct sqfs_writer *w, struct fs_tree *tree, uint64_t *re
 	sqfs_file_t *file = &w->file.base;
 	int r;
 
+	if (w->spill_fd >= 0) {
+		r = fs_tree_walk_post_order(tree->root, write_deferred, w);
+		if (r < 0)
+			return r;
+	}
 	r = sqfs_block_processor_finish(w->proc);
 	w->data_finished = true;
 	if (r != 0)
@@ -535,6 +721,12 @@ void sqfs_writer_free(struct sqfs_writer *w)
 	sqfs_destroy(w->ids);
 	sqfs_destroy(w->frag_table);
 	sqfs_destroy(w->block_writer);
+	sqfs_destroy(w->uncmp);
 	sqfs_destroy(w->cmp);
+	if (w->spill_fd >= 0)
+		(void) close(w->spill_fd);
+	free(w->spill_buf);
+	ZSTD_freeCCtx(w->zc);
+	ZSTD_freeDCtx(w->zd);
 	free(w);
 }
