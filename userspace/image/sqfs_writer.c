@@ -346,6 +346,20 @@ static int spill_fail(struct sqfs_writer *w, int r, const char *what)
 
 /* Compress the small file received and append it to the spill file; past
  * the bound, hand it to the block processor now instead. */
+/* A small file's whole data, from spill_buf, into the image now. */
+static int write_small(struct sqfs_writer *w, struct fs_inode *inode, size_t size)
+{
+	int r = sqfs_block_processor_begin_file(w->proc, &inode->sqfs_inode, NULL, 0);
+	if (r == 0)
+		r = sqfs_block_processor_append(w->proc, w->spill_buf, size);
+	if (r == 0)
+		r = sqfs_block_processor_end_file(w->proc);
+	if (r != 0)
+		return writer_fail(w, r, "writing file data");
+	inode->data_written = true;
+	return 0;
+}
+
 static int spill_store(struct sqfs_writer *w, struct fs_inode *inode)
 {
 	uint8_t *out = w->spill_buf + w->block_size;
@@ -353,15 +367,7 @@ static int spill_store(struct sqfs_writer *w, struct fs_inode *inode)
 	if (ZSTD_isError(n))
 		return log_error_errno(-EIO, "Cannot compress a small file: %s", ZSTD_getErrorName(n));
 	if (w->spill_size + n > SPILL_MAX) {
-		int r = sqfs_block_processor_begin_file(w->proc, &inode->sqfs_inode, NULL, 0);
-		if (r == 0)
-			r = sqfs_block_processor_append(w->proc, w->spill_buf, w->spill_pos);
-		if (r == 0)
-			r = sqfs_block_processor_end_file(w->proc);
-		if (r != 0)
-			return writer_fail(w, r, "writing file data");
-		inode->data_written = true;
-		return 0;
+		return write_small(w, inode, w->spill_pos);
 	}
 	for (size_t done = 0; done < n;) {
 		ssize_t k = pwrite(w->spill_fd, out + done, n - done, (off_t) (w->spill_size + done));
@@ -448,15 +454,7 @@ static int write_deferred(struct fs_node *n, void *userdata)
 	size_t got = ZSTD_decompressDCtx(w->zd, w->spill_buf, w->block_size, in, inode->spill_size);
 	if (ZSTD_isError(got) || got != inode->size)
 		return log_error_errno(-EIO, "The small files set aside for %s changed on disk", w->path);
-	int r = sqfs_block_processor_begin_file(w->proc, &inode->sqfs_inode, NULL, 0);
-	if (r == 0)
-		r = sqfs_block_processor_append(w->proc, w->spill_buf, got);
-	if (r == 0)
-		r = sqfs_block_processor_end_file(w->proc);
-	if (r != 0)
-		return writer_fail(w, r, "writing file data");
-	inode->data_written = true;
-	return 0;
+	return write_small(w, inode, got);
 }
 
 uint64_t sqfs_writer_bytes_written(const struct sqfs_writer *w)
