@@ -179,14 +179,14 @@ static int copy_out(struct reader *rd, const sqfs_inode_generic_t *n, uint64_t s
 	_cleanup_free_ char *dircopy = strdup(out), *basecopy = strdup(out), *tmp = NULL;
 	if (!dircopy || !basecopy || asprintf(&tmp, "%s/.tmp-%s.XXXXXX", dirname(dircopy), basename(basecopy)) < 0)
 		return -ENOMEM;
-	_cleanup_free_ char *buf = malloc(COPY_CHUNK);
-	if (!buf)
-		return -ENOMEM;
 	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return log_error_errno(negative_errno(), "Cannot create %s: %m", tmp);
 	fault_point("write");
 	int r = fchmod(fd, 0644) < 0 ? negative_errno() : 0;
+	_cleanup_free_ char *buf = malloc(COPY_CHUNK);
+	if (!buf)
+		r = -ENOMEM;
 	for (uint64_t off = 0; r == 0 && off < size;) {
 		uint32_t want = (uint32_t) (size - off < COPY_CHUNK ? size - off : COPY_CHUNK);
 		sqfs_s32 got = sqfs_data_reader_read(rd->data, n, off, buf, want);
