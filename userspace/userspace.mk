@@ -52,5 +52,13 @@ $(BUILD)/gen/version.h: FORCE
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 $(BUILD)/obj/userspace/verbs/version.o: $(BUILD)/gen/version.h
 $(BUILD)/obj/userspace/verbs/version.o: EXTRA_CFLAGS_userspace += -I$(BUILD)
+
+# The boot menu kairos-upgrade installs on the state partition (node/grub_cfg.c):
+# grub/grub.cfg's bytes as a C initializer.
+$(BUILD)/gen/grub_cfg_data.inc: grub/grub.cfg
+	@mkdir -p $(@D)
+	$(Q)od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g' >$@.tmp && mv $@.tmp $@
+$(BUILD)/obj/userspace/node/grub_cfg.o: $(BUILD)/gen/grub_cfg_data.inc
+$(BUILD)/obj/userspace/node/grub_cfg.o: EXTRA_CFLAGS_userspace += -I$(BUILD)
 FORCE:
 .PHONY: FORCE

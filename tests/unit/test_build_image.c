@@ -19,6 +19,7 @@
 #include <sqfs/super.h>
 
 #include "build_image.h"
+#include "sqfs_extract.h"
 #include "log.h"
 #include "util.h"
 
@@ -119,9 +120,9 @@ static void make_layer(struct mem_layer *l, bool gzip, const char *const *entrie
 		case 'd':
 			archive_entry_set_mode(ae, S_IFDIR | 0755);
 			break;
-		case 'l':
+		case 'l': /* "name:l" links to "target", "name:l=T" to T */
 			archive_entry_set_mode(ae, S_IFLNK | 0777);
-			archive_entry_set_symlink(ae, "target");
+			archive_entry_set_symlink(ae, colon[2] == '=' ? colon + 3 : "target");
 			break;
 		default:
 			archive_entry_set_mode(ae, S_IFREG | 0644);
@@ -221,6 +222,74 @@ static void test_build_and_read_back(void **state)
 	cleanup_dir(dir);
 	free(layers[0].data);
 	free(layers[1].data);
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	char cmd[1100];
+	snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", a, b);
+	return system(cmd) == 0;
+}
+
+/* The kernel beside the image (sqfs_extract_file): links resolved inside
+ * the image only, ".." stopping at its root; anything but a regular file of
+ * at most max bytes refused, with nothing written. */
+static void test_extract_boot_files(void **state)
+{
+	(void) state;
+	static const char *const l0[] = { "boot:d",
+					  "boot/vmlinuz-6.1:f",
+					  "boot/vmlinuz:l=vmlinuz-6.1",
+					  "boot/initrd.real:f",
+					  "boot/initrd:l=/boot/../boot/./initrd.real",
+					  "boot/up:l=../../../../boot/vmlinuz-6.1",
+					  "boot/dir:l=/boot",
+					  "boot/via-dir:l=dir/vmlinuz-6.1",
+					  "boot/host:l=/etc/passwd",
+					  "boot/loop:l=loop",
+					  "boot/dangling:l=nothing",
+					  "boot/through-file:l=vmlinuz-6.1/x",
+					  "etc:d",
+					  NULL };
+	struct mem_layer layers[1];
+	make_layer(&layers[0], true, l0);
+	struct mem_source src = mem_source_of(layers, 1);
+	_cleanup_free_ char *dir = make_tmpdir();
+	char img[512], out[512], ref[512];
+	snprintf(img, sizeof(img), "%s/image.squashfs", dir);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	snprintf(ref, sizeof(ref), "%s/ref", dir);
+	assert_int_equal(build_image_squashfs(&src.base, img, NULL, NULL), 0);
+
+	assert_int_equal(sqfs_extract_file(img, "/boot/vmlinuz-6.1", ref, 1 << 20), 0);
+	struct stat st;
+	assert_int_equal(stat(ref, &st), 0);
+	assert_int_equal(st.st_size, 300000);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	static const char *const same[] = { "/boot/vmlinuz", "/boot/up", "/boot/via-dir", "boot//./vmlinuz" };
+	for (size_t i = 0; i < ELEMENTSOF(same); i++) {
+		assert_int_equal(sqfs_extract_file(img, same[i], out, 1 << 20), 0);
+		assert_true(same_file(out, ref));
+		assert_int_equal(unlink(out), 0);
+	}
+	assert_int_equal(sqfs_extract_file(img, "/boot/initrd", out, 1 << 20), 0);
+	assert_false(same_file(out, ref)); /* initrd.real's bytes */
+	assert_int_equal(unlink(out), 0);
+
+	/* Refused, and nothing written: the host's /etc/passwd is not the image's. */
+	static const char *const refused[] = { "/boot/host", "/boot/loop",    "/boot/dangling", "/boot/through-file",
+					       "/etc",       "/boot/missing", "/boot/dir" };
+	size_t before = count_files(dir);
+	for (size_t i = 0; i < ELEMENTSOF(refused); i++)
+		assert_int_equal(sqfs_extract_file(img, refused[i], out, 1 << 20), -ENOEXEC);
+	assert_int_equal(sqfs_extract_file(img, "/boot/vmlinuz", out, 299999), -ENOEXEC); /* too large */
+	assert_int_equal(count_files(dir), before);
+	/* Not a squashfs: refused as unreadable. */
+	assert_int_equal(sqfs_extract_file(ref, "/boot/vmlinuz", out, 1 << 20), -EBADMSG);
+	assert_int_equal(count_files(dir), before);
+
+	cleanup_dir(dir);
+	free(layers[0].data);
 }
 
 static void test_failures_leave_nothing(void **state)
@@ -384,10 +453,9 @@ int main(void)
 {
 	log_set_max_level(LOG_LEVEL_ERROR - 1); /* failures below are expected */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_build_and_read_back),
-		cmocka_unit_test(test_failures_leave_nothing),
-		cmocka_unit_test(test_parse_compression),
-		cmocka_unit_test(test_sparse_holes_charged),
+		cmocka_unit_test(test_build_and_read_back), cmocka_unit_test(test_failures_leave_nothing),
+		cmocka_unit_test(test_parse_compression),   cmocka_unit_test(test_sparse_holes_charged),
+		cmocka_unit_test(test_extract_boot_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,10 +84,12 @@ static void test_clean(void **unused)
 	snprintf(images, sizeof(images), "%s/images", dir);
 	assert_int_equal(mkdir(images, 0755), 0);
 
-	const char *keep[] = {
-		A ".squashfs", A ".json", B ".squashfs", BOOTED ".squashfs", "README", "notes.squashfs"
-	};
-	const char *gone[] = { OLD ".squashfs", OLD ".json", ".tmp-build-123", "." A ".json.tmpXyZ12" };
+	const char *keep[] = { A ".squashfs",      A ".json",         A ".vmlinuz", A ".initrd",      B ".squashfs",
+			       BOOTED ".squashfs", BOOTED ".vmlinuz", "README",     "notes.squashfs", "notes.vmlinuz" };
+	/* An image goes with its metadata, kernel and initrd. */
+	const char *gone[] = { OLD ".squashfs",         OLD ".json",      OLD ".vmlinuz",
+			       OLD ".initrd",           ".tmp-build-123", "." A ".json.tmpXyZ12",
+			       ".tmp-keep-" A ".initrd" };
 	for (size_t i = 0; i < ELEMENTSOF(keep); i++)
 		touch(keep[i]);
 	for (size_t i = 0; i < ELEMENTSOF(gone); i++)

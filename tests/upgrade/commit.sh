@@ -136,6 +136,14 @@ tap_check "  v2 active (new, 3 tries), v1 passive, recovery untouched" test \
 tap_check "  digest, source and size recorded" test \
 	"$(json '[.slots.active.source, (.slots.active.size > 0 | tostring)] | join(",")')" = "oci-layout:$work/layout:v2,true"
 tap_check "  the image is a squashfs with v2's file" sh -c "unsquashfs -cat '$S/images/$V2.squashfs' etc/os-release | grep -q 'VERSION=\"2\"'"
+# GRUB boots the kernel and initrd beside the image (grub/grub.cfg): the
+# image's own bytes, written before the commit.
+beside_is_inside() { # DIR ID: ID.vmlinuz and ID.initrd in DIR/images hold the image's /boot files
+	unsquashfs -cat "$1/images/$2.squashfs" boot/vmlinuz | cmp -s - "$1/images/$2.vmlinuz" &&
+		unsquashfs -cat "$1/images/$2.squashfs" boot/initrd | cmp -s - "$1/images/$2.initrd"
+}
+tap_check "  its kernel and initrd beside it (<id>.vmlinuz, <id>.initrd), the bytes inside the image" \
+	beside_is_inside "$S" "$V2"
 
 before=$(stat -c '%i %Y' "$S/state.env")
 sleep 1.1
@@ -150,7 +158,14 @@ tap_check "  no layer blob opened" sh -c "! grep -q '$layer' '$work/noop.trace'"
 tap_expect "upgrade v2 -> v1 again rotates the slots" ok "Active image is now" \
 	ku upgrade --source "oci-layout:$work/layout:v1" --allow-downgrade
 tap_check "  v1 active, v2 passive; no image left unreferenced" sh -c \
-	"test \"\$(ls '$S/images' | sort | tr '\n' ' ')\" = \"$(printf '%s\n' "$V1.json" "$V1.squashfs" "$V2.json" "$V2.squashfs" | sort | tr '\n' ' ')\""
+	"test \"\$(ls '$S/images' | sort | tr '\n' ' ')\" = \"$(for i in "$V1" "$V2"; do printf '%s\n' "$i.json" "$i.squashfs" "$i.vmlinuz" "$i.initrd"; done | sort | tr '\n' ' ')\""
+# The GC: the image that leaves the slots goes with its kernel and initrd.
+LINKED=$(image_id linked)
+tap_expect "upgrade to a third image pushes v2 out" ok "Active image is now" ku upgrade --source "oci-layout:$work/layout:linked"
+tap_check "  v2's squashfs, json, vmlinuz and initrd removed together, nothing else" sh -c \
+	"test \"\$(ls -a '$S/images' | sort | tr '\n' ' ')\" = \"$(printf '%s\n' . .. "$V1".{json,squashfs,vmlinuz,initrd} "$LINKED".{json,squashfs,vmlinuz,initrd} | sort | tr '\n' ' ')\""
+tap_check "  /boot/vmlinuz a link inside the image: its target's bytes beside it" sh -c \
+	"[ \"\$(cat '$S/images/$LINKED.vmlinuz')\" = kernel ] && [ ! -L '$S/images/$LINKED.vmlinuz' ]"
 
 # An image without the kernel or initrd GRUB loads from it would be committed
 # and then spend every try: refused before the commit, nothing left behind.
@@ -165,6 +180,19 @@ tap_expect "  /boot/vmlinuz as a link to a dangling target too" fail 'has no /bo
 	ku upgrade --source "oci-layout:$work/layout:dangling"
 tap_expect "/boot/vmlinuz as a link to vmlinuz-6.1 (Debian's naming) is accepted" ok "Active image is now" \
 	ku upgrade --source "oci-layout:$work/layout:linked"
+
+# The boot menu: an older node's grub.cfg (the state partition's grub/) is
+# replaced by this program's before the commit; a directory without grub/
+# (not a state partition) gets none.
+installed_node "$work/s"
+tap_check "a state directory without grub/ gets no grub.cfg" test ! -e "$S/grub"
+mkdir -p "$S/grub" && echo "# an older release's menu" >"$S/grub/grub.cfg"
+tap_expect "upgrade on a node with an older grub.cfg" ok "Updated the boot menu" ku upgrade --source "oci-layout:$work/layout:v2"
+tap_check "  grub/grub.cfg is now this release's (both layouts), no temporary left" sh -c \
+	"cmp -s grub/grub.cfg '$S/grub/grub.cfg' && [ \"\$(ls -a '$S/grub' | tr '\n' ' ')\" = '. .. grub.cfg ' ]"
+ino=$(stat -c %i "$S/grub/grub.cfg")
+ku upgrade --source "oci-layout:$work/layout:v1" --allow-downgrade >/dev/null 2>&1
+tap_check "  the next upgrade leaves it alone (same inode)" test "$(stat -c %i "$S/grub/grub.cfg")" = "$ino"
 
 installed_node "$work/s"
 tap_expect "recovery upgrade" ok "Recovery image is now" ku upgrade --recovery --source "oci-layout:$work/layout:v2"
@@ -371,6 +399,8 @@ tap_check "  active v1 new with fresh tries, passive empty, recovery as it was" 
 	"$(rjson '[.slots.active.image, .slots.active.status, .tries_left, .slots.passive, .slots.recovery.image, .next_boot.slot] | map(tostring) | join(",")')" = "$V1,new,3,null,$V1,active"
 tap_check "  the image was copied to the state partition, whole; the old ones removed" sh -c \
 	"cmp '$RDIR/images/$V1.squashfs' '$S/images/$V1.squashfs' && test ! -e '$S/images/$V2.squashfs'"
+tap_check "  its kernel and initrd beside the copy (recovery's in the old layout), v2's removed" sh -c \
+	"$(declare -f beside_is_inside); beside_is_inside '$S' '$V1' && test ! -e '$S/images/$V2.vmlinuz' && test ! -e '$S/images/$V2.initrd'"
 tap_check "  the recovery partition was not written" test "$(rsum)" = "$rec_before"
 inode=$(stat -c '%i %Y' "$S/state.env")
 sleep 1.1

@@ -369,9 +369,10 @@ static const struct fs_node *resolve_in_tree(const struct fs_tree *t, const stru
 	return n;
 }
 
-/* GRUB boots the kernel and the initrd from inside the image (grub.cfg):
+/* GRUB boots the image's kernel and initrd (copied beside it before the
+ * commit, or read inside it for an image installed by an older release):
  * an image without them would be committed and then fail every try, so it
- * is refused before the commit. */
+ * is refused before the image is even renamed into place. */
 static int check_bootable(const struct fs_tree *t)
 {
 	static const char *const need[] = { "/boot/vmlinuz", "/boot/initrd" };
@@ -381,8 +382,8 @@ static int check_bootable(const struct fs_tree *t)
 		const struct fs_node *n = resolve_in_tree(t, t->root, need[i], &hops);
 		if (!n || !S_ISREG(n->inode->mode) || n->inode->size == 0)
 			return log_error_errno(-ENOEXEC,
-					       "The image has no %s (%s): GRUB boots the kernel and the initrd from "
-					       "inside the image, so this image cannot boot. Was it removed in a "
+					       "The image has no %s (%s): GRUB boots the image's own kernel and "
+					       "initrd, so this image cannot boot. Was it removed in a "
 					       "derived image's Dockerfile? Nothing was changed",
 					       need[i],
 					       !n                         ? "missing"

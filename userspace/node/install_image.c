@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "install_image.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,8 +9,10 @@
 #include <unistd.h>
 
 #include "durable.h"
+#include "grub_cfg.h"
 #include "image_meta.h"
 #include "log.h"
+#include "sqfs_extract.h"
 #include "util.h"
 
 /* squashfs at a fast zstd level comes out about the size of the gzipped
@@ -72,6 +75,7 @@ int image_install_prepare(struct image_install *in, const struct state_dir *sd, 
 	in->reuse = reuse;
 	in->image_path = state_dir_image_path(sd, slot, in->id);
 	in->meta_path = state_dir_meta_path(sd, slot, in->id);
+	in->slot = slot;
 	if (!in->image_path || !in->meta_path ||
 	    asprintf(&in->images_dir, "%s/images", slot == BOOT_SLOT_RECOVERY ? sd->recovery_path : sd->path) < 0)
 		return -ENOMEM;
@@ -82,35 +86,84 @@ int image_install_prepare(struct image_install *in, const struct state_dir *sd, 
 	return check_space(in->images_dir, pull_layer_bytes(in->img), pull_reread_bytes(in->img, &in->build));
 }
 
-/* The image may already be on its partition (--force of a slot's image, or
- * passive's image made active again): the builder's rename replaces it
- * before the commit. GRUB reads ext4 without replaying the journal, so after
- * a power cut it may still see the old directory entry: the old file stays
- * linked under a temporary name, its blocks never reused, until the journal
- * is checkpointed (image_install_release()). */
-static int keep_old_image(struct image_install *in)
+/* The image (or its kernel or initrd) may already be on its partition
+ * (--force of a slot's image, or passive's image made active again): the
+ * new file's rename replaces it before the commit. GRUB reads ext4 without
+ * replaying the journal, so after a power cut it may still see the old
+ * directory entry: the old file stays linked under a temporary name, its
+ * blocks never reused, until the journal is checkpointed
+ * (image_install_release()). */
+static int keep_old_file(struct image_install *in, const char *path, const char *ext)
 {
-	if (access(in->image_path, F_OK) < 0)
+	if (access(path, F_OK) < 0)
 		return 0;
+	size_t slot = 0;
+	while (slot < ELEMENTSOF(in->kept) && in->kept[slot])
+		slot++;
+	assert(slot < ELEMENTSOF(in->kept));
 	_cleanup_free_ char *keep = NULL;
-	if (asprintf(&keep, "%s/.tmp-keep-%s.squashfs", in->images_dir, in->id) < 0)
+	if (asprintf(&keep, "%s/.tmp-keep-%s%s", in->images_dir, in->id, ext) < 0)
 		return -ENOMEM;
 	(void) unlink(keep);
 	fault_point("link");
-	int r = link(in->image_path, keep) < 0 ? negative_errno() : fsync_parent_dir(keep);
+	int r = link(path, keep) < 0 ? negative_errno() : fsync_parent_dir(keep);
 	if (r < 0) {
 		(void) unlink(keep);
-		return log_error_errno(r, "Failed to keep %s until the commit: %m", in->image_path);
+		return log_error_errno(r, "Failed to keep %s until the commit: %m", path);
 	}
-	in->kept = TAKE_PTR(keep);
+	in->kept[slot] = TAKE_PTR(keep);
+	return 0;
+}
+
+/* The kernel and the initrd beside the image, where GRUB reads them without
+ * reading the squashfs: copied out of the image (never from the host). */
+static const struct {
+	const char *inside, *ext;
+	uint64_t max;
+} boot_files[] = {
+	{ "/boot/vmlinuz", IMAGE_EXT_KERNEL, IMAGE_KERNEL_MAX },
+	{ "/boot/initrd", IMAGE_EXT_INITRD, IMAGE_INITRD_MAX },
+};
+
+int image_install_boot_files(const struct state_dir *sd, enum boot_slot slot, const char *id)
+{
+	_cleanup_free_ char *image = state_dir_image_path(sd, slot, id);
+	if (!image)
+		return -ENOMEM;
+	for (size_t i = 0; i < ELEMENTSOF(boot_files); i++) {
+		_cleanup_free_ char *out = state_dir_image_file(sd, slot, id, boot_files[i].ext);
+		int r = out ? sqfs_extract_file(image, boot_files[i].inside, out, boot_files[i].max) : -ENOMEM;
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* As image_install_boot_files(), each file it replaces kept until the
+ * commit; on a rerun (not rebuilt) the files already there stay. */
+static int write_boot_files(struct image_install *in, bool rebuilt)
+{
+	for (size_t i = 0; i < ELEMENTSOF(boot_files); i++) {
+		_cleanup_free_ char *out = state_dir_image_file(in->sd, in->slot, in->id, boot_files[i].ext);
+		if (!out)
+			return -ENOMEM;
+		if (!rebuilt && file_exists(out))
+			continue;
+		int r = keep_old_file(in, out, boot_files[i].ext);
+		if (r == 0)
+			r = sqfs_extract_file(in->image_path, boot_files[i].inside, out, boot_files[i].max);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
 int image_install_write(struct image_install *in, const struct boot_state *s, const char *keep_id)
 {
 	int r = 0;
-	if (!(in->reuse && file_exists(in->image_path))) {
-		r = keep_old_image(in);
+	bool rebuilt = !(in->reuse && file_exists(in->image_path));
+	if (rebuilt) {
+		r = keep_old_file(in, in->image_path, IMAGE_EXT_SQUASHFS);
 		if (r < 0)
 			return r;
 		r = pull_build(in->img, in->image_path, &in->build, NULL);
@@ -119,10 +172,14 @@ int image_install_write(struct image_install *in, const struct boot_state *s, co
 				  "removed. Free some space and retry",
 				  in->images_dir);
 	}
+	if (r == 0)
+		r = write_boot_files(in, rebuilt);
 	if (r == 0 && !(in->reuse && file_exists(in->meta_path))) {
 		struct image_meta meta = image_meta_from_pull(in->img, in->source);
 		r = image_meta_write_installed(in->meta_path, &meta, in->image_path);
 	}
+	if (r == 0)
+		r = grub_cfg_install(in->sd->path);
 	if (r < 0) {
 		/* Whatever the builder or the metadata left is unreferenced: drop it now. */
 		image_install_release(in);
@@ -133,7 +190,7 @@ int image_install_write(struct image_install *in, const struct boot_state *s, co
 
 void image_install_release(struct image_install *in)
 {
-	if (!in->kept)
+	if (!in->kept[0])
 		return;
 	int r = checkpoint_for_bootloader(in->images_dir);
 	if (r < 0)
@@ -141,10 +198,13 @@ void image_install_release(struct image_install *in)
 				  "Could not flush the journal of %s for GRUB (%m): a power cut in the next seconds "
 				  "may leave GRUB reading a replaced image",
 				  in->images_dir);
-	if (unlink(in->kept) < 0 && errno != ENOENT)
-		log_warning_errno(negative_errno(), "Failed to remove %s: %m (the next upgrade removes it)", in->kept);
-	free(in->kept);
-	in->kept = NULL;
+	for (size_t i = 0; i < ELEMENTSOF(in->kept) && in->kept[i]; i++) {
+		if (unlink(in->kept[i]) < 0 && errno != ENOENT)
+			log_warning_errno(negative_errno(), "Failed to remove %s: %m (the next upgrade removes it)",
+					  in->kept[i]);
+		free(in->kept[i]);
+		in->kept[i] = NULL;
+	}
 }
 
 void image_install_done(struct image_install *in)

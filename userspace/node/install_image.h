@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The one install path of upgrade and reset --source: pull a source into a
  * slot's images/ directory as <id>.squashfs, named by its manifest digest,
- * with <id>.json beside it; on any failure nothing is left. The verbs keep
+ * with <id>.json, and the image's kernel and initrd as <id>.vmlinuz and
+ * <id>.initrd (what GRUB boots) beside it; on any failure nothing is left. The verbs keep
  * their own decisions (which slot, hooks, the commit of state.env, reboot).
  *
  * In order: image_install_open() (the manifest only: the id is known before
@@ -23,10 +24,17 @@ struct image_install {
 	struct pull *img;
 	const char *id; /* inside pull_digest(img) */
 	const struct state_dir *sd;
+	enum boot_slot slot;
 	char *images_dir, *image_path, *meta_path;
 	bool reuse;
-	char *kept; /* the image this one replaces, linked until image_install_release() */
+	/* the files this one replaces (image, kernel, initrd), linked until image_install_release() */
+	char *kept[3];
 };
+
+/* What GRUB boots, copied out of an image: /boot/vmlinuz and /boot/initrd
+ * (links resolved inside the image), refused above these sizes. */
+#define IMAGE_KERNEL_MAX (256ULL << 20)
+#define IMAGE_INITRD_MAX (1024ULL << 20)
 
 /* Resolve source (no layer is fetched) and take the id from its digest.
  * build: the caller's options (compression from --compression, as given in
@@ -40,9 +48,17 @@ int image_install_open(struct image_install *in, const char *source, const struc
  * else they are replaced. */
 int image_install_prepare(struct image_install *in, const struct state_dir *sd, enum boot_slot slot, bool reuse);
 
-/* Build the image and write its metadata. On failure nothing is left: what
+/* Build the image, copy its kernel and initrd beside it, write its metadata,
+ * and bring the state partition's grub.cfg (grub_cfg.h) up to date: all
+ * durable before the caller's commit. On failure nothing is left: what
  * this run wrote goes through state_dir_clean(sd, s, keep_id). */
 int image_install_write(struct image_install *in, const struct boot_state *s, const char *keep_id);
+
+/* Copy the kernel and the initrd out of the slot's image id (already in
+ * place) beside it, replacing those there: for reset, which copies the
+ * recovery image rather than building one. -ENOEXEC when the image has
+ * none (logged). */
+int image_install_boot_files(const struct state_dir *sd, enum boot_slot slot, const char *id);
 
 /* After the commit (or a failed one): the image this one replaced goes,
  * once GRUB sees the directory as Linux does. */

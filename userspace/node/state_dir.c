@@ -92,7 +92,7 @@ int state_dir_lock_wait(struct state_dir *sd, unsigned wait_ms)
 	return 0;
 }
 
-static char *image_file(const struct state_dir *sd, enum boot_slot slot, const char *id, const char *ext)
+char *state_dir_image_file(const struct state_dir *sd, enum boot_slot slot, const char *id, const char *ext)
 {
 	char *p;
 	const char *dir = slot == BOOT_SLOT_RECOVERY ? sd->recovery_path : sd->path;
@@ -101,12 +101,12 @@ static char *image_file(const struct state_dir *sd, enum boot_slot slot, const c
 
 char *state_dir_image_path(const struct state_dir *sd, enum boot_slot slot, const char *id)
 {
-	return image_file(sd, slot, id, ".squashfs");
+	return state_dir_image_file(sd, slot, id, IMAGE_EXT_SQUASHFS);
 }
 
 char *state_dir_meta_path(const struct state_dir *sd, enum boot_slot slot, const char *id)
 {
-	return image_file(sd, slot, id, ".json");
+	return state_dir_image_file(sd, slot, id, IMAGE_EXT_META);
 }
 
 /* slots: a bit per slot whose images live in the directory being cleaned.
@@ -126,8 +126,14 @@ static bool is_temporary(const char *name)
 	return strncmp(name, ".tmp-", 5) == 0 || (name[0] == '.' && strstr(name, ".tmp") != NULL);
 }
 
+static bool is_image_file_ext(const char *ext)
+{
+	return streq(ext, IMAGE_EXT_SQUASHFS) || streq(ext, IMAGE_EXT_META) || streq(ext, IMAGE_EXT_KERNEL) ||
+	       streq(ext, IMAGE_EXT_INITRD);
+}
+
 /* Clean one images/ directory. Only our own names are touched: temporaries,
- * and "<64 hex>.squashfs|.json" that no slot references. */
+ * and "<64 hex>" + an IMAGE_EXT_ name that no slot references. */
 static int clean_images(const char *dir, unsigned slots, const struct boot_state *s, const char *keep_id)
 {
 	_cleanup_free_ char *images = NULL;
@@ -140,7 +146,7 @@ static int clean_images(const char *dir, unsigned slots, const struct boot_state
 	int removed = 0, r = 0;
 	for (struct dirent *e; (e = readdir(d));) {
 		const char *name = e->d_name, *dot = strchr(name, '.');
-		bool ours_unreferenced = dot && dot != name && (streq(dot, ".squashfs") || streq(dot, ".json")) &&
+		bool ours_unreferenced = dot && dot != name && is_image_file_ext(dot) &&
 					 !is_referenced(s, slots, name, (size_t) (dot - name)) &&
 					 !(keep_id && strncmp(name, keep_id, (size_t) (dot - name)) == 0 &&
 					   strlen(keep_id) == (size_t) (dot - name));

@@ -34,9 +34,19 @@ int state_dir_lock(struct state_dir *sd);
 int state_dir_lock_wait(struct state_dir *sd, unsigned wait_ms);
 #define LOCK_POLL_MS 100
 
+/* An image's files in images/, named by its id: the squashfs, its metadata,
+ * and the kernel and initrd copied out of it, which GRUB boots without
+ * reading the squashfs (grub/grub.cfg spells the same names). */
+#define IMAGE_EXT_SQUASHFS ".squashfs"
+#define IMAGE_EXT_META ".json"
+#define IMAGE_EXT_KERNEL ".vmlinuz"
+#define IMAGE_EXT_INITRD ".initrd"
+
 /* "<dir>/images/<id>.squashfs" for a slot (recovery lives in recovery_path). */
 char *state_dir_image_path(const struct state_dir *sd, enum boot_slot slot, const char *id);
 char *state_dir_meta_path(const struct state_dir *sd, enum boot_slot slot, const char *id);
+/* "<dir>/images/<id><ext>", ext one of the IMAGE_EXT_ names. */
+char *state_dir_image_file(const struct state_dir *sd, enum boot_slot slot, const char *id, const char *ext);
 
 /* The metadata (.json) of a slot's image. A recovery image's sits on
  * COS_RECOVERY, which a running node does not keep mounted: when the default
@@ -47,7 +57,7 @@ char *state_dir_meta_path(const struct state_dir *sd, enum boot_slot slot, const
 int state_dir_read_meta(const struct state_dir *sd, enum boot_slot slot, const char *id, struct image_meta *meta);
 
 /* Remove what an interrupted run left (temporary files) and images no slot
- * references; keep_id (the booted image, may be NULL) is never removed.
+ * references (each with its metadata, kernel and initrd); keep_id (the booted image, may be NULL) is never removed.
  * Returns the number of files removed, or a negative errno. */
 int state_dir_clean(const struct state_dir *sd, const struct boot_state *s, const char *keep_id);
 

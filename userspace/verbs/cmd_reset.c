@@ -11,6 +11,8 @@
  *   copy the image     images/.tmp-copy* -> images/<id>.squashfs on the state
  *                      partition (--source: built there, node/install_image.c):
  *                      the old map holds, recovery boots again
+ *   kernel, initrd     images/<id>.vmlinuz, <id>.initrd out of the copy, and
+ *                      grub/grub.cfg brought up to date, same
  *   metadata           images/<id>.json, same
  *   wipe persistent    --wipe-persistent only: before the commit, so that a
  *                      rerun from recovery finishes it
@@ -31,6 +33,7 @@
 #include "cli.h"
 #include "cmdline.h"
 #include "durable.h"
+#include "grub_cfg.h"
 #include "image_meta.h"
 #include "install_age.h"
 #include "install_image.h"
@@ -301,8 +304,12 @@ static int place_image(const struct reset_args *a, const struct state_context *c
 		if (r < 0)
 			return log_error_errno(r, "Failed to copy %s to %s: %m", src, dst);
 	}
-	if (file_exists(meta_path))
-		return 0;
+	/* What GRUB boots, from the copy; and the menu that boots it. */
+	r = image_install_boot_files(&ctx->dir, BOOT_SLOT_ACTIVE, id);
+	if (r == 0)
+		r = grub_cfg_install(ctx->dir.path);
+	if (r < 0 || file_exists(meta_path))
+		return r;
 	_cleanup_free_ char *rmeta_path = state_dir_meta_path(&ctx->dir, BOOT_SLOT_RECOVERY, id);
 	struct image_meta rmeta = { 0 };
 	bool have = rmeta_path && image_meta_read(rmeta_path, &rmeta) == 0;

@@ -12,7 +12,11 @@
  *   build the image    images/.tmp-* -> images/<id>.squashfs (node/install_image.c):
  *                      a cut leaves a temporary or an unreferenced image,
  *                      removed next run
+ *   kernel, initrd     images/<id>.vmlinuz, <id>.initrd copied out of the
+ *                      image, where GRUB boots them from; same
  *   metadata           images/<id>.json, same
+ *   boot menu          grub/grub.cfg replaced when this program's differs
+ *                      (an older node's), durable and checkpointed
  *   COMMIT             state.env renamed into place: before it the old slot
  *                      map holds in full, after it the new one
  *   clean              the image that left the slots
