@@ -93,7 +93,8 @@ layer_tars() {
 	for d; do
 		i=$((i + 1))
 		# shellcheck disable=SC2086 # a layer is several paths
-		tar -C / --sort=name -cf "$out/$i.tar" $d
+		# (exit 1: a file changed while read, as on a live host: it is only an input)
+		tar -C / --sort=name -cf "$out/$i.tar" $d || [ $? = 1 ]
 	done
 }
 
@@ -159,6 +160,11 @@ os_image() {
 	echo "$l"
 }
 
+# BENCH_PULL_ONLY=gen: make (or find) the generated image, print its layout.
+if [ "${BENCH_PULL_ONLY:-}" = gen ]; then
+	gen_image
+	exit
+fi
 REGISTRY_ACCESSLOG=1 registry_start "$W/registry" >/dev/null
 LOG=$W/registry/registry.log
 os=$(os_image)
