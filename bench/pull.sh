@@ -9,7 +9,8 @@
 # once, nothing written); the bytes the registry served against the image's
 # blob bytes; and what a v1 -> v2 upgrade fetches. Prints the issue's table,
 # the details, and its goals with the ratios measured in this run.
-#   BENCH_CURVE=1       also ours at zstd 1, 3, 6, 9, 12, 15, 19 and xz (item 2)
+#   BENCH_CURVE=1       also ours at zstd 1, 3, 6, 9, 12, 15, 19 and xz (item 2),
+#                       or at the settings it lists ("zstd:1 zstd:9 gzip:1")
 #   BENCH_PULL_SMOKE=1  two small generated images instead: seconds (tests/tools)
 #   BENCH_GEN_LAYERS="usr/lib,usr/share usr/bin,..."  the generated image's
 #                       layers (paths under /, a comma between layers)
@@ -227,14 +228,14 @@ bench_image() {
 	ours "$key/ours-zstd:3" "$name" "$tag" zstd:3
 	for c in "$default" zstd:3; do
 		# shellcheck disable=SC2016 # expanded by sh -c
-		timed "$key/pipeline-$c" pipe.sqfs sh -c 'd=$(mktemp -d run.XXXXXX) &&
+		timed "$key/pipeline-$c" pipe.sqfs sh -c 'd=$(mktemp -d unpack.XXXXXX) &&
 			skopeo copy -q --src-tls-verify=false "docker://$1" "oci:$d/p:t" >/dev/null &&
 			umoci unpack --image "$d/p:t" "$d/bundle" >/dev/null &&
 			mksquashfs "$d/bundle/rootfs" pipe.sqfs -noappend -quiet -processors "$2" -b 131072 $3' \
 			- "$REGISTRY/$name:$tag" "$jobs" "$(mks_comp "$c")"
 		rm -f pipe.sqfs
-		last=$(ls -td run.* | head -1)
-		find . -maxdepth 1 -name 'run.*' ! -name "$last" -exec rm -rf {} +
+		last=$(find . -maxdepth 1 -type d -name 'unpack.*' -printf '%T@ %f\n' | sort -n | tail -1 | cut -d' ' -f2)
+		find . -maxdepth 1 -type d -name 'unpack.*' ! -name "$last" -exec rm -rf {} +
 	done
 	# mksquashfs zstd:15 of the tree the last pipeline unpacked
 	# shellcheck disable=SC2046 # the options, split
@@ -251,7 +252,7 @@ bench_upgrade() {
 	mkdir -p "$s"
 	grub-editenv "$s/state.env" create
 	local up=("$BIN" upgrade --insecure --state-dir "$s" --boot-record "$W/none.json" --progress=none --source)
-	"${up[@]}" "oci:$REGISTRY/os:v1" >/dev/null
+	"${up[@]}" "oci:$REGISTRY/os:v1" >/dev/null 2>"$W/upgrade-v1.err" || { cat "$W/upgrade-v1.err" >&2; exit 1; }
 	repeat=1 timed upgrade /dev/null "${up[@]}" "oci:$REGISTRY/os:v2"
 	NEWBYTES[os]=$(blobs os v2 | grep -vFf <(blobs os v1 | cut -d' ' -f1) | awk '{s += $2} END {print s + 0}')
 	rm -rf "$s"
@@ -323,6 +324,7 @@ goal "gen: peak RSS / 64 MiB (both settings)" "$(ratio "$rss" 64)" 1.00
 # The level curve (item 2), last: the longest part, and optional.
 if [ -n "${BENCH_CURVE:-}" ]; then
 	curve=(zstd:1 zstd:3 zstd:6 zstd:9 zstd:12 zstd:15 zstd:19 xz)
+	[ "$BENCH_CURVE" = 1 ] || read -r -a curve <<<"$BENCH_CURVE"
 	for k in os gen; do
 		repeats "$k"
 		# shellcheck disable=SC2086 # name and tag
