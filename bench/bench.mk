@@ -18,3 +18,12 @@ bench-dirs: $(BUILD_FROM_TARS)
 bench-signatures: $(BUILD)/kairos-upgrade
 	$(Q)bash bench/signatures.sh $(BUILD)/kairos-upgrade $(BENCH_SIG_ROUNDS)
 .PHONY: bench-signatures
+
+# Issue 16's table: our pull (default compression, zstd:3) against the scripted
+# pipeline, mksquashfs zstd:15 and the I/O floor, from a local docker-registry,
+# on the reference OS and a multi-GB image made from the host's /usr (cached in
+# /var/cache/kairos/bench), with the bytes the registry served and a v1 -> v2
+# upgrade. BENCH_CURVE=1 adds our zstd level curve and xz. Minutes; root.
+bench-pull: $(BUILD)/kairos-upgrade $(BUILD)/kairos-boot
+	$(Q)bash bench/pull.sh $(BUILD)/kairos-upgrade $(BENCH_DIR)/pull
+.PHONY: bench-pull

@@ -9,6 +9,7 @@
 set -eu
 builder=$(realpath "$1") work=$2 compression=$3
 gen=$(realpath "$(dirname "$0")")/dir_tar.py
+. "$(dirname "$gen")/lib.sh"
 comp=${compression%%:*}
 level=${compression#*:}
 [ "$level" = "$compression" ] && level=
@@ -16,28 +17,6 @@ mkdir -p "$work"
 cd "$work"
 tree=${BENCH_TREE:-usr/include usr/lib/python3.11 usr/share/i18n usr/share/perl}
 jobs=$(nproc)
-
-# measure NAME OUTPUT CMD...: run BENCH_REPEAT times (default 3) under
-# /usr/bin/time -v; keep the minimum wall, CPU and RSS (the box is shared:
-# the minimum is the least disturbed run).
-repeat=${BENCH_REPEAT:-3}
-declare -A WALL CPU RSS SIZE
-measure() {
-	local name=$1 out=$2 i w c m
-	shift 2
-	WALL[$name]=999999 CPU[$name]=999999 RSS[$name]=999999
-	for ((i = 0; i < repeat; i++)); do
-		sync
-		/usr/bin/time -v -o time.txt "$@" >/dev/null 2>run.err || { cat run.err time.txt; exit 1; }
-		w=$(awk -F': ' '/Elapsed \(wall/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' time.txt)
-		c=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.2f", u+s}' time.txt)
-		m=$(awk -F': ' '/Maximum resident/ {printf "%.1f", $2/1024}' time.txt)
-		WALL[$name]=$(awk -v a="$w" -v b="${WALL[$name]}" 'BEGIN {print (a < b ? a : b)}')
-		CPU[$name]=$(awk -v a="$c" -v b="${CPU[$name]}" 'BEGIN {print (a < b ? a : b)}')
-		RSS[$name]=$(awk -v a="$m" -v b="${RSS[$name]}" 'BEGIN {print (a < b ? a : b)}')
-	done
-	SIZE[$name]=$(awk -v b="$(stat -c %s "$out")" 'BEGIN {printf "%.1f", b/1048576}')
-}
 
 if [ "${BENCH_ONLY:-}" != dirs ]; then
 if [ ! -f layer.tar ]; then
@@ -84,7 +63,6 @@ printf '|%s|%s|%s|%s|%s|\n' ---------------------------- ---------- ---------- -
 for n in ours ours-gzip-layer ours-2-layers-prescan ours-2-layers-no-prescan tar2sqfs umoci-unpack+mksquashfs; do
 	printf '| %-26s | %8s | %8s | %9s | %9s |\n' "$n" "${WALL[$n]}" "${CPU[$n]}" "${RSS[$n]}" "${SIZE[$n]}"
 done
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 echo
 echo "ours / tar2sqfs: wall $(ratio "${WALL[ours]}" "${WALL[tar2sqfs]}")x, CPU $(ratio "${CPU[ours]}" "${CPU[tar2sqfs]}")x, RSS $(ratio "${RSS[ours]}" "${RSS[tar2sqfs]}")x, size $(ratio "${SIZE[ours]}" "${SIZE[tar2sqfs]}")x (target: wall <= 1.25x, RSS <= 64 MiB)"
 echo "ours / umoci+mksquashfs: wall $(ratio "${WALL[ours]}" "${WALL[umoci-unpack+mksquashfs]}")x, RSS $(ratio "${RSS[ours]}" "${RSS[umoci-unpack+mksquashfs]}")x, size $(ratio "${SIZE[ours]}" "${SIZE[umoci-unpack+mksquashfs]}")x"

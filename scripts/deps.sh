@@ -15,7 +15,7 @@ docker-registry umoci skopeo apache2-utils openssl buildah
 squashfs-tools squashfs-tools-ng
 dracut-core kmod cpio busybox-static
 mmdebstrap xorriso mtools dosfstools e2fsprogs fdisk util-linux
-zstd xz-utils gzip jq python3 python3-yaml python3-cryptography python3-nacl curl strace file
+zstd xz-utils gzip isal jq python3 python3-yaml python3-cryptography python3-nacl curl strace file
 systemd
 grub-emu
 nodejs npm

@@ -11,6 +11,7 @@ free_port() {
 # registry_start DIR [HTPASSWD [CERT KEY]]: serve DIR/storage on
 # 127.0.0.1:$REGISTRY_PORT, with Basic auth and TLS when given.
 # Never the package's default config: it listens on every interface.
+# REGISTRY_ACCESSLOG=1: log each request to DIR/registry.log (combined format).
 registry_start() {
 	local dir=$1 htpasswd=${2:-} cert=${3:-} key=${4:-} scheme=http
 	REGISTRY_DIR=$dir
