@@ -20,8 +20,6 @@ registry_start() {
 	mkdir -p "$dir/storage"
 	{
 		echo "version: 0.1"
-		# REGISTRY_ACCESSLOG=1: one line per request in registry.log, to
-		# count what a pull fetched.
 		if [ -n "${REGISTRY_ACCESSLOG:-}" ]; then
 			echo "log: {level: error, accesslog: {disabled: false}}"
 		else
