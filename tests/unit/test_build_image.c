@@ -346,12 +346,13 @@ static void test_parse_compression(void **state)
 	(void) state;
 	struct build_options o;
 	build_options_init(&o);
+	assert_int_equal(o.compressor, BUILD_COMPRESSOR_ZSTD);
+	assert_int_equal(o.level, 6);
+	assert_int_equal(build_options_parse_compression(&o, "gzip"), 0);
 	assert_int_equal(o.compressor, BUILD_COMPRESSOR_GZIP);
 	assert_int_equal(o.level, 1);
-	assert_true(build_options_grub_bootable(&o));
 	assert_int_equal(build_options_parse_compression(&o, "zstd"), 0);
-	assert_int_equal(o.level, 3);
-	assert_false(build_options_grub_bootable(&o));
+	assert_int_equal(o.level, 6);
 	assert_int_equal(build_options_parse_compression(&o, "gzip:10"), -EINVAL);
 	assert_int_equal(build_options_parse_compression(&o, "zstd:19"), 0);
 	assert_int_equal(o.level, 19);
