@@ -27,23 +27,18 @@ struct build_options {
 	                         * stored size is at most this; 0: default, UINT64_MAX: always */
 	bool no_prescan;        /* never pre-scan (tests, benchmarks) */
 	uint64_t max_entries;   /* names the image may hold; 0: FLATTEN_ENTRIES_MAX (tests) */
-	bool require_boot;      /* refuse an image without a kernel and an initrd where GRUB
-	                         * loads them (upgrade, reset): -ENOEXEC, nothing renamed */
+	bool require_boot;      /* refuse an image without a kernel and an initrd (upgrade,
+	                         * reset; they are written beside it): -ENOEXEC, nothing renamed */
 };
 
-/* Defaults: gzip level 1 (GRUB-bootable, see build_image.c), all cores, 128 KiB blocks. */
+/* Defaults: zstd level 6 (see build_options.c), all cores, 128 KiB blocks. */
 void build_options_init(struct build_options *opts);
 
 /* Parse "zstd[:LEVEL]", "xz", "gzip[:LEVEL]" or "lz4" into opts.
  * Returns 0 or -EINVAL (logged). */
 int build_options_parse_compression(struct build_options *opts, const char *spec);
-/* An image a node boots (upgrade, reset, kairos-install, build-iso): refuse
- * a compression GRUB cannot read (-EINVAL, logged naming compression, the
- * option as given) and make the build refuse an image without a kernel and
- * an initrd (require_boot). */
-int build_options_require_bootable(struct build_options *opts, const char *compression);
-/* GRUB 2.06 boots the kernel from inside the image: only gzip and xz work. */
-static inline bool build_options_grub_bootable(const struct build_options *opts)
-{
-	return opts->compressor == BUILD_COMPRESSOR_GZIP || opts->compressor == BUILD_COMPRESSOR_XZ;
-}
+/* An image a node boots (upgrade, reset, kairos-install, build-iso): the
+ * build refuses one without a kernel and an initrd (require_boot). Any
+ * compressor boots: GRUB loads the kernel and initrd written beside the
+ * image, and the kernel mounts gzip, xz, zstd and lz4. */
+void build_options_require_bootable(struct build_options *opts);

@@ -26,13 +26,11 @@ static bool file_exists(const char *path)
 }
 
 int image_install_open(struct image_install *in, const char *source, const struct pull_options *pull,
-		       const struct build_options *build, const char *compression)
+		       const struct build_options *build)
 {
 	*in = (struct image_install){ .source = source, .build = *build };
-	int r = build_options_require_bootable(&in->build, compression);
-	if (r < 0)
-		return r;
-	r = pull_open(source, pull, &in->img);
+	build_options_require_bootable(&in->build);
+	int r = pull_open(source, pull, &in->img);
 	if (r < 0)
 		return r;
 	in->id = image_id_from_digest(pull_digest(in->img));

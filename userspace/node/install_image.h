@@ -37,10 +37,10 @@ struct image_install {
 #define IMAGE_INITRD_MAX (1024ULL << 20)
 
 /* Resolve source (no layer is fetched) and take the id from its digest.
- * build: the caller's options (compression from --compression, as given in
- * compression for the message); a compression GRUB cannot boot is refused. */
+ * build: the caller's options (--compression); the build refuses an image
+ * without a kernel and an initrd. */
 int image_install_open(struct image_install *in, const char *source, const struct pull_options *pull,
-		       const struct build_options *build, const char *compression);
+		       const struct build_options *build);
 
 /* Into slot's images/ directory on sd (created): refuse (-ENOSPC) before
  * anything is written when the image cannot fit. reuse: an image and

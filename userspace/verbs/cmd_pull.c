@@ -41,8 +41,7 @@ static void pull_help(void)
 	       "%s"
 	       "  -o, --output FILE       the squashfs image to write (required)\n"
 	       "      --bootable          refuse an image a node cannot boot: one without\n"
-	       "                          /boot/vmlinuz and /boot/initrd, or a --compression\n"
-	       "                          GRUB cannot read (kairos-install and\n"
+	       "                          /boot/vmlinuz and /boot/initrd (kairos-install and\n"
 	       "                          kairos-build-iso pass it)\n"
 	       "  -h, --help              show this help\n",
 	       source_options_help);
@@ -120,8 +119,8 @@ int verb_pull(int argc, char **argv)
 		return r;
 	struct build_options build;
 	r = source_args_build_options(&a.src, &build);
-	if (r >= 0 && a.bootable)
-		r = build_options_require_bootable(&build, a.src.compression);
+	if (a.bootable)
+		build_options_require_bootable(&build);
 	if (r < 0)
 		return r;
 

@@ -20,8 +20,8 @@ const char source_options_help[] =
 	"      --insecure          allow plain HTTP and unverified TLS for this registry\n"
 	"      --ca-file FILE      trust this CA bundle for the registry's TLS\n"
 	"      --compression ALG[:LEVEL]\n"
-	"                          squashfs compression: gzip, xz, zstd, lz4 (default gzip:1;\n"
-	"                          only gzip and xz images boot through GRUB)\n"
+	"                          squashfs compression: zstd, xz, gzip, lz4 (default zstd:6;\n"
+	"                          zstd alone is zstd:6; every one boots)\n"
 	"      --policy FILE       the signature policy (containers-policy.json) instead of\n"
 	"                          policy.json on COS_OEM or /etc/containers/policy.json;\n"
 	"                          key-based cosign signatures only: no Fulcio, no Rekor\n"
@@ -102,5 +102,5 @@ int source_args_install_open(const struct source_args *a, struct image_install *
 {
 	struct build_options b;
 	int r = source_args_build_options(a, &b);
-	return r < 0 ? r : image_install_open(in, a->source, &a->pull, &b, a->compression);
+	return r < 0 ? r : image_install_open(in, a->source, &a->pull, &b);
 }
