@@ -8,8 +8,8 @@
 CHECK_SUITES += grub boot
 .PHONY: check-grub check-boot
 
-check-grub: deps $(BUILD)/kairos-boot
+check-grub: deps $(BUILD)/kairos-boot $(BUILD)/kairos-upgrade
 	$(Q)$(RUN_SUITE) grub tests/boot/grub-parity $(abspath $(BUILD))/grub-parity
 
-check-boot: deps $(BUILD)/kairos-boot
+check-boot: deps $(BUILD)/kairos-boot $(BUILD)/kairos-upgrade
 	$(Q)BOOT_TEST_DIR=$(BUILD)/boot-test $(RUN_SUITE) boot tests/boot/run $(BOOT_TESTS)

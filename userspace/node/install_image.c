@@ -123,18 +123,25 @@ static const struct {
 	{ "/boot/initrd", IMAGE_EXT_INITRD, IMAGE_INITRD_MAX },
 };
 
-int image_install_boot_files(const struct state_dir *sd, enum boot_slot slot, const char *id)
+int image_extract_boot_files(const char *image, const char *kernel_out, const char *initrd_out)
 {
-	_cleanup_free_ char *image = state_dir_image_path(sd, slot, id);
-	if (!image)
-		return -ENOMEM;
+	const char *outs[ELEMENTSOF(boot_files)] = { kernel_out, initrd_out };
 	for (size_t i = 0; i < ELEMENTSOF(boot_files); i++) {
-		_cleanup_free_ char *out = state_dir_image_file(sd, slot, id, boot_files[i].ext);
-		int r = out ? sqfs_extract_file(image, boot_files[i].inside, out, boot_files[i].max) : -ENOMEM;
+		int r = sqfs_extract_file(image, boot_files[i].inside, outs[i], boot_files[i].max);
 		if (r < 0)
 			return r;
 	}
 	return 0;
+}
+
+int image_install_boot_files(const struct state_dir *sd, enum boot_slot slot, const char *id)
+{
+	_cleanup_free_ char *image = state_dir_image_path(sd, slot, id),
+			    *kernel = state_dir_image_file(sd, slot, id, IMAGE_EXT_KERNEL),
+			    *initrd = state_dir_image_file(sd, slot, id, IMAGE_EXT_INITRD);
+	if (!image || !kernel || !initrd)
+		return -ENOMEM;
+	return image_extract_boot_files(image, kernel, initrd);
 }
 
 /* As image_install_boot_files(), each file it replaces kept until the

@@ -54,6 +54,13 @@ int image_install_prepare(struct image_install *in, const struct state_dir *sd, 
  * this run wrote goes through state_dir_clean(sd, s, keep_id). */
 int image_install_write(struct image_install *in, const struct boot_state *s, const char *keep_id);
 
+/* Copy the kernel and the initrd out of image to kernel_out and initrd_out
+ * (each temp, fsync, rename), links followed inside the image only, each
+ * bounded (IMAGE_KERNEL_MAX, IMAGE_INITRD_MAX). -ENOEXEC when the image has
+ * none (logged); a file already written stays (GRUB needs both to use them).
+ * For the installer and the live ISO (`kairos-upgrade boot-files`). */
+int image_extract_boot_files(const char *image, const char *kernel_out, const char *initrd_out);
+
 /* Copy the kernel and the initrd out of the slot's image id (already in
  * place) beside it, replacing those there: for reset, which copies the
  * recovery image rather than building one. -ENOEXEC when the image has

@@ -52,3 +52,4 @@ int verb_upgrade(int argc, char **argv);
 int verb_reset(int argc, char **argv);
 int verb_write_disk(int argc, char **argv);
 int verb_sign(int argc, char **argv);
+int verb_boot_files(int argc, char **argv);

@@ -23,6 +23,7 @@ static const struct verb verbs[] = {
 	{ "build-iso", verb_build_iso, "make a live ISO of an image (runs kairos-build-iso)" },
 	{ "write-disk", verb_write_disk, "check a target disk, and write a disk image onto it (kairos-install)" },
 	{ "sign", verb_sign, "sign an image in a registry with a cosign key (cosign's classic format)" },
+	{ "boot-files", verb_boot_files, "copy an image's kernel and initrd out of it (mk-disk, kairos-build-iso)" },
 };
 
 static void help(void)
