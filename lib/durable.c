@@ -35,7 +35,7 @@ void fault_point(const char *name)
 		raise(SIGKILL);
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 	while (len > 0) {
@@ -49,6 +49,22 @@ static int write_all(int fd, const void *data, size_t len)
 		len -= (size_t) n;
 	}
 	return 0;
+}
+
+ssize_t pread_full(int fd, void *buf, size_t len, uint64_t offset)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pread(fd, (char *) buf + done, len - done, (off_t) (offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return negative_errno();
+		if (n == 0)
+			break;
+		done += (size_t) n;
+	}
+	return (ssize_t) done;
 }
 
 int fsync_path(const char *path)

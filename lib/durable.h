@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Write temp (same directory) -> fsync -> rename over path -> fsync directory.
@@ -26,6 +27,13 @@ int read_file_bounded(const char *path, void *buf, size_t size, size_t *len);
  * is a leftover the cleaners know), fsync it, rename it over to, fsync the
  * directory. Before the rename to is untouched; after it, complete. */
 int copy_file_atomic(const char *from, const char *to, mode_t mode);
+
+/* write() all of data, retrying interrupted and short writes: 0 or a
+ * negative errno. */
+int write_all(int fd, const void *data, size_t len);
+/* pread() len bytes at offset, retrying: the count read (short only at the
+ * end of the file) or a negative errno. */
+ssize_t pread_full(int fd, void *buf, size_t len, uint64_t offset);
 
 /* rename() plus fsync of the directory (both directories if they differ). */
 int rename_durable(const char *from, const char *to);

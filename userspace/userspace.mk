@@ -62,3 +62,7 @@ $(BUILD)/obj/userspace/node/grub_cfg.o: $(BUILD)/gen/grub_cfg_data.inc
 $(BUILD)/obj/userspace/node/grub_cfg.o: EXTRA_CFLAGS_userspace += -I$(BUILD)
 FORCE:
 .PHONY: FORCE
+
+# Reused blocks (image/block_cache.h) must come from the same libsquashfs:
+# its version is part of what makes a stored block.
+$(BUILD)/obj/userspace/image/sqfs_writer.o: EXTRA_CFLAGS_userspace += -DKAIROS_SQFS_VERSION='"$(shell $(PKG_CONFIG) --modversion libsquashfs1 2>/dev/null || echo unknown)"'

@@ -10,6 +10,7 @@
 
 #include "build_image.h"
 #include "file_source.h"
+#include "image_reuse.h"
 #include "log.h"
 #include "util.h"
 
@@ -21,7 +22,12 @@ int main(int argc, char **argv)
 						 { "threads", required_argument, NULL, 't' },
 						 { "no-prescan", no_argument, NULL, 'n' },
 						 { "stats", no_argument, NULL, 's' },
+						 { "index", required_argument, NULL, 'i' },
+						 { "reuse", required_argument, NULL, 'r' },
+						 { "reuse-index", required_argument, NULL, 'R' },
+						 { "prescan-limit", required_argument, NULL, 'p' },
 						 {} };
+	struct build_reuse reuse = {};
 	struct build_options opts;
 	struct build_stats stats;
 	struct image_source *src;
@@ -56,11 +62,25 @@ int main(int argc, char **argv)
 		case 's':
 			print_stats = true;
 			break;
+		case 'i':
+			opts.index_path = optarg;
+			break;
+		case 'r':
+			reuse.image = reuse.name = optarg;
+			opts.reuse = &reuse;
+			opts.n_reuse = 1;
+			break;
+		case 'R':
+			reuse.index = optarg;
+			break;
+		case 'p':
+			opts.prescan_limit = strtoull(optarg, NULL, 10);
+			break;
 		default:
 			return EXIT_FAILURE;
 		}
 	}
-	if (!output || n_layers == 0) {
+	if (!output || n_layers == 0 || !reuse.image != !reuse.index) {
 		log_error("Usage: build-from-tars --output FILE --layer TAR [--layer TAR...]");
 		return EXIT_FAILURE;
 	}
@@ -73,8 +93,9 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	if (print_stats)
 		printf("layer_bytes=%" PRIu64 " tar_bytes=%" PRIu64 " output_bytes=%" PRIu64 " entries=%" PRIu64
-		       " skipped_bytes=%" PRIu64 " wasted_bytes=%" PRIu64 " seconds=%.3f\n",
+		       " skipped_bytes=%" PRIu64 " wasted_bytes=%" PRIu64 " reused_layers=%zu reused_blocks=%" PRIu64
+		       " seconds=%.3f\n",
 		       stats.layer_bytes, stats.tar_bytes, stats.output_bytes, stats.entries, stats.skipped_bytes,
-		       stats.wasted_bytes, stats.seconds);
+		       stats.wasted_bytes, stats.reused_layers, stats.reused_blocks, stats.seconds);
 	return EXIT_SUCCESS;
 }

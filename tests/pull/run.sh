@@ -99,6 +99,11 @@ echo two >"$WORK/w2/etc/two" && touch "$WORK/w2/etc/.wh.base" "$WORK/w2/opt/d/.w
 head -c 100000 /dev/urandom >"$WORK/w3/usr/bin/three" && touch "$WORK/w3/usr/bin/.wh.base"
 image_new "$L" wh
 for l in w1 w2 w3; do image_add_layer "$L" wh "$WORK/$l"; done
+# wh plus one layer (a Dockerfile FROM wh): an upgrade from wh fetches only that
+mkdir -p "$WORK/w4/opt/d" "$WORK/w4/etc"
+head -c 300000 /dev/urandom >"$WORK/w4/opt/d/new" && touch "$WORK/w4/etc/.wh.two"
+image_new "$L" wh4
+for l in w1 w2 w3 w4; do image_add_layer "$L" wh4 "$WORK/$l"; done
 mkdir -p "$WORK/wbig/var"
 head -c $((8 * 1024 * 1024)) /dev/urandom >"$WORK/wbig/var/noise" && touch "$WORK/wbig/var/.wh.none"
 image_new "$L" wh-big && image_add_layer "$L" wh-big "$WORK/w1" && image_add_layer "$L" wh-big "$WORK/wbig"
@@ -113,6 +118,7 @@ push "$L" multiarch os --all
 push "$L" multiarch os-docker --all --format v2s2
 push "$L" big os
 push "$L" wh os
+push "$L" wh4 os
 push "$L" wh-big os
 R=oci:$REGISTRY/os
 
@@ -294,6 +300,27 @@ once wh && id=$(basename "$(ls "$WORK"/state/images/*.squashfs)" .squashfs) &&
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["slots"]["active"]["received"])' | grep -qx "$received" &&
 	[ -z "$(ls -A "$WORK/state/images" | grep -v "^$id\.")" ]
 check "upgrade: each blob fetched once, the same image, status reports the bytes received, nothing else left"
+
+# An image that begins with all of the installed image's layers: only the
+# layer it adds crosses the network, and the image is the one a pull of
+# all the layers makes, byte for byte (and so is its layer index).
+old=$id
+"$BIN" pull --progress=none --source "$R:wh4" --output "$WORK/wh4.squashfs" --index "$WORK/wh4.index" \
+	--insecure 2>"$WORK/err"
+log_mark
+upgrade --source "$R:wh4"
+new_layer=$(skopeo inspect --tls-verify=false --raw "docker://$REGISTRY/os:wh4" |
+	python3 -c 'import json,sys; m=json.load(sys.stdin); print(m["config"]["digest"]); print(m["layers"][-1]["digest"])' | sort)
+gets=$(log_gets)
+id=$(grep -ao '^kairos_active=[0-9a-f]*' "$WORK/state/state.env" | cut -d= -f2)
+[ "$(awk '{ print $2 }' <<<"$gets" | sort)" = "$new_layer" ] && ! awk '$1 != 1' <<<"$gets" | grep -q . &&
+	cmp "$WORK/state/images/$id.squashfs" "$WORK/wh4.squashfs" && cmp "$WORK/state/images/$id.index" "$WORK/wh4.index" &&
+	"$BIN" status --json --state-dir "$WORK/state" --boot-record "$WORK/no-record.json" |
+	python3 -c 'import json,sys; a=json.load(sys.stdin)["slots"]["active"]; print(a["reused"] > 0, a["reused_from"])' |
+	grep -qx "True $old" &&
+	"$BIN" status --state-dir "$WORK/state" --boot-record "$WORK/no-record.json" | grep -q "built from image ${old:0:12}" ||
+	{ echo "# blob GETs (count digest), want $new_layer:"; sed 's/^/#   /' <<<"$gets"; false; }
+check "upgrade FROM the installed image: only the new layer fetched (registry log), byte-identical to a full pull, status shows what was reused"
 
 # Memory stays bounded whatever the layer size; time the big pull too.
 start=$(date +%s.%N)

@@ -12,11 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "block_cache.h"
 #include "build_image.h"
 #include "durable.h"
 #include "flatten.h"
 #include "fs_tree.h"
+#include "image_reuse.h"
 #include "kept_data.h"
+#include "layer_index.h"
 #include "layer_prescan.h"
 #include "layer_reader.h"
 #include "layer_walk.h"
@@ -35,9 +38,9 @@ static double now_seconds(void)
 }
 
 /* Write n zeros (a hole the reader has charged to the budget). Holes can
- * be long: look at the stream now and then, so that a blob failing its
+ * be long: look at the source now and then, so that a blob failing its
  * digest or stalling stops the build at once, not after the hole. */
-static int write_zeros(struct sqfs_writer *w, struct layer_reader *lr, uint64_t n)
+static int write_zeros(struct sqfs_writer *w, int (*check)(void *), void *ctx, uint64_t n)
 {
 	static const uint8_t zeros[64 * 1024];
 	for (uint64_t done = 0; done < n;) {
@@ -46,8 +49,8 @@ static int write_zeros(struct sqfs_writer *w, struct layer_reader *lr, uint64_t 
 		if (r < 0)
 			return r;
 		done += k;
-		if (lr && done % HOLE_CHECK_BYTES < k) {
-			r = layer_reader_check(lr);
+		if (check && done % HOLE_CHECK_BYTES < k) {
+			r = check(ctx);
 			if (r < 0)
 				return r;
 		}
@@ -55,18 +58,13 @@ static int write_zeros(struct sqfs_writer *w, struct layer_reader *lr, uint64_t 
 	return 0;
 }
 
-static int read_layer_piece(void *lr, const void **buf, size_t *size, int64_t *offset)
-{
-	return layer_reader_read_data(lr, buf, size, offset);
-}
-
 /* Copy a file's data, as pieces from read_piece(ctx) (the current entry of
- * a layer, or data kept_data.h kept), into the block processor. Sparse
- * holes and a short tail become zeros, which the processor stores as
- * sparse blocks. lr: the layer being read, looked at while writing holes,
- * or NULL. */
-static int write_pieces(struct sqfs_writer *w, int (*read_piece)(void *, const void **, size_t *, int64_t *), void *ctx,
-			struct layer_reader *lr, struct fs_inode *inode)
+ * a layer, data kept_data.h kept, a file of an installed image), into the
+ * block processor. Sparse holes and a short tail become zeros, which the
+ * processor stores as sparse blocks. check(ctx), when not NULL, is looked
+ * at while writing holes. */
+static int write_pieces(struct sqfs_writer *w, data_piece_fn *read_piece, int (*check)(void *), void *ctx,
+			struct fs_inode *inode)
 {
 	uint64_t pos = 0;
 	int r;
@@ -84,7 +82,7 @@ static int write_pieces(struct sqfs_writer *w, int (*read_piece)(void *, const v
 			return r;
 		if (r == 0)
 			break;
-		r = write_zeros(w, lr, (uint64_t) offset - pos);
+		r = write_zeros(w, check, ctx, (uint64_t) offset - pos);
 		if (r < 0)
 			return r;
 		r = sqfs_writer_append(w, buf, size);
@@ -92,15 +90,16 @@ static int write_pieces(struct sqfs_writer *w, int (*read_piece)(void *, const v
 			return r;
 		pos = (uint64_t) offset + size;
 	}
-	r = write_zeros(w, lr, inode->size - pos);
+	r = write_zeros(w, check, ctx, inode->size - pos);
 	if (r < 0)
 		return r;
 	return sqfs_writer_end_file(w);
 }
 
-static int write_entry_data(struct sqfs_writer *w, struct layer_reader *lr, struct fs_inode *inode)
+/* The current entry's data, from its layer (or the installed image it is replayed from). */
+static int write_entry_data(struct sqfs_writer *w, struct layer_walk *lw, struct fs_inode *inode)
 {
-	return write_pieces(w, read_layer_piece, lr, lr, inode);
+	return write_pieces(w, lw->read_data, lw->check, lw->data_ctx, inode);
 }
 
 struct build {
@@ -116,12 +115,24 @@ struct build {
 	bool warned_xattr;
 	struct expansion_budget budget; /* the main pass's */
 	uint64_t max_entries;
+	struct image_reuse *reuse;         /* the installed image the first layers come from, or NULL */
+	struct layer_index_writer *index; /* the image's layer index, or NULL */
+	char settings[160];               /* the writer's (sqfs_writer_settings()), for the index */
 };
 
 struct apply_pass {
 	struct build *b;
 	struct flatten_context ctx;
 };
+
+/* The index is for a later build's benefit: without it, this image is
+ * simply never reused. */
+static void drop_index(struct build *b)
+{
+	log_warning("Not writing the layer index of this image: a later image built from it downloads all its "
+		    "layers");
+	layer_index_writer_free(TAKE_PTR(b->index));
+}
 
 static int apply_entry(struct layer_walk *w, const struct flatten_entry *e)
 {
@@ -130,19 +141,23 @@ static int apply_entry(struct layer_walk *w, const struct flatten_entry *e)
 	struct fs_inode *inode;
 	char path[FLATTEN_PATH_MAX];
 
-	a->ctx.layer_digest = w->ls->digest;
+	a->ctx.layer_digest = w->digest;
+	if (b->index && layer_index_add_entry(b->index, e) < 0)
+		drop_index(b);
 	int r = flatten_apply_entry(&a->ctx, e, &inode);
 	if (r < 0 || !inode)
 		return r;
 	b->stats.tar_bytes = add_sat_u64(b->stats.tar_bytes, e->size);
+	/* the entry that holds its data: the revive pass and the layer index look it up */
+	inode->data_layer = a->ctx.layer;
+	inode->data_entry_index = w->ordinal;
 	if (b->shadow && flatten_normalize_path(e->path, path, sizeof(path)) == 0 &&
 	    shadow_set_hides(b->shadow, path, a->ctx.layer)) {
 		inode->data_skipped = true;
-		inode->data_layer = a->ctx.layer;
-		inode->data_entry_index = w->ordinal;
-		return b->kept && a->ctx.layer < b->kept_from ? kept_data_save(b->kept, w->lr, inode) : 0;
+		return b->kept && a->ctx.layer < b->kept_from ? kept_data_save(b->kept, w->read_data, w->data_ctx, inode)
+							       : 0;
 	}
-	return write_entry_data(b->writer, w->lr, inode);
+	return write_entry_data(b->writer, w, inode);
 }
 
 static int apply_layer(struct build *b, size_t index)
@@ -157,6 +172,8 @@ static int apply_layer(struct build *b, size_t index)
 		},
 	};
 	struct layer_walk w = { .budget = &b->budget, .entry = apply_entry, .userdata = &a };
+	if (b->index && layer_index_begin_layer(b->index, b->src->layer_digest(b->src, index)) < 0)
+		drop_index(b);
 	int r = layer_walk(b->src, index, &w);
 	if (r == 0)
 		b->stats.layer_bytes += w.stream_bytes;
@@ -213,8 +230,8 @@ static int revive_entry(struct layer_walk *w, const struct flatten_entry *e)
 	if (w->ordinal != inodes[p->k]->data_entry_index)
 		return 0;
 	if (e->size != inodes[p->k]->size)
-		return log_error_errno(-EBADMSG, "Layer %s changed between reads at '%s'", w->ls->digest, e->path);
-	int r = write_entry_data(p->b->writer, w->lr, inodes[p->k]);
+		return log_error_errno(-EBADMSG, "Layer %s changed between reads at '%s'", w->digest, e->path);
+	int r = write_entry_data(p->b->writer, w, inodes[p->k]);
 	for (p->k++; r >= 0 && p->k < p->n && inodes[p->k]->data_entry_index == w->ordinal &&
 		     inodes[p->k]->data_layer == p->layer;
 	     p->k++)
@@ -227,7 +244,7 @@ static int revive_entry(struct layer_walk *w, const struct flatten_entry *e)
 
 static int revive_archive_end(struct layer_walk *w)
 {
-	return log_error_errno(-EBADMSG, "Layer %s changed between reads", w->ls->digest);
+	return log_error_errno(-EBADMSG, "Layer %s changed between reads", w->digest);
 }
 
 /* The pre-scan said an upper layer hides these files, yet they are in the
@@ -251,7 +268,7 @@ static int write_revived_data(struct build *b)
 			for (; r >= 0 && k < l.n && inodes[k]->data_layer == layer; k++) {
 				r = kept_data_open(b->kept, inodes[k]);
 				if (r >= 0)
-					r = write_pieces(b->writer, kept_data_read_piece, b->kept, NULL, inodes[k]);
+					r = write_pieces(b->writer, kept_data_read_piece, NULL, b->kept, inodes[k]);
 			}
 			if (r < 0)
 				return r;
@@ -321,7 +338,7 @@ static int maybe_prescan(struct build *b, const char *dir, const struct build_op
 	 * hidden files of layer 0 are kept here (a read would download). */
 	if (b->src->keep_layers && (r = b->src->keep_layers(b->src, 1)) < 0)
 		return r;
-	if (r > 0) {
+	if (r > 0 && b->src->replayed_layers == 0) {
 		/* the image is about the layers' size: leave that, and a fifth more */
 		uint64_t image = 0;
 		for (size_t i = 0; i < b->src->n_layers; i++)
@@ -393,11 +410,47 @@ static int check_bootable(const struct fs_tree *t)
 	return 0;
 }
 
+static int compare_by_entry(const void *a, const void *b)
+{
+	const struct fs_inode *x = *(struct fs_inode *const *) a, *y = *(struct fs_inode *const *) b;
+	if (x->data_layer != y->data_layer)
+		return x->data_layer < y->data_layer ? -1 : 1;
+	return x->data_entry_index < y->data_entry_index ? -1 : x->data_entry_index > y->data_entry_index;
+}
+
+/* The index's file records: each file of the image, by the entry that
+ * holds its data, and where its inode is (the image is written). */
+static int index_files(struct build *b)
+{
+	size_t n = 0, k = 0;
+	for (struct fs_inode *i = b->tree->all_inodes; i; i = i->all_next)
+		n += S_ISREG(i->mode) && i->nlink > 0;
+	_cleanup_free_ struct fs_inode **files = calloc(n ? n : 1, sizeof(*files));
+	if (!files)
+		return -ENOMEM;
+	for (struct fs_inode *i = b->tree->all_inodes; i; i = i->all_next)
+		if (S_ISREG(i->mode) && i->nlink > 0)
+			files[k++] = i;
+	qsort(files, n, sizeof(*files), compare_by_entry);
+	for (k = 0; k < n; k++) {
+		int r = layer_index_add_file(b->index, files[k]->data_layer, files[k]->data_entry_index,
+					     files[k]->inode_ref, files[k]->size);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int build(struct build *b, int fd, const char *tmp_path, const char *dir, const struct build_options *opts)
 {
 	int r = sqfs_writer_new(fd, tmp_path, opts, &b->writer);
 	if (r < 0)
 		return r;
+	(void) snprintf(b->settings, sizeof(b->settings), "%s", sqfs_writer_settings(b->writer));
+	if (b->reuse)
+		image_reuse_attach_writer(b->reuse, b->writer);
+	if (opts->index_path && layer_index_writer_new(opts->index_path, &b->index) < 0)
+		drop_index(b);
 	r = fs_tree_new(&b->tree);
 	if (r < 0)
 		return r;
@@ -423,14 +476,24 @@ static int build(struct build *b, int fd, const char *tmp_path, const char *dir,
 	if (r < 0)
 		return r;
 	b->stats.output_bytes = sqfs_writer_bytes_written(b->writer);
+	if (b->reuse) {
+		uint64_t offered;
+		block_cache_counts(sqfs_writer_block_cache(b->writer), &offered, &b->stats.reused_blocks);
+		b->stats.reused_layers = image_reuse_layers(b->reuse);
+		b->stats.reused_bytes = image_reuse_bytes(b->reuse);
+		log_info("Blocks of the installed image offered: %" PRIu64 ", taken: %" PRIu64, offered,
+			  b->stats.reused_blocks);
+	}
+	if (b->index && index_files(b) < 0)
+		drop_index(b);
 	return 0;
 }
 
-int build_image_squashfs(struct image_source *src, const char *output_path, const struct build_options *opts,
-			 struct build_stats *stats)
+static int build_once(struct image_source *src, const char *output_path, const struct build_options *opts,
+		      struct build_stats *stats)
 {
 	struct build_options defaults;
-	struct build b = { .src = src };
+	_cleanup_(image_reuse_freep) struct image_reuse *reuse = NULL;
 	double start = now_seconds();
 	_cleanup_free_ char *dir_copy = strdup(output_path), *base_copy = strdup(output_path);
 	_cleanup_free_ char *tmp_path = NULL;
@@ -449,6 +512,12 @@ int build_image_squashfs(struct image_source *src, const char *output_path, cons
 			defaults.prescan_limit = BUILD_PRESCAN_LIMIT_DEFAULT;
 		opts = &defaults;
 	}
+	if (opts->n_reuse > 0 && (r = image_reuse_pick(opts->reuse, opts->n_reuse, src, &reuse)) < 0)
+		return r;
+	struct build b = { .src = reuse ? image_reuse_source(reuse) : src, .reuse = reuse };
+	if (reuse && opts->on_reuse)
+		opts->on_reuse(opts->on_reuse_userdata, image_reuse_layers(reuse), image_reuse_bytes(reuse),
+			       image_reuse_name(reuse));
 	const char *dir = dir_copy ? dirname(dir_copy) : NULL;
 	if (!dir || !base_copy || asprintf(&tmp_path, "%s/.tmp-%s.XXXXXX", dir, basename(base_copy)) < 0)
 		return -ENOMEM;
@@ -485,10 +554,32 @@ int build_image_squashfs(struct image_source *src, const char *output_path, cons
 	}
 	if (r < 0) {
 		(void) unlink(tmp_path);
+		if (b.index)
+			layer_index_writer_free(b.index);
 		return r;
 	}
+	if (b.index && layer_index_commit(b.index, b.settings) < 0)
+		log_warning("Not writing the layer index of %s: a later image built from it downloads all its layers",
+			    output_path);
+	if (b.index)
+		layer_index_writer_free(b.index);
+	if (reuse)
+		b.stats.reused_from = image_reuse_name(reuse);
 	b.stats.seconds = now_seconds() - start;
 	if (stats)
 		*stats = b.stats;
 	return 0;
+}
+
+int build_image_squashfs(struct image_source *src, const char *output_path, const struct build_options *opts,
+			 struct build_stats *stats)
+{
+	int r = build_once(src, output_path, opts, stats);
+	if (r != -EAGAIN || !opts || opts->n_reuse == 0)
+		return r;
+	/* The installed image let us down (logged): from all the layers. */
+	struct build_options full = *opts;
+	full.reuse = NULL;
+	full.n_reuse = 0;
+	return build_once(src, output_path, &full, stats);
 }

@@ -18,6 +18,10 @@ struct build_stats {
 	uint64_t entries;       /* inodes in the image */
 	uint64_t skipped_bytes; /* data never written because an upper layer shadows it */
 	uint64_t wasted_bytes;  /* data written but shadowed later (pre-scan could not tell) */
+	size_t reused_layers;   /* layers replayed from an installed image, not downloaded */
+	uint64_t reused_bytes;  /* their stored bytes */
+	uint64_t reused_blocks; /* compressed blocks taken from it as they were */
+	const char *reused_from; /* the build_reuse name of that image (the caller's), or NULL */
 	double seconds;         /* wall time of build_image_squashfs() */
 };
 
@@ -29,7 +33,11 @@ struct build_stats {
  * (logged naming the layer digest and the entry), -ENOSPC when the disk is
  * full (logged naming the path and the bytes written), -ENOEXEC when
  * opts->require_boot and the image lacks /boot/vmlinuz or /boot/initrd
- * (logged), others as they come. */
+ * (logged), -EAGAIN when reusing an installed image (opts->reuse) failed
+ * (logged; build again without opts->reuse), others as they come.
+ * With opts->index_path, the image's layer index is written there once the
+ * image is in place (a failure to write it is only a warning: an image
+ * without one is not reused later). */
 int build_image_squashfs(struct image_source *src, const char *output_path, const struct build_options *opts,
 			 struct build_stats *stats);
 /* The bytes src keeps (image_source.keep_layers) beside output_path during

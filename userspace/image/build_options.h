@@ -4,12 +4,15 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define BUILD_BLOCK_SIZE_DEFAULT (128 * 1024)
 /* Pre-scan the upper layers when they are small enough that reading their
  * headers is cheap next to compressing the data they would hide. */
 #define BUILD_PRESCAN_LIMIT_DEFAULT (64ull * 1024 * 1024)
+
+struct build_reuse;
 
 enum build_compressor {
 	BUILD_COMPRESSOR_ZSTD,
@@ -29,6 +32,15 @@ struct build_options {
 	uint64_t max_entries;   /* names the image may hold; 0: FLATTEN_ENTRIES_MAX (tests) */
 	bool require_boot;      /* refuse an image without a kernel and an initrd (upgrade,
 	                         * reset; they are written beside it): -ENOEXEC, nothing renamed */
+	const char *index_path; /* write the image's layer index there (layer_index.h); NULL: none */
+	/* Installed images the build may start from (image_reuse.h): the one
+	 * whose layers begin the new image's, if any. */
+	const struct build_reuse *reuse;
+	size_t n_reuse;
+	/* Told once the build reuses an installed image's first layers (for
+	 * progress): how many, their stored bytes, the candidate's name. */
+	void (*on_reuse)(void *userdata, size_t layers, uint64_t bytes, const char *from);
+	void *on_reuse_userdata;
 };
 
 /* Defaults: zstd level 6 (see build_options.c), all cores, 128 KiB blocks. */

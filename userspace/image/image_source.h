@@ -23,6 +23,8 @@ struct layer_stream {
 	void *userdata;
 };
 
+struct layer_walk;
+
 /* An image: its layers in application order (bottom first). */
 struct image_source {
 	size_t n_layers;
@@ -36,5 +38,13 @@ struct image_source {
 	 * second read does not: 1 when it does, 0 when reading again is cheap,
 	 * or a negative errno, logged: the build stops. NULL: reads are cheap. */
 	int (*keep_layers)(struct image_source *src, size_t first);
+	/* Optional: hand layer index's entries to w directly instead of
+	 * through its stream (a layer of an installed image, replayed from
+	 * that image's layer index and data: image_reuse.h). NULL: every
+	 * layer is read through open_layer. */
+	int (*walk_layer)(struct image_source *src, size_t index, struct layer_walk *w);
+	/* Layers 0..replayed_layers-1 come from an installed image: never
+	 * downloaded, read again at no cost. */
+	size_t replayed_layers;
 	void *userdata;
 };

@@ -109,7 +109,7 @@ static int hashed_append(struct kept_data *k, const void *data, size_t size)
 	return r;
 }
 
-int kept_data_save(struct kept_data *k, struct layer_reader *lr, struct fs_inode *inode)
+int kept_data_save(struct kept_data *k, data_piece_fn *read, void *ctx, struct fs_inode *inode)
 {
 	if (k->full)
 		return 0;
@@ -130,7 +130,7 @@ int kept_data_save(struct kept_data *k, struct layer_reader *lr, struct fs_inode
 		const void *buf;
 		size_t size;
 		int64_t offset;
-		r = layer_reader_read_data(lr, &buf, &size, &offset);
+		r = read(ctx, &buf, &size, &offset);
 		if (r <= 0)
 			break;
 		/* in pieces the reading back can bound */

@@ -25,9 +25,10 @@ struct kept_data;
 int kept_data_new(const char *dir, uint64_t reserve, struct kept_data **ret);
 void kept_data_free(struct kept_data *k);
 
-/* The current entry's data (inode's), read from lr to its end; kept if the
- * budget allows (0 either way), a negative errno for a read failure. */
-int kept_data_save(struct kept_data *k, struct layer_reader *lr, struct fs_inode *inode);
+/* The current entry's data (inode's), read through read(ctx) to its end;
+ * kept if the budget allows (0 either way), a negative errno for a read
+ * failure. */
+int kept_data_save(struct kept_data *k, data_piece_fn *read, void *ctx, struct fs_inode *inode);
 
 /* Whether every one of inodes[0..n) (in the order they were saved) is
  * kept. */

@@ -33,6 +33,9 @@ int layer_reader_next(struct layer_reader *r, struct flatten_entry *e);
  * as zeros. Returns 1 with a piece, 0 at the end of the entry, negative
  * errno (logged; -EFBIG for a hole past the budget). */
 int layer_reader_read_data(struct layer_reader *r, const void **buf, size_t *size, int64_t *offset);
+/* Whatever gives an entry's data in pieces, as layer_reader_read_data()
+ * does (a tar entry, kept data, a file of an installed image). */
+typedef int data_piece_fn(void *ctx, const void **buf, size_t *size, int64_t *offset);
 /* Read the stream to its end, so the producer checks the size and digest
  * even when the tar ends before the blob does. */
 int layer_reader_finish(struct layer_reader *r);

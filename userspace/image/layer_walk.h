@@ -26,13 +26,23 @@ struct layer_walk {
 	void *userdata;
 
 	/* Set by layer_walk() for the callbacks. */
-	size_t index; /* the layer */
-	struct layer_stream *ls;
-	struct layer_reader *lr;
+	size_t index;       /* the layer */
+	const char *digest; /* the layer's, for messages */
+	struct layer_stream *ls; /* NULL for a replayed layer */
+	struct layer_reader *lr; /* NULL for a replayed layer */
+	/* The current entry's data, as layer_reader_read_data() gives it,
+	 * and the source's failure known so far (layer_reader_check()), for
+	 * a caller busy writing holes. */
+	data_piece_fn *read_data;
+	int (*check)(void *data_ctx);
+	void *data_ctx;
 	uint64_t ordinal;      /* of the entry among the layer's entries, from 0 */
 	uint64_t stream_bytes; /* after a pass that succeeded: the stored bytes read */
 };
 
-/* Layer index of src through w. Returns 0, or the first error (logged
+/* Layer index of src through w: src->walk_layer() when the source has
+ * one, else layer_walk_stream(). Returns 0, or the first error (logged
  * where it was understood). */
 int layer_walk(struct image_source *src, size_t index, struct layer_walk *w);
+/* The same through the layer's stream (open_layer) and a tar reader. */
+int layer_walk_stream(struct image_source *src, size_t index, struct layer_walk *w);

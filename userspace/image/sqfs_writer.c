@@ -24,8 +24,10 @@
 #include <sqfs/meta_writer.h>
 #include <sqfs/super.h>
 #include <sqfs/xattr_writer.h>
+#include <zlib.h>
 #include <zstd.h>
 
+#include "block_cache.h"
 #include "log.h"
 #include "sqfs_writer.h"
 #include "util.h"
@@ -60,6 +62,9 @@ struct sqfs_writer {
 	sqfs_super_t super;
 	sqfs_compressor_t *cmp;
 	sqfs_compressor_t *uncmp; /* reads fragment blocks back to compare tails */
+	sqfs_compressor_t *data_cmp; /* the block processor's: cmp's settings, looks in cache first */
+	struct block_cache *cache;
+	char settings[160]; /* what makes the data blocks; "" when not known well enough to reuse them */
 	sqfs_block_writer_t *block_writer;
 	sqfs_frag_table_t *frag_table;
 	sqfs_block_processor_t *proc;
@@ -208,6 +213,24 @@ static int compressor_config(const struct build_options *opts, sqfs_compressor_c
 	return log_error_errno(-EINVAL, "Unknown compressor %d", (int) opts->compressor);
 }
 
+/* A stored block is a function of its bytes and of these: the compressor
+ * and its settings, and the libraries that run it. Only for compressors
+ * whose library version we can name. */
+static void describe_settings(struct sqfs_writer *w, const sqfs_compressor_config_t *cfg)
+{
+	const char *lib = cfg->id == SQFS_COMP_ZSTD ? "libzstd " : cfg->id == SQFS_COMP_GZIP ? "zlib " : NULL;
+	const char *version = cfg->id == SQFS_COMP_ZSTD ? ZSTD_versionString()
+			      : cfg->id == SQFS_COMP_GZIP ? zlibVersion()
+							  : NULL;
+	w->settings[0] = '\0';
+	if (!lib)
+		return;
+	(void) snprintf(w->settings, sizeof(w->settings),
+			"blocks v1, libsquashfs %s, %s level %u flags %#x block %u, %s%s", KAIROS_SQFS_VERSION,
+			sqfs_compressor_name_from_id(cfg->id), (unsigned) cfg->level, (unsigned) cfg->flags,
+			(unsigned) cfg->block_size, lib, version);
+}
+
 int sqfs_writer_new(int fd, const char *path, const struct build_options *opts, struct sqfs_writer **ret)
 {
 	_cleanup_(sqfs_writer_freep) struct sqfs_writer *w = calloc(1, sizeof(*w));
@@ -240,6 +263,16 @@ int sqfs_writer_new(int fd, const char *path, const struct build_options *opts, 
 	r = sqfs_compressor_create(&ucfg, &w->uncmp);
 	if (r != 0)
 		return writer_fail(w, r, "creating the decompressor");
+
+	sqfs_compressor_t *inner = NULL;
+	r = sqfs_compressor_create(&cfg, &inner);
+	if (r != 0)
+		return writer_fail(w, r, "creating the compressor");
+	if (block_cache_new(&w->cache) < 0 || !(w->data_cmp = block_cache_wrap(w->cache, inner))) {
+		sqfs_destroy(inner);
+		return -ENOMEM;
+	}
+	describe_settings(w, &cfg);
 
 	r = sqfs_super_init(&w->super, opts->block_size, 0, cfg.id);
 	if (r != 0)
@@ -285,7 +318,7 @@ int sqfs_writer_new(int fd, const char *path, const struct build_options *opts, 
 		.max_block_size = opts->block_size,
 		.num_workers = threads,
 		.max_backlog = 8 * threads,
-		.cmp = w->cmp,
+		.cmp = w->data_cmp,
 		.wr = w->block_writer,
 		.tbl = w->frag_table,
 		.file = &w->file.base,
@@ -455,6 +488,16 @@ static int write_deferred(struct fs_node *n, void *userdata)
 	if (ZSTD_isError(got) || got != inode->size)
 		return log_error_errno(-EIO, "The small files set aside for %s changed on disk", w->path);
 	return write_small(w, inode, got);
+}
+
+const char *sqfs_writer_settings(const struct sqfs_writer *w)
+{
+	return w->settings;
+}
+
+struct block_cache *sqfs_writer_block_cache(const struct sqfs_writer *w)
+{
+	return w->cache;
 }
 
 uint64_t sqfs_writer_bytes_written(const struct sqfs_writer *w)
@@ -720,6 +763,8 @@ void sqfs_writer_free(struct sqfs_writer *w)
 	sqfs_destroy(w->frag_table);
 	sqfs_destroy(w->block_writer);
 	sqfs_destroy(w->uncmp);
+	sqfs_destroy(w->data_cmp);
+	block_cache_unref(w->cache);
 	sqfs_destroy(w->cmp);
 	if (w->spill_fd >= 0)
 		(void) close(w->spill_fd);

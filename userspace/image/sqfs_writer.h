@@ -24,6 +24,13 @@ int sqfs_writer_end_file(struct sqfs_writer *w);
  * tables and the final superblock. Does not fsync. */
 int sqfs_writer_finish(struct sqfs_writer *w, struct fs_tree *tree, uint64_t *ret_entries);
 uint64_t sqfs_writer_bytes_written(const struct sqfs_writer *w);
+/* What makes w's data blocks, as a string: two images whose strings are
+ * equal store equal blocks alike. "" when w's compressor is not one whose
+ * blocks may be reused. */
+const char *sqfs_writer_settings(const struct sqfs_writer *w);
+/* Where blocks of an installed image built with the same settings are
+ * offered: the processor takes them instead of compressing (block_cache.h). */
+struct block_cache *sqfs_writer_block_cache(const struct sqfs_writer *w);
 void sqfs_writer_free(struct sqfs_writer *w);
 static inline void sqfs_writer_freep(struct sqfs_writer **w)
 {

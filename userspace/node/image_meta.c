@@ -29,7 +29,20 @@ int image_meta_write(const char *path, const struct image_meta *meta)
 			      meta->signature, "policy", meta->policy);
 	if (!o)
 		return -ENOMEM;
-	if (meta->received > 0 && json_object_set_new(o, "received", json_integer((json_int_t) meta->received)) < 0) {
+	int k = 0;
+	if (meta->received > 0)
+		k |= json_object_set_new(o, "received", json_integer((json_int_t) meta->received));
+	if (meta->reused > 0)
+		k |= json_object_set_new(o, "reused", json_integer((json_int_t) meta->reused));
+	if (meta->reused_from)
+		k |= json_object_set_new(o, "reused_from", json_string(meta->reused_from));
+	if (meta->n_layers > 0) {
+		json_t *a = json_array();
+		for (size_t i = 0; a && i < meta->n_layers; i++)
+			k |= json_array_append_new(a, json_string(meta->layers[i]));
+		k |= a ? json_object_set_new(o, "layers", a) : -1;
+	}
+	if (k != 0) {
 		json_decref(o);
 		return -ENOMEM;
 	}
@@ -65,7 +78,33 @@ struct image_meta image_meta_from_pull(const struct pull *p, const char *source)
 		.signature = (char *) pull_signature_format(p),
 		.policy = (char *) pull_policy_file(p),
 		.received = pull_bytes_received(p),
+		.reused = pull_reused_bytes(p),
+		.reused_from = (char *) pull_reused_from(p),
 	};
+}
+
+int image_meta_set_layers(struct image_meta *meta, const struct pull *p)
+{
+	size_t n = pull_n_layers(p);
+	meta->layers = calloc(n ? n : 1, sizeof(char *));
+	if (!meta->layers)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		meta->layers[i] = strdup(pull_layer_digest(p, i));
+		if (!meta->layers[i])
+			return -ENOMEM;
+		meta->n_layers = i + 1;
+	}
+	return 0;
+}
+
+void image_meta_free_layers(struct image_meta *meta)
+{
+	for (size_t i = 0; i < meta->n_layers; i++)
+		free(meta->layers[i]);
+	free(meta->layers);
+	meta->layers = NULL;
+	meta->n_layers = 0;
 }
 
 static char *dup_string(json_t *o, const char *key)
@@ -80,6 +119,13 @@ static char *dup_valid(json_t *o, const char *key, bool (*valid)(const char *))
 {
 	const char *v = json_string_value(json_object_get(o, key));
 	return v && valid(v) ? strdup(v) : NULL;
+}
+
+/* An image id: 64 lowercase hex digits (what status shows of reused_from). */
+static bool is_image_id(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+	return n == 64 && s[n] == '\0';
 }
 
 int image_meta_read(const char *path, struct image_meta *meta)
@@ -101,6 +147,9 @@ int image_meta_read(const char *path, struct image_meta *meta)
 	meta->size = size > 0 ? (uint64_t) size : 0;
 	json_int_t received = json_integer_value(json_object_get(o, "received"));
 	meta->received = received > 0 ? (uint64_t) received : 0;
+	json_int_t reused = json_integer_value(json_object_get(o, "reused"));
+	meta->reused = reused > 0 ? (uint64_t) reused : 0;
+	meta->reused_from = dup_valid(o, "reused_from", is_image_id);
 	json_decref(o);
 	return 0;
 }
@@ -115,5 +164,7 @@ void image_meta_done(struct image_meta *meta)
 	free(meta->signed_by);
 	free(meta->signature);
 	free(meta->policy);
+	free(meta->reused_from);
+	image_meta_free_layers(meta);
 	*meta = (struct image_meta){ 0 };
 }

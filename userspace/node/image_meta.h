@@ -22,6 +22,14 @@ struct image_meta {
 	char *policy;    /* the signature policy file in force, or NULL: none */
 	/* What the pull received (pull_bytes_received()); 0: unknown (older metadata). */
 	uint64_t received;
+	/* The stored bytes of the layers taken from an installed image instead
+	 * of downloaded (pull_reused_bytes()), and that image's id; 0/NULL: none. */
+	uint64_t reused;
+	char *reused_from;
+	/* The image's layer digests, bottom first (what a later image built
+	 * FROM this one begins with); n_layers 0: unknown (older metadata). */
+	char **layers;
+	size_t n_layers;
 };
 
 int image_meta_write(const char *path, const struct image_meta *meta);
@@ -38,3 +46,7 @@ void image_meta_now(char buf[32]);
  * given), digest, created, version, the bytes received. Borrowed: valid
  * while p is. */
 struct image_meta image_meta_from_pull(const struct pull *p, const char *source);
+/* meta->layers from p's (owned: image_meta_free_layers(), or
+ * image_meta_done() for metadata read from a file). */
+int image_meta_set_layers(struct image_meta *meta, const struct pull *p);
+void image_meta_free_layers(struct image_meta *meta);

@@ -73,8 +73,9 @@ int image_install_prepare(struct image_install *in, const struct state_dir *sd, 
 	in->reuse = reuse;
 	in->image_path = state_dir_image_path(sd, slot, in->id);
 	in->meta_path = state_dir_meta_path(sd, slot, in->id);
+	in->index_path = state_dir_image_file(sd, slot, in->id, IMAGE_EXT_INDEX);
 	in->slot = slot;
-	if (!in->image_path || !in->meta_path ||
+	if (!in->image_path || !in->meta_path || !in->index_path ||
 	    asprintf(&in->images_dir, "%s/images", slot == BOOT_SLOT_RECOVERY ? sd->recovery_path : sd->path) < 0)
 		return -ENOMEM;
 	if (mkdir(in->images_dir, 0755) < 0 && errno != EEXIST)
@@ -163,14 +164,44 @@ static int write_boot_files(struct image_install *in, bool rebuilt)
 	return 0;
 }
 
+/* The node's active and passive images (on COS_STATE), other than the one
+ * being installed, as images to build from. */
+static int find_candidates(struct image_install *in, const struct boot_state *s)
+{
+	static const enum boot_slot slots[] = { BOOT_SLOT_ACTIVE, BOOT_SLOT_PASSIVE };
+	for (size_t i = 0; i < ELEMENTSOF(slots); i++) {
+		const char *id = s->slots[slots[i]].image;
+		if (!id[0] || streq(id, in->id))
+			continue;
+		size_t k = in->n_candidates;
+		if (k > 0 && streq(in->candidates[0].name, id))
+			continue;
+		char **paths = in->candidate_paths[k];
+		paths[0] = state_dir_image_path(in->sd, slots[i], id);
+		paths[1] = state_dir_image_file(in->sd, slots[i], id, IMAGE_EXT_INDEX);
+		if (!paths[0] || !paths[1])
+			return -ENOMEM;
+		in->candidates[k] = (struct build_reuse){ .image = paths[0], .index = paths[1], .name = id };
+		in->n_candidates++;
+	}
+	in->build.reuse = in->candidates;
+	in->build.n_reuse = in->n_candidates;
+	return 0;
+}
+
 int image_install_write(struct image_install *in, const struct boot_state *s, const char *keep_id)
 {
 	int r = 0;
 	bool rebuilt = !(in->reuse && file_exists(in->image_path));
 	if (rebuilt) {
 		r = keep_old_file(in, in->image_path, IMAGE_EXT_SQUASHFS);
+		if (r == 0)
+			r = keep_old_file(in, in->index_path, IMAGE_EXT_INDEX);
+		if (r == 0)
+			r = find_candidates(in, s);
 		if (r < 0)
 			return r;
+		in->build.index_path = in->index_path;
 		r = pull_build(in->img, in->image_path, &in->build, NULL);
 		if (r == -ENOSPC)
 			log_error("The partition holding %s is full; nothing was changed and the partial image was "
@@ -181,7 +212,10 @@ int image_install_write(struct image_install *in, const struct boot_state *s, co
 		r = write_boot_files(in, rebuilt);
 	if (r == 0 && !(in->reuse && file_exists(in->meta_path))) {
 		struct image_meta meta = image_meta_from_pull(in->img, in->source);
-		r = image_meta_write_installed(in->meta_path, &meta, in->image_path);
+		r = image_meta_set_layers(&meta, in->img);
+		if (r == 0)
+			r = image_meta_write_installed(in->meta_path, &meta, in->image_path);
+		image_meta_free_layers(&meta);
 	}
 	if (r == 0)
 		r = grub_cfg_install(in->sd->path);
@@ -219,5 +253,10 @@ void image_install_done(struct image_install *in)
 	free(in->images_dir);
 	free(in->image_path);
 	free(in->meta_path);
+	free(in->index_path);
+	for (size_t i = 0; i < ELEMENTSOF(in->candidate_paths); i++) {
+		free(in->candidate_paths[i][0]);
+		free(in->candidate_paths[i][1]);
+	}
 	*in = (struct image_install){ 0 };
 }

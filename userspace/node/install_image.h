@@ -15,6 +15,7 @@
 
 #include "boot_state.h"
 #include "build_options.h"
+#include "image_reuse.h"
 #include "pull.h"
 #include "state_dir.h"
 
@@ -27,8 +28,13 @@ struct image_install {
 	enum boot_slot slot;
 	char *images_dir, *image_path, *meta_path;
 	bool reuse;
-	/* the files this one replaces (image, kernel, initrd), linked until image_install_release() */
-	char *kept[3];
+	/* the files this one replaces (image, index, kernel, initrd), linked until image_install_release() */
+	char *kept[4];
+	char *index_path; /* images/<id>.index, written with the image */
+	/* the node's images this one may be built from (image_reuse.h): active and passive */
+	struct build_reuse candidates[2];
+	char *candidate_paths[2][2];
+	size_t n_candidates;
 };
 
 /* What GRUB boots, copied out of an image: /boot/vmlinuz and /boot/initrd
@@ -48,7 +54,9 @@ int image_install_open(struct image_install *in, const char *source, const struc
  * else they are replaced. */
 int image_install_prepare(struct image_install *in, const struct state_dir *sd, enum boot_slot slot, bool reuse);
 
-/* Build the image, copy its kernel and initrd beside it, write its metadata,
+/* Build the image (from the layers of the node's active or passive image
+ * when the new one begins with them: image_reuse.h), with its layer index,
+ * copy its kernel and initrd beside it, write its metadata,
  * and bring the state partition's grub.cfg (grub_cfg.h) up to date: all
  * durable before the caller's commit. On failure nothing is left: what
  * this run wrote goes through state_dir_clean(sd, s, keep_id). */

@@ -129,7 +129,7 @@ static bool is_temporary(const char *name)
 static bool is_image_file_ext(const char *ext)
 {
 	return streq(ext, IMAGE_EXT_SQUASHFS) || streq(ext, IMAGE_EXT_META) || streq(ext, IMAGE_EXT_KERNEL) ||
-	       streq(ext, IMAGE_EXT_INITRD);
+	       streq(ext, IMAGE_EXT_INITRD) || streq(ext, IMAGE_EXT_INDEX);
 }
 
 /* Clean one images/ directory. Only our own names are touched: temporaries,

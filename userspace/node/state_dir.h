@@ -41,6 +41,9 @@ int state_dir_lock_wait(struct state_dir *sd, unsigned wait_ms);
 #define IMAGE_EXT_META ".json"
 #define IMAGE_EXT_KERNEL ".vmlinuz"
 #define IMAGE_EXT_INITRD ".initrd"
+/* Its layers' entries (image/layer_index.h): a later image built FROM
+ * this one replays them instead of downloading them. Not needed to boot. */
+#define IMAGE_EXT_INDEX ".index"
 
 /* "<dir>/images/<id>.squashfs" for a slot (recovery lives in recovery_path). */
 char *state_dir_image_path(const struct state_dir *sd, enum boot_slot slot, const char *id);

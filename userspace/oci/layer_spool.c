@@ -117,6 +117,11 @@ int layer_spool_new(const char *dir, const struct manifest *m, size_t first, con
 	return 0;
 }
 
+size_t layer_spool_first(const struct layer_spool *s)
+{
+	return s->first;
+}
+
 struct layer_spool *layer_spool_free(struct layer_spool *s)
 {
 	if (!s)

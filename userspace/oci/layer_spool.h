@@ -27,6 +27,8 @@ struct layer_spool;
 int layer_spool_new(const char *dir, const struct manifest *m, size_t first, const struct manifest_store *store,
 		    struct layer_spool **ret);
 struct layer_spool *layer_spool_free(struct layer_spool *s);
+/* The first layer s keeps. */
+size_t layer_spool_first(const struct layer_spool *s);
 
 /* Open layer index: NULL *ret_stream with 0 when the spool does not keep
  * it (the caller reads the store). Else a stream of the store teed into

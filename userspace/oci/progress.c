@@ -176,6 +176,28 @@ void progress_layer_done(struct progress *p, size_t index)
 	pthread_mutex_unlock(&p->lock);
 }
 
+void progress_reused(struct progress *p, size_t n_layers, uint64_t bytes, const char *from)
+{
+	if (!p || p->mode == PROGRESS_NONE)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->total_bytes = p->total_bytes > bytes ? p->total_bytes - bytes : 0;
+	for (size_t i = 0; p->done && i < n_layers && i < p->n_layers; i++)
+		if (!p->done[i]) {
+			p->done[i] = true;
+			p->layers_done++;
+		}
+	if (p->mode == PROGRESS_JSON) {
+		printf("{\"event\":\"reuse\",\"layers\":%zu,\"bytes_skipped\":%llu,\"from\":", n_layers,
+		       (unsigned long long) bytes);
+		sanitize_json_string(stdout, from);
+		fputs("}\n", stdout);
+		fflush(stdout);
+	} else /* the builder's log says it in words */
+		render(p, false);
+	pthread_mutex_unlock(&p->lock);
+}
+
 void progress_end(struct progress *p, int error)
 {
 	if (!p || p->mode == PROGRESS_NONE)

@@ -24,5 +24,8 @@ void progress_add_bytes(struct progress *p, uint64_t bytes);
 void progress_set_bytes(struct progress *p, uint64_t bytes);
 /* Counts each layer once, however often it is read. */
 void progress_layer_done(struct progress *p, size_t index);
+/* The first n_layers layers (bytes stored bytes) come from the installed
+ * image from: done, and not to be downloaded. */
+void progress_reused(struct progress *p, size_t n_layers, uint64_t bytes, const char *from);
 /* Final line; error is a negative errno or 0. */
 void progress_end(struct progress *p, int error);

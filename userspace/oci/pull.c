@@ -31,6 +31,8 @@ struct pull {
 	struct signature_verdict verdict;
 	char *policy_file;
 	bool curl_initialized;
+	uint64_t reused_bytes;
+	char *reused_from;
 };
 
 static int open_store(struct pull *p, const char *source, const struct registry_options *opts)
@@ -153,6 +155,7 @@ struct pull *pull_free(struct pull *p)
 	free(p->object);
 	free(p->name);
 	free(p->policy_file);
+	free(p->reused_from);
 	if (p->curl_initialized)
 		curl_global_cleanup();
 	free(p);
@@ -202,6 +205,12 @@ uint64_t pull_bytes_received(const struct pull *p)
 	return pull_source_bytes_received(p->src);
 }
 
+static void on_reuse(void *userdata, size_t layers, uint64_t bytes, const char *from)
+{
+	struct pull *p = userdata;
+	progress_reused(p->progress, layers, bytes, from);
+}
+
 int pull_build(struct pull *p, const char *output_path, const struct build_options *opts, struct build_stats *stats)
 {
 	/* Layers read twice are kept beside the output: the same file system,
@@ -209,12 +218,44 @@ int pull_build(struct pull *p, const char *output_path, const struct build_optio
 	_cleanup_free_ char *dir = strdup(output_path);
 	if (!dir || pull_source_spool_in(p->src, dirname(dir)) < 0)
 		return -ENOMEM;
+	struct build_options o;
+	if (opts)
+		o = *opts;
+	else
+		build_options_init(&o);
+	o.on_reuse = on_reuse;
+	o.on_reuse_userdata = p;
+	struct build_stats st = {};
 	progress_begin(p->progress, p->name, p->digest, p->src->n_layers, pull_layer_bytes(p));
-	int r = build_image_squashfs(p->src, output_path, opts, stats);
+	int r = build_image_squashfs(p->src, output_path, &o, &st);
 	(void) pull_source_spool_in(p->src, NULL); /* its space back at once */
+	if (r >= 0) {
+		p->reused_bytes = st.reused_bytes;
+		free(p->reused_from);
+		p->reused_from = st.reused_from ? strdup(st.reused_from) : NULL;
+		if (st.reused_from && !p->reused_from)
+			r = -ENOMEM;
+	}
+	if (stats)
+		*stats = st;
 	progress_set_bytes(p->progress, pull_bytes_received(p));
 	progress_end(p->progress, r);
 	return r;
+}
+
+const char *pull_layer_digest(const struct pull *p, size_t index)
+{
+	return p->src->layer_digest(p->src, index);
+}
+
+uint64_t pull_reused_bytes(const struct pull *p)
+{
+	return p->reused_bytes;
+}
+
+const char *pull_reused_from(const struct pull *p)
+{
+	return p->reused_from;
 }
 
 const char *pull_created(const struct pull *p)

@@ -37,6 +37,7 @@ const char *pull_digest(const struct pull *p);
 /* The source as resolved, for messages: "quay.io/kairos/core:v1". */
 const char *pull_name(const struct pull *p);
 size_t pull_n_layers(const struct pull *p);
+const char *pull_layer_digest(const struct pull *p, size_t index);
 /* Who signed it: the key's fingerprint (sha256 hex of its DER SPKI), NULL
  * when no signature was checked. */
 const char *pull_signed_by(const struct pull *p);
@@ -54,9 +55,15 @@ uint64_t pull_reread_bytes(const struct pull *p, const struct build_options *opt
 /* Streams the layers into output_path through build_image_squashfs()
  * (nothing is left behind on failure). Upper layers the builder reads twice
  * are kept, unnamed, in output_path's directory meanwhile
- * (build_image_reread_bytes() of them: oci/layer_spool.h). opts and stats
- * may be NULL. */
+ * (build_image_reread_bytes() of them: oci/layer_spool.h). With
+ * opts->reuse, the first layers may come from an installed image instead
+ * (image_reuse.h); when that fails, the build starts again from all the
+ * layers. opts and stats may be NULL. */
 int pull_build(struct pull *p, const char *output_path, const struct build_options *opts, struct build_stats *stats);
+/* After pull_build(): the stored bytes of the layers not downloaded, and
+ * the name of the installed image they came from (NULL: none). */
+uint64_t pull_reused_bytes(const struct pull *p);
+const char *pull_reused_from(const struct pull *p);
 
 /* For the anti-downgrade rule (trust/downgrade.h): the image config's
  * "created" (RFC 3339) and its org.opencontainers.image.version label, read

@@ -91,8 +91,11 @@ static int keep_layers(struct image_source *src, size_t first)
 	/* a local store is read again cheaper than copied */
 	if (!ps->spool_dir || !ps->store->bytes_received)
 		return 0;
-	if (ps->spool)
+	if (ps->spool && layer_spool_first(ps->spool) <= first)
 		return 1;
+	/* kept from higher up (a build that reused the lower layers gave up):
+	 * from first on, anew */
+	ps->spool = layer_spool_free(ps->spool);
 	int r = layer_spool_new(ps->spool_dir, &ps->manifest, first, ps->store, &ps->spool);
 	return r < 0 ? r : 1;
 }

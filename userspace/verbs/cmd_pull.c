@@ -14,6 +14,7 @@
 
 #include "build_image.h"
 #include "image_meta.h"
+#include "image_reuse.h"
 #include "log.h"
 #include "pull.h"
 #include "source_args.h"
@@ -23,9 +24,10 @@ struct pull_args {
 	struct source_args src;
 	const char *output;
 	bool bootable;
+	const char *index, *reuse, *reuse_index;
 };
 
-enum { PULL_ARG_BOOTABLE = 0x300 };
+enum { PULL_ARG_BOOTABLE = 0x300, PULL_ARG_INDEX, PULL_ARG_REUSE, PULL_ARG_REUSE_INDEX };
 
 static void pull_help(void)
 {
@@ -43,6 +45,13 @@ static void pull_help(void)
 	       "      --bootable          refuse an image a node cannot boot: one without\n"
 	       "                          /boot/vmlinuz and /boot/initrd (kairos-install and\n"
 	       "                          kairos-build-iso pass it)\n"
+	       "      --index FILE        also write the image's layer index (its layers'\n"
+	       "                          entries, for a later --reuse of this image)\n"
+	       "      --reuse IMAGE       when the new image's layers begin with all of\n"
+	       "                          IMAGE's, take those from IMAGE instead of\n"
+	       "                          downloading them (needs --reuse-index); the result\n"
+	       "                          is byte-identical to a pull of all the layers\n"
+	       "      --reuse-index FILE  IMAGE's layer index (written by --index)\n"
 	       "  -h, --help              show this help\n",
 	       source_options_help);
 }
@@ -52,6 +61,9 @@ static int parse_args(int argc, char **argv, struct pull_args *a)
 	static const struct option options[] = { SOURCE_LONG_OPTIONS,
 						 { "output", required_argument, NULL, 'o' },
 						 { "bootable", no_argument, NULL, PULL_ARG_BOOTABLE },
+						 { "index", required_argument, NULL, PULL_ARG_INDEX },
+						 { "reuse", required_argument, NULL, PULL_ARG_REUSE },
+						 { "reuse-index", required_argument, NULL, PULL_ARG_REUSE_INDEX },
 						 { "help", no_argument, NULL, 'h' },
 						 {} };
 	optind = 0;
@@ -72,6 +84,15 @@ static int parse_args(int argc, char **argv, struct pull_args *a)
 		case PULL_ARG_BOOTABLE:
 			a->bootable = true;
 			break;
+		case PULL_ARG_INDEX:
+			a->index = optarg;
+			break;
+		case PULL_ARG_REUSE:
+			a->reuse = optarg;
+			break;
+		case PULL_ARG_REUSE_INDEX:
+			a->reuse_index = optarg;
+			break;
 		default:
 			return -EINVAL;
 		}
@@ -80,6 +101,8 @@ static int parse_args(int argc, char **argv, struct pull_args *a)
 		return log_error_errno(-EINVAL, "Unexpected argument '%s' (see pull --help)", argv[optind]);
 	if (!a->src.source || !a->output)
 		return log_error_errno(-EINVAL, "pull needs --source and --output (see pull --help)");
+	if (!a->reuse != !a->reuse_index)
+		return log_error_errno(-EINVAL, "--reuse and --reuse-index go together (see pull --help)");
 	return 1;
 }
 
@@ -102,7 +125,11 @@ static int write_meta_beside(const struct pull *p, const char *source, uint64_t 
 		return -ENOMEM;
 	struct image_meta meta = image_meta_from_pull(p, source);
 	meta.size = size;
-	return image_meta_write(path, &meta);
+	int r = image_meta_set_layers(&meta, p);
+	if (r == 0)
+		r = image_meta_write(path, &meta);
+	image_meta_free_layers(&meta);
+	return r;
 }
 
 static void pull_args_done(struct pull_args *a)
@@ -123,6 +150,12 @@ int verb_pull(int argc, char **argv)
 		build_options_require_bootable(&build);
 	if (r < 0)
 		return r;
+	struct build_reuse reuse = { .image = a.reuse, .index = a.reuse_index, .name = a.reuse };
+	build.index_path = a.index;
+	if (a.reuse) {
+		build.reuse = &reuse;
+		build.n_reuse = 1;
+	}
 
 	/* A build host: no COS_OEM to look at. */
 	r = source_args_load_policy(&a.src, NULL, NULL);
@@ -139,9 +172,10 @@ int verb_pull(int argc, char **argv)
 	if (r >= 0 && (r = write_meta_beside(p, a.src.source, stats.output_bytes, a.output)) < 0)
 		(void) unlink(a.output);
 	if (r >= 0)
-		log_info("Pulled %s (%s): %zu layers, %.1f MiB fetched, %.1f MiB image %s, in %.1f s", pull_name(p),
-			 pull_digest(p), pull_n_layers(p), (double) pull_bytes_received(p) / 1048576.0,
-			 (double) stats.output_bytes / 1048576.0, a.output, now_seconds() - start);
+		log_info("Pulled %s (%s): %zu layers (%zu reused), %.1f MiB fetched, %.1f MiB image %s, in %.1f s",
+			 pull_name(p), pull_digest(p), pull_n_layers(p), stats.reused_layers,
+			 (double) pull_bytes_received(p) / 1048576.0, (double) stats.output_bytes / 1048576.0, a.output,
+			 now_seconds() - start);
 	else if (r == -ENOSPC)
 		log_error("Pull of %s stopped: the disk holding %s is full; the partial image was removed. Free "
 			  "some space and try again",

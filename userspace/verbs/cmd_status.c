@@ -126,6 +126,10 @@ static json_t *slot_json(const struct state_context *ctx, enum boot_slot slot)
 	/* Missing in old metadata: unknown. */
 	json_object_set_new(o, "received",
 			    have_meta && meta.received ? json_integer((json_int_t) meta.received) : json_null());
+	/* Layers taken from an installed image instead of downloaded. */
+	json_object_set_new(o, "reused", json_integer((json_int_t) (have_meta ? meta.reused : 0)));
+	json_object_set_new(o, "reused_from",
+			    have_meta && meta.reused_from ? json_string(meta.reused_from) : json_null());
 	if (slot == BOOT_SLOT_ACTIVE && st->status == SLOT_STATUS_NEW)
 		json_object_set_new(o, "tries_left", json_integer(ctx->state.tries_left));
 	/* Missing in old metadata: unsigned, no policy. */
@@ -290,6 +294,12 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 		else
 			sanitize_print_line(stdout, "%-9s        unsigned%s%s", "",
 					    m->policy ? ", accepted by policy " : "", m->policy ? m->policy : "");
+		if (m->reused && m->reused_from) {
+			char reused[32];
+			format_size(m->reused, reused, sizeof(reused));
+			printf("%-9s        built from image %.12s: %s of its layers not downloaded\n", "", m->reused_from,
+			       reused);
+		}
 		image_meta_done(&meta[i]);
 	}
 	char free_text[32];
