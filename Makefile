@@ -51,6 +51,7 @@ include userspace/userspace.mk
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
 include tests/flatten/flatten.mk
+include tests/reuse/reuse.mk
 include bench/bench.mk
 include tests/pull/pull.mk
 include tests/trust/trust.mk

@@ -79,3 +79,8 @@ FUZZ_SRCS_fuzz_signature := userspace/oci/signature.c userspace/oci/membuf.c use
 	userspace/trust/bundle.c userspace/oci/referrers_parse.c
 FUZZ_CFLAGS_fuzz_signature = $(shell $(PKG_CONFIG) --cflags jansson libcrypto 2>/dev/null)
 FUZZ_LIBS_fuzz_signature = $(shell $(PKG_CONFIG) --libs jansson libcrypto 2>/dev/null)
+
+# An installed image's layer index, as its disk holds it (image/layer_index.c).
+FUZZ_SRCS_fuzz_layer_index := userspace/image/layer_index.c
+FUZZ_CFLAGS_fuzz_layer_index = $(shell $(PKG_CONFIG) --cflags libcrypto libzstd 2>/dev/null)
+FUZZ_LIBS_fuzz_layer_index = $(shell $(PKG_CONFIG) --libs libcrypto libzstd 2>/dev/null)

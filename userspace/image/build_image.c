@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "block_cache.h"
 #include "build_image.h"
 #include "durable.h"
@@ -63,8 +65,21 @@ static int write_zeros(struct sqfs_writer *w, int (*check)(void *), void *ctx, u
  * block processor. Sparse holes and a short tail become zeros, which the
  * processor stores as sparse blocks. check(ctx), when not NULL, is looked
  * at while writing holes. */
+/* What write_pieces() hashes, when a layer index records the files' sha256. */
+static int hash_zeros(EVP_MD_CTX *md, uint64_t n)
+{
+	static const uint8_t zeros[64 * 1024];
+	for (uint64_t done = 0; done < n;) {
+		size_t k = (size_t) (n - done < sizeof(zeros) ? n - done : sizeof(zeros));
+		if (EVP_DigestUpdate(md, zeros, k) != 1)
+			return -EIO;
+		done += k;
+	}
+	return 0;
+}
+
 static int write_pieces(struct sqfs_writer *w, data_piece_fn *read_piece, int (*check)(void *), void *ctx,
-			struct fs_inode *inode)
+			struct fs_inode *inode, EVP_MD_CTX *md)
 {
 	uint64_t pos = 0;
 	int r;
@@ -72,6 +87,8 @@ static int write_pieces(struct sqfs_writer *w, data_piece_fn *read_piece, int (*
 	r = sqfs_writer_begin_file(w, inode);
 	if (r < 0)
 		return r;
+	if (md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		return -EIO;
 	for (;;) {
 		const void *buf;
 		size_t size;
@@ -83,23 +100,37 @@ static int write_pieces(struct sqfs_writer *w, data_piece_fn *read_piece, int (*
 		if (r == 0)
 			break;
 		r = write_zeros(w, check, ctx, (uint64_t) offset - pos);
+		if (r >= 0 && md)
+			r = hash_zeros(md, (uint64_t) offset - pos);
 		if (r < 0)
 			return r;
 		r = sqfs_writer_append(w, buf, size);
+		if (r >= 0 && md && EVP_DigestUpdate(md, buf, size) != 1)
+			r = -EIO;
 		if (r < 0)
 			return r;
 		pos = (uint64_t) offset + size;
 	}
 	r = write_zeros(w, check, ctx, inode->size - pos);
+	if (r >= 0 && md)
+		r = hash_zeros(md, inode->size - pos);
+	unsigned len = 0;
+	if (r >= 0 && md && (EVP_DigestFinal_ex(md, inode->data_sha256, &len) != 1 || len != 32))
+		r = -EIO;
 	if (r < 0)
 		return r;
 	return sqfs_writer_end_file(w);
 }
 
-/* The current entry's data, from its layer (or the installed image it is replayed from). */
-static int write_entry_data(struct sqfs_writer *w, struct layer_walk *lw, struct fs_inode *inode)
+/* The current entry's data, from its layer (or the installed image it is
+ * replayed from); md: hashed into inode->data_sha256 for the layer index. */
+static int write_entry_data(struct sqfs_writer *w, struct layer_walk *lw, struct fs_inode *inode, EVP_MD_CTX *md)
 {
-	return write_pieces(w, lw->read_data, lw->check, lw->data_ctx, inode);
+	if (md && lw->data_sha256) { /* the source checks it: no need to hash it twice */
+		memcpy(inode->data_sha256, lw->data_sha256, sizeof(inode->data_sha256));
+		md = NULL;
+	}
+	return write_pieces(w, lw->read_data, lw->check, lw->data_ctx, inode, md);
 }
 
 struct build {
@@ -117,6 +148,7 @@ struct build {
 	uint64_t max_entries;
 	struct image_reuse *reuse;         /* the installed image the first layers come from, or NULL */
 	struct layer_index_writer *index; /* the image's layer index, or NULL */
+	EVP_MD_CTX *index_md;              /* the files' sha256 for it, or NULL */
 	char settings[160];               /* the writer's (sqfs_writer_settings()), for the index */
 };
 
@@ -131,7 +163,9 @@ static void drop_index(struct build *b)
 {
 	log_warning("Not writing the layer index of this image: a later image built from it downloads all its "
 		    "layers");
-	layer_index_writer_free(TAKE_PTR(b->index));
+	if (b->index)
+		layer_index_writer_free(TAKE_PTR(b->index));
+	EVP_MD_CTX_free(TAKE_PTR(b->index_md)); /* the files' sha256 are for the index only */
 }
 
 static int apply_entry(struct layer_walk *w, const struct flatten_entry *e)
@@ -157,7 +191,7 @@ static int apply_entry(struct layer_walk *w, const struct flatten_entry *e)
 		return b->kept && a->ctx.layer < b->kept_from ? kept_data_save(b->kept, w->read_data, w->data_ctx, inode)
 							       : 0;
 	}
-	return write_entry_data(b->writer, w, inode);
+	return write_entry_data(b->writer, w, inode, b->index_md);
 }
 
 static int apply_layer(struct build *b, size_t index)
@@ -231,7 +265,7 @@ static int revive_entry(struct layer_walk *w, const struct flatten_entry *e)
 		return 0;
 	if (e->size != inodes[p->k]->size)
 		return log_error_errno(-EBADMSG, "Layer %s changed between reads at '%s'", w->digest, e->path);
-	int r = write_entry_data(p->b->writer, w, inodes[p->k]);
+	int r = write_entry_data(p->b->writer, w, inodes[p->k], p->b->index_md);
 	for (p->k++; r >= 0 && p->k < p->n && inodes[p->k]->data_entry_index == w->ordinal &&
 		     inodes[p->k]->data_layer == p->layer;
 	     p->k++)
@@ -268,7 +302,8 @@ static int write_revived_data(struct build *b)
 			for (; r >= 0 && k < l.n && inodes[k]->data_layer == layer; k++) {
 				r = kept_data_open(b->kept, inodes[k]);
 				if (r >= 0)
-					r = write_pieces(b->writer, kept_data_read_piece, NULL, b->kept, inodes[k]);
+					r = write_pieces(b->writer, kept_data_read_piece, NULL, b->kept, inodes[k],
+							 b->index_md);
 			}
 			if (r < 0)
 				return r;
@@ -434,7 +469,7 @@ static int index_files(struct build *b)
 	qsort(files, n, sizeof(*files), compare_by_entry);
 	for (k = 0; k < n; k++) {
 		int r = layer_index_add_file(b->index, files[k]->data_layer, files[k]->data_entry_index,
-					     files[k]->inode_ref, files[k]->size);
+					     files[k]->inode_ref, files[k]->size, files[k]->data_sha256);
 		if (r < 0)
 			return r;
 	}
@@ -449,7 +484,8 @@ static int build(struct build *b, int fd, const char *tmp_path, const char *dir,
 	(void) snprintf(b->settings, sizeof(b->settings), "%s", sqfs_writer_settings(b->writer));
 	if (b->reuse)
 		image_reuse_attach_writer(b->reuse, b->writer);
-	if (opts->index_path && layer_index_writer_new(opts->index_path, &b->index) < 0)
+	if (opts->index_path && (layer_index_writer_new(opts->index_path, &b->index) < 0 ||
+				 !(b->index_md = EVP_MD_CTX_new())))
 		drop_index(b);
 	r = fs_tree_new(&b->tree);
 	if (r < 0)
@@ -535,6 +571,7 @@ static int build_once(struct image_source *src, const char *output_path, const s
 		fs_tree_free(b.tree);
 	if (b.shadow)
 		shadow_set_free(b.shadow);
+	EVP_MD_CTX_free(b.index_md);
 	kept_data_free(b.kept);
 
 	if (r >= 0 && fsync(fd) < 0) {

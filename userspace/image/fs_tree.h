@@ -42,6 +42,7 @@ struct fs_inode {
 	uint64_t spill_offset;
 	unsigned data_layer;
 	uint64_t data_entry_index; /* ordinal of its tar entry in data_layer */
+	uint8_t data_sha256[32];   /* of the data written, when the build keeps a layer index */
 
 	/* Filled in while serializing. */
 	uint32_t inode_number;

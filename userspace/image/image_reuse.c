@@ -43,6 +43,8 @@ struct replay_file {
 	uint64_t disk_pos; /* of the next block */
 	bool tail_done;
 	sqfs_u8 *tail; /* the fragment's bytes, libsquashfs-allocated */
+	const struct layer_index_file *rec;
+	uint64_t hashed; /* bytes of the file hashed so far (holes as zeros) */
 };
 
 struct image_reuse {
@@ -63,7 +65,8 @@ struct image_reuse {
 	int fd;                     /* the image again, for the block cache to read stored blocks */
 	struct block_cache *cache;  /* offered blocks when the settings match, else NULL */
 	struct replay_file cur;
-	bool failed; /* logged once */
+	EVP_MD_CTX *md; /* the file's data, checked against its sha256 in the index */
+	bool failed;    /* logged once */
 };
 
 /* A failure of the installed image or its index: logged once, and the
@@ -102,6 +105,7 @@ void image_reuse_free(struct image_reuse *r)
 		layer_index_free(r->idx);
 	free(r->raw);
 	free(r->block);
+	EVP_MD_CTX_free(r->md);
 	free(r->image_path);
 	free(r);
 }
@@ -164,6 +168,39 @@ static int start_file(struct image_reuse *r)
 		return reuse_fail(r, "a file in it does not match its index", NULL);
 	f->disk_pos = start;
 	f->started = true;
+	f->rec = rec;
+	if (EVP_DigestInit_ex(r->md, EVP_sha256(), NULL) != 1)
+		return -EIO;
+	return 0;
+}
+
+/* The file's bytes up to offset + size, in order: gaps are holes. */
+static int hash_piece(struct image_reuse *r, const void *buf, size_t size, uint64_t offset)
+{
+	static const uint8_t zeros[64 * 1024];
+	struct replay_file *f = &r->cur;
+	while (f->hashed < offset) {
+		size_t k = (size_t) (offset - f->hashed < sizeof(zeros) ? offset - f->hashed : sizeof(zeros));
+		if (EVP_DigestUpdate(r->md, zeros, k) != 1)
+			return -EIO;
+		f->hashed += k;
+	}
+	if (size > 0 && EVP_DigestUpdate(r->md, buf, size) != 1)
+		return -EIO;
+	f->hashed += size;
+	return 0;
+}
+
+/* After the file's last piece: its data must be what the index recorded. */
+static int check_file(struct image_reuse *r)
+{
+	struct replay_file *f = &r->cur;
+	uint8_t sha[32];
+	unsigned len = 0;
+	if (hash_piece(r, NULL, 0, f->size) < 0 || EVP_DigestFinal_ex(r->md, sha, &len) != 1 || len != 32)
+		return -EIO;
+	if (memcmp(sha, f->rec->sha256, sizeof(sha)) != 0)
+		return reuse_fail(r, "a file in it does not read back as it was written (damaged on disk)", NULL);
 	return 0;
 }
 
@@ -213,17 +250,17 @@ static int replay_read_data(void *ctx, const void **buf, size_t *size, int64_t *
 	struct image_reuse *r = ctx;
 	struct replay_file *f = &r->cur;
 	int k;
-	if (f->size == 0)
-		return 0;
 	if (!f->started && (k = start_file(r)) < 0)
 		return k;
 	while (f->block < f->n_blocks) {
 		k = read_block(r, buf, size, offset);
+		if (k == 1 && (k = hash_piece(r, *buf, *size, (uint64_t) *offset)) == 0)
+			return 1;
 		if (k != 2) /* a hole: on to the next block */
 			return k;
 	}
 	if (f->tail_done)
-		return 0;
+		return check_file(r);
 	f->tail_done = true;
 	size_t n = 0;
 	sqfs_free(TAKE_PTR(f->tail));
@@ -235,7 +272,8 @@ static int replay_read_data(void *ctx, const void **buf, size_t *size, int64_t *
 	*buf = f->tail;
 	*size = n;
 	*offset = (int64_t) at;
-	return 1;
+	k = hash_piece(r, *buf, *size, at);
+	return k < 0 ? k : 1;
 }
 
 /* ---- the image_source ---- */
@@ -270,6 +308,10 @@ static int walk_replayed(struct image_reuse *r, size_t index, struct layer_walk 
 			w->budget->expanded = add_sat_u64(w->budget->expanded, e.size);
 		replay_file_reset(&r->cur);
 		r->cur = (struct replay_file){ .layer = (uint32_t) index, .ordinal = w->ordinal, .size = e.size };
+		const struct layer_index_file *rec = S_ISREG(e.mode) && !e.hardlink_target
+							     ? layer_index_find_file(r->idx, (uint32_t) index, w->ordinal)
+							     : NULL;
+		w->data_sha256 = rec ? rec->sha256 : NULL;
 		k = w->entry(w, &e);
 		if (k != 0) {
 			k = k > 0 ? 0 : k;
@@ -278,6 +320,7 @@ static int walk_replayed(struct image_reuse *r, size_t index, struct layer_walk 
 	}
 	replay_file_reset(&r->cur);
 	w->data_ctx = NULL;
+	w->data_sha256 = NULL;
 	return k;
 }
 
@@ -446,6 +489,9 @@ int image_reuse_pick(const struct build_reuse *candidates, size_t n, struct imag
 	if (!r)
 		return -ENOMEM;
 	r->fd = -1;
+	r->md = EVP_MD_CTX_new();
+	if (!r->md)
+		return -ENOMEM;
 	r->inner = src;
 	r->idx = TAKE_PTR(best_idx);
 	r->n_layers = best_layers;

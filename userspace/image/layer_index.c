@@ -276,7 +276,7 @@ int layer_index_add_entry(struct layer_index_writer *w, const struct flatten_ent
 }
 
 int layer_index_add_file(struct layer_index_writer *w, uint32_t layer, uint64_t ordinal, uint64_t inode_ref,
-			 uint64_t size)
+			 uint64_t size, const uint8_t sha256[32])
 {
 	int r;
 	if (!w->files_started) {
@@ -288,7 +288,7 @@ int layer_index_add_file(struct layer_index_writer *w, uint32_t layer, uint64_t 
 	w->last_layer = layer;
 	w->last_ordinal = ordinal;
 	if ((r = put_varint(w, layer)) < 0 || (r = put_varint(w, ordinal)) < 0 || (r = put_varint(w, inode_ref)) < 0 ||
-	    (r = put_varint(w, size)) < 0)
+	    (r = put_varint(w, size)) < 0 || (r = put_raw(&w->rec, &w->rec_len, &w->rec_cap, sha256, 32)) < 0)
 		return r;
 	return flush_record(w);
 }
@@ -361,7 +361,7 @@ struct layer_index {
 
 static int bad(const struct layer_index *idx, const char *what)
 {
-	return log_error_errno(-EBADMSG, "The layer index %s is damaged (%s): not using it", idx->name, what);
+	return log_warning_errno(-EBADMSG, "The layer index %s is damaged (%s): not using it", idx->name, what);
 }
 
 struct rd {
@@ -613,7 +613,9 @@ static int load_files(struct layer_index *idx, uint64_t offset, uint64_t length,
 			return r;
 		if (layer >= idx->n_layers || ordinal >= idx->layers[layer].count)
 			return bad(idx, "a file of no entry");
-		struct layer_index_file f = { (uint32_t) layer, ordinal, ref, size };
+		struct layer_index_file f = { (uint32_t) layer, ordinal, ref, size, { 0 } };
+		if ((r = cursor_bytes(c, f.sha256, sizeof(f.sha256))) < 0)
+			return r;
 		if (i > 0) {
 			const struct layer_index_file *p = &idx->files[i - 1];
 			if (f.layer < p->layer || (f.layer == p->layer && f.ordinal <= p->ordinal))
@@ -636,7 +638,7 @@ static int parse(struct layer_index *idx)
 	uint64_t v;
 	(void) rd_le(&d, 4, &v);
 	if (v != LAYER_INDEX_VERSION)
-		return log_error_errno(-EBADMSG, "The layer index %s has version %" PRIu64 ", not %d: not using it",
+		return log_warning_errno(-EBADMSG, "The layer index %s has version %" PRIu64 ", not %d: not using it",
 				       idx->name, v, LAYER_INDEX_VERSION);
 
 	uint8_t sha[32];

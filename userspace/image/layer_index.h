@@ -53,7 +53,7 @@ int layer_index_begin_layer(struct layer_index_writer *w, const char *digest);
 int layer_index_add_entry(struct layer_index_writer *w, const struct flatten_entry *e);
 /* After the last layer, in (layer, ordinal) order. */
 int layer_index_add_file(struct layer_index_writer *w, uint32_t layer, uint64_t ordinal, uint64_t inode_ref,
-			 uint64_t size);
+			 uint64_t size, const uint8_t sha256[32]);
 /* settings: what made the image's blocks (image_reuse.h compares them).
  * Trailer, footer, fsync, rename, fsync of the directory. */
 int layer_index_commit(struct layer_index_writer *w, const char *settings);
@@ -64,6 +64,7 @@ struct layer_index_file {
 	uint64_t ordinal;
 	uint64_t inode_ref;
 	uint64_t size;
+	uint8_t sha256[32]; /* of its data */
 };
 
 /* Open and check an index (its sha256, its trailer, its file records,

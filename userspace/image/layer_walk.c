@@ -29,6 +29,7 @@ int layer_walk_stream(struct image_source *src, size_t index, struct layer_walk 
 	w->read_data = read_tar_data;
 	w->check = check_tar;
 	w->data_ctx = w->lr;
+	w->data_sha256 = NULL;
 	for (; r >= 0; w->ordinal++) {
 		struct flatten_entry e;
 		r = layer_reader_next(w->lr, &e);

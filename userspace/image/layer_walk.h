@@ -36,6 +36,9 @@ struct layer_walk {
 	data_piece_fn *read_data;
 	int (*check)(void *data_ctx);
 	void *data_ctx;
+	/* The sha256 the current entry's data has, when the source knows it
+	 * (and fails the read when the data is not that): NULL otherwise. */
+	const uint8_t *data_sha256;
 	uint64_t ordinal;      /* of the entry among the layer's entries, from 0 */
 	uint64_t stream_bytes; /* after a pass that succeeded: the stored bytes read */
 };
