@@ -29,8 +29,14 @@ static const struct flatten_xattr xattrs[] = {
 
 static const struct flatten_entry entries[] = {
 	{ .path = "./etc/", .mode = S_IFDIR | 0755, .mtime = 1700000000 },
-	{ .path = "etc/conf", .mode = S_IFREG | 0644, .uid = 1000, .gid = 50, .mtime = -5, .size = 3,
-	  .xattrs = xattrs, .n_xattrs = 2 },
+	{ .path = "etc/conf",
+	  .mode = S_IFREG | 0644,
+	  .uid = 1000,
+	  .gid = 50,
+	  .mtime = -5,
+	  .size = 3,
+	  .xattrs = xattrs,
+	  .n_xattrs = 2 },
 	{ .path = "etc/link", .mode = S_IFLNK | 0777, .symlink_target = "conf" },
 	{ .path = "etc/hard", .mode = S_IFREG | 0644, .hardlink_target = "etc/conf" },
 	{ .path = "dev/null", .mode = S_IFCHR | 0666, .rdev = 259 },

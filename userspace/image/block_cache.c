@@ -117,8 +117,9 @@ int block_cache_offer(struct block_cache *c, const uint8_t sha[32], uint64_t off
 		goto out;
 	struct cached_block *b = find(c, sha);
 	if (!b->used) {
-		*b = (struct cached_block){ .offset = offset, .stored_size = stored_size, .uncompressed = uncompressed,
-					    .used = true };
+		*b = (struct cached_block){
+			.offset = offset, .stored_size = stored_size, .uncompressed = uncompressed, .used = true
+		};
 		memcpy(b->sha, sha, 32);
 		c->n_used++;
 		c->offered++;

@@ -146,9 +146,9 @@ struct build {
 	bool warned_xattr;
 	struct expansion_budget budget; /* the main pass's */
 	uint64_t max_entries;
-	struct image_reuse *reuse;         /* the installed image the first layers come from, or NULL */
+	struct image_reuse *reuse;        /* the installed image the first layers come from, or NULL */
 	struct layer_index_writer *index; /* the image's layer index, or NULL */
-	EVP_MD_CTX *index_md;              /* the files' sha256 for it, or NULL */
+	EVP_MD_CTX *index_md;             /* the files' sha256 for it, or NULL */
 	char settings[160];               /* the writer's (sqfs_writer_settings()), for the index */
 };
 
@@ -188,8 +188,9 @@ static int apply_entry(struct layer_walk *w, const struct flatten_entry *e)
 	if (b->shadow && flatten_normalize_path(e->path, path, sizeof(path)) == 0 &&
 	    shadow_set_hides(b->shadow, path, a->ctx.layer)) {
 		inode->data_skipped = true;
-		return b->kept && a->ctx.layer < b->kept_from ? kept_data_save(b->kept, w->read_data, w->data_ctx, inode)
-							       : 0;
+		return b->kept && a->ctx.layer < b->kept_from
+			       ? kept_data_save(b->kept, w->read_data, w->data_ctx, inode)
+			       : 0;
 	}
 	return write_entry_data(b->writer, w, inode, b->index_md);
 }
@@ -460,13 +461,13 @@ static int index_files(struct build *b)
 	size_t n = 0, k = 0;
 	for (struct fs_inode *i = b->tree->all_inodes; i; i = i->all_next)
 		n += S_ISREG(i->mode) && i->nlink > 0;
-	_cleanup_free_ struct fs_inode **files = calloc(n ? n : 1, sizeof(*files));
+	_cleanup_free_ struct fs_inode **files = calloc(n ? n : 1, sizeof(struct fs_inode *));
 	if (!files)
 		return -ENOMEM;
 	for (struct fs_inode *i = b->tree->all_inodes; i; i = i->all_next)
 		if (S_ISREG(i->mode) && i->nlink > 0)
 			files[k++] = i;
-	qsort(files, n, sizeof(*files), compare_by_entry);
+	qsort(files, n, sizeof(struct fs_inode *), compare_by_entry);
 	for (k = 0; k < n; k++) {
 		int r = layer_index_add_file(b->index, files[k]->data_layer, files[k]->data_entry_index,
 					     files[k]->inode_ref, files[k]->size, files[k]->data_sha256);
@@ -484,8 +485,8 @@ static int build(struct build *b, int fd, const char *tmp_path, const char *dir,
 	(void) snprintf(b->settings, sizeof(b->settings), "%s", sqfs_writer_settings(b->writer));
 	if (b->reuse)
 		image_reuse_attach_writer(b->reuse, b->writer);
-	if (opts->index_path && (layer_index_writer_new(opts->index_path, &b->index) < 0 ||
-				 !(b->index_md = EVP_MD_CTX_new())))
+	if (opts->index_path &&
+	    (layer_index_writer_new(opts->index_path, &b->index) < 0 || !(b->index_md = EVP_MD_CTX_new())))
 		drop_index(b);
 	r = fs_tree_new(&b->tree);
 	if (r < 0)
@@ -518,7 +519,7 @@ static int build(struct build *b, int fd, const char *tmp_path, const char *dir,
 		b->stats.reused_layers = image_reuse_layers(b->reuse);
 		b->stats.reused_bytes = image_reuse_bytes(b->reuse);
 		log_info("Blocks of the installed image offered: %" PRIu64 ", taken: %" PRIu64, offered,
-			  b->stats.reused_blocks);
+			 b->stats.reused_blocks);
 	}
 	if (b->index && index_files(b) < 0)
 		drop_index(b);
@@ -549,6 +550,7 @@ static int build_once(struct image_source *src, const char *output_path, const s
 		opts = &defaults;
 	}
 	if (opts->n_reuse > 0 && (r = image_reuse_pick(opts->reuse, opts->n_reuse, src, &reuse)) < 0)
+		// cppcheck-suppress memleak ; freed by their _cleanup_ attributes
 		return r;
 	struct build b = { .src = reuse ? image_reuse_source(reuse) : src, .reuse = reuse };
 	if (reuse && opts->on_reuse)

@@ -12,17 +12,17 @@
 #include "image_source.h"
 
 struct build_stats {
-	uint64_t layer_bytes;   /* stored (compressed) layer bytes read, pre-scan excluded */
-	uint64_t tar_bytes;     /* regular file data bytes seen in the tar streams */
-	uint64_t output_bytes;  /* size of the squashfs image */
-	uint64_t entries;       /* inodes in the image */
-	uint64_t skipped_bytes; /* data never written because an upper layer shadows it */
-	uint64_t wasted_bytes;  /* data written but shadowed later (pre-scan could not tell) */
-	size_t reused_layers;   /* layers replayed from an installed image, not downloaded */
-	uint64_t reused_bytes;  /* their stored bytes */
-	uint64_t reused_blocks; /* compressed blocks taken from it as they were */
+	uint64_t layer_bytes;    /* stored (compressed) layer bytes read, pre-scan excluded */
+	uint64_t tar_bytes;      /* regular file data bytes seen in the tar streams */
+	uint64_t output_bytes;   /* size of the squashfs image */
+	uint64_t entries;        /* inodes in the image */
+	uint64_t skipped_bytes;  /* data never written because an upper layer shadows it */
+	uint64_t wasted_bytes;   /* data written but shadowed later (pre-scan could not tell) */
+	size_t reused_layers;    /* layers replayed from an installed image, not downloaded */
+	uint64_t reused_bytes;   /* their stored bytes */
+	uint64_t reused_blocks;  /* compressed blocks taken from it as they were */
 	const char *reused_from; /* the build_reuse name of that image (the caller's), or NULL */
-	double seconds;         /* wall time of build_image_squashfs() */
+	double seconds;          /* wall time of build_image_squashfs() */
 };
 
 /* Build output_path from src. The image is written to a ".tmp-" file in the

@@ -61,9 +61,9 @@ struct image_reuse {
 	sqfs_compressor_t *uncmp;
 	sqfs_meta_reader_t *inodes;
 	sqfs_data_reader_t *data;
-	uint8_t *raw, *block; /* one stored block, one decompressed */
-	int fd;                     /* the image again, for the block cache to read stored blocks */
-	struct block_cache *cache;  /* offered blocks when the settings match, else NULL */
+	uint8_t *raw, *block;      /* one stored block, one decompressed */
+	int fd;                    /* the image again, for the block cache to read stored blocks */
+	struct block_cache *cache; /* offered blocks when the settings match, else NULL */
 	struct replay_file cur;
 	EVP_MD_CTX *md; /* the file's data, checked against its sha256 in the index */
 	bool failed;    /* logged once */
@@ -74,8 +74,8 @@ struct image_reuse {
 static int reuse_fail(struct image_reuse *r, const char *fmt, const char *detail)
 {
 	if (!r->failed) {
-		log_warning("Cannot reuse the installed image %s: %s%s%s; building from all the layers instead", r->name,
-			    fmt, detail ? " " : "", detail ? detail : "");
+		log_warning("Cannot reuse the installed image %s: %s%s%s; building from all the layers instead",
+			    r->name, fmt, detail ? " " : "", detail ? detail : "");
 	}
 	r->failed = true;
 	return -EAGAIN;
@@ -121,19 +121,21 @@ static int open_image(struct image_reuse *r)
 	    sqfs_compressor_config_init(&cfg, r->super.compression_id, r->super.block_size,
 					SQFS_COMP_FLAG_UNCOMPRESS) != 0 ||
 	    sqfs_compressor_create(&cfg, &r->uncmp) != 0)
-		return log_warning_errno(-EBADMSG, "The installed image %s is not a squashfs image this program reads: "
-						   "not reusing it",
+		return log_warning_errno(-EBADMSG,
+					 "The installed image %s is not a squashfs image this program reads: "
+					 "not reusing it",
 					 r->image_path);
-	r->inodes = sqfs_meta_reader_create(r->file, r->uncmp, r->super.inode_table_start,
-					    r->super.directory_table_start);
+	r->inodes =
+		sqfs_meta_reader_create(r->file, r->uncmp, r->super.inode_table_start, r->super.directory_table_start);
 	r->data = sqfs_data_reader_create(r->file, r->super.block_size, r->uncmp, 0);
 	r->raw = malloc(r->super.block_size);
 	r->block = malloc(r->super.block_size);
 	if (!r->inodes || !r->data || !r->raw || !r->block)
 		return -ENOMEM;
 	if (sqfs_data_reader_load_fragment_table(r->data, &r->super) != 0)
-		return log_warning_errno(-EBADMSG, "Cannot read the fragment table of the installed image %s: not "
-						   "reusing it",
+		return log_warning_errno(-EBADMSG,
+					 "Cannot read the fragment table of the installed image %s: not "
+					 "reusing it",
 					 r->image_path);
 	return 0;
 }
@@ -308,9 +310,10 @@ static int walk_replayed(struct image_reuse *r, size_t index, struct layer_walk 
 			w->budget->expanded = add_sat_u64(w->budget->expanded, e.size);
 		replay_file_reset(&r->cur);
 		r->cur = (struct replay_file){ .layer = (uint32_t) index, .ordinal = w->ordinal, .size = e.size };
-		const struct layer_index_file *rec = S_ISREG(e.mode) && !e.hardlink_target
-							     ? layer_index_find_file(r->idx, (uint32_t) index, w->ordinal)
-							     : NULL;
+		const struct layer_index_file *rec =
+			S_ISREG(e.mode) && !e.hardlink_target
+				? layer_index_find_file(r->idx, (uint32_t) index, w->ordinal)
+				: NULL;
 		w->data_sha256 = rec ? rec->sha256 : NULL;
 		k = w->entry(w, &e);
 		if (k != 0) {
@@ -406,7 +409,8 @@ static void offer_fragments(struct image_reuse *r)
 			const uint8_t *data = r->raw;
 			size_t size = stored;
 			if (!uncompressed) {
-				sqfs_s32 k = r->uncmp->do_block(r->uncmp, r->raw, stored, r->block, r->super.block_size);
+				sqfs_s32 k =
+					r->uncmp->do_block(r->uncmp, r->raw, stored, r->block, r->super.block_size);
 				if (k <= 0)
 					break;
 				data = r->block;
@@ -429,8 +433,8 @@ void image_reuse_attach_writer(struct image_reuse *r, struct sqfs_writer *w)
 		r->cache = sqfs_writer_block_cache(w);
 		block_cache_set_source(r->cache, r->fd);
 		offer_fragments(r);
-		log_info("Reusing %zu layer(s) of the installed image %s: its compressed blocks as they are", r->n_layers,
-			 r->name);
+		log_info("Reusing %zu layer(s) of the installed image %s: its compressed blocks as they are",
+			 r->n_layers, r->name);
 	} else
 		log_info("Reusing %zu layer(s) of the installed image %s, built with other settings (%s; now %s): "
 			 "compressing its files again",
@@ -451,8 +455,7 @@ static size_t matching_layers(const struct layer_index *idx, struct image_source
 	return n;
 }
 
-int image_reuse_pick(const struct build_reuse *candidates, size_t n, struct image_source *src,
-		     struct image_reuse **ret)
+int image_reuse_pick(const struct build_reuse *candidates, size_t n, struct image_source *src, struct image_reuse **ret)
 {
 	size_t best = SIZE_MAX, best_layers = 0;
 	_cleanup_(layer_index_freep) struct layer_index *best_idx = NULL;

@@ -100,7 +100,7 @@ static int put_varint(struct layer_index_writer *w, uint64_t v)
 
 static uint64_t zigzag(int64_t v)
 {
-	return ((uint64_t) v << 1) ^ (uint64_t) (v >> 63);
+	return ((uint64_t) v << 1) ^ (v < 0 ? UINT64_MAX : 0);
 }
 
 static int put_bytes(struct layer_index_writer *w, const void *data, size_t n)
@@ -206,7 +206,8 @@ int layer_index_writer_new(const char *path, struct layer_index_writer **ret)
 	    ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, LEVEL)))
 		return -ENOMEM;
 	uint8_t header[HEADER_LEN];
-	memcpy(header, MAGIC, MAGIC_LEN);
+	for (unsigned i = 0; i < MAGIC_LEN; i++)
+		header[i] = (uint8_t) MAGIC[i];
 	for (unsigned i = 0; i < 4; i++)
 		header[MAGIC_LEN + i] = (uint8_t) (LAYER_INDEX_VERSION >> (8 * i));
 	int r = write_out(w, header, sizeof(header));
@@ -639,7 +640,7 @@ static int parse(struct layer_index *idx)
 	(void) rd_le(&d, 4, &v);
 	if (v != LAYER_INDEX_VERSION)
 		return log_warning_errno(-EBADMSG, "The layer index %s has version %" PRIu64 ", not %d: not using it",
-				       idx->name, v, LAYER_INDEX_VERSION);
+					 idx->name, v, LAYER_INDEX_VERSION);
 
 	uint8_t sha[32];
 	unsigned len = 0;
@@ -796,8 +797,7 @@ const char *layer_index_settings(const struct layer_index *idx)
 	return idx->settings;
 }
 
-const struct layer_index_file *layer_index_find_file(const struct layer_index *idx, uint32_t layer,
-						     uint64_t ordinal)
+const struct layer_index_file *layer_index_find_file(const struct layer_index *idx, uint32_t layer, uint64_t ordinal)
 {
 	size_t lo = 0, hi = idx->n_files;
 	while (lo < hi) {

@@ -83,8 +83,7 @@ size_t layer_index_n_layers(const struct layer_index *idx);
 const char *layer_index_digest(const struct layer_index *idx, size_t layer);
 const char *layer_index_settings(const struct layer_index *idx);
 /* The file whose data entry (layer, ordinal) holds, or NULL. */
-const struct layer_index_file *layer_index_find_file(const struct layer_index *idx, uint32_t layer,
-						     uint64_t ordinal);
+const struct layer_index_file *layer_index_find_file(const struct layer_index *idx, uint32_t layer, uint64_t ordinal);
 
 /* The entries of one layer, in order. */
 struct layer_index_cursor;

@@ -26,8 +26,8 @@ struct layer_walk {
 	void *userdata;
 
 	/* Set by layer_walk() for the callbacks. */
-	size_t index;       /* the layer */
-	const char *digest; /* the layer's, for messages */
+	size_t index;            /* the layer */
+	const char *digest;      /* the layer's, for messages */
 	struct layer_stream *ls; /* NULL for a replayed layer */
 	struct layer_reader *lr; /* NULL for a replayed layer */
 	/* The current entry's data, as layer_reader_read_data() gives it,

@@ -61,7 +61,7 @@ struct sqfs_writer {
 	const char *path;
 	sqfs_super_t super;
 	sqfs_compressor_t *cmp;
-	sqfs_compressor_t *uncmp; /* reads fragment blocks back to compare tails */
+	sqfs_compressor_t *uncmp;    /* reads fragment blocks back to compare tails */
 	sqfs_compressor_t *data_cmp; /* the block processor's: cmp's settings, looks in cache first */
 	struct block_cache *cache;
 	char settings[160]; /* what makes the data blocks; "" when not known well enough to reuse them */
@@ -213,17 +213,21 @@ static int compressor_config(const struct build_options *opts, sqfs_compressor_c
 	return log_error_errno(-EINVAL, "Unknown compressor %d", (int) opts->compressor);
 }
 
+#ifndef KAIROS_SQFS_VERSION /* set by userspace.mk; without it, no block is reused */
+#define KAIROS_SQFS_VERSION ""
+#endif
+
 /* A stored block is a function of its bytes and of these: the compressor
  * and its settings, and the libraries that run it. Only for compressors
  * whose library version we can name. */
 static void describe_settings(struct sqfs_writer *w, const sqfs_compressor_config_t *cfg)
 {
 	const char *lib = cfg->id == SQFS_COMP_ZSTD ? "libzstd " : cfg->id == SQFS_COMP_GZIP ? "zlib " : NULL;
-	const char *version = cfg->id == SQFS_COMP_ZSTD ? ZSTD_versionString()
+	const char *version = cfg->id == SQFS_COMP_ZSTD   ? ZSTD_versionString()
 			      : cfg->id == SQFS_COMP_GZIP ? zlibVersion()
 							  : NULL;
 	w->settings[0] = '\0';
-	if (!lib)
+	if (!lib || !KAIROS_SQFS_VERSION[0])
 		return;
 	(void) snprintf(w->settings, sizeof(w->settings),
 			"blocks v1, libsquashfs %s, %s level %u flags %#x block %u, %s%s", KAIROS_SQFS_VERSION,

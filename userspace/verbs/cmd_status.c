@@ -297,8 +297,8 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 		if (m->reused && m->reused_from) {
 			char reused[32];
 			format_size(m->reused, reused, sizeof(reused));
-			printf("%-9s        built from image %.12s: %s of its layers not downloaded\n", "", m->reused_from,
-			       reused);
+			printf("%-9s        built from image %.12s: %s of its layers not downloaded\n", "",
+			       m->reused_from, reused);
 		}
 		image_meta_done(&meta[i]);
 	}
