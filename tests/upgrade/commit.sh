@@ -158,12 +158,12 @@ tap_check "  no layer blob opened" sh -c "! grep -q '$layer' '$work/noop.trace'"
 tap_expect "upgrade v2 -> v1 again rotates the slots" ok "Active image is now" \
 	ku upgrade --source "oci-layout:$work/layout:v1" --allow-downgrade
 tap_check "  v1 active, v2 passive; no image left unreferenced" sh -c \
-	"test \"\$(ls '$S/images' | sort | tr '\n' ' ')\" = \"$(for i in "$V1" "$V2"; do printf '%s\n' "$i.json" "$i.squashfs" "$i.vmlinuz" "$i.initrd"; done | sort | tr '\n' ' ')\""
+	"test \"\$(ls '$S/images' | sort | tr '\n' ' ')\" = \"$(for i in "$V1" "$V2"; do printf '%s\n' "$i.json" "$i.squashfs" "$i.vmlinuz" "$i.initrd" "$i.index"; done | sort | tr '\n' ' ')\""
 # The GC: the image that leaves the slots goes with its kernel and initrd.
 LINKED=$(image_id linked)
 tap_expect "upgrade to a third image pushes v2 out" ok "Active image is now" ku upgrade --source "oci-layout:$work/layout:linked"
-tap_check "  v2's squashfs, json, vmlinuz and initrd removed together, nothing else" sh -c \
-	"test \"\$(ls -a '$S/images' | sort | tr '\n' ' ')\" = \"$(printf '%s\n' . .. "$V1".{json,squashfs,vmlinuz,initrd} "$LINKED".{json,squashfs,vmlinuz,initrd} | sort | tr '\n' ' ')\""
+tap_check "  v2's squashfs, json, vmlinuz, initrd and index removed together, nothing else" sh -c \
+	"test \"\$(ls -a '$S/images' | sort | tr '\n' ' ')\" = \"$(printf '%s\n' . .. "$V1".{json,squashfs,vmlinuz,initrd,index} "$LINKED".{json,squashfs,vmlinuz,initrd,index} | sort | tr '\n' ' ')\""
 tap_check "  /boot/vmlinuz a link inside the image: its target's bytes beside it" sh -c \
 	"[ \"\$(cat '$S/images/$LINKED.vmlinuz')\" = kernel ] && [ ! -L '$S/images/$LINKED.vmlinuz' ]"
 
@@ -374,8 +374,8 @@ RDIR=$work/rec
 in_recovery() {
 	ku upgrade --source "oci-layout:$work/layout:v2" >/dev/null 2>&1 || return 1
 	rm -rf "$RDIR" && mkdir -p "$RDIR/images"
-	cp "$S/images/$V1.squashfs" "$S/images/$V1.json" "$RDIR/images/"
-	rm -f "$S/images/$V1.squashfs" "$S/images/$V1.json"
+	cp "$S/images/$V1.squashfs" "$S/images/$V1.json" "$S/images/$V1.index" "$RDIR/images/"
+	rm -f "$S/images/$V1.squashfs" "$S/images/$V1.json" "$S/images/$V1.index"
 	grub-editenv "$S/state.env" set kairos_active_status=bad kairos_passive_status=bad
 	booted recovery fallback
 }
@@ -401,6 +401,8 @@ tap_check "  the image was copied to the state partition, whole; the old ones re
 	"cmp '$RDIR/images/$V1.squashfs' '$S/images/$V1.squashfs' && test ! -e '$S/images/$V2.squashfs'"
 tap_check "  its kernel and initrd beside the copy (recovery's in the old layout), v2's removed" sh -c \
 	"$(declare -f beside_is_inside); beside_is_inside '$S' '$V1' && test ! -e '$S/images/$V2.vmlinuz' && test ! -e '$S/images/$V2.initrd'"
+tap_check "  its layer index copied with it (the next upgrade FROM it fetches only new layers)" \
+	cmp "$RDIR/images/$V1.index" "$S/images/$V1.index"
 tap_check "  the recovery partition was not written" test "$(rsum)" = "$rec_before"
 inode=$(stat -c '%i %Y' "$S/state.env")
 sleep 1.1

@@ -526,7 +526,7 @@ static int cursor_end(struct layer_index_cursor *c)
 
 int layer_index_cursor_next(struct layer_index_cursor *c, struct flatten_entry *e)
 {
-	uint64_t len, v;
+	uint64_t len = 0, v = 0;
 	int r;
 
 	if (c->left == 0) {
@@ -608,7 +608,7 @@ static int load_files(struct layer_index *idx, uint64_t offset, uint64_t length,
 	if (!idx->files)
 		return -ENOMEM;
 	for (uint64_t i = 0; i < count; i++) {
-		uint64_t layer, ordinal, ref, size;
+		uint64_t layer = 0, ordinal = 0, ref = 0, size = 0;
 		if ((r = cursor_varint(c, &layer)) < 0 || (r = cursor_varint(c, &ordinal)) < 0 ||
 		    (r = cursor_varint(c, &ref)) < 0 || (r = cursor_varint(c, &size)) < 0)
 			return r;
@@ -636,7 +636,7 @@ static int parse(struct layer_index *idx)
 	if (size < HEADER_LEN + FOOTER_LEN || memcmp(data, MAGIC, MAGIC_LEN) != 0)
 		return bad(idx, "not a layer index");
 	struct rd d = { data + MAGIC_LEN, data + HEADER_LEN };
-	uint64_t v;
+	uint64_t v = 0;
 	(void) rd_le(&d, 4, &v);
 	if (v != LAYER_INDEX_VERSION)
 		return log_warning_errno(-EBADMSG, "The layer index %s has version %" PRIu64 ", not %d: not using it",
@@ -652,12 +652,12 @@ static int parse(struct layer_index *idx)
 
 	size_t footer = size - FOOTER_LEN;
 	d = (struct rd){ data + footer, data + footer + 8 };
-	uint64_t trailer_at;
+	uint64_t trailer_at = 0;
 	(void) rd_le(&d, 8, &trailer_at);
 	if (trailer_at < HEADER_LEN || trailer_at > footer)
 		return bad(idx, "its trailer is out of place");
 	d = (struct rd){ data + trailer_at, data + footer };
-	uint64_t n_layers, settings_len;
+	uint64_t n_layers = 0, settings_len = 0;
 	if (!rd_le(&d, 4, &n_layers) || !rd_le(&d, 4, &settings_len) || n_layers > LAYER_INDEX_LAYERS_MAX ||
 	    settings_len > LAYER_INDEX_SETTINGS_MAX || (size_t) (d.end - d.p) < settings_len)
 		return bad(idx, "its trailer");
@@ -675,7 +675,7 @@ static int parse(struct layer_index *idx)
 	for (size_t i = 0; i <= n_layers; i++) {
 		struct index_layer l = {};
 		if (i < n_layers) {
-			uint64_t dlen;
+			uint64_t dlen = 0;
 			if (!rd_le(&d, 4, &dlen) || dlen == 0 || dlen > LAYER_INDEX_DIGEST_MAX ||
 			    (size_t) (d.end - d.p) < dlen)
 				return bad(idx, "a layer digest");

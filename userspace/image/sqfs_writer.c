@@ -222,17 +222,15 @@ static int compressor_config(const struct build_options *opts, sqfs_compressor_c
  * whose library version we can name. */
 static void describe_settings(struct sqfs_writer *w, const sqfs_compressor_config_t *cfg)
 {
-	const char *lib = cfg->id == SQFS_COMP_ZSTD ? "libzstd " : cfg->id == SQFS_COMP_GZIP ? "zlib " : NULL;
-	const char *version = cfg->id == SQFS_COMP_ZSTD   ? ZSTD_versionString()
-			      : cfg->id == SQFS_COMP_GZIP ? zlibVersion()
-							  : NULL;
 	w->settings[0] = '\0';
-	if (!lib || !KAIROS_SQFS_VERSION[0])
+	if (!KAIROS_SQFS_VERSION[0] || (cfg->id != SQFS_COMP_ZSTD && cfg->id != SQFS_COMP_GZIP))
 		return;
+	bool zstd = cfg->id == SQFS_COMP_ZSTD;
 	(void) snprintf(w->settings, sizeof(w->settings),
-			"blocks v1, libsquashfs %s, %s level %u flags %#x block %u, %s%s", KAIROS_SQFS_VERSION,
+			"blocks v1, libsquashfs %s, %s level %u flags %#x block %u, %s %s", KAIROS_SQFS_VERSION,
 			sqfs_compressor_name_from_id(cfg->id), (unsigned) cfg->level, (unsigned) cfg->flags,
-			(unsigned) cfg->block_size, lib, version);
+			(unsigned) cfg->block_size, zstd ? "libzstd" : "zlib",
+			zstd ? ZSTD_versionString() : zlibVersion());
 }
 
 int sqfs_writer_new(int fd, const char *path, const struct build_options *opts, struct sqfs_writer **ret)

@@ -304,6 +304,14 @@ static int place_image(const struct reset_args *a, const struct state_context *c
 		if (r < 0)
 			return log_error_errno(r, "Failed to copy %s to %s: %m", src, dst);
 	}
+	/* Its layer index too, when it has one: the next upgrade FROM it then
+	 * downloads only the layers it adds. Without, it downloads them all. */
+	_cleanup_free_ char *index_src = state_dir_image_file(&ctx->dir, BOOT_SLOT_RECOVERY, id, IMAGE_EXT_INDEX),
+			    *index_dst = state_dir_image_file(&ctx->dir, BOOT_SLOT_ACTIVE, id, IMAGE_EXT_INDEX);
+	if (index_src && index_dst && !streq(index_src, index_dst) && file_exists(index_src) &&
+	    (r = copy_file_atomic(index_src, index_dst, 0644)) < 0)
+		log_warning_errno(r, "Could not copy the recovery image's layer index (%m): the next upgrade "
+				     "downloads all its layers");
 	/* What GRUB boots, from the copy; and the menu that boots it. */
 	r = image_install_boot_files(&ctx->dir, BOOT_SLOT_ACTIVE, id);
 	if (r == 0)
