@@ -4,7 +4,19 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+/* The one place that loops over short transfers and EINTR. 0 / negative
+ * errno. A write that takes no byte of a non-empty buffer is -ENOSPC: on
+ * Linux a regular file or a block device with no room left says ENOSPC
+ * itself, so a bare 0 can only mean the same (a device at its end); retrying
+ * would spin forever, and -ENOSPC lets callers treat it as "disk full". */
+int write_all(int fd, const void *buf, size_t n);
+int pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
+/* Bytes read into buf: n, or fewer only at end of file; negative errno.
+ * Whether a short read is an error is the caller's to say. */
+ssize_t pread_full(int fd, void *buf, size_t n, uint64_t off);
 
 /* Write temp (same directory) -> fsync -> rename over path -> fsync directory.
  * Before the rename the old file holds in full; after it the new one does. */
