@@ -77,7 +77,8 @@ static ssize_t read_loop(int fd, char *p, size_t n, int64_t off)
 		return -EINVAL;
 	size_t done = 0;
 	while (done < n) {
-		ssize_t k = off < 0 ? read(fd, p + done, n - done) : pread(fd, p + done, n - done, (off_t) off + (off_t) done);
+		ssize_t k = off < 0 ? read(fd, p + done, n - done)
+				    : pread(fd, p + done, n - done, (off_t) off + (off_t) done);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)

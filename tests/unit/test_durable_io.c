@@ -26,9 +26,9 @@
  * and a write of nothing can be played deterministically. */
 static struct {
 	bool on;
-	unsigned eintr;  /* this many calls fail with EINTR first */
-	size_t max;      /* then each moves at most this many bytes (0: no cap) */
-	bool zero;       /* a write moves nothing and says so with 0 */
+	unsigned eintr; /* this many calls fail with EINTR first */
+	size_t max;     /* then each moves at most this many bytes (0: no cap) */
+	bool zero;      /* a write moves nothing and says so with 0 */
 	unsigned calls;
 } fake;
 
@@ -64,7 +64,7 @@ ssize_t pread(int fd, void *buf, size_t n, off_t off)
 
 static void play(unsigned eintr, size_t max, bool zero)
 {
-	fake = (typeof(fake)) { .on = true, .eintr = eintr, .max = max, .zero = zero };
+	fake = (typeof(fake)){ .on = true, .eintr = eintr, .max = max, .zero = zero };
 }
 
 static int setup(void **state)
@@ -215,7 +215,7 @@ static void test_pread_full(void **state)
 	assert_memory_equal(buf, want + 10, 90);
 	fake.on = false;
 
-	assert_int_equal(pread_full(fd, buf, sizeof(buf), 100), 0); /* at the end */
+	assert_int_equal(pread_full(fd, buf, sizeof(buf), 100), 0);  /* at the end */
 	assert_int_equal(pread_full(fd, buf, sizeof(buf), 5000), 0); /* past it */
 	assert_int_equal(pread_full(fd, buf, 0, 0), 0);
 	close(fd);
