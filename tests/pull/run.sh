@@ -294,6 +294,14 @@ once wh && id=$(basename "$(ls "$WORK"/state/images/*.squashfs)" .squashfs) &&
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["slots"]["active"]["received"])' | grep -qx "$received" &&
 	[ -z "$(ls -A "$WORK/state/images" | grep -v "^$id\.")" ]
 check "upgrade: each blob fetched once, the same image, status reports the bytes received, nothing else left"
+# The text form too, in status's own units (format_size()).
+size_text() { python3 -c 'import sys
+v, u = float(sys.argv[1]), 0
+while v >= 1024 and u < 4: v, u = v / 1024, u + 1
+print(("%.0f %s" if u == 0 else "%.1f %s") % (v, ["B", "KiB", "MiB", "GiB", "TiB"][u]))' "$1"; }
+"$BIN" status --state-dir "$WORK/state" --boot-record "$WORK/no-record.json" >"$WORK/err" 2>&1 &&
+	grep -qx " *received $(size_text "$received") when pulled" "$WORK/err"
+check "upgrade: status (text) shows the bytes received"
 
 # Memory stays bounded whatever the layer size; time the big pull too.
 start=$(date +%s.%N)
