@@ -433,6 +433,20 @@ uint64_t sqfs_writer_bytes_written(const struct sqfs_writer *w)
 	return w->file.size;
 }
 
+/* The spill holds small files each compressed on its own (zstd -5): at most
+ * their bytes in the tar (where each also has a 512-byte header, more than
+ * zstd adds to an incompressible file), and never more than SPILL_MAX. How
+ * much of the tar is small files is not known before the layers are read;
+ * their compressed size is: small files compressed one by one come to about
+ * what the layer's compressor made of them, so it is a fair bound (not a
+ * strict one: files alike compress better across a stream than alone; a
+ * build that overruns still fails with ENOSPC, naming the disk, the node as
+ * it was). */
+uint64_t sqfs_writer_spill_bound(uint64_t layers_bytes)
+{
+	return layers_bytes < SPILL_MAX ? layers_bytes : SPILL_MAX;
+}
+
 static int assign_inode_number(struct fs_node *n, void *userdata)
 {
 	struct sqfs_writer *w = userdata;
