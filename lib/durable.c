@@ -35,36 +35,66 @@ void fault_point(const char *name)
 		raise(SIGKILL);
 }
 
-int write_all(int fd, const void *data, size_t len)
+/* Offsets past what off_t holds would wrap negative in the cast. */
+static bool offset_fits(uint64_t off, size_t n)
 {
-	const char *p = data;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		p += n;
-		len -= (size_t) n;
+	return off <= (uint64_t) INT64_MAX && n <= (uint64_t) INT64_MAX - off;
+}
+
+/* off < 0: write() at the file position; else pwrite() at off. */
+static int write_loop(int fd, const char *p, size_t n, int64_t off)
+{
+	while (n > 0) {
+		ssize_t k = off < 0 ? write(fd, p, n) : pwrite(fd, p, n, (off_t) off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? negative_errno() : -ENOSPC;
+		p += k;
+		n -= (size_t) k;
+		if (off >= 0)
+			off += k;
 	}
 	return 0;
 }
 
-ssize_t pread_full(int fd, void *buf, size_t len, uint64_t offset)
+int write_all(int fd, const void *buf, size_t n)
 {
+	return write_loop(fd, buf, n, -1);
+}
+
+int pwrite_all(int fd, const void *buf, size_t n, uint64_t off)
+{
+	if (!offset_fits(off, n))
+		return -EINVAL;
+	return write_loop(fd, buf, n, (int64_t) off);
+}
+
+/* off < 0: read() from the file position; else pread() at off. */
+static ssize_t read_loop(int fd, char *p, size_t n, int64_t off)
+{
+	if (n > SSIZE_MAX)
+		return -EINVAL;
 	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pread(fd, (char *) buf + done, len - done, (off_t) (offset + done));
-		if (n < 0 && errno == EINTR)
+	while (done < n) {
+		ssize_t k = off < 0 ? read(fd, p + done, n - done)
+				    : pread(fd, p + done, n - done, (off_t) off + (off_t) done);
+		if (k < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (k < 0)
 			return negative_errno();
-		if (n == 0)
+		if (k == 0)
 			break;
-		done += (size_t) n;
+		done += (size_t) k;
 	}
 	return (ssize_t) done;
+}
+
+ssize_t pread_full(int fd, void *buf, size_t n, uint64_t off)
+{
+	if (!offset_fits(off, n))
+		return -EINVAL;
+	return read_loop(fd, buf, n, (int64_t) off);
 }
 
 int fsync_path(const char *path)
@@ -158,11 +188,9 @@ int copy_file_atomic(const char *from, const char *to, mode_t mode)
 	if (!buf)
 		r = -ENOMEM;
 	while (r == 0) {
-		ssize_t n = read(in, buf, bufsize);
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = read_loop(in, buf, bufsize, -1);
 		if (n < 0)
-			r = negative_errno();
+			r = (int) n;
 		else if (n == 0)
 			break;
 		else
@@ -195,16 +223,9 @@ int write_file_in_place(const char *path, const void *data, size_t len)
 	}
 
 	fault_point("write");
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *) data + done, len - done, (off_t) done);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		done += (size_t) n;
-	}
+	int r = pwrite_all(fd, data, len, 0);
+	if (r < 0)
+		return r;
 	fault_point("fsync");
 	if (fsync(fd) < 0)
 		return negative_errno();
@@ -216,19 +237,11 @@ int read_file_bounded(const char *path, void *buf, size_t size, size_t *len)
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return negative_errno();
-	size_t done = 0;
-	while (done < size) {
-		ssize_t n = read(fd, (char *) buf + done, size - done);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			break;
-		done += (size_t) n;
-	}
-	*len = done;
+	/* read(), not pread(): also for what has no offsets (a pipe) */
+	ssize_t n = read_loop(fd, buf, size, -1);
+	if (n < 0)
+		return (int) n;
+	*len = (size_t) n;
 	return 0;
 }
 

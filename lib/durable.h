@@ -7,6 +7,17 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The one place that loops over short transfers and EINTR. 0 / negative
+ * errno. A write that takes no byte of a non-empty buffer is -ENOSPC: on
+ * Linux a regular file or a block device with no room left says ENOSPC
+ * itself, so a bare 0 can only mean the same (a device at its end); retrying
+ * would spin forever, and -ENOSPC lets callers treat it as "disk full". */
+int write_all(int fd, const void *buf, size_t n);
+int pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
+/* Bytes read into buf: n, or fewer only at end of file; negative errno.
+ * Whether a short read is an error is the caller's to say. */
+ssize_t pread_full(int fd, void *buf, size_t n, uint64_t off);
+
 /* Write temp (same directory) -> fsync -> rename over path -> fsync directory.
  * Before the rename the old file holds in full; after it the new one does. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
@@ -27,13 +38,6 @@ int read_file_bounded(const char *path, void *buf, size_t size, size_t *len);
  * is a leftover the cleaners know), fsync it, rename it over to, fsync the
  * directory. Before the rename to is untouched; after it, complete. */
 int copy_file_atomic(const char *from, const char *to, mode_t mode);
-
-/* write() all of data, retrying interrupted and short writes: 0 or a
- * negative errno. */
-int write_all(int fd, const void *data, size_t len);
-/* pread() len bytes at offset, retrying: the count read (short only at the
- * end of the file) or a negative errno. */
-ssize_t pread_full(int fd, void *buf, size_t len, uint64_t offset);
 
 /* rename() plus fsync of the directory (both directories if they differ). */
 int rename_durable(const char *from, const char *to);

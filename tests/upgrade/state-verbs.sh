@@ -44,6 +44,15 @@ bad = [l for l in rows if not re.match(r"[0-9a-f]{12} ", l[col:])]
 print("\n".join(bad)); sys.exit(1 if bad or not rows else 0)'
 }
 tap_check "status: columns line up after a long status text (new, 3/3 tries left)" columns_aligned
+# The bytes the pull received, from the .json; older metadata has none:
+# nothing shown rather than a guess.
+tap_check "status: no received line for metadata without it" sh -c "! '$K' status --state-dir '$work/s' --boot-record '$work/boot.json' | grep received"
+echo '{"source":"oci:127.0.0.1:5000/os:v1","digest":"sha256:'$B'","size":2097152,"installed":"2026-11-22T10:00:00Z","received":123635098}' \
+	>"$work/s/images/$B.json"
+tap_expect "status shows the bytes received for an image" ok '^ +received 117\.9 MiB when pulled$' ku status
+received_under() { ku status | awk '/^[a-z]/ { slot = $1 } /received/ { print slot }'; }
+tap_check "  only under that image's row" test "$(received_under)" = passive
+rm -f "$work/s/images/$B.json"
 grub-editenv "$work/s/counter.env" create
 grub-editenv "$work/s/counter.env" set kairos_tries=0 kairos_tries_gen=3
 tap_expect "status: an active that spent all its tries is shown failed, not new" ok 'active +failed, 0/3 tries left' ku status

@@ -10,6 +10,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "log.h"
 #include "util.h"
 
@@ -89,14 +90,9 @@ static int append(struct kept_data *k, const void *data, size_t size)
 {
 	if (size > k->budget - k->end)
 		return -ENOSPC;
-	for (size_t done = 0; done < size;) {
-		ssize_t n = pwrite(k->fd, (const char *) data + done, size - done, (off_t) (k->end + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? negative_errno() : -EIO;
-		done += (size_t) n;
-	}
+	int r = pwrite_all(k->fd, data, size, k->end);
+	if (r < 0)
+		return r;
 	k->end += size;
 	return 0;
 }
@@ -191,16 +187,11 @@ int kept_data_open(struct kept_data *k, const struct fs_inode *inode)
 
 static int read_hashed(struct kept_data *k, void *buf, size_t size)
 {
-	for (size_t done = 0; done < size;) {
-		ssize_t n = pread(k->fd, (char *) buf + done, size - done, (off_t) (k->pos + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return log_error_errno(negative_errno(), "Cannot read the kept data in %s: %m", k->dir);
-		if (n == 0)
-			return log_error_errno(-EBADMSG, "The kept data in %s is short", k->dir);
-		done += (size_t) n;
-	}
+	ssize_t n = pread_full(k->fd, buf, size, k->pos);
+	if (n < 0)
+		return log_error_errno((int) n, "Cannot read the kept data in %s: %m", k->dir);
+	if ((size_t) n < size)
+		return log_error_errno(-EBADMSG, "The kept data in %s is short", k->dir);
 	k->pos += size;
 	return EVP_DigestUpdate(k->md, buf, size) == 1 ? 0 : -EIO;
 }

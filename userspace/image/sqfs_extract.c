@@ -159,21 +159,6 @@ static int resolve(struct reader *rd, const char *path, sqfs_inode_generic_t **r
 	return 0;
 }
 
-static int write_all_fd(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return negative_errno();
-		p += n;
-		len -= (size_t) n;
-	}
-	return 0;
-}
-
 static int copy_out(struct reader *rd, const sqfs_inode_generic_t *n, uint64_t size, const char *out)
 {
 	_cleanup_free_ char *dircopy = strdup(out), *basecopy = strdup(out), *tmp = NULL;
@@ -195,7 +180,7 @@ static int copy_out(struct reader *rd, const sqfs_inode_generic_t *n, uint64_t s
 					    out);
 			break;
 		}
-		r = write_all_fd(fd, buf, (size_t) got);
+		r = write_all(fd, buf, (size_t) got);
 		if (r < 0)
 			log_error_errno(r, "Cannot write %s: %m", tmp);
 		off += (uint64_t) got;

@@ -28,6 +28,7 @@
 #include <zstd.h>
 
 #include "block_cache.h"
+#include "durable.h"
 #include "log.h"
 #include "sqfs_writer.h"
 #include "util.h"
@@ -89,44 +90,25 @@ struct sqfs_writer {
 static int fd_file_write_at(sqfs_file_t *base, sqfs_u64 offset, const void *buffer, size_t size)
 {
 	struct fd_file *f = (struct fd_file *) base;
-	const uint8_t *p = buffer;
-	size_t left = size;
-	while (left > 0) {
-		ssize_t n = pwrite(f->fd, p, left, (off_t) offset);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			f->error = n < 0 ? errno : ENOSPC;
-			return SQFS_ERROR_IO;
-		}
-		p += n;
-		left -= (size_t) n;
-		offset += (uint64_t) n;
+	int r = pwrite_all(f->fd, buffer, size, offset);
+	if (r < 0) {
+		f->error = -r; /* ENOSPC reaches the user as "disk full" */
+		return SQFS_ERROR_IO;
 	}
-	if (offset > f->size)
-		f->size = offset;
+	if (offset + size > f->size)
+		f->size = offset + size;
 	return 0;
 }
 
 static int fd_file_read_at(sqfs_file_t *base, sqfs_u64 offset, void *buffer, size_t size)
 {
 	struct fd_file *f = (struct fd_file *) base;
-	uint8_t *p = buffer;
-	while (size > 0) {
-		ssize_t n = pread(f->fd, p, size, (off_t) offset);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			f->error = errno;
-			return SQFS_ERROR_IO;
-		}
-		if (n == 0)
-			return SQFS_ERROR_OUT_OF_BOUNDS;
-		p += n;
-		size -= (size_t) n;
-		offset += (uint64_t) n;
+	ssize_t n = pread_full(f->fd, buffer, size, offset);
+	if (n < 0) {
+		f->error = (int) -n;
+		return SQFS_ERROR_IO;
 	}
-	return 0;
+	return (size_t) n < size ? SQFS_ERROR_OUT_OF_BOUNDS : 0;
 }
 
 static sqfs_u64 fd_file_get_size(const sqfs_file_t *base)
@@ -404,14 +386,9 @@ static int spill_store(struct sqfs_writer *w, struct fs_inode *inode)
 	if (w->spill_size + n > SPILL_MAX) {
 		return write_small(w, inode, w->spill_pos);
 	}
-	for (size_t done = 0; done < n;) {
-		ssize_t k = pwrite(w->spill_fd, out + done, n - done, (off_t) (w->spill_size + done));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return spill_fail(w, k < 0 ? negative_errno() : -ENOSPC, "write");
-		done += (size_t) k;
-	}
+	int r = pwrite_all(w->spill_fd, out, n, w->spill_size);
+	if (r < 0)
+		return spill_fail(w, r, "write");
 	inode->data_deferred = true;
 	inode->spill_offset = w->spill_size;
 	inode->spill_size = (uint32_t) n;
@@ -477,15 +454,9 @@ static int write_deferred(struct fs_node *n, void *userdata)
 
 	if (!S_ISREG(inode->mode) || !inode->data_deferred || inode->data_written)
 		return 0; /* not set aside, or another name of it came first */
-	for (size_t done = 0; done < inode->spill_size;) {
-		ssize_t k =
-			pread(w->spill_fd, in + done, inode->spill_size - done, (off_t) (inode->spill_offset + done));
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return spill_fail(w, k < 0 ? negative_errno() : -EIO, "read back");
-		done += (size_t) k;
-	}
+	ssize_t k = pread_full(w->spill_fd, in, inode->spill_size, inode->spill_offset);
+	if (k < (ssize_t) inode->spill_size)
+		return spill_fail(w, k < 0 ? (int) k : -EIO, "read back");
 	size_t got = ZSTD_decompressDCtx(w->zd, w->spill_buf, w->block_size, in, inode->spill_size);
 	if (ZSTD_isError(got) || got != inode->size)
 		return log_error_errno(-EIO, "The small files set aside for %s changed on disk", w->path);
@@ -505,6 +476,20 @@ struct block_cache *sqfs_writer_block_cache(const struct sqfs_writer *w)
 uint64_t sqfs_writer_bytes_written(const struct sqfs_writer *w)
 {
 	return w->file.size;
+}
+
+/* The spill holds small files each compressed on its own (zstd -5): at most
+ * their bytes in the tar (where each also has a 512-byte header, more than
+ * zstd adds to an incompressible file), and never more than SPILL_MAX. How
+ * much of the tar is small files is not known before the layers are read;
+ * their compressed size is: small files compressed one by one come to about
+ * what the layer's compressor made of them, so it is a fair bound (not a
+ * strict one: files alike compress better across a stream than alone; a
+ * build that overruns still fails with ENOSPC, naming the disk, the node as
+ * it was). */
+uint64_t sqfs_writer_spill_bound(uint64_t layers_bytes)
+{
+	return layers_bytes < SPILL_MAX ? layers_bytes : SPILL_MAX;
 }
 
 static int assign_inode_number(struct fs_node *n, void *userdata)

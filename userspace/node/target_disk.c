@@ -380,21 +380,6 @@ int target_disk_open(const char *target, struct disk *d)
 	return disk_hold(d);
 }
 
-static int write_all_at(int fd, const char *buf, size_t len, uint64_t off)
-{
-	while (len > 0) {
-		ssize_t n = pwrite(fd, buf, len, (off_t) off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? negative_errno() : -EIO;
-		buf += n;
-		len -= (size_t) n;
-		off += (uint64_t) n;
-	}
-	return 0;
-}
-
 /* Copy image bytes [from, to) to the disk, zeroing on the disk what is a
  * hole in the image. */
 static int copy_range(int disk_fd, int img_fd, uint64_t from, uint64_t to, char *buf)
@@ -416,10 +401,10 @@ static int copy_range(int disk_fd, int img_fd, uint64_t from, uint64_t to, char 
 		uint64_t end = hole < 0 ? to : (uint64_t) hole < to ? (uint64_t) hole : to;
 		while (off < end) {
 			size_t n = (size_t) (end - off < CHUNK ? end - off : CHUNK);
-			ssize_t got = pread(img_fd, buf, n, (off_t) off);
+			ssize_t got = pread_full(img_fd, buf, n, off);
 			if (got <= 0)
-				return got < 0 ? negative_errno() : -EIO;
-			int r = write_all_at(disk_fd, buf, (size_t) got, off);
+				return got < 0 ? (int) got : -EIO;
+			int r = pwrite_all(disk_fd, buf, (size_t) got, off);
 			if (r < 0)
 				return r;
 			off += (uint64_t) got;

@@ -11,6 +11,7 @@
 
 #include "blob_stream.h"
 #include "digest.h"
+#include "durable.h"
 #include "log.h"
 #include "util.h"
 
@@ -134,21 +135,6 @@ struct layer_spool *layer_spool_free(struct layer_spool *s)
 	return NULL;
 }
 
-static int write_all_at(int fd, const void *data, size_t size, uint64_t offset)
-{
-	while (size > 0) {
-		ssize_t n = pwrite(fd, data, size, (off_t) offset);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? negative_errno() : -EIO;
-		data = (const char *) data + n;
-		size -= (size_t) n;
-		offset += (uint64_t) n;
-	}
-	return 0;
-}
-
 struct tee {
 	struct spool_slot *slot;
 	uint64_t written;
@@ -164,7 +150,7 @@ static int tee_push(void *userdata, const void *data, size_t size)
 	if (size > slot->d->size - t->written)
 		return log_error_errno(-EBADMSG, "Blob %s is longer than its %llu bytes", slot->d->digest,
 				       (unsigned long long) slot->d->size);
-	int r = write_all_at(slot->spool->fd, data, size, slot->offset + t->written);
+	int r = pwrite_all(slot->spool->fd, data, size, slot->offset + t->written);
 	if (r < 0) {
 		if (r == -ENOSPC || r == -EDQUOT)
 			return no_room(slot->spool, slot->d->size, 0);
@@ -201,13 +187,11 @@ static int kept_produce(void *ctx, const struct descriptor *d, blob_sink_t sink,
 		r = -ENOMEM;
 	for (uint64_t done = 0; r >= 0 && done < d->size;) {
 		size_t want = d->size - done < READ_CHUNK ? (size_t) (d->size - done) : READ_CHUNK;
-		ssize_t n = pread(s->fd, buf, want, (off_t) (slot->offset + done));
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = pread_full(s->fd, buf, want, slot->offset + done);
 		if (n < 0)
-			r = log_error_errno(negative_errno(), "Cannot read the kept copy of layer %s in %s: %m",
-					    d->digest, s->dir);
-		else if (n == 0)
+			r = log_error_errno((int) n, "Cannot read the kept copy of layer %s in %s: %m", d->digest,
+					    s->dir);
+		else if ((size_t) n < want)
 			r = log_error_errno(-EBADMSG, "The kept copy of layer %s in %s is short", d->digest, s->dir);
 		else {
 			done += (uint64_t) n;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "log.h"
 #include "membuf.h"
 #include "sanitize.h"
@@ -268,14 +269,9 @@ static int spool(int in, const char *what, uint64_t max, int *ret_fd)
 		if (total > max)
 			return log_error_errno(-EFBIG, "%s is larger than %llu bytes; refusing it", what,
 					       (unsigned long long) max);
-		for (ssize_t w = 0; w < n;) {
-			ssize_t k = write(fd, buf + w, (size_t) (n - w));
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0)
-				return log_error_errno(-errno, "Cannot keep %s in %s: %m", what, dir);
-			w += k;
-		}
+		int r = write_all(fd, buf, (size_t) n);
+		if (r < 0)
+			return log_error_errno(r, "Cannot keep %s in %s: %m", what, dir);
 	}
 	*ret_fd = TAKE_FD(fd);
 	return 0;

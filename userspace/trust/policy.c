@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "durable.h"
 #include "policy_parse.h"
 #include "sanitize.h"
 #include "util.h"
@@ -201,20 +202,12 @@ int policy_load(const char *path, struct policy **ret, struct policy_error *erro
 	_cleanup_free_ char *buf = malloc(POLICY_SIZE_MAX + 1);
 	if (!buf)
 		return -ENOMEM;
-	size_t n = 0;
-	for (;;) {
-		ssize_t k = read(fd, buf + n, POLICY_SIZE_MAX + 1 - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return negative_errno();
-		if (k == 0)
-			break;
-		n += k;
-		if (n > POLICY_SIZE_MAX)
-			return policy_fail(&c, -E2BIG, "over the limit of %d bytes", POLICY_SIZE_MAX);
-	}
-	return policy_parse(buf, n, path, ret, error);
+	ssize_t n = pread_full(fd, buf, POLICY_SIZE_MAX + 1, 0);
+	if (n < 0)
+		return (int) n;
+	if (n > POLICY_SIZE_MAX)
+		return policy_fail(&c, -E2BIG, "over the limit of %d bytes", POLICY_SIZE_MAX);
+	return policy_parse(buf, (size_t) n, path, ret, error);
 }
 
 struct policy *policy_free(struct policy *p)

@@ -294,6 +294,11 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 		else
 			sanitize_print_line(stdout, "%-9s        unsigned%s%s", "",
 					    m->policy ? ", accepted by policy " : "", m->policy ? m->policy : "");
+		if (m->received) { /* 0: older metadata, which did not count them */
+			char received[32];
+			format_size(m->received, received, sizeof(received));
+			printf("%-9s        received %s when pulled\n", "", received);
+		}
 		if (m->reused && m->reused_from) {
 			char reused[32];
 			format_size(m->reused, reused, sizeof(reused));
