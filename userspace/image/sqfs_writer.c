@@ -220,6 +220,17 @@ static int compressor_config(const struct build_options *opts, sqfs_compressor_c
 	return log_error_errno(-EINVAL, "Unknown compressor %d", (int) opts->compressor);
 }
 
+int sqfs_writer_compressor(const struct build_options *opts, const char **ret_name, unsigned *ret_level)
+{
+	sqfs_compressor_config_t cfg;
+	int r = compressor_config(opts, &cfg);
+	if (r < 0)
+		return r;
+	*ret_name = sqfs_compressor_name_from_id(cfg.id);
+	*ret_level = cfg.level;
+	return 0;
+}
+
 int sqfs_writer_new(int fd, const char *path, const struct build_options *opts, struct sqfs_writer **ret)
 {
 	_cleanup_(sqfs_writer_freep) struct sqfs_writer *w = calloc(1, sizeof(*w));
