@@ -116,6 +116,42 @@ build xz1 "oci-layout:$L:mix" --compression xz --threads 1 &&
 	same xz4 xz1 && jq -e '.build | .compressor == "xz" and (.liblzma | test("^[0-9]"))' "$WORK/xz1.json" >/dev/null
 tap_check "xz: 1 vs 4 threads, layout vs registry: same bytes" test $? = 0
 
+# The pre-scan is decided on the manifest's layer sizes (64 MiB, as stored):
+# a docker-archive stores an upper layer of 70 MiB of zeros as is, a registry
+# as a few KiB of gzip, so by default only the registry's build pre-scans
+# and skips the hidden file's data. Both records say so, and the archive
+# rebuilt with --prescan=always (what the record says) has the same bytes.
+python3 - "$WORK/tars/big.tar" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    for wh in ("var/lib/.wh.hidden", "boot/.wh.vmlinuz"):  # kept by a hard link; gone
+        t.addfile(tarfile.TarInfo(wh))
+    ti = tarfile.TarInfo("var/zeros")
+    ti.size = 70 << 20
+    with open("/dev/zero", "rb") as z:
+        t.addfile(ti, z)
+PY
+umoci new --image "$L:big" >/dev/null && umoci config --image "$L:big" --os linux --architecture amd64 >/dev/null &&
+	umoci raw add-layer --image "$L:big" "$WORK/tars/layer1.tar" >/dev/null &&
+	umoci raw add-layer --image "$L:big" "$WORK/tars/big.tar" >/dev/null &&
+	skopeo copy -q "oci:$L:big" "docker-archive:$WORK/big.tar:repro/big:1" && push "$L" big repro &&
+	build big-reg "oci:$REGISTRY/repro:big" --insecure && build big-da "docker-archive:$WORK/big.tar" &&
+	jq -e '.build.prescan == true' "$WORK/big-reg.json" >/dev/null &&
+	jq -e '.build.prescan == false' "$WORK/big-da.json" >/dev/null &&
+	! cmp -s "$WORK/big-reg.squashfs" "$WORK/big-da.squashfs" &&
+	build big-da-always "docker-archive:$WORK/big.tar" --prescan=always && same big-da-always big-reg
+tap_check "pre-scan decided on stored sizes: recorded, and --prescan=always rebuilds the registry's bytes from a docker-archive" test $? = 0
+rm -f "$WORK/big.tar" "$WORK"/big-*.squashfs
+
+bad_option() { # bad_option MESSAGE OPTION...: refused by name, nothing written
+	! "$BIN" pull --progress=none --source "oci-layout:$L:mix" --output "$WORK/bad.squashfs" "$@" 2>"$WORK/bad.err" &&
+		grep -q -- "$1" "$WORK/bad.err" && [ ! -e "$WORK/bad.squashfs" ]
+}
+tap_check "--threads 0, --threads 4x, --prescan=maybe are refused by name" eval \
+	'bad_option "--threads wants a number from 1 to 256" --threads 0 &&
+	bad_option "--threads wants a number from 1 to 256" --threads 4x &&
+	bad_option "--prescan wants auto, always or never" --prescan=maybe'
+
 # Nothing in the image layer reads the wall clock into the image: the only
 # clocks there time the build (monotonic) or seed the hash key, whose order
 # never reaches the output (children are sorted by name before writing).

@@ -24,6 +24,11 @@ const char source_options_help[] =
 	"                          zstd alone is zstd:6; every one boots)\n"
 	"      --threads N         compress on N threads (default: every core); the image's\n"
 	"                          bytes are the same whatever N\n"
+	"      --prescan=auto|always|never\n"
+	"                          read the upper layers' headers first, so that files they\n"
+	"                          hide are not written (auto: when they hold at most 64 MiB\n"
+	"                          as stored). Changes the image's bytes: to rebuild an image\n"
+	"                          exactly, give what its .json's build.prescan says\n"
 	"      --policy FILE       the signature policy (containers-policy.json) instead of\n"
 	"                          policy.json on COS_OEM or /etc/containers/policy.json;\n"
 	"                          key-based cosign signatures only: no Fulcio, no Rekor\n"
@@ -74,6 +79,11 @@ int source_args_option(int c, const char *arg, struct source_args *a)
 		a->threads = (unsigned) n;
 		return 1;
 	}
+	case SOURCE_ARG_PRESCAN:
+		if (!streq(arg, "auto") && !streq(arg, "always") && !streq(arg, "never"))
+			return log_error_errno(-EINVAL, "--prescan wants auto, always or never, not '%s'", arg);
+		a->prescan = arg;
+		return 1;
 	case SOURCE_ARG_STALL_TIMEOUT: {
 		char *end;
 		errno = 0;
@@ -107,6 +117,10 @@ int source_args_build_options(const struct source_args *a, struct build_options 
 {
 	build_options_init(b);
 	b->threads = a->threads;
+	if (a->prescan && streq(a->prescan, "always"))
+		b->prescan_limit = UINT64_MAX;
+	else if (a->prescan && streq(a->prescan, "never"))
+		b->no_prescan = true;
 	return a->compression ? build_options_parse_compression(b, a->compression) : 0;
 }
 

@@ -15,6 +15,7 @@ struct source_args {
 	const char *source;
 	const char *compression;
 	unsigned threads;        /* --threads; 0: every online core */
+	const char *prescan;     /* --prescan: auto, always, never; NULL: auto */
 	const char *policy_file; /* --policy */
 	struct policy *policy;   /* loaded by source_args_load_policy(), in pull.policy */
 	struct pull_options pull;
@@ -30,6 +31,7 @@ enum {
 	SOURCE_ARG_STALL_TIMEOUT,
 	SOURCE_ARG_POLICY,
 	SOURCE_ARG_THREADS,
+	SOURCE_ARG_PRESCAN,
 	SOURCE_ARG_LAST, /* a verb numbers its own options from here */
 };
 
@@ -42,6 +44,7 @@ enum {
 		{ "compression", required_argument, NULL, SOURCE_ARG_COMPRESSION },                               \
 		{ "policy", required_argument, NULL, SOURCE_ARG_POLICY },                                         \
 		{ "threads", required_argument, NULL, SOURCE_ARG_THREADS },                                       \
+		{ "prescan", required_argument, NULL, SOURCE_ARG_PRESCAN },                                       \
 	{                                                                                                         \
 		"stall-timeout", required_argument, NULL, SOURCE_ARG_STALL_TIMEOUT                                \
 	}
@@ -57,7 +60,7 @@ int source_args_option(int c, const char *arg, struct source_args *a);
  * a->pull.policy; an error (logged) when it does not parse. */
 int source_args_load_policy(struct source_args *a, const struct state_dir *sd, const char *oem_dir);
 void source_args_done(struct source_args *a);
-/* The builder's options, with --compression and --threads applied. */
+/* The builder's options, with --compression, --threads and --prescan applied. */
 int source_args_build_options(const struct source_args *a, struct build_options *b);
 /* image_install_open() of --source, with the builder's options (upgrade, reset). */
 int source_args_install_open(const struct source_args *a, struct image_install *in);
