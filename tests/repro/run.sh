@@ -80,6 +80,7 @@ tap_check "the superblock's mkfs time is 0, not the build's" \
 tap_check "the build record names the compressor, level, block size and libraries" \
 	jq -e '.build | .compressor == "zstd" and .level == 6 and .block_size == 131072 and
 		(.libsquashfs | test("libsquashfs")) and (.libzstd | test("^[0-9]+[.][0-9]+")) and
+		(.libarchive | test("^[0-9]+[.][0-9]+")) and
 		.format == 1 and .prescan == true' "$WORK/ref.json"
 
 for n in 2 4; do
