@@ -74,8 +74,7 @@ int build_record_init(struct build_record *rec, const struct build_options *opts
 		return r;
 	squashfs_library(rec->libsquashfs, sizeof(rec->libsquashfs));
 	const char *la = archive_version_string();
-	copy_string(rec->libarchive, sizeof(rec->libarchive),
-		    strncmp(la, "libarchive ", 11) == 0 ? la + 11 : la);
+	copy_string(rec->libarchive, sizeof(rec->libarchive), strncmp(la, "libarchive ", 11) == 0 ? la + 11 : la);
 	for (size_t i = 0; i < ELEMENTSOF(libs); i++)
 		if (streq(libs[i].name, rec->compressor)) {
 			rec->compressor_lib = libs[i].lib;

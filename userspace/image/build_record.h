@@ -19,7 +19,7 @@ struct build_record {
 	const char *compressor; /* "zstd", "xz", "gzip", "lz4" */
 	unsigned level;         /* the level in effect (the library's default resolved) */
 	uint32_t block_size;
-	bool prescan; /* the upper layers were pre-scanned (depends on the manifest's layer sizes) */
+	bool prescan;                /* the upper layers were pre-scanned (depends on the manifest's layer sizes) */
 	char libsquashfs[64];        /* the loaded library's file name: "libsquashfs.so.1.4.0" */
 	char libarchive[32];         /* "3.6.2": parses the layers' tars */
 	const char *compressor_lib;  /* "libzstd", "liblzma", "zlib", "liblz4" */

@@ -83,8 +83,8 @@ struct sqfs_writer {
 	int spill_fd; /* -1 until the first small file */
 	uint64_t spill_size;
 	uint64_t spill_charged, spill_max; /* spill_charge() of the files set aside, and its bound */
-	struct fs_inode *spilling; /* the small file being received */
-	uint8_t *spill_buf;        /* its data (under a block), then compressed data */
+	struct fs_inode *spilling;         /* the small file being received */
+	uint8_t *spill_buf;                /* its data (under a block), then compressed data */
 	size_t spill_pos, spill_cap;
 	ZSTD_CCtx *zc;
 	ZSTD_DCtx *zd;
@@ -408,7 +408,8 @@ static int spill_store(struct sqfs_writer *w, struct fs_inode *inode)
 
 int sqfs_writer_begin_file(struct sqfs_writer *w, struct fs_inode *inode)
 {
-	if (inode->size > 0 && inode->size < w->block_size && spill_charge(inode->size) <= w->spill_max - w->spill_charged) {
+	if (inode->size > 0 && inode->size < w->block_size &&
+	    spill_charge(inode->size) <= w->spill_max - w->spill_charged) {
 		if (w->spill_fd < 0) {
 			int r = spill_open(w);
 			if (r < 0)
