@@ -42,6 +42,18 @@ void source_args_init(struct source_args *a)
 	*a = (struct source_args){ .pull.progress = PROGRESS_AUTO };
 }
 
+/* A decimal number from 1 to max, nothing around it. */
+static int parse_count(const char *arg, unsigned long max, unsigned *ret)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || n < 1 || n > max)
+		return -EINVAL;
+	*ret = (unsigned) n;
+	return 0;
+}
+
 int source_args_option(int c, const char *arg, struct source_args *a)
 {
 	switch (c) {
@@ -70,29 +82,19 @@ int source_args_option(int c, const char *arg, struct source_args *a)
 	case SOURCE_ARG_COMPRESSION:
 		a->compression = arg;
 		return 1;
-	case SOURCE_ARG_THREADS: {
-		char *end;
-		errno = 0;
-		unsigned long n = strtoul(arg, &end, 10);
-		if (errno || end == arg || *end || arg[0] == '-' || n < 1 || n > 256)
+	case SOURCE_ARG_THREADS:
+		if (parse_count(arg, 256, &a->threads) < 0)
 			return log_error_errno(-EINVAL, "--threads wants a number from 1 to 256, not '%s'", arg);
-		a->threads = (unsigned) n;
 		return 1;
-	}
 	case SOURCE_ARG_PRESCAN:
 		if (!streq(arg, "auto") && !streq(arg, "always") && !streq(arg, "never"))
 			return log_error_errno(-EINVAL, "--prescan wants auto, always or never, not '%s'", arg);
 		a->prescan = arg;
 		return 1;
-	case SOURCE_ARG_STALL_TIMEOUT: {
-		char *end;
-		errno = 0;
-		unsigned long s = strtoul(arg, &end, 10);
-		if (errno || end == arg || *end || arg[0] == '-' || s < 1 || s > 3600)
+	case SOURCE_ARG_STALL_TIMEOUT:
+		if (parse_count(arg, 3600, &a->pull.registry.stall_seconds) < 0)
 			return log_error_errno(-EINVAL, "--stall-timeout wants seconds from 1 to 3600, not '%s'", arg);
-		a->pull.registry.stall_seconds = (unsigned) s;
 		return 1;
-	}
 	default:
 		return 0;
 	}
