@@ -53,6 +53,7 @@ include tests/fuzz/fuzz.mk
 include tests/flatten/flatten.mk
 include bench/bench.mk
 include tests/pull/pull.mk
+include tests/repro/repro.mk
 include tests/trust/trust.mk
 include tests/cosign/cosign.mk
 include tests/signatures/downgrade.mk

@@ -18,6 +18,7 @@ struct build_stats {
 	uint64_t entries;       /* inodes in the image */
 	uint64_t skipped_bytes; /* data never written because an upper layer shadows it */
 	uint64_t wasted_bytes;  /* data written but shadowed later (pre-scan could not tell) */
+	bool prescanned;        /* the upper layers' headers were read first (changes the bytes) */
 	double seconds;         /* wall time of build_image_squashfs() */
 };
 

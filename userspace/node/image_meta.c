@@ -21,6 +21,21 @@ void image_meta_now(char buf[32])
 	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* What a verifier needs to build the same bytes (docs/DESIGN.md,
+ * "Deterministic images"); NULL when out of memory. */
+static json_t *build_record_json(const struct build_record *b)
+{
+	json_t *o = json_pack("{s:I, s:s, s:I, s:I, s:b, s:s, s:s}", "format", (json_int_t) b->format, "compressor",
+			      b->compressor, "level", (json_int_t) b->level, "block_size", (json_int_t) b->block_size,
+			      "prescan", b->prescan, "libsquashfs", b->libsquashfs, "libarchive", b->libarchive);
+	if (o && b->compressor_lib &&
+	    json_object_set_new(o, b->compressor_lib, json_string(b->compressor_version)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 int image_meta_write(const char *path, const struct image_meta *meta)
 {
 	json_t *o = json_pack("{s:s?, s:s?, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "source", meta->source, "digest",
@@ -29,7 +44,8 @@ int image_meta_write(const char *path, const struct image_meta *meta)
 			      meta->signature, "policy", meta->policy);
 	if (!o)
 		return -ENOMEM;
-	if (meta->received > 0 && json_object_set_new(o, "received", json_integer((json_int_t) meta->received)) < 0) {
+	if ((meta->received > 0 && json_object_set_new(o, "received", json_integer((json_int_t) meta->received)) < 0) ||
+	    (meta->build && json_object_set_new(o, "build", build_record_json(meta->build)) < 0)) {
 		json_decref(o);
 		return -ENOMEM;
 	}
@@ -65,6 +81,7 @@ struct image_meta image_meta_from_pull(const struct pull *p, const char *source)
 		.signature = (char *) pull_signature_format(p),
 		.policy = (char *) pull_policy_file(p),
 		.received = pull_bytes_received(p),
+		.build = pull_build_record(p),
 	};
 }
 

@@ -22,6 +22,9 @@ struct image_meta {
 	char *policy;    /* the signature policy file in force, or NULL: none */
 	/* What the pull received (pull_bytes_received()); 0: unknown (older metadata). */
 	uint64_t received;
+	/* How the image was built (pull_build_record()), written as "build";
+	 * NULL: not recorded. Not read back (nothing on the node needs it yet). */
+	const struct build_record *build;
 };
 
 int image_meta_write(const char *path, const struct image_meta *meta);

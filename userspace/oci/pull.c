@@ -31,6 +31,7 @@ struct pull {
 	struct signature_verdict verdict;
 	char *policy_file;
 	bool curl_initialized;
+	struct build_record record; /* of the last pull_build(); record.format 0: none */
 };
 
 static int open_store(struct pull *p, const char *source, const struct registry_options *opts)
@@ -210,11 +211,22 @@ int pull_build(struct pull *p, const char *output_path, const struct build_optio
 	if (!dir || pull_source_spool_in(p->src, dirname(dir)) < 0)
 		return -ENOMEM;
 	progress_begin(p->progress, p->name, p->digest, p->src->n_layers, pull_layer_bytes(p));
+	struct build_stats own;
+	if (!stats)
+		stats = &own;
+	p->record.format = 0;
 	int r = build_image_squashfs(p->src, output_path, opts, stats);
+	if (r >= 0)
+		r = build_record_init(&p->record, opts, stats);
 	(void) pull_source_spool_in(p->src, NULL); /* its space back at once */
 	progress_set_bytes(p->progress, pull_bytes_received(p));
 	progress_end(p->progress, r);
 	return r;
+}
+
+const struct build_record *pull_build_record(const struct pull *p)
+{
+	return p->record.format ? &p->record : NULL;
 }
 
 const char *pull_created(const struct pull *p)

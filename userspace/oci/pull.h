@@ -8,6 +8,7 @@
 #pragma once
 
 #include "build_image.h"
+#include "build_record.h"
 #include "progress.h"
 #include "registry.h"
 
@@ -57,6 +58,10 @@ uint64_t pull_reread_bytes(const struct pull *p, const struct build_options *opt
  * (build_image_reread_bytes() of them: oci/layer_spool.h). opts and stats
  * may be NULL. */
 int pull_build(struct pull *p, const char *output_path, const struct build_options *opts, struct build_stats *stats);
+
+/* How the last successful pull_build() built its image (build_record.h),
+ * or NULL. */
+const struct build_record *pull_build_record(const struct pull *p);
 
 /* For the anti-downgrade rule (trust/downgrade.h): the image config's
  * "created" (RFC 3339) and its org.opencontainers.image.version label, read
