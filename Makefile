@@ -54,6 +54,7 @@ include tests/flatten/flatten.mk
 include tests/reuse/reuse.mk
 include bench/bench.mk
 include tests/pull/pull.mk
+include tests/repro/repro.mk
 include tests/trust/trust.mk
 include tests/cosign/cosign.mk
 include tests/signatures/downgrade.mk

@@ -370,6 +370,7 @@ static int maybe_prescan(struct build *b, const char *dir, const struct build_op
 	int r = shadow_set_new(&b->shadow);
 	if (r < 0)
 		return r;
+	b->stats.prescanned = true;
 	/* Read again by the main pass: a registry source keeps them, and the
 	 * hidden files of layer 0 are kept here (a read would download). */
 	if (b->src->keep_layers && (r = b->src->keep_layers(b->src, 1)) < 0)

@@ -22,6 +22,7 @@ struct build_stats {
 	uint64_t reused_bytes;   /* their stored bytes */
 	uint64_t reused_blocks;  /* compressed blocks taken from it as they were */
 	const char *reused_from; /* the build_reuse name of that image (the caller's), or NULL */
+	bool prescanned;         /* the upper layers' headers were read first (changes the bytes) */
 	double seconds;          /* wall time of build_image_squashfs() */
 };
 

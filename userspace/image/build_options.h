@@ -30,6 +30,8 @@ struct build_options {
 	                         * stored size is at most this; 0: default, UINT64_MAX: always */
 	bool no_prescan;        /* never pre-scan (tests, benchmarks) */
 	uint64_t max_entries;   /* names the image may hold; 0: FLATTEN_ENTRIES_MAX (tests) */
+	uint64_t spill_max;     /* small files set aside, charged by size (sqfs_writer.c);
+	                         * 0: SPILL_MAX (tests set less) */
 	bool require_boot;      /* refuse an image without a kernel and an initrd (upgrade,
 	                         * reset; they are written beside it): -ENOEXEC, nothing renamed */
 	const char *index_path; /* write the image's layer index there (layer_index.h); NULL: none */

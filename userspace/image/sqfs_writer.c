@@ -44,9 +44,20 @@
  * all goes to fragment blocks, which compress better (and their inodes too)
  * when neighbours in the tree are packed together, as mksquashfs packs them,
  * than in tar order. A file deleted above is never written. Past the bound,
- * small files are written as they come. */
+ * small files are written as they come. Each file is charged its worst
+ * case on disk (spill_charge()), a function of its size only: which files
+ * are set aside, hence the image's bytes, must not depend on how well the
+ * local libzstd compresses them (an xz or gzip image would otherwise
+ * differ between two zstd versions). */
 #define SPILL_MAX (256ull * 1024 * 1024)
 #define SPILL_LEVEL (-5)
+
+/* At least ZSTD_compressBound(size) = size + size/256 + (128 KiB - size)/2048
+ * below 128 KiB: an upper bound of what the file takes in the spill file. */
+static uint64_t spill_charge(uint64_t size)
+{
+	return size + size / 256 + 64;
+}
 
 /* An sqfs_file_t over our fd, so a failed write keeps its errno (ENOSPC must
  * reach the user as "disk full", not as libsquashfs' generic I/O error). */
@@ -77,8 +88,9 @@ struct sqfs_writer {
 	uint32_t block_size;
 	int spill_fd; /* -1 until the first small file */
 	uint64_t spill_size;
-	struct fs_inode *spilling; /* the small file being received */
-	uint8_t *spill_buf;        /* its data (under a block), then compressed data */
+	uint64_t spill_charged, spill_max; /* spill_charge() of the files set aside, and its bound */
+	struct fs_inode *spilling;         /* the small file being received */
+	uint8_t *spill_buf;                /* its data (under a block), then compressed data */
 	size_t spill_pos, spill_cap;
 	ZSTD_CCtx *zc;
 	ZSTD_DCtx *zd;
@@ -215,6 +227,17 @@ static void describe_settings(struct sqfs_writer *w, const sqfs_compressor_confi
 			zstd ? ZSTD_versionString() : zlibVersion());
 }
 
+int sqfs_writer_compressor(const struct build_options *opts, const char **ret_name, unsigned *ret_level)
+{
+	sqfs_compressor_config_t cfg;
+	int r = compressor_config(opts, &cfg);
+	if (r < 0)
+		return r;
+	*ret_name = sqfs_compressor_name_from_id(cfg.id);
+	*ret_level = cfg.level;
+	return 0;
+}
+
 int sqfs_writer_new(int fd, const char *path, const struct build_options *opts, struct sqfs_writer **ret)
 {
 	_cleanup_(sqfs_writer_freep) struct sqfs_writer *w = calloc(1, sizeof(*w));
@@ -225,6 +248,7 @@ int sqfs_writer_new(int fd, const char *path, const struct build_options *opts, 
 		return -ENOMEM;
 	w->path = path;
 	w->spill_fd = -1;
+	w->spill_max = opts->spill_max ?: SPILL_MAX;
 	w->block_size = opts->block_size;
 	w->file = (struct fd_file){
 		.base = { .base = { .destroy = fd_file_destroy },
@@ -361,8 +385,6 @@ static int spill_fail(struct sqfs_writer *w, int r, const char *what)
 	return r;
 }
 
-/* Compress the small file received and append it to the spill file; past
- * the bound, hand it to the block processor now instead. */
 /* A small file's whole data, from spill_buf, into the image now. */
 static int write_small(struct sqfs_writer *w, struct fs_inode *inode, size_t size)
 {
@@ -377,15 +399,14 @@ static int write_small(struct sqfs_writer *w, struct fs_inode *inode, size_t siz
 	return 0;
 }
 
+/* Compress the small file received and append it to the spill file (its
+ * charge was checked against the bound when it began). */
 static int spill_store(struct sqfs_writer *w, struct fs_inode *inode)
 {
 	uint8_t *out = w->spill_buf + w->block_size;
 	size_t n = ZSTD_compressCCtx(w->zc, out, w->spill_cap - w->block_size, w->spill_buf, w->spill_pos, SPILL_LEVEL);
 	if (ZSTD_isError(n))
 		return log_error_errno(-EIO, "Cannot compress a small file: %s", ZSTD_getErrorName(n));
-	if (w->spill_size + n > SPILL_MAX) {
-		return write_small(w, inode, w->spill_pos);
-	}
 	int r = pwrite_all(w->spill_fd, out, n, w->spill_size);
 	if (r < 0)
 		return spill_fail(w, r, "write");
@@ -393,12 +414,14 @@ static int spill_store(struct sqfs_writer *w, struct fs_inode *inode)
 	inode->spill_offset = w->spill_size;
 	inode->spill_size = (uint32_t) n;
 	w->spill_size += n;
+	w->spill_charged += spill_charge(inode->size);
 	return 0;
 }
 
 int sqfs_writer_begin_file(struct sqfs_writer *w, struct fs_inode *inode)
 {
-	if (inode->size > 0 && inode->size < w->block_size && w->spill_size < SPILL_MAX) {
+	if (inode->size > 0 && inode->size < w->block_size &&
+	    spill_charge(inode->size) <= w->spill_max - w->spill_charged) {
 		if (w->spill_fd < 0) {
 			int r = spill_open(w);
 			if (r < 0)

@@ -15,6 +15,9 @@ struct sqfs_writer;
  * path is only for messages. Writes the superblock placeholder and the
  * compressor options. */
 int sqfs_writer_new(int fd, const char *path, const struct build_options *opts, struct sqfs_writer **ret);
+/* The compressor opts give ("zstd", "xz", "gzip", "lz4") and the level in
+ * effect (the library's default when opts leave it to it). */
+int sqfs_writer_compressor(const struct build_options *opts, const char **ret_name, unsigned *ret_level);
 /* The data of one regular file, in order; the block processor fills in
  * inode->sqfs_inode. */
 int sqfs_writer_begin_file(struct sqfs_writer *w, struct fs_inode *inode);

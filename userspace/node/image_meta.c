@@ -21,6 +21,21 @@ void image_meta_now(char buf[32])
 	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* What a verifier needs to build the same bytes (docs/DESIGN.md,
+ * "Deterministic images"); NULL when out of memory. */
+static json_t *build_record_json(const struct build_record *b)
+{
+	json_t *o = json_pack("{s:I, s:s, s:I, s:I, s:b, s:s, s:s}", "format", (json_int_t) b->format, "compressor",
+			      b->compressor, "level", (json_int_t) b->level, "block_size", (json_int_t) b->block_size,
+			      "prescan", b->prescan, "libsquashfs", b->libsquashfs, "libarchive", b->libarchive);
+	if (o && b->compressor_lib &&
+	    json_object_set_new(o, b->compressor_lib, json_string(b->compressor_version)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 int image_meta_write(const char *path, const struct image_meta *meta)
 {
 	json_t *o = json_pack("{s:s?, s:s?, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "source", meta->source, "digest",
@@ -42,6 +57,8 @@ int image_meta_write(const char *path, const struct image_meta *meta)
 			k |= json_array_append_new(a, json_string(meta->layers[i]));
 		k |= a ? json_object_set_new(o, "layers", a) : -1;
 	}
+	if (meta->build)
+		k |= json_object_set_new(o, "build", build_record_json(meta->build));
 	if (k != 0) {
 		json_decref(o);
 		return -ENOMEM;
@@ -80,6 +97,7 @@ struct image_meta image_meta_from_pull(const struct pull *p, const char *source)
 		.received = pull_bytes_received(p),
 		.reused = pull_reused_bytes(p),
 		.reused_from = (char *) pull_reused_from(p),
+		.build = pull_build_record(p),
 	};
 }
 

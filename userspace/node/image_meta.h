@@ -30,6 +30,9 @@ struct image_meta {
 	 * FROM this one begins with); n_layers 0: unknown (older metadata). */
 	char **layers;
 	size_t n_layers;
+	/* How the image was built (pull_build_record()), written as "build";
+	 * NULL: not recorded. Not read back (nothing on the node needs it yet). */
+	const struct build_record *build;
 };
 
 int image_meta_write(const char *path, const struct image_meta *meta);

@@ -33,6 +33,7 @@ struct pull {
 	bool curl_initialized;
 	uint64_t reused_bytes;
 	char *reused_from;
+	struct build_record record; /* of the last pull_build(); record.format 0: none */
 };
 
 static int open_store(struct pull *p, const char *source, const struct registry_options *opts)
@@ -227,7 +228,10 @@ int pull_build(struct pull *p, const char *output_path, const struct build_optio
 	o.on_reuse_userdata = p;
 	struct build_stats st = {};
 	progress_begin(p->progress, p->name, p->digest, p->src->n_layers, pull_layer_bytes(p));
+	p->record.format = 0;
 	int r = build_image_squashfs(p->src, output_path, &o, &st);
+	if (r >= 0)
+		r = build_record_init(&p->record, &o, &st);
 	(void) pull_source_spool_in(p->src, NULL); /* its space back at once */
 	if (r >= 0) {
 		p->reused_bytes = st.reused_bytes;
@@ -256,6 +260,11 @@ uint64_t pull_reused_bytes(const struct pull *p)
 const char *pull_reused_from(const struct pull *p)
 {
 	return p->reused_from;
+}
+
+const struct build_record *pull_build_record(const struct pull *p)
+{
+	return p->record.format ? &p->record : NULL;
 }
 
 const char *pull_created(const struct pull *p)

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "build_image.h"
+#include "build_record.h"
 #include "progress.h"
 #include "registry.h"
 
@@ -64,6 +65,10 @@ int pull_build(struct pull *p, const char *output_path, const struct build_optio
  * the name of the installed image they came from (NULL: none). */
 uint64_t pull_reused_bytes(const struct pull *p);
 const char *pull_reused_from(const struct pull *p);
+
+/* How the last successful pull_build() built its image (build_record.h),
+ * or NULL. */
+const struct build_record *pull_build_record(const struct pull *p);
 
 /* For the anti-downgrade rule (trust/downgrade.h): the image config's
  * "created" (RFC 3339) and its org.opencontainers.image.version label, read

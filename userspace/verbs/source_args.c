@@ -22,6 +22,13 @@ const char source_options_help[] =
 	"      --compression ALG[:LEVEL]\n"
 	"                          squashfs compression: zstd, xz, gzip, lz4 (default zstd:6;\n"
 	"                          zstd alone is zstd:6; every one boots)\n"
+	"      --threads N         compress on N threads (default: every core); the image's\n"
+	"                          bytes are the same whatever N\n"
+	"      --prescan=auto|always|never\n"
+	"                          read the upper layers' headers first, so that files they\n"
+	"                          hide are not written (auto: when they hold at most 64 MiB\n"
+	"                          as stored). Changes the image's bytes: to rebuild an image\n"
+	"                          exactly, give what its .json's build.prescan says\n"
 	"      --policy FILE       the signature policy (containers-policy.json) instead of\n"
 	"                          policy.json on COS_OEM or /etc/containers/policy.json;\n"
 	"                          key-based cosign signatures only: no Fulcio, no Rekor\n"
@@ -33,6 +40,18 @@ const char source_options_help[] =
 void source_args_init(struct source_args *a)
 {
 	*a = (struct source_args){ .pull.progress = PROGRESS_AUTO };
+}
+
+/* A decimal number from 1 to max, nothing around it. */
+static int parse_count(const char *arg, unsigned long max, unsigned *ret)
+{
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || n < 1 || n > max)
+		return -EINVAL;
+	*ret = (unsigned) n;
+	return 0;
 }
 
 int source_args_option(int c, const char *arg, struct source_args *a)
@@ -63,15 +82,19 @@ int source_args_option(int c, const char *arg, struct source_args *a)
 	case SOURCE_ARG_COMPRESSION:
 		a->compression = arg;
 		return 1;
-	case SOURCE_ARG_STALL_TIMEOUT: {
-		char *end;
-		errno = 0;
-		unsigned long s = strtoul(arg, &end, 10);
-		if (errno || end == arg || *end || arg[0] == '-' || s < 1 || s > 3600)
-			return log_error_errno(-EINVAL, "--stall-timeout wants seconds from 1 to 3600, not '%s'", arg);
-		a->pull.registry.stall_seconds = (unsigned) s;
+	case SOURCE_ARG_THREADS:
+		if (parse_count(arg, 256, &a->threads) < 0)
+			return log_error_errno(-EINVAL, "--threads wants a number from 1 to 256, not '%s'", arg);
 		return 1;
-	}
+	case SOURCE_ARG_PRESCAN:
+		if (!streq(arg, "auto") && !streq(arg, "always") && !streq(arg, "never"))
+			return log_error_errno(-EINVAL, "--prescan wants auto, always or never, not '%s'", arg);
+		a->prescan = arg;
+		return 1;
+	case SOURCE_ARG_STALL_TIMEOUT:
+		if (parse_count(arg, 3600, &a->pull.registry.stall_seconds) < 0)
+			return log_error_errno(-EINVAL, "--stall-timeout wants seconds from 1 to 3600, not '%s'", arg);
+		return 1;
 	default:
 		return 0;
 	}
@@ -95,6 +118,11 @@ void source_args_done(struct source_args *a)
 int source_args_build_options(const struct source_args *a, struct build_options *b)
 {
 	build_options_init(b);
+	b->threads = a->threads;
+	if (a->prescan && streq(a->prescan, "always"))
+		b->prescan_limit = UINT64_MAX;
+	else if (a->prescan && streq(a->prescan, "never"))
+		b->no_prescan = true;
 	return a->compression ? build_options_parse_compression(b, a->compression) : 0;
 }
 

@@ -14,6 +14,8 @@
 struct source_args {
 	const char *source;
 	const char *compression;
+	unsigned threads;        /* --threads; 0: every online core */
+	const char *prescan;     /* --prescan: auto, always, never; NULL: auto */
 	const char *policy_file; /* --policy */
 	struct policy *policy;   /* loaded by source_args_load_policy(), in pull.policy */
 	struct pull_options pull;
@@ -28,6 +30,8 @@ enum {
 	SOURCE_ARG_COMPRESSION,
 	SOURCE_ARG_STALL_TIMEOUT,
 	SOURCE_ARG_POLICY,
+	SOURCE_ARG_THREADS,
+	SOURCE_ARG_PRESCAN,
 	SOURCE_ARG_LAST, /* a verb numbers its own options from here */
 };
 
@@ -39,6 +43,8 @@ enum {
 		{ "progress", required_argument, NULL, SOURCE_ARG_PROGRESS },                                     \
 		{ "compression", required_argument, NULL, SOURCE_ARG_COMPRESSION },                               \
 		{ "policy", required_argument, NULL, SOURCE_ARG_POLICY },                                         \
+		{ "threads", required_argument, NULL, SOURCE_ARG_THREADS },                                       \
+		{ "prescan", required_argument, NULL, SOURCE_ARG_PRESCAN },                                       \
 	{                                                                                                         \
 		"stall-timeout", required_argument, NULL, SOURCE_ARG_STALL_TIMEOUT                                \
 	}
@@ -54,7 +60,7 @@ int source_args_option(int c, const char *arg, struct source_args *a);
  * a->pull.policy; an error (logged) when it does not parse. */
 int source_args_load_policy(struct source_args *a, const struct state_dir *sd, const char *oem_dir);
 void source_args_done(struct source_args *a);
-/* The builder's options, with --compression applied. */
+/* The builder's options, with --compression, --threads and --prescan applied. */
 int source_args_build_options(const struct source_args *a, struct build_options *b);
 /* image_install_open() of --source, with the builder's options (upgrade, reset). */
 int source_args_install_open(const struct source_args *a, struct image_install *in);
