@@ -85,6 +85,13 @@ def main():
         ok = confirmed and s and node.version() == "2" and s["slots"]["active"]["status"] == "good" \
             and s["slots"]["passive"]["source"].endswith("os:v1")
         tap(ok, f"boots v2 ({secs:.0f} s), confirmed; status: v2 active, v1 passive", json.dumps(s))
+        # v2 is v1 plus a layer: v1's three were replayed from the installed
+        # image, not downloaded (the image is the one a full build makes:
+        # tests/reuse, tests/pull)
+        act, pas = (s or {}).get("slots", {}).get("active") or {}, (s or {}).get("slots", {}).get("passive") or {}
+        tap(act.get("reused", 0) > 100 << 20 and act.get("reused_from") == pas.get("image"),
+            f"v2 was built from v1's layers on the node: {act.get('reused', 0) / 1048576:.1f} MiB not downloaded",
+            json.dumps(act))
         tap(data_kept(node), "persistent data survives the upgrade")
 
         # v2 turned signature checks on. Someone who can push but has no key
