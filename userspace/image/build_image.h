@@ -10,6 +10,7 @@
 
 #include "build_options.h"
 #include "image_source.h"
+#include "verity_tree.h"
 
 struct build_stats {
 	uint64_t layer_bytes;   /* stored (compressed) layer bytes read, pre-scan excluded */
@@ -19,6 +20,7 @@ struct build_stats {
 	uint64_t skipped_bytes; /* data never written because an upper layer shadows it */
 	uint64_t wasted_bytes;  /* data written but shadowed later (pre-scan could not tell) */
 	double seconds;         /* wall time of build_image_squashfs() */
+	struct verity_record verity; /* the dm-verity tree appended after the squashfs */
 };
 
 /* Build output_path from src. The image is written to a ".tmp-" file in the
