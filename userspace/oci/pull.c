@@ -31,6 +31,7 @@ struct pull {
 	struct signature_verdict verdict;
 	char *policy_file;
 	bool curl_initialized;
+	struct verity_record verity; /* after pull_build(); data_blocks 0 before */
 };
 
 static int open_store(struct pull *p, const char *source, const struct registry_options *opts)
@@ -210,11 +211,20 @@ int pull_build(struct pull *p, const char *output_path, const struct build_optio
 	if (!dir || pull_source_spool_in(p->src, dirname(dir)) < 0)
 		return -ENOMEM;
 	progress_begin(p->progress, p->name, p->digest, p->src->n_layers, pull_layer_bytes(p));
+	struct build_stats mine;
+	if (!stats)
+		stats = &mine;
 	int r = build_image_squashfs(p->src, output_path, opts, stats);
+	p->verity = r >= 0 ? stats->verity : (struct verity_record){ 0 };
 	(void) pull_source_spool_in(p->src, NULL); /* its space back at once */
 	progress_set_bytes(p->progress, pull_bytes_received(p));
 	progress_end(p->progress, r);
 	return r;
+}
+
+const struct verity_record *pull_verity(const struct pull *p)
+{
+	return p->verity.data_blocks > 0 ? &p->verity : NULL;
 }
 
 const char *pull_created(const struct pull *p)

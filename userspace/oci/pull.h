@@ -58,6 +58,10 @@ uint64_t pull_reread_bytes(const struct pull *p, const struct build_options *opt
  * may be NULL. */
 int pull_build(struct pull *p, const char *output_path, const struct build_options *opts, struct build_stats *stats);
 
+/* The dm-verity tree pull_build() appended to its output; NULL before a
+ * successful build. */
+const struct verity_record *pull_verity(const struct pull *p);
+
 /* For the anti-downgrade rule (trust/downgrade.h): the image config's
  * "created" (RFC 3339) and its org.opencontainers.image.version label, read
  * before any layer; NULL when absent, or when bounded, printable, well-formed
