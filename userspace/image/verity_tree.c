@@ -329,6 +329,10 @@ int verity_tree_write(int fd, const char *path, uint64_t data_size, const uint8_
 	free(b.level);
 	if (r == -ENODATA)
 		return log_error_errno(-EIO, "%s: shorter than the %" PRIu64 " bytes to hash", path, data_size);
+	if (r == -ENOSPC || r == -EDQUOT)
+		return log_error_errno(r, "Disk full writing %s: %" PRIu64 " bytes written, the verity hash tree "
+				       "needs %" PRIu64 " more",
+				       path, data_size, (1 + b.lv.total) * (uint64_t) VERITY_BLOCK_SIZE);
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot write the verity hash tree: %m", path);
 	memcpy(rec.root_hash, b.root, sizeof(b.root));
