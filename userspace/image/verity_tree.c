@@ -300,7 +300,9 @@ int verity_tree_write(int fd, const char *path, uint64_t data_size, const uint8_
 	_cleanup_free_ uint8_t *buf = NULL;
 	int r;
 
-	if (data_size == 0 || data_size % VERITY_BLOCK_SIZE != 0 || salt_size > VERITY_SALT_MAX)
+	if (salt_size > VERITY_SALT_MAX)
+		return log_error_errno(-EINVAL, "%s: a verity salt of %zu bytes (at most 256)", path, salt_size);
+	if (data_size == 0 || data_size % VERITY_BLOCK_SIZE != 0)
 		return log_error_errno(-EINVAL, "%s: cannot hash %" PRIu64 " bytes (not a non-zero multiple of 4096)",
 				       path, data_size);
 	struct verity_record rec = {
