@@ -79,7 +79,8 @@ int main(int argc, char **argv)
 		       " skipped_bytes=%" PRIu64 " wasted_bytes=%" PRIu64 " seconds=%.3f verity_root=%s verity_salt=%s"
 		       " hash_offset=%" PRIu64 " data_blocks=%" PRIu64 "\n",
 		       stats.layer_bytes, stats.tar_bytes, stats.output_bytes, stats.entries, stats.skipped_bytes,
-		       stats.wasted_bytes, stats.seconds, root, salt, stats.verity.hash_offset, stats.verity.data_blocks);
+		       stats.wasted_bytes, stats.seconds, root, salt, stats.verity.hash_offset,
+		       stats.verity.data_blocks);
 	}
 	return EXIT_SUCCESS;
 }

@@ -165,14 +165,14 @@ static void test_damage(void **state)
 	const struct {
 		uint64_t offset, block;
 	} cases[] = {
-		{ 77 * BS + 9, 77 },	   /* a data block */
-		{ 128 * BS + 4095, 128 },  /* the last data block */
-		{ 132 * BS + 1, 132 },	   /* level 0, its second block */
-		{ 130 * BS, 130 },	   /* the top block */
-		{ 132 * BS + 64, 132 },	   /* the unused tail of the last level-0 block */
-		{ 129 * BS + 72, 129 },	   /* the superblock's data_blocks */
-		{ 129 * BS + 88, 129 },	   /* its salt: differs from the record */
-		{ 129 * BS + 0, 129 },	   /* its signature */
+		{ 77 * BS + 9, 77 },      /* a data block */
+		{ 128 * BS + 4095, 128 }, /* the last data block */
+		{ 132 * BS + 1, 132 },    /* level 0, its second block */
+		{ 130 * BS, 130 },        /* the top block */
+		{ 132 * BS + 64, 132 },   /* the unused tail of the last level-0 block */
+		{ 129 * BS + 72, 129 },   /* the superblock's data_blocks */
+		{ 129 * BS + 88, 129 },   /* its salt: differs from the record */
+		{ 129 * BS + 0, 129 },    /* its signature */
 	};
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
 		flip_byte(fd, cases[i].offset);
@@ -284,7 +284,9 @@ static void test_hex(void **state)
 static void test_meta_record(void **state)
 {
 	(void) state;
-	struct verity_record rec = { .salt_size = SALT_SIZE, .data_blocks = 10, .hash_offset = 10 * BS,
+	struct verity_record rec = { .salt_size = SALT_SIZE,
+				     .data_blocks = 10,
+				     .hash_offset = 10 * BS,
 				     .hash_start_block = 11 },
 			     got;
 	memcpy(rec.salt, salt, SALT_SIZE);
@@ -358,8 +360,9 @@ static void test_meta_file(void **state)
 	assert_int_equal(back.verity.data_blocks, 0);
 	assert_null(back.verity_invalid);
 	image_meta_done(&back);
-	m.verity = (struct verity_record){ .salt_size = 3, .data_blocks = 2, .hash_offset = 2 * BS,
-					   .hash_start_block = 3 };
+	m.verity = (struct verity_record){
+		.salt_size = 3, .data_blocks = 2, .hash_offset = 2 * BS, .hash_start_block = 3
+	};
 	memset(m.verity.root_hash, 7, 32);
 	assert_int_equal(image_meta_write(path, &m), 0);
 	assert_int_equal(image_meta_read(path, &back), 0);
@@ -372,10 +375,10 @@ static void test_meta_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_levels),	       cmocka_unit_test(test_roots_by_hand),
-		cmocka_unit_test(test_damage),	       cmocka_unit_test(test_write_refuses),
+		cmocka_unit_test(test_levels),           cmocka_unit_test(test_roots_by_hand),
+		cmocka_unit_test(test_damage),           cmocka_unit_test(test_write_refuses),
 		cmocka_unit_test(test_superblock_parse), cmocka_unit_test(test_hex),
-		cmocka_unit_test(test_meta_record),     cmocka_unit_test(test_meta_file),
+		cmocka_unit_test(test_meta_record),      cmocka_unit_test(test_meta_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

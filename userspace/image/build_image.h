@@ -20,7 +20,8 @@ struct build_stats {
 	uint64_t skipped_bytes; /* data never written because an upper layer shadows it */
 	uint64_t wasted_bytes;  /* data written but shadowed later (pre-scan could not tell) */
 	double seconds;         /* wall time of build_image_squashfs() */
-	struct verity_record verity; /* the dm-verity tree appended after the squashfs */
+	/* the dm-verity tree appended after the squashfs */
+	struct verity_record verity;
 };
 
 /* Build output_path from src. The image is written to a ".tmp-" file in the

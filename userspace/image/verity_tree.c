@@ -134,19 +134,19 @@ static uint64_t get_le64(const uint8_t *p)
 }
 
 /* struct verity_sb of cryptsetup (lib/verity/verity.c), little endian. */
-#define SB_SIGNATURE "verity\0\0"
+static const uint8_t sb_signature[8] = "verity";
+static const uint8_t sb_algorithm[32] = "sha256";
 #define SB_VERSION 8
 #define SB_HASH_TYPE 12
 #define SB_UUID 16
 #define SB_ALGORITHM 32
-#define SB_ALGORITHM_SIZE 32
 #define SB_DATA_BLOCK_SIZE 64
 #define SB_HASH_BLOCK_SIZE 68
 #define SB_DATA_BLOCKS 72
 #define SB_SALT_SIZE 80
 #define SB_SALT 88
 
-static uint64_t hash_start_block(uint64_t hash_offset)
+uint64_t verity_hash_start_block(uint64_t hash_offset)
 {
 	/* The superblock takes the first hash block (cryptsetup's
 	 * VERITY_hash_offset_block()). */
@@ -157,7 +157,7 @@ void verity_superblock_format(const struct verity_record *rec, uint8_t buf[VERIT
 {
 	uint8_t uuid[VERITY_DIGEST_SIZE];
 	memset(buf, 0, VERITY_SUPERBLOCK_SIZE);
-	memcpy(buf, SB_SIGNATURE, 8);
+	memcpy(buf, sb_signature, sizeof(sb_signature));
 	put_le32(buf + SB_VERSION, 1);
 	put_le32(buf + SB_HASH_TYPE, 1);
 	/* Deterministic: the same data and salt give the same bytes. RFC 4122
@@ -167,7 +167,7 @@ void verity_superblock_format(const struct verity_record *rec, uint8_t buf[VERIT
 	uuid[6] = (uint8_t) ((uuid[6] & 0x0f) | 0x40);
 	uuid[8] = (uint8_t) ((uuid[8] & 0x3f) | 0x80);
 	memcpy(buf + SB_UUID, uuid, 16);
-	memcpy(buf + SB_ALGORITHM, "sha256", 6);
+	memcpy(buf + SB_ALGORITHM, sb_algorithm, sizeof(sb_algorithm));
 	put_le32(buf + SB_DATA_BLOCK_SIZE, VERITY_BLOCK_SIZE);
 	put_le32(buf + SB_HASH_BLOCK_SIZE, VERITY_BLOCK_SIZE);
 	put_le32(buf + SB_DATA_BLOCKS, (uint32_t) rec->data_blocks);
@@ -180,18 +180,17 @@ void verity_superblock_format(const struct verity_record *rec, uint8_t buf[VERIT
 int verity_superblock_parse(const uint8_t *buf, size_t size, uint64_t hash_offset, struct verity_record *ret,
 			    const char **why)
 {
-	static const char algorithm[SB_ALGORITHM_SIZE] = "sha256";
 	*ret = (struct verity_record){ 0 };
 	*why = NULL;
 	if (size < VERITY_SUPERBLOCK_SIZE)
 		*why = "shorter than a verity superblock";
-	else if (memcmp(buf, SB_SIGNATURE, 8) != 0)
+	else if (memcmp(buf, sb_signature, sizeof(sb_signature)) != 0)
 		*why = "no verity superblock (signature)";
 	else if (get_le32(buf + SB_VERSION) != 1)
 		*why = "superblock version is not 1";
 	else if (get_le32(buf + SB_HASH_TYPE) != 1)
 		*why = "hash type is not 1 (only format 1 is read)";
-	else if (memcmp(buf + SB_ALGORITHM, algorithm, SB_ALGORITHM_SIZE) != 0)
+	else if (memcmp(buf + SB_ALGORITHM, sb_algorithm, sizeof(sb_algorithm)) != 0)
 		*why = "hash algorithm is not sha256";
 	else if (get_le32(buf + SB_DATA_BLOCK_SIZE) != VERITY_BLOCK_SIZE ||
 		 get_le32(buf + SB_HASH_BLOCK_SIZE) != VERITY_BLOCK_SIZE)
@@ -210,7 +209,7 @@ int verity_superblock_parse(const uint8_t *buf, size_t size, uint64_t hash_offse
 	memcpy(ret->salt, buf + SB_SALT, ret->salt_size);
 	ret->data_blocks = get_le64(buf + SB_DATA_BLOCKS);
 	ret->hash_offset = hash_offset;
-	ret->hash_start_block = hash_start_block(hash_offset);
+	ret->hash_start_block = verity_hash_start_block(hash_offset);
 	return 0;
 }
 
@@ -237,8 +236,8 @@ static int flush_level(struct builder *b, unsigned i)
 	       VERITY_BLOCK_SIZE - (size_t) b->fill[i] * VERITY_DIGEST_SIZE);
 	if (b->written[i] >= b->lv.size[i])
 		return -EIO; /* cannot happen: the levels were sized for the data */
-	int r = pwrite_all(b->fd, b->level[i],
-			   VERITY_BLOCK_SIZE, b->tree_offset + (b->lv.start[i] + b->written[i]) * VERITY_BLOCK_SIZE);
+	int r = pwrite_all(b->fd, b->level[i], VERITY_BLOCK_SIZE,
+			   b->tree_offset + (b->lv.start[i] + b->written[i]) * VERITY_BLOCK_SIZE);
 	if (r < 0)
 		return r;
 	b->written[i]++;
@@ -309,7 +308,7 @@ int verity_tree_write(int fd, const char *path, uint64_t data_size, const uint8_
 		.salt_size = salt_size,
 		.hash_offset = data_size,
 		.data_blocks = data_size / VERITY_BLOCK_SIZE,
-		.hash_start_block = hash_start_block(data_size),
+		.hash_start_block = verity_hash_start_block(data_size),
 	};
 	memcpy(rec.salt, salt, salt_size);
 	r = verity_tree_levels(rec.data_blocks, &b.lv);
@@ -332,7 +331,8 @@ int verity_tree_write(int fd, const char *path, uint64_t data_size, const uint8_
 	if (r == -ENODATA)
 		return log_error_errno(-EIO, "%s: shorter than the %" PRIu64 " bytes to hash", path, data_size);
 	if (r == -ENOSPC || r == -EDQUOT)
-		return log_error_errno(r, "Disk full writing %s: %" PRIu64 " bytes written, the verity hash tree "
+		return log_error_errno(r,
+				       "Disk full writing %s: %" PRIu64 " bytes written, the verity hash tree "
 				       "needs %" PRIu64 " more",
 				       path, data_size, (1 + b.lv.total) * (uint64_t) VERITY_BLOCK_SIZE);
 	if (r < 0)
@@ -393,8 +393,8 @@ static uint64_t tree_file_block(const struct checker *c, unsigned level, uint64_
 static int bad_block(struct checker *c, uint64_t file_block, const char *what)
 {
 	*c->first_bad = file_block;
-	return log_error_errno(-EBADMSG, "%s: block %" PRIu64 " (byte %" PRIu64 ") is corrupt: %s", c->path,
-			       file_block, file_block * VERITY_BLOCK_SIZE, what);
+	return log_error_errno(-EBADMSG, "%s: block %" PRIu64 " (byte %" PRIu64 ") is corrupt: %s", c->path, file_block,
+			       file_block * VERITY_BLOCK_SIZE, what);
 }
 
 /* Parent block pi of level p (verified already), and its unused tail zero
@@ -404,7 +404,8 @@ static int load_parent(struct checker *c, unsigned p, uint64_t pi, uint64_t n_ch
 	if (c->parent_index == pi)
 		return 0;
 	c->parent_index = UINT64_MAX;
-	int r = pread_all(c->fd, c->parent, VERITY_BLOCK_SIZE, c->tree_offset + (c->lv.start[p] + pi) * VERITY_BLOCK_SIZE);
+	int r = pread_all(c->fd, c->parent, VERITY_BLOCK_SIZE,
+			  c->tree_offset + (c->lv.start[p] + pi) * VERITY_BLOCK_SIZE);
 	if (r < 0)
 		return r;
 	uint64_t used = n_children - pi * VERITY_HASHES_PER_BLOCK;
@@ -427,7 +428,8 @@ static int check_children(struct checker *c, unsigned p, uint8_t *buf)
 	c->parent_index = UINT64_MAX;
 	for (uint64_t k = 0; k < n;) {
 		uint64_t batch = data ? (n - k < READ_BLOCKS ? n - k : READ_BLOCKS) : 1;
-		uint64_t offset = data ? k * VERITY_BLOCK_SIZE : c->tree_offset + (c->lv.start[p - 1] + k) * VERITY_BLOCK_SIZE;
+		uint64_t offset =
+			data ? k * VERITY_BLOCK_SIZE : c->tree_offset + (c->lv.start[p - 1] + k) * VERITY_BLOCK_SIZE;
 		r = pread_all(c->fd, buf, (size_t) batch * VERITY_BLOCK_SIZE, offset);
 		if (r < 0)
 			return r;
@@ -504,9 +506,8 @@ int verity_tree_verify(int fd, const char *path, const struct verity_record *exp
 		return log_error_errno(-EBADMSG, "%s: block %" PRIu64 " (byte %" PRIu64 ") is corrupt: %s", path,
 				       sb_block, expect->hash_offset, why);
 	}
-	if (expect->data_blocks != 0 &&
-	    (sb.data_blocks != expect->data_blocks || sb.salt_size != expect->salt_size ||
-	     memcmp(sb.salt, expect->salt, sb.salt_size) != 0)) {
+	if (expect->data_blocks != 0 && (sb.data_blocks != expect->data_blocks || sb.salt_size != expect->salt_size ||
+					 memcmp(sb.salt, expect->salt, sb.salt_size) != 0)) {
 		*first_bad_block = sb_block;
 		return log_error_errno(-EBADMSG,
 				       "%s: block %" PRIu64 " (byte %" PRIu64

@@ -36,6 +36,10 @@ struct verity_record {
 	uint64_t hash_start_block; /* the kernel table's: first tree block, in 4096-byte blocks */
 };
 
+/* The kernel table's hash start block for a superblock at hash_offset
+ * (the superblock takes one hash block). */
+uint64_t verity_hash_start_block(uint64_t hash_offset);
+
 /* The tree's shape for data_blocks (>= 1): n levels (0 for one data block:
  * the root hashes it directly); level 0 hashes data blocks; size[i] blocks
  * at start[i], counted in hash blocks from the first tree block (the top

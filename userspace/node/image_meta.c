@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -76,6 +77,15 @@ struct image_meta image_meta_from_pull(const struct pull *p, const char *source)
 	return m;
 }
 
+char *image_meta_path_beside(const char *image)
+{
+	size_t len = strlen(image), ext = strlen(".squashfs");
+	if (len > ext && streq(image + len - ext, ".squashfs"))
+		len -= ext;
+	char *path = NULL;
+	return asprintf(&path, "%.*s.json", (int) len, image) < 0 ? NULL : path;
+}
+
 json_t *image_meta_verity_to_json(const struct verity_record *v)
 {
 	char root[2 * VERITY_DIGEST_SIZE + 1], salt[2 * VERITY_SALT_MAX + 1];
@@ -90,16 +100,19 @@ json_t *image_meta_verity_to_json(const struct verity_record *v)
  * checked: kairos-upgrade verify and boot trust the root hash in it. */
 const char *image_meta_verity_from_json(json_t *o, struct verity_record *ret)
 {
-	static const char *const keys[] = { "root_hash",   "salt",		"hash_offset",	   "data_blocks",
-					    "algorithm",   "data_block_size", "hash_block_size" };
+	static const char *const keys[] = { "root_hash",      "salt",      "hash_offset",
+					    "data_blocks",    "algorithm", "data_block_size",
+					    "hash_block_size" };
+	static const char members[] = "not exactly root_hash, salt, hash_offset, data_blocks, algorithm, "
+				      "data_block_size, hash_block_size";
 	*ret = (struct verity_record){ 0 };
 	if (!json_is_object(o))
 		return "not an object";
 	if (json_object_size(o) != ELEMENTSOF(keys))
-		return "not exactly root_hash, salt, hash_offset, data_blocks, algorithm, data_block_size, hash_block_size";
+		return members;
 	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
 		if (!json_object_get(o, keys[i]))
-			return "not exactly root_hash, salt, hash_offset, data_blocks, algorithm, data_block_size, hash_block_size";
+			return members;
 	const char *root = json_string_value(json_object_get(o, "root_hash"));
 	const char *salt = json_string_value(json_object_get(o, "salt"));
 	json_t *off = json_object_get(o, "hash_offset"), *blocks = json_object_get(o, "data_blocks");
@@ -124,7 +137,7 @@ const char *image_meta_verity_from_json(json_t *o, struct verity_record *ret)
 	    (uint64_t) json_integer_value(blocks) > v.hash_offset / VERITY_BLOCK_SIZE)
 		return "data_blocks is not between 1 and hash_offset / 4096";
 	v.data_blocks = (uint64_t) json_integer_value(blocks);
-	v.hash_start_block = v.hash_offset / VERITY_BLOCK_SIZE + 1;
+	v.hash_start_block = verity_hash_start_block(v.hash_offset);
 	*ret = v;
 	return NULL;
 }

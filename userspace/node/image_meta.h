@@ -40,6 +40,9 @@ int image_meta_write_installed(const char *path, const struct image_meta *meta, 
 /* -ENOENT when missing; other fields NULL when absent. */
 int image_meta_read(const char *path, struct image_meta *meta);
 void image_meta_done(struct image_meta *meta);
+/* FILE.json beside FILE.squashfs (FILE.img.json beside FILE.img): where
+ * pull writes an image's metadata. NULL: out of memory. */
+char *image_meta_path_beside(const char *image);
 /* The "verity" member: image_meta_write()'s, and its strict reader (NULL:
  * valid; else why not). */
 json_t *image_meta_verity_to_json(const struct verity_record *v);

@@ -102,17 +102,6 @@ static void verify_file(const char *path, const struct verity_record *rec, struc
 		out->result = r < 0 ? VERIFY_ERROR : VERIFY_OK;
 }
 
-/* FILE.json beside FILE.squashfs (FILE.img.json beside FILE.img), as pull
- * writes it. */
-static char *meta_beside(const char *image)
-{
-	size_t len = strlen(image), ext = strlen(".squashfs");
-	if (len > ext && streq(image + len - ext, ".squashfs"))
-		len -= ext;
-	char *path = NULL;
-	return asprintf(&path, "%.*s.json", (int) len, image) < 0 ? NULL : path;
-}
-
 static void verify_with_meta(const char *path, const char *meta_path, bool require, struct verify_outcome *out)
 {
 	struct image_meta meta;
@@ -275,7 +264,7 @@ int verb_verify(int argc, char **argv)
 			}
 			verify_file(a.image, &rec, &o);
 		} else {
-			_cleanup_free_ char *meta = meta_beside(a.image);
+			_cleanup_free_ char *meta = image_meta_path_beside(a.image);
 			if (!meta) {
 				json_decref(list);
 				return -ENOMEM;
@@ -312,7 +301,8 @@ int verb_verify(int argc, char **argv)
 			missing |= o.result == VERIFY_NO_RECORD;
 			error |= o.result == VERIFY_ERROR;
 			if (a.json)
-				json_array_append_new(list, outcome_json(boot_slot_to_string(s), id[0] ? id : NULL, path, &o));
+				json_array_append_new(
+					list, outcome_json(boot_slot_to_string(s), id[0] ? id : NULL, path, &o));
 			else
 				print_outcome(boot_slot_to_string(s), path ? path : "", &o);
 		}
