@@ -79,3 +79,8 @@ FUZZ_SRCS_fuzz_signature := userspace/oci/signature.c userspace/oci/membuf.c use
 	userspace/trust/bundle.c userspace/oci/referrers_parse.c
 FUZZ_CFLAGS_fuzz_signature = $(shell $(PKG_CONFIG) --cflags jansson libcrypto 2>/dev/null)
 FUZZ_LIBS_fuzz_signature = $(shell $(PKG_CONFIG) --libs jansson libcrypto 2>/dev/null)
+# The dm-verity superblock an image carries after its squashfs
+# (userspace/image/verity_tree.c), bounded before the tree is read.
+FUZZ_SRCS_fuzz_verity_superblock := userspace/image/verity_tree.c
+FUZZ_CFLAGS_fuzz_verity_superblock = $(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
+FUZZ_LIBS_fuzz_verity_superblock = $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null)

@@ -424,7 +424,7 @@ static int build(struct build *b, int fd, const char *tmp_path, const char *dir,
 	if (r < 0)
 		return r;
 	b->stats.output_bytes = sqfs_writer_bytes_written(b->writer);
-	return 0;
+	return verity_tree_append_image(b->src, fd, tmp_path, b->stats.output_bytes, &b->stats.verity);
 }
 
 int build_image_squashfs(struct image_source *src, const char *output_path, const struct build_options *opts,

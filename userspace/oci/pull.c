@@ -32,6 +32,7 @@ struct pull {
 	char *policy_file;
 	bool curl_initialized;
 	struct build_record record; /* of the last pull_build(); record.format 0: none */
+	struct verity_record verity; /* after pull_build(); data_blocks 0 before */
 };
 
 static int open_store(struct pull *p, const char *source, const struct registry_options *opts)
@@ -218,6 +219,7 @@ int pull_build(struct pull *p, const char *output_path, const struct build_optio
 	int r = build_image_squashfs(p->src, output_path, opts, stats);
 	if (r >= 0)
 		r = build_record_init(&p->record, opts, stats);
+	p->verity = r >= 0 ? stats->verity : (struct verity_record){ 0 };
 	(void) pull_source_spool_in(p->src, NULL); /* its space back at once */
 	progress_set_bytes(p->progress, pull_bytes_received(p));
 	progress_end(p->progress, r);
@@ -227,6 +229,11 @@ int pull_build(struct pull *p, const char *output_path, const struct build_optio
 const struct build_record *pull_build_record(const struct pull *p)
 {
 	return p->record.format ? &p->record : NULL;
+}
+
+const struct verity_record *pull_verity(const struct pull *p)
+{
+	return p->verity.data_blocks > 0 ? &p->verity : NULL;
 }
 
 const char *pull_created(const struct pull *p)
