@@ -27,11 +27,6 @@ int sqfs_writer_end_file(struct sqfs_writer *w);
  * tables and the final superblock. Does not fsync. */
 int sqfs_writer_finish(struct sqfs_writer *w, struct fs_tree *tree, uint64_t *ret_entries);
 uint64_t sqfs_writer_bytes_written(const struct sqfs_writer *w);
-/* The room the small files set aside during a build (the spill, beside
- * the image until sqfs_writer_finish()) may take on top of the image, for
- * layers of layers_bytes (compressed, as the manifest says): for a caller
- * that checks the free space first. */
-uint64_t sqfs_writer_spill_bound(uint64_t layers_bytes);
 void sqfs_writer_free(struct sqfs_writer *w);
 static inline void sqfs_writer_freep(struct sqfs_writer **w)
 {
