@@ -12,7 +12,7 @@ libcmocka-dev clang libclang-rt-14-dev cppcheck clang-tidy clang-format
 grub-common grub2-common grub-pc-bin grub-efi-amd64-bin ovmf
 qemu-system-x86 qemu-utils
 docker-registry umoci skopeo apache2-utils openssl buildah
-squashfs-tools squashfs-tools-ng
+squashfs-tools squashfs-tools-ng cryptsetup-bin
 dracut-core kmod cpio busybox-static
 mmdebstrap xorriso mtools dosfstools e2fsprogs fdisk util-linux
 zstd xz-utils gzip isal jq python3 python3-yaml python3-cryptography python3-nacl curl strace file

@@ -91,11 +91,16 @@ int main(int argc, char **argv)
 	file_source_free(src);
 	if (r < 0)
 		return EXIT_FAILURE;
-	if (print_stats)
+	if (print_stats) {
+		char root[2 * VERITY_DIGEST_SIZE + 1], salt[2 * VERITY_SALT_MAX + 1];
+		verity_hex(stats.verity.root_hash, sizeof(stats.verity.root_hash), root);
+		verity_hex(stats.verity.salt, stats.verity.salt_size, salt);
 		printf("layer_bytes=%" PRIu64 " tar_bytes=%" PRIu64 " output_bytes=%" PRIu64 " entries=%" PRIu64
 		       " skipped_bytes=%" PRIu64 " wasted_bytes=%" PRIu64 " reused_layers=%zu reused_blocks=%" PRIu64
-		       " seconds=%.3f\n",
+		       " seconds=%.3f verity_root=%s verity_salt=%s hash_offset=%" PRIu64 " data_blocks=%" PRIu64 "\n",
 		       stats.layer_bytes, stats.tar_bytes, stats.output_bytes, stats.entries, stats.skipped_bytes,
-		       stats.wasted_bytes, stats.reused_layers, stats.reused_blocks, stats.seconds);
+		       stats.wasted_bytes, stats.reused_layers, stats.reused_blocks, stats.seconds, root, salt,
+		       stats.verity.hash_offset, stats.verity.data_blocks);
+	}
 	return EXIT_SUCCESS;
 }

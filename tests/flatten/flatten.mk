@@ -10,8 +10,8 @@ $(BUILD_FROM_TARS): $(BUILD)/obj/tests/flatten/build_from_tars.o $(LIBUPGRADE) $
 ALL_TARGETS += $(BUILD_FROM_TARS)
 CHECK_SUITES += flatten
 
-check-flatten: $(BUILD_FROM_TARS)
-	$(Q)$(RUN_SUITE) flatten python3 tests/flatten/run.py $(BUILD_FROM_TARS)
+check-flatten: $(BUILD_FROM_TARS) $(BUILD)/kairos-upgrade
+	$(Q)$(RUN_SUITE) flatten python3 tests/flatten/run.py $(BUILD_FROM_TARS) $(BUILD)/kairos-upgrade
 .PHONY: check-flatten
 
 # The path check every entry passes, fuzzed (tests/fuzz/fuzz_flatten_path.c).

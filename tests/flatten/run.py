@@ -8,6 +8,7 @@ that must be refused leave no output file. Prints TAP."""
 import gzip
 import hashlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ import sparse_tar  # noqa: E402
 import xxh32  # noqa: E402
 
 BUILDER = os.path.abspath(sys.argv[1])
+KAIROS_UPGRADE = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else None
 WORK = tempfile.mkdtemp(prefix="check-flatten-")
 results = []
 
@@ -301,6 +303,14 @@ def dedupe_layers():
     return [l1.bytes(), l2.bytes(), l3], shared, apart, sum(len(d) for d in stored)
 
 
+def squashfs_bytes_used(image):
+    """The squashfs superblock's bytes_used: where the filesystem ends (the
+    padding and the dm-verity tree follow it)."""
+    with open(image, "rb") as f:
+        sb = f.read(96)
+    return int.from_bytes(sb[40:48], "little")
+
+
 def data_location(image, path, keys=("Blocks start", "Fragment index", "Fragment offset")):
     """Where a file's data is: its blocks' start and its fragment."""
     out = run(["rdsquashfs", "-s", "/" + path, image]).stdout
@@ -322,15 +332,18 @@ def test_dedupe():
         if data_location(image, "pre/full", ["Blocks start"]) != data_location(image, "pre/blocks", ["Blocks start"]):
             bad.append("pre/blocks does not share the blocks of pre/full")
         tap(not bad, f"{name}: identical contents share their data, near misses do not", bad)
-        # random data does not compress: every extra copy would show
-        size = os.path.getsize(image)
+        # random data does not compress: every extra copy would show (the
+        # squashfs part: the verity tree after it grows with it)
+        size = squashfs_bytes_used(image)
         tap(size < distinct_bytes + 96 * 1024, f"{name}: each content stored once",
             f"{size} bytes for {distinct_bytes} distinct bytes")
     # the same image whatever the thread count
     images = []
     for threads in ("1", "2", "3"):
         r, image = build_ours(f"dedupe-threads{threads}", layers, ["gzip", None, None], ["--threads", threads])
-        images.append(open(image, "rb").read() if r.returncode == 0 else r.stderr)
+        # the squashfs part: the verity tree after it is salted with the layer
+        # names, here each build's own paths (verity pull: the same root hash)
+        images.append(open(image, "rb").read()[:squashfs_bytes_used(image)] if r.returncode == 0 else r.stderr)
     tap(images[0] == images[1] == images[2], "dedupe: byte-identical images with 1, 2 and 3 threads")
 
 
@@ -507,6 +520,197 @@ def test_rejected(name, layer_bytes, compression=None, expect=""):
         f"rc={r.returncode} exists={os.path.exists(image)} leftovers={leftovers}\n{r.stderr}")
 
 
+# ---------------------------------------------------------------- dm-verity
+VERITYSETUP = shutil.which("veritysetup")
+
+
+def verify_ours(image, *args):
+    """kairos-upgrade verify --json on one image: (exit status, its entry)."""
+    r = run([KAIROS_UPGRADE, "verify", "--json", "--image", image] + list(args))
+    try:
+        return r.returncode, json.loads(r.stdout)["images"][0], r.stderr
+    except (ValueError, KeyError, IndexError):
+        return r.returncode, {}, r.stdout + r.stderr
+
+
+def sb_uuid(image, hash_offset):
+    with open(image, "rb") as f:
+        f.seek(hash_offset + 16)
+        u = f.read(16).hex()
+    return f"{u[:8]}-{u[8:12]}-{u[12:16]}-{u[16:20]}-{u[20:]}"
+
+
+def flip(src, dst, offset):
+    data = bytearray(open(src, "rb").read())
+    data[offset] ^= 0x5A
+    open(dst, "wb").write(bytes(data))
+
+
+def test_verity_ours(name, layer_bytes):
+    """Our tree: what veritysetup verify accepts, byte for byte what
+    veritysetup format writes for the same data, salt and UUID."""
+    r, image = build_ours(name, layer_bytes, [None])
+    if r.returncode:
+        tap(False, f"verity {name}: build", r.stderr)
+        return None
+    st = parse_stats(r.stdout)
+    off, blocks, root, salt = int(st["hash_offset"]), int(st["data_blocks"]), st["verity_root"], st["verity_salt"]
+    tap(off == squashfs_bytes_used(image) + (-squashfs_bytes_used(image) % 4096) and off == blocks * 4096,
+        f"verity {name}: the tree starts after the squashfs, padded to 4096 ({blocks} data blocks)", st)
+    rc, entry, err = verify_ours(image, "--root-hash", root, "--hash-offset", str(off))
+    tap(rc == 0 and entry.get("result") == "ok", f"verity {name}: our verify accepts our tree", err)
+    if not VERITYSETUP:
+        tap(True, f"verity {name}: veritysetup interop # SKIP no veritysetup (cryptsetup-bin)")
+        return image, st
+    v = run([VERITYSETUP, "verify", f"--hash-offset={off}", image, image, root])
+    tap(v.returncode == 0, f"verity {name}: veritysetup verify accepts our tree", v.stderr)
+    theirs = os.path.join(os.path.dirname(image), "theirs.img")
+    with open(image, "rb") as f, open(theirs, "wb") as g:
+        g.write(f.read(off))
+    v = run([VERITYSETUP, "format", f"--hash-offset={off}", f"--salt={salt}", f"--uuid={sb_uuid(image, off)}",
+             f"--data-blocks={blocks}", theirs, theirs])
+    same = v.returncode == 0 and open(theirs, "rb").read() == open(image, "rb").read()
+    tap(same and f"Root hash:      \t{root}" in v.stdout,
+        f"verity {name}: byte-identical to veritysetup format (same salt and UUID), same root hash",
+        v.stdout + v.stderr)
+    return image, st
+
+
+def test_verity():
+    big = Layer()
+    big.file("noise", rnd(3 * 1024 * 1024, "verity"))  # incompressible: ~770 data blocks, 2 levels
+    for i in range(40):
+        big.file(f"small{i}", rnd(5000, f"v{i}"))
+    tiny = Layer()
+    tiny.file("f", b"x")  # one data block: no tree levels, the root hashes the block itself
+    test_verity_ours("tiny", [tiny.bytes()])
+    got = test_verity_ours("big", [big.bytes()])
+    if not got:
+        return
+    image, st = got
+    off, blocks, root = int(st["hash_offset"]), int(st["data_blocks"]), st["verity_root"]
+    d = os.path.dirname(image)
+    # one flipped byte: in a data block, a tree block (level 0), the superblock
+    sb_block = off // 4096
+    cases = [("a data block", 100 * 4096 + 17, 100, "data"),
+             ("a tree block", (sb_block + 1 + 1 + 2) * 4096 + 5, sb_block + 1 + 1 + 2, "tree"),
+             ("the superblock", off + 8, sb_block, "superblock"),
+             # without a record the salt is the superblock's (as veritysetup
+             # reads it): every hash changes, the top block no longer matches
+             ("the superblock's salt", off + 88, sb_block + 1, "tree")]
+    for what, at, want_block, area in cases:
+        bad = os.path.join(d, "flipped.img")
+        flip(image, bad, at)
+        rc, entry, err = verify_ours(bad, "--root-hash", root, "--hash-offset", str(off))
+        ok = rc == 2 and entry.get("first_bad_block") == want_block and entry.get("bad_area") == area
+        if VERITYSETUP:
+            v = run([VERITYSETUP, "verify", f"--hash-offset={off}", bad, bad, root])
+            ok = ok and v.returncode != 0
+        tap(ok, f"verity: one byte flipped in {what}: verify names block {want_block} ({area}), exit 2"
+            + (", veritysetup refuses it too" if VERITYSETUP else ""), f"rc={rc} {entry} {err}")
+    # truncated: inside the tree, and before the superblock
+    for what, keep in (("inside the tree", off + 3 * 4096), ("before the superblock", off - 4096)):
+        bad = os.path.join(d, "short.img")
+        with open(image, "rb") as f, open(bad, "wb") as g:
+            g.write(f.read(keep))
+        rc, entry, err = verify_ours(bad, "--root-hash", root, "--hash-offset", str(off))
+        tap(rc == 2 and entry.get("first_bad_block") == keep // 4096 and "truncated" in err,
+            f"verity: a file truncated {what}: verify says truncated, first bad block {keep // 4096}",
+            f"rc={rc} {entry} {err}")
+    # a wrong root hash: the top block does not match
+    rc, entry, err = verify_ours(image, "--root-hash", "0" * 64, "--hash-offset", str(off))
+    tap(rc == 2 and entry.get("bad_area") == "tree" and "root hash" in err,
+        "verity: a root hash that is not the image's: refused at the top tree block", f"rc={rc} {entry} {err}")
+    if VERITYSETUP:
+        # veritysetup's trees (its own random salt) read by our verify, for the
+        # level shapes: 1, 2, 128, 129 and 16385 data blocks
+        for n in (1, 2, 128, 129, 16385):
+            f = os.path.join(d, f"vs-{n}.img")
+            with open(f, "wb") as g:
+                g.write(rnd(n * 4096, f"vs{n}"))
+            v = run([VERITYSETUP, "format", f"--hash-offset={n * 4096}", f, f])
+            vroot = [ln.split()[-1] for ln in v.stdout.splitlines() if ln.startswith("Root hash")]
+            rc, entry, err = verify_ours(f, "--root-hash", vroot[0] if vroot else "", "--hash-offset", str(n * 4096))
+            ok = v.returncode == 0 and rc == 0 and entry.get("result") == "ok"
+            if ok and n == 129:
+                flip(f, f + ".bad", 77 * 4096)
+                rc, entry, err = verify_ours(f + ".bad", "--root-hash", vroot[0], "--hash-offset", str(n * 4096))
+                ok = rc == 2 and entry.get("first_bad_block") == 77
+            tap(ok, f"verity: veritysetup format's tree over {n} blocks read by our verify (and a flipped "
+                "data block found)" if n == 129 else f"verity: veritysetup format's tree over {n} blocks read "
+                "by our verify", f"rc={rc} {entry} {err} {v.stderr}")
+    test_verity_pull(big)
+
+
+def test_verity_pull(layer):
+    """pull writes the record into FILE.json; verify --image reads it; the
+    same image pulled twice has the same root hash (the salt is the layers')."""
+    try:
+        umoci_unpack("verity-pull", [layer.bytes()])
+    except Exception as e:  # noqa: BLE001
+        tap(False, "verity pull: umoci layout", e)
+        return
+    src = "oci-layout:" + os.path.join(WORK, "verity-pull", "img") + ":t"
+    records = []
+    for i in range(2):
+        out = os.path.join(WORK, "verity-pull", f"o{i}", "os.squashfs")
+        os.makedirs(os.path.dirname(out))
+        r = run([KAIROS_UPGRADE, "pull", "--source", src, "--output", out, "--progress=none"])
+        try:
+            records.append(json.load(open(out[:-len(".squashfs")] + ".json"))["verity"])
+        except (OSError, ValueError, KeyError) as e:
+            tap(False, "verity pull: os.json has a verity record", f"{e} {r.stderr}")
+            return
+    rec = records[0]
+    keys = {"root_hash", "salt", "hash_offset", "data_blocks", "algorithm", "data_block_size", "hash_block_size"}
+    tap(set(rec) == keys and rec["algorithm"] == "sha256" and rec["data_block_size"] == 4096
+        and rec["hash_block_size"] == 4096 and len(rec["root_hash"]) == 64 and len(rec["salt"]) == 64
+        and rec["hash_offset"] == rec["data_blocks"] * 4096,
+        "verity pull: os.json's verity record (root_hash, salt, hash_offset, data_blocks, sha256, 4096, 4096)", rec)
+    tap(records[0] == records[1], "verity pull: the same image pulled twice has the same root hash and salt",
+        records)
+    out = os.path.join(WORK, "verity-pull", "o0", "os.squashfs")
+    rc, entry, err = verify_ours(out)
+    tap(rc == 0 and entry.get("result") == "ok" and entry.get("root_hash") == rec["root_hash"],
+        "verity pull: verify --image reads the record beside the image: OK", f"rc={rc} {entry} {err}")
+    if VERITYSETUP:
+        v = run([VERITYSETUP, "verify", f"--hash-offset={rec['hash_offset']}", out, out, rec["root_hash"]])
+        tap(v.returncode == 0, "verity pull: veritysetup verify accepts the pulled image with its .json's root hash",
+            v.stderr)
+    # the record is trusted only as written: a bad one is an error (exit 1), not skipped
+    meta = out[:-len(".squashfs")] + ".json"
+    good = open(meta).read()
+    for what, change in (("a root hash that is not hex", lambda m: m["verity"].update(root_hash="zz" * 32)),
+                         ("an unknown member", lambda m: m["verity"].update(extra=1)),
+                         ("a hash_offset not a multiple of 4096", lambda m: m["verity"].update(hash_offset=4095)),
+                         ("data_blocks beyond the hash offset",
+                          lambda m: m["verity"].update(data_blocks=m["verity"]["hash_offset"] // 4096 + 1)),
+                         ("an odd-length salt", lambda m: m["verity"].update(salt="abc"))):
+        m = json.loads(good)
+        change(m)
+        open(meta, "w").write(json.dumps(m))
+        rc, entry, err = verify_ours(out)
+        tap(rc == 1 and entry.get("result") == "error" and "invalid" in err,
+            f"verity pull: a .json record with {what} is refused (exit 1)", f"rc={rc} {entry} {err}")
+    # with the record, a superblock that differs from it is named as such
+    open(meta, "w").write(good)
+    orig = open(out, "rb").read()
+    flip(out, out, rec["hash_offset"] + 88)
+    rc, entry, err = verify_ours(out)
+    tap(rc == 2 and entry.get("bad_area") == "superblock" and "record" in err,
+        "verity pull: a superblock whose salt differs from the .json record: named, exit 2", f"rc={rc} {entry} {err}")
+    open(out, "wb").write(orig)
+    m = json.loads(good)
+    del m["verity"]
+    open(meta, "w").write(json.dumps(m))
+    rc, entry, err = verify_ours(out)
+    rc2, _, _ = verify_ours(out, "--require-verity")
+    tap(rc == 0 and entry.get("result") == "no-record" and rc2 == 3,
+        "verity pull: no record (installed before): reported, exit 0; with --require-verity exit 3",
+        f"rc={rc} rc2={rc2} {entry} {err}")
+    open(meta, "w").write(good)
+
+
 def main():
     print("TAP version 13")
     layers = rich_layers()
@@ -546,6 +750,8 @@ def main():
 
     test_dedupe()
     test_small_files_in_tree_order()
+    if KAIROS_UPGRADE:
+        test_verity()
 
     bad = Layer()
     bad.file("../evil", b"x")

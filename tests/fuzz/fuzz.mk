@@ -84,3 +84,9 @@ FUZZ_LIBS_fuzz_signature = $(shell $(PKG_CONFIG) --libs jansson libcrypto 2>/dev
 FUZZ_SRCS_fuzz_layer_index := userspace/image/layer_index.c
 FUZZ_CFLAGS_fuzz_layer_index = $(shell $(PKG_CONFIG) --cflags libcrypto libzstd 2>/dev/null)
 FUZZ_LIBS_fuzz_layer_index = $(shell $(PKG_CONFIG) --libs libcrypto libzstd 2>/dev/null)
+
+# The dm-verity superblock an image carries after its squashfs
+# (userspace/image/verity_tree.c), bounded before the tree is read.
+FUZZ_SRCS_fuzz_verity_superblock := userspace/image/verity_tree.c
+FUZZ_CFLAGS_fuzz_verity_superblock = $(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
+FUZZ_LIBS_fuzz_verity_superblock = $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null)

@@ -519,12 +519,12 @@ static int build(struct build *b, int fd, const char *tmp_path, const char *dir,
 		block_cache_counts(sqfs_writer_block_cache(b->writer), &offered, &b->stats.reused_blocks);
 		b->stats.reused_layers = image_reuse_layers(b->reuse);
 		b->stats.reused_bytes = image_reuse_bytes(b->reuse);
-		log_info("Blocks of the installed image offered: %" PRIu64 ", taken: %" PRIu64, offered,
-			 b->stats.reused_blocks);
+		log_debug("Blocks of the installed image offered: %" PRIu64 ", taken: %" PRIu64, offered,
+			  b->stats.reused_blocks);
 	}
 	if (b->index && index_files(b) < 0)
 		drop_index(b);
-	return 0;
+	return verity_tree_append_image(b->src, fd, tmp_path, b->stats.output_bytes, &b->stats.verity);
 }
 
 static int build_once(struct image_source *src, const char *output_path, const struct build_options *opts,

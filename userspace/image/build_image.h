@@ -10,6 +10,7 @@
 
 #include "build_options.h"
 #include "image_source.h"
+#include "verity_tree.h"
 
 struct build_stats {
 	uint64_t layer_bytes;    /* stored (compressed) layer bytes read, pre-scan excluded */
@@ -24,6 +25,8 @@ struct build_stats {
 	const char *reused_from; /* the build_reuse name of that image (the caller's), or NULL */
 	bool prescanned;         /* the upper layers' headers were read first (changes the bytes) */
 	double seconds;          /* wall time of build_image_squashfs() */
+	/* the dm-verity tree appended after the squashfs */
+	struct verity_record verity;
 };
 
 /* Build output_path from src. The image is written to a ".tmp-" file in the

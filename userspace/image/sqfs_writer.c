@@ -483,7 +483,14 @@ static int write_deferred(struct fs_node *n, void *userdata)
 	size_t got = ZSTD_decompressDCtx(w->zd, w->spill_buf, w->block_size, in, inode->spill_size);
 	if (ZSTD_isError(got) || got != inode->size)
 		return log_error_errno(-EIO, "The small files set aside for %s changed on disk", w->path);
-	return write_small(w, inode, got);
+	int r = write_small(w, inode, got);
+	/* Its room back as it goes into the image: the spill then never needs
+	 * room of its own beside the image (a file system without holes keeps
+	 * it until the build ends). */
+	if (r >= 0)
+		(void) fallocate(w->spill_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t) inode->spill_offset,
+				 (off_t) inode->spill_size);
+	return r;
 }
 
 const char *sqfs_writer_settings(const struct sqfs_writer *w)
@@ -499,20 +506,6 @@ struct block_cache *sqfs_writer_block_cache(const struct sqfs_writer *w)
 uint64_t sqfs_writer_bytes_written(const struct sqfs_writer *w)
 {
 	return w->file.size;
-}
-
-/* The spill holds small files each compressed on its own (zstd -5): at most
- * their bytes in the tar (where each also has a 512-byte header, more than
- * zstd adds to an incompressible file), and never more than SPILL_MAX. How
- * much of the tar is small files is not known before the layers are read;
- * their compressed size is: small files compressed one by one come to about
- * what the layer's compressor made of them, so it is a fair bound (not a
- * strict one: files alike compress better across a stream than alone; a
- * build that overruns still fails with ENOSPC, naming the disk, the node as
- * it was). */
-uint64_t sqfs_writer_spill_bound(uint64_t layers_bytes)
-{
-	return layers_bytes < SPILL_MAX ? layers_bytes : SPILL_MAX;
 }
 
 static int assign_inode_number(struct fs_node *n, void *userdata)

@@ -34,11 +34,6 @@ const char *sqfs_writer_settings(const struct sqfs_writer *w);
 /* Where blocks of an installed image built with the same settings are
  * offered: the processor takes them instead of compressing (block_cache.h). */
 struct block_cache *sqfs_writer_block_cache(const struct sqfs_writer *w);
-/* The room the small files set aside during a build (the spill, beside
- * the image until sqfs_writer_finish()) may take on top of the image, for
- * layers of layers_bytes (compressed, as the manifest says): for a caller
- * that checks the free space first. */
-uint64_t sqfs_writer_spill_bound(uint64_t layers_bytes);
 void sqfs_writer_free(struct sqfs_writer *w);
 static inline void sqfs_writer_freep(struct sqfs_writer **w)
 {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,6 +64,11 @@ int image_meta_write(const char *path, const struct image_meta *meta)
 		json_decref(o);
 		return -ENOMEM;
 	}
+	if (meta->verity.data_blocks > 0 &&
+	    json_object_set_new(o, "verity", image_meta_verity_to_json(&meta->verity)) < 0) {
+		json_decref(o);
+		return -ENOMEM;
+	}
 	_cleanup_free_ char *text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(o);
 	if (!text)
@@ -86,7 +92,7 @@ int image_meta_write_installed(const char *path, const struct image_meta *meta, 
 
 struct image_meta image_meta_from_pull(const struct pull *p, const char *source)
 {
-	return (struct image_meta){
+	struct image_meta m = {
 		.source = (char *) source,
 		.digest = (char *) pull_digest(p),
 		.created = (char *) pull_created(p),
@@ -99,6 +105,74 @@ struct image_meta image_meta_from_pull(const struct pull *p, const char *source)
 		.reused_from = (char *) pull_reused_from(p),
 		.build = pull_build_record(p),
 	};
+	if (pull_verity(p))
+		m.verity = *pull_verity(p);
+	return m;
+}
+
+char *image_meta_path_beside(const char *image)
+{
+	size_t len = strlen(image), ext = strlen(".squashfs");
+	if (len > ext && streq(image + len - ext, ".squashfs"))
+		len -= ext;
+	char *path = NULL;
+	return asprintf(&path, "%.*s.json", (int) len, image) < 0 ? NULL : path;
+}
+
+json_t *image_meta_verity_to_json(const struct verity_record *v)
+{
+	char root[2 * VERITY_DIGEST_SIZE + 1], salt[2 * VERITY_SALT_MAX + 1];
+	verity_hex(v->root_hash, sizeof(v->root_hash), root);
+	verity_hex(v->salt, v->salt_size, salt);
+	return json_pack("{s:s, s:s, s:I, s:I, s:s, s:i, s:i}", "root_hash", root, "salt", salt, "hash_offset",
+			 (json_int_t) v->hash_offset, "data_blocks", (json_int_t) v->data_blocks, "algorithm", "sha256",
+			 "data_block_size", (int) VERITY_BLOCK_SIZE, "hash_block_size", (int) VERITY_BLOCK_SIZE);
+}
+
+/* Exactly the seven members image_meta_verity_to_json() writes, each
+ * checked: kairos-upgrade verify and boot trust the root hash in it. */
+const char *image_meta_verity_from_json(json_t *o, struct verity_record *ret)
+{
+	static const char *const keys[] = { "root_hash",      "salt",      "hash_offset",
+					    "data_blocks",    "algorithm", "data_block_size",
+					    "hash_block_size" };
+	static const char members[] = "not exactly root_hash, salt, hash_offset, data_blocks, algorithm, "
+				      "data_block_size, hash_block_size";
+	*ret = (struct verity_record){ 0 };
+	if (!json_is_object(o))
+		return "not an object";
+	if (json_object_size(o) != ELEMENTSOF(keys))
+		return members;
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+		if (!json_object_get(o, keys[i]))
+			return members;
+	const char *root = json_string_value(json_object_get(o, "root_hash"));
+	const char *salt = json_string_value(json_object_get(o, "salt"));
+	json_t *off = json_object_get(o, "hash_offset"), *blocks = json_object_get(o, "data_blocks");
+	json_t *dbs = json_object_get(o, "data_block_size"), *hbs = json_object_get(o, "hash_block_size");
+	struct verity_record v = { 0 };
+	if (!root || verity_unhex(root, v.root_hash, sizeof(v.root_hash)) < 0)
+		return "root_hash is not 64 hex digits";
+	size_t salt_len = salt ? strnlen(salt, 2 * VERITY_SALT_MAX + 1) : 0;
+	if (!salt || salt_len % 2 != 0 || salt_len > 2 * VERITY_SALT_MAX ||
+	    verity_unhex(salt, v.salt, salt_len / 2) < 0)
+		return "salt is not hex of at most 256 bytes";
+	v.salt_size = salt_len / 2;
+	if (!streq_ptr(json_string_value(json_object_get(o, "algorithm")), "sha256"))
+		return "algorithm is not sha256";
+	if (!json_is_integer(dbs) || json_integer_value(dbs) != VERITY_BLOCK_SIZE || !json_is_integer(hbs) ||
+	    json_integer_value(hbs) != VERITY_BLOCK_SIZE)
+		return "block sizes are not 4096";
+	if (!json_is_integer(off) || json_integer_value(off) <= 0 || json_integer_value(off) % VERITY_BLOCK_SIZE != 0)
+		return "hash_offset is not a positive multiple of 4096";
+	v.hash_offset = (uint64_t) json_integer_value(off);
+	if (!json_is_integer(blocks) || json_integer_value(blocks) <= 0 ||
+	    (uint64_t) json_integer_value(blocks) > v.hash_offset / VERITY_BLOCK_SIZE)
+		return "data_blocks is not between 1 and hash_offset / 4096";
+	v.data_blocks = (uint64_t) json_integer_value(blocks);
+	v.hash_start_block = verity_hash_start_block(v.hash_offset);
+	*ret = v;
+	return NULL;
 }
 
 int image_meta_set_layers(struct image_meta *meta, const struct pull *p)
@@ -168,6 +242,12 @@ int image_meta_read(const char *path, struct image_meta *meta)
 	json_int_t reused = json_integer_value(json_object_get(o, "reused"));
 	meta->reused = reused > 0 ? (uint64_t) reused : 0;
 	meta->reused_from = dup_valid(o, "reused_from", is_image_id);
+	json_t *verity = json_object_get(o, "verity");
+	if (verity && !json_is_null(verity)) {
+		meta->verity_invalid = image_meta_verity_from_json(verity, &meta->verity);
+		if (meta->verity_invalid)
+			log_warning("%s: its \"verity\" record is invalid: %s", path, meta->verity_invalid);
+	}
 	json_decref(o);
 	return 0;
 }

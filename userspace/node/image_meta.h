@@ -3,9 +3,11 @@
  * about it (where it came from, when it was installed). Not needed to boot. */
 #pragma once
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "pull.h"
+#include "verity_tree.h"
 
 struct image_meta {
 	char *source;    /* "oci:registry/repo:tag" as given */
@@ -33,6 +35,12 @@ struct image_meta {
 	/* How the image was built (pull_build_record()), written as "build";
 	 * NULL: not recorded. Not read back (nothing on the node needs it yet). */
 	const struct build_record *build;
+	/* The dm-verity tree after the image (pull_verity()): data_blocks 0
+	 * when it has none (installed before). On reading, a "verity" member
+	 * that is not exactly what image_meta_write() writes leaves it 0 and
+	 * says why in verity_invalid (a static string): the file is on a disk. */
+	struct verity_record verity;
+	const char *verity_invalid;
 };
 
 int image_meta_write(const char *path, const struct image_meta *meta);
@@ -43,6 +51,13 @@ int image_meta_write_installed(const char *path, const struct image_meta *meta, 
 /* -ENOENT when missing; other fields NULL when absent. */
 int image_meta_read(const char *path, struct image_meta *meta);
 void image_meta_done(struct image_meta *meta);
+/* FILE.json beside FILE.squashfs (FILE.img.json beside FILE.img): where
+ * pull writes an image's metadata. NULL: out of memory. */
+char *image_meta_path_beside(const char *image);
+/* The "verity" member: image_meta_write()'s, and its strict reader (NULL:
+ * valid; else why not). */
+json_t *image_meta_verity_to_json(const struct verity_record *v);
+const char *image_meta_verity_from_json(json_t *o, struct verity_record *ret);
 /* The current time as image_meta wants it. */
 void image_meta_now(char buf[32]);
 /* meta's facts about the image an install took from p: its source (as

@@ -48,29 +48,27 @@ static void format_mib(uint64_t bytes, char buf[32])
 /* Refuse before writing anything when the image cannot fit, with what
  * stays beside it while it is built: the upper layers kept to be read
  * twice (kept_bytes) and the small files set aside (spill_bytes). */
-static int check_space(const char *dir, uint64_t layers_bytes, uint64_t kept_bytes, uint64_t spill_bytes)
+static int check_space(const char *dir, uint64_t layers_bytes, uint64_t kept_bytes)
 {
 	/* layers_bytes is the manifest's claim: saturate, a wrap would pass the check */
 	uint64_t image = add_sat_u64(add_sat_u64(layers_bytes, mul_sat_u64(layers_bytes / 100, SPACE_MARGIN_PERCENT)),
 				     SPACE_MARGIN_BYTES),
-		 need = add_sat_u64(image, add_sat_u64(kept_bytes, spill_bytes)), free_bytes;
+		 need = add_sat_u64(image, kept_bytes), free_bytes;
 	int r = state_dir_free_bytes(dir, &free_bytes);
 	if (r < 0)
 		return r;
 	if (free_bytes >= need)
 		return 0;
-	char n[32], f[32], i[32], k[32], s[32];
+	char n[32], f[32], i[32], k[32];
 	format_mib(need, n);
 	format_mib(free_bytes, f);
 	format_mib(image, i);
 	format_mib(kept_bytes, k);
-	format_mib(spill_bytes, s);
 	return log_error_errno(-ENOSPC,
 			       "Not enough space on the partition holding %s: the new image needs about %s (%s for "
-			       "the image, %s for small files set aside while it is built, %s for layers kept to "
-			       "be read twice), %s are free. Nothing was changed. Free space there (unused images "
-			       "are removed automatically) or use a smaller image",
-			       dir, n, i, s, k, f);
+			       "the image, %s for layers kept to be read twice), %s are free. Nothing was changed. "
+			       "Free space there (unused images are removed automatically) or use a smaller image",
+			       dir, n, i, k, f);
 }
 
 int image_install_prepare(struct image_install *in, const struct state_dir *sd, enum boot_slot slot, bool reuse)
@@ -88,9 +86,9 @@ int image_install_prepare(struct image_install *in, const struct state_dir *sd, 
 		return log_error_errno(negative_errno(), "Failed to create %s: %m", in->images_dir);
 	if (reuse && file_exists(in->image_path))
 		return 0; /* nothing to build */
-	uint64_t layers = pull_layer_bytes(in->img);
-	return check_space(in->images_dir, layers, pull_reread_bytes(in->img, &in->build),
-			   sqfs_writer_spill_bound(layers));
+	/* The small files set aside while it is built need no room of their
+	 * own: their room comes back as they go into the image (sqfs_writer.c). */
+	return check_space(in->images_dir, pull_layer_bytes(in->img), pull_reread_bytes(in->img, &in->build));
 }
 
 /* The image (or its kernel or initrd) may already be on its partition

@@ -33,7 +33,8 @@ struct pull {
 	bool curl_initialized;
 	uint64_t reused_bytes;
 	char *reused_from;
-	struct build_record record; /* of the last pull_build(); record.format 0: none */
+	struct build_record record;  /* of the last pull_build(); record.format 0: none */
+	struct verity_record verity; /* after pull_build(); data_blocks 0 before */
 };
 
 static int open_store(struct pull *p, const char *source, const struct registry_options *opts)
@@ -232,6 +233,7 @@ int pull_build(struct pull *p, const char *output_path, const struct build_optio
 	int r = build_image_squashfs(p->src, output_path, &o, &st);
 	if (r >= 0)
 		r = build_record_init(&p->record, &o, &st);
+	p->verity = r >= 0 ? st.verity : (struct verity_record){ 0 };
 	(void) pull_source_spool_in(p->src, NULL); /* its space back at once */
 	if (r >= 0) {
 		p->reused_bytes = st.reused_bytes;
@@ -265,6 +267,11 @@ const char *pull_reused_from(const struct pull *p)
 const struct build_record *pull_build_record(const struct pull *p)
 {
 	return p->record.format ? &p->record : NULL;
+}
+
+const struct verity_record *pull_verity(const struct pull *p)
+{
+	return p->verity.data_blocks > 0 ? &p->verity : NULL;
 }
 
 const char *pull_created(const struct pull *p)

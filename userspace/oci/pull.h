@@ -69,6 +69,9 @@ const char *pull_reused_from(const struct pull *p);
 /* How the last successful pull_build() built its image (build_record.h),
  * or NULL. */
 const struct build_record *pull_build_record(const struct pull *p);
+/* The dm-verity tree pull_build() appended to its output; NULL before a
+ * successful build. */
+const struct verity_record *pull_verity(const struct pull *p);
 
 /* For the anti-downgrade rule (trust/downgrade.h): the image config's
  * "created" (RFC 3339) and its org.opencontainers.image.version label, read

@@ -53,3 +53,5 @@ int verb_reset(int argc, char **argv);
 int verb_write_disk(int argc, char **argv);
 int verb_sign(int argc, char **argv);
 int verb_boot_files(int argc, char **argv);
+/* Returns the exit status (0, 1, 2, 3: see its --help) or a negative errno. */
+int verb_verify(int argc, char **argv);

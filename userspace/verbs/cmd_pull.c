@@ -117,11 +117,8 @@ static double now_seconds(void)
  * image is, for kairos-install --image, which names the image by it. */
 static int write_meta_beside(const struct pull *p, const char *source, uint64_t size, const char *output)
 {
-	size_t len = strlen(output), ext = strlen(".squashfs");
-	if (len > ext && streq(output + len - ext, ".squashfs"))
-		len -= ext;
-	_cleanup_free_ char *path = NULL;
-	if (asprintf(&path, "%.*s.json", (int) len, output) < 0)
+	_cleanup_free_ char *path = image_meta_path_beside(output);
+	if (!path)
 		return -ENOMEM;
 	struct image_meta meta = image_meta_from_pull(p, source);
 	meta.size = size;

@@ -24,6 +24,7 @@ static const struct verb verbs[] = {
 	{ "write-disk", verb_write_disk, "check a target disk, and write a disk image onto it (kairos-install)" },
 	{ "sign", verb_sign, "sign an image in a registry with a cosign key (cosign's classic format)" },
 	{ "boot-files", verb_boot_files, "copy an image's kernel and initrd out of it (mk-disk, kairos-build-iso)" },
+	{ "verify", verb_verify, "check every block of the installed images against their dm-verity trees" },
 };
 
 static void help(void)
@@ -60,8 +61,11 @@ int main(int argc, char **argv)
 	if (argv[1][0] == '-')
 		return verb_upgrade(argc, argv) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-		if (streq(argv[1], verbs[i].name))
-			return verbs[i].run(argc - 1, argv + 1) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+		if (streq(argv[1], verbs[i].name)) {
+			int r = verbs[i].run(argc - 1, argv + 1);
+			/* verify's exit status says what it found (0-3). */
+			return r < 0 ? EXIT_FAILURE : verbs[i].run == verb_verify ? r : EXIT_SUCCESS;
+		}
 	log_error("Unknown command '%s' (see kairos-upgrade --help)", argv[1]);
 	return EXIT_FAILURE;
 }

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* dm-verity (format 1, sha256, 4096-byte data and hash blocks) over an
+ * image file: the hash tree appended after the data, behind a superblock laid
+ * out exactly as `veritysetup format --hash-offset=BYTES` writes it, so that
+ * `veritysetup verify --hash-offset=BYTES IMG IMG ROOT` and the kernel's
+ * dm-verity (table `1 DEV DEV 4096 4096 DATA_BLOCKS HASH_START_BLOCK sha256
+ * ROOT SALT`) accept it. File layout:
+ *   [0, hash_offset)                      data (the squashfs, padded to 4096)
+ *   hash_offset                           superblock (512 bytes, zero-padded to 4096)
+ *   hash_start_block * 4096 ...           tree levels, the top (root's) level first
+ * Streaming: memory is one hash block per level plus one read buffer. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct image_source;
+
+#define VERITY_BLOCK_SIZE 4096u
+#define VERITY_DIGEST_SIZE 32u /* sha256 */
+#define VERITY_HASHES_PER_BLOCK (VERITY_BLOCK_SIZE / VERITY_DIGEST_SIZE)
+#define VERITY_SALT_MAX 256u /* the superblock's salt field */
+#define VERITY_SUPERBLOCK_SIZE 512u
+/* 128-ary tree over at most 2^64 blocks: 10 levels; cryptsetup allows 63. */
+#define VERITY_MAX_LEVELS 10u
+/* What build_image uses: sha256("kairos verity salt v1" || each layer digest). */
+#define VERITY_SALT_SIZE 32u
+
+struct verity_record {
+	uint8_t root_hash[VERITY_DIGEST_SIZE];
+	uint8_t salt[VERITY_SALT_MAX];
+	size_t salt_size;
+	uint64_t hash_offset;      /* bytes: where the superblock is (= data_blocks * 4096 when we write it) */
+	uint64_t data_blocks;      /* 0: no record (an image installed before verity) */
+	uint64_t hash_start_block; /* the kernel table's: first tree block, in 4096-byte blocks */
+};
+
+/* The kernel table's hash start block for a superblock at hash_offset
+ * (the superblock takes one hash block). */
+uint64_t verity_hash_start_block(uint64_t hash_offset);
+
+/* The tree's shape for data_blocks (>= 1): n levels (0 for one data block:
+ * the root hashes it directly); level 0 hashes data blocks; size[i] blocks
+ * at start[i], counted in hash blocks from the first tree block (the top
+ * level, n - 1, is first, as the kernel reads it). */
+struct verity_levels {
+	unsigned n;
+	uint64_t start[VERITY_MAX_LEVELS];
+	uint64_t size[VERITY_MAX_LEVELS];
+	uint64_t total; /* tree blocks, superblock excluded */
+};
+int verity_tree_levels(uint64_t data_blocks, struct verity_levels *ret);
+
+/* Computes the tree over [0, data_size) of fd (data_size a non-zero multiple
+ * of 4096) with salt, and writes superblock and tree at hash_offset =
+ * data_size (the file grows by 4096 * (1 + tree blocks)). The superblock's
+ * UUID is derived from the salt, so the output depends on data and salt only.
+ * Returns 0 and fills ret, or a negative errno (logged naming path). */
+int verity_tree_write(int fd, const char *path, uint64_t data_size, const uint8_t *salt, size_t salt_size,
+		      struct verity_record *ret);
+
+/* build_image's salt: deterministic for an image (every node building it
+ * gets the same root hash). */
+int verity_salt_for_layers(struct image_source *src, uint8_t salt[VERITY_SALT_SIZE]);
+
+/* build_image's hook, before its fsync: the tree of the squashfs image
+ * (image_bytes, padded to 4096 by the writer) appended to fd, salted with
+ * verity_salt_for_layers(src). */
+int verity_tree_append_image(struct image_source *src, int fd, const char *path, uint64_t image_bytes,
+			     struct verity_record *ret);
+
+/* The superblock at hash_offset (a multiple of 4096), untrusted: signature,
+ * version 1, hash type 1, "sha256", 4096/4096, salt size <= 256, 1 <=
+ * data_blocks <= hash_offset / 4096 (the data ends before the superblock;
+ * this bounds the tree too). Fills salt, data_blocks, hash_offset,
+ * hash_start_block (not root_hash). -EBADMSG with why in *why (a static
+ * string) when it is not one we read. */
+int verity_superblock_parse(const uint8_t *buf, size_t size, uint64_t hash_offset, struct verity_record *ret,
+			    const char **why);
+void verity_superblock_format(const struct verity_record *rec, uint8_t buf[VERITY_SUPERBLOCK_SIZE]);
+
+/* Reads the superblock at expect->hash_offset and checks the tree from the
+ * root down, then every data block against it. expect->root_hash is the
+ * trust anchor; when expect->data_blocks is non-zero the superblock must also
+ * carry the same data_blocks and salt (a .json record), else they are taken
+ * from it (as veritysetup does). Returns 0: every block verified; -EBADMSG:
+ * a block does not match, or the superblock is invalid or the file too short
+ * for it; *first_bad_block is then the file's first bad 4096-byte block
+ * (data blocks are 0..data_blocks-1, the superblock hash_offset / 4096),
+ * logged saying which it is; other negative errnos for I/O. */
+int verity_tree_verify(int fd, const char *path, const struct verity_record *expect, uint64_t *first_bad_block);
+
+/* Lowercase hex of size bytes into out (2 * size + 1). */
+void verity_hex(const uint8_t *buf, size_t size, char *out);
+/* Strict: exactly 2 * size hex digits (either case), nothing else. -EINVAL. */
+int verity_unhex(const char *hex, uint8_t *buf, size_t size);
