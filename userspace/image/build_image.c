@@ -524,7 +524,7 @@ static int build(struct build *b, int fd, const char *tmp_path, const char *dir,
 	}
 	if (b->index && index_files(b) < 0)
 		drop_index(b);
-	return verity_tree_append_image(b->src, fd, tmp_path, b->stats.output_bytes, &b->stats.verity);
+	return verity_tree_append_image(fd, tmp_path, b->stats.output_bytes, &b->stats.verity);
 }
 
 static int build_once(struct image_source *src, const char *output_path, const struct build_options *opts,

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "image_source.h"
+#include "durable.h"
 #include "log.h"
 #include "util.h"
 
@@ -88,33 +89,11 @@ static int sha256_parts(const void *a, size_t na, const void *b, size_t nb, uint
 	return ok && len == VERITY_DIGEST_SIZE ? 0 : -EIO;
 }
 
-/* Exactly size bytes at offset, or -ENODATA at the end of the file. */
+/* Exactly size bytes at offset: -ENODATA when the file ends first. */
 static int pread_all(int fd, void *buf, size_t size, uint64_t offset)
 {
-	for (size_t done = 0; done < size;) {
-		ssize_t n = pread(fd, (char *) buf + done, size - done, (off_t) (offset + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return negative_errno();
-		if (n == 0)
-			return -ENODATA;
-		done += (size_t) n;
-	}
-	return 0;
-}
-
-static int pwrite_all(int fd, const void *buf, size_t size, uint64_t offset)
-{
-	for (size_t done = 0; done < size;) {
-		ssize_t n = pwrite(fd, (const char *) buf + done, size - done, (off_t) (offset + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? negative_errno() : -EIO;
-		done += (size_t) n;
-	}
-	return 0;
+	ssize_t n = pread_full(fd, buf, size, offset);
+	return n < 0 ? (int) n : (size_t) n < size ? -ENODATA : 0;
 }
 
 static void put_le32(uint8_t *p, uint32_t v)
@@ -342,31 +321,45 @@ int verity_tree_write(int fd, const char *path, uint64_t data_size, const uint8_
 	return 0;
 }
 
-int verity_salt_for_layers(struct image_source *src, uint8_t salt[VERITY_SALT_SIZE])
+/* The squashfs superblock's inode_table_start (little-endian at byte 64):
+ * the metadata tables run from there to the end of the image. */
+#define SQFS_SUPER_SIZE 96u
+#define SQFS_INODE_TABLE_START_AT 64u
+
+int verity_salt_for_image(int fd, uint64_t image_bytes, uint8_t salt[VERITY_SALT_SIZE])
 {
+	uint8_t super[SQFS_SUPER_SIZE], buf[64 * 1024];
+	if (image_bytes < SQFS_SUPER_SIZE || pread_full(fd, super, sizeof(super), 0) != (ssize_t) sizeof(super))
+		return -EIO;
+	uint64_t tables = 0;
+	for (unsigned i = 0; i < 8; i++)
+		tables |= (uint64_t) super[SQFS_INODE_TABLE_START_AT + i] << (8 * i);
+	if (tables < SQFS_SUPER_SIZE || tables > image_bytes)
+		return -EBADMSG;
 	unsigned len = 0;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	if (!md)
 		return -ENOMEM;
 	int ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
-		 EVP_DigestUpdate(md, SALT_LABEL, strlen(SALT_LABEL)) == 1;
-	for (size_t i = 0; ok && i < src->n_layers; i++) {
-		const char *d = src->layer_digest(src, i);
-		ok = d && EVP_DigestUpdate(md, d, strlen(d)) == 1;
+		 EVP_DigestUpdate(md, SALT_LABEL, strlen(SALT_LABEL)) == 1 &&
+		 EVP_DigestUpdate(md, super, sizeof(super)) == 1;
+	for (uint64_t at = tables; ok && at < image_bytes;) {
+		size_t want = image_bytes - at < sizeof(buf) ? (size_t) (image_bytes - at) : sizeof(buf);
+		ok = pread_full(fd, buf, want, at) == (ssize_t) want && EVP_DigestUpdate(md, buf, want) == 1;
+		at += want;
 	}
 	ok = ok && EVP_DigestFinal_ex(md, salt, &len) == 1 && len == VERITY_SALT_SIZE;
 	EVP_MD_CTX_free(md);
 	return ok ? 0 : -EIO;
 }
 
-int verity_tree_append_image(struct image_source *src, int fd, const char *path, uint64_t image_bytes,
-			     struct verity_record *ret)
+int verity_tree_append_image(int fd, const char *path, uint64_t image_bytes, struct verity_record *ret)
 {
 	uint8_t salt[VERITY_SALT_SIZE];
 	if (image_bytes % VERITY_BLOCK_SIZE != 0)
 		return log_error_errno(-EINVAL, "%s: the image (%" PRIu64 " bytes) is not padded to 4096 bytes", path,
 				       image_bytes);
-	int r = verity_salt_for_layers(src, salt);
+	int r = verity_salt_for_image(fd, image_bytes, salt);
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot derive the verity salt: %m", path);
 	return verity_tree_write(fd, path, image_bytes, salt, sizeof(salt), ret);

@@ -24,7 +24,8 @@ struct image_source;
 #define VERITY_SUPERBLOCK_SIZE 512u
 /* 128-ary tree over at most 2^64 blocks: 10 levels; cryptsetup allows 63. */
 #define VERITY_MAX_LEVELS 10u
-/* What build_image uses: sha256("kairos verity salt v1" || each layer digest). */
+/* What build_image uses: sha256("kairos verity salt v1" || the squashfs
+ * superblock || its metadata tables). */
 #define VERITY_SALT_SIZE 32u
 
 struct verity_record {
@@ -60,15 +61,18 @@ int verity_tree_levels(uint64_t data_blocks, struct verity_levels *ret);
 int verity_tree_write(int fd, const char *path, uint64_t data_size, const uint8_t *salt, size_t salt_size,
 		      struct verity_record *ret);
 
-/* build_image's salt: deterministic for an image (every node building it
- * gets the same root hash). */
-int verity_salt_for_layers(struct image_source *src, uint8_t salt[VERITY_SALT_SIZE]);
+/* build_image's salt: a function of the squashfs bytes only (its
+ * superblock and metadata tables, which name every block of the image), so
+ * every node building the same image gets the same root hash whatever the
+ * transport it came by (a docker-archive's layer digests differ from a
+ * registry's). -EBADMSG when the superblock does not place its tables
+ * inside the image. */
+int verity_salt_for_image(int fd, uint64_t image_bytes, uint8_t salt[VERITY_SALT_SIZE]);
 
 /* build_image's hook, before its fsync: the tree of the squashfs image
  * (image_bytes, padded to 4096 by the writer) appended to fd, salted with
- * verity_salt_for_layers(src). */
-int verity_tree_append_image(struct image_source *src, int fd, const char *path, uint64_t image_bytes,
-			     struct verity_record *ret);
+ * verity_salt_for_image(). */
+int verity_tree_append_image(int fd, const char *path, uint64_t image_bytes, struct verity_record *ret);
 
 /* The superblock at hash_offset (a multiple of 4096), untrusted: signature,
  * version 1, hash type 1, "sha256", 4096/4096, salt size <= 256, 1 <=
