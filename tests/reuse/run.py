@@ -25,17 +25,7 @@ _spec.loader.exec_module(flatten)
 shutil.rmtree(flatten.WORK, ignore_errors=True)
 flatten.WORK = WORK
 Layer, rnd, write_layer = flatten.Layer, flatten.rnd, flatten.write_layer
-
-results = []
-
-
-def tap(ok, name, detail=""):
-    results.append(ok)
-    print(f"{'ok' if ok else 'not ok'} {len(results)} - {name}")
-    if not ok and detail:
-        for line in str(detail).splitlines()[:30]:
-            print(f"#   {line}")
-    sys.stdout.flush()
+tap, results = flatten.tap, flatten.results
 
 
 def run(cmd):
