@@ -86,8 +86,7 @@ __attribute__((format(printf, 4, 5))) static int append(char *buf, size_t size, 
 	return 0;
 }
 
-int dm_verity_params(const struct verity_record *rec, dev_t dev, const char *const *opt_args, char *buf,
-		     size_t size)
+int dm_verity_params(const struct verity_record *rec, dev_t dev, const char *const *opt_args, char *buf, size_t size)
 {
 	char root[2 * VERITY_DIGEST_SIZE + 1], salt[2 * VERITY_SALT_MAX + 1] = "-";
 	if (rec->salt_size > VERITY_SALT_MAX || size == 0)
@@ -97,8 +96,8 @@ int dm_verity_params(const struct verity_record *rec, dev_t dev, const char *con
 		verity_hex(rec->salt, rec->salt_size, salt);
 	unsigned maj = major(dev), min = minor(dev);
 	size_t len = 0, count = 0;
-	int r = append(buf, size, &len, "1 %u:%u %u:%u %u %u %" PRIu64 " %" PRIu64 " sha256 %s %s", maj, min, maj,
-		       min, VERITY_BLOCK_SIZE, VERITY_BLOCK_SIZE, rec->data_blocks, rec->hash_start_block, root, salt);
+	int r = append(buf, size, &len, "1 %u:%u %u:%u %u %u %" PRIu64 " %" PRIu64 " sha256 %s %s", maj, min, maj, min,
+		       VERITY_BLOCK_SIZE, VERITY_BLOCK_SIZE, rec->data_blocks, rec->hash_start_block, root, salt);
 	while (opt_args && opt_args[count])
 		count++;
 	if (r == 0 && count > 0)
@@ -125,8 +124,7 @@ static int request_init(union dm_request *req, const uint32_t version[3], const 
 int dm_remove(const struct dm_control *c, const char *name, bool deferred)
 {
 	union dm_request req;
-	int r = request_init(&req, deferred ? version_deferred : version_base, name,
-			     deferred ? DM_DEFERRED_REMOVE : 0);
+	int r = request_init(&req, deferred ? version_deferred : version_base, name, deferred ? DM_DEFERRED_REMOVE : 0);
 	if (r == 0)
 		r = c->call(c->userdata, DM_DEV_REMOVE, &req.io);
 	if (r < 0)

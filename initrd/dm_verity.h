@@ -39,8 +39,7 @@ void dm_control_close(struct dm_control *c);
 
 /* The target's parameters ("1 DEV DEV 4096 ... SALT [N OPT...]") of rec over
  * dev; opt_args NULL-terminated or NULL. -ENAMETOOLONG: does not fit size. */
-int dm_verity_params(const struct verity_record *rec, dev_t dev, const char *const *opt_args, char *buf,
-		     size_t size);
+int dm_verity_params(const struct verity_record *rec, dev_t dev, const char *const *opt_args, char *buf, size_t size);
 
 /* Create device name with the verity table of rec over data_dev, read-only,
  * and resume it (DM_DEV_CREATE, DM_TABLE_LOAD, DM_DEV_SUSPEND without

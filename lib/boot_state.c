@@ -469,8 +469,8 @@ static int load_slot(const char *path, const struct grubenv *env, enum boot_slot
 	v = get_value(env, key);
 	const char *why;
 	if (v && slot_verity_parse(v, &st->verity, &why) < 0)
-		log_error("%s: %s is damaged (%s): the %s slot cannot boot until it is installed again", path, key,
-			  why, slot_names[slot]);
+		log_error("%s: %s is damaged (%s): the %s slot cannot boot until it is installed again", path, key, why,
+			  slot_names[slot]);
 	return 0;
 }
 
@@ -635,8 +635,8 @@ static int format_fitting(const struct boot_state *s, struct grubenv *env)
 		if (r == 0)
 			r = grubenv_format(env, block);
 		if (r == 0 && c > 0)
-			log_warning("The slots' reasons were cut to %zu characters to fit %s in %d bytes",
-				    caps[c] - 1, BOOT_STATE_FILE, GRUBENV_SIZE);
+			log_warning("The slots' reasons were cut to %zu characters to fit %s in %d bytes", caps[c] - 1,
+				    BOOT_STATE_FILE, GRUBENV_SIZE);
 	}
 	return r;
 }

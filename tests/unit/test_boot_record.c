@@ -59,8 +59,8 @@ static void test_fallback_record(void **unused)
 		text,
 		"{\"slot\":\"passive\",\"image\":\"" ID_B "\",\"reason\":\"fallback\","
 		"\"why\":\"fallback to passive: active is marked bad\",\"tries_left\":null,\"counted_by\":\"helper\","
-		"\"fallback_from\":\"active\",\"kernel_image\":null,\"verity\":null,\"failed\":[{\"slot\":\"active\",\"image\":\"" ID_A
-		"\","
+		"\"fallback_from\":\"active\",\"kernel_image\":null,\"verity\":null,\"failed\":[{\"slot\":\"active\","
+		"\"image\":\"" ID_A "\","
 		"\"error\":\"image does not mount: \\\"bad\\\"\\\\x0a\"}],\"state_device\":\"/dev/vda4\","
 		"\"persistent\":{\"status\":\"mounted\",\"device\":null,\"error\":null,\"binds\":[{\"path\":\"/"
 		"home\",\"status\":\"seeded\"}]},"

@@ -202,10 +202,8 @@ static void test_refusals(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_params),
-		cmocka_unit_test(test_create_requests),
-		cmocka_unit_test(test_failures_remove),
-		cmocka_unit_test(test_remove_deferred),
+		cmocka_unit_test(test_params),          cmocka_unit_test(test_create_requests),
+		cmocka_unit_test(test_failures_remove), cmocka_unit_test(test_remove_deferred),
 		cmocka_unit_test(test_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
