@@ -31,7 +31,7 @@ struct pull {
 	struct signature_verdict verdict;
 	char *policy_file;
 	bool curl_initialized;
-	struct build_record record; /* of the last pull_build(); record.format 0: none */
+	struct build_record record;  /* of the last pull_build(); record.format 0: none */
 	struct verity_record verity; /* after pull_build(); data_blocks 0 before */
 };
 
