@@ -173,7 +173,9 @@ tap_check "  rollback: the records move with their images" sh -c \
 	 [ \"\$(env_key kairos_active_verity)\" = \"\$(record_of '$S/images/$V1.json')\" ] &&
 	 [ \"\$(env_key kairos_passive_verity)\" = \"\$(record_of '$S/images/$V2.json')\" ]"
 grub-editenv "$S/state.env" set kairos_passive_verity=garbage
-tap_check "  a damaged record: status still reads the map" sh -c "'$K' status --json --state-dir '$S' >/dev/null"
+tap_check "  a damaged record: status still reads the map, and says so" sh -c \
+	"'$K' status --json --state-dir '$S' | jq -e '.slots.passive.verity_record == \"damaged\" and .slots.passive.root_hash == null and .slots.active.verity_record == \"present\"' >/dev/null &&
+	 '$K' status --state-dir '$S' | grep -q 'its verity record in state.env is damaged'"
 ku upgrade --recovery --source "oci-layout:$work/layout:v2" >/dev/null 2>&1
 tap_check "  and another commit (a recovery upgrade) keeps it damaged (never 'no record')" sh -c \
 	"$(declare -f env_key record_of); S='$S'; [ \"\$(env_key kairos_passive_verity)\" = - ] &&
