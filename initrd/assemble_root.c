@@ -155,7 +155,7 @@ int mount_image_verity(struct mount_stack *st, const char *image, const struct s
 		snprintf(error, error_size, "image does not mount through dm-verity: %s", strerror(-r));
 	}
 	if (r < 0) {
-		(void) dm_remove(&dm, dm_name, false);
+		(void) dm_remove(&dm, dm_name, true); /* now, or when udev's scan lets go of it */
 		dm_control_close(&dm);
 		return r;
 	}

@@ -191,7 +191,9 @@ int dm_verity_create(const struct dm_control *c, const char *name, const struct 
 	}
 	if (r < 0) {
 		log_error_errno(r, "Cannot %s the device-mapper device %s: %m", step, name);
-		(void) dm_remove(c, name, false); /* never half a device */
+		/* Never half a device: removed now, or (deferred) as soon as
+		 * whoever opened it meanwhile (udev's scan) lets go. */
+		(void) dm_remove(c, name, true);
 		return r;
 	}
 	*ret_dev = dev;

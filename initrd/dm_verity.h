@@ -44,14 +44,16 @@ int dm_verity_params(const struct verity_record *rec, dev_t dev, const char *con
 /* Create device name with the verity table of rec over data_dev, read-only,
  * and resume it (DM_DEV_CREATE, DM_TABLE_LOAD, DM_DEV_SUSPEND without
  * DM_SUSPEND_FLAG). On any failure after the create the device is removed
- * (DM_DEV_REMOVE): never half a device. *ret_dev: its device number;
+ * (DM_DEV_REMOVE, deferred: at once unless something holds it open, then
+ * at its last close): never half a device. *ret_dev: its device number;
  * table (DM_VERITY_TABLE_MAX + 32, may be NULL): the whole table line, for
  * the record. Logs what failed. */
 int dm_verity_create(const struct dm_control *c, const char *name, const struct verity_record *rec, dev_t data_dev,
 		     const char *const *opt_args, dev_t *ret_dev, char *table, size_t table_size);
 
-/* DM_DEV_REMOVE name; deferred: remove it when its last user (the mount)
- * goes, as a loop device's auto-clear (kernel 3.13+, ioctl 4.27). */
+/* DM_DEV_REMOVE name; deferred: at once when nothing holds it open, else
+ * when its last user (the mount) goes, as a loop device's auto-clear
+ * (kernel 3.13+, ioctl 4.27). */
 int dm_remove(const struct dm_control *c, const char *name, bool deferred);
 
 /* /dev/mapper/NAME for dev: the node made when missing (no udev yet), or
