@@ -565,6 +565,21 @@ check "live: record says slot live, its image, reason live" test "$(rec '.slot +
 check "live: tmpfs overlays only, writable, nothing persistent" \
 	eval '! grep -q ext4 "$W/out/mounts" && mounted /etc overlay && mounted /home overlay && [ "$(out etc_rw)$(out home_rw)" = yesyes ] && [ "$(rec .persistent.status)" = not-used ]'
 check "live: no counter spent, no state touched" test "$(counter_sum)" = "$before"
+# kairos.verity= (the medium's grub.cfg, from os.json's record): one that
+# does not parse is never "no verity"; a valid one on a kernel without
+# dm-verity fails the boot rather than mount unverified.
+boot "root=kairos kairos.live=KAIROS_LIVE kairos.image=$B kairos.verity=$(printf '%064d' 0):1" --live-dir "$W/live"
+check "live: a damaged kairos.verity=: fails, nothing mounted, why recorded" \
+	eval '[ "$(rc)/$(out nmounts)" = 1/0 ] && rec .error | grep -q "kairos.verity= is damaged"'
+VB=$(vimage "$B") && mv "$W/state/images/$B.squashfs" "$W/live/kairos/os.squashfs"
+boot "root=kairos kairos.live=KAIROS_LIVE kairos.image=$B kairos.verity=$VB" --live-dir "$W/live"
+if dmsetup targets 2>/dev/null | grep -q '^verity'; then
+	check "live: a valid kairos.verity=: read through dm-verity, the table in the record" \
+		eval '[ "$(rc)/$(out version)" = 0/B ] && rec .verity | grep -q " sha256 ${VB%%:*} "'
+else
+	check "live: a valid kairos.verity= on a kernel without dm-verity: fails, nothing mounted" \
+		eval '[ "$(rc)/$(out nmounts)" = 1/0 ] && rec .error | grep -q "no device-mapper for dm-verity"'
+fi
 rm "$W/live/kairos/os.squashfs"
 boot "root=kairos kairos.live=KAIROS_LIVE" --live-dir "$W/live"
 check "live: no image on the medium: fails, every mount undone" test "$(rc)/$(out nmounts)" = 1/0
