@@ -2,15 +2,19 @@
 #include "assemble_root.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "durable.h"
 #include "log.h"
+#include "dm_verity.h"
 #include "loop.h"
 #include "seed.h"
 #include "util.h"
@@ -77,6 +81,89 @@ int mount_image(struct mount_stack *st, const char *image, const char *where, bo
 		return r;
 	}
 	log_info("Mounted %s (%s) read-only on %s", image, devnode, where);
+	return 0;
+}
+
+/* The salt and data blocks in the image's superblock, checked against v. */
+static int read_superblock(const char *image, const struct slot_verity *v, struct verity_record *rec, char *error,
+			   size_t size)
+{
+	uint8_t buf[VERITY_SUPERBLOCK_SIZE];
+	uint64_t offset = (v->hash_start_block - 1) * VERITY_BLOCK_SIZE;
+	const char *why = NULL;
+	_cleanup_close_ int fd = open(image, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		snprintf(error, size, "image file cannot be opened: %s", strerror(errno));
+		return negative_errno();
+	}
+	ssize_t n = pread(fd, buf, sizeof(buf), (off_t) offset);
+	if (n < 0) {
+		snprintf(error, size, "verity superblock cannot be read: %s", strerror(errno));
+		return negative_errno();
+	}
+	if (verity_superblock_parse(buf, (size_t) n, offset, rec, &why) < 0) {
+		snprintf(error, size, "verity superblock at block %" PRIu64 ": %s", offset / VERITY_BLOCK_SIZE, why);
+		return -EBADMSG;
+	}
+	if (rec->data_blocks != v->data_blocks) {
+		snprintf(error, size, "verity superblock says %" PRIu64 " data blocks, state.env %" PRIu64,
+			 rec->data_blocks, v->data_blocks);
+		return -EBADMSG;
+	}
+	memcpy(rec->root_hash, v->root_hash, sizeof(rec->root_hash));
+	return 0;
+}
+
+int mount_image_verity(struct mount_stack *st, const char *image, const struct slot_verity *v, const char *dm_name,
+		       const char *where, bool *image_fault, char *error, size_t error_size, char *table,
+		       size_t table_size)
+{
+	struct verity_record rec;
+	char devnode[64], node[PATH_MAX];
+	struct stat loop_st;
+	*image_fault = true;
+	int r = read_superblock(image, v, &rec, error, error_size);
+	if (r < 0)
+		return log_error_errno(r, "%s: %s", image, error);
+
+	/* Keep loop_fd open until dm-verity holds the loop device (auto-clear). */
+	_cleanup_close_ int loop_fd = loop_attach_ro(image, devnode, sizeof(devnode));
+	if (loop_fd < 0 || fstat(loop_fd, &loop_st) < 0) {
+		*image_fault = false; /* no loop devices: no image would mount */
+		snprintf(error, error_size, "no loop device: %s", strerror(loop_fd < 0 ? -loop_fd : errno));
+		return loop_fd < 0 ? loop_fd : negative_errno();
+	}
+	struct dm_control dm;
+	if ((r = dm_control_open(&dm)) < 0) {
+		*image_fault = false; /* no device-mapper: never an unverified mount instead */
+		snprintf(error, error_size, "no device-mapper for dm-verity (%s)", strerror(-r));
+		return r;
+	}
+	dev_t dev;
+	r = dm_verity_create(&dm, dm_name, &rec, loop_st.st_rdev, NULL, &dev, table, table_size);
+	if (r < 0) {
+		snprintf(error, error_size, "dm-verity setup failed: %s", strerror(-r));
+		dm_control_close(&dm);
+		return r;
+	}
+	if ((r = dm_make_node(dm_name, dev, node, sizeof(node))) < 0) {
+		*image_fault = false;
+		snprintf(error, error_size, "cannot make /dev/mapper/%s: %s", dm_name, strerror(-r));
+	} else if ((r = mount_stack_mount(st, node, where, "squashfs", MS_RDONLY, NULL)) < 0) {
+		*image_fault = r != -ENODEV; /* ENODEV: no squashfs in this kernel */
+		/* A root hash that does not match reads as EIO right here. */
+		snprintf(error, error_size, "image does not mount through dm-verity: %s", strerror(-r));
+	}
+	if (r < 0) {
+		(void) dm_remove(&dm, dm_name, true); /* now, or when udev's scan lets go of it */
+		dm_control_close(&dm);
+		return r;
+	}
+	/* Gone with the mount, as the loop device under it. */
+	if (dm_remove(&dm, dm_name, true) < 0)
+		log_warning("%s stays after its mount goes (no deferred remove in this kernel)", node);
+	dm_control_close(&dm);
+	log_info("Mounted %s read-only on %s through dm-verity (%s over %s)", image, where, node, devnode);
 	return 0;
 }
 

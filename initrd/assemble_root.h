@@ -32,6 +32,18 @@ void mount_stack_release(struct mount_stack *st);
  * only the first kind may mark a slot bad. */
 int mount_image(struct mount_stack *st, const char *image, const char *where, bool *image_fault);
 
+/* mount_image() through a dm-verity device (/dev/mapper/dm_name) checked
+ * against v, state.env's record of the slot: root hash, data blocks and
+ * hash start block from it, the salt from the image's verity superblock
+ * (the root hash covers it; its data blocks must be v's). The device is
+ * removed when the mount goes (deferred remove), at once on a failure.
+ * *image_fault as mount_image(); failures of the setup are the image's
+ * but for a kernel without device-mapper. error: why (the record's);
+ * table: the table line (BOOT_RECORD_VERITY_MAX). */
+int mount_image_verity(struct mount_stack *st, const char *image, const struct slot_verity *v, const char *dm_name,
+		       const char *where, bool *image_fault, char *error, size_t error_size, char *table,
+		       size_t table_size);
+
 enum step_result {
 	STEP_PENDING,
 	STEP_MOUNTED,

@@ -5,6 +5,7 @@
  * tmpfs overlay, gone at power-off. A medium or image that does not work is
  * fatal: there is no other slot to fall back to. The steps it shares with
  * the slot boot are boot_sequence.c's. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -36,7 +37,17 @@ int boot_live(struct boot *b)
 	if ((r = boot_open_scratch(b)) < 0)
 		return r;
 	bool image_fault;
-	if ((r = mount_image(&b->mounts, image, b->newroot, &image_fault)) < 0)
+	const struct slot_verity *v = &b->opts.live_verity;
+	char error[160];
+	/* The medium's grub.cfg says what the image is: a record that does not
+	 * parse is never "no verity". */
+	if (v->state == SLOT_VERITY_DAMAGED)
+		return boot_fail(b, -EBADMSG, "Cannot mount the live image %s: kairos.verity= is damaged", image);
+	if (v->state == SLOT_VERITY_SET &&
+	    (r = mount_image_verity(&b->mounts, image, v, "kairos-live", b->newroot, &image_fault, error, sizeof(error),
+				    b->rec.verity, sizeof(b->rec.verity))) < 0)
+		return boot_fail(b, r, "Cannot mount the live image %s: %s", image, error);
+	if (v->state == SLOT_VERITY_NONE && (r = mount_image(&b->mounts, image, b->newroot, &image_fault)) < 0)
 		return boot_fail(b, r, "Cannot mount the live image %s: %s", image, strerror(-r));
 	char init[PATH_MAX];
 	struct stat st;

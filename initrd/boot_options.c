@@ -168,6 +168,14 @@ int boot_options_from_cmdline(struct boot_options *o, const struct cmdline *c)
 		else
 			ret = log_error_errno(-EINVAL, "Ignoring kairos.image=%s: not 64 lowercase hex digits", v);
 	}
+	if ((v = cmdline_get(c, "kairos.verity"))) {
+		const char *why;
+		if (slot_verity_parse(v, &o->live_verity, &why) < 0)
+			ret = log_error_errno(-EINVAL,
+					      "kairos.verity= is not a verity record (%s): the live image "
+					      "will not be mounted",
+					      why);
+	}
 	v = cmdline_get(c, "kairos.counted");
 	o->counted = v && streq(v, "1");
 	/* Without the slot GRUB chose there is nothing to trust the count for. */

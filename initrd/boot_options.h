@@ -50,6 +50,10 @@ struct boot_options {
 	bool counted;             /* kairos.counted=1: GRUB decided and spent the try */
 	enum boot_via via;        /* kairos.via= */
 	char init[BOOT_PATH_MAX]; /* init=, default /sbin/init */
+	/* kairos.verity=ROOT:DATA_BLOCKS:HASH_START_BLOCK: the live image's
+	 * record (its medium's grub.cfg; state.env's format). A value that does
+	 * not parse is SLOT_VERITY_DAMAGED, never "none". */
+	struct slot_verity live_verity;
 };
 
 void boot_options_init(struct boot_options *o);

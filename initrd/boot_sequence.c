@@ -312,8 +312,21 @@ static int mount_slot(struct boot *b, enum boot_slot slot, char *image, char *er
 		return log_error_errno(-EPERM, "%s: %s: refusing it", path, error);
 	}
 	size_t depth = b->mounts.n;
-	r = mount_image(&b->mounts, path, b->newroot, image_fault);
-	if (r < 0) {
+	const struct slot_verity *v = &b->state.slots[slot].verity;
+	b->rec.verity[0] = '\0';
+	if (v->state == SLOT_VERITY_DAMAGED) {
+		/* Never "no verity" instead: the record is what says the image is ours. */
+		snprintf(error, size, "verity record in state.env is damaged");
+		return log_error_errno(-EBADMSG, "%s: %s", path, error);
+	}
+	if (v->state == SLOT_VERITY_SET) {
+		char name[64];
+		snprintf(name, sizeof(name), "kairos-%s", boot_slot_to_string(slot));
+		r = mount_image_verity(&b->mounts, path, v, name, b->newroot, image_fault, error, size, b->rec.verity,
+				       sizeof(b->rec.verity));
+		if (r < 0)
+			return r;
+	} else if ((r = mount_image(&b->mounts, path, b->newroot, image_fault)) < 0) {
 		snprintf(error, size, "%s: %s", *image_fault ? "image does not mount" : "cannot mount images here",
 			 strerror(-r));
 		return r;

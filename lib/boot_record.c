@@ -192,6 +192,8 @@ int boot_record_format(const struct boot_record *rec, char **ret)
 	 * not confirm a root whose own kernel has not run. */
 	put_key(f, BOOT_RECORD_KEY_KERNEL_IMAGE, false);
 	put_string(f, booted && rec->kernel_image[0] ? rec->kernel_image : NULL);
+	put_key(f, BOOT_RECORD_KEY_VERITY, false);
+	put_string(f, booted && rec->verity[0] ? rec->verity : NULL);
 
 	put_key(f, BOOT_RECORD_KEY_FAILED, false);
 	fputc('[', f);

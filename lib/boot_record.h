@@ -26,6 +26,7 @@
 #define BOOT_RECORD_KEY_COUNTED_BY "counted_by"
 #define BOOT_RECORD_KEY_FALLBACK_FROM "fallback_from"
 #define BOOT_RECORD_KEY_KERNEL_IMAGE "kernel_image"
+#define BOOT_RECORD_KEY_VERITY "verity" /* the dm-verity table the root is read through, or null */
 #define BOOT_RECORD_KEY_FAILED "failed" /* [{slot, image, error}] */
 #define BOOT_RECORD_KEY_ERROR "error"   /* also of a failure and of persistent */
 #define BOOT_RECORD_KEY_STATE_DEVICE "state_device"
@@ -72,6 +73,7 @@
 #define BOOT_RECORD_PATH_MAX 256  /* a mounted path, as initrd/boot_options.h bounds it */
 #define BOOT_RECORD_WARNINGS_MAX 4
 #define BOOT_RECORD_REASON_MAX 32
+#define BOOT_RECORD_VERITY_MAX 1100 /* "0 SECTORS verity " + initrd/dm_verity.h's DM_VERITY_TABLE_MAX */
 
 struct boot_failure {
 	enum boot_slot slot;
@@ -102,6 +104,9 @@ struct boot_record {
 	const char *counted_by;              /* BOOT_RECORD_COUNTED_BY_* */
 	enum boot_slot fallback_from;        /* the slot first chosen, when another one booted */
 	char kernel_image[IMAGE_ID_LEN + 1]; /* kairos.image=: whose kernel runs; "" without GRUB */
+	/* The dm-verity table of the device the root's image is read through
+	 * ("0 SECTORS verity 1 DEV DEV ..."); "": unverified (no record). */
+	char verity[BOOT_RECORD_VERITY_MAX];
 	struct boot_failure failed[BOOT_RECORD_FAILED_MAX];
 	size_t n_failed;
 

@@ -266,6 +266,36 @@ int boot_state_install_recovery(struct boot_state *s, const char *image_id)
 	return 0;
 }
 
+int boot_state_set_verity(struct boot_state *s, enum boot_slot slot, const struct verity_record *rec)
+{
+	if (!slot_is_valid(slot))
+		return -EINVAL;
+	struct slot_state *st = &s->slots[slot];
+	if (!has_image(st))
+		return -ENOENT;
+	if (!rec || rec->data_blocks == 0) {
+		st->verity = (struct slot_verity){ .state = SLOT_VERITY_NONE };
+		return 0;
+	}
+	if (rec->data_blocks > SLOT_VERITY_BLOCKS_MAX || rec->hash_offset % VERITY_BLOCK_SIZE != 0 ||
+	    rec->hash_offset / VERITY_BLOCK_SIZE < rec->data_blocks ||
+	    rec->hash_offset / VERITY_BLOCK_SIZE > SLOT_VERITY_BLOCKS_MAX ||
+	    rec->hash_start_block != verity_hash_start_block(rec->hash_offset))
+		return -EINVAL;
+	st->verity = (struct slot_verity){ .data_blocks = rec->data_blocks,
+					   .hash_start_block = rec->hash_start_block,
+					   .state = SLOT_VERITY_SET };
+	memcpy(st->verity.root_hash, rec->root_hash, sizeof(st->verity.root_hash));
+	return 0;
+}
+
+void slot_verity_format(const struct slot_verity *v, char *buf, size_t size)
+{
+	char root[2 * VERITY_DIGEST_SIZE + 1];
+	verity_hex(v->root_hash, sizeof(v->root_hash), root);
+	snprintf(buf, size, "%s:%" PRIu64 ":%" PRIu64, root, v->data_blocks, v->hash_start_block);
+}
+
 int boot_state_mark_good(struct boot_state *s, enum boot_slot slot)
 {
 	if (!slot_is_valid(slot))
@@ -349,6 +379,46 @@ static int parse_ulong(const char *text, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+/* The root hash as image ids are written: lowercase only, one spelling. */
+static bool is_lower_hex(const char *text, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f')))
+			return false;
+	return true;
+}
+
+int slot_verity_parse(const char *text, struct slot_verity *ret, const char **why)
+{
+	char buf[SLOT_VERITY_TEXT_MAX + 1];
+	unsigned long data_blocks, hash_start;
+	*ret = (struct slot_verity){ .state = SLOT_VERITY_DAMAGED };
+	*why = NULL;
+	if (!text || strnlen(text, sizeof(buf)) >= sizeof(buf))
+		*why = "longer than a record";
+	else if (strlen(text) < 2 * VERITY_DIGEST_SIZE + 1 || text[2 * VERITY_DIGEST_SIZE] != ':' ||
+		 !is_lower_hex(text, 2 * VERITY_DIGEST_SIZE))
+		*why = "not a root hash (64 lowercase hex digits) and ':'";
+	if (*why)
+		return -EBADMSG;
+	memcpy(buf, text, strlen(text) + 1);
+	char *blocks = buf + 2 * VERITY_DIGEST_SIZE + 1, *start = strchr(blocks, ':');
+	if (start)
+		*start++ = '\0';
+	if (!start || parse_ulong(blocks, SLOT_VERITY_BLOCKS_MAX, &data_blocks) < 0 || data_blocks == 0)
+		*why = "data blocks are not a number of 1..2^40";
+	else if (parse_ulong(start, SLOT_VERITY_BLOCKS_MAX + 1, &hash_start) < 0 || hash_start <= data_blocks)
+		*why = "hash start block is not a number after the data blocks, at most 2^40 + 1";
+	if (*why)
+		return -EBADMSG;
+	buf[2 * VERITY_DIGEST_SIZE] = '\0';
+	(void) verity_unhex(buf, ret->root_hash, sizeof(ret->root_hash)); /* checked above */
+	ret->data_blocks = data_blocks;
+	ret->hash_start_block = hash_start;
+	ret->state = SLOT_VERITY_SET;
+	return 0;
+}
+
 /* An empty value is an absent one, as in grub.cfg ([ -n ... ] before the check). */
 static const char *get_value(const struct grubenv *env, const char *key)
 {
@@ -392,6 +462,15 @@ static int load_slot(const char *path, const struct grubenv *env, enum boot_slot
 	key_name(key, sizeof(key), slot, "_reason");
 	v = grubenv_get(env, key);
 	snprintf(st->reason, sizeof(st->reason), "%s", v ? v : "");
+
+	/* Damaged, the record costs this slot its boot, not the whole map:
+	 * a damaged map would send the node to recovery (and a reset). */
+	key_name(key, sizeof(key), slot, "_verity");
+	v = get_value(env, key);
+	const char *why;
+	if (v && slot_verity_parse(v, &st->verity, &why) < 0)
+		log_error("%s: %s is damaged (%s): the %s slot cannot boot until it is installed again", path, key, why,
+			  slot_names[slot]);
 	return 0;
 }
 
@@ -526,6 +605,38 @@ static int format_slots(const struct boot_state *s, struct grubenv *env)
 		key_name(key, sizeof(key), (enum boot_slot) i, "_reason");
 		if (r == 0 && st->reason[0])
 			r = grubenv_set(env, key, st->reason);
+		key_name(key, sizeof(key), (enum boot_slot) i, "_verity");
+		if (r == 0 && st->verity.state != SLOT_VERITY_NONE) {
+			/* Damaged stays damaged: "-" parses as nothing. */
+			char text[SLOT_VERITY_TEXT_MAX + 1] = "-";
+			if (st->verity.state == SLOT_VERITY_SET)
+				slot_verity_format(&st->verity, text, sizeof(text));
+			r = grubenv_set(env, key, text);
+		}
+	}
+	return r;
+}
+
+/* state.env must fit GRUB's 1024 bytes: the reasons give way first (three
+ * slots' records, numbers at their bounds and 20-digit generations fit
+ * without them; docs/DESIGN.md has the numbers). */
+static int format_fitting(const struct boot_state *s, struct grubenv *env)
+{
+	static const size_t caps[] = { SLOT_REASON_MAX, 24, 1 };
+	struct boot_state shorter = *s;
+	char block[GRUBENV_SIZE];
+	int r = -ENOSPC;
+	for (size_t c = 0; c < ELEMENTSOF(caps) && r == -ENOSPC; c++) {
+		for (int i = 0; i < BOOT_SLOT_COUNT; i++)
+			shorter.slots[i].reason[caps[c] - 1] = '\0';
+		grubenv_free(env);
+		*env = (struct grubenv){ 0 };
+		r = format_slots(&shorter, env);
+		if (r == 0)
+			r = grubenv_format(env, block);
+		if (r == 0 && c > 0)
+			log_warning("The slots' reasons were cut to %zu characters to fit %s in %d bytes", caps[c] - 1,
+				    BOOT_STATE_FILE, GRUBENV_SIZE);
 	}
 	return r;
 }
@@ -536,7 +647,7 @@ int boot_state_save(const char *dir, const struct boot_state *s)
 	if (!path)
 		return -ENOMEM;
 	struct grubenv env = { 0 };
-	int r = format_slots(s, &env);
+	int r = format_fitting(s, &env);
 	if (r == 0)
 		r = grubenv_write_file_atomic(path, &env);
 	grubenv_free(&env);

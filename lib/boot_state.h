@@ -27,6 +27,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "verity_record.h"
 
 #define BOOT_STATE_FILE "state.env"
 #define BOOT_COUNTER_FILE "counter.env"
@@ -46,6 +49,27 @@ enum boot_slot {
 	BOOT_SLOT_COUNT,
 };
 
+/* What boot needs to set up the slot's dm-verity device, committed with the
+ * slot: kairos_<slot>_verity=ROOT_HEX:DATA_BLOCKS:HASH_START_BLOCK (the salt
+ * is read from the image's verity superblock: the root hash covers it). */
+enum slot_verity_state {
+	SLOT_VERITY_NONE,    /* no key: an image installed before images carried a tree */
+	SLOT_VERITY_SET,     /* a valid record: boot must verify against it */
+	SLOT_VERITY_DAMAGED, /* a key that does not parse: the slot cannot boot, never "unverified" */
+};
+/* Bounds of the record in state.env (also what keeps grubenv's 1024 bytes
+ * enough for three of them): 2^40 blocks of 4096 bytes = 4 PiB. */
+#define SLOT_VERITY_BLOCKS_MAX (UINT64_C(1) << 40)
+/* The value's length at most: 64 hex + ':' + 13 digits + ':' + 13 digits. */
+#define SLOT_VERITY_TEXT_MAX (2 * VERITY_DIGEST_SIZE + 2 * 13 + 2)
+
+struct slot_verity {
+	uint64_t data_blocks;
+	uint64_t hash_start_block; /* data_blocks < hash_start_block <= SLOT_VERITY_BLOCKS_MAX + 1 */
+	uint8_t root_hash[VERITY_DIGEST_SIZE];
+	enum slot_verity_state state;
+};
+
 enum slot_status {
 	SLOT_STATUS_NEW,  /* installed, not yet confirmed: boots on tries */
 	SLOT_STATUS_GOOD, /* confirmed by mark-good after a healthy boot */
@@ -57,6 +81,7 @@ struct slot_state {
 	enum slot_status status;
 	unsigned long gen;            /* installation generation */
 	char reason[SLOT_REASON_MAX]; /* why it is bad; "" otherwise */
+	struct slot_verity verity;    /* none for an empty slot */
 };
 
 struct boot_state {
@@ -134,6 +159,18 @@ const char *image_id_from_digest(const char *digest);
  * old passive goes. Re-installing the active image keeps passive as it is. */
 int boot_state_install_active(struct boot_state *s, const char *image_id);
 int boot_state_install_recovery(struct boot_state *s, const char *image_id);
+/* The verity record of the image the slot now names (rec NULL or
+ * rec->data_blocks 0: none, an image without a tree), set by the same
+ * change that named the image, before the save. -EINVAL: not a record
+ * state.env can hold (bounds above, hash start != hash_offset / 4096 + 1);
+ * -ENOENT: the slot is empty. */
+int boot_state_set_verity(struct boot_state *s, enum boot_slot slot, const struct verity_record *rec);
+/* The record as kairos_<slot>_verity holds it (SLOT_VERITY_TEXT_MAX + 1). */
+void slot_verity_format(const struct slot_verity *v, char *buf, size_t size);
+/* Strict: 64 lowercase hex, ':', DATA_BLOCKS, ':', HASH_START_BLOCK, the
+ * numbers decimal without sign or leading zero and in the bounds above.
+ * -EBADMSG with why in *why (a static string) otherwise. */
+int slot_verity_parse(const char *text, struct slot_verity *ret, const char **why);
 int boot_state_mark_good(struct boot_state *s, enum boot_slot slot);
 int boot_state_mark_bad(struct boot_state *s, enum boot_slot slot, const char *reason);
 /* Passive becomes active (confirmed), active becomes passive. -ENOENT: passive
@@ -151,7 +188,11 @@ int boot_state_reset(struct boot_state *s, const char *image_id, bool automated)
 bool boot_state_is_reset_to(const struct boot_state *s, const char *image_id);
 
 /* Files. load: -ENOENT when state.env is missing; -EBADMSG when it is damaged
- * (s then holds defaults: every slot empty, so recovery boots). A damaged
+ * (s then holds defaults: every slot empty, so recovery boots). A slot's
+ * verity key that does not parse damages that slot only (verity.state
+ * SLOT_VERITY_DAMAGED, kept so by save). save: when the map does not fit
+ * GRUB's 1024 bytes, the slots' reasons (only informational) are shortened
+ * until it does. A damaged
  * counter.env is not an error: counter_damaged is set and defaults used. */
 int boot_state_load(const char *dir, struct boot_state *s);
 int boot_state_save(const char *dir, const struct boot_state *s);

@@ -11,7 +11,7 @@ if [ "$root" = kairos ] && ! ismounted "$NEWROOT"; then
     # only in its own /init mode, and the kernel's on-demand loading would
     # race udev for the disk drivers.
     modprobe -a -q loop squashfs overlay ext4 crc32c_generic vfat nls_cp437 nls_ascii \
-        isofs sr_mod 2>/dev/null
+        isofs sr_mod dm_verity 2>/dev/null
     if ! kairos-boot mount --root "$NEWROOT"; then
         warn "kairos: kairos-boot could not assemble the root"
         emergency_shell --shutdown kairos "kairos-boot failed"

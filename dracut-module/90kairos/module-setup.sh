@@ -18,10 +18,14 @@ depends() {
 # image: disk drivers, loop + squashfs for the image, overlay for the tmpfs
 # overlays, ext4 (with crc32c, asked for by name) and vfat for partitions;
 # for a live boot (kairos.live=) the CD-ROM drivers and iso9660, and USB
-# storage with its host controllers (a live ISO written to a stick).
+# storage with its host controllers (a live ISO written to a stick); and
+# dm-verity with what it needs (dm-mod, whose /dev/mapper/control kairos-boot
+# opens, making the node when udev has not; dm-bufio) for an image whose
+# slot has a verity record in state.env.
 # scripts/mk-os-image keeps these in the reference OS (tests/tools checks).
 installkernel() {
     hostonly='' instmods loop squashfs overlay ext4 crc32c_generic vfat nls_cp437 nls_ascii \
+        dm_mod dm_bufio dm_verity \
         virtio_pci virtio_blk virtio_scsi sd_mod ahci nvme \
         isofs sr_mod cdrom ata_piix \
         usb_storage uas xhci_pci xhci_hcd ehci_pci ehci_hcd

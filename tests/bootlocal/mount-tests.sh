@@ -187,6 +187,63 @@ rm "$W/state/images/$A.squashfs"
 boot
 check "missing active image: passive boots" test "$(rec .slot)/$(rec .failed[0].error)" = "passive/image file is missing"
 
+# ---- dm-verity: state.env's record of the slot ---------------------------------
+# vimage ID: image ID with a dm-verity tree after it (veritysetup, as the
+# builder's is byte-identical: tests/flatten); prints ROOT:DATA_BLOCKS:HASH_START_BLOCK.
+vimage() {
+	local f=$W/state/images/$1.squashfs size blocks root
+	cp "$W/img/$1.squashfs" "$f"
+	size=$(( ($(stat -c %s "$f") + 4095) / 4096 * 4096 ))
+	truncate -s "$size" "$f"
+	blocks=$((size / 4096))
+	root=$(veritysetup format --hash-offset="$size" "$f" "$f" | sed -n 's/^Root hash:[[:space:]]*//p')
+	echo "$root:$blocks:$((blocks + 1))"
+}
+verity_state() { # ACTIVE_VERITY: A good with that record, B good passive
+	state kairos_active="$A" kairos_active_status=good kairos_active_gen=3 kairos_active_verity="$1" \
+		kairos_passive="$B" kairos_passive_status=good kairos_passive_gen=2
+}
+fresh_state; install_image "$B"
+VA=$(vimage "$A")
+verity_state garbage
+boot
+check "verity record damaged in state.env: passive boots, never active unverified" \
+	test "$(rc)/$(rec .slot)/$(out version)/$(rec .failed[0].error)" = "0/passive/B/verity record in state.env is damaged"
+check "  active marked bad with that reason; passive read without verity (no record)" \
+	test "$(env_get state.env kairos_active_status)/$(env_get state.env kairos_active_reason)/$(rec .verity)" = \
+	"bad/verity record in state.env is damaged/null"
+verity_state "$(cut -d: -f1 <<<"$VA"):$(( $(cut -d: -f2 <<<"$VA") - 1 )):$(cut -d: -f3 <<<"$VA")"
+boot
+check "verity superblock's data blocks differ from state.env's: passive boots, active bad, why recorded" \
+	eval '[ "$(rc)/$(rec .slot)/$(env_get state.env kairos_active_status)" = 0/passive/bad ] &&
+	      rec .failed[0].error | grep -q "verity superblock says .* data blocks, state.env"'
+cp "$W/img/$A.squashfs" "$W/state/images/$A.squashfs" # no tree after it
+verity_state "$VA"
+boot
+check "a record for an image without a tree: passive boots, active bad, why recorded" \
+	eval '[ "$(rc)/$(rec .slot)/$(env_get state.env kairos_active_status)" = 0/passive/bad ] &&
+	      rec .failed[0].error | grep -q "verity superblock at block .*: shorter than a verity superblock"'
+VA=$(vimage "$A")
+verity_state "$VA"
+boot
+if dmsetup targets 2>/dev/null | grep -q '^verity'; then
+	check "a valid record: the root is read through dm-verity, the table in the record" \
+		eval '[ "$(rc)/$(rec .slot)/$(out version)" = 0/active/A ] &&
+		      rec .verity | grep -Eq "^0 [0-9]+ verity 1 7:[0-9]+ 7:[0-9]+ 4096 4096 $(cut -d: -f2 <<<"$VA") $(cut -d: -f3 <<<"$VA") sha256 ${VA%%:*} [0-9a-f]{64}\$"'
+	check "  and the device is gone with the mount" test ! -e /dev/mapper/kairos-active
+	verity_state "$(printf '%064d' 0):$(cut -d: -f2- <<<"$VA")"
+	boot
+	check "a root hash that does not match: passive boots, active bad" \
+		test "$(rc)/$(rec .slot)/$(env_get state.env kairos_active_status)" = 0/passive/bad
+else
+	# This kernel has no device-mapper (or no dm-verity): never an unverified
+	# mount instead, and no image is blamed for it.
+	check "a valid record on a kernel without dm-verity: the boot fails, nothing mounted, no slot blamed" \
+		eval '[ "$(rc)" != 0 ] && [ "$(rec .slot)" = null ] && [ "$(env_get state.env kairos_active_status)" = good ] &&
+		      rec .error | grep -q "no device-mapper for dm-verity" && [ "$(out nmounts)" = 0 ]'
+fi
+rm -f "$W/state/images/$A.squashfs"
+
 # An image that mounts but has no init: the image's fault (it was found
 # only by booting it in QEMU, where a confirmed active rebooted forever).
 N=$(id_of noinit)
@@ -508,6 +565,21 @@ check "live: record says slot live, its image, reason live" test "$(rec '.slot +
 check "live: tmpfs overlays only, writable, nothing persistent" \
 	eval '! grep -q ext4 "$W/out/mounts" && mounted /etc overlay && mounted /home overlay && [ "$(out etc_rw)$(out home_rw)" = yesyes ] && [ "$(rec .persistent.status)" = not-used ]'
 check "live: no counter spent, no state touched" test "$(counter_sum)" = "$before"
+# kairos.verity= (the medium's grub.cfg, from os.json's record): one that
+# does not parse is never "no verity"; a valid one on a kernel without
+# dm-verity fails the boot rather than mount unverified.
+boot "root=kairos kairos.live=KAIROS_LIVE kairos.image=$B kairos.verity=$(printf '%064d' 0):1" --live-dir "$W/live"
+check "live: a damaged kairos.verity=: fails, nothing mounted, why recorded" \
+	eval '[ "$(rc)/$(out nmounts)" = 1/0 ] && rec .error | grep -q "kairos.verity= is damaged"'
+VB=$(vimage "$B") && mv "$W/state/images/$B.squashfs" "$W/live/kairos/os.squashfs"
+boot "root=kairos kairos.live=KAIROS_LIVE kairos.image=$B kairos.verity=$VB" --live-dir "$W/live"
+if dmsetup targets 2>/dev/null | grep -q '^verity'; then
+	check "live: a valid kairos.verity=: read through dm-verity, the table in the record" \
+		eval '[ "$(rc)/$(out version)" = 0/B ] && rec .verity | grep -q " sha256 ${VB%%:*} "'
+else
+	check "live: a valid kairos.verity= on a kernel without dm-verity: fails, nothing mounted" \
+		eval '[ "$(rc)/$(out nmounts)" = 1/0 ] && rec .error | grep -q "no device-mapper for dm-verity"'
+fi
 rm "$W/live/kairos/os.squashfs"
 boot "root=kairos kairos.live=KAIROS_LIVE" --live-dir "$W/live"
 check "live: no image on the medium: fails, every mount undone" test "$(rc)/$(out nmounts)" = 1/0

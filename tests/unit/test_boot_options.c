@@ -125,6 +125,31 @@ static void test_live_label(void **unused)
 	assert_string_equal(o.live_label, "SECOND");
 }
 
+/* kairos.verity= (the live medium's record): strict as state.env's; one
+ * that does not parse is damaged, never "no verity". */
+static void test_live_verity(void **unused)
+{
+	(void) unused;
+	struct boot_options o;
+	parse(&o, "root=kairos kairos.live=KAIROS_LIVE");
+	assert_int_equal(o.live_verity.state, SLOT_VERITY_NONE);
+	parse(&o, "kairos.verity=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f:262144:262145");
+	assert_int_equal(o.live_verity.state, SLOT_VERITY_SET);
+	assert_int_equal(o.live_verity.data_blocks, 262144);
+	assert_int_equal(o.live_verity.hash_start_block, 262145);
+	assert_int_equal(o.live_verity.root_hash[31], 0x1f);
+	const char *bad[] = { "kairos.verity=", "kairos.verity=yes", "kairos.verity=0:1:2",
+			      "kairos.verity=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f:262144" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct cmdline c;
+		assert_int_equal(cmdline_parse(bad[i], &c), 0);
+		boot_options_init(&o);
+		assert_int_equal(boot_options_from_cmdline(&o, &c), -EINVAL);
+		cmdline_free(&c);
+		assert_int_equal(o.live_verity.state, SLOT_VERITY_DAMAGED);
+	}
+}
+
 static void test_path_validation(void **unused)
 {
 	(void) unused;
@@ -191,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_cmdline_values),
 		cmocka_unit_test(test_bad_values_keep_defaults),
 		cmocka_unit_test(test_live_label),
+		cmocka_unit_test(test_live_verity),
 		cmocka_unit_test(test_path_validation),
 		cmocka_unit_test(test_boot_conf_and_precedence),
 	};

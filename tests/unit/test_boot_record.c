@@ -59,8 +59,8 @@ static void test_fallback_record(void **unused)
 		text,
 		"{\"slot\":\"passive\",\"image\":\"" ID_B "\",\"reason\":\"fallback\","
 		"\"why\":\"fallback to passive: active is marked bad\",\"tries_left\":null,\"counted_by\":\"helper\","
-		"\"fallback_from\":\"active\",\"kernel_image\":null,\"failed\":[{\"slot\":\"active\",\"image\":\"" ID_A
-		"\","
+		"\"fallback_from\":\"active\",\"kernel_image\":null,\"verity\":null,\"failed\":[{\"slot\":\"active\","
+		"\"image\":\"" ID_A "\","
 		"\"error\":\"image does not mount: \\\"bad\\\"\\\\x0a\"}],\"state_device\":\"/dev/vda4\","
 		"\"persistent\":{\"status\":\"mounted\",\"device\":null,\"error\":null,\"binds\":[{\"path\":\"/"
 		"home\",\"status\":\"seeded\"}]},"
@@ -130,7 +130,7 @@ static void test_live_record(void **unused)
 		"{\"slot\":\"live\",\"image\":\"" ID_A "\",\"reason\":\"live\","
 		"\"why\":\"live: /kairos/os.squashfs on /dev/sr0 "
 		"(KAIROS_LIVE)\",\"tries_left\":null,\"counted_by\":null,"
-		"\"fallback_from\":null,\"kernel_image\":null,\"failed\":[],\"state_device\":null,"
+		"\"fallback_from\":null,\"kernel_image\":null,\"verity\":null,\"failed\":[],\"state_device\":null,"
 		"\"persistent\":{\"status\":\"not-used\",\"device\":null,\"error\":null,\"binds\":[]},"
 		"\"overlays\":[{\"path\":\"/etc\",\"status\":\"mounted\"},{\"path\":\"/home\",\"status\":\"mounted\"}],"
 		"\"warnings\":[],\"timings_ms\":{\"start_to_state\":null,\"start_to_root\":30},\"error\":null}\n");
@@ -224,6 +224,7 @@ static void test_round_trip_every_field(void **unused)
 	rec.counted_by = BOOT_RECORD_COUNTED_BY_GRUB;
 	rec.fallback_from = BOOT_SLOT_ACTIVE;
 	memcpy(rec.kernel_image, ID_A, sizeof(rec.kernel_image));
+	snprintf(rec.verity, sizeof(rec.verity), "0 16 verity 1 7:0 7:0 4096 4096 2 3 sha256 %s -", ID_A);
 	assert_int_equal(boot_record_add_failure(&rec, BOOT_SLOT_ACTIVE, ID_A, "image does not mount"), 0);
 	assert_int_equal(boot_record_add_failure(&rec, BOOT_SLOT_RECOVERY, NULL, "no recovery image"), 0);
 	rec.persistent = BOOT_RECORD_PERSISTENT_FAILED;
@@ -254,6 +255,7 @@ static void test_round_trip_every_field(void **unused)
 	assert_value(back.counted_by, BOOT_RECORD_COUNTED_BY_GRUB);
 	assert_int_equal(back.fallback_from, BOOT_SLOT_ACTIVE);
 	assert_string_equal(back.kernel_image, ID_A);
+	assert_string_equal(back.verity, rec.verity);
 	assert_int_equal(back.n_failed, 2);
 	assert_int_equal(back.failed[0].slot, BOOT_SLOT_ACTIVE);
 	assert_string_equal(back.failed[0].image, ID_A);

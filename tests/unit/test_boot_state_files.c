@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #include "boot_state.h"
@@ -235,6 +236,169 @@ static void test_counter_rewritten_in_place(void **unused)
 	assert_int_not_equal(before.st_ino, after.st_ino);
 }
 
+/* A record of image i: root hash bytes i, blocks and start as given. */
+static struct verity_record record(uint8_t i, uint64_t data_blocks)
+{
+	struct verity_record rec = { .data_blocks = data_blocks, .hash_offset = data_blocks * VERITY_BLOCK_SIZE };
+	memset(rec.root_hash, i, sizeof(rec.root_hash));
+	rec.hash_start_block = verity_hash_start_block(rec.hash_offset);
+	return rec;
+}
+
+/* Each slot's verity record is committed with it and read back exactly;
+ * a slot installed without one has no key. */
+static void test_verity_roundtrip(void **unused)
+{
+	(void) unused;
+	struct boot_state s, back;
+	installed_state(&s);
+	struct verity_record a = record(0xab, 262144), r = record(0x01, 1);
+	assert_int_equal(boot_state_set_verity(&s, BOOT_SLOT_ACTIVE, &a), 0);
+	assert_int_equal(boot_state_set_verity(&s, BOOT_SLOT_RECOVERY, &r), 0);
+	assert_int_equal(boot_state_save(dir, &s), 0);
+	assert_int_equal(boot_state_load(dir, &back), 0);
+	assert_memory_equal(back.slots, s.slots, sizeof(s.slots));
+	assert_int_equal(back.slots[BOOT_SLOT_ACTIVE].verity.state, SLOT_VERITY_SET);
+	assert_int_equal(back.slots[BOOT_SLOT_ACTIVE].verity.data_blocks, 262144);
+	assert_int_equal(back.slots[BOOT_SLOT_ACTIVE].verity.hash_start_block, 262145);
+	assert_int_equal(back.slots[BOOT_SLOT_PASSIVE].verity.state, SLOT_VERITY_NONE);
+	shell("grub-editenv %s/state.env list | grep -qx 'kairos_active_verity=%s:262144:262145'", dir,
+	      "abababababababababababababababababababababababababababababababab");
+	shell("! grep -q kairos_passive_verity %s/state.env", dir);
+
+	/* Rollback carries the record with its image; an install without one clears it. */
+	assert_int_equal(boot_state_mark_good(&s, BOOT_SLOT_PASSIVE), 0);
+	assert_int_equal(boot_state_rollback(&s), 0);
+	assert_int_equal(s.slots[BOOT_SLOT_PASSIVE].verity.state, SLOT_VERITY_SET);
+	assert_int_equal(s.slots[BOOT_SLOT_ACTIVE].verity.state, SLOT_VERITY_NONE);
+	assert_int_equal(boot_state_reset(&s, R, false), 0);
+	assert_int_equal(s.slots[BOOT_SLOT_ACTIVE].verity.state, SLOT_VERITY_NONE);
+	assert_int_equal(boot_state_set_verity(&s, BOOT_SLOT_ACTIVE, NULL), 0);
+	assert_int_equal(boot_state_set_verity(&s, BOOT_SLOT_PASSIVE, &a), -ENOENT); /* emptied by the reset */
+}
+
+/* Records state.env cannot hold are refused before the commit. */
+static void test_verity_set_bounds(void **unused)
+{
+	(void) unused;
+	struct boot_state s;
+	installed_state(&s);
+	struct verity_record rec = record(1, SLOT_VERITY_BLOCKS_MAX);
+	assert_int_equal(boot_state_set_verity(&s, BOOT_SLOT_ACTIVE, &rec), 0);
+	rec = record(1, SLOT_VERITY_BLOCKS_MAX + 1);
+	assert_int_equal(boot_state_set_verity(&s, BOOT_SLOT_ACTIVE, &rec), -EINVAL);
+	rec = record(1, 10);
+	rec.hash_offset += 512; /* not a block */
+	assert_int_equal(boot_state_set_verity(&s, BOOT_SLOT_ACTIVE, &rec), -EINVAL);
+	rec = record(1, 10);
+	rec.hash_offset -= VERITY_BLOCK_SIZE; /* the tree inside the data */
+	rec.hash_start_block = verity_hash_start_block(rec.hash_offset);
+	assert_int_equal(boot_state_set_verity(&s, BOOT_SLOT_ACTIVE, &rec), -EINVAL);
+	rec = record(1, 10);
+	rec.hash_start_block++; /* not where the superblock says */
+	assert_int_equal(boot_state_set_verity(&s, BOOT_SLOT_ACTIVE, &rec), -EINVAL);
+	rec = record(1, 10);
+	assert_int_equal(boot_state_set_verity(&s, (enum boot_slot) 7, &rec), -EINVAL);
+}
+
+/* A kairos_<slot>_verity that does not parse damages that slot only (never
+ * "no verity"), stays damaged through a save, and the rest of the map loads. */
+static void test_verity_damaged(void **unused)
+{
+	(void) unused;
+	static const char *const bad[] = {
+		"-",
+		"garbage",
+		"ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB:10:11", /* uppercase */
+		"ababababababababababababababababababababababababababababababab:10:11",   /* 62 digits */
+		"abababababababababababababababababababababababababababababababab0:10:11",
+		"abababababababababababababababababababababababababababababababab:10",
+		"abababababababababababababababababababababababababababababababab:10:11:",
+		"abababababababababababababababababababababababababababababababab:10:11:12",
+		"abababababababababababababababababababababababababababababababab:0:1",
+		"abababababababababababababababababababababababababababababababab:010:11",
+		"abababababababababababababababababababababababababababababababab:+10:11",
+		"abababababababababababababababababababababababababababababababab:10: 11",
+		"abababababababababababababababababababababababababababababababab:10:10", /* tree in the data */
+		"abababababababababababababababababababababababababababababababab:10:9",
+		"abababababababababababababababababababababababababababababababab:1099511627777:1099511627778",
+		"abababababababababababababababababababababababababababababababab:1:1099511627778",
+		"abababababababababababababababababababababababababababababababab:18446744073709551616:1",
+		"abababababababababababababababababababababababababababababababab:1:2\\",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		struct boot_state s, back;
+		installed_state(&s);
+		struct verity_record rec = record(0xab, 10);
+		assert_int_equal(boot_state_set_verity(&s, BOOT_SLOT_ACTIVE, &rec), 0);
+		assert_int_equal(boot_state_set_verity(&s, BOOT_SLOT_PASSIVE, &rec), 0);
+		assert_int_equal(boot_state_save(dir, &s), 0);
+		shell("grub-editenv %s/state.env set 'kairos_passive_verity=%s'", dir, bad[i]);
+		assert_int_equal(boot_state_load(dir, &back), 0);
+		assert_string_equal(back.slots[BOOT_SLOT_PASSIVE].image, s.slots[BOOT_SLOT_PASSIVE].image);
+		if (back.slots[BOOT_SLOT_PASSIVE].verity.state != SLOT_VERITY_DAMAGED)
+			fail_msg("accepted kairos_passive_verity=%s", bad[i]);
+		assert_int_equal(back.slots[BOOT_SLOT_ACTIVE].verity.state, SLOT_VERITY_SET);
+		/* Saved again (any other commit), it stays damaged. */
+		assert_int_equal(boot_state_save(dir, &back), 0);
+		assert_int_equal(boot_state_load(dir, &s), 0);
+		assert_int_equal(s.slots[BOOT_SLOT_PASSIVE].verity.state, SLOT_VERITY_DAMAGED);
+		/* Installed again, the slot gets a record of its own. */
+		assert_int_equal(boot_state_set_verity(&s, BOOT_SLOT_PASSIVE, &rec), 0);
+		assert_int_equal(s.slots[BOOT_SLOT_PASSIVE].verity.state, SLOT_VERITY_SET);
+	}
+	/* The bounds themselves are accepted. */
+	struct slot_verity v;
+	const char *why;
+	assert_int_equal(
+		slot_verity_parse(
+			"abababababababababababababababababababababababababababababababab:1099511627776:1099511627777",
+			&v, &why),
+		0);
+	assert_int_equal(v.data_blocks, SLOT_VERITY_BLOCKS_MAX);
+}
+
+/* The largest state.env: three slots with records at their bounds,
+ * 20-digit generations and the longest reasons, all backslashes (escaped,
+ * twice their length): the reasons give way, the records never. */
+static void test_verity_largest_state_fits(void **unused)
+{
+	(void) unused;
+	struct boot_state s, back;
+	installed_state(&s);
+	s.gen = 9999999999999999999UL; /* 19 digits, the most parse_ulong() reads */
+	s.auto_resets = RESET_AUTO_MAX;
+	s.tries_max = BOOT_TRIES_LIMIT;
+	for (int i = 0; i < BOOT_SLOT_COUNT; i++) {
+		struct verity_record rec = record((uint8_t) (0xa0 + i), SLOT_VERITY_BLOCKS_MAX);
+		assert_int_equal(boot_state_set_verity(&s, (enum boot_slot) i, &rec), 0);
+		s.slots[i].gen = 9999999999999999999UL;
+		memset(s.slots[i].reason, '\\', SLOT_REASON_MAX - 1);
+		s.slots[i].status = SLOT_STATUS_BAD;
+	}
+	assert_int_equal(boot_state_save(dir, &s), 0);
+	assert_int_equal(boot_state_load(dir, &back), 0);
+	for (int i = 0; i < BOOT_SLOT_COUNT; i++) {
+		assert_memory_equal(&back.slots[i].verity, &s.slots[i].verity, sizeof(s.slots[i].verity));
+		assert_int_equal(back.slots[i].gen, 9999999999999999999UL);
+		assert_int_equal(strncmp(back.slots[i].reason, s.slots[i].reason, strlen(back.slots[i].reason)), 0);
+	}
+	/* Realistic: records of 4 GiB images, 7-digit generations (ten
+	 * million upgrades), active and passive bad with plain reasons of 63
+	 * characters: nothing is cut. */
+	for (int i = 0; i < BOOT_SLOT_COUNT; i++) {
+		struct verity_record rec = record((uint8_t) (0xa0 + i), 1048576);
+		assert_int_equal(boot_state_set_verity(&s, (enum boot_slot) i, &rec), 0);
+		memset(s.slots[i].reason, 'r', SLOT_REASON_MAX - 1);
+		s.slots[i].gen = 9999999;
+	}
+	memset(s.slots[BOOT_SLOT_RECOVERY].reason, 0, SLOT_REASON_MAX);
+	s.gen = 9999999;
+	assert_int_equal(boot_state_save(dir, &s), 0);
+	assert_int_equal(boot_state_load(dir, &back), 0);
+	assert_memory_equal(back.slots, s.slots, sizeof(s.slots));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +408,10 @@ int main(void)
 		cmocka_unit_test(test_auto_resets),
 		cmocka_unit_test(test_damaged_state),
 		cmocka_unit_test(test_counter_rewritten_in_place),
+		cmocka_unit_test(test_verity_roundtrip),
+		cmocka_unit_test(test_verity_set_bounds),
+		cmocka_unit_test(test_verity_damaged),
+		cmocka_unit_test(test_verity_largest_state_fits),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

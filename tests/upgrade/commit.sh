@@ -155,6 +155,32 @@ tap_check "verify active of an image installed before (no record): reported, exi
 tap_check "  with --require-verity: exit 3" verify_rc 3 '.images[0].result == "no-record"' active --require-verity
 tap_expect "verify with an unknown slot: refused, naming it" fail "unknown slot 'bogus'" ku_state verify bogus
 
+# ---- state.env: each slot's verity record, committed with the slot --------
+env_key() { grub-editenv "$S/state.env" list | sed -n "s/^$1=//p"; }
+record_of() { # JSON: ROOT:DATA_BLOCKS:HASH_START_BLOCK, what boot needs, from an image's .json
+	jq -r '.verity | "\(.root_hash):\(.data_blocks):\(.hash_offset / 4096 + 1)"' "$1"
+}
+installed_node "$work/s-vstate" && ku upgrade --source "oci-layout:$work/layout:v2" >/dev/null 2>&1
+tap_check "upgrade: state.env has each slot's verity record, as the images' .json say" sh -c \
+	"$(declare -f env_key record_of); S='$S'
+	 [ \"\$(env_key kairos_active_verity)\" = \"\$(record_of '$S/images/$V2.json')\" ] &&
+	 [ \"\$(env_key kairos_passive_verity)\" = \"\$(record_of '$S/images/$V1.json')\" ] &&
+	 [ \"\$(env_key kairos_recovery_verity)\" = \"\$(record_of '$S/images/$V1.json')\" ] &&
+	 env_key kairos_active_verity | grep -Eq '^[0-9a-f]{64}:[1-9][0-9]*:[1-9][0-9]*\$'"
+ku_state rollback >/dev/null 2>&1
+tap_check "  rollback: the records move with their images" sh -c \
+	"$(declare -f env_key record_of); S='$S'
+	 [ \"\$(env_key kairos_active_verity)\" = \"\$(record_of '$S/images/$V1.json')\" ] &&
+	 [ \"\$(env_key kairos_passive_verity)\" = \"\$(record_of '$S/images/$V2.json')\" ]"
+grub-editenv "$S/state.env" set kairos_passive_verity=garbage
+tap_check "  a damaged record: status still reads the map, and says so" sh -c \
+	"'$K' status --json --state-dir '$S' | jq -e '.slots.passive.verity_record == \"damaged\" and .slots.passive.root_hash == null and .slots.active.verity_record == \"present\"' >/dev/null &&
+	 '$K' status --state-dir '$S' | grep -q 'its verity record in state.env is damaged'"
+ku upgrade --recovery --source "oci-layout:$work/layout:v2" >/dev/null 2>&1
+tap_check "  and another commit (a recovery upgrade) keeps it damaged (never 'no record')" sh -c \
+	"$(declare -f env_key record_of); S='$S'; [ \"\$(env_key kairos_passive_verity)\" = - ] &&
+	 [ \"\$(env_key kairos_recovery_verity)\" = \"\$(record_of '$S/images/$V2.json')\" ]"
+
 installed_node "$work/s"
 tap_check "install v1 into an empty state" test "$(json '.slots.active.image + .slots.active.status')" = "${V1}good"
 tap_expect "upgrade to v2" ok "Active image is now" ku upgrade --source "oci-layout:$work/layout:v2"
@@ -431,6 +457,8 @@ tap_check "  its kernel and initrd beside the copy (recovery's in the old layout
 tap_check "  its layer index copied with it (the next upgrade FROM it fetches only new layers)" \
 	cmp "$RDIR/images/$V1.index" "$S/images/$V1.index"
 tap_check "  the recovery partition was not written" test "$(rsum)" = "$rec_before"
+tap_check "  state.env has the copy's verity record, the recovery image's" test \
+	"$(env_key kairos_active_verity)" = "$(record_of "$RDIR/images/$V1.json")"
 inode=$(stat -c '%i %Y' "$S/state.env")
 sleep 1.1
 tap_expect "reset again: nothing to commit" ok 'already image .*nothing to commit' ku_reset
@@ -458,6 +486,19 @@ tap_expect "reset --source: active from a registry or layout instead" ok "active
 	ku_reset --source "oci-layout:$work/layout:v2"
 tap_check "  active v2, passive empty, recovery v1" test \
 	"$(rjson '[.slots.active.image, .slots.passive, .slots.recovery.image] | map(tostring) | join(",")')" = "$V2,null,$V1"
+
+# The copy's .json is what the commit reads the record from: an invalid one
+# is refused before the commit; one without a record (an image from before
+# the tree) commits no key.
+installed_node "$work/s" && in_recovery
+jq '.verity.data_blocks = "12"' "$RDIR/images/$V1.json" >"$S/images/$V1.json"
+before=$(cat "$S/state.env")
+tap_expect "reset: an invalid verity record in the image's .json is refused, naming it" fail \
+	"$V1.json: the verity record is invalid.*not committed" ku_reset
+tap_check "  state.env unchanged" test "$(cat "$S/state.env")" = "$before"
+jq 'del(.verity)' "$RDIR/images/$V1.json" >"$S/images/$V1.json"
+tap_expect "reset: an image without a verity record commits" ok 'active is now image' ku_reset
+tap_check "  with no verity key for it" test -z "$(env_key kairos_active_verity)"
 
 # A lost slot map: recovery boots the newest image there; reset writes a whole map.
 installed_node "$work/s" && in_recovery

@@ -96,100 +96,28 @@ static int pread_all(int fd, void *buf, size_t size, uint64_t offset)
 	return n < 0 ? (int) n : (size_t) n < size ? -ENODATA : 0;
 }
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (unsigned i = 0; i < 4; i++)
-		p[i] = (uint8_t) (v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t) get_le32(p) | (uint64_t) get_le32(p + 4) << 32;
-}
-
-/* struct verity_sb of cryptsetup (lib/verity/verity.c), little endian. */
-static const uint8_t sb_signature[8] = "verity";
-static const uint8_t sb_algorithm[32] = "sha256";
-#define SB_VERSION 8
-#define SB_HASH_TYPE 12
-#define SB_UUID 16
-#define SB_ALGORITHM 32
-#define SB_DATA_BLOCK_SIZE 64
-#define SB_HASH_BLOCK_SIZE 68
-#define SB_DATA_BLOCKS 72
-#define SB_SALT_SIZE 80
-#define SB_SALT 88
-
-uint64_t verity_hash_start_block(uint64_t hash_offset)
-{
-	/* The superblock takes the first hash block (cryptsetup's
-	 * VERITY_hash_offset_block()). */
-	return hash_offset / VERITY_BLOCK_SIZE + 1;
-}
-
 void verity_superblock_format(const struct verity_record *rec, uint8_t buf[VERITY_SUPERBLOCK_SIZE])
 {
 	uint8_t uuid[VERITY_DIGEST_SIZE];
 	memset(buf, 0, VERITY_SUPERBLOCK_SIZE);
-	memcpy(buf, sb_signature, sizeof(sb_signature));
-	put_le32(buf + SB_VERSION, 1);
-	put_le32(buf + SB_HASH_TYPE, 1);
+	memcpy(buf, verity_sb_signature, sizeof(verity_sb_signature));
+	verity_put_le32(buf + VERITY_SB_VERSION, 1);
+	verity_put_le32(buf + VERITY_SB_HASH_TYPE, 1);
 	/* Deterministic: the same data and salt give the same bytes. RFC 4122
 	 * version 4 and variant bits, so tools print it as any other. */
 	if (sha256_parts(UUID_LABEL, strlen(UUID_LABEL), rec->salt, rec->salt_size, uuid) < 0)
 		memset(uuid, 0, sizeof(uuid));
 	uuid[6] = (uint8_t) ((uuid[6] & 0x0f) | 0x40);
 	uuid[8] = (uint8_t) ((uuid[8] & 0x3f) | 0x80);
-	memcpy(buf + SB_UUID, uuid, 16);
-	memcpy(buf + SB_ALGORITHM, sb_algorithm, sizeof(sb_algorithm));
-	put_le32(buf + SB_DATA_BLOCK_SIZE, VERITY_BLOCK_SIZE);
-	put_le32(buf + SB_HASH_BLOCK_SIZE, VERITY_BLOCK_SIZE);
-	put_le32(buf + SB_DATA_BLOCKS, (uint32_t) rec->data_blocks);
-	put_le32(buf + SB_DATA_BLOCKS + 4, (uint32_t) (rec->data_blocks >> 32));
-	buf[SB_SALT_SIZE] = (uint8_t) rec->salt_size;
-	buf[SB_SALT_SIZE + 1] = (uint8_t) (rec->salt_size >> 8);
-	memcpy(buf + SB_SALT, rec->salt, rec->salt_size);
-}
-
-int verity_superblock_parse(const uint8_t *buf, size_t size, uint64_t hash_offset, struct verity_record *ret,
-			    const char **why)
-{
-	*ret = (struct verity_record){ 0 };
-	*why = NULL;
-	if (size < VERITY_SUPERBLOCK_SIZE)
-		*why = "shorter than a verity superblock";
-	else if (memcmp(buf, sb_signature, sizeof(sb_signature)) != 0)
-		*why = "no verity superblock (signature)";
-	else if (get_le32(buf + SB_VERSION) != 1)
-		*why = "superblock version is not 1";
-	else if (get_le32(buf + SB_HASH_TYPE) != 1)
-		*why = "hash type is not 1 (only format 1 is read)";
-	else if (memcmp(buf + SB_ALGORITHM, sb_algorithm, sizeof(sb_algorithm)) != 0)
-		*why = "hash algorithm is not sha256";
-	else if (get_le32(buf + SB_DATA_BLOCK_SIZE) != VERITY_BLOCK_SIZE ||
-		 get_le32(buf + SB_HASH_BLOCK_SIZE) != VERITY_BLOCK_SIZE)
-		*why = "block sizes are not 4096";
-	else if ((size_t) (buf[SB_SALT_SIZE] | buf[SB_SALT_SIZE + 1] << 8) > VERITY_SALT_MAX)
-		*why = "salt is longer than 256 bytes";
-	else if (hash_offset % VERITY_BLOCK_SIZE != 0)
-		*why = "hash offset is not a multiple of 4096";
-	else if (get_le64(buf + SB_DATA_BLOCKS) == 0)
-		*why = "no data blocks";
-	else if (get_le64(buf + SB_DATA_BLOCKS) > hash_offset / VERITY_BLOCK_SIZE)
-		*why = "data blocks overlap the hash area";
-	if (*why)
-		return -EBADMSG;
-	ret->salt_size = (size_t) (buf[SB_SALT_SIZE] | buf[SB_SALT_SIZE + 1] << 8);
-	memcpy(ret->salt, buf + SB_SALT, ret->salt_size);
-	ret->data_blocks = get_le64(buf + SB_DATA_BLOCKS);
-	ret->hash_offset = hash_offset;
-	ret->hash_start_block = verity_hash_start_block(hash_offset);
-	return 0;
+	memcpy(buf + VERITY_SB_UUID, uuid, 16);
+	memcpy(buf + VERITY_SB_ALGORITHM, verity_sb_algorithm, sizeof(verity_sb_algorithm));
+	verity_put_le32(buf + VERITY_SB_DATA_BLOCK_SIZE, VERITY_BLOCK_SIZE);
+	verity_put_le32(buf + VERITY_SB_HASH_BLOCK_SIZE, VERITY_BLOCK_SIZE);
+	verity_put_le32(buf + VERITY_SB_DATA_BLOCKS, (uint32_t) rec->data_blocks);
+	verity_put_le32(buf + VERITY_SB_DATA_BLOCKS + 4, (uint32_t) (rec->data_blocks >> 32));
+	buf[VERITY_SB_SALT_SIZE] = (uint8_t) rec->salt_size;
+	buf[VERITY_SB_SALT_SIZE + 1] = (uint8_t) (rec->salt_size >> 8);
+	memcpy(buf + VERITY_SB_SALT, rec->salt, rec->salt_size);
 }
 
 /* The tree being written: one partial hash block per level. */
@@ -533,38 +461,4 @@ int verity_tree_verify(int fd, const char *path, const struct verity_record *exp
 	if (r < 0 && r != -EBADMSG)
 		return log_error_errno(r, "Cannot read %s: %m", path);
 	return r;
-}
-
-void verity_hex(const uint8_t *buf, size_t size, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < size; i++) {
-		out[2 * i] = digits[buf[i] >> 4];
-		out[2 * i + 1] = digits[buf[i] & 15];
-	}
-	out[2 * size] = '\0';
-}
-
-static int unhex_digit(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-int verity_unhex(const char *hex, uint8_t *buf, size_t size)
-{
-	if (!hex || strnlen(hex, 2 * size + 1) != 2 * size)
-		return -EINVAL;
-	for (size_t i = 0; i < size; i++) {
-		int hi = unhex_digit(hex[2 * i]), lo = unhex_digit(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		buf[i] = (uint8_t) (hi << 4 | lo);
-	}
-	return 0;
 }

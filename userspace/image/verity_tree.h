@@ -15,31 +15,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "verity_record.h"
+
 struct image_source;
 
-#define VERITY_BLOCK_SIZE 4096u
-#define VERITY_DIGEST_SIZE 32u /* sha256 */
-#define VERITY_HASHES_PER_BLOCK (VERITY_BLOCK_SIZE / VERITY_DIGEST_SIZE)
-#define VERITY_SALT_MAX 256u /* the superblock's salt field */
-#define VERITY_SUPERBLOCK_SIZE 512u
 /* 128-ary tree over at most 2^64 blocks: 10 levels; cryptsetup allows 63. */
 #define VERITY_MAX_LEVELS 10u
 /* What build_image uses: sha256("kairos verity salt v1" || the squashfs
  * superblock || its metadata tables). */
 #define VERITY_SALT_SIZE 32u
-
-struct verity_record {
-	uint8_t root_hash[VERITY_DIGEST_SIZE];
-	uint8_t salt[VERITY_SALT_MAX];
-	size_t salt_size;
-	uint64_t hash_offset;      /* bytes: where the superblock is (= data_blocks * 4096 when we write it) */
-	uint64_t data_blocks;      /* 0: no record (an image installed before verity) */
-	uint64_t hash_start_block; /* the kernel table's: first tree block, in 4096-byte blocks */
-};
-
-/* The kernel table's hash start block for a superblock at hash_offset
- * (the superblock takes one hash block). */
-uint64_t verity_hash_start_block(uint64_t hash_offset);
 
 /* The tree's shape for data_blocks (>= 1): n levels (0 for one data block:
  * the root hashes it directly); level 0 hashes data blocks; size[i] blocks
@@ -74,14 +58,7 @@ int verity_salt_for_image(int fd, uint64_t image_bytes, uint8_t salt[VERITY_SALT
  * verity_salt_for_image(). */
 int verity_tree_append_image(int fd, const char *path, uint64_t image_bytes, struct verity_record *ret);
 
-/* The superblock at hash_offset (a multiple of 4096), untrusted: signature,
- * version 1, hash type 1, "sha256", 4096/4096, salt size <= 256, 1 <=
- * data_blocks <= hash_offset / 4096 (the data ends before the superblock;
- * this bounds the tree too). Fills salt, data_blocks, hash_offset,
- * hash_start_block (not root_hash). -EBADMSG with why in *why (a static
- * string) when it is not one we read. */
-int verity_superblock_parse(const uint8_t *buf, size_t size, uint64_t hash_offset, struct verity_record *ret,
-			    const char **why);
+/* The superblock (verity_superblock_parse() reads it, lib/verity_record.h). */
 void verity_superblock_format(const struct verity_record *rec, uint8_t buf[VERITY_SUPERBLOCK_SIZE]);
 
 /* Reads the superblock at expect->hash_offset and checks the tree from the
@@ -94,8 +71,3 @@ void verity_superblock_format(const struct verity_record *rec, uint8_t buf[VERIT
  * (data blocks are 0..data_blocks-1, the superblock hash_offset / 4096),
  * logged saying which it is; other negative errnos for I/O. */
 int verity_tree_verify(int fd, const char *path, const struct verity_record *expect, uint64_t *first_bad_block);
-
-/* Lowercase hex of size bytes into out (2 * size + 1). */
-void verity_hex(const uint8_t *buf, size_t size, char *out);
-/* Strict: exactly 2 * size hex digits (either case), nothing else. -EINVAL. */
-int verity_unhex(const char *hex, uint8_t *buf, size_t size);

@@ -65,6 +65,7 @@ static void read_fields(json_t *root, struct boot_record *rec)
 	rec->counted_by = boot_record_counted_by_from_string(get_string(root, BOOT_RECORD_KEY_COUNTED_BY));
 	rec->fallback_from = boot_slot_from_string(get_string(root, BOOT_RECORD_KEY_FALLBACK_FROM));
 	copy_image(root, BOOT_RECORD_KEY_KERNEL_IMAGE, rec->kernel_image);
+	copy_string(root, BOOT_RECORD_KEY_VERITY, rec->verity, sizeof(rec->verity));
 
 	size_t i;
 	json_t *item;

@@ -266,3 +266,26 @@ void image_meta_done(struct image_meta *meta)
 	image_meta_free_layers(meta);
 	*meta = (struct image_meta){ 0 };
 }
+
+int image_meta_commit_verity(struct boot_state *s, enum boot_slot slot, const char *meta_path)
+{
+	struct image_meta meta = { 0 };
+	int r = image_meta_read(meta_path, &meta);
+	if (r == -ENOENT) {
+		log_info("%s is missing: the %s image is committed without a verity record", meta_path,
+			 boot_slot_to_string(slot));
+		return boot_state_set_verity(s, slot, NULL);
+	}
+	if (r < 0)
+		return log_error_errno(r, "Cannot read %s for the image's verity record: %m", meta_path);
+	if (meta.verity_invalid)
+		r = log_error_errno(-EBADMSG, "%s: the verity record is invalid (%s): not committed", meta_path,
+				    meta.verity_invalid);
+	else if ((r = boot_state_set_verity(s, slot, &meta.verity)) < 0)
+		r = log_error_errno(-EBADMSG,
+				    "%s: the verity record does not fit state.env (over 2^40 blocks, or the tree not "
+				    "right after the data): not committed",
+				    meta_path);
+	image_meta_done(&meta);
+	return r;
+}

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "boot_state.h"
 #include "pull.h"
 #include "verity_tree.h"
 
@@ -58,6 +59,12 @@ char *image_meta_path_beside(const char *image);
  * valid; else why not). */
 json_t *image_meta_verity_to_json(const struct verity_record *v);
 const char *image_meta_verity_from_json(json_t *o, struct verity_record *ret);
+/* What boot needs of the image slot now names, from its metadata at
+ * meta_path, into the slot map (boot_state_set_verity()), before the commit
+ * that names it: no file or no "verity" member (an image from before the
+ * tree) gives no key; an invalid record, or one state.env cannot hold, is
+ * -EBADMSG (logged): never committed as "no verity". */
+int image_meta_commit_verity(struct boot_state *s, enum boot_slot slot, const char *meta_path);
 /* The current time as image_meta wants it. */
 void image_meta_now(char buf[32]);
 /* meta's facts about the image an install took from p: its source (as

@@ -410,8 +410,12 @@ static int reset(const struct reset_args *a)
 	}
 
 	bool repair_recovery = !ctx.state.slots[BOOT_SLOT_RECOVERY].image[0] && ctx.record.image[0];
-	if (repair_recovery)
-		(void) boot_state_install_recovery(&ctx.state, ctx.record.image);
+	if (repair_recovery && boot_state_install_recovery(&ctx.state, ctx.record.image) == 0) {
+		_cleanup_free_ char *rmeta = state_dir_meta_path(&ctx.dir, BOOT_SLOT_RECOVERY, ctx.record.image);
+		/* Best effort, as the repair: without a record recovery still boots. */
+		if (!rmeta || image_meta_commit_verity(&ctx.state, BOOT_SLOT_RECOVERY, rmeta) < 0)
+			log_warning("The recovery slot is repaired without a verity record");
+	}
 	/* An automated reset always commits, so the loop guard counts it: a
 	 * node that keeps falling back to recovery although the map already
 	 * says "reset" (its copy does not load) must not reboot uncounted. */
@@ -420,7 +424,10 @@ static int reset(const struct reset_args *a)
 				    "Active is already image %.12s (from %s) and passive is empty: nothing to commit%s",
 				    id, source_name, a->wipe_persistent ? " (persistent data wiped)" : "");
 	} else {
-		r = boot_state_reset(&ctx.state, id, automated);
+		_cleanup_free_ char *meta = state_dir_meta_path(&ctx.dir, BOOT_SLOT_ACTIVE, id);
+		r = meta ? boot_state_reset(&ctx.state, id, automated) : -ENOMEM;
+		if (r == 0)
+			r = image_meta_commit_verity(&ctx.state, BOOT_SLOT_ACTIVE, meta);
 		if (r == 0)
 			r = boot_state_save(ctx.dir.path, &ctx.state); /* THE commit point */
 		if (r < 0)

@@ -105,6 +105,19 @@ static json_t *recovery_json(const struct state_context *ctx, json_t *outcome)
 			 outcome, "auto_resets", (int) ctx->state.auto_resets, "auto_resets_max", RESET_AUTO_MAX);
 }
 
+static const char *verity_record_state(const struct slot_verity *v)
+{
+	switch (v->state) {
+	case SLOT_VERITY_SET:
+		return "present";
+	case SLOT_VERITY_DAMAGED:
+		return "damaged";
+	case SLOT_VERITY_NONE:
+		break;
+	}
+	return "none";
+}
+
 static json_t *slot_json(const struct state_context *ctx, enum boot_slot slot)
 {
 	const struct slot_state *st = &ctx->state.slots[slot];
@@ -136,6 +149,11 @@ static json_t *slot_json(const struct state_context *ctx, enum boot_slot slot)
 	json_object_set_new(o, "signed_by", have_meta && meta.signed_by ? json_string(meta.signed_by) : json_null());
 	json_object_set_new(o, "signature", have_meta && meta.signature ? json_string(meta.signature) : json_null());
 	json_object_set_new(o, "policy", have_meta && meta.policy ? json_string(meta.policy) : json_null());
+	/* What boot verifies the image against (state.env, committed with the slot). */
+	char root[2 * VERITY_DIGEST_SIZE + 1];
+	verity_hex(st->verity.root_hash, sizeof(st->verity.root_hash), root);
+	json_object_set_new(o, "verity_record", json_string(verity_record_state(&st->verity)));
+	json_object_set_new(o, "root_hash", st->verity.state == SLOT_VERITY_SET ? json_string(root) : json_null());
 	if (have_meta)
 		image_meta_done(&meta);
 	return o;
@@ -284,6 +302,14 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 				    m->source ? m->source : "-");
 		if (st->reason[0])
 			sanitize_print_line(stdout, "%-9s        bad because: %s", "", st->reason);
+		if (st->verity.state == SLOT_VERITY_DAMAGED)
+			printf("%-9s        WARNING: its verity record in %s is damaged: it cannot boot until it is "
+			       "installed again\n",
+			       "", BOOT_STATE_FILE);
+		else if (st->verity.state == SLOT_VERITY_NONE)
+			printf("%-9s        no verity record: booted unverified (installed before images carried a "
+			       "hash tree)\n",
+			       "");
 		if (image_meta_age_unknown(m))
 			printf("%-9s        age unknown: no version label or meaningful created time to compare an "
 			       "upgrade with (anti-downgrade)\n",

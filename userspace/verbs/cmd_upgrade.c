@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "hooks.h"
 #include "install_age.h"
+#include "image_meta.h"
 #include "install_image.h"
 #include "durable.h"
 #include "log.h"
@@ -197,6 +198,8 @@ static int upgrade(struct upgrade_args *a)
 				  in.images_dir);
 	r = slot == BOOT_SLOT_RECOVERY ? boot_state_install_recovery(&ctx.state, in.id)
 				       : boot_state_install_active(&ctx.state, in.id);
+	if (r == 0) /* what boot verifies the image against, in the same commit */
+		r = image_meta_commit_verity(&ctx.state, slot, in.meta_path);
 	if (r == 0)
 		r = boot_state_save(ctx.dir.path, &ctx.state); /* THE commit point */
 	image_install_release(&in); /* after the commit's checkpoint, or after a failed commit */
