@@ -76,6 +76,11 @@ def main():
         st, out = node.run("touch /tmp/e2e-probe && touch /var/e2e-probe && ! touch /usr/e2e-probe 2>/dev/null "
                            "&& echo writable-$((1+1))")
         tap("writable-2" in out.split(), "the root is read-only, /tmp and /var are writable (tmpfs overlays)", out)
+        # issue 17: the root is read through dm-verity, as the table in
+        # boot.json says, on the device kairos-boot set up
+        st, out = node.run("jq -r .verity /run/kairos/boot.json; cat /sys/block/dm-*/dm/name")
+        tap(st == 0 and " verity 1 " in out and "kairos-active" in out.split(),
+            "the root is read through dm-verity (the device kairos-active, boot.json's table)", out)
         node.run("echo kept > /home/e2e-data")
         secs = in_vm_upgrade(node, f"oci:10.0.2.2:{port}/os:v2")
         tap(True, f"in the VM: kairos-upgrade --source oci:10.0.2.2:{port}/os:v2 --reboot ({secs:.0f} s)")
