@@ -66,18 +66,6 @@ static int write_zeros(struct sqfs_writer *w, int (*check)(void *), void *ctx, u
  * processor stores as sparse blocks. check(ctx), when not NULL, is looked
  * at while writing holes. */
 /* What write_pieces() hashes, when a layer index records the files' sha256. */
-static int hash_zeros(EVP_MD_CTX *md, uint64_t n)
-{
-	static const uint8_t zeros[64 * 1024];
-	for (uint64_t done = 0; done < n;) {
-		size_t k = (size_t) (n - done < sizeof(zeros) ? n - done : sizeof(zeros));
-		if (EVP_DigestUpdate(md, zeros, k) != 1)
-			return -EIO;
-		done += k;
-	}
-	return 0;
-}
-
 static int write_pieces(struct sqfs_writer *w, data_piece_fn *read_piece, int (*check)(void *), void *ctx,
 			struct fs_inode *inode, EVP_MD_CTX *md)
 {
@@ -101,7 +89,7 @@ static int write_pieces(struct sqfs_writer *w, data_piece_fn *read_piece, int (*
 			break;
 		r = write_zeros(w, check, ctx, (uint64_t) offset - pos);
 		if (r >= 0 && md)
-			r = hash_zeros(md, (uint64_t) offset - pos);
+			r = layer_index_hash_zeros(md, (uint64_t) offset - pos);
 		if (r < 0)
 			return r;
 		r = sqfs_writer_append(w, buf, size);
@@ -113,7 +101,7 @@ static int write_pieces(struct sqfs_writer *w, data_piece_fn *read_piece, int (*
 	}
 	r = write_zeros(w, check, ctx, inode->size - pos);
 	if (r >= 0 && md)
-		r = hash_zeros(md, inode->size - pos);
+		r = layer_index_hash_zeros(md, inode->size - pos);
 	unsigned len = 0;
 	if (r >= 0 && md && (EVP_DigestFinal_ex(md, inode->data_sha256, &len) != 1 || len != 32))
 		r = -EIO;

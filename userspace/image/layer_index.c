@@ -342,6 +342,18 @@ int layer_index_commit(struct layer_index_writer *w, const char *settings)
 	return 0;
 }
 
+int layer_index_hash_zeros(EVP_MD_CTX *md, uint64_t n)
+{
+	static const uint8_t zeros[64 * 1024];
+	for (uint64_t done = 0; done < n;) {
+		size_t k = (size_t) (n - done < sizeof(zeros) ? n - done : sizeof(zeros));
+		if (EVP_DigestUpdate(md, zeros, k) != 1)
+			return -EIO;
+		done += k;
+	}
+	return 0;
+}
+
 /* ---- reading ---- */
 
 struct index_layer {
