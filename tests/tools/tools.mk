@@ -4,6 +4,6 @@
 # mount namespace of its own; no QEMU. Seconds.
 CHECK_SUITES += tools
 
-check-tools: deps $(BUILD)/kairos-upgrade $(BUILD)/kairos-boot
+check-tools: deps $(BUILD)/kairos-upgrade $(BUILD)/kairos-boot $(BUILD_FROM_TARS)
 	$(Q)$(RUN_SUITE) tools tests/tools/run
 .PHONY: check-tools

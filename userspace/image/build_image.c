@@ -512,7 +512,10 @@ static int build(struct build *b, int fd, const char *tmp_path, const char *dir,
 	}
 	if (b->index && index_files(b) < 0)
 		drop_index(b);
-	return verity_tree_append_image(fd, tmp_path, b->stats.output_bytes, &b->stats.verity);
+	double tree_start = now_seconds();
+	r = verity_tree_append_image(fd, tmp_path, b->stats.output_bytes, &b->stats.verity);
+	b->stats.verity_seconds = now_seconds() - tree_start;
+	return r;
 }
 
 static int build_once(struct image_source *src, const char *output_path, const struct build_options *opts,

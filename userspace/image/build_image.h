@@ -25,6 +25,7 @@ struct build_stats {
 	const char *reused_from; /* the build_reuse name of that image (the caller's), or NULL */
 	bool prescanned;         /* the upper layers' headers were read first (changes the bytes) */
 	double seconds;          /* wall time of build_image_squashfs() */
+	double verity_seconds;   /* of which the tree (read back and hashed): make bench-verity */
 	/* the dm-verity tree appended after the squashfs */
 	struct verity_record verity;
 };
