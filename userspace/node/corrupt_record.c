@@ -29,8 +29,8 @@ void corrupt_reason(char *buf, size_t size, const char *area, uint64_t block, co
 	 * the reason must fit state.env's bound whole. */
 	for (int id_len = 12; id_len >= 4; id_len -= 4) {
 		int n = streq(area, "end of file")
-				? snprintf(buf, size, "dm-verity: image %.*s truncated at block %" PRIu64, id_len, image,
-					   block)
+				? snprintf(buf, size, "dm-verity: image %.*s truncated at block %" PRIu64, id_len,
+					   image, block)
 				: snprintf(buf, size, "dm-verity: %s block %" PRIu64 " of image %.*s corrupt", area,
 					   block, id_len, image);
 		if (n >= 0 && (size_t) n < size && n < SLOT_REASON_MAX)

@@ -183,8 +183,8 @@ static int maybe_reboot(const struct corrupt_args *a, const struct state_context
 			 policy == RECOVERY_POLICY_AUTO ? "auto" : "not set", source);
 		return 0;
 	}
-	log_warning("Rebooting off the corrupt active image (automated recovery %s, %s; set recovery=manual in "
-		    OEM_CONF_FILE " on COS_OEM or kairos.recovery=manual to stop this)",
+	log_warning("Rebooting off the corrupt active image (automated recovery %s, %s; set recovery=manual "
+		    "in " OEM_CONF_FILE " on COS_OEM or kairos.recovery=manual to stop this)",
 		    policy == RECOVERY_POLICY_AUTO ? "auto" : "not set", source);
 	return reboot_node("the fallback image");
 }
@@ -239,11 +239,12 @@ int verb_mark_corrupt(int argc, char **argv)
 		memcpy(rc.image, rec->image, sizeof(rc.image));
 		struct recovery_corrupt old;
 		if (recovery_corrupt_applies(ctx.dir.path, rec->image, &old)) {
-			printf("recovery (image %.12s) is already recorded corrupt (block %" PRIu64 "); nothing changed\n",
+			printf("recovery (image %.12s) is already recorded corrupt (block %" PRIu64
+			       "); nothing changed\n",
 			       old.image, old.block);
 			return 0;
 		}
-	log_found(&a, rec->image);
+		log_found(&a, rec->image);
 		r = recovery_corrupt_write(ctx.dir.path, &rc);
 		if (r == 0)
 			printf("recovery image %.12s corrupt: %s block %" PRIu64 "; run upgrade --recovery\n", rc.image,

@@ -160,9 +160,9 @@ static json_t *slot_json(const struct state_context *ctx, enum boot_slot slot)
 	if (slot == BOOT_SLOT_RECOVERY && recovery_corrupt_applies(ctx->dir.path, st->image, &rc)) {
 		char msg[128];
 		recovery_corrupt_message(&rc, msg, sizeof(msg));
-		json_object_set_new(o, "corrupt",
-				    json_pack("{s:I, s:s, s:s}", "block", (json_int_t) rc.block, "area", rc.area,
-					      "message", msg));
+		json_object_set_new(
+			o, "corrupt",
+			json_pack("{s:I, s:s, s:s}", "block", (json_int_t) rc.block, "area", rc.area, "message", msg));
 	} else
 		json_object_set_new(o, "corrupt", json_null());
 	if (have_meta)

@@ -274,12 +274,13 @@ static int commit_findings(const struct verify_args *a, const struct slot_findin
 				log_info("recovery (image %.12s) verified OK: its corrupt record is cleared", rid);
 		} else if (rv->result == VERIFY_CORRUPT &&
 			   (!recorded || old.block != rv->first_bad || !streq(old.area, rv->area))) {
-			struct recovery_corrupt rc = { .block = rv->first_bad, .area = corrupt_area_from_string(rv->area) };
+			struct recovery_corrupt rc = { .block = rv->first_bad,
+						       .area = corrupt_area_from_string(rv->area) };
 			memcpy(rc.image, rid, sizeof(rc.image));
 			r = recovery_corrupt_write(ctx.dir.path, &rc);
 			if (r == 0)
-				log_warning("recovery image %.12s corrupt: block %" PRIu64 "; run upgrade --recovery", rid,
-					    rv->first_bad);
+				log_warning("recovery image %.12s corrupt: block %" PRIu64 "; run upgrade --recovery",
+					    rid, rv->first_bad);
 		}
 	}
 	return r;
@@ -362,7 +363,9 @@ int verb_verify(int argc, char **argv)
 			}
 			if (id[0])
 				verify_with_meta(path, meta, a.require_verity, &o);
-			found[s] = (struct slot_finding){ .result = o.result, .first_bad = o.first_bad, .area = o.bad_area };
+			found[s] = (struct slot_finding){ .result = o.result,
+							  .first_bad = o.first_bad,
+							  .area = o.bad_area };
 			memcpy(found[s].image, id, sizeof(found[s].image));
 			corrupt |= o.result == VERIFY_CORRUPT;
 			missing |= o.result == VERIFY_NO_RECORD;
