@@ -94,6 +94,22 @@ static void parse_line(const char *key, const char *value, void *userdata)
 		p->bad = true;
 }
 
+int recovery_corrupt_parse(const char *text, size_t len, struct recovery_corrupt *rc)
+{
+	*rc = (struct recovery_corrupt){ 0 };
+	if (strnlen(text, len) != len)
+		return -EBADMSG; /* a NUL inside */
+	struct parse_state p = { .rc = rc };
+	int r = keyvalue_parse(text, parse_line, &p);
+	if (r < 0)
+		return r;
+	if (p.bad || !p.image || !p.block || !p.area) {
+		*rc = (struct recovery_corrupt){ 0 };
+		return -EBADMSG;
+	}
+	return 0;
+}
+
 int recovery_corrupt_read(const char *dir, struct recovery_corrupt *rc)
 {
 	_cleanup_free_ char *path = record_path(dir);
@@ -108,15 +124,10 @@ int recovery_corrupt_read(const char *dir, struct recovery_corrupt *rc)
 	if (len == sizeof(text))
 		return log_warning_errno(-EBADMSG, "%s is damaged (too long): ignored", path);
 	text[len] = '\0';
-	struct parse_state p = { .rc = rc };
-	r = keyvalue_parse(text, parse_line, &p);
-	if (r < 0)
-		return r;
-	if (p.bad || !p.image || !p.block || !p.area || strlen(text) != len) {
-		*rc = (struct recovery_corrupt){ 0 };
-		return log_warning_errno(-EBADMSG, "%s is damaged: ignored", path);
-	}
-	return 0;
+	r = recovery_corrupt_parse(text, len, rc);
+	if (r == -EBADMSG)
+		return log_warning_errno(r, "%s is damaged: ignored", path);
+	return r;
 }
 
 int recovery_corrupt_clear(const char *dir)

@@ -40,6 +40,11 @@ struct recovery_corrupt {
 
 /* <dir>/recovery-corrupt.env: temp, fsync, rename, fsync dir. */
 int recovery_corrupt_write(const char *dir, const struct recovery_corrupt *rc);
+/* text (len bytes, NUL-terminated) as the file holds it: "image=ID",
+ * "block=N", "area=AREA" lines, each once at least, nothing else. Strict:
+ * -EBADMSG for anything else (a control character, a NUL, a block out of
+ * bounds), rc then zeroed. */
+int recovery_corrupt_parse(const char *text, size_t len, struct recovery_corrupt *rc);
 /* 0, -ENOENT (none), -EBADMSG (damaged: logged, treated as none). */
 int recovery_corrupt_read(const char *dir, struct recovery_corrupt *rc);
 /* Removes the record (durably); 0 when there was none. */
