@@ -215,6 +215,8 @@ def main():
         aid = s["slots"]["active"]["image"]
         sq = f"/run/kairos/state/images/{aid}.squashfs"
         at = offset_of(node, sq, f"/run/kairos/state/images/{aid}.vmlinuz", 2 << 20)
+        if at < 0:
+            raise RuntimeError("the kernel's bytes are not found as they are in the image: nothing flipped")
         bad = (at + 10) // 4096
         flip_byte(node, sq, at + 10)
         node.run("echo 3 > /proc/sys/vm/drop_caches")
@@ -227,7 +229,8 @@ def main():
             console = f.read().decode(errors="replace")
         node.close()
         reason = f"dm-verity: data block {bad} of image {aid[:12]} corrupt"
-        tap(f"marked bad: {reason}" in console and "Rebooting off the corrupt active image" in console,
+        tap(f"data block {bad} fails its dm-verity hash" in console and f"marked bad: {reason}" in console
+            and "Rebooting off the corrupt active image" in console,
             "  udev's mark-corrupt committed it bad and rebooted, said on the console", console[-3000:])
         secs = node.boot()
         s = node.status()
