@@ -133,7 +133,8 @@ def main():
         # data (not its tree); verify names the block and commits it bad.
         t_added = time.monotonic()
         pid = pas.get("image", "")
-        st, out = node.run(f"jq -r .verity.data_blocks /run/kairos/state/images/{pid}.json")
+        # -M: jq colours numbers on a terminal, and the console is one
+        st, out = node.run(f"jq -M -r .verity.data_blocks /run/kairos/state/images/{pid}.json")
         blocks = int(out.split()[-1]) if st == 0 and out.split() and out.split()[-1].isdigit() else 0
         bad = blocks // 2
         flip_byte(node, f"/run/kairos/state/images/{pid}.squashfs", bad * 4096 + 100)
