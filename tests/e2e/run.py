@@ -10,7 +10,11 @@ by itself; rollback, a recovery upgrade and a one-shot recovery boot follow,
 with persistent data kept throughout. Signatures (issue 15): v2 ships
 /etc/containers/policy.json requiring the release key; from v2 on, the node
 refuses an unsigned image pushed over a signed tag, from inside the VM,
-writing nothing, and accepts the signed ones. Prints TAP."""
+writing nothing, and accepts the signed ones. A corrupt block (issue 17): a
+byte flipped in passive's data, found by `verify` and committed bad; at the
+end, one flipped in the running active's /boot/vmlinuz, read: EIO, udev's
+mark-corrupt commits it bad and reboots, recovery boots (passive v3 is bad
+by then). Prints TAP."""
 import base64
 import hashlib
 import json
