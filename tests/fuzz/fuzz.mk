@@ -90,3 +90,6 @@ FUZZ_LIBS_fuzz_layer_index = $(shell $(PKG_CONFIG) --libs libcrypto libzstd 2>/d
 FUZZ_SRCS_fuzz_verity_superblock := userspace/image/verity_tree.c
 FUZZ_CFLAGS_fuzz_verity_superblock = $(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
 FUZZ_LIBS_fuzz_verity_superblock = $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null)
+
+# The record of a corrupt recovery image (a file on the state partition).
+FUZZ_SRCS_fuzz_recovery_corrupt := userspace/node/corrupt_record.c

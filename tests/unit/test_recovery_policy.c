@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "corrupt_record.h"
 #include "recovery_policy.h"
 
 static enum recovery_policy from_cmdline(const char *text, int want_r)
@@ -103,6 +104,43 @@ static void test_decide(void **unused)
 	assert_string_equal(recovery_action_to_string(RECOVERY_RESET_AUTO), "reset");
 }
 
+/* mark-corrupt's reboot of a corrupt running active: on unless a person
+ * turned automated recovery off. */
+static void test_reboots_on_corrupt(void **unused)
+{
+	(void) unused;
+	assert_true(recovery_policy_reboots_on_corrupt(RECOVERY_POLICY_UNSET));
+	assert_true(recovery_policy_reboots_on_corrupt(RECOVERY_POLICY_AUTO));
+	assert_false(recovery_policy_reboots_on_corrupt(RECOVERY_POLICY_MANUAL));
+	assert_false(recovery_policy_reboots_on_corrupt(from_cmdline("kairos.recovery=off", 1)));
+}
+
+/* The reason fits state.env's bound whole, whatever the block number. */
+static void test_corrupt_reason(void **unused)
+{
+	(void) unused;
+	const char *id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	char buf[SLOT_REASON_MAX];
+	corrupt_reason(buf, sizeof(buf), "data", 1234, id);
+	assert_string_equal(buf, "dm-verity: data block 1234 of image 0123456789ab corrupt");
+	corrupt_reason(buf, sizeof(buf), "superblock", CORRUPT_BLOCK_MAX, id);
+	assert_string_equal(buf, "dm-verity: superblock block 2199023255552 of image 0123 corrupt");
+	corrupt_reason(buf, sizeof(buf), "end of file", 9, id);
+	assert_string_equal(buf, "dm-verity: image 0123456789ab truncated at block 9");
+	uint64_t b;
+	assert_int_equal(corrupt_block_parse("0", &b), 0);
+	assert_int_equal(b, 0);
+	assert_int_equal(corrupt_block_parse("2199023255552", &b), 0);
+	assert_int_equal(corrupt_block_parse("2199023255553", &b), -ERANGE);
+	assert_int_equal(corrupt_block_parse("18446744073709551616", &b), -ERANGE);
+	assert_int_equal(corrupt_block_parse("01", &b), -EINVAL);
+	assert_int_equal(corrupt_block_parse("+1", &b), -EINVAL);
+	assert_int_equal(corrupt_block_parse(" 1", &b), -EINVAL);
+	assert_int_equal(corrupt_block_parse("", &b), -EINVAL);
+	assert_null(corrupt_area_from_string("metadata"));
+	assert_string_equal(corrupt_area_from_string("hash"), "hash");
+}
+
 int main(void)
 {
 	log_set_max_level(LOG_LEVEL_ERROR - 1);
@@ -110,6 +148,8 @@ int main(void)
 		cmocka_unit_test(test_policy_from_cmdline),
 		cmocka_unit_test(test_policy_from_conf),
 		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_reboots_on_corrupt),
+		cmocka_unit_test(test_corrupt_reason),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

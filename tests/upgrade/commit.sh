@@ -145,9 +145,38 @@ cp "$S/images/$V1.squashfs" "$work/v1.keep"
 printf 'X' | dd of="$S/images/$V1.squashfs" bs=1 seek=$((4096 * 3 + 100)) conv=notrunc 2>/dev/null
 tap_check "verify passive: one byte flipped in its data block 3: corrupt, block 3 named, exit 2" verify_rc 2 \
 	'.images == [.images[0]] and .images[0].result == "corrupt" and .images[0].first_bad_block == 3 and .images[0].bad_area == "data"' passive
+tap_check "  the corrupt passive is committed bad (never fallen back to), the block in the reason" test \
+	"$(json '.slots.passive.status + "," + .slots.passive.reason')" = "bad,dm-verity: data block 3 of image ${V1:0:12} corrupt"
+tap_expect "  status (text) shows why" ok "bad because: dm-verity: data block 3 of image ${V1:0:12} corrupt" ku_state status
+before=$(stat -c '%i %Y' "$S/state.env")
+sleep 1.1
+committed_once() { verify_rc 2 '.images[0].first_bad_block == 3' passive && [ "$(stat -c '%i %Y' "$S/state.env")" = "$before" ]; }
+tap_check "  verify passive again: exit 2, state.env untouched (committed once)" committed_once
 tap_check "  verify active alone is still OK (exit 0)" verify_rc 0 '.images[0].result == "ok"' active
 # (recovery is the same v1 file here: --state-dir keeps recovery images in it)
 tap_check "  verify all: exit 2, the corrupt ones named" verify_rc 2 '[.images[] | .result] == ["ok", "corrupt", "corrupt"]'
+tap_expect "  a corrupt recovery: status warns, naming the block and the way out" ok \
+	'Warning: +recovery image corrupt: data block 3; run upgrade --recovery' ku_state status
+tap_check "  status --json: slots.recovery.corrupt, recovery itself still good (it always boots)" test \
+	"$(json '[.slots.recovery.status, (.slots.recovery.corrupt.block|tostring), .slots.recovery.corrupt.area] | join(",")')" = "good,3,data"
+tap_check "  the record: a file on the state partition, naming the image" grep -qx "image=$V1" "$S/recovery-corrupt.env"
+cp "$work/v1.keep" "$S/images/$V1.squashfs"
+record_cleared() {
+	verify_rc 0 '.images[0].result == "ok"' recovery && [ ! -e "$S/recovery-corrupt.env" ] &&
+		[ "$(json .slots.recovery.corrupt)" = null ]
+}
+tap_check "verify recovery of a repaired copy: OK, and its record is cleared" record_cleared
+printf 'X' | dd of="$S/images/$V1.squashfs" bs=1 seek=$((4096 * 5 + 7)) conv=notrunc 2>/dev/null
+verify_rc 2 true recovery >/dev/null
+tap_expect "upgrade --recovery to the same image rewrites a corrupt one (no --force needed)" ok 'Recovery image is now' \
+	ku upgrade --recovery --source "oci-layout:$work/layout:v1"
+replaced_whole() {
+	[ ! -e "$S/recovery-corrupt.env" ] && verify_rc 0 '.images[0].result == "ok"' recovery &&
+		! ku_state status | grep -q 'recovery image corrupt'
+}
+tap_check "  the record is gone, the new copy verifies, status warns no more" replaced_whole
+tap_expect "  and once it is whole, the same image again is nothing to do" ok 'already the recovery image; nothing to do' \
+	ku upgrade --recovery --source "oci-layout:$work/layout:v1"
 cp "$work/v1.keep" "$S/images/$V1.squashfs"
 jq 'del(.verity)' "$S/images/$V2.json" >"$work/v2.json" && cp "$work/v2.json" "$S/images/$V2.json"
 tap_check "verify active of an image installed before (no record): reported, exit 0" verify_rc 0 \
@@ -415,6 +444,12 @@ tap_check "  --force of the active image: the old file is released after the com
 SWEEP_HOOK=old_file_kept sweep "upgrade to the passive image" upgraded_twice rerun \
 	ku upgrade --source "oci-layout:$work/layout:v2"
 sweep "mark-good" upgraded rerun ku_state mark-good
+# mark-corrupt (udev, issue 17): the booted, confirmed v1 committed bad once.
+booted_v1() { echo '{"slot":"active","reason":"confirmed","image":"'"$V1"'"}' >"$work/boot.json"; }
+echo root=kairos >"$work/cmdline" && mkdir -p "$work/oem"
+sweep "mark-corrupt" booted_v1 rerun ku_state mark-corrupt kairos-active 0,5 --no-reboot --cmdline "$work/cmdline" \
+	--oem-dir "$work/oem"
+rm -f "$work/boot.json"
 sweep "rollback" upgraded no-rerun ku_state rollback
 sweep "boot-next" no_setup rerun ku_state boot-next recovery
 

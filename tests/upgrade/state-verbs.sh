@@ -156,6 +156,107 @@ tap_expect "status on a live system: what booted, nothing installed" ok 'Booted:
 tap_check "status --json on a live system" test "$("$K" status --json --boot-record "$work/live.json" | jq -r '[.booted.slot, (.slots|tostring)] | join(",")')" = live,null
 tap_expect "mark-good on a live system fails, naming the missing state" fail 'state partition mounted' "$K" mark-good --boot-record "$work/live.json"
 
+# ---- mark-corrupt: a corrupt block the kernel read (udev, issue 17) ----------
+# The uevent gives the device's name (kairos-SLOT at boot) and TYPE,BLOCK.
+mkdir -p "$work/oem"
+echo 'root=kairos' >"$work/cmdline"
+kc() { ku mark-corrupt "$@" --no-reboot --cmdline "$work/cmdline" --oem-dir "$work/oem"; }
+confirmed_node() { # a confirmed active A booted, confirmed passive B, recovery R
+	fresh_state
+	grub-editenv "$work/s/state.env" set kairos_active_status=good
+	record active confirmed $A
+}
+confirmed_node
+tap_expect "mark-corrupt kairos-active 0,1234 (the uevent's values): the booted active committed bad" ok \
+	'active \(image aaaaaaaaaaaa\) marked bad: dm-verity: data block 1234 of image aaaaaaaaaaaa corrupt; next boot: fallback to passive' \
+	kc kairos-active 0,1234
+tap_check "  status --json: active bad, the reason names the block and the image" test \
+	"$(json '.slots.active.status + "," + .slots.active.reason')" = "bad,dm-verity: data block 1234 of image aaaaaaaaaaaa corrupt"
+tap_expect "  status (text) shows the reason" ok 'bad because: dm-verity: data block 1234 of image aaaaaaaaaaaa corrupt' ku status
+tap_check "  the reason fits state.env's reason bound" test \
+	"$(grub-editenv "$work/s/state.env" list | sed -n 's/^kairos_active_reason=//p')" = "dm-verity: data block 1234 of image aaaaaaaaaaaa corrupt"
+confirmed_node
+tap_expect "  the running active: a reboot is asked for (policy not set: on), said in the log" ok \
+	'Would reboot now \(automated recovery not set, default\)' kc active 0 1234
+before=$(stat -c '%i %Y' "$work/s/state.env")
+sleep 1.1
+tap_expect "mark-corrupt again (the rule fires once per block): nothing changed, exit 0" ok \
+	'already marked bad \(dm-verity: data block 1234 of image aaaaaaaaaaaa corrupt\); nothing changed' kc active 0 99
+tap_check "  state.env untouched (same inode and mtime), and no reboot asked for" sh -c \
+	"[ \"\$(stat -c '%i %Y' '$work/s/state.env')\" = '$before' ] && ! '$K' mark-corrupt active 0 99 --no-reboot --cmdline '$work/cmdline' --oem-dir '$work/oem' --state-dir '$work/s' --boot-record '$work/boot.json' 2>&1 | grep -q reboot"
+confirmed_node
+echo 'root=kairos kairos.recovery=manual' >"$work/cmdline"
+tap_expect "kairos.recovery=manual: committed bad, no reboot, and the log says why" ok \
+	'Not rebooting: automated recovery is off \(kernel command line\)' kc active 1 7
+tap_check "  hash block (type 1) named as such" test "$(json .slots.active.reason)" = "dm-verity: hash block 7 of image aaaaaaaaaaaa corrupt"
+echo 'root=kairos' >"$work/cmdline"
+echo 'recovery=off' >"$work/oem/kairos.conf"
+confirmed_node
+tap_expect "recovery=off in kairos.conf on COS_OEM: no reboot either" ok \
+	'Not rebooting: automated recovery is off \(COS_OEM kairos.conf\)' kc active 0 5
+echo 'recovery=auto' >"$work/oem/kairos.conf"
+confirmed_node
+tap_expect "recovery=auto: the reboot is asked for" ok 'Would reboot now \(automated recovery auto, COS_OEM kairos.conf\)' \
+	kc active 0 5
+rm -f "$work/oem/kairos.conf"
+
+# Booted A as active, then an upgrade without a reboot: A is passive now.
+fresh_state
+grub-editenv "$work/s/state.env" set kairos_active=$R kairos_active_status=new kairos_passive=$A \
+	kairos_passive_status=good
+record active confirmed $A
+out=$(kc kairos-active 0 42 2>&1)
+rotated_marked() {
+	[ "$(json '.slots.passive.status + "," + .slots.passive.reason + "," + .slots.active.status')" = \
+		"bad,dm-verity: data block 42 of image aaaaaaaaaaaa corrupt,new" ] && ! grep -qi reboot <<<"$out"
+}
+tap_check "after an upgrade without reboot: the booted image (now passive) is the one marked bad, no reboot" rotated_marked
+
+# Booted recovery: recovery always boots, so its corruption is a record.
+fresh_state
+record recovery menu $R
+tap_expect "booted recovery: mark-corrupt kairos-recovery records the recovery image corrupt" ok \
+	'recovery image cccccccccccc corrupt: data block 77; run upgrade --recovery' kc kairos-recovery 0,77
+tap_expect "  status warns: recovery image corrupt, block, run upgrade --recovery" ok \
+	'Warning: +recovery image corrupt: data block 77; run upgrade --recovery' ku status
+tap_check "  status --json: slots.recovery.corrupt; recovery still good (it always boots)" test \
+	"$(json '[.slots.recovery.status, (.slots.recovery.corrupt.block|tostring), .slots.recovery.corrupt.area, .slots.active.corrupt] | map(tostring) | join(",")')" = "good,77,data,null"
+tap_expect "  again: already recorded, nothing changed" ok 'already recorded corrupt \(block 77\); nothing changed' kc recovery 0 78
+grub-editenv "$work/s/state.env" set kairos_recovery=$B
+tap_check "  a record naming another image than the recovery slot's applies no more" sh -c \
+	"! '$K' status --state-dir '$work/s' --boot-record '$work/boot.json' | grep -q 'recovery image corrupt' && [ \"\$('$K' status --json --state-dir '$work/s' | jq -r .slots.recovery.corrupt)\" = null ]"
+printf 'image=%s\nblock=77\narea=data\x1b[2J\n' $B >"$work/s/recovery-corrupt.env"
+tap_expect "  a damaged record (a control character in it): ignored with a warning" ok 'recovery-corrupt.env is damaged: ignored' ku status
+printf 'image=%s\nblock=99999999999999999999\narea=data\n' $B >"$work/s/recovery-corrupt.env"
+tap_expect "  a block number out of bounds: damaged, ignored" ok 'recovery-corrupt.env is damaged: ignored' ku status
+
+# Bad input: a clear error, nothing committed.
+confirmed_node
+cp "$work/s/state.env" "$work/state.before"
+refused() { # NAME PATTERN ARGS...: refused naming the problem, state.env byte-identical
+	local name=$1 pattern=$2
+	shift 2
+	tap_expect "mark-corrupt refuses $name" fail "$pattern" kc "$@"
+	tap_check "  nothing committed" cmp -s "$work/s/state.env" "$work/state.before"
+}
+refused "an unknown slot" "unknown slot 'kairos-bogus'" kairos-bogus 0 1
+refused "the live device" "unknown slot 'kairos-live'" kairos-live 0 1
+refused "a block type other than 0 or 1" "block type '2' is not" active 2 1
+refused "a non-numeric block" "block '12x' is not a block number" active 0 12x
+refused "a signed block" "block '\\+1' is not a block number" active 0 +1
+refused "a negative block (an unknown option to getopt)" "invalid option" active 0 -1
+refused "a block with a leading zero" "block '012' is not a block number" active 0 012
+refused "a block past the bound" "block '99999999999999999999' is not a block number" active 0 99999999999999999999
+refused "TYPE,BLOCK without a comma" "'0' is not TYPE,BLOCK" kairos-active 0
+refused "a missing argument" "takes SLOT TYPE BLOCK" active
+refused "a control character, shown escaped" "unknown slot 'x\\\\x1b\[2J'" $'x\e[2J' 0 1
+refused "a slot that did not boot (booted active, told passive)" "booted active, not passive" kairos-passive 0 1
+rm -f "$work/boot.json"
+refused "without a boot record" "no boot record" active 0 1
+record active confirmed $(printf 'd%.0s' $(seq 64))
+refused "when the booted image is in no slot" "no longer in any slot" active 0 1
+tap_expect "mark-corrupt --help" ok '^Usage: kairos-upgrade mark-corrupt SLOT TYPE BLOCK' "$K" mark-corrupt --help
+
 tap_expect "build-iso --help runs kairos-build-iso" ok '^Usage: kairos-build-iso' "$K" build-iso --help
 for verb in status mark-good mark-bad rollback boot-next; do
 	tap_expect "$verb --help" ok "^Usage: kairos-upgrade $verb" "$K" $verb --help

@@ -62,3 +62,22 @@ int oem_conf_read(const struct state_dir *sd, const char *dir, const char *label
 {
 	return oem_with_dir(sd, dir, label, wait_ms, read_conf_cb, &(struct conf_text){ text, size });
 }
+
+#define LABEL_WAIT_MS 5000
+
+void oem_recovery_policy(const struct state_dir *sd, const char *oem_dir, const struct cmdline *c,
+			 enum recovery_policy *policy, const char **source)
+{
+	*policy = RECOVERY_POLICY_UNSET;
+	*source = "default";
+	if (recovery_policy_from_cmdline(c, policy) > 0) {
+		*source = "kernel command line";
+		return;
+	}
+
+	const char *label = cmdline_get(c, "kairos.oem_label");
+	char text[8193];
+	if (oem_conf_read(sd, oem_dir, label ? label : "COS_OEM", LABEL_WAIT_MS, text, sizeof(text)) == 0 &&
+	    recovery_policy_from_conf(text, policy) > 0)
+		*source = "COS_OEM " OEM_CONF_FILE;
+}

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "cmdline.h"
+#include "recovery_policy.h"
 #include "state_dir.h"
 
 #define OEM_MOUNT_DIR "/run/kairos/oem"
@@ -22,3 +24,9 @@ int oem_conf_read(const struct state_dir *sd, const char *dir, const char *label
  * errno when there is no such partition. */
 int oem_with_dir(const struct state_dir *sd, const char *dir, const char *label, unsigned wait_ms,
 		 int (*fn)(const char *dir, void *userdata), void *userdata);
+
+/* The automated recovery policy in force: the kernel command line (c) wins
+ * over kairos.conf on COS_OEM (oem_dir instead when given); *source says
+ * which ("default" when neither sets it). */
+void oem_recovery_policy(const struct state_dir *sd, const char *oem_dir, const struct cmdline *c,
+			 enum recovery_policy *policy, const char **source);

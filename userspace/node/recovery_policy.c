@@ -109,3 +109,8 @@ enum recovery_action recovery_decide(const struct recovery_facts *f, char *why, 
 		 f->policy_source, f->auto_resets + 1, RESET_AUTO_MAX);
 	return RECOVERY_RESET_AUTO;
 }
+
+bool recovery_policy_reboots_on_corrupt(enum recovery_policy policy)
+{
+	return policy != RECOVERY_POLICY_MANUAL;
+}

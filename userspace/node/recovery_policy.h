@@ -45,3 +45,9 @@ enum recovery_action {
 /* The decision of `reset --auto`, with one line saying why. */
 enum recovery_action recovery_decide(const struct recovery_facts *f, char *why, size_t size);
 const char *recovery_action_to_string(enum recovery_action action);
+
+/* Whether mark-corrupt reboots the running active it has just committed bad
+ * (a corrupt block): the same setting as automated recovery, but on unless
+ * a person turned it off (manual or off): the next boot leaves the bad
+ * image anyway, and a node running on one that returns EIO helps no one. */
+bool recovery_policy_reboots_on_corrupt(enum recovery_policy policy);

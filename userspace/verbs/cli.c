@@ -66,6 +66,9 @@ int state_options_parse(int argc, char **argv, const char *help_text, bool allow
 int reboot_node(const char *into)
 {
 	log_info("Rebooting into %s", into);
+	/* exec does not flush stdio: what was printed (a unit's journal is a
+	 * pipe, fully buffered) would be lost. */
+	fflush(NULL);
 	sync();
 	/* --no-block: this may run inside a unit of the boot transaction that
 	 * the reboot replaces (kairos-recovery.service), which would deadlock. */

@@ -46,6 +46,7 @@ int reboot_node(const char *into);
 int verb_status(int argc, char **argv);
 int verb_mark_good(int argc, char **argv);
 int verb_mark_bad(int argc, char **argv);
+int verb_mark_corrupt(int argc, char **argv);
 int verb_rollback(int argc, char **argv);
 int verb_boot_next(int argc, char **argv);
 int verb_upgrade(int argc, char **argv);

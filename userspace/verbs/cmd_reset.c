@@ -196,24 +196,6 @@ static bool file_exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
-/* The policy: the command line wins over kairos.conf on COS_OEM. */
-static void read_policy(const struct reset_args *a, const struct state_dir *sd, const struct cmdline *c,
-			enum recovery_policy *policy, const char **source)
-{
-	*policy = RECOVERY_POLICY_UNSET;
-	*source = "default";
-	if (recovery_policy_from_cmdline(c, policy) > 0) {
-		*source = "kernel command line";
-		return;
-	}
-
-	const char *label = cmdline_get(c, "kairos.oem_label");
-	char text[8193];
-	if (oem_conf_read(sd, a->oem_dir, label ? label : "COS_OEM", LABEL_WAIT_MS, text, sizeof(text)) == 0 &&
-	    recovery_policy_from_conf(text, policy) > 0)
-		*source = "COS_OEM " OEM_CONF_FILE;
-}
-
 /* /run/kairos/recovery.json beside the boot record: what the automation did
  * this boot, for status. */
 static void write_outcome(const struct reset_args *a, const char *action, const char *why, unsigned auto_resets)
@@ -372,7 +354,7 @@ static int reset(const struct reset_args *a)
 		};
 		const char *v = cmdline_get(&c, "kairos.reset");
 		f.reset_requested = v && streq(v, "1");
-		read_policy(a, &ctx.dir, &c, &f.policy, &f.policy_source);
+		oem_recovery_policy(&ctx.dir, a->oem_dir, &c, &f.policy, &f.policy_source);
 		char why[512];
 		enum recovery_action action = recovery_decide(&f, why, sizeof(why));
 		if (action == RECOVERY_DECLINE) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "corrupt_record.h"
 #include "image_meta.h"
 #include "install_age.h"
 #include "log.h"
@@ -154,6 +155,16 @@ static json_t *slot_json(const struct state_context *ctx, enum boot_slot slot)
 	verity_hex(st->verity.root_hash, sizeof(st->verity.root_hash), root);
 	json_object_set_new(o, "verity_record", json_string(verity_record_state(&st->verity)));
 	json_object_set_new(o, "root_hash", st->verity.state == SLOT_VERITY_SET ? json_string(root) : json_null());
+	/* A corrupt recovery image (verify, mark-corrupt): recovery is never bad. */
+	struct recovery_corrupt rc;
+	if (slot == BOOT_SLOT_RECOVERY && recovery_corrupt_applies(ctx->dir.path, st->image, &rc)) {
+		char msg[128];
+		recovery_corrupt_message(&rc, msg, sizeof(msg));
+		json_object_set_new(
+			o, "corrupt",
+			json_pack("{s:I, s:s, s:s}", "block", (json_int_t) rc.block, "area", rc.area, "message", msg));
+	} else
+		json_object_set_new(o, "corrupt", json_null());
 	if (have_meta)
 		image_meta_done(&meta);
 	return o;
@@ -251,6 +262,12 @@ static void print_text(const struct state_context *ctx, const char *next_why, ui
 		printf("Warning:    at boot: %s\n", rec->warnings[i]);
 	if (ctx->state.counter_damaged)
 		printf("Warning:    the boot counter was damaged and has been reset to defaults\n");
+	struct recovery_corrupt rc;
+	if (recovery_corrupt_applies(ctx->dir.path, ctx->state.slots[BOOT_SLOT_RECOVERY].image, &rc)) {
+		char msg[128];
+		recovery_corrupt_message(&rc, msg, sizeof(msg));
+		printf("Warning:    %s\n", msg);
+	}
 	/* The status column is as wide as its longest text ("new, 3/3 tries
 	 * left"), so the columns after it line up. */
 	char status[BOOT_SLOT_COUNT][48];

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "corrupt_record.h"
 #include "hooks.h"
 #include "install_age.h"
 #include "image_meta.h"
@@ -172,7 +173,11 @@ static int upgrade(struct upgrade_args *a)
 	r = source_args_install_open(&a->src, &in);
 	if (r < 0)
 		return r;
-	if (streq(ctx.state.slots[slot].image, in.id) && !a->force) {
+	/* A recovery image verify found corrupt is rewritten even when the
+	 * same image is asked for: that is the repair. */
+	struct recovery_corrupt rc;
+	bool corrupt = slot == BOOT_SLOT_RECOVERY && recovery_corrupt_applies(ctx.dir.path, in.id, &rc);
+	if (streq(ctx.state.slots[slot].image, in.id) && !a->force && !corrupt) {
 		sanitize_print_line(stdout, "%s (%s) is already the %s image; nothing to do (use --force to reinstall)",
 				    pull_name(in.img), pull_digest(in.img), boot_slot_to_string(slot));
 		return 0;
@@ -208,6 +213,11 @@ static int upgrade(struct upgrade_args *a)
 		return log_error_errno(r, "The new image was not committed; the node is unchanged");
 	}
 
+	/* The corrupt copy is gone (replaced or no longer named): so is its record. */
+	if (slot == BOOT_SLOT_RECOVERY && recovery_corrupt_clear(ctx.dir.path) < 0)
+		log_warning("The recovery image is replaced, but its corrupt record could not be removed: remove "
+			    "%s/" RECOVERY_CORRUPT_FILE " by hand",
+			    ctx.dir.path);
 	if (slot == BOOT_SLOT_RECOVERY)
 		sanitize_print_line(stdout, "Recovery image is now %s (%s)", pull_name(in.img), pull_digest(in.img));
 	else

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "corrupt_record.h"
 #include "image_meta.h"
 #include "log.h"
 #include "util.h"
@@ -27,7 +28,9 @@ static const char verify_help[] =
 	"Read each image (default: all three slots) through the dm-verity hash tree\n"
 	"stored after it, checking every block against the root hash recorded in the\n"
 	"image's .json (\"verity\"): the superblock, every tree block, every data\n"
-	"block. Reports OK or the first bad block. An image installed before images\n"
+	"block. Reports OK or the first bad block. A corrupt passive is committed bad\n"
+	"(never fallen back to); a corrupt recovery image is recorded for 'status'\n"
+	"(until upgrade --recovery replaces it). An image installed before images\n"
 	"carried a tree has no record: reported, and not an error unless\n"
 	"--require-verity. An empty slot is skipped.\n"
 	"\n"
@@ -225,6 +228,64 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
 	return 1;
 }
 
+/* What a scrub of the slots found, for commit_findings(). */
+struct slot_finding {
+	char image[IMAGE_ID_LEN + 1];
+	enum verify_result result;
+	uint64_t first_bad;
+	const char *area;
+};
+
+/* After the scan, which holds no lock (it reads gigabytes): a corrupt
+ * passive is committed bad, a corrupt recovery recorded (an OK one clears
+ * its record), each only if the slot still holds the image read. Active is
+ * the kernel's to report (mark-corrupt) when a read hits the block. */
+static int commit_findings(const struct verify_args *a, const struct slot_finding f[BOOT_SLOT_COUNT])
+{
+	const struct slot_finding *p = &f[BOOT_SLOT_PASSIVE], *rv = &f[BOOT_SLOT_RECOVERY];
+	bool passive = p->result == VERIFY_CORRUPT;
+	bool recovery = rv->result == VERIFY_CORRUPT || rv->result == VERIFY_OK;
+	if (!passive && !recovery)
+		return 0;
+	struct state_options o = a->state;
+	o.lock_wait_ms = 60U * 1000U;
+	_cleanup_(state_context_close) struct state_context ctx = STATE_CONTEXT_INIT;
+	int r = state_context_open(&ctx, &o, true);
+	if (r < 0)
+		return r;
+	struct slot_state *st = &ctx.state.slots[BOOT_SLOT_PASSIVE];
+	if (passive && streq(st->image, p->image) && st->status != SLOT_STATUS_BAD) {
+		char reason[SLOT_REASON_MAX];
+		corrupt_reason(reason, sizeof(reason), p->area, p->first_bad, p->image);
+		r = boot_state_mark_bad(&ctx.state, BOOT_SLOT_PASSIVE, reason);
+		if (r == 0)
+			r = boot_state_save(ctx.dir.path, &ctx.state); /* the commit point */
+		if (r < 0)
+			return log_error_errno(r, "Could not commit the corrupt passive bad: %m");
+		log_warning("passive (image %.12s) marked bad: %s", p->image, reason);
+	}
+	const char *rid = ctx.state.slots[BOOT_SLOT_RECOVERY].image;
+	if (recovery && streq(rid, rv->image)) {
+		struct recovery_corrupt old;
+		bool recorded = recovery_corrupt_applies(ctx.dir.path, rid, &old);
+		if (rv->result == VERIFY_OK && recorded) {
+			r = recovery_corrupt_clear(ctx.dir.path);
+			if (r == 0)
+				log_info("recovery (image %.12s) verified OK: its corrupt record is cleared", rid);
+		} else if (rv->result == VERIFY_CORRUPT &&
+			   (!recorded || old.block != rv->first_bad || !streq(old.area, rv->area))) {
+			struct recovery_corrupt rc = { .block = rv->first_bad,
+						       .area = corrupt_area_from_string(rv->area) };
+			memcpy(rc.image, rid, sizeof(rc.image));
+			r = recovery_corrupt_write(ctx.dir.path, &rc);
+			if (r == 0)
+				log_warning("recovery image %.12s corrupt: block %" PRIu64 "; run upgrade --recovery",
+					    rid, rv->first_bad);
+		}
+	}
+	return r;
+}
+
 /* --root-hash HEX --hash-offset BYTES: salt and sizes from the superblock. */
 static int record_from_args(const struct verify_args *a, struct verity_record *rec)
 {
@@ -284,6 +345,11 @@ int verb_verify(int argc, char **argv)
 			json_decref(list);
 			return r;
 		}
+		/* A running node keeps COS_RECOVERY unmounted. */
+		if (a.slots[BOOT_SLOT_RECOVERY] && ctx.state.slots[BOOT_SLOT_RECOVERY].image[0] &&
+		    state_dir_mount_recovery(&ctx.dir, "/proc/cmdline") < 0)
+			log_warning("The recovery partition is not mounted: recovery is not verified");
+		struct slot_finding found[BOOT_SLOT_COUNT] = { 0 };
 		for (enum boot_slot s = 0; s < BOOT_SLOT_COUNT; s++) {
 			if (!a.slots[s])
 				continue;
@@ -297,6 +363,10 @@ int verb_verify(int argc, char **argv)
 			}
 			if (id[0])
 				verify_with_meta(path, meta, a.require_verity, &o);
+			found[s] = (struct slot_finding){ .result = o.result,
+							  .first_bad = o.first_bad,
+							  .area = o.bad_area };
+			memcpy(found[s].image, id, sizeof(found[s].image));
 			corrupt |= o.result == VERIFY_CORRUPT;
 			missing |= o.result == VERIFY_NO_RECORD;
 			error |= o.result == VERIFY_ERROR;
@@ -306,6 +376,10 @@ int verb_verify(int argc, char **argv)
 			else
 				print_outcome(boot_slot_to_string(s), path ? path : "", &o);
 		}
+		/* Still exit 2 for the corruption when the commit fails (logged). */
+		state_context_close(&ctx);
+		if (commit_findings(&a, found) < 0)
+			error = true;
 	}
 	if (a.json) {
 		json_t *o = json_pack("{s:o}", "images", list);

@@ -17,6 +17,7 @@ static const struct verb verbs[] = {
 	{ "status", verb_status, "show what booted, each slot's image, and the next boot" },
 	{ "mark-good", verb_mark_good, "confirm the booted image (after a healthy boot)" },
 	{ "mark-bad", verb_mark_bad, "mark the booted image failed; the next boot falls back" },
+	{ "mark-corrupt", verb_mark_corrupt, "a corrupt block of the booted image (udev): commit it bad" },
 	{ "rollback", verb_rollback, "make passive the active image again" },
 	{ "boot-next", verb_boot_next, "boot a slot once at the next boot" },
 	{ "reset", verb_reset, "from recovery: re-create active from the recovery image" },
