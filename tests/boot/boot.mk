@@ -11,5 +11,5 @@ CHECK_SUITES += grub boot
 check-grub: deps $(BUILD)/kairos-boot $(BUILD)/kairos-upgrade
 	$(Q)$(RUN_SUITE) grub tests/boot/grub-parity $(abspath $(BUILD))/grub-parity
 
-check-boot: deps $(BUILD)/kairos-boot $(BUILD)/kairos-upgrade
-	$(Q)BOOT_TEST_DIR=$(BUILD)/boot-test $(RUN_SUITE) boot tests/boot/run $(BOOT_TESTS)
+check-boot: deps $(BUILD)/kairos-boot $(BUILD)/kairos-upgrade $(BUILD)/tests/build-from-tars
+	$(Q)BOOT_TEST_DIR=$(BUILD)/boot-test BUILD_FROM_TARS=$(abspath $(BUILD))/tests/build-from-tars $(RUN_SUITE) boot tests/boot/run $(BOOT_TESTS)
