@@ -152,7 +152,10 @@ int mount_image_verity(struct mount_stack *st, const char *image, const struct s
 	} else if ((r = mount_stack_mount(st, node, where, "squashfs", MS_RDONLY, NULL)) < 0) {
 		*image_fault = r != -ENODEV; /* ENODEV: no squashfs in this kernel */
 		/* A root hash that does not match reads as EIO right here. */
-		snprintf(error, error_size, "image does not mount through dm-verity: %s", strerror(-r));
+		snprintf(error, error_size, "image does not mount through dm-verity: %s",
+			 r == -EIO ? "a block does not match its hash (a corrupt image, or a root hash in state.env "
+				     "that is not its own)"
+				   : strerror(-r));
 	}
 	if (r < 0) {
 		(void) dm_remove(&dm, dm_name, true); /* now, or when udev's scan lets go of it */
