@@ -231,9 +231,10 @@ static void test_parse(void **state)
 #define RH "\"dev.kairos.verity.root_hash\""
 #define RB "\"dev.kairos.verity.build\""
 /* 230 chars */
-#define B230 "zstd:6 128K prescan format=1 libsquashfs.so.1.4.0 libzstd-1.5.4 libarchive-3.6.2 " \
-	     "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789" \
-	     "0123456789012345678901234567890123456789012345678"
+#define B230                                                                                                   \
+	"zstd:6 128K prescan format=1 libsquashfs.so.1.4.0 libzstd-1.5.4 libarchive-3.6.2 "                    \
+	"0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789" \
+	"0123456789012345678901234567890123456789012345678"
 
 /* The signed root hash in optional (issue 17): both keys or neither,
  * bounded and printable, else the payload is refused. */

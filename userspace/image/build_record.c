@@ -106,7 +106,7 @@ void build_record_string(const struct build_record *rec, char buf[static BUILD_R
 	snprintf(buf, BUILD_RECORD_STRING_MAX, "%s:%u %s %s format=%u %s %s-%s libarchive-%s",
 		 printable_word(rec->compressor ?: "?", lib, sizeof(lib)), rec->level, block,
 		 rec->prescan ? "prescan" : "no-prescan", rec->format,
-		 printable_word(rec->libsquashfs, squashfs, sizeof(squashfs)),
-		 rec->compressor_lib ?: "unknown", printable_word(rec->compressor_version, version, sizeof(version)),
+		 printable_word(rec->libsquashfs, squashfs, sizeof(squashfs)), rec->compressor_lib ?: "unknown",
+		 printable_word(rec->compressor_version, version, sizeof(version)),
 		 printable_word(rec->libarchive, archive, sizeof(archive)));
 }

@@ -32,8 +32,9 @@ static json_t *build_record_json(const struct build_record *b)
 	/* The one line `sign --verity-build` takes (build_record_string()). */
 	char line[BUILD_RECORD_STRING_MAX];
 	build_record_string(b, line);
-	if (o && ((b->compressor_lib && json_object_set_new(o, b->compressor_lib, json_string(b->compressor_version)) < 0) ||
-		  json_object_set_new(o, "settings", json_string(line)) < 0)) {
+	if (o &&
+	    ((b->compressor_lib && json_object_set_new(o, b->compressor_lib, json_string(b->compressor_version)) < 0) ||
+	     json_object_set_new(o, "settings", json_string(line)) < 0)) {
 		json_decref(o);
 		return NULL;
 	}

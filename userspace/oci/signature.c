@@ -451,10 +451,11 @@ int signature_check_root_hash(const struct signature_verdict *v, bool require, c
 		if (!require)
 			return 0;
 		if (!v->signed_by[0])
-			return log_error_errno(-EACCES,
-					       "Refusing %s: a signed dm-verity root hash is required, and no signature "
-					       "was checked (the signature policy does not require one for it)",
-					       name);
+			return log_error_errno(
+				-EACCES,
+				"Refusing %s: a signed dm-verity root hash is required, and no signature "
+				"was checked (the signature policy does not require one for it)",
+				name);
 		return log_error_errno(-EACCES,
 				       "Refusing %s: it is signed (key %.16s, %s) but its signature carries no "
 				       "dm-verity root hash; the policy requires one (sign it with kairos-upgrade "

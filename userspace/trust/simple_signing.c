@@ -118,13 +118,13 @@ int simple_signing_parse(const void *payload, size_t size, struct simple_signing
 	json_t *build_json = json_object_get(optional, SIMPLE_SIGNING_VERITY_BUILD_KEY);
 	const char *hash = json_string_value(hash_json), *build = json_string_value(build_json);
 	if (!hash_json != !build_json)
-		REFUSE("optional has one of " SIMPLE_SIGNING_VERITY_ROOT_HASH_KEY " and " SIMPLE_SIGNING_VERITY_BUILD_KEY
-		       " without the other");
-	if (hash_json && (!hash || strlen(hash) != json_string_length(hash_json) ||
-			  !simple_signing_root_hash_is_valid(hash)))
+		REFUSE("optional has one of " SIMPLE_SIGNING_VERITY_ROOT_HASH_KEY
+		       " and " SIMPLE_SIGNING_VERITY_BUILD_KEY " without the other");
+	if (hash_json &&
+	    (!hash || strlen(hash) != json_string_length(hash_json) || !simple_signing_root_hash_is_valid(hash)))
 		REFUSE(SIMPLE_SIGNING_VERITY_ROOT_HASH_KEY " is not 64 lowercase hex digits");
-	if (build_json && (!build || strlen(build) != json_string_length(build_json) ||
-			   !simple_signing_verity_build_is_valid(build)))
+	if (build_json &&
+	    (!build || strlen(build) != json_string_length(build_json) || !simple_signing_verity_build_is_valid(build)))
 		REFUSE(SIMPLE_SIGNING_VERITY_BUILD_KEY " is not 1 to 256 printable ASCII chars");
 
 	char *copy = strdup(reference);

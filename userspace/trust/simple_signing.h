@@ -37,7 +37,7 @@
 
 struct simple_signing {
 	char *docker_reference;
-	char digest[7 + 64 + 1]; /* "sha256:" + hex */
+	char digest[7 + 64 + 1];       /* "sha256:" + hex */
 	char verity_root_hash[64 + 1]; /* "" when the payload carries none */
 	char verity_build[SIMPLE_SIGNING_VERITY_BUILD_MAX + 1];
 };

@@ -225,10 +225,11 @@ static int parse_args(int argc, char **argv, struct sign_args *a)
 			break;
 		case SIGN_ARG_VERITY_BUILD:
 			if (!simple_signing_verity_build_is_valid(optarg))
-				return log_error_errno(-EINVAL,
-						       "--verity-build wants 1 to %u printable ASCII chars (the image's "
-						       ".json build.settings)",
-						       SIMPLE_SIGNING_VERITY_BUILD_MAX);
+				return log_error_errno(
+					-EINVAL,
+					"--verity-build wants 1 to %u printable ASCII chars (the image's "
+					".json build.settings)",
+					SIMPLE_SIGNING_VERITY_BUILD_MAX);
 			a->verity_build = optarg;
 			break;
 		case SIGN_ARG_IDENTITY:
@@ -555,10 +556,9 @@ static int sign_image(struct registry *reg, const struct image_reference *ref, c
 				       "each platform's with --verity --platform OS/ARCH",
 				       ref->registry, ref->repository);
 	if (a->verity && !streq(out->digest, a->built_digest))
-		return log_error_errno(-ESTALE,
-				       "%s/%s:%s now names %s, not the %s that was built: it moved; sign by digest",
-				       ref->registry, ref->repository, reference_object(ref), out->digest,
-				       a->built_digest);
+		return log_error_errno(
+			-ESTALE, "%s/%s:%s now names %s, not the %s that was built: it moved; sign by digest",
+			ref->registry, ref->repository, reference_object(ref), out->digest, a->built_digest);
 	_cleanup_free_ char *identity = a->identity ? strdup(a->identity) : docker_reference(ref);
 	_cleanup_free_ char *payload = NULL, *signature = NULL, *config = NULL, *manifest = NULL, *tag = NULL;
 	size_t payload_size = 0, config_size = 0;
@@ -569,10 +569,10 @@ static int sign_image(struct registry *reg, const struct image_reference *ref, c
 	size_t n = a->n_annotations;
 	memcpy(annotations, a->annotations, n * sizeof(annotations[0]));
 	if (a->verity_root_hash) {
-		annotations[n++] = (struct simple_signing_annotation){ SIMPLE_SIGNING_VERITY_ROOT_HASH_KEY,
-								       a->verity_root_hash };
-		annotations[n++] = (struct simple_signing_annotation){ SIMPLE_SIGNING_VERITY_BUILD_KEY,
-								       a->verity_build };
+		annotations[n++] =
+			(struct simple_signing_annotation){ SIMPLE_SIGNING_VERITY_ROOT_HASH_KEY, a->verity_root_hash };
+		annotations[n++] =
+			(struct simple_signing_annotation){ SIMPLE_SIGNING_VERITY_BUILD_KEY, a->verity_build };
 	}
 	r = simple_signing_write(identity, out->digest, annotations, n, &payload, &payload_size);
 	if (r < 0)
