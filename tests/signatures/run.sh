@@ -301,13 +301,14 @@ ku upgrade --insecure --source "oci:$REGISTRY/os:v5" --oem-dir "$W/oem-rh" >/dev
 [ $? -eq 1 ] && expect_error "signed_root_hash=maybe; it must be required or optional" && files_unchanged
 check "SR: kairos.conf signed_root_hash=maybe: every image refused, nothing written"
 ZERO=0000000000000000000000000000000000000000000000000000000000000000
-for bad in "root_hash=${ZERO^^}" "root_hash=${ZERO}0" "root_hash=" "build=" "build=zstd:6$(printf '\t')128K"; do
-	k=${bad%%=*}
+HEXU=0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF
+for bad in "root_hash=$HEXU" "root_hash=${ZERO}0" "root_hash=" "build=" "build=zstd:6$(printf '\t')128K"; do
+	k=${bad%%=*} name=$(printf %q "$bad" | cut -c1-40)
 	other=$([ "$k" = root_hash ] && echo "build=zstd:6" || echo "root_hash=$ZERO")
 	cr sign os:v6 --key "$W/ecdsa.pem" --replace -a "dev.kairos.verity.$bad" -a "dev.kairos.verity.$other" >/dev/null
 	ku upgrade --insecure --source "oci:$REGISTRY/os:v6" --policy "$W/p-ecdsa.json" >/dev/null 2>"$W/err"
 	[ $? -eq 1 ] && expect_error "dev.kairos.verity.$k is not" && files_unchanged
-	check "SR: a signed payload whose dev.kairos.verity.$(printf %q "$bad" | cut -c1-40) is malformed: refused, nothing written"
+	check "SR: a signed payload whose dev.kairos.verity.$name is malformed: refused, nothing written"
 done
 cr sign os:v6 --key "$W/ecdsa.pem" --replace -a "dev.kairos.verity.root_hash=$ZERO" >/dev/null
 ku upgrade --insecure --source "oci:$REGISTRY/os:v6" --policy "$W/p-ecdsa.json" >/dev/null 2>"$W/err"
@@ -337,12 +338,13 @@ ku upgrade --insecure --source "oci:$REGISTRY/os:v7" --policy "$W/p-rsa.json" --
 [ $? -eq 1 ] && expect_error "is not the signed" && files_unchanged && [ -s "$S/images/$(digest_of v7).squashfs" ] &&
 	committed "$(digest_of v7)"
 check "SR: --force of the active image with other settings: refused, the active image file kept as it was"
-for bad in "--verity-root-hash ${ZERO^^} --verity-build x" "--verity-root-hash $ZERO" "--verity --verity-root-hash $ZERO --verity-build x" \
+for bad in "--verity-root-hash $HEXU --verity-build x" "--verity-root-hash $ZERO" "--verity --verity-root-hash $ZERO --verity-build x" \
 	"-a dev.kairos.verity.root_hash=$ZERO"; do
+	name=$(cut -c1-40 <<<"$bad")
 	# shellcheck disable=SC2086
 	"$BIN" sign --insecure --key "$W/ecdsa.pem" $bad "$REGISTRY/os:v7" >/dev/null 2>"$W/err"
 	[ $? -ne 0 ] && [ "$(layers_of v7)" = 2 ]
-	check "SR: sign $(cut -c1-40 <<<"$bad"): refused, nothing pushed"
+	check "SR: sign $name: refused, nothing pushed"
 done
 
 # ---- local sources: the policy's default ------------------------------------
