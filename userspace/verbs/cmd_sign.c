@@ -48,7 +48,7 @@ struct sign_args {
 	const char *key_file;
 	const char *ref;
 	const char *identity; /* --identity: the payload's docker-reference, if not REF's repository */
-	struct simple_signing_annotation annotations[SIGN_ANNOTATIONS_MAX + 2]; /* + the root hash's two */
+	struct simple_signing_annotation annotations[SIGN_ANNOTATIONS_MAX];
 	char *annotation_buf[SIGN_ANNOTATIONS_MAX];
 	size_t n_annotations;
 	/* The dm-verity root hash to sign (issue 17): built here (--verity) or given. */
