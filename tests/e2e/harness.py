@@ -106,6 +106,10 @@ class Node:
             self.vm = None
 
 
+# The dm-verity root hash each pushed tag's signature carries (issue 17).
+signed_root_hashes = {}
+
+
 def push_reference_os(work, port, tags=("v1", "v2", "v3"), signer="cosign_registry"):
     """Build (or take from the cache) the reference OS layout, push tags, and
     sign each with the layout's release key, as its publisher would: v2 and
@@ -121,11 +125,31 @@ def push_reference_os(work, port, tags=("v1", "v2", "v3"), signer="cosign_regist
         push(layout, port, tag)
         if signer == "kairos-upgrade":
             sh("build/kairos-upgrade", "sign", "--insecure", "--key", key, "--identity", f"10.0.2.2:{port}/os",
-               f"127.0.0.1:{port}/os:{tag}", env=dict(os.environ, COSIGN_PASSWORD=""), stderr=subprocess.DEVNULL)
+               "--verity", "--progress=none", f"127.0.0.1:{port}/os:{tag}", env=dict(os.environ, COSIGN_PASSWORD=""),
+               stderr=subprocess.DEVNULL)
         else:
+            root_hash, build = verity_of(work, port, tag)
+            signed_root_hashes[tag] = root_hash
             sh("/usr/bin/python3", "tests/cosign/cosign_registry.py", "sign", f"os:{tag}", "--key", key,
-               "--registry", f"127.0.0.1:{port}", "--identity", f"10.0.2.2:{port}/os", stdout=subprocess.DEVNULL)
+               "--registry", f"127.0.0.1:{port}", "--identity", f"10.0.2.2:{port}/os",
+               "-a", f"dev.kairos.verity.root_hash={root_hash}", "-a", f"dev.kairos.verity.build={build}",
+               stdout=subprocess.DEVNULL)
     return layout
+
+
+def verity_of(work, port, tag):
+    """The dm-verity root hash and build settings of os:TAG as a node builds
+    it (a pull on the host: the VM runs the same Debian libraries), for the
+    signature to carry (issue 17): the node in the VM refuses, before its
+    commit, an upgrade whose build does not have it."""
+    out = os.path.join(work, f"verity-{tag}.squashfs")
+    sh("build/kairos-upgrade", "pull", "--insecure", "--progress=none", "--source", f"oci:127.0.0.1:{port}/os:{tag}",
+       "--output", out, stderr=subprocess.DEVNULL)
+    with open(out[:-len(".squashfs")] + ".json") as f:
+        meta = json.load(f)
+    for p in (out, out[:-len(".squashfs")] + ".json"):
+        os.unlink(p)
+    return meta["verity"]["root_hash"], meta["build"]["settings"]
 
 
 def push(layout, port, tag, to=None):

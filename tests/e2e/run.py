@@ -26,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import (TOP, Node, boot_until_prompt, finish, in_vm_upgrade, push, push_reference_os,  # noqa: E402
-                     start_registry, summary, tap)
+                     signed_root_hashes, start_registry, summary, tap)
 
 
 def data_kept(node):
@@ -167,7 +167,17 @@ def main():
             "images/ and state.env byte-identical", out)
         push(layout, port, "v3")  # the publisher's v3 again: its signature is by digest
 
+        log = os.path.join(work, f"boot{node.boots}.log")
+        verity_of_v3 = signed_root_hashes["v3"]
         in_vm_upgrade(node, f"oci:10.0.2.2:{port}/os:v3")
+        # v3's signature carries the root hash of the host's build (issue 17;
+        # v1 has no policy, v2 checks): the node compared its own build with
+        # it before the commit
+        with open(log, "rb") as f:
+            said = f.read().decode(errors="replace")
+        tap(f"os:v3: the image's dm-verity root hash {verity_of_v3} is the signed one" in said,
+            f"in the VM: v3 as the node built it has the signed dm-verity root hash {verity_of_v3[:16]}…",
+            said[-2000:])
         outcomes = boot_until_prompt(node, 4)
         s = node.status()
         ok = outcomes == ["failed"] * 3 + ["prompt"] and s and s["booted"]["slot"] == "passive" \

@@ -27,11 +27,19 @@ static void payload_round_trip(const uint8_t *data, size_t size)
 		return;
 	char *again = NULL;
 	size_t again_size = 0;
-	if (simple_signing_write(parsed.docker_reference, parsed.digest, NULL, 0, &again, &again_size) == 0) {
+	/* The signed root hash too (issue 17): what parses writes back the same. */
+	const struct simple_signing_annotation verity[] = {
+		{ SIMPLE_SIGNING_VERITY_ROOT_HASH_KEY, parsed.verity_root_hash },
+		{ SIMPLE_SIGNING_VERITY_BUILD_KEY, parsed.verity_build },
+	};
+	size_t n = parsed.verity_root_hash[0] ? 2 : 0;
+	if (simple_signing_write(parsed.docker_reference, parsed.digest, verity, n, &again, &again_size) == 0) {
 		struct simple_signing reparsed = {};
 		if (simple_signing_parse(again, again_size, &reparsed, NULL) != 0 ||
 		    strcmp(reparsed.docker_reference, parsed.docker_reference) != 0 ||
-		    strcmp(reparsed.digest, parsed.digest) != 0)
+		    strcmp(reparsed.digest, parsed.digest) != 0 ||
+		    strcmp(reparsed.verity_root_hash, parsed.verity_root_hash) != 0 ||
+		    strcmp(reparsed.verity_build, parsed.verity_build) != 0)
 			abort();
 		simple_signing_done(&reparsed);
 		free(again);

@@ -246,6 +246,107 @@ ku upgrade --insecure --source "oci:$REGISTRY/os:v2" --policy "$W/p-accept.json"
 	"$BIN" status --state-dir "$S" 2>/dev/null | grep -q "unsigned, accepted by policy $W/p-accept.json"
 check "V: --policy over COS_OEM's, insecureAcceptAnything: upgraded, status says unsigned and the policy"
 
+# ---- the signed dm-verity root hash (issue 17) ------------------------------
+# The publisher signs the root hash of its own build (sign --verity, or one
+# computed elsewhere); each node compares it with the image it built, after
+# the build and before the commit.
+for v in 3 4 5 6 7; do
+	echo "VERSION=\"$v\"" >"$W/t/etc/os-release"
+	image_new "$W/layout" "v$v" && image_add_layer "$W/layout" "v$v" "$W/t" || exit 1
+	push "$W/layout" "v$v" os >/dev/null || exit 1
+done
+layers_of() { curl -sf --noproxy '*' -H "Accept: application/vnd.oci.image.manifest.v1+json" \
+	"http://$REGISTRY/v2/os/manifests/sha256-$(digest_of "$1").sig" | jq '.layers | length'; }
+digest_of() { skopeo inspect --tls-verify=false --raw "docker://$REGISTRY/os:$1" | sha256sum | cut -c1-64; }
+# committed ID: state.env names the image (the upgrade's commit).
+committed() { grep -q "$1" "$S/state.env"; }
+# A refusal after the build: the directory's mtime moves, its files do not.
+files_before() { (cd "$S" && find images state.env -type f | sort | xargs sha256sum) >"$W/files-before"; }
+files_unchanged() { (cd "$S" && find images state.env -type f | sort | xargs sha256sum) | cmp -s "$W/files-before" -; }
+"$BIN" sign --insecure --key "$W/ecdsa.pem" --verity --progress=none "$REGISTRY/os:v3" >/dev/null 2>"$W/err" &&
+	H3=$(sed -n 's/.*pins dm-verity root hash \([0-9a-f]\{64\}\) (\(.*\))$/\1/p' "$W/err") &&
+	B3=$(sed -n 's/.*pins dm-verity root hash [0-9a-f]\{64\} (\(.*\))$/\1/p' "$W/err") && [ -n "$H3" ] &&
+	/usr/bin/python3 "$HERE/sign_check.py" "$REGISTRY" os "sha256:$(digest_of v3)" --pub "$W/ecdsa.pub" --kind ecdsa \
+		--layers 1 -a "dev.kairos.verity.root_hash=$H3" -a "dev.kairos.verity.build=$B3" >"$W/err" 2>&1
+check "SR: sign --verity builds the image and signs its root hash and settings: cosign's bytes, openssl verifies"
+ku upgrade --insecure --source "oci:$REGISTRY/os:v3" --policy "$W/p-ecdsa.json" --require-signed-root-hash \
+	>/dev/null 2>"$W/err" && expect_error "root hash $H3 is the signed one" &&
+	committed "$(digest_of v3)" &&
+	[ "$(jq -r .verity.root_hash "$S/images/$(digest_of v3).json")" = "$H3" ] &&
+	[ "$(jq -r .build.settings "$S/images/$(digest_of v3).json")" = "$B3" ]
+check "SR: upgrade to an image signed with --verity, root hash required: built, the same root hash, committed"
+"$BIN" sign --insecure --key "$W/ecdsa.pem" --verity --progress=none "$REGISTRY/os:v4" >/dev/null 2>"$W/err"
+files_before
+ku upgrade --insecure --source "oci:$REGISTRY/os:v4" --policy "$W/p-ecdsa.json" --compression gzip >/dev/null 2>"$W/err"
+[ $? -eq 1 ] && expect_error "root hash [0-9a-f]{64} is not the signed [0-9a-f]{64}: signed for zstd:6 128K .*; this node built with gzip:[0-9]+ 128K .*build with the publisher's settings" &&
+	files_unchanged && [ ! -e "$S/images/$(digest_of v4).squashfs" ]
+check "SR: a node building with other settings (gzip): refused naming both hashes and settings; state.env and images/ byte-identical"
+ku upgrade --insecure --source "oci:$REGISTRY/os:v4" --policy "$W/p-ecdsa.json" --prescan=never \
+	--compression zstd:5 --force >/dev/null 2>"$W/err"
+[ $? -eq 1 ] && expect_error "is not the signed" && files_unchanged
+check "SR: another level (zstd:5) and no pre-scan: refused, nothing committed"
+sign os:v5 --key "$W/ecdsa.pem"
+ku upgrade --insecure --source "oci:$REGISTRY/os:v5" --policy "$W/p-ecdsa.json" --require-signed-root-hash \
+	>/dev/null 2>"$W/err"
+[ $? -eq 1 ] && expect_error "is signed .* but its signature carries no dm-verity root hash; the policy requires one" &&
+	files_unchanged && [ ! -e "$S/images/$(digest_of v5).squashfs" ]
+check "SR: root hash required, a signature without one: refused, nothing committed"
+mkdir -p "$W/oem-rh" && cp "$W/p-ecdsa.json" "$W/oem-rh/policy.json" &&
+	printf '# the operator\nsigned_root_hash=required\n' >"$W/oem-rh/kairos.conf"
+ku upgrade --insecure --source "oci:$REGISTRY/os:v5" --oem-dir "$W/oem-rh" >/dev/null 2>"$W/err"
+[ $? -eq 1 ] && expect_error "carries no dm-verity root hash; the policy requires one" && files_unchanged
+check "SR: kairos.conf signed_root_hash=required on COS_OEM (--oem-dir): the same refusal"
+printf 'signed_root_hash=maybe\n' >"$W/oem-rh/kairos.conf"
+ku upgrade --insecure --source "oci:$REGISTRY/os:v5" --oem-dir "$W/oem-rh" >/dev/null 2>"$W/err"
+[ $? -eq 1 ] && expect_error "signed_root_hash=maybe; it must be required or optional" && files_unchanged
+check "SR: kairos.conf signed_root_hash=maybe: every image refused, nothing written"
+ZERO=0000000000000000000000000000000000000000000000000000000000000000
+HEXU=0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF
+for bad in "root_hash=$HEXU" "root_hash=${ZERO}0" "root_hash=" "build=" "build=zstd:6$(printf '\t')128K"; do
+	k=${bad%%=*} name=$(printf %q "$bad" | cut -c1-40)
+	other=$([ "$k" = root_hash ] && echo "build=zstd:6" || echo "root_hash=$ZERO")
+	cr sign os:v6 --key "$W/ecdsa.pem" --replace -a "dev.kairos.verity.$bad" -a "dev.kairos.verity.$other" >/dev/null
+	ku upgrade --insecure --source "oci:$REGISTRY/os:v6" --policy "$W/p-ecdsa.json" >/dev/null 2>"$W/err"
+	[ $? -eq 1 ] && expect_error "dev.kairos.verity.$k is not" && files_unchanged
+	check "SR: a signed payload whose dev.kairos.verity.$name is malformed: refused, nothing written"
+done
+cr sign os:v6 --key "$W/ecdsa.pem" --replace -a "dev.kairos.verity.root_hash=$ZERO" >/dev/null
+ku upgrade --insecure --source "oci:$REGISTRY/os:v6" --policy "$W/p-ecdsa.json" >/dev/null 2>"$W/err"
+[ $? -eq 1 ] && expect_error "without the other" && files_unchanged
+check "SR: a signed root hash without its build settings: refused, nothing written"
+# The root hash a pull computes, signed by Python's cryptography (code we
+# did not write), then by our verb from the .json without building.
+rm -f "$W/out.squashfs" "$W/out.json"
+"$BIN" pull --progress=none --insecure --source "oci:$REGISTRY/os:v7" --output "$W/out.squashfs" 2>"$W/err" >/dev/null &&
+	H7=$(jq -r .verity.root_hash "$W/out.json") && B7=$(jq -r .build.settings "$W/out.json") &&
+	cr sign os:v7 --key "$W/rsa.pem" -a "dev.kairos.verity.root_hash=$H7" -a "dev.kairos.verity.build=$B7" >/dev/null &&
+	ku upgrade --insecure --source "oci:$REGISTRY/os:v7" --policy "$W/p-rsa.json" --require-signed-root-hash \
+		>/dev/null 2>"$W/err" && expect_error "root hash $H7 is the signed one" &&
+	committed "$(digest_of v7)"
+check "SR: a root hash signed by Python cryptography (cosign -a's payload): accepted and committed"
+"$BIN" sign --insecure --key "$W/ed25519.pem" --verity-root-hash "$H7" --verity-build "$B7" "$REGISTRY/os:v7" \
+	>/dev/null 2>"$W/err" &&
+	/usr/bin/python3 "$HERE/sign_check.py" "$REGISTRY" os "sha256:$(digest_of v7)" --pub "$W/ed25519.pub" \
+		--kind ed25519 --layers 2 --layer 1 -a "dev.kairos.verity.root_hash=$H7" -a "dev.kairos.verity.build=$B7" \
+		>"$W/err" 2>&1 &&
+	ku upgrade --insecure --source "oci:$REGISTRY/os:v7" --policy "$W/p-ed25519.json" --require-signed-root-hash \
+		--force >/dev/null 2>"$W/err" && expect_error "root hash $H7 is the signed one"
+check "SR: sign --verity-root-hash/--verity-build from pull's FILE.json, no build: openssl verifies, a node accepts"
+files_before
+ku upgrade --insecure --source "oci:$REGISTRY/os:v7" --policy "$W/p-rsa.json" --compression lz4 --force \
+	>/dev/null 2>"$W/err"
+[ $? -eq 1 ] && expect_error "is not the signed" && files_unchanged && [ -s "$S/images/$(digest_of v7).squashfs" ] &&
+	committed "$(digest_of v7)"
+check "SR: --force of the active image with other settings: refused, the active image file kept as it was"
+for bad in "--verity-root-hash $HEXU --verity-build x" "--verity-root-hash $ZERO" "--verity --verity-root-hash $ZERO --verity-build x" \
+	"-a dev.kairos.verity.root_hash=$ZERO"; do
+	name=$(cut -c1-40 <<<"$bad")
+	# shellcheck disable=SC2086
+	"$BIN" sign --insecure --key "$W/ecdsa.pem" $bad "$REGISTRY/os:v7" >/dev/null 2>"$W/err"
+	[ $? -ne 0 ] && [ "$(layers_of v7)" = 2 ]
+	check "SR: sign $name: refused, nothing pushed"
+done
+
 # ---- local sources: the policy's default ------------------------------------
 DEFPOL=$W/p-default.json
 echo '{"default": [{"type": "sigstoreSigned", "keyPath": "'"$W/ecdsa.pub"'"}]}' >"$DEFPOL"

@@ -227,6 +227,99 @@ static void test_parse(void **state)
 	assert_int_equal(simple_signing_parse(buf, n + 3, &parsed, NULL), -EBADMSG);
 }
 
+#define PAYLOAD_OPT(opt) "{\"critical\":{" IDENT "," IMAGE "," TYPE "},\"optional\":" opt "}"
+#define RH "\"dev.kairos.verity.root_hash\""
+#define RB "\"dev.kairos.verity.build\""
+/* 230 chars */
+#define B230                                                                                                   \
+	"zstd:6 128K prescan format=1 libsquashfs.so.1.4.0 libzstd-1.5.4 libarchive-3.6.2 "                    \
+	"0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789" \
+	"0123456789012345678901234567890123456789012345678"
+
+/* The signed root hash in optional (issue 17): both keys or neither,
+ * bounded and printable, else the payload is refused. */
+static void test_verity_claim(void **state)
+{
+	(void) state;
+	struct simple_signing parsed = {};
+	const char *with = PAYLOAD_OPT("{\"tag\":\"v1\"," RH ":\"" D64 "\"," RB ":\"zstd:6 128K prescan\"}");
+	assert_int_equal(simple_signing_parse(with, strlen(with), &parsed, NULL), 0);
+	assert_string_equal(parsed.verity_root_hash, D64);
+	assert_string_equal(parsed.verity_build, "zstd:6 128K prescan");
+	simple_signing_done(&parsed);
+	assert_string_equal(parsed.verity_root_hash, "");
+
+	/* None: empty strings, whatever else optional holds. */
+	static const char *const none[] = { PAYLOAD_OPT("null"), PAYLOAD_OPT("{}"),
+					    PAYLOAD_OPT("{\"dev.kairos.verity.x\":\"1\"}") };
+	for (size_t i = 0; i < ELEMENTSOF(none); i++) {
+		assert_int_equal(simple_signing_parse(none[i], strlen(none[i]), &parsed, NULL), 0);
+		assert_string_equal(parsed.verity_root_hash, "");
+		assert_string_equal(parsed.verity_build, "");
+		simple_signing_done(&parsed);
+	}
+	/* 256 chars of settings: the bound, accepted. */
+	const char *longest = PAYLOAD_OPT("{" RH ":\"" D64 "\"," RB ":\"" B230 "abcdefghijklmnopqrstuvwxyz\"}");
+	assert_int_equal(simple_signing_parse(longest, strlen(longest), &parsed, NULL), 0);
+	assert_int_equal(strlen(parsed.verity_build), SIMPLE_SIGNING_VERITY_BUILD_MAX);
+	simple_signing_done(&parsed);
+
+	static const char *const bad[] = {
+		PAYLOAD_OPT("{" RH ":\"" D64 "\"}"),
+		PAYLOAD_OPT("{" RB ":\"zstd:6\"}"),
+		PAYLOAD_OPT("{" RH ":\"" D64 "0\"," RB ":\"zstd:6\"}"),
+		PAYLOAD_OPT("{" RH ":\"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\"," RB
+			    ":\"zstd:6\"}"),
+		PAYLOAD_OPT("{" RH ":\"123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"," RB
+			    ":\"zstd:6\"}"),
+		PAYLOAD_OPT("{" RH ":\"sha256:" D64 "\"," RB ":\"zstd:6\"}"),
+		PAYLOAD_OPT("{" RH ":\"" D64 "\\u0000\"," RB ":\"zstd:6\"}"),
+		PAYLOAD_OPT("{" RH ":null," RB ":\"zstd:6\"}"),
+		PAYLOAD_OPT("{" RH ":7," RB ":\"zstd:6\"}"),
+		PAYLOAD_OPT("{" RH ":[\"" D64 "\"]," RB ":\"zstd:6\"}"),
+		PAYLOAD_OPT("{" RH ":\"" D64 "\"," RB ":\"\"}"),
+		PAYLOAD_OPT("{" RH ":\"" D64 "\"," RB ":\"zstd:6\\t128K\"}"),
+		PAYLOAD_OPT("{" RH ":\"" D64 "\"," RB ":\"zstd:6\\u001b[31m\"}"),
+		PAYLOAD_OPT("{" RH ":\"" D64 "\"," RB ":\"zstd\\u0000:6\"}"),
+		PAYLOAD_OPT("{" RH ":\"" D64 "\"," RB ":\"zstd:6 \u00e9\"}"),
+		PAYLOAD_OPT("{" RH ":\"" D64 "\"," RB ":\"zstd:6\x7f\"}"),
+		PAYLOAD_OPT("{" RH ":\"" D64 "\"," RB ":{}}"),
+		PAYLOAD_OPT("{" RH ":\"" D64 "\"," RB ":\"" B230 "abcdefghijklmnopqrstuvwxyz!\"}"),
+		PAYLOAD_OPT("{" RH ":\"" D64 "\"," RH ":\"" D64 "\"," RB ":\"zstd:6\"}"),
+	};
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		const char *reason = NULL;
+		assert_int_equal(simple_signing_parse(bad[i], strlen(bad[i]), &parsed, &reason), -EBADMSG);
+		assert_non_null(reason);
+		assert_null(parsed.docker_reference);
+	}
+	/* What sign checks its options with. */
+	assert_true(simple_signing_root_hash_is_valid(D64));
+	assert_false(simple_signing_root_hash_is_valid(NULL));
+	assert_false(simple_signing_root_hash_is_valid(""));
+	assert_true(simple_signing_verity_build_is_valid("x"));
+	assert_false(simple_signing_verity_build_is_valid(NULL));
+	assert_false(simple_signing_verity_build_is_valid("a\nb"));
+}
+
+/* What sign --verity writes parses back to the same claim. */
+static void test_verity_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	static const struct simple_signing_annotation a[] = {
+		{ SIMPLE_SIGNING_VERITY_ROOT_HASH_KEY, D64 },
+		{ SIMPLE_SIGNING_VERITY_BUILD_KEY, "gzip:9 4K no-prescan format=1 <&>" },
+		{ "tag", "v1" },
+	};
+	_cleanup_free_ char *out = NULL;
+	size_t size = 0;
+	assert_int_equal(simple_signing_write(f->reference, f->digest, a, ELEMENTSOF(a), &out, &size), 0);
+	_cleanup_(simple_signing_done) struct simple_signing parsed = {};
+	assert_int_equal(simple_signing_parse(out, size, &parsed, NULL), 0);
+	assert_string_equal(parsed.verity_root_hash, D64);
+	assert_string_equal(parsed.verity_build, "gzip:9 4K no-prescan format=1 <&>");
+}
+
 static void test_bad_base64(void **state)
 {
 	struct fixture *f = *state;
@@ -368,6 +461,8 @@ int main(void)
 		cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_write_matches_cosign),
 		cmocka_unit_test(test_sign_and_verify),
+		cmocka_unit_test(test_verity_claim),
+		cmocka_unit_test(test_verity_round_trip),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

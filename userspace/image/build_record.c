@@ -3,7 +3,9 @@
 
 #include <archive.h>
 #include <dlfcn.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,4 +84,29 @@ int build_record_init(struct build_record *rec, const struct build_options *opts
 					sizeof(rec->compressor_version));
 		}
 	return 0;
+}
+
+/* A library's own text inside the one-line record: printable, no blank. */
+static const char *printable_word(const char *s, char *buf, size_t size)
+{
+	size_t n = strnlen(s, size - 1);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = s[i] > 0x20 && s[i] < 0x7f ? s[i] : '?';
+	buf[n] = '\0';
+	return n ? buf : "?";
+}
+
+void build_record_string(const struct build_record *rec, char buf[static BUILD_RECORD_STRING_MAX])
+{
+	char squashfs[64], archive[32], lib[32], version[32], block[24];
+	if (rec->block_size % 1024 == 0)
+		snprintf(block, sizeof(block), "%" PRIu32 "K", rec->block_size / 1024);
+	else
+		snprintf(block, sizeof(block), "%" PRIu32, rec->block_size);
+	snprintf(buf, BUILD_RECORD_STRING_MAX, "%s:%u %s %s format=%u %s %s-%s libarchive-%s",
+		 printable_word(rec->compressor ?: "?", lib, sizeof(lib)), rec->level, block,
+		 rec->prescan ? "prescan" : "no-prescan", rec->format,
+		 printable_word(rec->libsquashfs, squashfs, sizeof(squashfs)), rec->compressor_lib ?: "unknown",
+		 printable_word(rec->compressor_version, version, sizeof(version)),
+		 printable_word(rec->libarchive, archive, sizeof(archive)));
 }

@@ -29,3 +29,12 @@ struct build_record {
 /* The record of a build with opts (NULL: defaults) and stats (for the
  * pre-scan). 0, or -EINVAL (logged) for options no build accepts. */
 int build_record_init(struct build_record *rec, const struct build_options *opts, const struct build_stats *stats);
+
+/* The record as one line, what `sign --verity` signs beside the root hash
+ * and what a node's refusal compares: "zstd:6 128K prescan format=1
+ * libsquashfs.so.1.4.0 libzstd-1.5.4 libarchive-3.6.2" (the block size in
+ * K when a multiple of 1024; "no-prescan"; library strings with anything
+ * not printable ASCII or a blank as '?'). Always NUL-terminated, at most
+ * BUILD_RECORD_STRING_MAX - 1 chars. */
+#define BUILD_RECORD_STRING_MAX 256u
+void build_record_string(const struct build_record *rec, char buf[static BUILD_RECORD_STRING_MAX]);

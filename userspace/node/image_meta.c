@@ -29,8 +29,12 @@ static json_t *build_record_json(const struct build_record *b)
 	json_t *o = json_pack("{s:I, s:s, s:I, s:I, s:b, s:s, s:s}", "format", (json_int_t) b->format, "compressor",
 			      b->compressor, "level", (json_int_t) b->level, "block_size", (json_int_t) b->block_size,
 			      "prescan", b->prescan, "libsquashfs", b->libsquashfs, "libarchive", b->libarchive);
-	if (o && b->compressor_lib &&
-	    json_object_set_new(o, b->compressor_lib, json_string(b->compressor_version)) < 0) {
+	/* The one line `sign --verity-build` takes (build_record_string()). */
+	char line[BUILD_RECORD_STRING_MAX];
+	build_record_string(b, line);
+	if (o &&
+	    ((b->compressor_lib && json_object_set_new(o, b->compressor_lib, json_string(b->compressor_version)) < 0) ||
+	     json_object_set_new(o, "settings", json_string(line)) < 0)) {
 		json_decref(o);
 		return NULL;
 	}

@@ -195,10 +195,42 @@ static int find_candidates(struct image_install *in, const struct boot_state *s)
 	return 0;
 }
 
+/* On a failure: a kept file whose name the build left empty (a refused
+ * signed root hash removes the new image; it may have replaced the active
+ * slot's, under --force) goes back under its name; the same id, so the same
+ * image the state names. */
+static void restore_kept(struct image_install *in)
+{
+	static const char prefix[] = "/.tmp-keep-";
+	bool restored = false;
+	for (size_t i = 0; i < ELEMENTSOF(in->kept) && in->kept[i]; i++) {
+		const char *name = strstr(in->kept[i], prefix);
+		_cleanup_free_ char *path = NULL;
+		if (!name || asprintf(&path, "%s/%s", in->images_dir, name + strlen(prefix)) < 0)
+			continue;
+		if (file_exists(path) || rename(in->kept[i], path) < 0)
+			continue;
+		free(in->kept[i]);
+		in->kept[i] = NULL;
+		restored = true;
+	}
+	/* Compact the list: release stops at the first empty slot. */
+	size_t n = 0;
+	for (size_t i = 0; i < ELEMENTSOF(in->kept); i++)
+		if (in->kept[i])
+			in->kept[n++] = in->kept[i];
+	for (size_t i = n; i < ELEMENTSOF(in->kept); i++)
+		in->kept[i] = NULL;
+	if (restored)
+		(void) fsync_path(in->images_dir);
+}
+
 int image_install_write(struct image_install *in, const struct boot_state *s, const char *keep_id)
 {
 	int r = 0;
-	bool rebuilt = !(in->reuse && file_exists(in->image_path));
+	/* A signed root hash is checked on a build: a rerun builds again. */
+	bool binds = pull_root_hash_binds(in->img);
+	bool rebuilt = binds || !(in->reuse && file_exists(in->image_path));
 	if (rebuilt) {
 		r = keep_old_file(in, in->image_path, IMAGE_EXT_SQUASHFS);
 		if (r == 0)
@@ -216,7 +248,7 @@ int image_install_write(struct image_install *in, const struct boot_state *s, co
 	}
 	if (r == 0)
 		r = write_boot_files(in, rebuilt);
-	if (r == 0 && !(in->reuse && file_exists(in->meta_path))) {
+	if (r == 0 && (binds || !(in->reuse && file_exists(in->meta_path)))) {
 		struct image_meta meta = image_meta_from_pull(in->img, in->source);
 		r = image_meta_set_layers(&meta, in->img);
 		if (r == 0)
@@ -226,6 +258,7 @@ int image_install_write(struct image_install *in, const struct boot_state *s, co
 	if (r == 0)
 		r = grub_cfg_install(in->sd->path);
 	if (r < 0) {
+		restore_kept(in);
 		/* Whatever the builder or the metadata left is unreferenced: drop it now. */
 		image_install_release(in);
 		(void) state_dir_clean(in->sd, s, keep_id);

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "keyvalue.h"
 #include "log.h"
 #include "oem_conf.h"
+#include "recovery_policy.h"
 #include "util.h"
 
 /* The policy's own parse errors say file, JSON path and problem. */
@@ -59,4 +61,45 @@ int node_policy_load(const struct node_policy_options *o, struct policy **ret)
 	}
 	int r = load(NODE_POLICY_SYSTEM_FILE, ret);
 	return r == -ENOENT ? 0 : r;
+}
+
+struct root_hash_conf {
+	bool require;
+	int r;
+};
+
+static void root_hash_line(const char *key, const char *value, void *userdata)
+{
+	struct root_hash_conf *c = userdata;
+	if (!value || !streq(key, "signed_root_hash"))
+		return; /* other keys belong to other readers of kairos.conf */
+	if (streq(value, "required"))
+		c->require = true;
+	else if (streq(value, "optional"))
+		c->require = false; /* the last line wins */
+	else {
+		/* log.c makes it printable; this bounds it. */
+		c->r = log_error_errno(-EINVAL,
+				       "Refusing every image: " OEM_CONF_FILE
+				       " on COS_OEM says signed_root_hash=%.64s; it must be required or optional",
+				       value);
+	}
+}
+
+int node_policy_require_root_hash(const struct node_policy_options *o, bool *ret)
+{
+	*ret = false;
+	if (!o->oem_dir && !(o->sd && streq(o->sd->path, STATE_DIR_DEFAULT)))
+		return 0;
+	char text[8193];
+	if (oem_conf_read(o->sd, o->oem_dir, o->oem_label ?: "COS_OEM", 0, text, sizeof(text)) < 0)
+		return 0; /* no COS_OEM or no kairos.conf: not required */
+	struct root_hash_conf c = {};
+	int r = keyvalue_parse(text, root_hash_line, &c);
+	if (r < 0)
+		return r;
+	if (c.r < 0)
+		return c.r;
+	*ret = c.require;
+	return 0;
 }

@@ -28,3 +28,13 @@ struct node_policy_options {
  * that is missing, or any file that does not parse: an error naming the
  * file and the JSON path (logged). */
 int node_policy_load(const struct node_policy_options *o, struct policy **ret);
+
+/* Whether this node requires every image's signature to carry its
+ * dm-verity root hash (issue 17): `signed_root_hash=required` in
+ * kairos.conf on COS_OEM (o->oem_dir standing in; read as node_policy_load()
+ * reads policy.json there: only for the node's own state), the operator's
+ * setting beside policy.json, which containers-policy.json has no field
+ * for. `optional` (the default) or no such line: *ret false. Another
+ * value: -EINVAL (logged), and the caller refuses every fetch, as for a
+ * policy that does not parse. */
+int node_policy_require_root_hash(const struct node_policy_options *o, bool *ret);

@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "docker_archive.h"
 #include "log.h"
@@ -29,6 +30,7 @@ struct pull {
 	struct image_source *src;
 	char digest[DIGEST_STRING_MAX];
 	struct signature_verdict verdict;
+	bool require_signed_root_hash;
 	char *policy_file;
 	bool curl_initialized;
 	uint64_t reused_bytes;
@@ -131,6 +133,7 @@ int pull_open(const char *source, const struct pull_options *opts, struct pull *
 		r = pull_source_new(&p->store, p->object, &platform, opts->platform != NULL, p->progress, &p->src,
 				    p->digest);
 	platform_done(&platform);
+	p->require_signed_root_hash = opts->require_signed_root_hash;
 	if (r >= 0)
 		r = check_signature(p, opts->policy);
 	if (r < 0) {
@@ -180,6 +183,10 @@ const char *pull_signature_format(const struct pull *p)
 {
 	return p->verdict.format;
 }
+bool pull_root_hash_binds(const struct pull *p)
+{
+	return p->require_signed_root_hash || p->verdict.n_root_hashes > 0;
+}
 const char *pull_policy_file(const struct pull *p)
 {
 	return p->policy_file;
@@ -213,6 +220,23 @@ static void on_reuse(void *userdata, size_t layers, uint64_t bytes, const char *
 	progress_reused(p->progress, layers, bytes, from);
 }
 
+/* The built image against the root hashes its signatures carry, before
+ * the caller commits anything: a refused image is removed at once. */
+static int check_root_hash(struct pull *p, const struct verity_record *v, const char *output_path,
+			   const char *index_path)
+{
+	char root[2 * VERITY_DIGEST_SIZE + 1], build[BUILD_RECORD_STRING_MAX];
+	verity_hex(v->root_hash, sizeof(v->root_hash), root);
+	build_record_string(&p->record, build);
+	int r = signature_check_root_hash(&p->verdict, p->require_signed_root_hash, p->name, root, build);
+	if (r < 0) {
+		(void) unlink(output_path);
+		if (index_path)
+			(void) unlink(index_path);
+	}
+	return r;
+}
+
 int pull_build(struct pull *p, const char *output_path, const struct build_options *opts, struct build_stats *stats)
 {
 	/* Layers read twice are kept beside the output: the same file system,
@@ -233,6 +257,8 @@ int pull_build(struct pull *p, const char *output_path, const struct build_optio
 	int r = build_image_squashfs(p->src, output_path, &o, &st);
 	if (r >= 0)
 		r = build_record_init(&p->record, &o, &st);
+	if (r >= 0)
+		r = check_root_hash(p, &st.verity, output_path, o.index_path);
 	p->verity = r >= 0 ? st.verity : (struct verity_record){ 0 };
 	(void) pull_source_spool_in(p->src, NULL); /* its space back at once */
 	if (r >= 0) {

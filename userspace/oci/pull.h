@@ -21,6 +21,9 @@ struct pull_options {
 	/* The signature policy (trust/policy.h), checked before any layer byte
 	 * is read; NULL: none, nothing checked, the image is unsigned. */
 	const struct policy *policy;
+	/* Refuse the build unless an accepted signature carries a root hash
+	 * (issue 17); the one it carries binds whether this is set or not. */
+	bool require_signed_root_hash;
 };
 
 struct pull;
@@ -44,6 +47,10 @@ const char *pull_layer_digest(const struct pull *p, size_t index);
 const char *pull_signed_by(const struct pull *p);
 /* "cosign" when a signature was verified, else NULL. */
 const char *pull_signature_format(const struct pull *p);
+/* Whether pull_build() checks the built image's root hash against a
+ * signed one (a signature carries one, or one is required): an image
+ * built earlier cannot stand in for the build. */
+bool pull_root_hash_binds(const struct pull *p);
 /* The policy file that was in force, NULL without a policy. */
 const char *pull_policy_file(const struct pull *p);
 uint64_t pull_layer_bytes(const struct pull *p);

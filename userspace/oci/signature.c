@@ -240,6 +240,22 @@ static int check_bundles(const struct policy_requirement *req, const struct refe
 	return -EACCES;
 }
 
+/* An accepted signature's root hash into v, once per distinct hash:
+ * -E2BIG (logged) past SIGNATURE_ROOT_HASHES_MAX. */
+static int add_root_hash(struct signature_verdict *v, const struct simple_signing *ss, const char *layer)
+{
+	for (size_t i = 0; i < v->n_root_hashes; i++)
+		if (streq(v->root_hashes[i].hash, ss->verity_root_hash))
+			return 0;
+	if (v->n_root_hashes == SIGNATURE_ROOT_HASHES_MAX)
+		return log_error_errno(-E2BIG, "Signature %s carries a root hash past the %u distinct ones we read",
+				       layer, SIGNATURE_ROOT_HASHES_MAX);
+	struct signature_root_hash *h = &v->root_hashes[v->n_root_hashes++];
+	snprintf(h->hash, sizeof(h->hash), "%s", ss->verity_root_hash);
+	snprintf(h->build, sizeof(h->build), "%s", ss->verity_build);
+	return 0;
+}
+
 /* One sigstoreSigned requirement: 0 and *fingerprint when a signature by
  * one of its keys names this image (*format says which kind); bundles
  * (NULL: not looked at) after the classic signatures. */
@@ -247,7 +263,7 @@ static int check_requirement(const struct policy *policy, const struct policy_re
 			     const struct manifest_store *store, struct sig_set *set,
 			     const struct referrer_bundles *bundles, const struct identity_ref *image,
 			     const char *const *expected, char fingerprint[static TRUST_FINGERPRINT_SIZE],
-			     const char **format, enum miss *miss)
+			     const char **format, struct signature_verdict *verdict, enum miss *miss)
 {
 	struct trust_key *keys[POLICY_KEYS_MAX] = {};
 	size_t n_keys = 0;
@@ -260,13 +276,17 @@ static int check_requirement(const struct policy *policy, const struct policy_re
 	}
 
 	r = -EACCES;
-	for (size_t i = 0; i < set->n && r < 0; i++) {
+	/* Past the first accepted signature too: the root hashes the others
+	 * pin the image to count as well (signature.h). */
+	for (size_t i = 0; i < set->n; i++) {
 		struct sig_layer *s = &set->layers[i];
 		if (!streq_ptr(s->d.media_type, SIMPLE_SIGNING_MEDIA_TYPE) || !s->signature)
 			continue;
 		note(miss, MISS_KEY);
 		if (sig_layer_payload(store, s) < 0)
 			continue; /* logged by the store */
+		bool accepted = false;
+		int added = 0;
 		for (size_t k = 0; k < n_keys; k++) {
 			struct simple_signing ss = {};
 			int v = simple_signing_verify(s->payload, s->size, s->signature, keys[k], expected, &ss);
@@ -284,11 +304,20 @@ static int check_requirement(const struct policy *policy, const struct policy_re
 				note(miss, MISS_IDENTITY);
 			} else if (v == 0) {
 				/* A local image has no repository to compare the signed one with. */
-				snprintf(fingerprint, TRUST_FINGERPRINT_SIZE, "%s", trust_key_fingerprint(keys[k]));
+				if (r < 0)
+					snprintf(fingerprint, TRUST_FINGERPRINT_SIZE, "%s",
+						 trust_key_fingerprint(keys[k]));
 				r = 0;
+				accepted = true;
+				if (ss.verity_root_hash[0])
+					added = add_root_hash(verdict, &ss, s->d.digest);
 			}
 			simple_signing_done(&ss);
-			if (r == 0)
+			if (added < 0) {
+				r = added;
+				goto out;
+			}
+			if (accepted)
 				break;
 		}
 	}
@@ -312,14 +341,15 @@ static int check_requirements(const struct policy *policy, const struct policy_r
 			      const char *const *expected, struct signature_verdict *ret, enum miss *miss)
 {
 	ret->signed_by[0] = '\0';
+	ret->n_root_hashes = 0;
 	for (size_t i = 0; i < reqs->n_items; i++) {
 		const struct policy_requirement *req = &reqs->items[i];
 		if (req->type != POLICY_SIGSTORE_SIGNED)
 			continue;
 		char fp[TRUST_FINGERPRINT_SIZE] = "";
 		const char *format = NULL;
-		int r = check_requirement(policy, req, store, set, bundles, image, expected, fp, &format, miss);
-		if (r == -EACCES)
+		int r = check_requirement(policy, req, store, set, bundles, image, expected, fp, &format, ret, miss);
+		if (r == -EACCES || r == -E2BIG)
 			return r;
 		if (r < 0) {
 			log_error_errno(r, "A key of the policy %s cannot be used (%m): refusing every image it covers",
@@ -391,7 +421,7 @@ int signature_check(const struct policy *policy, const struct manifest_store *st
 		if (r == 0)
 			break;
 		if (r != -EACCES)
-			return -EACCES; /* logged */
+			return r == -E2BIG ? r : -EACCES; /* logged */
 		if (o + 1 < ELEMENTSOF(order) && order[o + 1])
 			continue;
 		/* No classic signature does: cosign 3's bundles, looked up only
@@ -412,4 +442,44 @@ int signature_check(const struct policy *policy, const struct manifest_store *st
 	log_info("%s (%s) is signed by key %.16s (%s), as the policy %s requires", name, digest, ret->signed_by,
 		 ret->format, policy->file);
 	return 0;
+}
+
+int signature_check_root_hash(const struct signature_verdict *v, bool require, const char *name, const char *root_hash,
+			      const char *build)
+{
+	if (v->n_root_hashes == 0) {
+		if (!require)
+			return 0;
+		if (!v->signed_by[0])
+			return log_error_errno(
+				-EACCES,
+				"Refusing %s: a signed dm-verity root hash is required, and no signature "
+				"was checked (the signature policy does not require one for it)",
+				name);
+		return log_error_errno(-EACCES,
+				       "Refusing %s: it is signed (key %.16s, %s) but its signature carries no "
+				       "dm-verity root hash; the policy requires one (sign it with kairos-upgrade "
+				       "sign --verity)",
+				       name, v->signed_by, v->format ?: "cosign");
+	}
+	for (size_t i = 0; i < v->n_root_hashes; i++)
+		if (streq(v->root_hashes[i].hash, root_hash)) {
+			log_info("%s: the image's dm-verity root hash %s is the signed one", name, root_hash);
+			return 0;
+		}
+	/* The first signed one names what to do; the others are listed. */
+	const struct signature_root_hash *h = &v->root_hashes[0];
+	if (!streq(h->build, build))
+		log_error("Refusing %s: its dm-verity root hash %s is not the signed %s%s: signed for %s; this node "
+			  "built with %s: build with the publisher's settings (--compression, --prescan) and "
+			  "libraries, or have the image signed for this node's",
+			  name, root_hash, h->hash, v->n_root_hashes > 1 ? " (nor any other signed one)" : "", h->build,
+			  build);
+	else
+		log_error("Refusing %s: its dm-verity root hash %s is not the signed %s%s, although it was built "
+			  "with the signed settings (%s): the layers or the builder differ from the publisher's",
+			  name, root_hash, h->hash, v->n_root_hashes > 1 ? " (nor any other signed one)" : "", build);
+	for (size_t i = 1; i < v->n_root_hashes; i++)
+		log_info("Also signed: root hash %s, built with %s", v->root_hashes[i].hash, v->root_hashes[i].build);
+	return -EACCES;
 }

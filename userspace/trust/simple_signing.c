@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "base64.h"
 #include "log.h"
@@ -15,19 +16,35 @@ void simple_signing_done(struct simple_signing *s)
 	free(s->docker_reference);
 	s->docker_reference = NULL;
 	s->digest[0] = '\0';
+	s->verity_root_hash[0] = '\0';
+	s->verity_build[0] = '\0';
+}
+
+bool simple_signing_root_hash_is_valid(const char *s)
+{
+	size_t n = 0;
+	for (; s && s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return false;
+	return n == 64;
 }
 
 bool simple_signing_digest_is_valid(const char *s)
 {
 	static const char prefix[] = "sha256:";
-	if (!s || strncmp(s, prefix, sizeof(prefix) - 1) != 0)
+	return s && strncmp(s, prefix, sizeof(prefix) - 1) == 0 &&
+	       simple_signing_root_hash_is_valid(s + sizeof(prefix) - 1);
+}
+
+bool simple_signing_verity_build_is_valid(const char *s)
+{
+	size_t n = s ? strnlen(s, SIMPLE_SIGNING_VERITY_BUILD_MAX + 1) : 0;
+	if (n == 0 || n > SIMPLE_SIGNING_VERITY_BUILD_MAX)
 		return false;
-	s += sizeof(prefix) - 1;
-	size_t n = 0;
-	for (; s[n]; n++)
-		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] >= 0x7f)
 			return false;
-	return n == 64;
+	return true;
 }
 
 static bool reference_is_valid(const char *s)
@@ -95,11 +112,28 @@ int simple_signing_parse(const void *payload, size_t size, struct simple_signing
 	if (!digest || !simple_signing_digest_is_valid(digest))
 		REFUSE("docker-manifest-digest is not sha256: and 64 lowercase hex digits");
 
+	/* The signed root hash: json_string_value() is NULL for a non-string,
+	 * and jansson keeps a string's length (an embedded NUL is refused). */
+	json_t *hash_json = json_object_get(optional, SIMPLE_SIGNING_VERITY_ROOT_HASH_KEY);
+	json_t *build_json = json_object_get(optional, SIMPLE_SIGNING_VERITY_BUILD_KEY);
+	const char *hash = json_string_value(hash_json), *build = json_string_value(build_json);
+	if (!hash_json != !build_json)
+		REFUSE("optional has one of " SIMPLE_SIGNING_VERITY_ROOT_HASH_KEY
+		       " and " SIMPLE_SIGNING_VERITY_BUILD_KEY " without the other");
+	if (hash_json &&
+	    (!hash || strlen(hash) != json_string_length(hash_json) || !simple_signing_root_hash_is_valid(hash)))
+		REFUSE(SIMPLE_SIGNING_VERITY_ROOT_HASH_KEY " is not 64 lowercase hex digits");
+	if (build_json &&
+	    (!build || strlen(build) != json_string_length(build_json) || !simple_signing_verity_build_is_valid(build)))
+		REFUSE(SIMPLE_SIGNING_VERITY_BUILD_KEY " is not 1 to 256 printable ASCII chars");
+
 	char *copy = strdup(reference);
 	if (!copy)
 		return -ENOMEM;
 	ret->docker_reference = copy;
 	memcpy(ret->digest, digest, strlen(digest) + 1);
+	snprintf(ret->verity_root_hash, sizeof(ret->verity_root_hash), "%s", hash ?: "");
+	snprintf(ret->verity_build, sizeof(ret->verity_build), "%s", build ?: "");
 	return 0;
 }
 

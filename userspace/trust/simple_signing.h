@@ -25,9 +25,21 @@
 #define SIMPLE_SIGNING_MEDIA_TYPE "application/vnd.dev.cosign.simplesigning.v1+json"
 #define SIMPLE_SIGNING_ANNOTATION "dev.cosignproject.cosign/signature"
 
+/* The signed dm-verity root hash (issue 17), in the payload's "optional"
+ * as `kairos-upgrade sign --verity` writes it (cosign sign -a works too):
+ * the image's root hash as a node builds it, and the build settings it was
+ * built with (build_record_string(), for the message when a node's differ).
+ * Both or neither; the hash 64 lowercase hex; the settings 1 to
+ * SIMPLE_SIGNING_VERITY_BUILD_MAX printable ASCII chars. */
+#define SIMPLE_SIGNING_VERITY_ROOT_HASH_KEY "dev.kairos.verity.root_hash"
+#define SIMPLE_SIGNING_VERITY_BUILD_KEY "dev.kairos.verity.build"
+#define SIMPLE_SIGNING_VERITY_BUILD_MAX 256u
+
 struct simple_signing {
 	char *docker_reference;
-	char digest[7 + 64 + 1]; /* "sha256:" + hex */
+	char digest[7 + 64 + 1];       /* "sha256:" + hex */
+	char verity_root_hash[64 + 1]; /* "" when the payload carries none */
+	char verity_build[SIMPLE_SIGNING_VERITY_BUILD_MAX + 1];
 };
 void simple_signing_done(struct simple_signing *s);
 
@@ -37,9 +49,17 @@ void simple_signing_done(struct simple_signing *s);
  * type other than SIMPLE_SIGNING_TYPE, a digest that is not sha256 + 64
  * lowercase hex, a docker-reference that is empty, longer than
  * SIMPLE_SIGNING_REFERENCE_MAX or not printable ASCII, an optional that is
- * neither an object nor null: -EBADMSG, and *ret_reason (if not NULL) says
- * which. */
+ * neither an object nor null, a malformed signed root hash (one of its
+ * two keys without the other, a value not as above): -EBADMSG, and
+ * *ret_reason (if not NULL) says which. A malformed root hash refuses the
+ * whole signature: the signer meant to pin the image, and a value we cannot
+ * read must not read as "no pin". Other optional members are not read. */
 int simple_signing_parse(const void *payload, size_t size, struct simple_signing *ret, const char **ret_reason);
+
+/* Whether s is a signed root hash value we accept: 64 lowercase hex; a
+ * build string: 1..SIMPLE_SIGNING_VERITY_BUILD_MAX printable ASCII. */
+bool simple_signing_root_hash_is_valid(const char *s);
+bool simple_signing_verity_build_is_valid(const char *s);
 
 /* Whether s is "sha256:" + 64 lowercase hex (the only form ever signed). */
 bool simple_signing_digest_is_valid(const char *s);

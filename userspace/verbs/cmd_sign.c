@@ -24,6 +24,7 @@
 #include "key.h"
 #include "log.h"
 #include "manifest.h"
+#include "pull.h"
 #include "pull_source.h"
 #include "reference.h"
 #include "registry.h"
@@ -31,6 +32,7 @@
 #include "simple_signing.h"
 #include "source_args.h"
 #include "util.h"
+#include "verity_record.h"
 
 /* cosign's signature image: an OCI manifest whose config is the empty
  * image config go-containerregistry's mutate.Append writes. */
@@ -49,9 +51,19 @@ struct sign_args {
 	struct simple_signing_annotation annotations[SIGN_ANNOTATIONS_MAX];
 	char *annotation_buf[SIGN_ANNOTATIONS_MAX];
 	size_t n_annotations;
+	/* The dm-verity root hash to sign (issue 17): built here (--verity) or given. */
+	bool verity;
+	const char *verity_root_hash, *verity_build;
+	char built_root_hash[64 + 1], built_build[BUILD_RECORD_STRING_MAX];
+	char built_digest[DIGEST_STRING_MAX]; /* the manifest that was built */
 };
 
-enum { SIGN_ARG_IDENTITY = 0x400 };
+enum {
+	SIGN_ARG_IDENTITY = SOURCE_ARG_LAST,
+	SIGN_ARG_VERITY,
+	SIGN_ARG_VERITY_ROOT_HASH,
+	SIGN_ARG_VERITY_BUILD,
+};
 
 static void sign_help(void)
 {
@@ -94,6 +106,23 @@ static void sign_help(void)
 	       "      --ca-file FILE      trust this CA bundle for the registry's TLS\n"
 	       "      --stall-timeout SECONDS\n"
 	       "                          give up on a transfer slower than 1 KiB/s this long\n"
+	       "      --verity            build the image as a node does (same builder, same\n"
+	       "                          defaults, or --compression/--prescan as given to the\n"
+	       "                          nodes' pull and upgrade) in a temporary directory under\n"
+	       "                          $TMPDIR (else /var/tmp), and sign its dm-verity root\n"
+	       "                          hash and build settings into the payload's optional\n"
+	       "                          (dev.kairos.verity.root_hash, dev.kairos.verity.build):\n"
+	       "                          a node refuses, before its commit, an image it built\n"
+	       "                          otherwise. Needs no root; takes as long as a node's\n"
+	       "                          build (--progress shows it). One platform's image: a\n"
+	       "                          multi-platform index needs --platform\n"
+	       "      --compression ALG[:LEVEL], --prescan=auto|always|never, --threads N,\n"
+	       "      --progress=MODE     for --verity: as pull and upgrade take them\n"
+	       "      --verity-root-hash HEX --verity-build SETTINGS\n"
+	       "                          sign a root hash computed elsewhere, without building:\n"
+	       "                          HEX from .verity.root_hash and SETTINGS from\n"
+	       "                          .build.settings of the image's .json (pull's FILE.json,\n"
+	       "                          a node's images/<id>.json); both or neither\n"
 	       "  -h, --help              show this help\n"
 	       "\n"
 	       "Environment:\n"
@@ -112,6 +141,11 @@ static int add_annotation(struct sign_args *a, const char *arg)
 	const char *eq = strchr(arg, '=');
 	if (!eq || eq == arg)
 		return log_error_errno(-EINVAL, "-a wants KEY=VALUE, not '%s'", arg);
+	if (strncmp(arg, "dev.kairos.verity.", strlen("dev.kairos.verity.")) == 0)
+		return log_error_errno(-EINVAL,
+				       "-a %.*s: the signed root hash is written by --verity or --verity-root-hash "
+				       "and --verity-build, which check it",
+				       (int) (eq - arg), arg);
 	if (a->n_annotations == SIGN_ANNOTATIONS_MAX)
 		return log_error_errno(-E2BIG, "At most %u annotations (-a)", SIGN_ANNOTATIONS_MAX);
 	for (size_t i = 0; i < a->n_annotations; i++)
@@ -154,6 +188,13 @@ static int parse_args(int argc, char **argv, struct sign_args *a)
 		{ "insecure", no_argument, NULL, SOURCE_ARG_INSECURE },
 		{ "ca-file", required_argument, NULL, SOURCE_ARG_CA_FILE },
 		{ "stall-timeout", required_argument, NULL, SOURCE_ARG_STALL_TIMEOUT },
+		{ "compression", required_argument, NULL, SOURCE_ARG_COMPRESSION },
+		{ "prescan", required_argument, NULL, SOURCE_ARG_PRESCAN },
+		{ "threads", required_argument, NULL, SOURCE_ARG_THREADS },
+		{ "progress", required_argument, NULL, SOURCE_ARG_PROGRESS },
+		{ "verity", no_argument, NULL, SIGN_ARG_VERITY },
+		{ "verity-root-hash", required_argument, NULL, SIGN_ARG_VERITY_ROOT_HASH },
+		{ "verity-build", required_argument, NULL, SIGN_ARG_VERITY_BUILD },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -170,6 +211,26 @@ static int parse_args(int argc, char **argv, struct sign_args *a)
 		case 'a':
 			if ((r = add_annotation(a, optarg)) < 0)
 				return r;
+			break;
+		case SIGN_ARG_VERITY:
+			a->verity = true;
+			break;
+		case SIGN_ARG_VERITY_ROOT_HASH:
+			if (!simple_signing_root_hash_is_valid(optarg))
+				return log_error_errno(-EINVAL,
+						       "--verity-root-hash wants 64 lowercase hex digits (the image's "
+						       ".json verity.root_hash), not '%.80s'",
+						       optarg);
+			a->verity_root_hash = optarg;
+			break;
+		case SIGN_ARG_VERITY_BUILD:
+			if (!simple_signing_verity_build_is_valid(optarg))
+				return log_error_errno(
+					-EINVAL,
+					"--verity-build wants 1 to %u printable ASCII chars (the image's "
+					".json build.settings)",
+					SIMPLE_SIGNING_VERITY_BUILD_MAX);
+			a->verity_build = optarg;
 			break;
 		case SIGN_ARG_IDENTITY:
 			if ((r = check_identity(optarg)) < 0)
@@ -190,6 +251,14 @@ static int parse_args(int argc, char **argv, struct sign_args *a)
 		return log_error_errno(-EINVAL, "sign needs exactly one image reference (see sign --help)");
 	if (!a->key_file)
 		return log_error_errno(-EINVAL, "sign needs --key FILE (see sign --help)");
+	if (!a->verity_root_hash != !a->verity_build)
+		return log_error_errno(-EINVAL, "--verity-root-hash and --verity-build go together (see sign --help)");
+	if (a->verity && a->verity_root_hash)
+		return log_error_errno(-EINVAL,
+				       "--verity builds the image to compute its root hash; --verity-root-hash gives "
+				       "one: not both");
+	if (!a->verity && (a->src.compression || a->src.prescan || a->src.threads))
+		return log_error_errno(-EINVAL, "--compression, --prescan and --threads are for --verity's build");
 	a->ref = argv[optind];
 	if (strncmp(a->ref, "oci:", 4) == 0)
 		a->ref += 4;
@@ -416,6 +485,54 @@ static int signature_config(json_t *layers, char **ret, size_t *ret_size)
 	return 0;
 }
 
+/* --verity: the image built as a node builds it (the builder's defaults or
+ * the options given, bootable), into a temporary directory removed after;
+ * its root hash, settings and manifest digest into a. */
+static int build_for_verity(struct sign_args *a)
+{
+	struct build_options b;
+	int r = source_args_build_options(&a->src, &b);
+	if (r < 0)
+		return r;
+	build_options_require_bootable(&b);
+	const char *tmp = getenv("TMPDIR");
+	_cleanup_free_ char *dir = NULL, *image = NULL, *index = NULL, *source = NULL;
+	if (asprintf(&dir, "%s/kairos-sign-XXXXXX", tmp && *tmp ? tmp : "/var/tmp") < 0 ||
+	    asprintf(&source, "oci:%s", a->ref) < 0)
+		return -ENOMEM;
+	if (!mkdtemp(dir))
+		return log_error_errno(negative_errno(), "Cannot create a directory to build in, %s: %m", dir);
+	if (asprintf(&image, "%s/image.squashfs", dir) < 0 || asprintf(&index, "%s/image.index", dir) < 0) {
+		(void) rmdir(dir);
+		return -ENOMEM;
+	}
+	b.index_path = index; /* as a node builds it */
+	struct pull *p = NULL;
+	struct pull_options po = a->src.pull;
+	po.policy = NULL; /* the publisher's own image: nothing to check yet */
+	po.require_signed_root_hash = false;
+	r = pull_open(source, &po, &p);
+	if (r >= 0) {
+		log_info("Building %s as a node would, to sign its dm-verity root hash", pull_name(p));
+		r = pull_build(p, image, &b, NULL);
+	}
+	if (r >= 0 && (!pull_verity(p) || !pull_build_record(p)))
+		r = log_error_errno(-EIO, "The build of %s gave no dm-verity root hash", pull_name(p));
+	if (r >= 0) {
+		verity_hex(pull_verity(p)->root_hash, sizeof(pull_verity(p)->root_hash), a->built_root_hash);
+		build_record_string(pull_build_record(p), a->built_build);
+		snprintf(a->built_digest, sizeof(a->built_digest), "%s", pull_digest(p));
+		a->verity_root_hash = a->built_root_hash;
+		a->verity_build = a->built_build;
+		log_info("Built %s: dm-verity root hash %s (%s)", pull_digest(p), a->built_root_hash, a->built_build);
+	}
+	pull_free(p);
+	(void) unlink(image);
+	(void) unlink(index);
+	(void) rmdir(dir);
+	return r;
+}
+
 struct signed_image {
 	char digest[DIGEST_STRING_MAX]; /* what was signed */
 	size_t n_signatures;            /* in the signature image now */
@@ -433,12 +550,31 @@ static int sign_image(struct registry *reg, const struct image_reference *ref, c
 			 "manifest)",
 			 ref->registry, ref->repository, ref->digest ? "@" : ":", reference_object(ref));
 
+	if (a->verity && index && !a->src.pull.platform)
+		return log_error_errno(-EINVAL,
+				       "%s/%s is a multi-platform index: a root hash is one platform's image; sign "
+				       "each platform's with --verity --platform OS/ARCH",
+				       ref->registry, ref->repository);
+	if (a->verity && !streq(out->digest, a->built_digest))
+		return log_error_errno(
+			-ESTALE, "%s/%s:%s now names %s, not the %s that was built: it moved; sign by digest",
+			ref->registry, ref->repository, reference_object(ref), out->digest, a->built_digest);
 	_cleanup_free_ char *identity = a->identity ? strdup(a->identity) : docker_reference(ref);
 	_cleanup_free_ char *payload = NULL, *signature = NULL, *config = NULL, *manifest = NULL, *tag = NULL;
 	size_t payload_size = 0, config_size = 0;
 	if (!identity || asprintf(&tag, "sha256-%s.sig", out->digest + strlen(DIGEST_SHA256_PREFIX)) < 0)
 		return -ENOMEM;
-	r = simple_signing_write(identity, out->digest, a->annotations, a->n_annotations, &payload, &payload_size);
+	/* The root hash beside the user's annotations (none of them dev.kairos.verity.*). */
+	struct simple_signing_annotation annotations[SIGN_ANNOTATIONS_MAX + 2];
+	size_t n = a->n_annotations;
+	memcpy(annotations, a->annotations, n * sizeof(annotations[0]));
+	if (a->verity_root_hash) {
+		annotations[n++] =
+			(struct simple_signing_annotation){ SIMPLE_SIGNING_VERITY_ROOT_HASH_KEY, a->verity_root_hash };
+		annotations[n++] =
+			(struct simple_signing_annotation){ SIMPLE_SIGNING_VERITY_BUILD_KEY, a->verity_build };
+	}
+	r = simple_signing_write(identity, out->digest, annotations, n, &payload, &payload_size);
 	if (r < 0)
 		return log_error_errno(r, "Cannot write the signature payload: an annotation is not UTF-8 text");
 	r = simple_signing_sign(key, payload, payload_size, &signature);
@@ -506,9 +642,14 @@ int verb_sign(int argc, char **argv)
 		a.src.pull.registry.push = true;
 		r = registry_open(&ref, &a.src.pull.registry, &reg);
 	}
+	/* The build before the push: a failed build pushes nothing. */
+	if (r >= 0 && a.verity)
+		r = build_for_verity(&a);
 	struct signed_image out = {};
 	if (r >= 0)
 		r = sign_image(reg, &ref, &a, key, &out);
+	if (r >= 0 && a.verity_root_hash)
+		log_info("The signature pins dm-verity root hash %s (%s)", a.verity_root_hash, a.verity_build);
 	if (r >= 0)
 		log_info("Signed %s/%s (%s) with %s key %s: %s/%s:sha256-%s.sig holds %zu signature%s", ref.registry,
 			 ref.repository, out.digest, trust_key_type_name(trust_key_type(pub)),

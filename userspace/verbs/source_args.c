@@ -32,6 +32,12 @@ const char source_options_help[] =
 	"      --policy FILE       the signature policy (containers-policy.json) instead of\n"
 	"                          policy.json on COS_OEM or /etc/containers/policy.json;\n"
 	"                          key-based cosign signatures only: no Fulcio, no Rekor\n"
+	"      --require-signed-root-hash\n"
+	"                          refuse an image unless an accepted signature carries the\n"
+	"                          dm-verity root hash of the image built here (sign --verity);\n"
+	"                          also kairos.conf signed_root_hash=required on COS_OEM.\n"
+	"                          Without it a signed root hash still binds: a mismatch is\n"
+	"                          refused after the build, before anything is committed\n"
 	"      --progress=MODE     auto (a line on terminals), none, tty, json (JSON lines on stdout)\n"
 	"      --stall-timeout SECONDS\n"
 	"                          give up on a transfer slower than 1 KiB/s for this long\n"
@@ -91,6 +97,9 @@ int source_args_option(int c, const char *arg, struct source_args *a)
 			return log_error_errno(-EINVAL, "--prescan wants auto, always or never, not '%s'", arg);
 		a->prescan = arg;
 		return 1;
+	case SOURCE_ARG_REQUIRE_ROOT_HASH:
+		a->pull.require_signed_root_hash = true;
+		return 1;
 	case SOURCE_ARG_STALL_TIMEOUT:
 		if (parse_count(arg, 3600, &a->pull.registry.stall_seconds) < 0)
 			return log_error_errno(-EINVAL, "--stall-timeout wants seconds from 1 to 3600, not '%s'", arg);
@@ -103,9 +112,12 @@ int source_args_option(int c, const char *arg, struct source_args *a)
 int source_args_load_policy(struct source_args *a, const struct state_dir *sd, const char *oem_dir)
 {
 	a->policy = policy_free(a->policy);
-	int r = node_policy_load(&(struct node_policy_options){ .file = a->policy_file, .sd = sd, .oem_dir = oem_dir },
-				 &a->policy);
+	const struct node_policy_options o = { .file = a->policy_file, .sd = sd, .oem_dir = oem_dir };
+	int r = node_policy_load(&o, &a->policy);
 	a->pull.policy = a->policy;
+	bool require = false;
+	if (r >= 0 && !a->pull.require_signed_root_hash && (r = node_policy_require_root_hash(&o, &require)) >= 0)
+		a->pull.require_signed_root_hash = require;
 	return r;
 }
 

@@ -32,6 +32,7 @@ enum {
 	SOURCE_ARG_POLICY,
 	SOURCE_ARG_THREADS,
 	SOURCE_ARG_PRESCAN,
+	SOURCE_ARG_REQUIRE_ROOT_HASH,
 	SOURCE_ARG_LAST, /* a verb numbers its own options from here */
 };
 
@@ -45,6 +46,7 @@ enum {
 		{ "policy", required_argument, NULL, SOURCE_ARG_POLICY },                                         \
 		{ "threads", required_argument, NULL, SOURCE_ARG_THREADS },                                       \
 		{ "prescan", required_argument, NULL, SOURCE_ARG_PRESCAN },                                       \
+		{ "require-signed-root-hash", no_argument, NULL, SOURCE_ARG_REQUIRE_ROOT_HASH },                  \
 	{                                                                                                         \
 		"stall-timeout", required_argument, NULL, SOURCE_ARG_STALL_TIMEOUT                                \
 	}
@@ -57,7 +59,9 @@ void source_args_init(struct source_args *a);
 int source_args_option(int c, const char *arg, struct source_args *a);
 /* The signature policy in force (node_policy.h: --policy, then COS_OEM
  * through sd or oem_dir when given, then /etc/containers/policy.json) into
- * a->pull.policy; an error (logged) when it does not parse. */
+ * a->pull.policy; an error (logged) when it does not parse. Then whether a
+ * signed root hash is required: --require-signed-root-hash, else
+ * kairos.conf's signed_root_hash on COS_OEM (node_policy_require_root_hash()). */
 int source_args_load_policy(struct source_args *a, const struct state_dir *sd, const char *oem_dir);
 void source_args_done(struct source_args *a);
 /* The builder's options, with --compression, --threads and --prescan applied. */
