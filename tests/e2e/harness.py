@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """What the VM suites share: TAP output, the local docker-registry, the
 reference OS pushed to it, and a Node (one disk, booted once per VM)."""
+import hashlib
 import json
 import os
 import shutil
@@ -128,7 +129,7 @@ def push_reference_os(work, port, tags=("v1", "v2", "v3"), signer="cosign_regist
                "--verity", "--progress=none", f"127.0.0.1:{port}/os:{tag}", env=dict(os.environ, COSIGN_PASSWORD=""),
                stderr=subprocess.DEVNULL)
         else:
-            root_hash, build = verity_of(work, port, tag)
+            root_hash, build = verity_of(work, port, layout, tag)
             signed_root_hashes[tag] = root_hash
             sh("/usr/bin/python3", "tests/cosign/cosign_registry.py", "sign", f"os:{tag}", "--key", key,
                "--registry", f"127.0.0.1:{port}", "--identity", f"10.0.2.2:{port}/os",
@@ -137,11 +138,26 @@ def push_reference_os(work, port, tags=("v1", "v2", "v3"), signer="cosign_regist
     return layout
 
 
-def verity_of(work, port, tag):
+def verity_of(work, port, layout, tag):
     """The dm-verity root hash and build settings of os:TAG as a node builds
     it (a pull on the host: the VM runs the same Debian libraries), for the
     signature to carry (issue 17): the node in the VM refuses, before its
-    commit, an upgrade whose build does not have it."""
+    commit, an upgrade whose build does not have it. Cached by what decides
+    them, the tag's manifest and the builder (e2e, powercut and recovery push
+    the same tags): a missing cache costs a build (~8 s a tag)."""
+    with open(os.path.join(layout, "index.json")) as f:
+        manifest = [m["digest"] for m in json.load(f)["manifests"]
+                    if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag]
+    with open("build/kairos-upgrade", "rb") as f:
+        builder = hashlib.sha256(f.read()).hexdigest()
+    key = hashlib.sha256(f"{builder} {manifest}".encode()).hexdigest()[:32]
+    cache = os.path.join(os.environ.get("KAIROS_CACHE", "/var/cache/kairos"), "verity-of", key + ".json")
+    try:
+        with open(cache) as f:
+            got = json.load(f)
+        return got["root_hash"], got["build"]
+    except (OSError, ValueError, KeyError):
+        pass
     out = os.path.join(work, f"verity-{tag}.squashfs")
     sh("build/kairos-upgrade", "pull", "--insecure", "--progress=none", "--source", f"oci:127.0.0.1:{port}/os:{tag}",
        "--output", out, stderr=subprocess.DEVNULL)
@@ -149,7 +165,16 @@ def verity_of(work, port, tag):
         meta = json.load(f)
     for p in (out, out[:-len(".squashfs")] + ".json"):
         os.unlink(p)
-    return meta["verity"]["root_hash"], meta["build"]["settings"]
+    got = {"root_hash": meta["verity"]["root_hash"], "build": meta["build"]["settings"]}
+    if manifest:
+        try:
+            os.makedirs(os.path.dirname(cache), exist_ok=True)
+            with open(cache + ".tmp", "w") as f:
+                json.dump(got, f)
+            os.replace(cache + ".tmp", cache)
+        except OSError:
+            pass  # only time is lost
+    return got["root_hash"], got["build"]
 
 
 def push(layout, port, tag, to=None):
