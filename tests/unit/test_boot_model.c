@@ -52,6 +52,7 @@ enum up { DOWN, UP };
 struct ms {
 	uint8_t img[BOOT_SLOT_COUNT], st[BOOT_SLOT_COUNT], gen[BOOT_SLOT_COUNT];
 	uint8_t tries_left, boot_next, auto_resets;
+	uint8_t unconfirmed; /* kairos_active_unconfirmed: boots of the confirmed active since its last healthy one */
 	uint8_t file[NIMG]; /* on the state partition, by image id */
 	uint8_t rfile;      /* the recovery slot's image on the recovery partition */
 	uint8_t grub_wfail; /* GRUB's save_env fails (e.g. a file moved since install) */
@@ -86,6 +87,7 @@ static void to_bs(const struct ms *m, struct boot_state *s)
 	}
 	s->gen = maxgen;
 	s->tries_left = m->tries_left;
+	s->unconfirmed = m->unconfirmed;
 	s->boot_next = m->boot_next == 0xff ? BOOT_SLOT_NONE : (enum boot_slot) m->boot_next;
 	s->auto_resets = m->auto_resets;
 }
@@ -108,6 +110,7 @@ static void from_bs(struct ms *m, const struct boot_state *s)
 		m->gen[i] = (uint8_t) rank;
 	}
 	m->tries_left = (uint8_t) s->tries_left;
+	m->unconfirmed = (uint8_t) s->unconfirmed;
 	m->boot_next = s->boot_next == BOOT_SLOT_NONE ? 0xff : (uint8_t) s->boot_next;
 	m->auto_resets = (uint8_t) s->auto_resets;
 }
@@ -236,8 +239,10 @@ static enum boot_slot grub_boot(struct ms *m, struct boot_state *s, enum boot_sl
 		 : d.reason == BOOT_REASON_ONE_SHOT ? BOOT_VIA_ONE_SHOT
 		 : d.reason == BOOT_REASON_FALLBACK ? BOOT_VIA_FALLBACK
 						    : BOOT_VIA_RULES;
-	if (!menu && (d.spend_try || d.clear_boot_next)) {
-		if (m->grub_wfail) { /* boot only what needs no write */
+	if (!menu && (d.spend_try || d.clear_boot_next || d.count_boot)) {
+		/* boot only what needs no write; a confirmed active GRUB cannot
+		 * count boots uncounted (kairos-boot counts it) */
+		if (m->grub_wfail) {
 			o->counted = false;
 			g.boot_next = BOOT_SLOT_NONE;
 			g.tries_left = 0;
@@ -256,11 +261,11 @@ static enum boot_slot grub_boot(struct ms *m, struct boot_state *s, enum boot_sl
 		failed[entry] = true;
 		o->via = BOOT_VIA_FALLBACK;
 		boot_state_fallback(&g, failed, &d);
-		if (d.spend_try && m->grub_wfail) {
+		if ((d.spend_try || d.count_boot) && m->grub_wfail) {
 			o->counted = false;
 			g.tries_left = 0;
 			boot_state_fallback(&g, failed, &d);
-		} else if ((d.spend_try || d.alternate) && !m->grub_wfail) {
+		} else if ((d.spend_try || d.alternate || d.count_boot) && !m->grub_wfail) {
 			(void) boot_state_apply(s, &d);
 			(void) boot_state_apply(&g, &d);
 		}
@@ -351,6 +356,12 @@ static struct boot_outcome boot(struct ms *m, enum boot_slot menu_entry, bool re
 		from_bs(m, &s);
 		return out;
 	}
+	/* initrd/boot_sequence.c choose_slot: a confirmed active passed over
+	 * for its count is marked bad (state.env saved: a durable write) */
+	if (boot_state_retire_unconfirmed(&s, d.slot) && step++ == cut_at) {
+		from_bs(m, &s);
+		return out;
+	}
 	bool cut = false;
 	enum boot_slot root = kairos_boot_mount(m, &s, &d, &cut, cut_at, &step);
 	from_bs(m, &s);
@@ -438,6 +449,12 @@ static void mark_good(struct ms *m, bool lock_busy)
 		if (slot == BOOT_SLOT_ACTIVE)
 			m->auto_reboots = 0;
 	}
+	/* A healthy boot of the confirmed active clears its count (cmd_mark.c
+	 * clear_unconfirmed, counter.env written in place). */
+	if (slot == BOOT_SLOT_ACTIVE && s.slots[slot].status == SLOT_STATUS_GOOD) {
+		s.unconfirmed = 0;
+		from_bs(m, &s);
+	}
 
 	for (int i = 0; i < BOOT_SLOT_COUNT; i++) {
 		if (i != slot || m->img[i] != before.img[i])
@@ -489,7 +506,13 @@ static void check_liveness(const struct ms *start)
 	 * not boot. Nothing can count a kernel that panics before kairos-boot
 	 * or alternate the last resort: outside the guarantee (docs/DESIGN.md). */
 	bool double_fault = m.grub_wfail && !bootable(slot_file(&m, BOOT_SLOT_RECOVERY));
-	if (some_image_boots(&m) && !double_fault)
+	/* A confirmed image that stopped coming up and is no longer active
+	 * (rolled back from, or pushed to passive by an upgrade): nothing
+	 * counts the boots of passive; `verify` and mark-corrupt (issue 17,
+	 * mechanisms 1 and 3) are its guard, outside the model. */
+	bool broken_passive = m.img[BOOT_SLOT_PASSIVE] && m.st[BOOT_SLOT_PASSIVE] == SLOT_STATUS_GOOD &&
+			      slot_file(&m, BOOT_SLOT_PASSIVE) == FT_INITEXIT;
+	if (some_image_boots(&m) && !double_fault && !broken_passive)
 		violate(INV_LOOP, "still rebooting after %d boots with no other event", LIVENESS_BOOTS);
 }
 
@@ -740,6 +763,14 @@ static void explore_from(uint32_t idx)
 				 fault_names[f]);
 			step(&m0, ev, &m);
 		}
+	}
+	/* A confirmed active stops coming up (issue 17: a corrupt block in its
+	 * init or a library, read through dm-verity as EIO): its init exits. */
+	if (m0.img[BOOT_SLOT_ACTIVE] && m0.st[BOOT_SLOT_ACTIVE] == SLOT_STATUS_GOOD &&
+	    slot_file(&m0, BOOT_SLOT_ACTIVE) == FT_OK) {
+		m = m0;
+		m.file[m.img[BOOT_SLOT_ACTIVE]] = FT_INITEXIT;
+		step(&m0, "damage: confirmed active stops coming up", &m);
 	}
 	if (!m0.grub_wfail) {
 		m = m0;
