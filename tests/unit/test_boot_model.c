@@ -53,9 +53,9 @@ struct ms {
 	uint8_t img[BOOT_SLOT_COUNT], st[BOOT_SLOT_COUNT], gen[BOOT_SLOT_COUNT];
 	uint8_t tries_left, boot_next, auto_resets;
 	uint8_t unconfirmed; /* kairos_active_unconfirmed: boots of the confirmed active since its last healthy one */
-	uint8_t file[NIMG]; /* on the state partition, by image id */
-	uint8_t rfile;      /* the recovery slot's image on the recovery partition */
-	uint8_t grub_wfail; /* GRUB's save_env fails (e.g. a file moved since install) */
+	uint8_t file[NIMG];  /* on the state partition, by image id */
+	uint8_t rfile;       /* the recovery slot's image on the recovery partition */
+	uint8_t grub_wfail;  /* GRUB's save_env fails (e.g. a file moved since install) */
 	uint8_t policy_auto;
 	uint8_t up, booted_slot, booted_img, kernel_img, reason; /* reason: enum boot_reason */
 	uint8_t auto_reboots; /* automated-recovery reboots since an active was confirmed */

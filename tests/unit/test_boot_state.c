@@ -47,8 +47,8 @@ static const struct row rows[] = {
 	  BOOT_REASON_CONFIRMED, 0, true, SKIP_NONE, SKIP_NONE, 0, 1 },
 	{ "good active, empty passive", GOOD, E, 3, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE, BOOT_REASON_CONFIRMED, 3, true,
 	  SKIP_NONE, SKIP_NONE, 0, 1 },
-	{ "good active, one boot that did not come up: boots, count 2", GOOD, GOOD, 3, BOOT_SLOT_NONE,
-	  BOOT_SLOT_ACTIVE, BOOT_REASON_CONFIRMED, 3, true, SKIP_NONE, SKIP_NONE, 1, 2 },
+	{ "good active, one boot that did not come up: boots, count 2", GOOD, GOOD, 3, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE,
+	  BOOT_REASON_CONFIRMED, 3, true, SKIP_NONE, SKIP_NONE, 1, 2 },
 	{ "good active, two that did not come up -> good passive", GOOD, GOOD, 3, BOOT_SLOT_NONE, BOOT_SLOT_PASSIVE,
 	  BOOT_REASON_FALLBACK, 3, false, SKIP_UNCONFIRMED, SKIP_NONE, 2, 2 },
 	{ "good active, count 9 (any digit) -> good passive", GOOD, GOOD, 3, BOOT_SLOT_NONE, BOOT_SLOT_PASSIVE,
@@ -447,10 +447,13 @@ int main(void)
 			.initial_state = (void *) &rows[i],
 		};
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_boot_sequences), cmocka_unit_test(test_fallback_counts_confirmed),
+		cmocka_unit_test(test_boot_sequences),
+		cmocka_unit_test(test_fallback_counts_confirmed),
 		cmocka_unit_test(test_rollback_and_marks),
-		cmocka_unit_test(test_slot_names),     cmocka_unit_test(test_reset),
-		cmocka_unit_test(test_menu_reason),    cmocka_unit_test(test_fallback),
+		cmocka_unit_test(test_slot_names),
+		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_menu_reason),
+		cmocka_unit_test(test_fallback),
 	};
 	int failed = _cmocka_run_group_tests("transitions", transitions, ELEMENTSOF(transitions), NULL, NULL);
 	return failed + cmocka_run_group_tests(tests, NULL, NULL);

@@ -273,14 +273,10 @@ int main(void)
 {
 	log_set_max_level(LOG_LEVEL_ERROR - 1);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_helper_decides),
-		cmocka_unit_test(test_grub_counted_same_slot),
-		cmocka_unit_test(test_grub_spent_the_last_try),
-		cmocka_unit_test(test_confirmed_active_counted_once),
-		cmocka_unit_test(test_grub_chose_another_slot),
-		cmocka_unit_test(test_not_counted_ignores_grub_slot),
-		cmocka_unit_test(test_grub_says_how),
-		cmocka_unit_test(test_via_parsed),
+		cmocka_unit_test(test_helper_decides),          cmocka_unit_test(test_grub_counted_same_slot),
+		cmocka_unit_test(test_grub_spent_the_last_try), cmocka_unit_test(test_confirmed_active_counted_once),
+		cmocka_unit_test(test_grub_chose_another_slot), cmocka_unit_test(test_not_counted_ignores_grub_slot),
+		cmocka_unit_test(test_grub_says_how),           cmocka_unit_test(test_via_parsed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
