@@ -10,7 +10,10 @@
  * the verbs (install, rollback, mark, reset). What a file does when GRUB or
  * Linux uses it is the model's: a fault per image file.
  *
- * A failing invariant prints the sequence of events that led to it. */
+ * A failing invariant prints the sequence of events that led to it.
+ * Size: ~667 000 states (with issue 17's count of a confirmed active's
+ * boots and "a confirmed active stops coming up"; ~645 000 before), ~4-6 s
+ * of CPU, ~10 s under ASan (docs/DESIGN.md has the measured numbers). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
