@@ -126,8 +126,11 @@ static int verb_decide(void)
 		d.slot = BOOT_SLOT_NONE;
 	boot_decision_describe(&d, why, sizeof(why));
 	printf("%s%s\n", fell && d.reason != BOOT_REASON_LAST_RESORT ? "fallback: " : "", why);
-	printf("counter: kairos_tries=%u kairos_boot_next=%s kairos_active_unconfirmed=%u\n", s.tries_left,
-	       s.boot_next == BOOT_SLOT_NONE ? "" : boot_slot_to_string(s.boot_next), s.unconfirmed);
+	char unconfirmed[16] = ""; /* unarmed: empty, as written */
+	if (s.unconfirmed_armed)
+		snprintf(unconfirmed, sizeof(unconfirmed), "%u", s.unconfirmed);
+	printf("counter: kairos_tries=%u kairos_boot_next=%s kairos_active_unconfirmed=%s\n", s.tries_left,
+	       s.boot_next == BOOT_SLOT_NONE ? "" : boot_slot_to_string(s.boot_next), unconfirmed);
 	printf("counter written: %s\n", written ? "yes" : "no");
 	return 0;
 }

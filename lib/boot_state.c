@@ -97,7 +97,7 @@ static enum slot_skip_cause active_skip_cause(const struct boot_state *s)
 		return SKIP_BAD;
 	if (a->status == SLOT_STATUS_NEW && s->tries_left == 0)
 		return SKIP_TRIES_EXHAUSTED;
-	if (a->status == SLOT_STATUS_GOOD && s->unconfirmed >= BOOT_UNCONFIRMED_MAX)
+	if (a->status == SLOT_STATUS_GOOD && s->unconfirmed_armed && s->unconfirmed >= BOOT_UNCONFIRMED_MAX)
 		return SKIP_UNCONFIRMED;
 	return SKIP_NONE;
 }
@@ -134,7 +134,7 @@ void boot_state_choose_slot(const struct boot_state *s, struct boot_decision *d)
 		d->slot = BOOT_SLOT_ACTIVE;
 		if (s->slots[BOOT_SLOT_ACTIVE].status == SLOT_STATUS_GOOD) {
 			d->reason = BOOT_REASON_CONFIRMED;
-			d->count_boot = true;
+			d->count_boot = s->unconfirmed_armed;
 		} else {
 			d->reason = BOOT_REASON_TRYING;
 			d->spend_try = true;
@@ -158,7 +158,7 @@ void boot_state_fallback(const struct boot_state *s, const bool failed[BOOT_SLOT
 	if (d->active_skipped == SKIP_NONE) {
 		d->slot = BOOT_SLOT_ACTIVE;
 		d->reason = BOOT_REASON_CONFIRMED;
-		d->count_boot = s->slots[BOOT_SLOT_ACTIVE].status == SLOT_STATUS_GOOD;
+		d->count_boot = s->slots[BOOT_SLOT_ACTIVE].status == SLOT_STATUS_GOOD && s->unconfirmed_armed;
 		if (s->slots[BOOT_SLOT_ACTIVE].status == SLOT_STATUS_NEW) {
 			d->reason = BOOT_REASON_TRYING;
 			d->spend_try = true;
@@ -212,7 +212,7 @@ bool boot_state_apply(struct boot_state *s, const struct boot_decision *d)
 bool boot_state_retire_unconfirmed(struct boot_state *s, enum boot_slot booted)
 {
 	struct slot_state *a = &s->slots[BOOT_SLOT_ACTIVE];
-	if (booted == BOOT_SLOT_ACTIVE || !has_image(a) || a->status != SLOT_STATUS_GOOD ||
+	if (booted == BOOT_SLOT_ACTIVE || !has_image(a) || a->status != SLOT_STATUS_GOOD || !s->unconfirmed_armed ||
 	    s->unconfirmed < BOOT_UNCONFIRMED_MAX)
 		return false;
 	return boot_state_mark_bad(s, BOOT_SLOT_ACTIVE, BOOT_UNCONFIRMED_REASON) == 0;
@@ -274,6 +274,7 @@ int boot_state_install_active(struct boot_state *s, const char *image_id)
 	/* The counter now counts for an older generation: fresh tries. */
 	s->tries_left = s->tries_max;
 	s->unconfirmed = 0;
+	s->unconfirmed_armed = false; /* until its first healthy boot's mark-good */
 	return 0;
 }
 
@@ -353,7 +354,10 @@ int boot_state_rollback(struct boot_state *s)
 	struct slot_state old_active = *a;
 	*a = *p;
 	*p = old_active;
-	s->unconfirmed = 0; /* the count was the other image's (and is stale in the file: another generation) */
+	/* The count was the other image's (and is stale in the file: another
+	 * generation); this one is unarmed until a mark-good that knows it. */
+	s->unconfirmed = 0;
+	s->unconfirmed_armed = false;
 	/* An image rolled back before it was confirmed has failed, or was never
 	 * wanted: say so, rather than leave it looking like a fresh upgrade. */
 	if (p->status == SLOT_STATUS_NEW) {
@@ -373,6 +377,7 @@ int boot_state_reset(struct boot_state *s, const char *image_id, bool automated)
 	s->slots[BOOT_SLOT_PASSIVE] = (struct slot_state){ 0 };
 	s->tries_left = s->tries_max; /* the counter counts for an older generation now */
 	s->unconfirmed = 0;
+	s->unconfirmed_armed = false;
 	s->boot_next = BOOT_SLOT_NONE;
 	s->auto_resets = automated ? s->auto_resets + 1 : 0;
 	return 0;
@@ -564,7 +569,8 @@ static int load_counter(const char *path, struct boot_state *s)
 	if (tries_text && gen_text && tries_gen == s->slots[BOOT_SLOT_ACTIVE].gen)
 		s->tries_left = (unsigned) tries;
 	/* A count of another generation is another installation's. */
-	if (unconfirmed_text && gen_text && tries_gen == s->slots[BOOT_SLOT_ACTIVE].gen)
+	s->unconfirmed_armed = unconfirmed_text && gen_text && tries_gen == s->slots[BOOT_SLOT_ACTIVE].gen;
+	if (s->unconfirmed_armed)
 		s->unconfirmed = (unsigned) unconfirmed;
 	s->boot_next = next && *next ? boot_slot_from_string(next) : BOOT_SLOT_NONE;
 	grubenv_free(&env);
@@ -600,6 +606,7 @@ int boot_state_load(const char *dir, struct boot_state *s)
 			    counter_path, grubenv_strerror(r), s->tries_max);
 		s->tries_left = s->tries_max;
 		s->unconfirmed = 0;
+		s->unconfirmed_armed = false;
 		s->boot_next = BOOT_SLOT_NONE;
 		s->counter_damaged = true;
 	}
@@ -705,8 +712,12 @@ int boot_state_save_counter(const char *dir, const struct boot_state *s)
 	if (r == 0)
 		r = grubenv_set(&env, "kairos_boot_next",
 				s->boot_next == BOOT_SLOT_NONE ? "" : boot_slot_to_string(s->boot_next));
-	if (r == 0)
+	/* Unarmed: empty, so that the generation written above does not arm
+	 * it (an older release's mark-good would never clear the count). */
+	if (r == 0 && s->unconfirmed_armed)
 		r = set_ulong(&env, "kairos_active_unconfirmed", s->unconfirmed);
+	else if (r == 0)
+		r = grubenv_set(&env, "kairos_active_unconfirmed", "");
 	if (r == 0)
 		r = grubenv_write_file_in_place(path, &env);
 	grubenv_free(&env);

@@ -21,7 +21,8 @@
  *  2. active, if it has an image and is not bad: confirmed good boots while
  *     it has not failed to come up BOOT_UNCONFIRMED_MAX times in a row
  *     (counted before its root is used, cleared by mark-good at each
- *     healthy boot); new boots while it has tries and spends one before
+ *     healthy boot; only once mark-good has armed the count for this
+ *     generation); new boots while it has tries and spends one before
  *     its root is used;
  *  3. otherwise passive, if it has an image and is confirmed good;
  *  4. otherwise recovery, which always boots. */
@@ -104,6 +105,11 @@ struct boot_state {
 	 * it is passed over). Resolved against the active's generation as
 	 * tries_left is. */
 	unsigned unconfirmed;
+	/* The count is kept only when armed: counter.env holds the key for the
+	 * active's generation, written first by a mark-good that knows it.
+	 * Unarmed (an older release's mark-good never clears it), a confirmed
+	 * active is neither counted nor passed over: as before the count. */
+	bool unconfirmed_armed;
 	enum boot_slot boot_next;
 	bool counter_damaged; /* counter.env was unreadable: defaults in use */
 };

@@ -78,7 +78,22 @@ static void test_confirmed_active_counted_once(void **unused)
 	struct boot_decision d;
 	char why[256];
 	setup_state(&s, SLOT_STATUS_GOOD, 3);
-	/* a direct boot: kairos-boot counts it */
+	/* not armed (no key for this generation: an older release's
+	 * mark-good never clears it): neither counted nor passed over */
+	s.unconfirmed = 2;
+	options(&o, NULL, false);
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_false(d.count_boot);
+	assert_false(boot_state_apply(&s, &d));
+	options(&o, "active", false);
+	o.via = BOOT_VIA_RULES;
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_false(d.count_boot);
+	/* armed: a direct boot, kairos-boot counts it */
+	s.unconfirmed = 0;
+	s.unconfirmed_armed = true;
 	options(&o, NULL, false);
 	boot_decide(&s, &o, &d, why, sizeof(why));
 	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);

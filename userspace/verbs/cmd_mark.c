@@ -46,19 +46,27 @@ static enum boot_slot booted_image_slot(const struct state_context *ctx)
 
 /* The booted active came up: its boots that did not are forgiven
  * (kairos_active_unconfirmed, which GRUB or kairos-boot counted before its
- * root was used). Written only when there is a count: a plain reboot of a
- * healthy node writes once, at boot, not twice. The counter's own writer:
- * in place and fsynced, or replaced whole and checkpointed for GRUB. */
+ * root was used), and the count is armed for this generation: GRUB and
+ * kairos-boot count only a key that a mark-good knowing it wrote (an older
+ * release's never clears it). Written only when the key is not already 0
+ * for this generation: once to arm it, then after each boot that counted.
+ * The counter's own writer: in place and fsynced, or replaced whole and
+ * checkpointed for GRUB. */
 static int clear_unconfirmed(struct state_context *ctx, enum boot_slot slot)
 {
-	if (slot != BOOT_SLOT_ACTIVE || ctx->state.unconfirmed == 0)
+	if (slot != BOOT_SLOT_ACTIVE || (ctx->state.unconfirmed_armed && ctx->state.unconfirmed == 0))
 		return 0;
 	unsigned was = ctx->state.unconfirmed;
+	bool armed = ctx->state.unconfirmed_armed;
 	ctx->state.unconfirmed = 0;
+	ctx->state.unconfirmed_armed = true;
 	int r = boot_state_save_counter(ctx->dir.path, &ctx->state);
 	if (r < 0)
 		return r; /* logged */
-	printf("active: %u boot%s that did not come up cleared\n", was, was == 1 ? "" : "s");
+	if (armed)
+		printf("active: %u boot%s that did not come up cleared\n", was, was == 1 ? "" : "s");
+	else
+		printf("active: boots that do not come up are counted from now on\n");
 	return 0;
 }
 
