@@ -16,8 +16,8 @@ static const char good_help[] = "Usage: kairos-upgrade mark-good [OPTIONS]\n"
 				"\n"
 				"Confirm the image this node booted: it then boots without spending tries.\n"
 				"Run by kairos-mark-good.service once boot-complete.target is reached.\n"
-				"At each boot of the confirmed active it also clears the count of its boots\n"
-				"that did not come up (after two in a row the next boot passes over it).\n"
+				"At a healthy boot of the active it also arms and clears the count of its\n"
+				"boots that did not come up (after two in a row the next boot passes over it).\n"
 				"Idempotent: confirming a confirmed image writes nothing more.\n"
 				"\n" STATE_OPTIONS_HELP "  -h, --help          show this help\n";
 
