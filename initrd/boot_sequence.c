@@ -174,6 +174,14 @@ static void choose_slot(struct boot *b, struct boot_decision *d)
 	b->rec.counted_by = b->opts.counted ? BOOT_RECORD_COUNTED_BY_GRUB : BOOT_RECORD_COUNTED_BY_HELPER;
 	memcpy(b->rec.kernel_image, b->opts.grub_image, sizeof(b->rec.kernel_image));
 	spend(b, d);
+	/* Passed over for not coming up twice in a row: say so where the
+	 * slots are listed (status), and keep it passed over (as passive
+	 * after an upgrade too) until it is installed again. */
+	if (boot_state_retire_unconfirmed(&b->state, d->slot)) {
+		log_error("The active image %s: %s: marking it bad", b->state.slots[BOOT_SLOT_ACTIVE].image,
+			  BOOT_UNCONFIRMED_REASON);
+		(void) boot_state_save(b->state_dir, &b->state); /* logged; boot on regardless */
+	}
 	log_info("Booting %s%s", b->rec.why, b->opts.counted ? " (GRUB decided and counted)" : "");
 	if (b->opts.grub_image[0] && !streq(b->opts.grub_image, b->state.slots[d->slot].image))
 		log_warning("GRUB loaded the kernel of image %s, but the %s slot holds %s", b->opts.grub_image,

@@ -29,6 +29,8 @@ void boot_decide(const struct boot_state *s, const struct boot_options *o, struc
 				    : rules.slot == o->grub_slot     ? rules.reason
 								     : BOOT_REASON_FALLBACK;
 			d->spend_try = false;
+			/* A confirmed active GRUB could not count is counted here. */
+			d->count_boot = rules.count_boot && d->slot == BOOT_SLOT_ACTIVE;
 			d->tries_left = s->tries_left;
 			d->clear_boot_next = s->boot_next != BOOT_SLOT_NONE;
 			/* GRUB could not write the last resort's alternation: we can. */
@@ -79,5 +81,5 @@ void boot_decide(const struct boot_state *s, const struct boot_options *o, struc
 		d->tries_left = s->tries_left; /* already spent by GRUB */
 		boot_decision_describe(d, why, size);
 	}
-	d->spend_try = d->clear_boot_next = false;
+	d->spend_try = d->clear_boot_next = d->count_boot = false;
 }

@@ -115,19 +115,23 @@ static int verb_decide(void)
 			return log_error_errno(-EINVAL, "--failed: unknown slot '%s'", w);
 		failed[slot] = true;
 	}
-	(void) boot_state_apply(&s, &d);
+	bool written = boot_state_apply(&s, &d);
 	bool fell = false;
 	for (int n = 0; n < BOOT_SLOT_COUNT + 2 && d.slot != BOOT_SLOT_NONE && failed[d.slot]; n++) {
 		boot_state_fallback(&s, failed, &d);
-		(void) boot_state_apply(&s, &d);
+		written |= boot_state_apply(&s, &d);
 		fell = true;
 	}
 	if (d.slot != BOOT_SLOT_NONE && failed[d.slot])
 		d.slot = BOOT_SLOT_NONE;
 	boot_decision_describe(&d, why, sizeof(why));
 	printf("%s%s\n", fell && d.reason != BOOT_REASON_LAST_RESORT ? "fallback: " : "", why);
-	printf("counter: kairos_tries=%u kairos_boot_next=%s\n", s.tries_left,
-	       s.boot_next == BOOT_SLOT_NONE ? "" : boot_slot_to_string(s.boot_next));
+	char unconfirmed[16] = ""; /* unarmed: empty, as written */
+	if (s.unconfirmed_armed)
+		snprintf(unconfirmed, sizeof(unconfirmed), "%u", s.unconfirmed);
+	printf("counter: kairos_tries=%u kairos_boot_next=%s kairos_active_unconfirmed=%s\n", s.tries_left,
+	       s.boot_next == BOOT_SLOT_NONE ? "" : boot_slot_to_string(s.boot_next), unconfirmed);
+	printf("counter written: %s\n", written ? "yes" : "no");
 	return 0;
 }
 

@@ -49,6 +49,8 @@ const char *slot_skip_cause_to_string(enum slot_skip_cause cause)
 		return "has no tries left";
 	case SKIP_NOT_CONFIRMED:
 		return "is not confirmed good";
+	case SKIP_UNCONFIRMED:
+		return "did not come up twice in a row"; /* "confirmed " before "active": BOOT_UNCONFIRMED_REASON */
 	case SKIP_NONE:
 		break;
 	}
@@ -95,6 +97,8 @@ static enum slot_skip_cause active_skip_cause(const struct boot_state *s)
 		return SKIP_BAD;
 	if (a->status == SLOT_STATUS_NEW && s->tries_left == 0)
 		return SKIP_TRIES_EXHAUSTED;
+	if (a->status == SLOT_STATUS_GOOD && s->unconfirmed_armed && s->unconfirmed >= BOOT_UNCONFIRMED_MAX)
+		return SKIP_UNCONFIRMED;
 	return SKIP_NONE;
 }
 
@@ -130,6 +134,7 @@ void boot_state_choose_slot(const struct boot_state *s, struct boot_decision *d)
 		d->slot = BOOT_SLOT_ACTIVE;
 		if (s->slots[BOOT_SLOT_ACTIVE].status == SLOT_STATUS_GOOD) {
 			d->reason = BOOT_REASON_CONFIRMED;
+			d->count_boot = s->unconfirmed_armed;
 		} else {
 			d->reason = BOOT_REASON_TRYING;
 			d->spend_try = true;
@@ -153,6 +158,7 @@ void boot_state_fallback(const struct boot_state *s, const bool failed[BOOT_SLOT
 	if (d->active_skipped == SKIP_NONE) {
 		d->slot = BOOT_SLOT_ACTIVE;
 		d->reason = BOOT_REASON_CONFIRMED;
+		d->count_boot = s->slots[BOOT_SLOT_ACTIVE].status == SLOT_STATUS_GOOD && s->unconfirmed_armed;
 		if (s->slots[BOOT_SLOT_ACTIVE].status == SLOT_STATUS_NEW) {
 			d->reason = BOOT_REASON_TRYING;
 			d->spend_try = true;
@@ -191,6 +197,10 @@ bool boot_state_apply(struct boot_state *s, const struct boot_decision *d)
 		s->tries_left--;
 		changed = true;
 	}
+	if (d->count_boot && s->unconfirmed < BOOT_UNCONFIRMED_MAX) {
+		s->unconfirmed++;
+		changed = true;
+	}
 	enum boot_slot other = d->slot == BOOT_SLOT_ACTIVE ? BOOT_SLOT_PASSIVE : BOOT_SLOT_ACTIVE;
 	if (d->alternate && has_image(&s->slots[other])) {
 		s->boot_next = other;
@@ -199,9 +209,19 @@ bool boot_state_apply(struct boot_state *s, const struct boot_decision *d)
 	return changed;
 }
 
+bool boot_state_retire_unconfirmed(struct boot_state *s, enum boot_slot booted)
+{
+	struct slot_state *a = &s->slots[BOOT_SLOT_ACTIVE];
+	if (booted == BOOT_SLOT_ACTIVE || !has_image(a) || a->status != SLOT_STATUS_GOOD || !s->unconfirmed_armed ||
+	    s->unconfirmed < BOOT_UNCONFIRMED_MAX)
+		return false;
+	return boot_state_mark_bad(s, BOOT_SLOT_ACTIVE, BOOT_UNCONFIRMED_REASON) == 0;
+}
+
 void boot_decision_describe(const struct boot_decision *d, char *buf, size_t size)
 {
 	const char *slot = boot_slot_to_string(d->slot);
+	const char *confirmed = d->active_skipped == SKIP_UNCONFIRMED ? "confirmed " : "";
 	switch (d->reason) {
 	case BOOT_REASON_CONFIRMED:
 		snprintf(buf, size, "%s: confirmed good", slot);
@@ -225,10 +245,10 @@ void boot_decision_describe(const struct boot_decision *d, char *buf, size_t siz
 		break;
 	case BOOT_REASON_FALLBACK:
 		if (d->slot == BOOT_SLOT_PASSIVE)
-			snprintf(buf, size, "fallback to passive: active %s",
+			snprintf(buf, size, "fallback to passive: %sactive %s", confirmed,
 				 slot_skip_cause_to_string(d->active_skipped));
 		else
-			snprintf(buf, size, "fallback to recovery: active %s, passive %s",
+			snprintf(buf, size, "fallback to recovery: %sactive %s, passive %s", confirmed,
 				 slot_skip_cause_to_string(d->active_skipped),
 				 slot_skip_cause_to_string(d->passive_skipped));
 		break;
@@ -253,6 +273,8 @@ int boot_state_install_active(struct boot_state *s, const char *image_id)
 	memcpy(a->image, image_id, IMAGE_ID_LEN + 1);
 	/* The counter now counts for an older generation: fresh tries. */
 	s->tries_left = s->tries_max;
+	s->unconfirmed = 0;
+	s->unconfirmed_armed = false; /* until its first healthy boot's mark-good */
 	return 0;
 }
 
@@ -332,6 +354,10 @@ int boot_state_rollback(struct boot_state *s)
 	struct slot_state old_active = *a;
 	*a = *p;
 	*p = old_active;
+	/* The count was the other image's (and is stale in the file: another
+	 * generation); this one is unarmed until a mark-good that knows it. */
+	s->unconfirmed = 0;
+	s->unconfirmed_armed = false;
 	/* An image rolled back before it was confirmed has failed, or was never
 	 * wanted: say so, rather than leave it looking like a fresh upgrade. */
 	if (p->status == SLOT_STATUS_NEW) {
@@ -350,6 +376,8 @@ int boot_state_reset(struct boot_state *s, const char *image_id, bool automated)
 	memcpy(a->image, image_id, IMAGE_ID_LEN + 1);
 	s->slots[BOOT_SLOT_PASSIVE] = (struct slot_state){ 0 };
 	s->tries_left = s->tries_max; /* the counter counts for an older generation now */
+	s->unconfirmed = 0;
+	s->unconfirmed_armed = false;
 	s->boot_next = BOOT_SLOT_NONE;
 	s->auto_resets = automated ? s->auto_resets + 1 : 0;
 	return 0;
@@ -525,11 +553,14 @@ static int load_counter(const char *path, struct boot_state *s)
 	if (r < 0)
 		return r;
 
-	unsigned long tries = 0, tries_gen = 0;
+	unsigned long tries = 0, tries_gen = 0, unconfirmed = 0;
 	const char *next = grubenv_get(&env, "kairos_boot_next");
 	const char *tries_text = get_value(&env, "kairos_tries");
 	const char *gen_text = get_value(&env, "kairos_tries_gen");
+	const char *unconfirmed_text = get_value(&env, "kairos_active_unconfirmed");
+	/* One digit, as grub.cfg's regexp: GRUB has no arithmetic. */
 	if ((tries_text && parse_ulong(tries_text, BOOT_TRIES_LIMIT, &tries) < 0) ||
+	    (unconfirmed_text && parse_ulong(unconfirmed_text, 9, &unconfirmed) < 0) ||
 	    (gen_text && parse_ulong(gen_text, ULONG_MAX, &tries_gen) < 0) ||
 	    (next && *next && boot_slot_from_string(next) == BOOT_SLOT_NONE)) {
 		grubenv_free(&env);
@@ -537,6 +568,10 @@ static int load_counter(const char *path, struct boot_state *s)
 	}
 	if (tries_text && gen_text && tries_gen == s->slots[BOOT_SLOT_ACTIVE].gen)
 		s->tries_left = (unsigned) tries;
+	/* A count of another generation is another installation's. */
+	s->unconfirmed_armed = unconfirmed_text && gen_text && tries_gen == s->slots[BOOT_SLOT_ACTIVE].gen;
+	if (s->unconfirmed_armed)
+		s->unconfirmed = (unsigned) unconfirmed;
 	s->boot_next = next && *next ? boot_slot_from_string(next) : BOOT_SLOT_NONE;
 	grubenv_free(&env);
 	return 0;
@@ -570,6 +605,8 @@ int boot_state_load(const char *dir, struct boot_state *s)
 		log_warning("%s is damaged (%s): using defaults (no one-shot choice, %u tries for a new active)",
 			    counter_path, grubenv_strerror(r), s->tries_max);
 		s->tries_left = s->tries_max;
+		s->unconfirmed = 0;
+		s->unconfirmed_armed = false;
 		s->boot_next = BOOT_SLOT_NONE;
 		s->counter_damaged = true;
 	}
@@ -675,6 +712,12 @@ int boot_state_save_counter(const char *dir, const struct boot_state *s)
 	if (r == 0)
 		r = grubenv_set(&env, "kairos_boot_next",
 				s->boot_next == BOOT_SLOT_NONE ? "" : boot_slot_to_string(s->boot_next));
+	/* Unarmed: empty, so that the generation written above does not arm
+	 * it (an older release's mark-good would never clear the count). */
+	if (r == 0 && s->unconfirmed_armed)
+		r = set_ulong(&env, "kairos_active_unconfirmed", s->unconfirmed);
+	else if (r == 0)
+		r = grubenv_set(&env, "kairos_active_unconfirmed", "");
 	if (r == 0)
 		r = grubenv_write_file_in_place(path, &env);
 	grubenv_free(&env);

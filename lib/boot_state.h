@@ -18,8 +18,11 @@
  * The rules (grub/grub.cfg implements the same, see docs/DESIGN.md):
  *  1. a one-shot choice naming a slot with an image wins once, spends
  *     nothing, and is cleared;
- *  2. active, if it has an image and is not bad: confirmed good boots and
- *     spends nothing; new boots while it has tries and spends one before
+ *  2. active, if it has an image and is not bad: confirmed good boots while
+ *     it has not failed to come up BOOT_UNCONFIRMED_MAX times in a row
+ *     (counted before its root is used, cleared by mark-good at each
+ *     healthy boot; only once mark-good has armed the count for this
+ *     generation); new boots while it has tries and spends one before
  *     its root is used;
  *  3. otherwise passive, if it has an image and is confirmed good;
  *  4. otherwise recovery, which always boots. */
@@ -40,6 +43,10 @@
 /* The loop guard of automated recovery: at most this many automated resets
  * until an active image is confirmed again (docs/DESIGN.md). */
 #define RESET_AUTO_MAX 2
+/* Boots of a confirmed active that never reached mark-good, in a row, after
+ * which rule 2 passes over it (issue 17: a corrupt block in what boots). */
+#define BOOT_UNCONFIRMED_MAX 2
+#define BOOT_UNCONFIRMED_REASON "confirmed active did not come up twice in a row"
 
 enum boot_slot {
 	BOOT_SLOT_NONE = -1,
@@ -93,6 +100,16 @@ struct boot_state {
 	/* From counter.env. tries_left is already resolved against the active
 	 * slot's generation (stale counter => tries_max). */
 	unsigned tries_left;
+	/* kairos_active_unconfirmed: boots of the confirmed active since its
+	 * last healthy one (0..9 in the file; BOOT_UNCONFIRMED_MAX and above:
+	 * it is passed over). Resolved against the active's generation as
+	 * tries_left is. */
+	unsigned unconfirmed;
+	/* The count is kept only when armed: counter.env holds the key for the
+	 * active's generation, written first by a mark-good that knows it.
+	 * Unarmed (an older release's mark-good never clears it), a confirmed
+	 * active is neither counted nor passed over: as before the count. */
+	bool unconfirmed_armed;
 	enum boot_slot boot_next;
 	bool counter_damaged; /* counter.env was unreadable: defaults in use */
 };
@@ -112,6 +129,7 @@ enum slot_skip_cause {
 	SKIP_BAD,             /* marked bad */
 	SKIP_TRIES_EXHAUSTED, /* new, and no tries left */
 	SKIP_NOT_CONFIRMED,   /* passive is only used when confirmed good */
+	SKIP_UNCONFIRMED,     /* good, but did not come up BOOT_UNCONFIRMED_MAX boots in a row */
 };
 
 struct boot_decision {
@@ -121,6 +139,7 @@ struct boot_decision {
 	bool clear_boot_next; /* apply() clears the one-shot choice */
 	bool alternate;       /* last resort: apply() makes the other of active and passive the one-shot choice */
 	unsigned tries_left;  /* active's tries after apply() (when trying) */
+	bool count_boot;      /* apply() counts a boot of the confirmed active (kairos_active_unconfirmed) */
 	enum slot_skip_cause active_skipped, passive_skipped;
 };
 
@@ -141,6 +160,12 @@ void boot_state_fallback(const struct boot_state *s, const bool failed[BOOT_SLOT
 /* Apply a decision's effect on the counter. Returns true when the counter
  * changed and must be written before the chosen root is used. */
 bool boot_state_apply(struct boot_state *s, const struct boot_decision *d);
+
+/* A confirmed active passed over by its unconfirmed boots (the boot went
+ * to another slot, booted): marked bad with BOOT_UNCONFIRMED_REASON, so
+ * that it stays passed over (after an upgrade too, as passive) until a
+ * person installs it again. true: s changed, the caller saves state.env. */
+bool boot_state_retire_unconfirmed(struct boot_state *s, enum boot_slot booted);
 
 /* One line for logs and records: "fallback to passive: active has no tries left". */
 void boot_decision_describe(const struct boot_decision *d, char *buf, size_t size);

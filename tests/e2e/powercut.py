@@ -78,11 +78,13 @@ class Checker:
         """Boot what the cut left, count it old or new (a new image must
         confirm itself), and check status: (version, status ok, detail)."""
         version, _ = self.boot_version()
-        if version == str(target):
-            outcomes["new"] += 1
-            self.node.wait_confirmed()
-        else:
-            outcomes["old"] += 1
+        outcomes["new" if version == str(target) else "old"] += 1
+        # The old image too: its healthy boot clears the count of boots
+        # that did not come up (issue 17). Cut again before mark-good has
+        # run (it waits for the next upgrade's lock), a second boot would
+        # count as one that did not come up, and the third would pass it
+        # over: the cost docs/DESIGN.md names, not what this suite measures.
+        self.node.wait_confirmed()
         ok_state, detail = self.consistent(version)
         return version, ok_state, detail
 

@@ -61,5 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	assert(s.tries_max == again.tries_max && s.gen == again.gen && s.boot_next == again.boot_next);
 	assert(s.tries_left == again.tries_left || s.slots[BOOT_SLOT_ACTIVE].status != SLOT_STATUS_NEW ||
 	       s.counter_damaged);
+	/* The confirmed active's count is written resolved: it reads back the
+	 * same, armed or not (unarmed is written empty, never armed by it). */
+	assert(s.unconfirmed == again.unconfirmed && s.unconfirmed_armed == again.unconfirmed_armed);
 	return 0;
 }

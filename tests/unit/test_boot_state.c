@@ -34,59 +34,88 @@ struct row {
 	unsigned tries_after;
 	bool counter_written;
 	enum slot_skip_cause active_skipped, passive_skipped;
+	/* kairos_active_unconfirmed before and after (0 when not given) */
+	unsigned unconfirmed, unconfirmed_after;
+	/* the count not armed (no key for this generation: an older release's
+	 * mark-good, or a new install not yet healthy): neither counted nor
+	 * passed over */
+	bool unarmed;
 };
 
 static const struct row rows[] = {
-	/* confirmed active: never spends */
-	{ "good active boots, spends nothing", GOOD, GOOD, 3, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE, BOOT_REASON_CONFIRMED,
-	  3, false, SKIP_NONE, SKIP_NONE },
+	/* confirmed active: never spends a try; each boot is counted until
+	 * mark-good clears the count (issue 17: two that do not come up) */
+	{ "good active boots, spends no try, counts the boot", GOOD, GOOD, 3, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE,
+	  BOOT_REASON_CONFIRMED, 3, true, SKIP_NONE, SKIP_NONE, 0, 1, false },
 	{ "good active with exhausted counter still boots", GOOD, GOOD, 0, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE,
-	  BOOT_REASON_CONFIRMED, 0, false, SKIP_NONE, SKIP_NONE },
-	{ "good active, empty passive", GOOD, E, 3, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE, BOOT_REASON_CONFIRMED, 3, false,
-	  SKIP_NONE, SKIP_NONE },
+	  BOOT_REASON_CONFIRMED, 0, true, SKIP_NONE, SKIP_NONE, 0, 1, false },
+	{ "good active, empty passive", GOOD, E, 3, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE, BOOT_REASON_CONFIRMED, 3, true,
+	  SKIP_NONE, SKIP_NONE, 0, 1, false },
+	{ "good active, one boot that did not come up: boots, count 2", GOOD, GOOD, 3, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE,
+	  BOOT_REASON_CONFIRMED, 3, true, SKIP_NONE, SKIP_NONE, 1, 2, false },
+	{ "good active, two that did not come up -> good passive", GOOD, GOOD, 3, BOOT_SLOT_NONE, BOOT_SLOT_PASSIVE,
+	  BOOT_REASON_FALLBACK, 3, false, SKIP_UNCONFIRMED, SKIP_NONE, 2, 2, false },
+	{ "good active, count 9 (any digit) -> good passive", GOOD, GOOD, 3, BOOT_SLOT_NONE, BOOT_SLOT_PASSIVE,
+	  BOOT_REASON_FALLBACK, 3, false, SKIP_UNCONFIRMED, SKIP_NONE, 9, 9, false },
+	{ "good active, two that did not come up, empty passive -> recovery", GOOD, E, 3, BOOT_SLOT_NONE,
+	  BOOT_SLOT_RECOVERY, BOOT_REASON_FALLBACK, 3, false, SKIP_UNCONFIRMED, SKIP_EMPTY, 2, 2, false },
+	{ "good active, two that did not come up, new passive -> recovery", GOOD, NEW, 3, BOOT_SLOT_NONE,
+	  BOOT_SLOT_RECOVERY, BOOT_REASON_FALLBACK, 3, false, SKIP_UNCONFIRMED, SKIP_NOT_CONFIRMED, 2, 2, false },
+	{ "one-shot active over two that did not come up: booted, not counted", GOOD, GOOD, 3, BOOT_SLOT_ACTIVE,
+	  BOOT_SLOT_ACTIVE, BOOT_REASON_ONE_SHOT, 3, true, SKIP_NONE, SKIP_NONE, 2, 2, false },
+	{ "one-shot passive: the active's count untouched", GOOD, GOOD, 3, BOOT_SLOT_PASSIVE, BOOT_SLOT_PASSIVE,
+	  BOOT_REASON_ONE_SHOT, 3, true, SKIP_NONE, SKIP_NONE, 1, 1, false },
+	{ "good active, count unarmed (older release): boots, not counted, nothing written", GOOD, GOOD, 3,
+	  BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE, BOOT_REASON_CONFIRMED, 3, false, SKIP_NONE, SKIP_NONE, 0, 0, true },
+	{ "good active, unarmed count of 2 is not a reason to pass over", GOOD, GOOD, 3, BOOT_SLOT_NONE,
+	  BOOT_SLOT_ACTIVE, BOOT_REASON_CONFIRMED, 3, false, SKIP_NONE, SKIP_NONE, 2, 2, true },
+	{ "good active, unarmed, empty passive: boots", GOOD, E, 0, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE,
+	  BOOT_REASON_CONFIRMED, 0, false, SKIP_NONE, SKIP_NONE, 0, 0, true },
+	{ "new active: a count is not its business, tries are", NEW, GOOD, 3, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE,
+	  BOOT_REASON_TRYING, 2, true, SKIP_NONE, SKIP_NONE, 2, 2, false },
 	/* new active: spends one try per boot */
 	{ "new active, 3 tries: spends to 2", NEW, GOOD, 3, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 2,
-	  true, SKIP_NONE, SKIP_NONE },
+	  true, SKIP_NONE, SKIP_NONE, 0, 0, false },
 	{ "new active, 2 tries: spends to 1", NEW, GOOD, 2, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 1,
-	  true, SKIP_NONE, SKIP_NONE },
+	  true, SKIP_NONE, SKIP_NONE, 0, 0, false },
 	{ "new active, last try: spends to 0", NEW, GOOD, 1, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 0,
-	  true, SKIP_NONE, SKIP_NONE },
+	  true, SKIP_NONE, SKIP_NONE, 0, 0, false },
 	{ "new active, 9 tries: spends to 8", NEW, GOOD, 9, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 8,
-	  true, SKIP_NONE, SKIP_NONE },
+	  true, SKIP_NONE, SKIP_NONE, 0, 0, false },
 	{ "new active, empty passive, tries left", NEW, E, 1, BOOT_SLOT_NONE, BOOT_SLOT_ACTIVE, BOOT_REASON_TRYING, 0,
-	  true, SKIP_NONE, SKIP_NONE },
+	  true, SKIP_NONE, SKIP_NONE, 0, 0, false },
 	/* exhausted or bad active: fallback */
 	{ "new active exhausted -> good passive", NEW, GOOD, 0, BOOT_SLOT_NONE, BOOT_SLOT_PASSIVE, BOOT_REASON_FALLBACK,
-	  0, false, SKIP_TRIES_EXHAUSTED, SKIP_NONE },
+	  0, false, SKIP_TRIES_EXHAUSTED, SKIP_NONE, 0, 0, false },
 	{ "new active exhausted, new passive -> recovery", NEW, NEW, 0, BOOT_SLOT_NONE, BOOT_SLOT_RECOVERY,
-	  BOOT_REASON_FALLBACK, 0, false, SKIP_TRIES_EXHAUSTED, SKIP_NOT_CONFIRMED },
+	  BOOT_REASON_FALLBACK, 0, false, SKIP_TRIES_EXHAUSTED, SKIP_NOT_CONFIRMED, 0, 0, false },
 	{ "new active exhausted, bad passive -> recovery", NEW, BAD, 0, BOOT_SLOT_NONE, BOOT_SLOT_RECOVERY,
-	  BOOT_REASON_FALLBACK, 0, false, SKIP_TRIES_EXHAUSTED, SKIP_BAD },
+	  BOOT_REASON_FALLBACK, 0, false, SKIP_TRIES_EXHAUSTED, SKIP_BAD, 0, 0, false },
 	{ "new active exhausted, empty passive -> recovery", NEW, E, 0, BOOT_SLOT_NONE, BOOT_SLOT_RECOVERY,
-	  BOOT_REASON_FALLBACK, 0, false, SKIP_TRIES_EXHAUSTED, SKIP_EMPTY },
+	  BOOT_REASON_FALLBACK, 0, false, SKIP_TRIES_EXHAUSTED, SKIP_EMPTY, 0, 0, false },
 	{ "bad active -> good passive", BAD, GOOD, 3, BOOT_SLOT_NONE, BOOT_SLOT_PASSIVE, BOOT_REASON_FALLBACK, 3, false,
-	  SKIP_BAD, SKIP_NONE },
+	  SKIP_BAD, SKIP_NONE, 0, 0, false },
 	{ "bad active, bad passive -> recovery", BAD, BAD, 3, BOOT_SLOT_NONE, BOOT_SLOT_RECOVERY, BOOT_REASON_FALLBACK,
-	  3, false, SKIP_BAD, SKIP_BAD },
+	  3, false, SKIP_BAD, SKIP_BAD, 0, 0, false },
 	{ "empty active -> good passive", E, GOOD, 3, BOOT_SLOT_NONE, BOOT_SLOT_PASSIVE, BOOT_REASON_FALLBACK, 3, false,
-	  SKIP_EMPTY, SKIP_NONE },
+	  SKIP_EMPTY, SKIP_NONE, 0, 0, false },
 	{ "nothing installed -> recovery", E, E, 3, BOOT_SLOT_NONE, BOOT_SLOT_RECOVERY, BOOT_REASON_FALLBACK, 3, false,
-	  SKIP_EMPTY, SKIP_EMPTY },
+	  SKIP_EMPTY, SKIP_EMPTY, 0, 0, false },
 	/* one-shot: wins once, spends nothing, is cleared */
 	{ "one-shot recovery over good active", GOOD, GOOD, 3, BOOT_SLOT_RECOVERY, BOOT_SLOT_RECOVERY,
-	  BOOT_REASON_ONE_SHOT, 3, true, SKIP_NONE, SKIP_NONE },
+	  BOOT_REASON_ONE_SHOT, 3, true, SKIP_NONE, SKIP_NONE, 0, 0, false },
 	{ "one-shot passive over new active spends nothing", NEW, GOOD, 2, BOOT_SLOT_PASSIVE, BOOT_SLOT_PASSIVE,
-	  BOOT_REASON_ONE_SHOT, 2, true, SKIP_NONE, SKIP_NONE },
+	  BOOT_REASON_ONE_SHOT, 2, true, SKIP_NONE, SKIP_NONE, 0, 0, false },
 	{ "one-shot active when exhausted boots it once", NEW, GOOD, 0, BOOT_SLOT_ACTIVE, BOOT_SLOT_ACTIVE,
-	  BOOT_REASON_ONE_SHOT, 0, true, SKIP_NONE, SKIP_NONE },
+	  BOOT_REASON_ONE_SHOT, 0, true, SKIP_NONE, SKIP_NONE, 0, 0, false },
 	{ "one-shot bad passive: a person's choice wins", GOOD, BAD, 3, BOOT_SLOT_PASSIVE, BOOT_SLOT_PASSIVE,
-	  BOOT_REASON_ONE_SHOT, 3, true, SKIP_NONE, SKIP_NONE },
+	  BOOT_REASON_ONE_SHOT, 3, true, SKIP_NONE, SKIP_NONE, 0, 0, false },
 	{ "one-shot of empty passive is dropped, normal rules", GOOD, E, 3, BOOT_SLOT_PASSIVE, BOOT_SLOT_ACTIVE,
-	  BOOT_REASON_CONFIRMED, 3, true, SKIP_NONE, SKIP_NONE },
+	  BOOT_REASON_CONFIRMED, 3, true, SKIP_NONE, SKIP_NONE, 0, 1, false },
 	{ "one-shot of empty passive dropped, new active spends", NEW, E, 2, BOOT_SLOT_PASSIVE, BOOT_SLOT_ACTIVE,
-	  BOOT_REASON_TRYING, 1, true, SKIP_NONE, SKIP_NONE },
+	  BOOT_REASON_TRYING, 1, true, SKIP_NONE, SKIP_NONE, 0, 0, false },
 	{ "one-shot recovery with nothing installed", E, E, 3, BOOT_SLOT_RECOVERY, BOOT_SLOT_RECOVERY,
-	  BOOT_REASON_ONE_SHOT, 3, true, SKIP_NONE, SKIP_NONE },
+	  BOOT_REASON_ONE_SHOT, 3, true, SKIP_NONE, SKIP_NONE, 0, 0, false },
 };
 
 static void make_state(const struct row *row, struct boot_state *s)
@@ -107,6 +136,8 @@ static void make_state(const struct row *row, struct boot_state *s)
 	s->slots[BOOT_SLOT_RECOVERY].status = SLOT_STATUS_GOOD;
 	s->tries_left = row->tries_left;
 	s->boot_next = row->boot_next;
+	s->unconfirmed = row->unconfirmed;
+	s->unconfirmed_armed = !row->unarmed;
 }
 
 static void test_transition(void **state)
@@ -128,6 +159,10 @@ static void test_transition(void **state)
 	assert_int_equal(d.active_skipped, row->active_skipped);
 	assert_int_equal(d.passive_skipped, row->passive_skipped);
 	assert_int_equal(s.boot_next, BOOT_SLOT_NONE);
+	assert_int_equal(s.unconfirmed, row->unconfirmed_after);
+	assert_int_equal(s.unconfirmed_armed, !row->unarmed); /* only mark-good arms */
+	if (row->active_skipped == SKIP_UNCONFIRMED)
+		assert_non_null(strstr(why, ": " BOOT_UNCONFIRMED_REASON));
 }
 
 /* A new active that never gets confirmed boots exactly tries_max times, then
@@ -165,12 +200,98 @@ static void test_boot_sequences(void **unused)
 	boot_state_choose_slot(&s, &d);
 	boot_state_apply(&s, &d);
 	assert_int_equal(boot_state_mark_good(&s, BOOT_SLOT_ACTIVE), 0);
+	/* Not armed until a healthy boot's mark-good arms it: not counted. */
+	assert_false(s.unconfirmed_armed);
+	boot_state_choose_slot(&s, &d);
+	assert_int_equal(d.reason, BOOT_REASON_CONFIRMED);
+	assert_false(boot_state_apply(&s, &d));
+	s.unconfirmed_armed = true; /* mark-good (cmd_mark.c's clear_unconfirmed) */
 	for (int boot = 0; boot < 5; boot++) {
 		boot_state_choose_slot(&s, &d);
 		assert_int_equal(d.reason, BOOT_REASON_CONFIRMED);
-		assert_false(boot_state_apply(&s, &d));
+		assert_true(boot_state_apply(&s, &d)); /* counted: it may not come up */
+		assert_int_equal(s.unconfirmed, 1);
+		s.unconfirmed = 0; /* it did: mark-good */
 	}
 	assert_int_equal(s.tries_left, 2);
+
+	/* Issue 17: a confirmed active that stops coming up (its init is
+	 * corrupt) boots twice, then recovery (passive here is B, never
+	 * confirmed), for good: marked bad. */
+	for (int boot = 0; boot < 2; boot++) {
+		boot_state_choose_slot(&s, &d);
+		assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+		assert_false(boot_state_retire_unconfirmed(&s, d.slot));
+		assert_true(boot_state_apply(&s, &d));
+	}
+	boot_state_choose_slot(&s, &d);
+	assert_int_equal(d.slot, BOOT_SLOT_RECOVERY);
+	assert_int_equal(d.active_skipped, SKIP_UNCONFIRMED);
+	assert_false(boot_state_apply(&s, &d));
+	assert_true(boot_state_retire_unconfirmed(&s, d.slot));
+	assert_int_equal(s.slots[BOOT_SLOT_ACTIVE].status, SLOT_STATUS_BAD);
+	assert_string_equal(s.slots[BOOT_SLOT_ACTIVE].reason, BOOT_UNCONFIRMED_REASON);
+	assert_false(boot_state_retire_unconfirmed(&s, d.slot)); /* once */
+	boot_state_choose_slot(&s, &d);
+	assert_int_equal(d.slot, BOOT_SLOT_RECOVERY);
+	assert_int_equal(d.active_skipped, SKIP_BAD);
+}
+
+/* The fall-through of a boot (GRUB's kairos_fallback) counts a confirmed
+ * active it falls to, and passes over one with two boots that did not come
+ * up; a boot of the active itself (a person's pick) never retires it. */
+static void test_fallback_counts_confirmed(void **unused)
+{
+	(void) unused;
+	struct boot_state s;
+	struct boot_decision d;
+	const struct row start = { .active = GOOD, .passive = GOOD, .tries_left = 3, .boot_next = BOOT_SLOT_NONE };
+	make_state(&start, &s);
+	bool failed[BOOT_SLOT_COUNT] = { [BOOT_SLOT_PASSIVE] = true };
+	boot_state_fallback(&s, failed, &d);
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_true(d.count_boot);
+	assert_true(boot_state_apply(&s, &d));
+	assert_int_equal(s.unconfirmed, 1);
+	s.unconfirmed = BOOT_UNCONFIRMED_MAX;
+	boot_state_fallback(&s, failed, &d);
+	assert_int_equal(d.slot, BOOT_SLOT_RECOVERY);
+	assert_int_equal(d.active_skipped, SKIP_UNCONFIRMED);
+	failed[BOOT_SLOT_RECOVERY] = true;
+	boot_state_fallback(&s, failed, &d); /* the last resort: counted no more */
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_int_equal(d.reason, BOOT_REASON_LAST_RESORT);
+	assert_false(d.count_boot);
+	assert_false(boot_state_retire_unconfirmed(&s, BOOT_SLOT_ACTIVE));
+	assert_true(boot_state_retire_unconfirmed(&s, BOOT_SLOT_RECOVERY));
+	/* Unarmed (an older release's mark-good never clears it): the
+	 * fall-through to the active boots it, uncounted. */
+	s.slots[BOOT_SLOT_ACTIVE].status = SLOT_STATUS_GOOD;
+	s.unconfirmed_armed = false;
+	failed[BOOT_SLOT_RECOVERY] = false;
+	boot_state_fallback(&s, failed, &d);
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_int_equal(d.reason, BOOT_REASON_CONFIRMED);
+	assert_false(d.count_boot);
+	assert_false(boot_state_retire_unconfirmed(&s, BOOT_SLOT_RECOVERY));
+	/* A new install, a rollback or a reset starts the count over, and
+	 * disarms it until the new active's first healthy boot. */
+	s.slots[BOOT_SLOT_ACTIVE].status = SLOT_STATUS_GOOD;
+	s.unconfirmed = 2;
+	s.unconfirmed_armed = true;
+	assert_int_equal(boot_state_rollback(&s), 0);
+	assert_int_equal(s.unconfirmed, 0);
+	assert_false(s.unconfirmed_armed);
+	s.unconfirmed = 2;
+	s.unconfirmed_armed = true;
+	assert_int_equal(boot_state_install_active(&s, R), 0);
+	assert_int_equal(s.unconfirmed, 0);
+	assert_false(s.unconfirmed_armed);
+	s.unconfirmed = 2;
+	s.unconfirmed_armed = true;
+	assert_int_equal(boot_state_reset(&s, R, false), 0);
+	assert_int_equal(s.unconfirmed, 0);
+	assert_false(s.unconfirmed_armed);
 }
 
 static void test_rollback_and_marks(void **unused)
@@ -361,9 +482,13 @@ int main(void)
 			.initial_state = (void *) &rows[i],
 		};
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_boot_sequences), cmocka_unit_test(test_rollback_and_marks),
-		cmocka_unit_test(test_slot_names),     cmocka_unit_test(test_reset),
-		cmocka_unit_test(test_menu_reason),    cmocka_unit_test(test_fallback),
+		cmocka_unit_test(test_boot_sequences),
+		cmocka_unit_test(test_fallback_counts_confirmed),
+		cmocka_unit_test(test_rollback_and_marks),
+		cmocka_unit_test(test_slot_names),
+		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_menu_reason),
+		cmocka_unit_test(test_fallback),
 	};
 	int failed = _cmocka_run_group_tests("transitions", transitions, ELEMENTSOF(transitions), NULL, NULL);
 	return failed + cmocka_run_group_tests(tests, NULL, NULL);

@@ -105,6 +105,61 @@ static void test_stale_counter_means_fresh_tries(void **unused)
 	assert_int_equal(back.tries_left, 1);
 }
 
+/* kairos_active_unconfirmed: written by the counter's writer, read back for
+ * the active's generation only; present for it (any digit, 0 too) arms the
+ * count, absent, empty or another generation's does not (an older
+ * release's mark-good never clears it), and an unarmed count is written
+ * empty: the generation written beside it must not arm it. */
+static void test_unconfirmed_count(void **unused)
+{
+	(void) unused;
+	struct boot_state s, back;
+	installed_state(&s);
+	assert_int_equal(boot_state_mark_good(&s, BOOT_SLOT_ACTIVE), 0);
+	s.unconfirmed = 2;
+	s.unconfirmed_armed = true;
+	assert_int_equal(boot_state_save(dir, &s), 0);
+	assert_int_equal(boot_state_save_counter(dir, &s), 0);
+	shell("grub-editenv %s/counter.env list | grep -qx 'kairos_active_unconfirmed=2'", dir);
+	assert_int_equal(boot_state_load(dir, &back), 0);
+	assert_false(back.counter_damaged);
+	assert_true(back.unconfirmed_armed);
+	assert_int_equal(back.unconfirmed, 2);
+	/* GRUB's in-place edits are read back; 3..9 are taken as they are */
+	shell("grub-editenv %s/counter.env set kairos_active_unconfirmed=7", dir);
+	assert_int_equal(boot_state_load(dir, &back), 0);
+	assert_int_equal(back.unconfirmed, 7);
+	shell("grub-editenv %s/counter.env set kairos_active_unconfirmed=0", dir);
+	assert_int_equal(boot_state_load(dir, &back), 0);
+	assert_true(back.unconfirmed_armed);
+	assert_int_equal(back.unconfirmed, 0);
+	shell("grub-editenv %s/counter.env set kairos_active_unconfirmed=", dir);
+	assert_int_equal(boot_state_load(dir, &back), 0);
+	assert_false(back.counter_damaged);
+	assert_false(back.unconfirmed_armed);
+	assert_int_equal(back.unconfirmed, 0);
+	shell("grub-editenv %s/counter.env unset kairos_active_unconfirmed", dir);
+	assert_int_equal(boot_state_load(dir, &back), 0);
+	assert_false(back.unconfirmed_armed);
+	shell("grub-editenv %s/counter.env set kairos_active_unconfirmed=0 kairos_tries_gen=%lu", dir,
+	      s.slots[BOOT_SLOT_ACTIVE].gen + 1);
+	assert_int_equal(boot_state_load(dir, &back), 0);
+	assert_false(back.unconfirmed_armed);
+	assert_int_equal(back.unconfirmed, 0);
+	/* written for the active's generation (a try, a one-shot cleared):
+	 * another generation's key does not come along, it is written empty */
+	assert_int_equal(boot_state_save_counter(dir, &back), 0);
+	shell("grub-editenv %s/counter.env list | grep -qx 'kairos_active_unconfirmed='", dir);
+	shell("grub-editenv %s/counter.env list | grep -qx 'kairos_tries_gen=%lu'", dir, s.slots[BOOT_SLOT_ACTIVE].gen);
+	assert_int_equal(boot_state_load(dir, &back), 0);
+	assert_false(back.unconfirmed_armed);
+	shell("grub-editenv %s/counter.env set kairos_active_unconfirmed=2", dir);
+	shell("grub-editenv %s/counter.env unset kairos_tries_gen", dir);
+	assert_int_equal(boot_state_load(dir, &back), 0);
+	assert_false(back.unconfirmed_armed);
+	assert_int_equal(back.unconfirmed, 0);
+}
+
 static void test_damaged_counter_keeps_slot_map(void **unused)
 {
 	(void) unused;
@@ -119,6 +174,11 @@ static void test_damaged_counter_keeps_slot_map(void **unused)
 		"grub-editenv %s/counter.env create && grub-editenv %s/counter.env set kairos_boot_next=../x",
 		"grub-editenv %s/counter.env create && grub-editenv %s/counter.env set "
 		"kairos_tries=12345678901234567890123",
+		/* GRUB reads one digit: anything else is a damaged counter */
+		"grub-editenv %s/counter.env create && grub-editenv %s/counter.env set kairos_active_unconfirmed=x",
+		"grub-editenv %s/counter.env create && grub-editenv %s/counter.env set kairos_active_unconfirmed=01",
+		"grub-editenv %s/counter.env create && grub-editenv %s/counter.env set kairos_active_unconfirmed=10",
+		"grub-editenv %s/counter.env create && grub-editenv %s/counter.env set kairos_active_unconfirmed=-1",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(damage); i++) {
 		shell(damage[i], dir, dir);
@@ -126,6 +186,8 @@ static void test_damaged_counter_keeps_slot_map(void **unused)
 		assert_true(back.counter_damaged);
 		assert_int_equal(back.tries_left, BOOT_TRIES_DEFAULT);
 		assert_int_equal(back.boot_next, BOOT_SLOT_NONE);
+		assert_int_equal(back.unconfirmed, 0);
+		assert_false(back.unconfirmed_armed);
 		assert_string_equal(back.slots[BOOT_SLOT_ACTIVE].image, B);
 		/* Writing the counter repairs it. */
 		assert_int_equal(boot_state_save_counter(dir, &back), 0);
@@ -404,6 +466,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_stale_counter_means_fresh_tries),
+		cmocka_unit_test(test_unconfirmed_count),
 		cmocka_unit_test(test_damaged_counter_keeps_slot_map),
 		cmocka_unit_test(test_auto_resets),
 		cmocka_unit_test(test_damaged_state),

@@ -68,6 +68,66 @@ static void test_grub_counted_same_slot(void **unused)
 	assert_string_equal(why, "active: not yet confirmed, 2 tries left after this boot");
 }
 
+/* Issue 17: the boots of a confirmed active are counted once, by GRUB or,
+ * when GRUB did not or could not, by kairos-boot. */
+static void test_confirmed_active_counted_once(void **unused)
+{
+	(void) unused;
+	struct boot_state s;
+	struct boot_options o;
+	struct boot_decision d;
+	char why[256];
+	setup_state(&s, SLOT_STATUS_GOOD, 3);
+	/* not armed (no key for this generation: an older release's
+	 * mark-good never clears it): neither counted nor passed over */
+	s.unconfirmed = 2;
+	options(&o, NULL, false);
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_false(d.count_boot);
+	assert_false(boot_state_apply(&s, &d));
+	options(&o, "active", false);
+	o.via = BOOT_VIA_RULES;
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_false(d.count_boot);
+	/* armed: a direct boot, kairos-boot counts it */
+	s.unconfirmed = 0;
+	s.unconfirmed_armed = true;
+	options(&o, NULL, false);
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_true(d.count_boot);
+	/* GRUB counted 1 -> 2 and booted it: its choice stands, not counted again */
+	s.unconfirmed = 2;
+	options(&o, "active", true);
+	o.via = BOOT_VIA_RULES;
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_int_equal(d.reason, BOOT_REASON_CONFIRMED);
+	assert_false(d.count_boot);
+	assert_false(boot_state_apply(&s, &d));
+	/* GRUB passed over it for its count: a fallback, as the rules say */
+	options(&o, "passive", true);
+	o.via = BOOT_VIA_FALLBACK;
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_PASSIVE);
+	assert_string_equal(why, "fallback to passive: " BOOT_UNCONFIRMED_REASON);
+	/* GRUB could not write counter.env (no kairos.counted=1) and booted it
+	 * uncounted, a one-shot choice it could not clear pending: counted here */
+	s.unconfirmed = 1;
+	s.boot_next = BOOT_SLOT_RECOVERY;
+	options(&o, "active", false);
+	o.via = BOOT_VIA_FALLBACK;
+	boot_decide(&s, &o, &d, why, sizeof(why));
+	assert_int_equal(d.slot, BOOT_SLOT_ACTIVE);
+	assert_true(d.count_boot);
+	assert_true(d.clear_boot_next);
+	assert_true(boot_state_apply(&s, &d));
+	assert_int_equal(s.unconfirmed, 2);
+	assert_int_equal(s.boot_next, BOOT_SLOT_NONE);
+}
+
 static void test_grub_spent_the_last_try(void **unused)
 {
 	(void) unused;
@@ -228,13 +288,10 @@ int main(void)
 {
 	log_set_max_level(LOG_LEVEL_ERROR - 1);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_helper_decides),
-		cmocka_unit_test(test_grub_counted_same_slot),
-		cmocka_unit_test(test_grub_spent_the_last_try),
-		cmocka_unit_test(test_grub_chose_another_slot),
-		cmocka_unit_test(test_not_counted_ignores_grub_slot),
-		cmocka_unit_test(test_grub_says_how),
-		cmocka_unit_test(test_via_parsed),
+		cmocka_unit_test(test_helper_decides),          cmocka_unit_test(test_grub_counted_same_slot),
+		cmocka_unit_test(test_grub_spent_the_last_try), cmocka_unit_test(test_confirmed_active_counted_once),
+		cmocka_unit_test(test_grub_chose_another_slot), cmocka_unit_test(test_not_counted_ignores_grub_slot),
+		cmocka_unit_test(test_grub_says_how),           cmocka_unit_test(test_via_parsed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

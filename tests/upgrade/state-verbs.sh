@@ -69,6 +69,41 @@ sleep 1.1
 tap_expect "a second mark-good changes nothing" ok 'already confirmed' ku mark-good
 tap_check "  (state.env untouched: same inode and mtime)" test "$(stat -c '%i %Y' "$work/s/state.env")" = "$after"
 
+# Issue 17, mechanism 2: boots of the confirmed active that did not come up
+# (kairos_active_unconfirmed, counted at boot) are cleared by the healthy
+# boot's mark-good, which also arms the count: GRUB and kairos-boot count
+# only a key present for the active's generation (an older release's
+# mark-good never clears it). Written only when it is not 0 for this one.
+counter_val() { grub-editenv "$work/s/counter.env" list | sed -n "s/^$1=//p"; }
+tap_check "  the confirmation armed the count (counter.env: 0 for generation 3)" test "$(counter_val kairos_active_unconfirmed),$(counter_val kairos_tries_gen)" = "0,3"
+grub-editenv "$work/s/counter.env" create
+grub-editenv "$work/s/counter.env" set kairos_tries=3 kairos_tries_gen=3 kairos_boot_next=
+tap_expect "mark-good of a confirmed active without the key arms the count" ok 'counted from now on' ku mark-good
+tap_check "  counter.env says 0, tries and generation kept" test "$(counter_val kairos_active_unconfirmed),$(counter_val kairos_tries),$(counter_val kairos_tries_gen)" = "0,3,3"
+tap_check "  state.env untouched" test "$(stat -c '%i %Y' "$work/s/state.env")" = "$after"
+cbefore=$(stat -c '%i %Y %s' "$work/s/counter.env")
+sleep 1.1
+ku mark-good >/dev/null 2>&1
+tap_check "  a second mark-good writes nothing (counter.env: same inode and mtime)" test "$(stat -c '%i %Y %s' "$work/s/counter.env")" = "$cbefore"
+grub-editenv "$work/s/counter.env" set kairos_active_unconfirmed=1
+tap_expect "mark-good of the confirmed active clears its count of boots that did not come up" ok '1 boot that did not come up cleared' ku mark-good
+tap_check "  counter.env says 0, tries and generation kept" test "$(counter_val kairos_active_unconfirmed),$(counter_val kairos_tries),$(counter_val kairos_tries_gen)" = "0,3,3"
+cbefore=$(stat -c '%i %Y %s' "$work/s/counter.env")
+sleep 1.1
+ku mark-good >/dev/null 2>&1
+tap_check "  a mark-good with no count writes nothing (counter.env: same inode and mtime)" test "$(stat -c '%i %Y %s' "$work/s/counter.env")" = "$cbefore"
+grub-editenv "$work/s/counter.env" set kairos_active_unconfirmed=2 kairos_tries_gen=2
+tap_expect "status: a count of another generation is not armed: the active boots" ok 'Next boot: +active: confirmed good' ku status
+tap_expect "mark-good arms it for the active's generation (another's count is stale)" ok 'counted from now on' ku mark-good
+tap_check "  counter.env says 0 for generation 3" test "$(counter_val kairos_active_unconfirmed),$(counter_val kairos_tries_gen)" = "0,3"
+grub-editenv "$work/s/counter.env" set kairos_active_unconfirmed=2 kairos_tries_gen=3
+tap_expect "status: a confirmed active that did not come up twice in a row is passed over" ok 'Next boot: +fallback to passive: confirmed active did not come up twice in a row' ku status
+tap_check "  status --json: next boot passive" test "$(json .next_boot.slot)" = passive
+grub-editenv "$work/s/counter.env" set kairos_active_unconfirmed=x
+tap_expect "status: a count that is not a digit is a damaged counter (defaults)" ok 'boot counter was damaged' ku status
+tap_check "  and the active boots" test "$(json .next_boot.slot)" = active
+rm -f "$work/s/counter.env"
+
 echo '{"slot":"active","reason":"confirmed","image":"'$A'","why":"test","persistent":{"status":"failed","error":"/home: No space left on device"}}' >"$work/boot.json"
 tap_expect "status warns when persistent paths are on tmpfs, and why" ok 'Warning: +persistent paths are on tmpfs .*failed: /home: No space left' ku status
 echo '{"slot":"active","reason":"confirmed","image":"'$A'","why":"test","persistent":{"status":"refused","error":"COS_PERSISTENT is only on another disk than the state partition'"'"'s: refused"},"warnings":["label COS_PERSISTENT: /dev/sda refused (not on the state partition'"'"'s disk)"]}' >"$work/boot.json"

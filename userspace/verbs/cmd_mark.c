@@ -16,7 +16,9 @@ static const char good_help[] = "Usage: kairos-upgrade mark-good [OPTIONS]\n"
 				"\n"
 				"Confirm the image this node booted: it then boots without spending tries.\n"
 				"Run by kairos-mark-good.service once boot-complete.target is reached.\n"
-				"Idempotent: confirming a confirmed image changes nothing.\n"
+				"At a healthy boot of the active it also arms and clears the count of its\n"
+				"boots that did not come up (after two in a row the next boot passes over it).\n"
+				"Idempotent: confirming a confirmed image writes nothing more.\n"
 				"\n" STATE_OPTIONS_HELP "  -h, --help          show this help\n";
 
 static const char bad_help[] = "Usage: kairos-upgrade mark-bad [OPTIONS]\n"
@@ -40,6 +42,32 @@ static enum boot_slot booted_image_slot(const struct state_context *ctx)
 		if (streq(ctx->state.slots[i].image, image))
 			return (enum boot_slot) i;
 	return BOOT_SLOT_NONE;
+}
+
+/* The booted active came up: its boots that did not are forgiven
+ * (kairos_active_unconfirmed, which GRUB or kairos-boot counted before its
+ * root was used), and the count is armed for this generation: GRUB and
+ * kairos-boot count only a key that a mark-good knowing it wrote (an older
+ * release's never clears it). Written only when the key is not already 0
+ * for this generation: once to arm it, then after each boot that counted.
+ * The counter's own writer: in place and fsynced, or replaced whole and
+ * checkpointed for GRUB. */
+static int clear_unconfirmed(struct state_context *ctx, enum boot_slot slot)
+{
+	if (slot != BOOT_SLOT_ACTIVE || (ctx->state.unconfirmed_armed && ctx->state.unconfirmed == 0))
+		return 0;
+	unsigned was = ctx->state.unconfirmed;
+	bool armed = ctx->state.unconfirmed_armed;
+	ctx->state.unconfirmed = 0;
+	ctx->state.unconfirmed_armed = true;
+	int r = boot_state_save_counter(ctx->dir.path, &ctx->state);
+	if (r < 0)
+		return r; /* logged */
+	if (armed)
+		printf("active: %u boot%s that did not come up cleared\n", was, was == 1 ? "" : "s");
+	else
+		printf("active: boots that do not come up are counted from now on\n");
+	return 0;
 }
 
 static int mark(int argc, char **argv, bool good)
@@ -69,8 +97,10 @@ static int mark(int argc, char **argv, bool good)
 	if (slot == BOOT_SLOT_RECOVERY && !good)
 		return log_error_errno(-EINVAL, "Booted from recovery, which always boots; refusing to mark it bad");
 	if (good && st->status == SLOT_STATUS_GOOD) {
-		printf("%s (image %.12s) is already confirmed good; nothing changed\n", name, st->image);
-		return 0;
+		r = clear_unconfirmed(&ctx, slot);
+		if (r == 0)
+			printf("%s (image %.12s) is already confirmed good\n", name, st->image);
+		return r;
 	}
 	/* A verdict stands: a rollback or mark-bad since this boot, or the
 	 * image failing at boot, is not undone by a health check. */
@@ -92,6 +122,8 @@ static int mark(int argc, char **argv, bool good)
 		 : boot_state_mark_bad(&ctx.state, slot, "marked bad by kairos-upgrade mark-bad");
 	if (r == 0)
 		r = boot_state_save(ctx.dir.path, &ctx.state); /* the commit point */
+	if (r == 0 && good)
+		r = clear_unconfirmed(&ctx, slot);
 	if (r == 0) {
 		struct boot_decision next;
 		char why[256];
