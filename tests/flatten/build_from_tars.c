@@ -97,10 +97,11 @@ int main(int argc, char **argv)
 		verity_hex(stats.verity.salt, stats.verity.salt_size, salt);
 		printf("layer_bytes=%" PRIu64 " tar_bytes=%" PRIu64 " output_bytes=%" PRIu64 " entries=%" PRIu64
 		       " skipped_bytes=%" PRIu64 " wasted_bytes=%" PRIu64 " reused_layers=%zu reused_blocks=%" PRIu64
-		       " seconds=%.3f verity_seconds=%.3f verity_root=%s verity_salt=%s hash_offset=%" PRIu64 " data_blocks=%" PRIu64 "\n",
+		       " seconds=%.3f verity_seconds=%.3f verity_root=%s verity_salt=%s hash_offset=%" PRIu64
+		       " data_blocks=%" PRIu64 "\n",
 		       stats.layer_bytes, stats.tar_bytes, stats.output_bytes, stats.entries, stats.skipped_bytes,
-		       stats.wasted_bytes, stats.reused_layers, stats.reused_blocks, stats.seconds, stats.verity_seconds, root, salt,
-		       stats.verity.hash_offset, stats.verity.data_blocks);
+		       stats.wasted_bytes, stats.reused_layers, stats.reused_blocks, stats.seconds,
+		       stats.verity_seconds, root, salt, stats.verity.hash_offset, stats.verity.data_blocks);
 	}
 	return EXIT_SUCCESS;
 }
