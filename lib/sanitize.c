@@ -125,3 +125,14 @@ void sanitize_print_line(FILE *f, const char *fmt, ...)
 	free(clean);
 	free(line);
 }
+
+bool sanitize_is_printable_ascii(const char *s, size_t max)
+{
+	size_t n = s ? strnlen(s, max + 1) : 0;
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char) s[i] < 0x20 || (unsigned char) s[i] >= 0x7f)
+			return false;
+	return true;
+}

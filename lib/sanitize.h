@@ -11,9 +11,13 @@
  * built from such strings uses the functions below. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
+/* Whether s is 1..max bytes of printable ASCII (0x20..0x7e): a value
+ * taken as it is, never escaped. false for NULL. */
+bool sanitize_is_printable_ascii(const char *s, size_t max);
 /* The printable form of src in dst (size > 0 bytes, always terminated),
  * cut at a character boundary when it does not fit. Returns the length the
  * whole form needs, like snprintf(). */

@@ -7,6 +7,7 @@
 
 #include "base64.h"
 #include "log.h"
+#include "sanitize.h"
 #include "simple_signing.h"
 #include "util.h"
 
@@ -54,22 +55,11 @@ static bool only_members(json_t *o, const char *const *names, size_t n)
 	return true;
 }
 
-static bool printable(const char *s, size_t max)
-{
-	size_t n = strnlen(s, max + 1);
-	if (n == 0 || n > max)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < 0x20 || s[i] >= 0x7f)
-			return false;
-	return true;
-}
-
 /* A string member: absent is fine, otherwise a string of printable ASCII. */
 static bool optional_printable(json_t *o, const char *name, size_t max)
 {
 	json_t *v = json_object_get(o, name);
-	return !v || (json_is_string(v) && printable(json_string_value(v), max));
+	return !v || (json_is_string(v) && sanitize_is_printable_ascii(json_string_value(v), max));
 }
 
 /* A JSON string of strict base64 decoding to at most max bytes. */

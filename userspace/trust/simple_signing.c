@@ -8,6 +8,7 @@
 
 #include "base64.h"
 #include "log.h"
+#include "sanitize.h"
 #include "strict_json.h"
 #include "util.h"
 
@@ -38,13 +39,7 @@ bool simple_signing_digest_is_valid(const char *s)
 
 bool simple_signing_verity_build_is_valid(const char *s)
 {
-	size_t n = s ? strnlen(s, SIMPLE_SIGNING_VERITY_BUILD_MAX + 1) : 0;
-	if (n == 0 || n > SIMPLE_SIGNING_VERITY_BUILD_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < 0x20 || s[i] >= 0x7f)
-			return false;
-	return true;
+	return sanitize_is_printable_ascii(s, SIMPLE_SIGNING_VERITY_BUILD_MAX);
 }
 
 static bool reference_is_valid(const char *s)
